@@ -1,0 +1,647 @@
+#include "tc_store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "tc_time.h"
+
+struct tc_store {
+    MDB_env *env;
+    MDB_dbi meta, citizens, consents;
+    const tc_catalog *cat;
+    char *path;
+    int read_only;
+};
+
+struct tc_reader {
+    tc_store *s;
+    MDB_txn *txn;
+};
+
+struct tc_writer {
+    tc_store *s;
+    MDB_txn *txn;
+};
+
+int tc_store_mdb_error(const tc_store *s, int rc, const char *what, tc_error *err)
+{
+    const char *path = s != NULL ? s->path : "database";
+    switch (rc) {
+    case MDB_MAP_FULL: {
+        MDB_envinfo info = {0};
+        if (s != NULL)
+            mdb_env_info(s->env, &info);
+        return tc_errorf(err, TC_EFULL, "%s: %s: database full: raise --map-size (now %zu MiB)",
+                         path, what, info.me_mapsize >> 20);
+    }
+    case MDB_TXN_FULL:
+        return tc_errorf(err, TC_EFULL, "%s: %s: too many changes in one transaction: lower "
+                         "--batch-size", path, what);
+    case ENOSPC:
+        return tc_errorf(err, TC_EFULL, "%s: %s: no space left on the device", path, what);
+    case MDB_READERS_FULL:
+        return tc_errorf(err, TC_EBUSY, "%s: %s: too many concurrent readers", path, what);
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+        return tc_errorf(err, TC_EDB, "%s: %s: the database is corrupted (%s)", path, what,
+                         mdb_strerror(rc));
+    case MDB_INVALID:
+    case MDB_VERSION_MISMATCH:
+        return tc_errorf(err, TC_EVERSION, "%s: %s: not an LMDB database of a supported version",
+                         path, what);
+    case MDB_NOTFOUND:
+        return tc_errorf(err, TC_ENOTFOUND, "%s: %s: not found", path, what);
+    case MDB_KEYEXIST:
+        return tc_errorf(err, TC_EEXIST, "%s: %s: key exists or is out of order", path, what);
+    case EACCES:
+    case EROFS:
+        return tc_errorf(err, TC_EIO, "%s: %s: %s", path, what, strerror(rc));
+    default:
+        return tc_errorf(err, rc == ENOMEM ? TC_ENOMEM : TC_EDB, "%s: %s: %s", path, what,
+                         mdb_strerror(rc));
+    }
+}
+
+#define MDB_CHECK(expr, what)                                                                      \
+    do {                                                                                           \
+        int mrc_ = (expr);                                                                         \
+        if (mrc_ != MDB_SUCCESS) {                                                                 \
+            rc = tc_store_mdb_error(s, mrc_, what, err);                                           \
+            goto out;                                                                              \
+        }                                                                                          \
+    } while (0)
+
+static int meta_get(MDB_txn *txn, MDB_dbi dbi, const char *name, MDB_val *out)
+{
+    MDB_val k = {strlen(name), (void *)name};
+    return mdb_get(txn, dbi, &k, out);
+}
+
+static int meta_put(MDB_txn *txn, MDB_dbi dbi, const char *name, const void *v, size_t len)
+{
+    MDB_val k = {strlen(name), (void *)name};
+    MDB_val d = {len, (void *)v};
+    return mdb_put(txn, dbi, &k, &d, 0);
+}
+
+/* Record what the database is for, on first open. */
+static int meta_init(tc_store *s, MDB_txn *txn, const tc_store_options *opt, tc_error *err)
+{
+    int rc = TC_OK;
+    unsigned char fp[TC_FINGERPRINT_LEN];
+    unsigned char fmt[4] = {TC_STORE_FORMAT, 0, 0, 0};
+    char created[TC_TIME_TEXT_LEN];
+    if (opt->key == NULL)
+        return tc_errorf(err, TC_EKEY, "%s: creating a database needs the secret key", s->path);
+    tc_key_fingerprint(opt->key, fp);
+    tc_time_format(tc_time_now(), created);
+    MDB_CHECK(meta_put(txn, s->meta, "format", fmt, sizeof fmt), "writing meta");
+    MDB_CHECK(meta_put(txn, s->meta, "catalog_name", s->cat->name, strlen(s->cat->name)),
+              "writing meta");
+    MDB_CHECK(meta_put(txn, s->meta, "catalog_hash", s->cat->hash, TC_HASH_LEN), "writing meta");
+    MDB_CHECK(meta_put(txn, s->meta, "key_fingerprint", fp, sizeof fp), "writing meta");
+    MDB_CHECK(meta_put(txn, s->meta, "created_at", created, strlen(created)), "writing meta");
+out:
+    return rc;
+}
+
+static int meta_check(tc_store *s, MDB_txn *txn, const tc_store_options *opt, tc_error *err)
+{
+    MDB_val v;
+    int rc = TC_OK;
+    MDB_CHECK(meta_get(txn, s->meta, "format", &v), "reading meta");
+    if (v.mv_size != 4 || ((unsigned char *)v.mv_data)[0] != TC_STORE_FORMAT)
+        return tc_errorf(err, TC_EVERSION, "%s: store format %u is not supported (this is %d)",
+                         s->path, v.mv_size ? ((unsigned char *)v.mv_data)[0] : 0,
+                         TC_STORE_FORMAT);
+    MDB_CHECK(meta_get(txn, s->meta, "catalog_hash", &v), "reading meta");
+    if (v.mv_size != TC_HASH_LEN || memcmp(v.mv_data, s->cat->hash, TC_HASH_LEN) != 0) {
+        char stored_name[TC_NAME_MAX + 1] = "?", stored_hash[TC_HASH_HEX_LEN + 1] = "?";
+        MDB_val n;
+        if (meta_get(txn, s->meta, "catalog_name", &n) == 0 && n.mv_size <= TC_NAME_MAX) {
+            memcpy(stored_name, n.mv_data, n.mv_size);
+            stored_name[n.mv_size] = '\0';
+        }
+        if (v.mv_size == TC_HASH_LEN)
+            tc_hex(v.mv_data, TC_HASH_LEN, stored_hash);
+        return tc_errorf(err, TC_ECATALOG_MISMATCH,
+                         "%s: built for catalog '%s' %.12s, but the catalog given is '%s' "
+                         "%.12s; open it with the catalog it was built for",
+                         s->path, stored_name, stored_hash, s->cat->name, s->cat->hash_hex);
+    }
+    if (opt->key != NULL) {
+        unsigned char fp[TC_FINGERPRINT_LEN];
+        tc_key_fingerprint(opt->key, fp);
+        MDB_CHECK(meta_get(txn, s->meta, "key_fingerprint", &v), "reading meta");
+        if (v.mv_size != sizeof fp || memcmp(v.mv_data, fp, sizeof fp) != 0)
+            return tc_errorf(err, TC_EKEY,
+                             "%s: the secret key is not the one this database was built with",
+                             s->path);
+    }
+out:
+    return rc;
+}
+
+static int prepare_dir(const tc_store_options *opt, tc_error *err)
+{
+    struct stat st;
+    if (stat(opt->path, &st) == 0) {
+        if (!S_ISDIR(st.st_mode))
+            return tc_errorf(err, TC_EIO, "%s: not a directory", opt->path);
+        char data[4096];
+        snprintf(data, sizeof data, "%s/data.mdb", opt->path);
+        if (stat(data, &st) != 0 && (opt->read_only || !opt->create))
+            return tc_errorf(err, TC_ENOTFOUND, "%s: no database here (load one with 'tinchap "
+                             "load')", opt->path);
+        return TC_OK;
+    }
+    if (errno != ENOENT)
+        return tc_errorf(err, TC_EIO, "%s: %s", opt->path, strerror(errno));
+    if (opt->read_only || !opt->create)
+        return tc_errorf(err, TC_ENOTFOUND, "%s: no database here (load one with 'tinchap "
+                         "load')", opt->path);
+    if (mkdir(opt->path, 0700) != 0 && errno != EEXIST)
+        return tc_errorf(err, TC_EIO, "%s: %s", opt->path, strerror(errno));
+    return TC_OK;
+}
+
+int tc_store_open(const tc_store_options *opt, tc_store **out, tc_error *err)
+{
+    int rc = TC_OK;
+    MDB_txn *txn = NULL;
+    tc_store *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return tc_errorf(err, TC_ENOMEM, "out of memory");
+    s->cat = opt->catalog;
+    s->read_only = opt->read_only;
+    s->path = strdup(opt->path);
+    if (s->path == NULL) {
+        rc = tc_errorf(err, TC_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = prepare_dir(opt, err)) != TC_OK)
+        goto out;
+    MDB_CHECK(mdb_env_create(&s->env), "creating the environment");
+    MDB_CHECK(mdb_env_set_maxdbs(s->env, TC_STORE_MAX_DBS), "configuring");
+    MDB_CHECK(mdb_env_set_maxreaders(s->env, TC_STORE_MAX_READERS), "configuring");
+    /* NOTLS: read transactions belong to tc_reader objects, not threads. NORDAHEAD: lookups are
+     * random, read-ahead would only evict useful pages. */
+    unsigned flags = MDB_NOTLS | MDB_NORDAHEAD | (opt->read_only ? MDB_RDONLY : 0);
+    MDB_CHECK(mdb_env_open(s->env, opt->path, flags, 0600), "opening");
+    if (!opt->read_only) {
+        MDB_envinfo info;
+        MDB_CHECK(mdb_env_info(s->env, &info), "reading the environment");
+        size_t want = opt->map_size != 0 ? opt->map_size
+                      : info.me_mapsize > TC_STORE_DEFAULT_MAP_SIZE ? info.me_mapsize
+                                                                     : TC_STORE_DEFAULT_MAP_SIZE;
+        if (want != info.me_mapsize)
+            MDB_CHECK(mdb_env_set_mapsize(s->env, want), "setting the map size");
+    }
+    MDB_CHECK(mdb_txn_begin(s->env, NULL, opt->read_only ? MDB_RDONLY : 0, &txn),
+              "starting a transaction");
+    unsigned create = opt->read_only ? 0 : MDB_CREATE;
+    int mrc = mdb_dbi_open(txn, "meta", create, &s->meta);
+    if (mrc == MDB_NOTFOUND) {
+        rc = tc_errorf(err, TC_ENOTFOUND, "%s: not a tinchap database", opt->path);
+        goto out;
+    }
+    MDB_CHECK(mrc, "opening table meta");
+    MDB_CHECK(mdb_dbi_open(txn, "citizens", create, &s->citizens), "opening table citizens");
+    MDB_CHECK(mdb_dbi_open(txn, "consents", create, &s->consents), "opening table consents");
+    MDB_val v;
+    mrc = meta_get(txn, s->meta, "format", &v);
+    if (mrc == MDB_NOTFOUND && !opt->read_only)
+        rc = meta_init(s, txn, opt, err);
+    else if (mrc == MDB_NOTFOUND)
+        rc = tc_errorf(err, TC_ENOTFOUND, "%s: not a tinchap database", opt->path);
+    else
+        rc = meta_check(s, txn, opt, err);
+    if (rc != TC_OK)
+        goto out;
+    mrc = mdb_txn_commit(txn);
+    txn = NULL;
+    MDB_CHECK(mrc, "initialising");
+out:
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    if (rc != TC_OK) {
+        tc_store_close(s);
+        return rc;
+    }
+    *out = s;
+    return TC_OK;
+}
+
+void tc_store_close(tc_store *s)
+{
+    if (s == NULL)
+        return;
+    if (s->env != NULL)
+        mdb_env_close(s->env);
+    free(s->path);
+    free(s);
+}
+
+const tc_catalog *tc_store_catalog(const tc_store *s)
+{
+    return s->cat;
+}
+
+const char *tc_store_path(const tc_store *s)
+{
+    return s->path;
+}
+
+MDB_env *tc_store_env(tc_store *s)
+{
+    return s->env;
+}
+
+int tc_store_dbi(tc_store *s, const char *name, unsigned flags, MDB_dbi *out, tc_error *err)
+{
+    int rc = TC_OK;
+    MDB_txn *txn = NULL;
+    MDB_CHECK(mdb_txn_begin(s->env, NULL, s->read_only ? MDB_RDONLY : 0, &txn),
+              "starting a transaction");
+    MDB_CHECK(mdb_dbi_open(txn, name, flags | (s->read_only ? 0 : MDB_CREATE), out), name);
+    int mrc = mdb_txn_commit(txn);
+    txn = NULL;
+    MDB_CHECK(mrc, name);
+out:
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    return rc;
+}
+
+/* ---- reading ---- */
+
+int tc_reader_new(tc_store *s, tc_reader **out, tc_error *err)
+{
+    int rc = TC_OK;
+    tc_reader *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return tc_errorf(err, TC_ENOMEM, "out of memory");
+    r->s = s;
+    MDB_CHECK(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &r->txn), "starting a read transaction");
+    mdb_txn_reset(r->txn);
+    *out = r;
+    return TC_OK;
+out:
+    free(r);
+    return rc;
+}
+
+void tc_reader_free(tc_reader *r)
+{
+    if (r == NULL)
+        return;
+    mdb_txn_abort(r->txn);
+    free(r);
+}
+
+int tc_reader_begin(tc_reader *r, tc_error *err)
+{
+    int rc = TC_OK;
+    tc_store *s = r->s;
+    MDB_CHECK(mdb_txn_renew(r->txn), "starting a read transaction");
+out:
+    return rc;
+}
+
+void tc_reader_end(tc_reader *r)
+{
+    mdb_txn_reset(r->txn);
+}
+
+MDB_txn *tc_reader_txn(tc_reader *r)
+{
+    return r->txn;
+}
+
+int tc_reader_citizen(tc_reader *r, const unsigned char key[TC_CITIZEN_KEY_LEN], tc_record *out,
+                      tc_error *err)
+{
+    MDB_val k = {TC_CITIZEN_KEY_LEN, (void *)key}, v;
+    int mrc = mdb_get(r->txn, r->s->citizens, &k, &v);
+    if (mrc == MDB_NOTFOUND)
+        return tc_errorf(err, TC_ENOTFOUND, "citizen not found");
+    if (mrc != MDB_SUCCESS)
+        return tc_store_mdb_error(r->s, mrc, "reading a citizen", err);
+    return tc_record_view(r->s->cat, v.mv_data, v.mv_size, out, err);
+}
+
+int tc_reader_consent(tc_reader *r, const unsigned char key[TC_CITIZEN_KEY_LEN],
+                      const char *institution, const char *purpose, tc_consent *out,
+                      tc_error *err)
+{
+    unsigned char kb[TC_CONSENT_KEY_MAX];
+    MDB_val k = {tc_consent_key(key, institution, purpose, kb), kb}, v;
+    int mrc = mdb_get(r->txn, r->s->consents, &k, &v);
+    if (mrc == MDB_NOTFOUND)
+        return tc_errorf(err, TC_ENOTFOUND, "no consent on record");
+    if (mrc != MDB_SUCCESS)
+        return tc_store_mdb_error(r->s, mrc, "reading a consent", err);
+    return tc_consent_decode(k.mv_data, k.mv_size, v.mv_data, v.mv_size, out, err);
+}
+
+/* Visit every consent entry whose key starts with the citizen key. */
+static int scan_consents(tc_store *s, MDB_txn *txn, const unsigned char key[TC_CITIZEN_KEY_LEN],
+                         int delete, tc_consent_fn fn, void *arg, size_t *count, tc_error *err)
+{
+    int rc = TC_OK;
+    MDB_cursor *cur = NULL;
+    MDB_val k = {TC_CITIZEN_KEY_LEN, (void *)key}, v;
+    *count = 0;
+    MDB_CHECK(mdb_cursor_open(txn, s->consents, &cur), "opening a cursor");
+    int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (mrc == MDB_SUCCESS && k.mv_size > TC_CITIZEN_KEY_LEN &&
+           memcmp(k.mv_data, key, TC_CITIZEN_KEY_LEN) == 0) {
+        (*count)++;
+        if (delete) {
+            /* Re-seek after each delete rather than trusting the cursor's position. */
+            MDB_CHECK(mdb_cursor_del(cur, 0), "erasing a consent");
+            k.mv_size = TC_CITIZEN_KEY_LEN;
+            k.mv_data = (void *)key;
+            mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+            continue;
+        }
+        if (fn != NULL) {
+            tc_consent c;
+            if ((rc = tc_consent_decode(k.mv_data, k.mv_size, v.mv_data, v.mv_size, &c, err)) !=
+                TC_OK)
+                goto out;
+            if (fn(&c, arg) != 0)
+                goto out;
+        }
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    if (mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
+        MDB_CHECK(mrc, "listing consents");
+out:
+    if (cur != NULL)
+        mdb_cursor_close(cur);
+    return rc;
+}
+
+int tc_reader_consents(tc_reader *r, const unsigned char key[TC_CITIZEN_KEY_LEN],
+                       tc_consent_fn fn, void *arg, tc_error *err)
+{
+    size_t n;
+    return scan_consents(r->s, r->txn, key, 0, fn, arg, &n, err);
+}
+
+/* ---- writing ---- */
+
+int tc_writer_begin(tc_store *s, tc_writer **out, tc_error *err)
+{
+    int rc = TC_OK;
+    if (s->read_only)
+        return tc_errorf(err, TC_EINVAL, "%s: opened read-only", s->path);
+    tc_writer *w = calloc(1, sizeof *w);
+    if (w == NULL)
+        return tc_errorf(err, TC_ENOMEM, "out of memory");
+    w->s = s;
+    MDB_CHECK(mdb_txn_begin(s->env, NULL, 0, &w->txn), "starting a write transaction");
+    *out = w;
+    return TC_OK;
+out:
+    free(w);
+    return rc;
+}
+
+MDB_txn *tc_writer_txn(tc_writer *w)
+{
+    return w->txn;
+}
+
+int tc_writer_put_citizen(tc_writer *w, const unsigned char key[TC_CITIZEN_KEY_LEN],
+                          const void *record, size_t len, int *changed, tc_error *err)
+{
+    int rc = TC_OK;
+    tc_store *s = w->s;
+    MDB_val k = {TC_CITIZEN_KEY_LEN, (void *)key}, old, v = {len, (void *)record};
+    int mrc = mdb_get(w->txn, s->citizens, &k, &old);
+    if (mrc == MDB_SUCCESS && tc_record_same_values(old.mv_data, old.mv_size, record, len)) {
+        if (changed != NULL)
+            *changed = 0;
+        return TC_OK;
+    }
+    if (mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
+        MDB_CHECK(mrc, "reading a citizen");
+    MDB_CHECK(mdb_put(w->txn, s->citizens, &k, &v, 0), "writing a citizen");
+    if (changed != NULL)
+        *changed = 1;
+out:
+    return rc;
+}
+
+int tc_writer_append_citizen(tc_writer *w, const unsigned char key[TC_CITIZEN_KEY_LEN],
+                             const void *record, size_t len, tc_error *err)
+{
+    int rc = TC_OK;
+    tc_store *s = w->s;
+    MDB_val k = {TC_CITIZEN_KEY_LEN, (void *)key}, v = {len, (void *)record};
+    MDB_CHECK(mdb_put(w->txn, s->citizens, &k, &v, MDB_APPEND), "appending a citizen");
+out:
+    return rc;
+}
+
+int tc_writer_put_consent(tc_writer *w, const unsigned char key[TC_CITIZEN_KEY_LEN],
+                          const tc_consent *c, int *changed, tc_error *err)
+{
+    int rc = TC_OK;
+    tc_store *s = w->s;
+    unsigned char kb[TC_CONSENT_KEY_MAX], vb[TC_CONSENT_VALUE_MAX];
+    MDB_val k = {tc_consent_key(key, c->institution, c->purpose, kb), kb};
+    MDB_val v = {tc_consent_encode(c, vb), vb}, old;
+    int mrc = mdb_get(w->txn, s->consents, &k, &old);
+    if (mrc == MDB_SUCCESS && old.mv_size == v.mv_size &&
+        memcmp(old.mv_data, v.mv_data, v.mv_size) == 0) {
+        if (changed != NULL)
+            *changed = 0;
+        return TC_OK;
+    }
+    if (mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
+        MDB_CHECK(mrc, "reading a consent");
+    MDB_CHECK(mdb_put(w->txn, s->consents, &k, &v, 0), "writing a consent");
+    if (changed != NULL)
+        *changed = 1;
+out:
+    return rc;
+}
+
+int tc_writer_append_consent(tc_writer *w, const unsigned char key[TC_CITIZEN_KEY_LEN],
+                             const tc_consent *c, tc_error *err)
+{
+    int rc = TC_OK;
+    tc_store *s = w->s;
+    unsigned char kb[TC_CONSENT_KEY_MAX], vb[TC_CONSENT_VALUE_MAX];
+    MDB_val k = {tc_consent_key(key, c->institution, c->purpose, kb), kb};
+    MDB_val v = {tc_consent_encode(c, vb), vb};
+    MDB_CHECK(mdb_put(w->txn, s->consents, &k, &v, MDB_APPEND), "appending a consent");
+out:
+    return rc;
+}
+
+int tc_writer_revoke_consent(tc_writer *w, const unsigned char key[TC_CITIZEN_KEY_LEN],
+                             const char *institution, const char *purpose, int64_t at,
+                             tc_error *err)
+{
+    int rc = TC_OK;
+    tc_store *s = w->s;
+    unsigned char kb[TC_CONSENT_KEY_MAX];
+    MDB_val k = {tc_consent_key(key, institution, purpose, kb), kb}, v;
+    int mrc = mdb_get(w->txn, s->consents, &k, &v);
+    if (mrc == MDB_NOTFOUND)
+        return tc_errorf(err, TC_ENOTFOUND, "no consent on record");
+    MDB_CHECK(mrc, "reading a consent");
+    tc_consent c;
+    if ((rc = tc_consent_decode(k.mv_data, k.mv_size, v.mv_data, v.mv_size, &c, err)) != TC_OK)
+        goto out;
+    if (c.revoked_at != 0 && c.revoked_at <= at)
+        goto out; /* already revoked earlier: keep the first revocation time */
+    c.revoked_at = at < c.granted_at ? c.granted_at : at;
+    rc = tc_writer_put_consent(w, key, &c, NULL, err);
+out:
+    return rc;
+}
+
+int tc_writer_erase_citizen(tc_writer *w, const unsigned char key[TC_CITIZEN_KEY_LEN],
+                            int *found, tc_error *err)
+{
+    int rc = TC_OK;
+    tc_store *s = w->s;
+    size_t n = 0;
+    MDB_val k = {TC_CITIZEN_KEY_LEN, (void *)key};
+    int mrc = mdb_del(w->txn, s->citizens, &k, NULL);
+    if (mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
+        MDB_CHECK(mrc, "erasing a citizen");
+    if ((rc = scan_consents(s, w->txn, key, 1, NULL, NULL, &n, err)) != TC_OK)
+        goto out;
+    if (found != NULL)
+        *found = mrc == MDB_SUCCESS || n > 0;
+out:
+    return rc;
+}
+
+int tc_writer_has_citizen(tc_writer *w, const unsigned char key[TC_CITIZEN_KEY_LEN])
+{
+    MDB_val k = {TC_CITIZEN_KEY_LEN, (void *)key}, v;
+    return mdb_get(w->txn, w->s->citizens, &k, &v) == MDB_SUCCESS;
+}
+
+static int any_consent(tc_store *s, MDB_txn *txn, const unsigned char key[TC_CITIZEN_KEY_LEN])
+{
+    MDB_cursor *cur = NULL;
+    MDB_val k = {TC_CITIZEN_KEY_LEN, (void *)key}, v;
+    if (mdb_cursor_open(txn, s->consents, &cur) != MDB_SUCCESS)
+        return 0;
+    int found = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) == MDB_SUCCESS &&
+                k.mv_size > TC_CITIZEN_KEY_LEN && memcmp(k.mv_data, key, TC_CITIZEN_KEY_LEN) == 0;
+    mdb_cursor_close(cur);
+    return found;
+}
+
+int tc_writer_has_consent(tc_writer *w, const unsigned char key[TC_CITIZEN_KEY_LEN])
+{
+    return any_consent(w->s, w->txn, key);
+}
+
+typedef struct valid_probe {
+    int64_t now;
+    int found;
+} valid_probe;
+
+static int probe_valid(const tc_consent *c, void *arg)
+{
+    valid_probe *p = arg;
+    p->found = tc_consent_valid_at(c, p->now);
+    return p->found;
+}
+
+int tc_reader_has_consent(tc_reader *r, const unsigned char key[TC_CITIZEN_KEY_LEN], int64_t now)
+{
+    valid_probe p = {now, 0};
+    size_t n;
+    if (scan_consents(r->s, r->txn, key, 0, probe_valid, &p, &n, NULL) != TC_OK)
+        return 0;
+    return p.found;
+}
+
+size_t tc_writer_citizen_count(tc_writer *w)
+{
+    MDB_stat st;
+    if (mdb_stat(w->txn, w->s->citizens, &st) != MDB_SUCCESS)
+        return 0;
+    return st.ms_entries;
+}
+
+size_t tc_writer_consent_count(tc_writer *w)
+{
+    MDB_stat st;
+    if (mdb_stat(w->txn, w->s->consents, &st) != MDB_SUCCESS)
+        return 0;
+    return st.ms_entries;
+}
+
+int tc_writer_commit(tc_writer *w, tc_error *err)
+{
+    int rc = TC_OK;
+    tc_store *s = w->s;
+    int mrc = mdb_txn_commit(w->txn);
+    w->txn = NULL;
+    free(w);
+    MDB_CHECK(mrc, "committing");
+out:
+    return rc;
+}
+
+void tc_writer_abort(tc_writer *w)
+{
+    if (w == NULL)
+        return;
+    if (w->txn != NULL)
+        mdb_txn_abort(w->txn);
+    free(w);
+}
+
+/* ---- statistics ---- */
+
+int tc_store_stats_get(tc_store *s, tc_store_stats *out, tc_error *err)
+{
+    int rc = TC_OK;
+    MDB_txn *txn = NULL;
+    MDB_stat cst, kst;
+    MDB_envinfo info;
+    MDB_val v;
+    memset(out, 0, sizeof *out);
+    MDB_CHECK(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn), "starting a read transaction");
+    MDB_CHECK(mdb_stat(txn, s->citizens, &cst), "reading statistics");
+    MDB_CHECK(mdb_stat(txn, s->consents, &kst), "reading statistics");
+    MDB_CHECK(mdb_env_info(s->env, &info), "reading statistics");
+    out->citizens = cst.ms_entries;
+    out->consents = kst.ms_entries;
+    out->page_size = cst.ms_psize;
+    out->citizens_depth = cst.ms_depth;
+    out->citizens_pages = cst.ms_branch_pages + cst.ms_leaf_pages + cst.ms_overflow_pages;
+    out->used_bytes = (info.me_last_pgno + 1) * (size_t)cst.ms_psize;
+    out->map_bytes = info.me_mapsize;
+    if (meta_get(txn, s->meta, "catalog_name", &v) == 0 && v.mv_size <= TC_NAME_MAX)
+        memcpy(out->catalog_name, v.mv_data, v.mv_size);
+    if (meta_get(txn, s->meta, "catalog_hash", &v) == 0 && v.mv_size == TC_HASH_LEN)
+        tc_hex(v.mv_data, TC_HASH_LEN, out->catalog_hash);
+    if (meta_get(txn, s->meta, "created_at", &v) == 0)
+        tc_time_parse(v.mv_data, v.mv_size, &out->created_at);
+    char data[4096];
+    struct stat st;
+    snprintf(data, sizeof data, "%s/data.mdb", s->path);
+    if (stat(data, &st) == 0)
+        out->file_bytes = (size_t)st.st_size;
+out:
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    return rc;
+}

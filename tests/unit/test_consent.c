@@ -1,0 +1,171 @@
+/* Consent: validity across grant, expiry and revocation, and that the one check says "no" the
+ * same way for another institution, another purpose, another reference or an unknown citizen. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_util.h"
+#include "tc_consent.h"
+#include "tc_store.h"
+#include "tc_time.h"
+
+static int64_t t(const char *s)
+{
+    int64_t v = 0;
+    if (tc_time_parse(s, strlen(s), &v) != TC_OK)
+        fail_msg("bad time %s", s);
+    return v;
+}
+
+static void validity_window(void **state)
+{
+    (void)state;
+    tc_consent c = {.institution = "bank-a", .purpose = "loan-origination", .ref = "R1"};
+    c.granted_at = t("2026-01-01T00:00:00Z");
+    c.expires_at = t("2027-01-01T00:00:00Z");
+    assert_false(tc_consent_valid_at(&c, t("2025-12-31T23:59:59Z")));
+    assert_true(tc_consent_valid_at(&c, t("2026-01-01T00:00:00Z")));
+    assert_true(tc_consent_valid_at(&c, t("2026-12-31T23:59:59Z")));
+    assert_false(tc_consent_valid_at(&c, t("2027-01-01T00:00:00Z")));
+    c.revoked_at = t("2026-06-01T00:00:00Z");
+    assert_true(tc_consent_valid_at(&c, t("2026-05-31T23:59:59Z")));
+    assert_false(tc_consent_valid_at(&c, t("2026-06-01T00:00:00Z")));
+    assert_false(tc_consent_valid_at(&c, t("2026-07-01T00:00:00Z")));
+}
+
+static void field_rules(void **state)
+{
+    (void)state;
+    tc_error err = {0};
+    tc_consent c = {.institution = "bank-a", .purpose = "loan-origination", .ref = "VNEID-1"};
+    c.granted_at = 100;
+    c.expires_at = 200;
+    assert_int_equal(tc_consent_validate(&c, &err), TC_OK);
+    c.expires_at = 100;
+    assert_int_equal(tc_consent_validate(&c, &err), TC_EINVAL);
+    assert_msg(&err, "field 'expires_at': must be after granted_at");
+    c.expires_at = 200;
+    c.revoked_at = 50;
+    assert_int_equal(tc_consent_validate(&c, &err), TC_EINVAL);
+    assert_msg(&err, "field 'revoked_at': must not be before granted_at");
+    assert_int_equal(tc_consent_check_institution("Bank-A", 6, &err), TC_EINVAL);
+    assert_msg(&err, "field 'institution': 1-64 characters of a-z, 0-9, '.', '_', '-', starting "
+                     "with a letter or digit");
+    assert_int_equal(tc_consent_check_purpose("", 0, &err), TC_EINVAL);
+    assert_int_equal(tc_consent_check_ref("has space", 9, &err), TC_EINVAL);
+    assert_msg(&err, "field 'consent_ref': 1-64 printable ASCII characters, no spaces");
+}
+
+static void codec_round_trip(void **state)
+{
+    (void)state;
+    unsigned char citizen[TC_CITIZEN_KEY_LEN];
+    memset(citizen, 0xab, sizeof citizen);
+    tc_consent c = {.institution = "bank-b", .purpose = "p", .ref = "VNEID-ABCDEF"};
+    c.granted_at = 1;
+    c.expires_at = 2;
+    c.revoked_at = 3;
+    unsigned char k[TC_CONSENT_KEY_MAX], v[TC_CONSENT_VALUE_MAX];
+    size_t kl = tc_consent_key(citizen, c.institution, c.purpose, k);
+    size_t vl = tc_consent_encode(&c, v);
+    tc_consent d;
+    assert_int_equal(tc_consent_decode(k, kl, v, vl, &d, NULL), TC_OK);
+    assert_string_equal(d.institution, "bank-b");
+    assert_string_equal(d.purpose, "p");
+    assert_string_equal(d.ref, "VNEID-ABCDEF");
+    assert_true(d.granted_at == 1 && d.expires_at == 2 && d.revoked_at == 3);
+    assert_int_equal(tc_consent_decode(k, kl, v, vl - 1, &d, NULL), TC_ERECORD);
+    assert_int_equal(tc_consent_decode(k, TC_CITIZEN_KEY_LEN, v, vl, &d, NULL), TC_ERECORD);
+}
+
+/* Through the store: every kind of "no" is the same TC_ENOCONSENT. */
+static void check_through_store(void **state)
+{
+    (void)state;
+    char *dir = strdup(tu_tempdir());
+    tc_catalog *cat = tu_catalog();
+    unsigned char secret[TC_SECRET_LEN] = {7};
+    tc_key *key = NULL;
+    tc_key_from_bytes(secret, &key, NULL);
+    tc_store *s = NULL;
+    tc_error err = {0};
+    tc_store_options o = {.path = dir, .catalog = cat, .key = key, .create = 1};
+    assert_int_equal(tc_store_open(&o, &s, &err), TC_OK);
+    unsigned char alice[32], bob[32], nobody[32];
+    memset(alice, 1, 32);
+    memset(bob, 2, 32);
+    memset(nobody, 3, 32);
+    int64_t now = t("2026-11-24T00:00:00Z");
+    tc_consent c = {.institution = "bank-a", .purpose = "loan-origination", .ref = "R-A"};
+    c.granted_at = t("2026-01-01");
+    c.expires_at = t("2027-01-01");
+    tc_writer *w = NULL;
+    assert_int_equal(tc_writer_begin(s, &w, &err), TC_OK);
+    assert_int_equal(tc_writer_put_consent(w, alice, &c, NULL, &err), TC_OK);
+    tc_consent expired = c;
+    snprintf(expired.ref, sizeof expired.ref, "R-B");
+    expired.expires_at = t("2026-11-01");
+    assert_int_equal(tc_writer_put_consent(w, bob, &expired, NULL, &err), TC_OK);
+    assert_int_equal(tc_writer_commit(w, &err), TC_OK);
+
+    tc_reader *r = NULL;
+    assert_int_equal(tc_reader_new(s, &r, &err), TC_OK);
+    assert_int_equal(tc_reader_begin(r, &err), TC_OK);
+    tc_consent got;
+    assert_int_equal(
+        tc_consent_check(r, alice, "bank-a", "loan-origination", "R-A", now, &got), TC_OK);
+    assert_string_equal(got.ref, "R-A");
+    assert_int_equal(tc_consent_check(r, alice, "bank-a", "loan-origination", NULL, now, NULL),
+                     TC_OK);
+    assert_int_equal(tc_consent_check(r, alice, "bank-b", "loan-origination", "R-A", now, NULL),
+                     TC_ENOCONSENT);
+    assert_int_equal(tc_consent_check(r, alice, "bank-a", "marketing", "R-A", now, NULL),
+                     TC_ENOCONSENT);
+    assert_int_equal(tc_consent_check(r, alice, "bank-a", "loan-origination", "R-X", now, NULL),
+                     TC_ENOCONSENT);
+    assert_int_equal(tc_consent_check(r, bob, "bank-a", "loan-origination", "R-B", now, NULL),
+                     TC_ENOCONSENT);
+    assert_int_equal(tc_consent_check(r, nobody, "bank-a", "loan-origination", NULL, now, NULL),
+                     TC_ENOCONSENT);
+    /* before the grant */
+    assert_int_equal(tc_consent_check(r, alice, "bank-a", "loan-origination", "R-A",
+                                      t("2025-06-01"), NULL),
+                     TC_ENOCONSENT);
+    tc_reader_end(r);
+
+    /* revocation takes effect from its time on, and keeps the first revocation time */
+    assert_int_equal(tc_writer_begin(s, &w, &err), TC_OK);
+    assert_int_equal(
+        tc_writer_revoke_consent(w, alice, "bank-a", "loan-origination", now - 10, &err), TC_OK);
+    assert_int_equal(
+        tc_writer_revoke_consent(w, alice, "bank-a", "loan-origination", now + 10, &err), TC_OK);
+    assert_int_equal(tc_writer_revoke_consent(w, nobody, "bank-a", "loan-origination", now, &err),
+                     TC_ENOTFOUND);
+    assert_int_equal(tc_writer_commit(w, &err), TC_OK);
+    assert_int_equal(tc_reader_begin(r, &err), TC_OK);
+    assert_int_equal(tc_consent_check(r, alice, "bank-a", "loan-origination", "R-A", now, NULL),
+                     TC_ENOCONSENT);
+    assert_int_equal(tc_reader_consent(r, alice, "bank-a", "loan-origination", &got, &err), TC_OK);
+    assert_true(got.revoked_at == now - 10);
+    assert_int_equal(tc_consent_check(r, alice, "bank-a", "loan-origination", "R-A", now - 11,
+                                      NULL),
+                     TC_OK);
+    tc_reader_end(r);
+    tc_reader_free(r);
+    tc_store_close(s);
+    tc_key_free(key);
+    tc_catalog_free(cat);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(validity_window),
+        cmocka_unit_test(field_rules),
+        cmocka_unit_test(codec_round_trip),
+        cmocka_unit_test(check_through_store),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,75 @@
+#include "test_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+char *tu_tempdir(void)
+{
+    static char path[512];
+    const char *base = getenv("TMPDIR");
+    snprintf(path, sizeof path, "%s/tinchap-test-XXXXXX", base && base[0] ? base : "/tmp");
+    if (mkdtemp(path) == NULL)
+        fail_msg("mkdtemp failed");
+    return path;
+}
+
+void tu_rmtree(const char *path)
+{
+    char cmd[1024];
+    if (path == NULL || strstr(path, "tinchap-test-") == NULL)
+        return;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
+    if (system(cmd) != 0)
+        fail_msg("could not remove %s", path);
+}
+
+const char *tu_fixture(const char *name)
+{
+    static char path[1024];
+    snprintf(path, sizeof path, "%s/%s", TC_FIXTURES, name);
+    return path;
+}
+
+tc_catalog *tu_catalog(void)
+{
+    tc_catalog *cat = NULL;
+    tc_error err = {0};
+    if (tc_catalog_load(TC_MODELS "/catalog.json", &cat, &err) != TC_OK)
+        fail_msg("shipped catalog: %s", err.msg);
+    return cat;
+}
+
+void tu_write(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    if (f == NULL)
+        fail_msg("cannot write %s", path);
+    fputs(text, f);
+    fclose(f);
+}
+
+int tu_run(char *out, size_t size, const char *fmt, ...)
+{
+    char cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    char full[8300];
+    snprintf(full, sizeof full, "%s 2>&1", cmd);
+    FILE *p = popen(full, "r");
+    if (p == NULL)
+        fail_msg("popen failed");
+    size_t n = 0;
+    if (out != NULL && size > 0) {
+        n = fread(out, 1, size - 1, p);
+        out[n] = '\0';
+    }
+    char sink[4096];
+    while (fread(sink, 1, sizeof sink, p) > 0) {
+    }
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}

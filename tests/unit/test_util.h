@@ -1,0 +1,34 @@
+/* Helpers shared by the unit tests: scratch directories, fixture paths, loading the shipped
+ * catalog. Everything here aborts the test on failure, so tests stay about their assertions. */
+#ifndef TC_TEST_UTIL_H
+#define TC_TEST_UTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "tc_catalog.h"
+#include "tc_error.h"
+
+/* A new empty directory under $TMPDIR (or /tmp), removed by tu_rmtree. Returns a static buffer
+ * copy the caller must strdup if it needs two. */
+char *tu_tempdir(void);
+void tu_rmtree(const char *path);
+
+/* Path of a fixture file (static buffer). */
+const char *tu_fixture(const char *name);
+
+/* The shipped catalog (models/catalog.json); fails the test if it does not load. */
+tc_catalog *tu_catalog(void);
+
+/* Write text to path. */
+void tu_write(const char *path, const char *text);
+
+/* Run a shell command, return its exit status; stdout+stderr captured into out (may be NULL). */
+int tu_run(char *out, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Assert that err->msg equals expected, showing both when not. */
+#define assert_msg(err, expected) assert_string_equal((err)->msg, (expected))
+
+#endif

@@ -1,0 +1,13 @@
+/* The tinchap subcommands. Each takes argv with argv[0] the subcommand's name and returns the
+ * process exit status (see cli.h). */
+#ifndef TC_COMMANDS_H
+#define TC_COMMANDS_H
+
+int cmd_keygen(int argc, char **argv);
+int cmd_synth(int argc, char **argv);
+int cmd_load(int argc, char **argv);
+int cmd_get(int argc, char **argv);
+int cmd_erase(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+
+#endif
