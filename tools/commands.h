@@ -9,5 +9,8 @@ int cmd_load(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_erase(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_score(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+int cmd_model(int argc, char **argv);
 
 #endif

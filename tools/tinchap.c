@@ -20,6 +20,9 @@ static const command commands[] = {
     {"get", cmd_get, "print one citizen's attributes and consents as JSON"},
     {"erase", cmd_erase, "delete a citizen and all their consents"},
     {"stats", cmd_stats, "print database counts and sizes"},
+    {"score", cmd_score, "score a CSV file offline with a model (risk teams)"},
+    {"explain", cmd_explain, "print the full breakdown of one citizen's score as JSON"},
+    {"model", cmd_model, "model check FILE: validate a model file and summarise it"},
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,290 @@
+#include "tc_registry.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tc_reasons.h"
+
+struct tc_model_set {
+    atomic_long refs;
+    uint64_t generation;
+    size_t n;
+    tc_model *models[TC_REGISTRY_MODELS_MAX];
+};
+
+struct tc_registry {
+    _Atomic(tc_model_set *) current;
+    atomic_uint phase;
+    atomic_long acquiring[2];
+    pthread_mutex_t reload_lock;
+    uint64_t generation;
+    const tc_catalog *catalog;
+    char dir[TC_REGISTRY_PATH_MAX];
+    char reasons_path[TC_REGISTRY_PATH_MAX];
+};
+
+static void set_free(tc_model_set *s)
+{
+    if (s == NULL)
+        return;
+    for (size_t i = 0; i < s->n; i++)
+        tc_model_free(s->models[i]);
+    free(s);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int is_model_file(const char *name)
+{
+    size_t n = strlen(name);
+    return name[0] != '.' && n > 5 && strcmp(name + n - 5, ".json") == 0 &&
+           strcmp(name, "catalog.json") != 0 && strcmp(name, "reasons.json") != 0;
+}
+
+/* File names of the models in dir, sorted, so a set is the same whatever readdir's order. */
+static int list_models(const char *dir, char **names, size_t *n, tc_error *err)
+{
+    int rc = TC_OK;
+    DIR *d = opendir(dir);
+    *n = 0;
+    if (d == NULL)
+        return tc_errorf(err, errno == ENOENT ? TC_ENOTFOUND : TC_EIO, "%s: %s", dir,
+                         strerror(errno));
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (!is_model_file(e->d_name))
+            continue;
+        if (*n == TC_REGISTRY_MODELS_MAX) {
+            rc = tc_errorf(err, TC_EMODEL, "%s: more than %d model files", dir,
+                           TC_REGISTRY_MODELS_MAX);
+            goto out;
+        }
+        if ((names[*n] = strdup(e->d_name)) == NULL) {
+            rc = tc_errorf(err, TC_ENOMEM, "out of memory");
+            goto out;
+        }
+        (*n)++;
+    }
+    qsort(names, *n, sizeof *names, cmp_names);
+out:
+    closedir(d);
+    return rc;
+}
+
+/* Rules that make a set servable: every model addressable, one default per product. */
+static int check_set(const tc_registry *r, const tc_model_set *s, tc_error *err)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        const tc_model *a = s->models[i];
+        for (size_t j = 0; j < i; j++) {
+            const tc_model *b = s->models[j];
+            if (strcmp(a->name, b->name) == 0 && a->version == b->version)
+                return tc_errorf(err, TC_EMODEL, "%s: model %s version %d is also in %s",
+                                 a->path, a->name, a->version, b->path);
+            if (a->status == TC_STATUS_CHAMPION && b->status == TC_STATUS_CHAMPION &&
+                strcmp(a->product, b->product) == 0)
+                return tc_errorf(err, TC_EMODEL,
+                                 "%s: a second champion for product '%s' (the first is %s)",
+                                 a->path, a->product, b->path);
+        }
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        const tc_model *a = s->models[i];
+        if (a->status == TC_STATUS_CHALLENGER && tc_model_set_champion(s, a->product) == NULL)
+            return tc_errorf(err, TC_EMODEL,
+                             "%s: challenger for product '%s', which has no champion in %s",
+                             a->path, a->product, r->dir);
+    }
+    return TC_OK;
+}
+
+static int build_set(tc_registry *r, tc_model_set **out, tc_error *err)
+{
+    char *names[TC_REGISTRY_MODELS_MAX];
+    size_t n = 0;
+    tc_reasons *reasons = NULL;
+    tc_model_set *s = calloc(1, sizeof *s);
+    int rc;
+    if (s == NULL)
+        return tc_errorf(err, TC_ENOMEM, "out of memory");
+    if ((rc = list_models(r->dir, names, &n, err)) != TC_OK ||
+        (rc = tc_reasons_load(r->reasons_path, &reasons, err)) != TC_OK)
+        goto out;
+    if (n == 0) {
+        rc = tc_errorf(err, TC_EMODEL, "%s: no model files (*.json)", r->dir);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char path[TC_REGISTRY_PATH_MAX + 256];
+        snprintf(path, sizeof path, "%s/%s", r->dir, names[i]);
+        if ((rc = tc_model_load(path, r->catalog, reasons, &s->models[i], err)) != TC_OK)
+            goto out;
+        s->n = i + 1;
+    }
+    if ((rc = check_set(r, s, err)) != TC_OK)
+        goto out;
+    atomic_init(&s->refs, 1); /* the registry's own reference */
+    *out = s;
+    s = NULL;
+out:
+    set_free(s);
+    tc_reasons_free(reasons);
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    return rc;
+}
+
+int tc_registry_open(const tc_registry_options *opt, tc_registry **out, tc_error *err)
+{
+    if (opt->dir == NULL || opt->catalog == NULL)
+        return tc_errorf(err, TC_EINVAL, "a models directory and a catalog are required");
+    tc_registry *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return tc_errorf(err, TC_ENOMEM, "out of memory");
+    int n1 = snprintf(r->dir, sizeof r->dir, "%s", opt->dir);
+    int n2 = opt->reasons_path != NULL
+                 ? snprintf(r->reasons_path, sizeof r->reasons_path, "%s", opt->reasons_path)
+                 : snprintf(r->reasons_path, sizeof r->reasons_path, "%s/reasons.json", opt->dir);
+    if (n1 < 0 || (size_t)n1 >= sizeof r->dir || n2 < 0 || (size_t)n2 >= sizeof r->reasons_path) {
+        free(r);
+        return tc_errorf(err, TC_EINVAL, "models directory path longer than %d bytes",
+                         TC_REGISTRY_PATH_MAX - 16);
+    }
+    r->catalog = opt->catalog;
+    atomic_init(&r->phase, 0);
+    atomic_init(&r->acquiring[0], 0);
+    atomic_init(&r->acquiring[1], 0);
+    pthread_mutex_init(&r->reload_lock, NULL);
+    tc_model_set *s = NULL;
+    int rc = build_set(r, &s, err);
+    if (rc != TC_OK) {
+        pthread_mutex_destroy(&r->reload_lock);
+        free(r);
+        return rc;
+    }
+    s->generation = r->generation = 1;
+    atomic_init(&r->current, s);
+    *out = r;
+    return TC_OK;
+}
+
+void tc_registry_close(tc_registry *r)
+{
+    if (r == NULL)
+        return;
+    tc_registry_release(r, atomic_load(&r->current));
+    pthread_mutex_destroy(&r->reload_lock);
+    free(r);
+}
+
+int tc_registry_reload(tc_registry *r, tc_error *err)
+{
+    tc_model_set *s = NULL;
+    pthread_mutex_lock(&r->reload_lock);
+    int rc = build_set(r, &s, err);
+    if (rc != TC_OK) {
+        pthread_mutex_unlock(&r->reload_lock);
+        return rc;
+    }
+    s->generation = ++r->generation;
+    tc_model_set *old = atomic_exchange(&r->current, s);
+    /* Readers that registered in the phase open before the exchange may have loaded old and not
+     * yet counted themselves in it: wait for them. Later readers see the new phase, or fail
+     * their phase re-check and retry, so this wait is bounded. */
+    unsigned p = atomic_fetch_add(&r->phase, 1u) & 1u;
+    while (atomic_load(&r->acquiring[p]) != 0)
+        sched_yield();
+    pthread_mutex_unlock(&r->reload_lock);
+    tc_registry_release(r, old);
+    return TC_OK;
+}
+
+const tc_model_set *tc_registry_acquire(tc_registry *r)
+{
+    for (;;) {
+        unsigned p = atomic_load(&r->phase) & 1u;
+        atomic_fetch_add(&r->acquiring[p], 1);
+        if ((atomic_load(&r->phase) & 1u) != p) {
+            /* A reload flipped the phase in between and may not wait for us: start over. */
+            atomic_fetch_sub(&r->acquiring[p], 1);
+            continue;
+        }
+        tc_model_set *s = atomic_load(&r->current);
+        atomic_fetch_add(&s->refs, 1);
+        atomic_fetch_sub(&r->acquiring[p], 1);
+        return s;
+    }
+}
+
+void tc_registry_release(tc_registry *r, const tc_model_set *set)
+{
+    (void)r;
+    if (set == NULL)
+        return;
+    tc_model_set *s = (tc_model_set *)set;
+    if (atomic_fetch_sub(&s->refs, 1) == 1)
+        set_free(s);
+}
+
+uint64_t tc_model_set_generation(const tc_model_set *s)
+{
+    return s->generation;
+}
+
+size_t tc_model_set_count(const tc_model_set *s)
+{
+    return s->n;
+}
+
+const tc_model *tc_model_set_model(const tc_model_set *s, size_t i)
+{
+    return i < s->n ? s->models[i] : NULL;
+}
+
+const tc_model *tc_model_set_find(const tc_model_set *s, const char *name, int version)
+{
+    const tc_model *best = NULL;
+    for (size_t i = 0; i < s->n; i++) {
+        const tc_model *m = s->models[i];
+        if (strcmp(m->name, name) != 0)
+            continue;
+        if (version > 0 && m->version == version)
+            return m;
+        if (version == 0 && m->status != TC_STATUS_RETIRED &&
+            (best == NULL || m->version > best->version))
+            best = m;
+    }
+    return best;
+}
+
+const tc_model *tc_model_set_champion(const tc_model_set *s, const char *product)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->models[i]->status == TC_STATUS_CHAMPION &&
+            strcmp(s->models[i]->product, product) == 0)
+            return s->models[i];
+    return NULL;
+}
+
+size_t tc_model_set_challengers(const tc_model_set *s, const char *product,
+                                const tc_model **out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->models[i]->status == TC_STATUS_CHALLENGER &&
+            strcmp(s->models[i]->product, product) == 0) {
+            if (n < max)
+                out[n] = s->models[i];
+            n++;
+        }
+    return n;
+}

@@ -1,0 +1,679 @@
+/* tinchap score, tinchap explain, tinchap model check — the scoring engine from the command line:
+ * batch scoring of a CSV file for risk teams, the full breakdown of one citizen's score for a
+ * data steward, and validation of a model file before it is shipped.
+ *
+ * Batch scoring uses the engine's one code path: each row's values are parsed with
+ * tc_attr_parse, encoded as a citizen record, viewed and evaluated, exactly as the server
+ * evaluates a record read from the database.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "csv_reader.h"
+#include "tc_eval.h"
+#include "tc_model.h"
+#include "tc_reasons.h"
+#include "tc_record.h"
+#include "tc_time.h"
+
+/* Shortest decimal text that reads back as v, so output files round-trip exactly. */
+static const char *fmt_num(char buf[40], double v)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, 40, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    return buf;
+}
+
+/* Catalog, reason dictionary and one model, loaded together. */
+typedef struct loaded_model {
+    tc_catalog *catalog; /* NULL when borrowed */
+    tc_reasons *reasons;
+    tc_model *model;
+} loaded_model;
+
+static void loaded_model_free(loaded_model *lm)
+{
+    tc_model_free(lm->model);
+    tc_reasons_free(lm->reasons);
+    tc_catalog_free(lm->catalog);
+    memset(lm, 0, sizeof *lm);
+}
+
+/* cat may be NULL: then the catalog is loaded from catalog_path (or the default). */
+static int load_model(const char *path, const char *catalog_path, const char *reasons_path,
+                      const tc_catalog *cat, loaded_model *lm, tc_error *err)
+{
+    int rc;
+    char reasons_default[4096];
+    memset(lm, 0, sizeof *lm);
+    if (cat == NULL) {
+        if ((rc = tc_catalog_load(catalog_path != NULL ? catalog_path : cli_default_catalog(),
+                                  &lm->catalog, err)) != TC_OK)
+            return rc;
+        cat = lm->catalog;
+    }
+    if (reasons_path == NULL) {
+        snprintf(reasons_default, sizeof reasons_default, "%s", cli_models_file("reasons.json"));
+        reasons_path = reasons_default;
+    }
+    if ((rc = tc_reasons_load(reasons_path, &lm->reasons, err)) != TC_OK ||
+        (rc = tc_model_load(path, cat, lm->reasons, &lm->model, err)) != TC_OK)
+        loaded_model_free(lm);
+    return rc;
+}
+
+static int parse_method(const char *cmd, const char *text, tc_eval_options *eo)
+{
+    eo->override_method = 1;
+    if (strcmp(text, "max") == 0)
+        eo->method = TC_REASON_MAX;
+    else if (strcmp(text, "baseline") == 0)
+        eo->method = TC_REASON_BASELINE;
+    else
+        return cli_usage(cmd, "--method takes max or baseline");
+    return 0;
+}
+
+static int eval_fail(const char *cmd, int rc, const char *what)
+{
+    if (rc == TC_EINVAL)
+        return cli_failf(cmd, "%s: the model cannot use these options (--method baseline needs "
+                              "a baseline for every characteristic)",
+                         what);
+    return cli_failf(cmd, "%s: %s", what, tc_strerror(rc));
+}
+
+/* ---- tinchap score ---- */
+
+static const char score_help[] =
+    "usage: tinchap score --model FILE --input CSV --out CSV [options]\n"
+    "\n"
+    "Score every row of a CSV file offline with one model, as the server would score a\n"
+    "citizen with those attribute values. For risk teams scoring their own data (loan\n"
+    "history, a validation sample): no database, no consent, no audit.\n"
+    "\n"
+    "The input has a header row naming its columns; every attribute the model uses must be\n"
+    "a column (other columns are ignored), with values written as 'tinchap load' reads them\n"
+    "(empty = missing). The output has one row per input row:\n"
+    "  row        1-based number of the data row in the input (the header is row 0)\n"
+    "  score      clamped to the model's score bounds\n"
+    "  pd, pd_low, pd_high   probability of default and its 95 %% interval\n"
+    "  grade      the grade letter\n"
+    "  reasons    reason codes, most points lost first, separated by ';'\n"
+    "With --detail also eta, eta_se, score_raw and points_<attribute> per characteristic.\n"
+    "Numbers are written with enough digits to read back exactly.\n"
+    "\n"
+    "options:\n"
+    "  -m, --model FILE     model file\n"
+    "  -i, --input CSV      input file ('-' for standard input)\n"
+    "  -o, --out CSV        output file ('-' for standard output); never replaced unless\n"
+    "                       --force\n"
+    "      --reasons-count N  reasons per row, 1 to 8 (default: the model's, usually 4)\n"
+    "      --method M       reasons below each characteristic's max (default) or baseline\n"
+    "      --detail         add eta, eta_se, score_raw and points per characteristic\n"
+    "      --catalog FILE   attribute catalog (default: $TINCHAP_CATALOG or the shipped one)\n"
+    "      --reasons FILE   reason dictionary (default: reasons.json of the models directory)\n"
+    "  -f, --force          replace the output file\n"
+    "  -h, --help           this text\n";
+
+typedef struct score_job {
+    const tc_model *model;
+    int col[TC_MODEL_CHARS_MAX]; /* input column of each characteristic's attribute */
+    int detail;
+    tc_eval_options eo;
+} score_job;
+
+static int score_header(const char *cmd, csv_reader *in, score_job *job, FILE *out,
+                        tc_error *err)
+{
+    csv_row row;
+    int rc = csv_reader_next(in, &row, err);
+    if (rc < 0)
+        return cli_fail(cmd, err);
+    if (rc == 0)
+        return cli_failf(cmd, "%s: empty file, expected a header row", csv_reader_path(in));
+    const tc_model *m = job->model;
+    for (size_t j = 0; j < m->n_chars; j++) {
+        job->col[j] = -1;
+        for (size_t c = 0; c < row.n; c++)
+            if (strcmp(row.fields[c], m->chars[j].attribute) == 0)
+                job->col[j] = (int)c;
+        if (job->col[j] < 0)
+            return cli_failf(cmd, "%s: no column '%s', which the model uses",
+                             csv_reader_path(in), m->chars[j].attribute);
+    }
+    fputs("row,score,pd,pd_low,pd_high,grade,reasons", out);
+    if (job->detail) {
+        fputs(",eta,eta_se,score_raw", out);
+        for (size_t j = 0; j < m->n_chars; j++)
+            fprintf(out, ",points_%s", m->chars[j].attribute);
+    }
+    fputc('\n', out);
+    return 0;
+}
+
+static void score_write(FILE *out, long n, const score_job *job, const tc_score_result *r)
+{
+    char b1[40], b2[40], b3[40], b4[40];
+    fprintf(out, "%ld,%s,%s,%s,%s,%s,", n, fmt_num(b1, r->score), fmt_num(b2, r->pd),
+            fmt_num(b3, r->pd_low), fmt_num(b4, r->pd_high), r->grade->letter);
+    for (size_t i = 0; i < r->n_reasons; i++)
+        fprintf(out, "%s%s", i ? ";" : "", r->reasons[i].code);
+    if (job->detail) {
+        fprintf(out, ",%s,%s,%s", fmt_num(b1, r->eta), fmt_num(b2, r->eta_se),
+                fmt_num(b3, r->score_raw));
+        for (size_t j = 0; j < r->n_chars; j++)
+            fprintf(out, ",%s", fmt_num(b1, r->points[j]));
+    }
+    fputc('\n', out);
+}
+
+static int score_rows(const char *cmd, csv_reader *in, score_job *job, FILE *out, long *rows,
+                      tc_error *err)
+{
+    const tc_model *m = job->model;
+    const tc_catalog *cat = m->catalog;
+    tc_value values[TC_CATALOG_ATTRS_MAX];
+    unsigned char buf[TC_RECORD_MAX];
+    tc_eval_workspace *ws = NULL;
+    tc_score_result res;
+    cli_progress prog;
+    int status = 0;
+    if (tc_record_size(cat) > sizeof buf)
+        return cli_failf(cmd, "the catalog's records exceed %d bytes", TC_RECORD_MAX);
+    if (tc_eval_workspace_new(&ws, err) != TC_OK)
+        return cli_fail(cmd, err);
+    /* Attributes the model does not use stay missing: the model never reads them. */
+    memset(values, 0, sizeof values);
+    cli_progress_start(&prog, "scoring", (double)csv_reader_size(in));
+    csv_row row;
+    int rc;
+    while ((rc = csv_reader_next(in, &row, err)) > 0) {
+        for (size_t j = 0; j < m->n_chars; j++) {
+            size_t c = (size_t)job->col[j];
+            const tc_characteristic *ch = &m->chars[j];
+            if (c >= row.n) {
+                status = cli_failf(cmd, "%s:%ld: %zu fields, the header has more",
+                                   csv_reader_path(in), row.line, row.n);
+                goto out;
+            }
+            if (tc_attr_parse(ch->attr, row.fields[c], row.lens[c], &values[ch->attr_index],
+                              err) != TC_OK) {
+                status = cli_failf(cmd, "%s:%ld: %s", csv_reader_path(in), row.line, err->msg);
+                goto out;
+            }
+        }
+        size_t len = tc_record_encode(cat, values, 0, buf);
+        tc_record rec;
+        if (tc_record_view(cat, buf, len, &rec, err) != TC_OK) {
+            status = cli_fail(cmd, err);
+            goto out;
+        }
+        if ((rc = tc_model_eval(m, &rec, &job->eo, ws, &res)) != TC_OK) {
+            char what[64];
+            snprintf(what, sizeof what, "row %ld", *rows + 1);
+            status = eval_fail(cmd, rc, what);
+            goto out;
+        }
+        score_write(out, ++*rows, job, &res);
+        if ((*rows & 1023) == 0)
+            cli_progress_update(&prog, (double)csv_reader_offset(in), (size_t)*rows);
+    }
+    if (rc < 0)
+        status = cli_fail(cmd, err);
+out:
+    cli_progress_finish(&prog);
+    tc_eval_workspace_free(ws);
+    return status;
+}
+
+int cmd_score(int argc, char **argv)
+{
+    static const struct option opts[] = {{"model", required_argument, NULL, 'm'},
+                                         {"input", required_argument, NULL, 'i'},
+                                         {"out", required_argument, NULL, 'o'},
+                                         {"reasons-count", required_argument, NULL, 'n'},
+                                         {"method", required_argument, NULL, 'M'},
+                                         {"detail", no_argument, NULL, 'd'},
+                                         {"catalog", required_argument, NULL, 'c'},
+                                         {"reasons", required_argument, NULL, 'r'},
+                                         {"force", no_argument, NULL, 'f'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *cmd = "score", *model = NULL, *input = NULL, *output = NULL;
+    const char *catalog = NULL, *reasons = NULL;
+    int force = 0, c, status;
+    long count;
+    score_job job;
+    memset(&job, 0, sizeof job);
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "m:i:o:fh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm':
+            model = optarg;
+            break;
+        case 'i':
+            input = optarg;
+            break;
+        case 'o':
+            output = optarg;
+            break;
+        case 'n':
+            if (cli_parse_count(optarg, 1, TC_REASONS_OUT_MAX, &count) != 0)
+                return cli_usage(cmd, "--reasons-count takes 1 to %d", TC_REASONS_OUT_MAX);
+            job.eo.max_reasons = (int)count;
+            break;
+        case 'M':
+            if ((status = parse_method(cmd, optarg, &job.eo)) != 0)
+                return status;
+            break;
+        case 'd':
+            job.detail = 1;
+            break;
+        case 'c':
+            catalog = optarg;
+            break;
+        case 'r':
+            reasons = optarg;
+            break;
+        case 'f':
+            force = 1;
+            break;
+        case 'h':
+            fputs(score_help, stdout);
+            return 0;
+        default:
+            return cli_usage(cmd, "unknown option");
+        }
+    }
+    if (optind != argc)
+        return cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
+    if (model == NULL || input == NULL || output == NULL)
+        return cli_usage(cmd, "--model, --input and --out are required");
+
+    tc_error err = {0};
+    loaded_model lm;
+    csv_reader *in = NULL;
+    FILE *out = NULL;
+    long rows = 0;
+    if (load_model(model, catalog, reasons, NULL, &lm, &err) != TC_OK)
+        return cli_fail(cmd, &err);
+    job.model = lm.model;
+    if (csv_reader_open(input, &in, &err) != TC_OK) {
+        status = cli_fail(cmd, &err);
+        goto out;
+    }
+    out = strcmp(output, "-") == 0 ? stdout : fopen(output, force ? "w" : "wx");
+    if (out == NULL) {
+        status = cli_failf(cmd, "%s: %s%s", output, strerror(errno),
+                           errno == EEXIST ? " (use --force to replace it)" : "");
+        goto out;
+    }
+    if ((status = score_header(cmd, in, &job, out, &err)) != 0 ||
+        (status = score_rows(cmd, in, &job, out, &rows, &err)) != 0)
+        goto out;
+    if (fflush(out) != 0 || ferror(out)) {
+        status = cli_failf(cmd, "%s: %s", output, strerror(errno));
+        goto out;
+    }
+    fprintf(stderr, "scored %ld rows with %s version %d\n", rows, lm.model->name,
+            lm.model->version);
+out:
+    if (out != NULL && out != stdout && fclose(out) != 0 && status == 0)
+        status = cli_failf(cmd, "%s: %s", output, strerror(errno));
+    csv_reader_close(in);
+    loaded_model_free(&lm);
+    return status;
+}
+
+/* ---- tinchap explain ---- */
+
+static const char explain_help[] =
+    "usage: tinchap explain --model FILE --db DIR [--key FILE] ID\n"
+    "\n"
+    "Print the full breakdown of one citizen's score as JSON, for a data steward answering\n"
+    "the citizen: the points of every characteristic (with the bin and the points it lost),\n"
+    "the score, the PD with its 95 %% interval, the grade and the reasons. The citizen ID is\n"
+    "read from the command line and never printed.\n"
+    "\n"
+    "options:\n"
+    "  -m, --model FILE     model file\n"
+    "  -d, --db DIR         database directory\n"
+    "  -k, --key FILE       secret key (default: $TINCHAP_KEY)\n"
+    "      --reasons-count N  reasons, 1 to 8 (default: the model's)\n"
+    "      --method M       reasons below each characteristic's max (default) or baseline\n"
+    "      --catalog FILE   attribute catalog (default: $TINCHAP_CATALOG or the shipped one)\n"
+    "      --reasons FILE   reason dictionary (default: reasons.json of the models directory)\n"
+    "  -h, --help           this text\n";
+
+static json_t *jnum(double v)
+{
+    return json_real(v);
+}
+
+/* Text of bin i, as a reviewer wrote it: its label, or its interval, levels or values. */
+static void bin_text(const tc_characteristic *ch, size_t i, char *buf, size_t size)
+{
+    const tc_bin *b = &ch->bins[i];
+    char b1[40], b2[40];
+    size_t o = 0;
+    switch (b->kind) {
+    case TC_BIN_MISSING:
+        snprintf(buf, size, "missing");
+        return;
+    case TC_BIN_INTERVAL:
+        snprintf(buf, size, "[%s, %s)", isinf(b->lower) ? "-inf" : fmt_num(b1, b->lower),
+                 isinf(b->upper) ? "+inf" : fmt_num(b2, b->upper));
+        return;
+    case TC_BIN_SPECIAL:
+    case TC_BIN_LEVELS:
+        buf[0] = '\0';
+        for (size_t k = 0; k < b->n_values && o + 1 < size; k++) {
+            const char *t = b->kind == TC_BIN_SPECIAL ? fmt_num(b1, b->values[k])
+                            : ch->attr->type == TC_ATTR_BOOL
+                                ? (b->values[k] != 0 ? "true" : "false")
+                                : ch->attr->levels[(size_t)b->values[k]];
+            int n = snprintf(buf + o, size - o, "%s%s", k ? ", " : "", t);
+            if (n < 0)
+                break;
+            o += (size_t)n;
+        }
+        return;
+    }
+}
+
+static json_t *explain_json(const tc_model *m, const tc_record *rec, const tc_score_result *r,
+                            const tc_eval_options *eo)
+{
+    tc_reason_method method = eo->override_method ? eo->method : m->reason_method;
+    json_t *chars = json_array(), *reasons = json_array();
+    for (size_t j = 0; j < r->n_chars; j++) {
+        const tc_characteristic *ch = &m->chars[j];
+        char value[128], bin[512];
+        tc_attr_format(ch->attr, tc_record_get(rec, ch->attr_index), value, sizeof value);
+        double ref = method == TC_REASON_BASELINE ? ch->baseline : ch->max_points;
+        double lost = ref - r->points[j];
+        json_t *o = json_pack("{s:s, s:s?, s:o, s:o, s:o, s:s}", "attribute", ch->attribute,
+                              "value", tc_record_get(rec, ch->attr_index).present ? value : NULL,
+                              "points", jnum(r->points[j]), "max_points", jnum(ch->max_points),
+                              "points_lost", jnum(lost > 0 ? lost : 0), "reason_code",
+                              m->reasons[ch->reason].code);
+        if (ch->has_baseline)
+            json_object_set_new(o, "baseline", jnum(ch->baseline));
+        if (r->bin[j] >= 0) {
+            bin_text(ch, (size_t)r->bin[j], bin, sizeof bin);
+            json_object_set_new(o, "bin", json_integer(r->bin[j]));
+            json_object_set_new(o, "bin_range", json_string(bin));
+            if (ch->bins[r->bin[j]].label[0] != '\0')
+                json_object_set_new(o, "bin_label", json_string(ch->bins[r->bin[j]].label));
+            json_object_set_new(o, "woe", jnum(ch->bins[r->bin[j]].woe));
+        }
+        json_array_append_new(chars, o);
+    }
+    for (size_t i = 0; i < r->n_reasons; i++)
+        json_array_append_new(reasons,
+                              json_pack("{s:s, s:s, s:s, s:o}", "code", r->reasons[i].code, "vi",
+                                        r->reasons[i].vi, "en", r->reasons[i].en, "points_lost",
+                                        jnum(r->reasons[i].points_lost)));
+    char updated[TC_TIME_TEXT_LEN];
+    tc_time_format(tc_record_updated_at(rec), updated);
+    return json_pack("{s:{s:s, s:i, s:s, s:s, s:s}, s:s, s:o, s:o, s:o, s:[o, o], s:o, s:o, "
+                     "s:{s:s, s:s, s:s}, s:s, s:o, s:o}",
+                     "model", "name", m->name, "version", m->version, "kind",
+                     tc_model_kind_name(m->kind), "product", m->product, "status",
+                     tc_model_status_name(m->status), "record_updated_at", updated, "score",
+                     jnum(r->score), "score_raw", jnum(r->score_raw), "pd", jnum(r->pd),
+                     "pd_interval_95", jnum(r->pd_low), jnum(r->pd_high), "eta", jnum(r->eta),
+                     "eta_se", jnum(r->eta_se), "grade", "grade", r->grade->letter, "vi",
+                     r->grade->vi, "en", r->grade->en, "reason_method",
+                     tc_reason_method_name(method), "reasons", reasons, "characteristics",
+                     chars);
+}
+
+int cmd_explain(int argc, char **argv)
+{
+    static const struct option opts[] = {{"model", required_argument, NULL, 'm'},
+                                         {"db", required_argument, NULL, 'd'},
+                                         {"key", required_argument, NULL, 'k'},
+                                         {"reasons-count", required_argument, NULL, 'n'},
+                                         {"method", required_argument, NULL, 'M'},
+                                         {"catalog", required_argument, NULL, 'c'},
+                                         {"reasons", required_argument, NULL, 'r'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *cmd = "explain", *model = NULL, *reasons = NULL;
+    cli_db_options dbo = {.read_only = 1, .need_key = 1};
+    tc_eval_options eo = {0};
+    int c, status = 0;
+    long count;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "m:d:k:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm':
+            model = optarg;
+            break;
+        case 'd':
+            dbo.db = optarg;
+            break;
+        case 'k':
+            dbo.key = optarg;
+            break;
+        case 'n':
+            if (cli_parse_count(optarg, 1, TC_REASONS_OUT_MAX, &count) != 0)
+                return cli_usage(cmd, "--reasons-count takes 1 to %d", TC_REASONS_OUT_MAX);
+            eo.max_reasons = (int)count;
+            break;
+        case 'M':
+            if ((status = parse_method(cmd, optarg, &eo)) != 0)
+                return status;
+            break;
+        case 'c':
+            dbo.catalog = optarg;
+            break;
+        case 'r':
+            reasons = optarg;
+            break;
+        case 'h':
+            fputs(explain_help, stdout);
+            return 0;
+        default:
+            return cli_usage(cmd, "unknown option");
+        }
+    }
+    if (optind != argc - 1)
+        return cli_usage(cmd, "expected one citizen ID");
+    if (model == NULL || dbo.db == NULL)
+        return cli_usage(cmd, "--model and --db are required");
+
+    tc_error err = {0};
+    cli_db db;
+    loaded_model lm;
+    tc_reader *reader = NULL;
+    tc_eval_workspace *ws = NULL;
+    unsigned char key[TC_CITIZEN_KEY_LEN];
+    int begun = 0;
+    memset(&lm, 0, sizeof lm);
+    if (cli_db_open(&dbo, &db, &err) != TC_OK)
+        return cli_fail(cmd, &err);
+    if (load_model(model, NULL, reasons, db.catalog, &lm, &err) != TC_OK ||
+        cli_citizen_key(&db, argv[optind], key, &err) != TC_OK ||
+        tc_eval_workspace_new(&ws, &err) != TC_OK ||
+        tc_reader_new(db.store, &reader, &err) != TC_OK ||
+        tc_reader_begin(reader, &err) != TC_OK) {
+        status = cli_fail(cmd, &err);
+        goto out;
+    }
+    begun = 1;
+    tc_record rec;
+    int rc = tc_reader_citizen(reader, key, &rec, &err);
+    if (rc == TC_ENOTFOUND) {
+        status = cli_failf(cmd, "no such citizen in %s", dbo.db);
+        goto out;
+    }
+    if (rc != TC_OK) {
+        status = cli_fail(cmd, &err);
+        goto out;
+    }
+    tc_score_result res;
+    if ((rc = tc_model_eval(lm.model, &rec, &eo, ws, &res)) != TC_OK) {
+        status = eval_fail(cmd, rc, "the citizen's record");
+        goto out;
+    }
+    json_t *doc = explain_json(lm.model, &rec, &res, &eo);
+    if (doc == NULL || json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) != 0) {
+        status = cli_failf(cmd, "writing the JSON failed");
+    } else {
+        fputc('\n', stdout);
+    }
+    json_decref(doc);
+out:
+    if (begun)
+        tc_reader_end(reader);
+    tc_reader_free(reader);
+    tc_eval_workspace_free(ws);
+    loaded_model_free(&lm);
+    cli_db_close(&db);
+    return status;
+}
+
+/* ---- tinchap model check ---- */
+
+static const char model_help[] =
+    "usage: tinchap model check [--catalog FILE] [--reasons FILE] FILE...\n"
+    "\n"
+    "Validate model files as the server would load them, against the catalog and the reason\n"
+    "dictionary, and print a summary of each: identity, scaling, the score range the model\n"
+    "can reach with the PD at each end, characteristics with their bins and points, reason\n"
+    "codes and grades. Exits 1 if any file is refused, with the reason naming the JSON field.\n"
+    "The format is documented in models/README.md.\n"
+    "\n"
+    "options:\n"
+    "      --catalog FILE   attribute catalog (default: $TINCHAP_CATALOG or the shipped one)\n"
+    "      --reasons FILE   reason dictionary (default: reasons.json of the models directory)\n"
+    "  -q, --quiet          print only the refusals\n"
+    "  -h, --help           this text\n";
+
+static double pd_of_score(const tc_model *m, double score)
+{
+    return 1.0 / (1.0 + exp((score - m->offset) / m->factor));
+}
+
+static void model_summary(const tc_model *m)
+{
+    char b1[40], b2[40], b3[40];
+    size_t n_bins = 0;
+    for (size_t j = 0; j < m->n_chars; j++)
+        n_bins += m->chars[j].n_bins;
+    printf("%s: ok\n", m->path);
+    printf("  model            %s version %d (%s, %s)\n", m->name, m->version,
+           tc_model_kind_name(m->kind), tc_model_status_name(m->status));
+    printf("  product          %s\n", m->product);
+    printf("  created          %s; training data %s\n", m->created_at, m->training_fingerprint);
+    printf("  catalog          %s %s\n", m->catalog->name, m->catalog->hash_hex);
+    printf("  scaling          %s points at %s:1 good:bad, PDO %s (factor %.4f, offset %.4f)\n",
+           fmt_num(b1, m->scale_points), fmt_num(b2, m->scale_odds), fmt_num(b3, m->scale_pdo),
+           m->factor, m->offset);
+    printf("  score bounds     [%s, %s]\n", fmt_num(b1, m->score_min), fmt_num(b2, m->score_max));
+    printf("  points reachable [%.2f, %.2f]: PD %.4g%% at the lowest, %.4g%% at the highest\n",
+           m->points_min, m->points_max, 100 * pd_of_score(m, m->points_min),
+           100 * pd_of_score(m, m->points_max));
+    printf("  coefficients     %zu (intercept %.6g), covariance %zux%zu positive definite\n",
+           m->n_params, m->intercept, m->n_params, m->n_params);
+    printf("  reasons          method %s, at most %d; codes in tie-break order:",
+           tc_reason_method_name(m->reason_method), m->max_reasons);
+    for (size_t g = 0; g < m->n_reasons; g++)
+        printf(" %s", m->reasons[g].code);
+    printf("\n  grades          ");
+    for (size_t g = 0; g < m->n_grades; g++)
+        printf(" %s>=%s (PD<=%.3g%%)", m->grades[g].letter, fmt_num(b1, m->grades[g].min_score),
+               100 * pd_of_score(m, m->grades[g].min_score));
+    printf("\n  characteristics  %zu", m->n_chars);
+    if (m->kind == TC_MODEL_SCORECARD)
+        printf(", %zu bins", n_bins);
+    printf("\n");
+    for (size_t j = 0; j < m->n_chars; j++) {
+        const tc_characteristic *ch = &m->chars[j];
+        printf("    %-30s %-6s points %7.2f .. %-7.2f", ch->attribute, m->reasons[ch->reason].code,
+               ch->min_points, ch->max_points);
+        if (m->kind == TC_MODEL_SCORECARD)
+            printf(" %zu bins%s", ch->n_bins, ch->missing == TC_MISSING_BIN ? " (one missing)" : "");
+        else
+            printf(" %s%s", ch->transform == TC_TRANSFORM_IDENTITY    ? "identity"
+                            : ch->transform == TC_TRANSFORM_LOG1P     ? "log1p"
+                            : ch->transform == TC_TRANSFORM_CLIP      ? "clip"
+                                                                      : "indicator",
+                   ch->missing == TC_MISSING_IMPUTE      ? ", missing imputed"
+                   : ch->missing == TC_MISSING_INDICATOR ? ", missing indicator"
+                                                         : "");
+        printf("\n");
+    }
+}
+
+int cmd_model(int argc, char **argv)
+{
+    static const struct option opts[] = {{"catalog", required_argument, NULL, 'c'},
+                                         {"reasons", required_argument, NULL, 'r'},
+                                         {"quiet", no_argument, NULL, 'q'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *cmd = "model", *catalog = NULL, *reasons = NULL;
+    int c, quiet = 0;
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        fputs(model_help, stdout);
+        return 0;
+    }
+    if (argc < 2 || strcmp(argv[1], "check") != 0)
+        return cli_usage(cmd, "expected 'model check FILE...'");
+    cmd = "model check";
+    argc--, argv++;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            catalog = optarg;
+            break;
+        case 'r':
+            reasons = optarg;
+            break;
+        case 'q':
+            quiet = 1;
+            break;
+        case 'h':
+            fputs(model_help, stdout);
+            return 0;
+        default:
+            return cli_usage(cmd, "unknown option");
+        }
+    }
+    if (optind >= argc)
+        return cli_usage(cmd, "expected at least one model FILE");
+    tc_error err = {0};
+    tc_catalog *cat = NULL;
+    int status = 0;
+    if (tc_catalog_load(catalog != NULL ? catalog : cli_default_catalog(), &cat, &err) != TC_OK)
+        return cli_fail(cmd, &err);
+    for (int i = optind; i < argc; i++) {
+        loaded_model lm;
+        if (load_model(argv[i], NULL, reasons, cat, &lm, &err) != TC_OK) {
+            status = cli_fail(cmd, &err);
+            continue;
+        }
+        if (!quiet)
+            model_summary(lm.model);
+        loaded_model_free(&lm);
+    }
+    tc_catalog_free(cat);
+    return status;
+}
