@@ -1,5 +1,8 @@
 #include "tc_id.h"
 
+#include <stdio.h>
+#include <string.h>
+
 #include "tc_time.h"
 
 /* Province codes of the CCCD, Circular 07/2016/TT-BCA, Annex: the 63 provinces and centrally
@@ -54,6 +57,33 @@ int tc_id_parse(const char *text, size_t len, int current_year, tc_id_info *info
         info->province = province;
         info->female = d4 % 2;
         info->birth_year = birth_year;
+    }
+    return TC_OK;
+}
+
+int tc_id_check_values(const tc_id_info *info, const tc_catalog *cat, const tc_value *values,
+                       int *attr, tc_error *err)
+{
+    char shown[32];
+    int by = tc_catalog_find(cat, "birth_year"), g = tc_catalog_find(cat, "gender");
+    if (by >= 0 && values[by].present && (int)values[by].v != info->birth_year) {
+        *attr = by;
+        snprintf(shown, sizeof shown, "%.0f", values[by].v);
+        return tc_errorf(err, TC_EPARSE,
+                         "field 'birth_year' value '%s': does not match the birth year in the "
+                         "citizen ID",
+                         shown);
+    }
+    if (g >= 0 && values[g].present && cat->attrs[g].type == TC_ATTR_CATEGORY &&
+        cat->attrs[g].n_levels == 2) {
+        const char *level = cat->attrs[g].levels[(size_t)values[g].v];
+        if ((strcmp(level, "female") == 0) != info->female) {
+            *attr = g;
+            return tc_errorf(err, TC_EPARSE,
+                             "field 'gender' value '%s': does not match the gender digit of the "
+                             "citizen ID",
+                             level);
+        }
     }
     return TC_OK;
 }

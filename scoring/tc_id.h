@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 
+#include "tc_catalog.h"
 #include "tc_error.h"
 
 #define TC_ID_LEN 12
@@ -24,6 +25,13 @@ typedef struct tc_id_info {
 /* Check text[0..len) is a valid ID. current_year bounds the birth year (0 means this year, UTC).
  * info may be NULL. Returns TC_OK or TC_EID with the reason in err. */
 int tc_id_parse(const char *text, size_t len, int current_year, tc_id_info *info, tc_error *err);
+
+/* The ID's digits say the birth year and gender: check a citizen's values agree with them
+ * (catalog attributes "birth_year" and "gender" with levels male/female, when present).
+ * On disagreement returns TC_EPARSE, *attr = the attribute's index, and a message that does not
+ * repeat the ID. */
+int tc_id_check_values(const tc_id_info *info, const tc_catalog *cat, const tc_value *values,
+                       int *attr, tc_error *err);
 
 /* 1 if code (0..999) is one of the 63 province codes. */
 int tc_id_province_valid(int code);

@@ -14,6 +14,7 @@ struct tc_store {
     const tc_catalog *cat;
     char *path;
     int read_only;
+    int relaxed_sync;
 };
 
 struct tc_reader {
@@ -177,6 +178,7 @@ int tc_store_open(const tc_store_options *opt, tc_store **out, tc_error *err)
         return tc_errorf(err, TC_ENOMEM, "out of memory");
     s->cat = opt->catalog;
     s->read_only = opt->read_only;
+    s->relaxed_sync = opt->relaxed_sync;
     s->path = strdup(opt->path);
     if (s->path == NULL) {
         rc = tc_errorf(err, TC_ENOMEM, "out of memory");
@@ -189,7 +191,8 @@ int tc_store_open(const tc_store_options *opt, tc_store **out, tc_error *err)
     MDB_CHECK(mdb_env_set_maxreaders(s->env, TC_STORE_MAX_READERS), "configuring");
     /* NOTLS: read transactions belong to tc_reader objects, not threads. NORDAHEAD: lookups are
      * random, read-ahead would only evict useful pages. */
-    unsigned flags = MDB_NOTLS | MDB_NORDAHEAD | (opt->read_only ? MDB_RDONLY : 0);
+    unsigned flags = MDB_NOTLS | MDB_NORDAHEAD | (opt->read_only ? MDB_RDONLY : 0) |
+                     (opt->relaxed_sync ? MDB_NOSYNC : 0);
     MDB_CHECK(mdb_env_open(s->env, opt->path, flags, 0600), "opening");
     if (!opt->read_only) {
         MDB_envinfo info;
@@ -595,6 +598,9 @@ int tc_writer_commit(tc_writer *w, tc_error *err)
     w->txn = NULL;
     free(w);
     MDB_CHECK(mrc, "committing");
+    /* With relaxed sync only the audit trail may lag the disk; steward writes are durable. */
+    if (s->relaxed_sync)
+        MDB_CHECK(mdb_env_sync(s->env, 1), "syncing");
 out:
     return rc;
 }

@@ -46,6 +46,8 @@ typedef struct tc_store_options {
     size_t map_size;            /* 0: TC_STORE_DEFAULT_MAP_SIZE, or larger if the file is */
     int read_only;
     int create;                 /* make the directory and the database if absent */
+    int relaxed_sync;           /* commits do not wait for the disk (MDB_NOSYNC): the audit
+                                 * writer syncs on its own schedule, tc_writer_commit syncs */
 } tc_store_options;
 
 int tc_store_open(const tc_store_options *opt, tc_store **out, tc_error *err);

@@ -1,6 +1,7 @@
 #include "tc_time.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 static int digits(const char *s, size_t n, int *out)
@@ -33,17 +34,48 @@ static int days_in_month(int y, int m)
     return m == 2 ? 28 + leap : dm[m - 1];
 }
 
-int tc_time_year(int64_t t)
+/* Calendar date of a day count since 1970-01-01 (H. Hinnant's civil_from_days). Pure
+ * arithmetic: gmtime_r takes glibc's time-zone lock, which hot paths must not. */
+static void civil_from_days(int64_t z, int *y, int *m, int *d)
 {
-    /* civil_from_days (H. Hinnant), year part only */
-    int64_t z = (t >= 0 ? t : t - 86399) / 86400 + 719468;
+    z += 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;
     int64_t doe = z - era * 146097;
     int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
     int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     int64_t mp = (5 * doy + 2) / 153;
-    int64_t m = mp < 10 ? mp + 3 : mp - 9;
-    return (int)(yoe + era * 400 + (m <= 2));
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+int tc_time_year(int64_t t)
+{
+    int y, m, d;
+    civil_from_days(floor_div(t, 86400), &y, &m, &d);
+    return y;
+}
+
+void tc_time_format_us(int64_t us, char buf[TC_TIME_US_TEXT_LEN])
+{
+    int64_t s = floor_div(us, 1000000);
+    int64_t frac = us - s * 1000000;
+    int64_t days = floor_div(s, 86400), sod = s - days * 86400;
+    int y, m, d;
+    civil_from_days(days, &y, &m, &d);
+    if (y < 0 || y > 9999) {
+        snprintf(buf, TC_TIME_US_TEXT_LEN, "%s", "invalid-time");
+        return;
+    }
+    int n = snprintf(buf, TC_TIME_US_TEXT_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", y, m, d,
+                     (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60), (int)frac);
+    if (n != TC_TIME_US_TEXT_LEN - 1)
+        snprintf(buf, TC_TIME_US_TEXT_LEN, "%s", "invalid-time");
 }
 
 int tc_time_parse(const char *s, size_t len, int64_t *out)
@@ -67,16 +99,15 @@ int tc_time_parse(const char *s, size_t len, int64_t *out)
 
 void tc_time_format(int64_t t, char buf[TC_TIME_TEXT_LEN])
 {
-    time_t tt = (time_t)t;
-    struct tm tm;
-    if (gmtime_r(&tt, &tm) == NULL || tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0) {
+    char full[TC_TIME_US_TEXT_LEN];
+    tc_time_format_us(t * 1000000, full);
+    if (full[0] == 'i') {
         snprintf(buf, TC_TIME_TEXT_LEN, "%s", "invalid-time");
         return;
     }
-    int n = snprintf(buf, TC_TIME_TEXT_LEN, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-    if (n != TC_TIME_TEXT_LEN - 1)
-        snprintf(buf, TC_TIME_TEXT_LEN, "%s", "invalid-time");
+    memcpy(buf, full, 19);
+    buf[19] = 'Z';
+    buf[20] = '\0';
 }
 
 int64_t tc_time_now(void)

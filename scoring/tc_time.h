@@ -17,6 +17,11 @@ int tc_time_parse(const char *text, size_t len, int64_t *out);
 /* Format seconds as "YYYY-MM-DDTHH:MM:SSZ" into buf (TC_TIME_TEXT_LEN bytes). */
 void tc_time_format(int64_t t, char buf[TC_TIME_TEXT_LEN]);
 
+#define TC_TIME_US_TEXT_LEN 28 /* "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" + NUL */
+
+/* Format microseconds as "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" (RFC 3339), by arithmetic. */
+void tc_time_format_us(int64_t us, char buf[TC_TIME_US_TEXT_LEN]);
+
 /* The UTC calendar year of t, by arithmetic: no time-zone lock, safe on hot paths. */
 int tc_time_year(int64_t t);
 

@@ -90,7 +90,6 @@ typedef struct load {
     size_t commits;   /* batches committed so far */
     size_t rows_read; /* data rows in all inputs, good or bad */
     int year;         /* this year, bounding birth years in IDs */
-    int birth_year_attr, gender_attr; /* catalog indices, or -1 */
 } load;
 
 /* Record a problem with one row; rows may have several. */
@@ -378,21 +377,12 @@ out:
 static int check_against_id(load *L, const char *file, const csv_row *row, const int *cols,
                             const tc_value *values, const tc_id_info *info)
 {
-    const tc_catalog *cat = L->db.catalog;
-    int by = L->birth_year_attr, g = L->gender_attr;
-    int rc = 0;
-    if (by >= 0 && values[by].present && (int)values[by].v != info->birth_year)
-        rc = field_error(L, file, row, cols[by], "birth_year",
-                         "does not match the birth year in the citizen ID");
-    if (rc >= 0 && g >= 0 && values[g].present && cat->attrs[g].type == TC_ATTR_CATEGORY &&
-        cat->attrs[g].n_levels == 2) {
-        const char *level = cat->attrs[g].levels[(size_t)values[g].v];
-        int female = strcmp(level, "female") == 0;
-        if (female != info->female)
-            rc = field_error(L, file, row, cols[g], "gender",
-                             "does not match the gender digit of the citizen ID");
-    }
-    return rc;
+    tc_error err;
+    int attr = -1;
+    if (tc_id_check_values(info, L->db.catalog, values, &attr, &err) == TC_OK)
+        return 0;
+    int rc = reject_row(L, file, row->line, cols[attr] + 1, err.msg);
+    return rc != TC_OK ? rc : 1;
 }
 
 static int read_population(load *L, const char *file, tc_error *err)
@@ -1197,8 +1187,6 @@ int cmd_load(int argc, char **argv)
         goto out;
     }
     L.pop_stride = PE_REC + tc_record_size(L.db.catalog);
-    L.birth_year_attr = tc_catalog_find(L.db.catalog, "birth_year");
-    L.gender_attr = tc_catalog_find(L.db.catalog, "gender");
     {
         char today[TC_TIME_TEXT_LEN];
         tc_time_format(tc_time_now(), today);

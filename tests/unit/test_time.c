@@ -40,6 +40,12 @@ static void year_matches_gmtime(void **state)
         if (tc_time_year(t) != tm.tm_year + 1900)
             fail_msg("t=%lld: %d vs %d", (long long)t, tc_time_year(t), tm.tm_year + 1900);
     }
+    /* formatting agrees with gmtime too, microseconds included */
+    char buf[TC_TIME_US_TEXT_LEN];
+    tc_time_format_us(1795512615123456LL, buf);
+    assert_string_equal(buf, "2026-11-24T09:30:15.123456Z");
+    tc_time_format_us(951782400000001LL, buf); /* 2000-02-29 */
+    assert_string_equal(buf, "2000-02-29T00:00:00.000001Z");
     /* the last second of a year and the first of the next */
     assert_int_equal(tc_time_year(1798761599), 2026);
     assert_int_equal(tc_time_year(1798761600), 2027);

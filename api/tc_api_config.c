@@ -1,0 +1,262 @@
+#include "tc_api_config.h"
+
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tc_json.h"
+
+#define CONFIG_FILE_MAX (1u << 20)
+
+void tc_api_config_defaults(tc_api_config *c)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->listen, sizeof c->listen, "127.0.0.1:50051");
+    c->workers = 2;
+    c->relaxed_sync_ms = 100;
+    c->drain_timeout_ms = 10000;
+    c->max_inflight = 1024;
+    c->max_message_bytes = 1u << 20;
+    c->access_log = 1;
+}
+
+int tc_api_role_parse(const char *name, unsigned *out)
+{
+    if (strcmp(name, "scorer") == 0)
+        *out = TC_ROLE_SCORER;
+    else if (strcmp(name, "steward") == 0)
+        *out = TC_ROLE_STEWARD;
+    else if (strcmp(name, "admin") == 0)
+        *out = TC_ROLE_ADMIN;
+    else
+        return TC_EINVAL;
+    return TC_OK;
+}
+
+/* Copy a path, resolving a relative one against the config file's directory. */
+static int set_path(char *dst, size_t size, const char *dir, const char *value)
+{
+    int n = value[0] == '/' || dir[0] == '\0' ? snprintf(dst, size, "%s", value)
+                                              : snprintf(dst, size, "%s/%s", dir, value);
+    return n < 0 || (size_t)n >= size ? TC_EINVAL : TC_OK;
+}
+
+static int get_path(const tc_jctx *ctx, json_t *obj, const char *key, const char *dir, char *dst,
+                    size_t size, tc_error *err)
+{
+    const char *v = NULL;
+    int rc = tc_json_get_string(ctx, obj, key, 0, size - 1, &v, err);
+    if (rc != TC_OK || v == NULL)
+        return rc;
+    if (v[0] == '\0')
+        return tc_json_fail(ctx, key, err, "must not be empty");
+    if (set_path(dst, size, dir, v) != TC_OK)
+        return tc_json_fail(ctx, key, err, "path too long");
+    return TC_OK;
+}
+
+static int get_text(const tc_jctx *ctx, json_t *obj, const char *key, char *dst, size_t size,
+                    tc_error *err)
+{
+    const char *v = NULL;
+    int rc = tc_json_get_string(ctx, obj, key, 0, size - 1, &v, err);
+    if (rc == TC_OK && v != NULL)
+        snprintf(dst, size, "%s", v);
+    return rc;
+}
+
+static int get_uint(const tc_jctx *ctx, json_t *obj, const char *key, long min, long max,
+                    unsigned *dst, tc_error *err)
+{
+    long v = (long)*dst;
+    int rc = tc_json_get_int(ctx, obj, key, 0, min, max, &v, err);
+    if (rc == TC_OK)
+        *dst = (unsigned)v;
+    return rc;
+}
+
+static int parse_identities(const tc_jctx *root, json_t *list, const char *field, int tokens,
+                            tc_api_config *c, tc_error *err)
+{
+    static const char *const client_keys[] = {"identity", "institution", "roles", NULL};
+    static const char *const token_keys[] = {"sha256", "institution", "roles", NULL};
+    tc_jctx lc = tc_jctx_key(root, field);
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        tc_jctx ic = tc_jctx_index(&lc, i);
+        json_t *o = json_array_get(list, i);
+        const char *id = NULL, *inst = NULL;
+        json_t *roles = NULL;
+        int rc;
+        if (c->n_clients == TC_API_CLIENTS_MAX)
+            return tc_json_fail(&ic, NULL, err, "more than %d identities", TC_API_CLIENTS_MAX);
+        tc_api_identity *d = &c->clients[c->n_clients];
+        if ((rc = tc_json_expect_object(&ic, o, tokens ? token_keys : client_keys, err)) ||
+            (rc = tc_json_get_string(&ic, o, tokens ? "sha256" : "identity", 1,
+                                     TC_API_IDENTITY_MAX, &id, err)) ||
+            (rc = tc_json_get_string(&ic, o, "institution", 1, TC_INSTITUTION_MAX, &inst,
+                                     err)) ||
+            (rc = tc_json_get_array(&ic, o, "roles", 1, 3, &roles, err)))
+            return rc;
+        if (tokens) {
+            int hex = strlen(id) == 64;
+            for (size_t k = 0; hex && id[k] != '\0'; k++)
+                hex = (id[k] >= '0' && id[k] <= '9') || (id[k] >= 'a' && id[k] <= 'f');
+            if (!hex)
+                return tc_json_fail(&ic, "sha256", err,
+                                    "expected 64 lower-case hex digits (sha256sum of the token)");
+        } else if (id[0] == '\0') {
+            return tc_json_fail(&ic, "identity", err, "must not be empty");
+        }
+        if (tc_consent_check_institution(inst, strlen(inst), NULL) != TC_OK)
+            return tc_json_fail(&ic, "institution", err,
+                                "'%s' is not an institution id (a-z, 0-9, '.', '_', '-')", inst);
+        snprintf(d->identity, sizeof d->identity, "%s", id);
+        snprintf(d->institution, sizeof d->institution, "%s", inst);
+        d->roles = 0;
+        tc_jctx rc_ctx = tc_jctx_key(&ic, "roles");
+        for (size_t k = 0; k < json_array_size(roles); k++) {
+            json_t *r = json_array_get(roles, k);
+            unsigned bit;
+            tc_jctx kc = tc_jctx_index(&rc_ctx, k);
+            if (!json_is_string(r) || tc_api_role_parse(json_string_value(r), &bit) != TC_OK)
+                return tc_json_fail(&kc, NULL, err, "roles are \"scorer\", \"steward\", \"admin\"");
+            d->roles |= bit;
+        }
+        for (size_t k = 0; k < c->n_clients; k++)
+            if (strcmp(c->clients[k].identity, d->identity) == 0)
+                return tc_json_fail(&ic, tokens ? "sha256" : "identity", err,
+                                    "repeats an earlier identity");
+        c->n_clients++;
+    }
+    return TC_OK;
+}
+
+int tc_api_config_load(tc_api_config *c, const char *path, tc_error *err)
+{
+    static const char *const keys[] = {
+        "listen",  "database",        "secret",           "catalog",     "models",
+        "reasons", "map_size",        "workers",          "audit_sync",  "audit_sync_ms",
+        "metrics_listen", "drain_timeout_ms", "drain_grace_ms", "max_inflight",
+        "max_message_bytes", "access_log", "log_level", "insecure", "tls", "clients", "tokens",
+        NULL};
+    static const char *const tls_keys[] = {"cert", "key", "client_ca", NULL};
+    json_t *root = NULL, *tls = NULL, *clients = NULL, *tokens = NULL;
+    const char *sync = NULL, *level = NULL, *map = NULL;
+    long workers = c->workers;
+    char dirbuf[TC_API_PATH_MAX];
+    snprintf(dirbuf, sizeof dirbuf, "%s", path);
+    const char *dir = dirname(dirbuf);
+    int rc = tc_json_load_file(path, CONFIG_FILE_MAX, TC_EINVAL, &root, err);
+    if (rc != TC_OK)
+        return rc;
+    tc_jctx r = {.origin = path, .code = TC_EINVAL};
+    if ((rc = tc_json_expect_object(&r, root, keys, err)) ||
+        (rc = get_text(&r, root, "listen", c->listen, sizeof c->listen, err)) ||
+        (rc = get_path(&r, root, "database", dir, c->database, sizeof c->database, err)) ||
+        (rc = get_path(&r, root, "secret", dir, c->secret, sizeof c->secret, err)) ||
+        (rc = get_path(&r, root, "catalog", dir, c->catalog, sizeof c->catalog, err)) ||
+        (rc = get_path(&r, root, "models", dir, c->models, sizeof c->models, err)) ||
+        (rc = get_path(&r, root, "reasons", dir, c->reasons, sizeof c->reasons, err)) ||
+        (rc = tc_json_get_string(&r, root, "map_size", 0, 32, &map, err)) ||
+        (rc = tc_json_get_int(&r, root, "workers", 0, 1, 64, &workers, err)) ||
+        (rc = tc_json_get_string(&r, root, "audit_sync", 0, 16, &sync, err)) ||
+        (rc = get_uint(&r, root, "audit_sync_ms", 1, 10000, &c->relaxed_sync_ms, err)) ||
+        (rc = get_text(&r, root, "metrics_listen", c->metrics_listen, sizeof c->metrics_listen,
+                       err)) ||
+        (rc = get_uint(&r, root, "drain_timeout_ms", 0, 3600000, &c->drain_timeout_ms, err)) ||
+        (rc = get_uint(&r, root, "drain_grace_ms", 0, 600000, &c->drain_grace_ms, err)) ||
+        (rc = get_uint(&r, root, "max_inflight", 1, 1000000, &c->max_inflight, err)) ||
+        (rc = get_uint(&r, root, "max_message_bytes", 1024, 64 << 20, &c->max_message_bytes,
+                       err)) ||
+        (rc = tc_json_get_bool(&r, root, "access_log", 0, &c->access_log, err)) ||
+        (rc = tc_json_get_string(&r, root, "log_level", 0, 16, &level, err)) ||
+        (rc = tc_json_get_bool(&r, root, "insecure", 0, &c->insecure, err)) ||
+        (rc = tc_json_get_object(&r, root, "tls", 0, &tls, err)) ||
+        (rc = tc_json_get_array(&r, root, "clients", 0, TC_API_CLIENTS_MAX, &clients, err)) ||
+        (rc = tc_json_get_array(&r, root, "tokens", 0, TC_API_CLIENTS_MAX, &tokens, err)))
+        goto out;
+    c->workers = (int)workers;
+    if (sync != NULL) {
+        if (strcmp(sync, "durable") != 0 && strcmp(sync, "relaxed") != 0) {
+            rc = tc_json_fail(&r, "audit_sync", err, "'%s' is not \"durable\" or \"relaxed\"",
+                              sync);
+            goto out;
+        }
+        c->relaxed_audit = strcmp(sync, "relaxed") == 0;
+    }
+    if (level != NULL) {
+        if (strcmp(level, "info") != 0 && strcmp(level, "debug") != 0) {
+            rc = tc_json_fail(&r, "log_level", err, "'%s' is not \"info\" or \"debug\"", level);
+            goto out;
+        }
+        c->log_debug = strcmp(level, "debug") == 0;
+    }
+    if (map != NULL) {
+        char *end = NULL;
+        double v = strtod(map, &end);
+        double mult = *end == 'G' ? 1073741824.0 : *end == 'M' ? 1048576.0 : *end == 'T' ? 1099511627776.0 : 1;
+        if (end == map || !(v > 0) || (*end != '\0' && end[1] != '\0')) {
+            rc = tc_json_fail(&r, "map_size", err, "'%s' is not a size like \"64G\"", map);
+            goto out;
+        }
+        c->map_size = (size_t)(v * mult);
+    }
+    if (tls != NULL) {
+        tc_jctx tc = tc_jctx_key(&r, "tls");
+        if ((rc = tc_json_expect_object(&tc, tls, tls_keys, err)) ||
+            (rc = get_path(&tc, tls, "cert", dir, c->tls_cert, sizeof c->tls_cert, err)) ||
+            (rc = get_path(&tc, tls, "key", dir, c->tls_key, sizeof c->tls_key, err)) ||
+            (rc = get_path(&tc, tls, "client_ca", dir, c->tls_client_ca, sizeof c->tls_client_ca,
+                           err)))
+            goto out;
+    }
+    c->n_clients = 0;
+    if (clients != NULL && (rc = parse_identities(&r, clients, "clients", 0, c, err)) != TC_OK)
+        goto out;
+    if (tokens != NULL && (rc = parse_identities(&r, tokens, "tokens", 1, c, err)) != TC_OK)
+        goto out;
+out:
+    json_decref(root);
+    return rc;
+}
+
+int tc_api_listen_is_loopback(const char *listen)
+{
+    return strncmp(listen, "127.", 4) == 0 || strncmp(listen, "[::1]:", 6) == 0 ||
+           strncmp(listen, "localhost:", 10) == 0 || strncmp(listen, "ipv4:127.", 9) == 0;
+}
+
+int tc_api_config_check(const tc_api_config *c, tc_error *err)
+{
+    if (c->database[0] == '\0')
+        return tc_errorf(err, TC_EINVAL, "no database: set \"database\" or --db DIR");
+    if (c->secret[0] == '\0')
+        return tc_errorf(err, TC_EINVAL, "no secret key: set \"secret\" or --key FILE");
+    if (c->insecure) {
+        if (!tc_api_listen_is_loopback(c->listen))
+            return tc_errorf(err, TC_EINVAL,
+                             "--insecure serves without TLS and accepts bearer tokens: it is "
+                             "refused on %s; bind it to 127.0.0.1 or [::1]",
+                             c->listen);
+    } else if (c->tls_cert[0] == '\0' || c->tls_key[0] == '\0' || c->tls_client_ca[0] == '\0') {
+        return tc_errorf(err, TC_EINVAL,
+                         "mTLS needs a server certificate, its key and the CA of client "
+                         "certificates (tls.cert, tls.key, tls.client_ca or --tls-cert, "
+                         "--tls-key, --client-ca), or --insecure on a loopback address");
+    }
+    if (c->n_clients == 0)
+        return tc_errorf(err, TC_EINVAL, "no %s configured: nobody could call the service",
+                         c->insecure ? "tokens" : "clients");
+    return TC_OK;
+}
+
+const tc_api_identity *tc_api_config_find(const tc_api_config *c, const char *identity,
+                                          size_t len)
+{
+    for (size_t i = 0; i < c->n_clients; i++)
+        if (strlen(c->clients[i].identity) == len &&
+            memcmp(c->clients[i].identity, identity, len) == 0)
+            return &c->clients[i];
+    return NULL;
+}

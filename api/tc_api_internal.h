@@ -1,0 +1,195 @@
+/* Internals shared by the server core (tc_api_server.c) and the method handlers. Not a public
+ * contract: nothing outside api/ includes this.
+ *
+ * A call lives in a slot. Each worker thread owns one completion queue and a fixed pool of
+ * slots; a slot is posted for a method, receives a call, is handled, sends its final batch and
+ * returns to the pool — the pool is allocated once, so the service allocates nothing per call
+ * of its own (gRPC and protobuf-c aside; protobuf-c allocates from a per-worker arena).
+ *
+ * Tags on the completion queues are slot pointers; the slot's stage says which batch
+ * completed. Score slots are finished by the audit writer thread (after their record is
+ * committed), which starts their final batch; the completion still arrives on the worker's queue.
+ */
+#ifndef TC_API_INTERNAL_H
+#define TC_API_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <grpc/grpc.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "tc_api.h"
+#include "tc_api_config.h"
+#include "tc_api_log.h"
+#include "tc_api_metrics.h"
+#include "tc_audit.h"
+#include "tc_catalog.h"
+#include "tc_eval.h"
+#include "tc_key.h"
+#include "tc_registry.h"
+#include "tc_store.h"
+
+#define TC_API_SLOTS_PER_WORKER 2048
+#define TC_API_ARENA_BYTES (256u << 10)
+#define TC_API_STATUS_TEXT_MAX 256
+#define TC_API_PUT_MAX 10000 /* records in one PutCitizens call */
+
+typedef enum tc_api_method {
+    M_SCORE,
+    M_LIST_MODELS,
+    M_GET_MODEL,
+    M_PUT_CITIZENS,
+    M_GRANT_CONSENT,
+    M_REVOKE_CONSENT,
+    M_ERASE_CITIZEN,
+    M_LIST_INQUIRIES,
+    M_RELOAD_MODELS,
+    M_GET_STATUS,
+    M_HEALTH_CHECK,
+    M_NOOP,    /* benchmark floor: the same server, no work */
+    M_UNKNOWN, /* anything else: UNIMPLEMENTED */
+    M_COUNT
+} tc_api_method;
+
+typedef struct tc_api_method_info {
+    const char *path;  /* "/tinchap.v1.Scoring/Score" */
+    const char *name;  /* "Score", for logs and metrics */
+    int streaming;     /* client-streaming: no initial payload */
+    unsigned role;     /* 0: no role needed */
+    int posted;        /* request slots kept posted per worker */
+} tc_api_method_info;
+
+extern const tc_api_method_info tc_api_methods[M_COUNT];
+
+typedef enum slot_stage {
+    SLOT_FREE,
+    SLOT_REQUESTED, /* posted, waiting for a call */
+    SLOT_RECEIVING, /* streaming: a RECV_MESSAGE is pending */
+    SLOT_AUDITING,  /* Score: waiting for the audit writer */
+    SLOT_FINISHING, /* final batch pending */
+} slot_stage;
+
+struct tc_api_worker;
+struct put_state;
+
+typedef struct tc_api_slot {
+    struct tc_api_worker *w;
+    tc_api_method method;
+    slot_stage stage;
+    grpc_call *call;
+    grpc_call_details details;   /* generic (unknown-method) slots */
+    gpr_timespec deadline;
+    grpc_metadata_array md;
+    grpc_byte_buffer *payload;
+    int cancelled;
+    int64_t start_us;
+    const tc_api_identity *who;  /* NULL until authenticated */
+    /* the reply */
+    grpc_status_code status;
+    char status_text[TC_API_STATUS_TEXT_MAX];
+    grpc_slice status_slice;
+    unsigned char *reply;        /* encoded message, or NULL for an error reply */
+    size_t reply_len;
+    char request_id[TC_AUDIT_TEXT_MAX + 1]; /* for the access log */
+    /* Score */
+    tc_audit_entry audit;
+    unsigned char response[TC_AUDIT_RESPONSE_MAX];
+    /* PutCitizens */
+    struct put_state *put;
+    struct tc_api_slot *next_free;
+} tc_api_slot;
+
+typedef struct tc_api_arena {
+    unsigned char *buf;
+    size_t size, used;
+} tc_api_arena;
+
+typedef struct tc_api_worker {
+    size_t id;
+    struct tc_api_server *srv;
+    pthread_t thread;
+    grpc_completion_queue *cq;
+    tc_reader *reader;
+    tc_hasher *hasher;
+    tc_eval_workspace *ws;
+    tc_score_result result, shadow;
+    tc_api_arena arena;
+    ProtobufCAllocator allocator;
+    tc_api_slot *slots;
+    tc_api_slot *free;
+    int posted[M_COUNT];
+    unsigned inflight;           /* calls received and not finished */
+    tc_api_metrics_shard *metrics;
+    tc_api_log_shard *log;
+} tc_api_worker;
+
+struct tc_api_server {
+    tc_api_config cfg;
+    tc_catalog *catalog;
+    tc_key *key;
+    tc_store *store;
+    tc_registry *registry;
+    tc_audit *audit;
+    tc_api_log *log;
+    tc_api_metrics *metrics;
+    grpc_server *server;
+    grpc_completion_queue *shutdown_cq;
+    void *method_handles[M_COUNT];
+    size_t n_workers;
+    tc_api_worker *workers;
+    int port;
+    atomic_int serving;
+    atomic_int stopping;
+    int64_t started_us;
+    tc_api_worker admin;         /* reader and hasher for the metrics/admin paths */
+    pthread_mutex_t admin_mu;
+};
+
+/* ---- core services for handlers (tc_api_server.c) ---- */
+
+/* Finish a call: set the status (and message) and send the final batch. reply may be NULL. */
+void tc_api_finish(tc_api_slot *s, grpc_status_code status, const unsigned char *reply,
+                   size_t reply_len);
+void tc_api_fail(tc_api_slot *s, grpc_status_code status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Map a TC_E* code to the gRPC status a client should see. */
+grpc_status_code tc_api_status_of(int tc_code);
+const char *tc_api_status_name(grpc_status_code code);
+
+/* The request payload as one contiguous buffer in the worker's arena (NULL if none). */
+const unsigned char *tc_api_payload(tc_api_slot *s, size_t *len);
+
+/* Encode a protobuf-c message into the worker's arena. */
+unsigned char *tc_api_pack(tc_api_slot *s, const ProtobufCMessage *msg, size_t *len);
+
+/* Bump allocation from the worker's arena, reset after each call. NULL when full. */
+void *tc_api_arena_alloc(tc_api_worker *w, size_t n);
+
+/* Authenticate the call and check it has the method's role. Answers the call itself
+ * (UNAUTHENTICATED / PERMISSION_DENIED) and returns nonzero when it may not proceed. */
+int tc_api_authorize(tc_api_slot *s);
+
+/* 1 when the deadline has passed (the call was then answered with DEADLINE_EXCEEDED). */
+int tc_api_past_deadline(tc_api_slot *s);
+
+/* ---- handlers ---- */
+
+void tc_api_handle_score(tc_api_slot *s);
+void tc_api_handle_list_models(tc_api_slot *s);
+void tc_api_handle_get_model(tc_api_slot *s);
+void tc_api_handle_reload(tc_api_slot *s);
+void tc_api_handle_status(tc_api_slot *s);
+void tc_api_handle_health(tc_api_slot *s);
+void tc_api_handle_grant(tc_api_slot *s);
+void tc_api_handle_revoke(tc_api_slot *s);
+void tc_api_handle_erase(tc_api_slot *s);
+void tc_api_handle_inquiries(tc_api_slot *s);
+/* PutCitizens: called for each streamed message (payload non-NULL), then once with NULL. */
+void tc_api_handle_put(tc_api_slot *s, const unsigned char *msg, size_t len, int end);
+void tc_api_put_release(tc_api_slot *s);
+
+#endif

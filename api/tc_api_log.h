@@ -1,0 +1,41 @@
+/* tc_api_log — JSON lines on a file descriptor (standard error by default).
+ *
+ * Each line is one JSON object: time, level, event, then the event's fields. Calls are logged as
+ * event "call" with method, status, institution, request_id and latency_us — never a citizen ID
+ * (request IDs that contain 12 or more consecutive digits are refused by the service for that
+ * reason). Workers write into their own shard, a buffer under a lock only the flusher shares,
+ * and a flusher thread writes the shards out every 50 ms: logging a call costs no system call
+ * on the worker. A full shard drops lines and counts them rather than block a call.
+ */
+#ifndef TC_API_LOG_H
+#define TC_API_LOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tc_error.h"
+
+#define TC_API_LOG_SHARD_BYTES (256u << 10)
+#define TC_API_LOG_LINE_MAX 1024
+
+typedef struct tc_api_log tc_api_log;
+typedef struct tc_api_log_shard tc_api_log_shard;
+
+int tc_api_log_open(int fd, int debug, size_t shards, tc_api_log **out, tc_error *err);
+void tc_api_log_close(tc_api_log *log); /* flushes */
+
+tc_api_log_shard *tc_api_log_shard_of(tc_api_log *log, size_t i);
+
+/* One finished call, from the worker that owns shard. */
+void tc_api_log_call(tc_api_log_shard *shard, const char *method, const char *status,
+                     const char *institution, const char *request_id, uint64_t latency_us,
+                     const char *detail);
+
+/* A service event from any thread: fields is "" or a fragment of JSON members without braces,
+ * e.g. "\"port\":50051". Written at once. level: "info", "warn", "error", "debug". */
+void tc_api_log_event(tc_api_log *log, const char *level, const char *event, const char *fields);
+
+/* Escape text for a JSON string value into out (always terminated). */
+void tc_api_log_escape(const char *text, char *out, size_t size);
+
+#endif

@@ -1,0 +1,402 @@
+/* tinchap.v1.Scoring/Score: authenticate (done by the core) -> validate -> model -> request-ID
+ * memory -> consent valid now -> record -> evaluate -> audit -> reply.
+ *
+ * Every outcome after authentication goes through the audit writer, answered or denied, and
+ * the reply is sent from its done() callback, once the record is committed. The worker never
+ * waits for the disk. An unknown citizen and one without consent take the same path and get the
+ * same answer: the consent lookup fails first for both. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tc_api_internal.h"
+#include "tc_consent.h"
+#include "tc_id.h"
+#include "tc_time.h"
+#include "tinchap/v1/scoring.pb-c.h"
+
+#define DENIED_TEXT "no consent valid now for this citizen, institution and purpose"
+
+/* protobuf field 14 (replayed) = true, appended to a stored answer: the last value of a
+ * scalar field wins when a message is parsed, so stored bytes + this = the same answer marked
+ * as a replay, without re-encoding it. */
+static const unsigned char replayed_suffix[2] = {0x70, 0x01};
+
+static void score_done(tc_audit_entry *e, int status, void *arg)
+{
+    tc_api_slot *s = arg;
+    if (status != TC_OK) {
+        tc_api_fail(s, GRPC_STATUS_UNAVAILABLE,
+                    "the audit trail cannot be written (%s): no answer is given without it",
+                    tc_strerror(status));
+    } else if (e->conflict) {
+        tc_api_fail(s, GRPC_STATUS_ALREADY_EXISTS, "%s", e->rec.status_text);
+    } else if (e->replayed) {
+        tc_api_finish(s, GRPC_STATUS_OK, e->replay, e->replay_len);
+    } else if (e->rec.outcome == TC_AUDIT_DENIED) {
+        snprintf(s->status_text, sizeof s->status_text, "%s", e->rec.status_text);
+        tc_api_finish(s, (grpc_status_code)e->rec.status, NULL, 0);
+    } else {
+        /* the answer; what is remembered for retries carries the replayed flag after it */
+        tc_api_finish(s, GRPC_STATUS_OK, s->response, s->reply_len);
+    }
+}
+
+/* Hand the outcome to the audit writer; the reply follows from score_done. */
+static void submit(tc_api_slot *s)
+{
+    s->audit.done = score_done;
+    s->audit.arg = s;
+    s->audit.rec.latency_us = (uint32_t)(tc_time_now_us() - s->start_us);
+    s->stage = SLOT_AUDITING;
+    if (tc_audit_submit(s->w->srv->audit, s->w->id, &s->audit) != TC_OK) {
+        /* the writer is this far behind: shed load rather than queue without bound */
+        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                    "the audit trail is behind; retry with backoff");
+    }
+}
+
+static void deny(tc_api_slot *s, grpc_status_code status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void deny(tc_api_slot *s, grpc_status_code status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->audit.rec.status_text, sizeof s->audit.rec.status_text, fmt, ap);
+    va_end(ap);
+    s->audit.rec.outcome = TC_AUDIT_DENIED;
+    s->audit.rec.status = (int)status;
+    s->audit.idem_key_len = 0;
+    s->audit.response_len = 0;
+    submit(s);
+}
+
+static int token_ok(const char *v, size_t max)
+{
+    size_t n = strlen(v);
+    if (n == 0 || n > max)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = v[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+              c == '.'))
+            return 0;
+    }
+    return 1;
+}
+
+/* request_id: 1-64 of A-Z a-z 0-9 . _ : - and no run of 12 digits, so a client cannot put a
+ * citizen ID where logs would keep it. */
+static const char *request_id_problem(const char *v)
+{
+    size_t n = strlen(v), digits = 0;
+    if (n == 0)
+        return "is required";
+    if (n > TC_AUDIT_TEXT_MAX)
+        return "is longer than 64 characters";
+    for (size_t i = 0; i < n; i++) {
+        char c = v[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == ':' || c == '-'))
+            return "may hold only A-Z a-z 0-9 . _ : -";
+        digits = c >= '0' && c <= '9' ? digits + 1 : 0;
+        if (digits >= TC_ID_LEN)
+            return "must not contain 12 or more consecutive digits (it could be a citizen ID, "
+                   "and request IDs are logged)";
+    }
+    return NULL;
+}
+
+static void copy_text(char *dst, size_t size, const char *src)
+{
+    snprintf(dst, size, "%s", src != NULL ? src : "");
+}
+
+/* The content that a retry must repeat exactly for the same request_id. */
+static void request_digest(const Tinchap__V1__ScoreRequest *q, const unsigned char *citizen,
+                           unsigned char out[16])
+{
+    unsigned char buf[TC_CITIZEN_KEY_LEN + 4 * (TC_AUDIT_TEXT_MAX + 1) + 24];
+    size_t o = 0;
+    memcpy(buf, citizen, TC_CITIZEN_KEY_LEN);
+    o += TC_CITIZEN_KEY_LEN;
+    const char *parts[] = {q->consent_ref, q->purpose, q->product, q->model_name};
+    for (size_t i = 0; i < 4; i++) {
+        size_t n = strnlen(parts[i], TC_AUDIT_TEXT_MAX);
+        memcpy(buf + o, parts[i], n);
+        o += n;
+        buf[o++] = 0;
+    }
+    uint32_t nums32[3] = {q->model_version, q->max_reasons, q->loan_term_months};
+    memcpy(buf + o, nums32, sizeof nums32);
+    o += sizeof nums32;
+    memcpy(buf + o, &q->loan_amount_vnd, 8);
+    o += 8;
+    tc_audit_digest(buf, o, out);
+}
+
+static const tc_model *choose_model(tc_api_slot *s, const tc_model_set *set,
+                                    const Tinchap__V1__ScoreRequest *q)
+{
+    const tc_model *m;
+    if (q->model_name[0] == '\0') {
+        m = tc_model_set_champion(set, q->product);
+        if (m == NULL)
+            deny(s, GRPC_STATUS_NOT_FOUND, "product '%s' has no champion model in service",
+                 q->product);
+        return m;
+    }
+    m = tc_model_set_find(set, q->model_name, (int)q->model_version);
+    if (m == NULL || m->status == TC_STATUS_RETIRED) {
+        deny(s, GRPC_STATUS_NOT_FOUND, "model '%s' version %u is not in service", q->model_name,
+             q->model_version);
+        return NULL;
+    }
+    if (strcmp(m->product, q->product) != 0) {
+        deny(s, GRPC_STATUS_INVALID_ARGUMENT, "field 'model_name': model '%s' is for product "
+             "'%s', not '%s'", m->name, m->product, q->product);
+        return NULL;
+    }
+    return m;
+}
+
+/* Validation in field order; the message names the field and never echoes an ID. */
+static int validate(tc_api_slot *s, const Tinchap__V1__ScoreRequest *q)
+{
+    tc_error err;
+    const char *p = request_id_problem(q->request_id);
+    if (p != NULL) {
+        deny(s, GRPC_STATUS_INVALID_ARGUMENT, "field 'request_id' %s", p);
+        return 1;
+    }
+    if (tc_id_parse(q->citizen_id, strlen(q->citizen_id), 0, NULL, &err) != TC_OK) {
+        deny(s, GRPC_STATUS_INVALID_ARGUMENT, "field 'citizen_id': %s", err.msg);
+        return 1;
+    }
+    if (tc_consent_check_ref(q->consent_ref, strlen(q->consent_ref), &err) != TC_OK ||
+        tc_consent_check_purpose(q->purpose, strlen(q->purpose), &err) != TC_OK) {
+        deny(s, GRPC_STATUS_INVALID_ARGUMENT, "%s", err.msg);
+        return 1;
+    }
+    if (!token_ok(q->product, TC_MODEL_NAME_MAX)) {
+        deny(s, GRPC_STATUS_INVALID_ARGUMENT,
+             "field 'product': 1-64 characters of a-z, 0-9, '-', '_', '.'");
+        return 1;
+    }
+    if (q->model_name[0] != '\0' && !token_ok(q->model_name, TC_MODEL_NAME_MAX)) {
+        deny(s, GRPC_STATUS_INVALID_ARGUMENT,
+             "field 'model_name': 1-64 characters of a-z, 0-9, '-', '_', '.'");
+        return 1;
+    }
+    if (q->max_reasons > TC_REASONS_OUT_MAX) {
+        deny(s, GRPC_STATUS_INVALID_ARGUMENT, "field 'max_reasons': %u is more than %d",
+             q->max_reasons, TC_REASONS_OUT_MAX);
+        return 1;
+    }
+    if (q->loan_amount_vnd < 0) {
+        deny(s, GRPC_STATUS_INVALID_ARGUMENT, "field 'loan_amount_vnd': must not be negative");
+        return 1;
+    }
+    if (q->loan_term_months > 600) {
+        deny(s, GRPC_STATUS_INVALID_ARGUMENT, "field 'loan_term_months': %u is more than 600",
+             q->loan_term_months);
+        return 1;
+    }
+    return 0;
+}
+
+/* Shadow evaluation of the product's challengers: kept in the audit record, never answered. */
+static void shadow(tc_api_slot *s, const tc_model_set *set, const tc_model *champion,
+                   const tc_record *rec)
+{
+    const tc_model *ch[TC_AUDIT_CHALLENGERS_MAX];
+    size_t n = tc_model_set_challengers(set, champion->product, ch, TC_AUDIT_CHALLENGERS_MAX);
+    if (n > TC_AUDIT_CHALLENGERS_MAX)
+        n = TC_AUDIT_CHALLENGERS_MAX;
+    tc_audit_record *r = &s->audit.rec;
+    for (size_t i = 0; i < n; i++) {
+        tc_score_result *o = &s->w->shadow;
+        tc_eval_options opt = {.no_interval = 1};
+        if (tc_model_eval(ch[i], rec, &opt, s->w->ws, o) != TC_OK)
+            continue;
+        tc_audit_challenger *c = &r->challengers[r->n_challengers++];
+        copy_text(c->model, sizeof c->model, ch[i]->name);
+        c->version = (uint32_t)ch[i]->version;
+        c->score = o->score;
+        c->pd = o->pd;
+        copy_text(c->grade, sizeof c->grade, o->grade->letter);
+    }
+}
+
+static int encode_answer(tc_api_slot *s, const Tinchap__V1__ScoreRequest *q,
+                         const tc_score_result *res)
+{
+    Tinchap__V1__ScoreResponse r = TINCHAP__V1__SCORE_RESPONSE__INIT;
+    Tinchap__V1__Reason reasons[TC_REASONS_OUT_MAX], *rp[TC_REASONS_OUT_MAX];
+    char scored_at[TC_TIME_US_TEXT_LEN];
+    tc_time_format_us(s->audit.rec.time_us, scored_at);
+    r.request_id = q->request_id;
+    r.inquiry_id = s->audit.rec.inquiry_id;
+    r.score = res->score;
+    r.pd = res->pd;
+    r.pd_low = res->pd_low;
+    r.pd_high = res->pd_high;
+    r.grade = (char *)res->grade->letter;
+    r.grade_label_vi = (char *)res->grade->vi;
+    r.grade_label_en = (char *)res->grade->en;
+    for (size_t i = 0; i < res->n_reasons; i++) {
+        tinchap__v1__reason__init(&reasons[i]);
+        reasons[i].code = (char *)res->reasons[i].code;
+        reasons[i].text_vi = (char *)res->reasons[i].vi;
+        reasons[i].text_en = (char *)res->reasons[i].en;
+        reasons[i].points_lost = res->reasons[i].points_lost;
+        rp[i] = &reasons[i];
+    }
+    r.n_reasons = res->n_reasons;
+    r.reasons = rp;
+    r.model_name = (char *)res->model->name;
+    r.model_version = (uint32_t)res->model->version;
+    r.scored_at = scored_at;
+    size_t n = tinchap__v1__score_response__get_packed_size(&r);
+    if (n + sizeof replayed_suffix > sizeof s->response)
+        return TC_ENOMEM;
+    s->reply_len = tinchap__v1__score_response__pack(&r, s->response);
+    memcpy(s->response + s->reply_len, replayed_suffix, sizeof replayed_suffix);
+    s->audit.response = s->response;
+    s->audit.response_len = s->reply_len + sizeof replayed_suffix;
+    return TC_OK;
+}
+
+static void record_result(tc_audit_record *r, const tc_score_result *res)
+{
+    r->outcome = TC_AUDIT_SCORED;
+    r->status = GRPC_STATUS_OK;
+    r->score = res->score;
+    r->pd = res->pd;
+    r->pd_low = res->pd_low;
+    r->pd_high = res->pd_high;
+    copy_text(r->grade, sizeof r->grade, res->grade->letter);
+    r->n_reasons = res->n_reasons < TC_AUDIT_REASONS_MAX ? res->n_reasons : TC_AUDIT_REASONS_MAX;
+    for (size_t i = 0; i < r->n_reasons; i++)
+        copy_text(r->reasons[i], sizeof r->reasons[i], res->reasons[i].code);
+}
+
+void tc_api_handle_score(tc_api_slot *s)
+{
+    tc_api_worker *w = s->w;
+    tc_api_server *srv = w->srv;
+    tc_audit_record *rec = &s->audit.rec;
+    memset(rec, 0, sizeof *rec);
+    s->audit.idem_key_len = 0;
+    s->audit.response_len = 0;
+    rec->time_us = tc_time_now_us();
+    tc_audit_inquiry_id(rec->inquiry_id);
+    copy_text(rec->institution, sizeof rec->institution, s->who->institution);
+
+    size_t len = 0;
+    const unsigned char *data = tc_api_payload(s, &len);
+    Tinchap__V1__ScoreRequest *q =
+        data != NULL ? tinchap__v1__score_request__unpack(&w->allocator, len, data) : NULL;
+    if (q == NULL) {
+        deny(s, GRPC_STATUS_INVALID_ARGUMENT, data == NULL ? "no ScoreRequest message was sent"
+                                                           : "the ScoreRequest message is malformed");
+        return;
+    }
+    /* Echo only validated text into the record and the log. */
+    if (request_id_problem(q->request_id) == NULL) {
+        copy_text(rec->request_id, sizeof rec->request_id, q->request_id);
+        copy_text(s->request_id, sizeof s->request_id, q->request_id);
+    }
+    if (validate(s, q))
+        goto out;
+    copy_text(rec->purpose, sizeof rec->purpose, q->purpose);
+    copy_text(rec->product, sizeof rec->product, q->product);
+    copy_text(rec->consent_ref, sizeof rec->consent_ref, q->consent_ref);
+    rec->loan_amount_vnd = q->loan_amount_vnd;
+    rec->loan_term_months = q->loan_term_months;
+    if (tc_hasher_citizen(w->hasher, q->citizen_id, rec->citizen) != TC_OK) {
+        deny(s, GRPC_STATUS_INTERNAL, "hashing the citizen ID failed");
+        goto out;
+    }
+    rec->has_citizen = 1;
+
+    const tc_model_set *set = tc_registry_acquire(srv->registry);
+    const tc_model *model = choose_model(s, set, q);
+    if (model == NULL) {
+        tc_registry_release(srv->registry, set);
+        goto out;
+    }
+    copy_text(rec->model, sizeof rec->model, model->name);
+    rec->model_version = (uint32_t)model->version;
+
+    /* Request-ID memory, for the retry fast path; the audit writer settles races. */
+    s->audit.idem_key_len = (size_t)snprintf(s->audit.idem_key, sizeof s->audit.idem_key,
+                                             "%s%c%s", s->who->institution, 0, q->request_id);
+    request_digest(q, rec->citizen, s->audit.digest);
+    tc_error err;
+    if (tc_reader_begin(w->reader, &err) != TC_OK) {
+        tc_registry_release(srv->registry, set);
+        deny(s, GRPC_STATUS_UNAVAILABLE, "the database cannot be read now");
+        goto out;
+    }
+    unsigned char digest[16];
+    size_t stored_len = 0;
+    if (tc_audit_idem_lookup(srv->audit, w->reader, s->audit.idem_key, s->audit.idem_key_len,
+                             rec->time_us, digest, s->response, &stored_len) == TC_OK) {
+        tc_reader_end(w->reader);
+        tc_registry_release(srv->registry, set);
+        if (memcmp(digest, s->audit.digest, 16) != 0) {
+            deny(s, GRPC_STATUS_ALREADY_EXISTS,
+                 "request_id was used in the last 24 h for a different request");
+            goto out;
+        }
+        /* stored answers already end with the replayed flag */
+        s->audit.response = s->response;
+        s->audit.response_len = stored_len;
+        s->reply_len = stored_len;
+        rec->outcome = TC_AUDIT_REPLAYED;
+        rec->status = GRPC_STATUS_OK;
+        s->audit.idem_key_len = 0; /* already remembered */
+        submit(s);
+        goto out;
+    }
+
+    tc_record citizen;
+    int rc = tc_consent_check(w->reader, rec->citizen, s->who->institution, q->purpose,
+                              q->consent_ref, rec->time_us / 1000000, NULL);
+    if (rc == TC_OK)
+        rc = tc_reader_citizen(w->reader, rec->citizen, &citizen, &err);
+    if (rc != TC_OK) {
+        tc_reader_end(w->reader);
+        tc_registry_release(srv->registry, set);
+        if (rc == TC_ENOCONSENT)
+            deny(s, GRPC_STATUS_PERMISSION_DENIED, DENIED_TEXT);
+        else if (rc == TC_ENOTFOUND)
+            deny(s, GRPC_STATUS_FAILED_PRECONDITION,
+                 "the citizen has consented but no attribute record has been loaded yet");
+        else
+            deny(s, tc_api_status_of(rc), "the citizen's record cannot be read");
+        goto out;
+    }
+    tc_eval_options opt = {.max_reasons = (int)q->max_reasons};
+    rc = tc_model_eval(model, &citizen, &opt, w->ws, &w->result);
+    if (rc == TC_OK && q->model_name[0] == '\0')
+        shadow(s, set, model, &citizen);
+    tc_reader_end(w->reader);
+    if (rc != TC_OK) {
+        tc_registry_release(srv->registry, set);
+        deny(s, GRPC_STATUS_INTERNAL, "the model could not be evaluated on this record");
+        goto out;
+    }
+    record_result(rec, &w->result);
+    rc = encode_answer(s, q, &w->result);
+    tc_registry_release(srv->registry, set);
+    if (rc != TC_OK) {
+        deny(s, GRPC_STATUS_INTERNAL, "the answer does not fit the reply buffer");
+        goto out;
+    }
+    submit(s);
+out:
+    tinchap__v1__score_request__free_unpacked(q, &w->allocator);
+}

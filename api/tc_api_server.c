@@ -1,0 +1,869 @@
+/* The server core: workers, their completion queues and call slots, authentication, the final
+ * batch of every call, start-up, reload and drain. Method handlers live in tc_api_score.c,
+ * tc_api_steward.c and tc_api_admin.c. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc_security.h>
+#include <grpc/support/time.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "tc_api_internal.h"
+#include "tc_json.h"
+#include "tc_time.h"
+
+const tc_api_method_info tc_api_methods[M_COUNT] = {
+    [M_SCORE] = {"/tinchap.v1.Scoring/Score", "Score", 0, TC_ROLE_SCORER, 64},
+    [M_LIST_MODELS] = {"/tinchap.v1.Scoring/ListModels", "ListModels", 0, TC_ROLE_SCORER, 2},
+    [M_GET_MODEL] = {"/tinchap.v1.Scoring/GetModel", "GetModel", 0, TC_ROLE_SCORER, 2},
+    [M_PUT_CITIZENS] = {"/tinchap.v1.Steward/PutCitizens", "PutCitizens", 1, TC_ROLE_STEWARD,
+                        2},
+    [M_GRANT_CONSENT] = {"/tinchap.v1.Steward/GrantConsent", "GrantConsent", 0,
+                         TC_ROLE_STEWARD, 4},
+    [M_REVOKE_CONSENT] = {"/tinchap.v1.Steward/RevokeConsent", "RevokeConsent", 0,
+                          TC_ROLE_STEWARD, 4},
+    [M_ERASE_CITIZEN] = {"/tinchap.v1.Steward/EraseCitizen", "EraseCitizen", 0, TC_ROLE_STEWARD,
+                         2},
+    [M_LIST_INQUIRIES] = {"/tinchap.v1.Steward/ListInquiries", "ListInquiries", 0,
+                          TC_ROLE_STEWARD, 2},
+    [M_RELOAD_MODELS] = {"/tinchap.v1.Admin/ReloadModels", "ReloadModels", 0, TC_ROLE_ADMIN, 2},
+    [M_GET_STATUS] = {"/tinchap.v1.Admin/GetStatus", "GetStatus", 0, TC_ROLE_ADMIN, 2},
+    [M_HEALTH_CHECK] = {"/grpc.health.v1.Health/Check", "Check", 0, 0, 8},
+    /* The benchmark floor: same binary, threads and slots, no work. */
+    [M_NOOP] = {"/tinchap.v1.Diagnostics/Noop", "Noop", 0, 0, 64},
+    [M_UNKNOWN] = {NULL, "Unknown", 0, 0, 2},
+};
+
+#ifndef TC_VERSION
+#define TC_VERSION "0.0.0"
+#endif
+#ifndef TC_COMMIT
+#define TC_COMMIT "unknown"
+#endif
+
+const char *tc_api_version(void)
+{
+    return TC_VERSION;
+}
+
+const char *tc_api_commit(void)
+{
+    return TC_COMMIT;
+}
+
+/* ---- the per-worker arena that protobuf-c allocates from ---- */
+
+void *tc_api_arena_alloc(tc_api_worker *w, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    if (w->arena.used + n > w->arena.size)
+        return NULL;
+    void *p = w->arena.buf + w->arena.used;
+    w->arena.used += n;
+    return p;
+}
+
+static void *pb_alloc(void *data, size_t n)
+{
+    void *p = tc_api_arena_alloc(data, n);
+    return p != NULL ? p : malloc(n); /* an oversized message: rare, freed below */
+}
+
+static void pb_free(void *data, void *p)
+{
+    tc_api_worker *w = data;
+    if ((unsigned char *)p < w->arena.buf || (unsigned char *)p >= w->arena.buf + w->arena.size)
+        free(p);
+}
+
+const unsigned char *tc_api_payload(tc_api_slot *s, size_t *len)
+{
+    if (s->payload == NULL)
+        return NULL;
+    size_t n = grpc_byte_buffer_length(s->payload);
+    unsigned char *out = tc_api_arena_alloc(s->w, n + 1);
+    if (out == NULL)
+        return NULL;
+    grpc_byte_buffer_reader r;
+    grpc_slice slice;
+    size_t o = 0;
+    if (!grpc_byte_buffer_reader_init(&r, s->payload))
+        return NULL;
+    while (grpc_byte_buffer_reader_next(&r, &slice)) {
+        size_t l = GRPC_SLICE_LENGTH(slice);
+        if (o + l <= n)
+            memcpy(out + o, GRPC_SLICE_START_PTR(slice), l);
+        o += l;
+        grpc_slice_unref(slice);
+    }
+    grpc_byte_buffer_reader_destroy(&r);
+    *len = o <= n ? o : n;
+    return out;
+}
+
+unsigned char *tc_api_pack(tc_api_slot *s, const ProtobufCMessage *msg, size_t *len)
+{
+    size_t n = protobuf_c_message_get_packed_size(msg);
+    unsigned char *out = tc_api_arena_alloc(s->w, n + 1);
+    if (out == NULL)
+        return NULL;
+    *len = protobuf_c_message_pack(msg, out);
+    return out;
+}
+
+/* ---- status codes ---- */
+
+grpc_status_code tc_api_status_of(int code)
+{
+    switch (code) {
+    case TC_OK:
+        return GRPC_STATUS_OK;
+    case TC_EINVAL:
+    case TC_EPARSE:
+    case TC_EID:
+        return GRPC_STATUS_INVALID_ARGUMENT;
+    case TC_ENOTFOUND:
+        return GRPC_STATUS_NOT_FOUND;
+    case TC_EEXIST:
+        return GRPC_STATUS_ALREADY_EXISTS;
+    case TC_ENOCONSENT:
+        return GRPC_STATUS_PERMISSION_DENIED;
+    case TC_EFULL:
+    case TC_EBUSY:
+        return GRPC_STATUS_RESOURCE_EXHAUSTED;
+    case TC_EMODEL:
+    case TC_ECATALOG:
+    case TC_ECATALOG_MISMATCH:
+        return GRPC_STATUS_FAILED_PRECONDITION;
+    case TC_ECANCELLED:
+        return GRPC_STATUS_CANCELLED;
+    case TC_EIO:
+    case TC_EDB:
+        return GRPC_STATUS_UNAVAILABLE;
+    default:
+        return GRPC_STATUS_INTERNAL;
+    }
+}
+
+const char *tc_api_status_name(grpc_status_code code)
+{
+    static const char *const names[] = {
+        "OK",          "CANCELLED",         "UNKNOWN",           "INVALID_ARGUMENT",
+        "DEADLINE_EXCEEDED", "NOT_FOUND",   "ALREADY_EXISTS",    "PERMISSION_DENIED",
+        "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",  "OUT_OF_RANGE",
+        "UNIMPLEMENTED", "INTERNAL",        "UNAVAILABLE",       "DATA_LOSS",
+        "UNAUTHENTICATED"};
+    return (unsigned)code < sizeof names / sizeof names[0] ? names[code] : "UNKNOWN";
+}
+
+/* ---- slots ---- */
+
+static void post_slot(tc_api_worker *w, tc_api_method m)
+{
+    tc_api_server *srv = w->srv;
+    tc_api_slot *s = w->free;
+    if (s == NULL || atomic_load(&srv->stopping))
+        return; /* every slot busy: calls wait in gRPC until one is free */
+    w->free = s->next_free;
+    memset(&s->md, 0, sizeof s->md);
+    s->method = m;
+    s->stage = SLOT_REQUESTED;
+    s->call = NULL;
+    s->payload = NULL;
+    s->cancelled = 0;
+    s->who = NULL;
+    s->reply = NULL;
+    s->reply_len = 0;
+    s->status_text[0] = '\0';
+    s->request_id[0] = '\0';
+    s->put = NULL;
+    grpc_metadata_array_init(&s->md);
+    grpc_call_error e;
+    if (m == M_UNKNOWN) {
+        grpc_call_details_init(&s->details);
+        e = grpc_server_request_call(srv->server, &s->call, &s->details, &s->md, w->cq, w->cq,
+                                     s);
+    } else {
+        e = grpc_server_request_registered_call(
+            srv->server, srv->method_handles[m], &s->call, &s->deadline, &s->md,
+            tc_api_methods[m].streaming ? NULL : &s->payload, w->cq, w->cq, s);
+    }
+    if (e != GRPC_CALL_OK) {
+        grpc_metadata_array_destroy(&s->md);
+        if (m == M_UNKNOWN)
+            grpc_call_details_destroy(&s->details);
+        s->stage = SLOT_FREE;
+        s->next_free = w->free;
+        w->free = s;
+        return;
+    }
+    w->posted[m]++;
+}
+
+static void release_slot(tc_api_worker *w, tc_api_slot *s)
+{
+    if (s->payload != NULL)
+        grpc_byte_buffer_destroy(s->payload);
+    s->payload = NULL;
+    grpc_metadata_array_destroy(&s->md);
+    if (s->method == M_UNKNOWN)
+        grpc_call_details_destroy(&s->details);
+    if (s->call != NULL)
+        grpc_call_unref(s->call);
+    s->call = NULL;
+    if (s->put != NULL)
+        tc_api_put_release(s);
+    tc_api_method m = s->method;
+    s->stage = SLOT_FREE;
+    s->next_free = w->free;
+    w->free = s;
+    /* keep the method's request slots posted */
+    while (w->posted[m] < tc_api_methods[m].posted && w->free != NULL &&
+           !atomic_load(&w->srv->stopping))
+        post_slot(w, m);
+}
+
+void tc_api_finish(tc_api_slot *s, grpc_status_code status, const unsigned char *reply,
+                   size_t reply_len)
+{
+    grpc_op ops[4];
+    grpc_byte_buffer *bb = NULL;
+    size_t n = 0;
+    memset(ops, 0, sizeof ops);
+    s->status = status;
+    s->stage = SLOT_FINISHING;
+    ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[n++].data.send_initial_metadata.count = 0;
+    if (status == GRPC_STATUS_OK && reply != NULL) {
+        grpc_slice slice = grpc_slice_from_copied_buffer((const char *)reply, reply_len);
+        bb = grpc_raw_byte_buffer_create(&slice, 1);
+        grpc_slice_unref(slice);
+        ops[n].op = GRPC_OP_SEND_MESSAGE;
+        ops[n++].data.send_message.send_message = bb;
+    }
+    s->status_slice = grpc_slice_from_copied_string(s->status_text);
+    ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    ops[n].data.send_status_from_server.status = status;
+    ops[n++].data.send_status_from_server.status_details =
+        status == GRPC_STATUS_OK ? NULL : &s->status_slice;
+    ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    ops[n++].data.recv_close_on_server.cancelled = &s->cancelled;
+    grpc_call_error e = grpc_call_start_batch(s->call, ops, n, s, NULL);
+    if (bb != NULL)
+        grpc_byte_buffer_destroy(bb); /* the batch holds its own reference */
+    if (e != GRPC_CALL_OK) {
+        /* Cannot happen for a well-formed batch; the slot would leak: say so loudly. */
+        char fields[96];
+        snprintf(fields, sizeof fields, "\"grpc_call_error\":%d", (int)e);
+        tc_api_log_event(s->w->srv->log, "error", "start_batch_failed", fields);
+    }
+}
+
+void tc_api_fail(tc_api_slot *s, grpc_status_code status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->status_text, sizeof s->status_text, fmt, ap);
+    va_end(ap);
+    tc_api_finish(s, status, NULL, 0);
+}
+
+int tc_api_past_deadline(tc_api_slot *s)
+{
+    gpr_timespec d = gpr_convert_clock_type(s->method == M_UNKNOWN ? s->details.deadline
+                                                                   : s->deadline,
+                                            GPR_CLOCK_MONOTONIC);
+    if (gpr_time_cmp(d, gpr_now(GPR_CLOCK_MONOTONIC)) > 0)
+        return 0;
+    tc_api_fail(s, GRPC_STATUS_DEADLINE_EXCEEDED, "the deadline passed before the call was served");
+    return 1;
+}
+
+/* ---- authentication ---- */
+
+static const tc_api_identity *identify_by_token(tc_api_slot *s)
+{
+    const tc_api_config *c = &s->w->srv->cfg;
+    for (size_t i = 0; i < s->md.count; i++) {
+        const grpc_metadata *m = &s->md.metadata[i];
+        if (grpc_slice_str_cmp(m->key, "authorization") != 0)
+            continue;
+        const char *v = (const char *)GRPC_SLICE_START_PTR(m->value);
+        size_t len = GRPC_SLICE_LENGTH(m->value);
+        if (len <= 7 || strncmp(v, "Bearer ", 7) != 0)
+            return NULL;
+        unsigned char digest[32];
+        unsigned int dl = 0;
+        char hex[65];
+        if (EVP_Digest(v + 7, len - 7, digest, &dl, EVP_sha256(), NULL) != 1)
+            return NULL;
+        tc_hex(digest, 32, hex);
+        return tc_api_config_find(c, hex, 64);
+    }
+    return NULL;
+}
+
+static const tc_api_identity *identify_by_certificate(tc_api_slot *s)
+{
+    const tc_api_config *c = &s->w->srv->cfg;
+    const tc_api_identity *found = NULL;
+    grpc_auth_context *ctx = grpc_call_auth_context(s->call);
+    if (ctx == NULL)
+        return NULL;
+    if (grpc_auth_context_peer_is_authenticated(ctx)) {
+        static const char *const props[] = {GRPC_X509_SAN_PROPERTY_NAME,
+                                            GRPC_X509_CN_PROPERTY_NAME};
+        for (size_t k = 0; k < 2 && found == NULL; k++) {
+            grpc_auth_property_iterator it = grpc_auth_context_find_properties_by_name(ctx, props[k]);
+            const grpc_auth_property *p;
+            while (found == NULL && (p = grpc_auth_property_iterator_next(&it)) != NULL)
+                found = tc_api_config_find(c, p->value, p->value_length);
+        }
+    }
+    grpc_auth_context_release(ctx);
+    return found;
+}
+
+static const char *role_names(unsigned roles)
+{
+    return roles & TC_ROLE_ADMIN ? "admin" : roles & TC_ROLE_STEWARD ? "steward" : "scorer";
+}
+
+int tc_api_authorize(tc_api_slot *s)
+{
+    const tc_api_method_info *mi = &tc_api_methods[s->method];
+    const tc_api_identity *id =
+        s->w->srv->cfg.insecure ? identify_by_token(s) : identify_by_certificate(s);
+    if (id == NULL) {
+        tc_api_fail(s, GRPC_STATUS_UNAUTHENTICATED,
+                    s->w->srv->cfg.insecure
+                        ? "no known bearer token in the 'authorization' metadata"
+                        : "the client certificate names no identity this server knows");
+        return 1;
+    }
+    s->who = id;
+    if (mi->role != 0 && (id->roles & mi->role) == 0) {
+        tc_api_fail(s, GRPC_STATUS_PERMISSION_DENIED, "%s needs the %s role, which %s lacks",
+                    mi->name, role_names(mi->role), id->institution);
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- dispatch ---- */
+
+static void handle_noop(tc_api_slot *s)
+{
+    static const unsigned char empty[1];
+    tc_api_finish(s, GRPC_STATUS_OK, empty, 0);
+}
+
+static void handle_unknown(tc_api_slot *s)
+{
+    char path[128];
+    size_t n = GRPC_SLICE_LENGTH(s->details.method);
+    if (n >= sizeof path)
+        n = sizeof path - 1;
+    memcpy(path, GRPC_SLICE_START_PTR(s->details.method), n);
+    path[n] = '\0';
+    char safe[128];
+    tc_error_quote(safe, sizeof safe, path, n);
+    tc_api_fail(s, GRPC_STATUS_UNIMPLEMENTED, "no method %s on this server", safe);
+}
+
+static void dispatch(tc_api_slot *s)
+{
+    tc_api_worker *w = s->w;
+    if (w->inflight > w->srv->cfg.max_inflight) {
+        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                    "the server is at its limit of calls in flight; retry with backoff");
+        return;
+    }
+    switch (s->method) {
+    case M_NOOP:
+        handle_noop(s);
+        return;
+    case M_UNKNOWN:
+        handle_unknown(s);
+        return;
+    case M_HEALTH_CHECK:
+        tc_api_handle_health(s);
+        return;
+    default:
+        break;
+    }
+    if (tc_api_past_deadline(s) || tc_api_authorize(s))
+        return;
+    switch (s->method) {
+    case M_SCORE:
+        tc_api_handle_score(s);
+        break;
+    case M_LIST_MODELS:
+        tc_api_handle_list_models(s);
+        break;
+    case M_GET_MODEL:
+        tc_api_handle_get_model(s);
+        break;
+    case M_PUT_CITIZENS:
+        tc_api_handle_put(s, NULL, 0, 0); /* start the stream */
+        break;
+    case M_GRANT_CONSENT:
+        tc_api_handle_grant(s);
+        break;
+    case M_REVOKE_CONSENT:
+        tc_api_handle_revoke(s);
+        break;
+    case M_ERASE_CITIZEN:
+        tc_api_handle_erase(s);
+        break;
+    case M_LIST_INQUIRIES:
+        tc_api_handle_inquiries(s);
+        break;
+    case M_RELOAD_MODELS:
+        tc_api_handle_reload(s);
+        break;
+    case M_GET_STATUS:
+        tc_api_handle_status(s);
+        break;
+    default:
+        tc_api_fail(s, GRPC_STATUS_INTERNAL, "unrouted method");
+        break;
+    }
+}
+
+static void finished(tc_api_worker *w, tc_api_slot *s)
+{
+    uint64_t latency = (uint64_t)(tc_time_now_us() - s->start_us);
+    grpc_status_code st = s->cancelled && s->status == GRPC_STATUS_OK ? GRPC_STATUS_CANCELLED
+                                                                      : s->status;
+    tc_api_metrics_observe(w->metrics, s->method, (int)st, latency);
+    if (w->srv->cfg.access_log && s->method != M_HEALTH_CHECK && s->method != M_NOOP)
+        tc_api_log_call(w->log, tc_api_methods[s->method].name, tc_api_status_name(st),
+                        s->who != NULL ? s->who->institution : "", s->request_id, latency,
+                        s->status == GRPC_STATUS_OK ? "" : s->status_text);
+    grpc_slice_unref(s->status_slice);
+    w->inflight--;
+    release_slot(w, s);
+}
+
+static void on_event(tc_api_worker *w, tc_api_slot *s, int ok)
+{
+    switch (s->stage) {
+    case SLOT_REQUESTED:
+        w->posted[s->method]--;
+        if (!ok) { /* the server is shutting down: this slot will not get a call */
+            s->call = NULL;
+            release_slot(w, s);
+            return;
+        }
+        post_slot(w, s->method);
+        s->start_us = tc_time_now_us();
+        w->inflight++;
+        dispatch(s);
+        break;
+    case SLOT_RECEIVING: {
+        size_t len = 0;
+        const unsigned char *msg = ok ? tc_api_payload(s, &len) : NULL;
+        int end = !ok || s->payload == NULL;
+        if (s->payload != NULL) {
+            grpc_byte_buffer_destroy(s->payload);
+            s->payload = NULL;
+        }
+        if (ok && !end && msg == NULL) {
+            tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, "message larger than the server's "
+                                                           "scratch memory");
+            break;
+        }
+        tc_api_handle_put(s, msg, len, end);
+        break;
+    }
+    case SLOT_FINISHING:
+        finished(w, s);
+        break;
+    default:
+        tc_api_log_event(w->srv->log, "error", "unexpected_event", "");
+        break;
+    }
+    w->arena.used = 0;
+}
+
+static void *worker_main(void *arg)
+{
+    tc_api_worker *w = arg;
+    for (;;) {
+        grpc_event ev = grpc_completion_queue_next(w->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        if (ev.type == GRPC_QUEUE_SHUTDOWN)
+            break;
+        if (ev.type != GRPC_OP_COMPLETE)
+            continue;
+        on_event(w, ev.tag, ev.success);
+    }
+    return NULL;
+}
+
+/* ---- metrics the server adds at each scrape ---- */
+
+static void metrics_extra(FILE *f, void *arg)
+{
+    tc_api_server *srv = arg;
+    tc_audit_stats as;
+    tc_audit_stats_get(srv->audit, &as);
+    fprintf(f,
+            "# HELP tinchap_audit_batches_total Audit commits (each covers a batch of records).\n"
+            "# TYPE tinchap_audit_batches_total counter\ntinchap_audit_batches_total %llu\n"
+            "# HELP tinchap_audit_records_total Audit records committed.\n"
+            "# TYPE tinchap_audit_records_total counter\ntinchap_audit_records_total %llu\n"
+            "# HELP tinchap_audit_failures_total Audit records whose commit failed (their calls "
+            "were refused).\n"
+            "# TYPE tinchap_audit_failures_total counter\ntinchap_audit_failures_total %llu\n"
+            "# HELP tinchap_audit_batch_size Records per audit commit.\n"
+            "# TYPE tinchap_audit_batch_size summary\n"
+            "tinchap_audit_batch_size_sum %llu\ntinchap_audit_batch_size_count %llu\n"
+            "# HELP tinchap_audit_commit_seconds Time to write and commit one audit batch.\n"
+            "# TYPE tinchap_audit_commit_seconds summary\n"
+            "tinchap_audit_commit_seconds_sum %.6f\ntinchap_audit_commit_seconds_count %llu\n"
+            "# HELP tinchap_audit_commit_seconds_max Longest audit commit since start.\n"
+            "# TYPE tinchap_audit_commit_seconds_max gauge\n"
+            "tinchap_audit_commit_seconds_max %.6f\n",
+            (unsigned long long)as.batches, (unsigned long long)as.records,
+            (unsigned long long)as.failures, (unsigned long long)as.batch_size_sum,
+            (unsigned long long)as.batches, (double)as.commit_us_sum / 1e6,
+            (unsigned long long)as.batches, (double)as.commit_us_max / 1e6);
+    const tc_model_set *set = tc_registry_acquire(srv->registry);
+    fprintf(f, "# HELP tinchap_model_info Models in service (value 1).\n"
+               "# TYPE tinchap_model_info gauge\n");
+    for (size_t i = 0; i < tc_model_set_count(set); i++) {
+        const tc_model *m = tc_model_set_model(set, i);
+        fprintf(f, "tinchap_model_info{name=\"%s\",version=\"%d\",product=\"%s\",status=\"%s\"} 1\n",
+                m->name, m->version, m->product, tc_model_status_name(m->status));
+    }
+    fprintf(f, "# HELP tinchap_models_generation Successful model loads since start.\n"
+               "# TYPE tinchap_models_generation gauge\ntinchap_models_generation %llu\n",
+            (unsigned long long)tc_model_set_generation(set));
+    tc_registry_release(srv->registry, set);
+    tc_store_stats st;
+    if (tc_store_stats_get(srv->store, &st, NULL) == TC_OK)
+        fprintf(f,
+                "# HELP tinchap_citizens Citizens with an attribute record.\n"
+                "# TYPE tinchap_citizens gauge\ntinchap_citizens %zu\n"
+                "# HELP tinchap_consents Consents on record (valid or not).\n"
+                "# TYPE tinchap_consents gauge\ntinchap_consents %zu\n"
+                "# HELP tinchap_database_bytes Database pages in use.\n"
+                "# TYPE tinchap_database_bytes gauge\ntinchap_database_bytes %zu\n",
+                st.citizens, st.consents, st.used_bytes);
+    fprintf(f, "# HELP tinchap_serving 1 while accepting calls, 0 while draining.\n"
+               "# TYPE tinchap_serving gauge\ntinchap_serving %d\n"
+               "# HELP tinchap_uptime_seconds Seconds since start.\n"
+               "# TYPE tinchap_uptime_seconds gauge\ntinchap_uptime_seconds %.0f\n",
+            atomic_load(&srv->serving), (double)(tc_time_now_us() - srv->started_us) / 1e6);
+}
+
+/* ---- start, reload, stop ---- */
+
+static int read_pem(const char *path, char **out, tc_error *err)
+{
+    size_t len;
+    return tc_read_file(path, 1u << 20, TC_EINVAL, out, &len, err);
+}
+
+static grpc_server_credentials *make_credentials(const tc_api_config *c, tc_error *err)
+{
+    if (c->insecure)
+        return grpc_insecure_server_credentials_create();
+    char *cert = NULL, *key = NULL, *ca = NULL;
+    grpc_server_credentials *creds = NULL;
+    if (read_pem(c->tls_cert, &cert, err) == TC_OK && read_pem(c->tls_key, &key, err) == TC_OK &&
+        read_pem(c->tls_client_ca, &ca, err) == TC_OK) {
+        grpc_ssl_pem_key_cert_pair pair = {key, cert};
+        /* Clients must present a certificate signed by the client CA: identity is the cert. */
+        creds = grpc_ssl_server_credentials_create_ex(
+            ca, &pair, 1, GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY, NULL);
+        if (creds == NULL)
+            tc_errorf(err, TC_EINVAL, "TLS: cannot use %s / %s / %s", c->tls_cert, c->tls_key,
+                      c->tls_client_ca);
+    }
+    if (key != NULL)
+        OPENSSL_cleanse(key, strlen(key));
+    free(cert);
+    free(key);
+    free(ca);
+    return creds;
+}
+
+static int open_worker(tc_api_server *srv, tc_api_worker *w, size_t id, tc_error *err)
+{
+    int rc;
+    w->id = id;
+    w->srv = srv;
+    if ((rc = tc_reader_new(srv->store, &w->reader, err)) != TC_OK ||
+        (rc = tc_hasher_new(srv->key, &w->hasher, err)) != TC_OK ||
+        (rc = tc_eval_workspace_new(&w->ws, err)) != TC_OK)
+        return rc;
+    w->arena.size = TC_API_ARENA_BYTES;
+    w->arena.buf = malloc(w->arena.size);
+    w->slots = calloc(TC_API_SLOTS_PER_WORKER, sizeof *w->slots);
+    if (w->arena.buf == NULL || w->slots == NULL)
+        return tc_errorf(err, TC_ENOMEM, "out of memory");
+    w->allocator.alloc = pb_alloc;
+    w->allocator.free = pb_free;
+    w->allocator.allocator_data = w;
+    for (size_t i = 0; i < TC_API_SLOTS_PER_WORKER; i++) {
+        w->slots[i].w = w;
+        w->slots[i].next_free = i + 1 < TC_API_SLOTS_PER_WORKER ? &w->slots[i + 1] : NULL;
+    }
+    w->free = &w->slots[0];
+    w->metrics = tc_api_metrics_shard_of(srv->metrics, id);
+    w->log = tc_api_log_shard_of(srv->log, id);
+    return TC_OK;
+}
+
+static void close_worker(tc_api_worker *w)
+{
+    tc_eval_workspace_free(w->ws);
+    tc_hasher_free(w->hasher);
+    tc_reader_free(w->reader);
+    free(w->slots);
+    free(w->arena.buf);
+}
+
+static int open_engine(tc_api_server *srv, tc_error *err)
+{
+    const tc_api_config *c = &srv->cfg;
+    int rc;
+    char reasons[TC_API_PATH_MAX + 16];
+    if ((rc = tc_catalog_load(c->catalog, &srv->catalog, err)) != TC_OK ||
+        (rc = tc_key_load(c->secret, &srv->key, err)) != TC_OK)
+        return rc;
+    tc_store_options so = {.path = c->database, .catalog = srv->catalog, .key = srv->key,
+                           .map_size = c->map_size, .create = 1,
+                           .relaxed_sync = c->relaxed_audit};
+    if ((rc = tc_store_open(&so, &srv->store, err)) != TC_OK ||
+        (rc = tc_audit_open(srv->store, &srv->audit, err)) != TC_OK)
+        return rc;
+    snprintf(reasons, sizeof reasons, "%s/reasons.json", c->models);
+    tc_registry_options ro = {.dir = c->models, .catalog = srv->catalog,
+                              .reasons_path = c->reasons[0] ? c->reasons : reasons};
+    return tc_registry_open(&ro, &srv->registry, err);
+}
+
+static int open_server(tc_api_server *srv, tc_error *err)
+{
+    const tc_api_config *c = &srv->cfg;
+    grpc_arg args[2];
+    args[0].type = GRPC_ARG_INTEGER;
+    args[0].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+    args[0].value.integer = (int)c->max_message_bytes;
+    /* Two servers silently sharing a port would split traffic: refuse it. */
+    args[1].type = GRPC_ARG_INTEGER;
+    args[1].key = (char *)GRPC_ARG_ALLOW_REUSEPORT;
+    args[1].value.integer = 0;
+    grpc_channel_args ca = {2, args};
+    srv->server = grpc_server_create(&ca, NULL);
+    for (size_t m = 0; m < M_COUNT; m++)
+        if (tc_api_methods[m].path != NULL)
+            srv->method_handles[m] = grpc_server_register_method(
+                srv->server, tc_api_methods[m].path, NULL,
+                tc_api_methods[m].streaming ? GRPC_SRM_PAYLOAD_NONE
+                                            : GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER,
+                0);
+    for (size_t i = 0; i < srv->n_workers; i++) {
+        srv->workers[i].cq = grpc_completion_queue_create_for_next(NULL);
+        grpc_server_register_completion_queue(srv->server, srv->workers[i].cq, NULL);
+    }
+    srv->shutdown_cq = grpc_completion_queue_create_for_next(NULL);
+    grpc_server_register_completion_queue(srv->server, srv->shutdown_cq, NULL);
+    grpc_server_credentials *creds = make_credentials(c, err);
+    if (creds == NULL)
+        return err != NULL && err->code != TC_OK ? err->code : TC_EINVAL;
+    srv->port = grpc_server_add_http2_port(srv->server, c->listen, creds);
+    grpc_server_credentials_release(creds);
+    if (srv->port == 0)
+        return tc_errorf(err, TC_EIO, "cannot listen on %s (in use, or not an address)",
+                         c->listen);
+    grpc_server_start(srv->server);
+    return TC_OK;
+}
+
+static void audit_done_noop(tc_audit_entry *e, int status, void *arg)
+{
+    (void)e;
+    (void)status;
+    (void)arg;
+}
+
+int tc_api_server_start(const tc_api_config *cfg, tc_api_server **out, tc_error *err)
+{
+    int rc;
+    tc_api_server *srv = calloc(1, sizeof *srv);
+    if (srv == NULL)
+        return tc_errorf(err, TC_ENOMEM, "out of memory");
+    srv->cfg = *cfg;
+    srv->n_workers = (size_t)cfg->workers;
+    srv->started_us = tc_time_now_us();
+    pthread_mutex_init(&srv->admin_mu, NULL);
+    srv->workers = calloc(srv->n_workers, sizeof *srv->workers);
+    if (srv->workers == NULL) {
+        free(srv);
+        return tc_errorf(err, TC_ENOMEM, "out of memory");
+    }
+    const char *names[M_COUNT];
+    for (size_t m = 0; m < M_COUNT; m++)
+        names[m] = tc_api_methods[m].name;
+    tc_api_metrics_options mo = {.listen = cfg->metrics_listen, .n_methods = M_COUNT,
+                                 .method_names = names, .n_shards = srv->n_workers,
+                                 .extra = metrics_extra, .extra_arg = srv};
+    if ((rc = tc_api_log_open(STDERR_FILENO, cfg->log_debug, srv->n_workers, &srv->log, err)) ||
+        (rc = open_engine(srv, err)) ||
+        (rc = tc_api_metrics_open(&mo, &srv->metrics, err)))
+        goto fail;
+    for (size_t i = 0; i < srv->n_workers; i++)
+        if ((rc = open_worker(srv, &srv->workers[i], i, err)) != TC_OK)
+            goto fail;
+    if ((rc = open_worker(srv, &srv->admin, srv->n_workers, err)) != TC_OK)
+        goto fail;
+    tc_audit_options ao = {.relaxed = cfg->relaxed_audit, .sync_ms = cfg->relaxed_sync_ms,
+                           .producers = srv->n_workers};
+    if ((rc = tc_audit_start(srv->audit, &ao, err)) != TC_OK ||
+        (rc = open_server(srv, err)) != TC_OK)
+        goto fail;
+    (void)audit_done_noop;
+    atomic_store(&srv->serving, 1);
+    for (size_t i = 0; i < srv->n_workers; i++) {
+        tc_api_worker *w = &srv->workers[i];
+        for (size_t m = 0; m < M_COUNT; m++)
+            while (w->posted[m] < tc_api_methods[m].posted && w->free != NULL)
+                post_slot(w, (tc_api_method)m);
+        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+            rc = tc_errorf(err, TC_ENOMEM, "cannot start worker %zu", i);
+            goto fail; /* (not reached in practice; threads already started are leaked) */
+        }
+    }
+    char fields[512];
+    const tc_model_set *set = tc_registry_acquire(srv->registry);
+    snprintf(fields, sizeof fields,
+             "\"version\":\"%s\",\"commit\":\"%s\",\"listen\":\"%s\",\"port\":%d,"
+             "\"workers\":%zu,\"tls\":%s,\"audit_sync\":\"%s\",\"models\":%zu,\"metrics_port\":%d",
+             tc_api_version(), tc_api_commit(), cfg->listen, srv->port, srv->n_workers,
+             cfg->insecure ? "false" : "true", cfg->relaxed_audit ? "relaxed" : "durable",
+             tc_model_set_count(set), tc_api_metrics_port(srv->metrics));
+    tc_registry_release(srv->registry, set);
+    tc_api_log_event(srv->log, "info", "serving", fields);
+    *out = srv;
+    return TC_OK;
+fail:
+    if (srv->server != NULL) {
+        grpc_server_shutdown_and_notify(srv->server, srv->shutdown_cq, NULL);
+        grpc_completion_queue_next(srv->shutdown_cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        grpc_server_destroy(srv->server);
+    }
+    for (size_t i = 0; i < srv->n_workers; i++) {
+        if (srv->workers[i].cq != NULL) {
+            grpc_completion_queue_shutdown(srv->workers[i].cq);
+            while (grpc_completion_queue_next(srv->workers[i].cq,
+                                              gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
+                       .type != GRPC_QUEUE_SHUTDOWN) {
+            }
+            grpc_completion_queue_destroy(srv->workers[i].cq);
+        }
+        close_worker(&srv->workers[i]);
+    }
+    if (srv->shutdown_cq != NULL) {
+        grpc_completion_queue_shutdown(srv->shutdown_cq);
+        while (grpc_completion_queue_next(srv->shutdown_cq, gpr_inf_future(GPR_CLOCK_REALTIME),
+                                          NULL)
+                   .type != GRPC_QUEUE_SHUTDOWN) {
+        }
+        grpc_completion_queue_destroy(srv->shutdown_cq);
+    }
+    close_worker(&srv->admin);
+    tc_api_metrics_close(srv->metrics);
+    tc_audit_close(srv->audit);
+    tc_registry_close(srv->registry);
+    tc_store_close(srv->store);
+    tc_key_free(srv->key);
+    tc_catalog_free(srv->catalog);
+    tc_api_log_close(srv->log);
+    free(srv->workers);
+    free(srv);
+    return rc;
+}
+
+int tc_api_server_port(const tc_api_server *s)
+{
+    return s->port;
+}
+
+int tc_api_server_reload(tc_api_server *s, tc_error *err)
+{
+    int rc = tc_registry_reload(s->registry, err);
+    char fields[TC_ERROR_MSG_MAX * 2 + 64], msg[TC_ERROR_MSG_MAX * 2];
+    if (rc == TC_OK) {
+        const tc_model_set *set = tc_registry_acquire(s->registry);
+        snprintf(fields, sizeof fields, "\"generation\":%llu,\"models\":%zu",
+                 (unsigned long long)tc_model_set_generation(set), tc_model_set_count(set));
+        tc_registry_release(s->registry, set);
+        tc_api_log_event(s->log, "info", "models_reloaded", fields);
+    } else {
+        tc_api_log_escape(err != NULL ? err->msg : "", msg, sizeof msg);
+        snprintf(fields, sizeof fields, "\"error\":\"%s\"", msg);
+        tc_api_log_event(s->log, "error", "models_reload_failed", fields);
+    }
+    return rc;
+}
+
+void tc_api_server_stop(tc_api_server *srv)
+{
+    if (srv == NULL)
+        return;
+    /* 1. Health turns NOT_SERVING; balancers get a grace period to notice. */
+    atomic_store(&srv->serving, 0);
+    tc_api_log_event(srv->log, "info", "draining", "");
+    if (srv->cfg.drain_grace_ms > 0)
+        usleep(srv->cfg.drain_grace_ms * 1000u);
+    /* 2. Refuse new calls; calls in flight finish, up to the drain timeout. */
+    atomic_store(&srv->stopping, 1);
+    grpc_server_shutdown_and_notify(srv->server, srv->shutdown_cq, srv);
+    gpr_timespec limit = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                                      gpr_time_from_millis(srv->cfg.drain_timeout_ms, GPR_TIMESPAN));
+    grpc_event ev = grpc_completion_queue_next(srv->shutdown_cq, limit, NULL);
+    if (ev.type == GRPC_QUEUE_TIMEOUT) {
+        tc_api_log_event(srv->log, "warn", "drain_timeout", "");
+        grpc_server_cancel_all_calls(srv->server);
+        grpc_completion_queue_next(srv->shutdown_cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    }
+    grpc_server_destroy(srv->server);
+    /* 3. Workers finish what is queued and stop. */
+    for (size_t i = 0; i < srv->n_workers; i++)
+        grpc_completion_queue_shutdown(srv->workers[i].cq);
+    for (size_t i = 0; i < srv->n_workers; i++) {
+        pthread_join(srv->workers[i].thread, NULL);
+        grpc_completion_queue_destroy(srv->workers[i].cq);
+    }
+    grpc_completion_queue_shutdown(srv->shutdown_cq);
+    while (grpc_completion_queue_next(srv->shutdown_cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
+               .type != GRPC_QUEUE_SHUTDOWN) {
+    }
+    grpc_completion_queue_destroy(srv->shutdown_cq);
+    /* 4. Flush the audit trail, close everything. */
+    tc_audit_close(srv->audit);
+    tc_api_metrics_close(srv->metrics);
+    for (size_t i = 0; i < srv->n_workers; i++)
+        close_worker(&srv->workers[i]);
+    close_worker(&srv->admin);
+    tc_registry_close(srv->registry);
+    tc_store_close(srv->store);
+    tc_key_free(srv->key);
+    tc_catalog_free(srv->catalog);
+    tc_api_log_event(srv->log, "info", "stopped", "");
+    tc_api_log_close(srv->log);
+    pthread_mutex_destroy(&srv->admin_mu);
+    free(srv->workers);
+    free(srv);
+}

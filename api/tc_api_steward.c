@@ -1,0 +1,495 @@
+/* tinchap.v1.Steward: PutCitizens, GrantConsent, RevokeConsent, EraseCitizen, ListInquiries.
+ * Writes run in one LMDB transaction each on the worker; every input is validated first and
+ * nothing is written when any part is bad. Messages name fields and record indices, never IDs. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tc_api_internal.h"
+#include "tc_consent.h"
+#include "tc_id.h"
+#include "tc_record.h"
+#include "tc_time.h"
+#include "tinchap/v1/steward.pb-c.h"
+
+static void reply(tc_api_slot *s, const ProtobufCMessage *msg)
+{
+    size_t len = 0;
+    unsigned char *out = tc_api_pack(s, msg, &len);
+    if (out == NULL)
+        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, "reply too large");
+    else
+        tc_api_finish(s, GRPC_STATUS_OK, out, len);
+}
+
+static ProtobufCMessage *request(tc_api_slot *s, const ProtobufCMessageDescriptor *d)
+{
+    size_t len = 0;
+    const unsigned char *data = tc_api_payload(s, &len);
+    ProtobufCMessage *m = data != NULL
+                              ? protobuf_c_message_unpack(d, &s->w->allocator, len, data)
+                              : NULL;
+    if (m == NULL)
+        tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, "%s message is %s", d->short_name,
+                    data == NULL ? "missing" : "malformed");
+    return m;
+}
+
+/* Validate and hash a citizen ID; answers INVALID_ARGUMENT itself. */
+static int citizen_key(tc_api_slot *s, const char *id, unsigned char key[TC_CITIZEN_KEY_LEN],
+                       tc_id_info *info)
+{
+    tc_error err;
+    if (tc_id_parse(id, strlen(id), 0, info, &err) != TC_OK) {
+        tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, "field 'citizen_id': %s", err.msg);
+        return 1;
+    }
+    if (tc_hasher_citizen(s->w->hasher, id, key) != TC_OK) {
+        tc_api_fail(s, GRPC_STATUS_INTERNAL, "hashing the citizen ID failed");
+        return 1;
+    }
+    return 0;
+}
+
+static int parse_time(tc_api_slot *s, const char *field, const char *v, int64_t *out)
+{
+    size_t n = strlen(v);
+    /* RFC 3339 with fractional seconds: keep whole seconds */
+    char buf[TC_TIME_TEXT_LEN];
+    if (n > 20 && v[19] == '.' && v[n - 1] == 'Z' && n < 40) {
+        memcpy(buf, v, 19);
+        buf[19] = 'Z';
+        buf[20] = '\0';
+        v = buf;
+        n = 20;
+    }
+    if (tc_time_parse(v, n, out) != TC_OK) {
+        tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT,
+                    "field '%s': not a UTC time like 2026-01-31T09:00:00Z or a date like "
+                    "2026-01-31",
+                    field);
+        return 1;
+    }
+    return 0;
+}
+
+/* Run fn inside one write transaction; answers the call on failure. */
+static int commit(tc_api_slot *s, tc_writer *w, int rc, tc_error *err)
+{
+    if (rc != TC_OK) {
+        tc_writer_abort(w);
+        tc_api_fail(s, tc_api_status_of(rc), "%s", err->msg);
+        return 1;
+    }
+    if ((rc = tc_writer_commit(w, err)) != TC_OK) {
+        tc_api_fail(s, tc_api_status_of(rc), "%s", err->msg);
+        return 1;
+    }
+    return 0;
+}
+
+void tc_api_handle_grant(tc_api_slot *s)
+{
+    Tinchap__V1__GrantConsentRequest *q = (Tinchap__V1__GrantConsentRequest *)request(
+        s, &tinchap__v1__grant_consent_request__descriptor);
+    unsigned char key[TC_CITIZEN_KEY_LEN];
+    tc_consent c;
+    tc_error err;
+    memset(&c, 0, sizeof c);
+    if (q == NULL || citizen_key(s, q->citizen_id, key, NULL) ||
+        parse_time(s, "granted_at", q->granted_at, &c.granted_at) ||
+        parse_time(s, "expires_at", q->expires_at, &c.expires_at))
+        return;
+    if (strlen(q->institution) > TC_INSTITUTION_MAX || strlen(q->purpose) > TC_PURPOSE_MAX ||
+        strlen(q->consent_ref) > TC_CONSENT_REF_MAX) {
+        tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, "a field is longer than allowed");
+        return;
+    }
+    memcpy(c.institution, q->institution, strlen(q->institution) + 1);
+    memcpy(c.purpose, q->purpose, strlen(q->purpose) + 1);
+    memcpy(c.ref, q->consent_ref, strlen(q->consent_ref) + 1);
+    if (tc_consent_validate(&c, &err) != TC_OK) {
+        tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, "%s", err.msg);
+        return;
+    }
+    tc_writer *w = NULL;
+    int rc = tc_writer_begin(s->w->srv->store, &w, &err);
+    if (rc != TC_OK) {
+        tc_api_fail(s, tc_api_status_of(rc), "%s", err.msg);
+        return;
+    }
+    if (commit(s, w, tc_writer_put_consent(w, key, &c, NULL, &err), &err))
+        return;
+    Tinchap__V1__GrantConsentResponse r = TINCHAP__V1__GRANT_CONSENT_RESPONSE__INIT;
+    reply(s, &r.base);
+}
+
+void tc_api_handle_revoke(tc_api_slot *s)
+{
+    Tinchap__V1__RevokeConsentRequest *q = (Tinchap__V1__RevokeConsentRequest *)request(
+        s, &tinchap__v1__revoke_consent_request__descriptor);
+    unsigned char key[TC_CITIZEN_KEY_LEN];
+    int64_t at = tc_time_now();
+    tc_error err;
+    if (q == NULL || citizen_key(s, q->citizen_id, key, NULL))
+        return;
+    if (q->revoked_at[0] != '\0' && parse_time(s, "revoked_at", q->revoked_at, &at))
+        return;
+    if (tc_consent_check_institution(q->institution, strlen(q->institution), &err) != TC_OK ||
+        tc_consent_check_purpose(q->purpose, strlen(q->purpose), &err) != TC_OK) {
+        tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, "%s", err.msg);
+        return;
+    }
+    tc_writer *w = NULL;
+    int rc = tc_writer_begin(s->w->srv->store, &w, &err);
+    if (rc != TC_OK) {
+        tc_api_fail(s, tc_api_status_of(rc), "%s", err.msg);
+        return;
+    }
+    rc = tc_writer_revoke_consent(w, key, q->institution, q->purpose, at, &err);
+    if (rc == TC_ENOTFOUND)
+        tc_errorf(&err, rc, "no consent on record for this citizen, institution and purpose");
+    if (commit(s, w, rc, &err))
+        return;
+    Tinchap__V1__RevokeConsentResponse r = TINCHAP__V1__REVOKE_CONSENT_RESPONSE__INIT;
+    reply(s, &r.base);
+}
+
+void tc_api_handle_erase(tc_api_slot *s)
+{
+    Tinchap__V1__EraseCitizenRequest *q = (Tinchap__V1__EraseCitizenRequest *)request(
+        s, &tinchap__v1__erase_citizen_request__descriptor);
+    unsigned char key[TC_CITIZEN_KEY_LEN];
+    tc_error err;
+    int found = 0;
+    if (q == NULL || citizen_key(s, q->citizen_id, key, NULL))
+        return;
+    tc_writer *w = NULL;
+    int rc = tc_writer_begin(s->w->srv->store, &w, &err);
+    if (rc != TC_OK) {
+        tc_api_fail(s, tc_api_status_of(rc), "%s", err.msg);
+        return;
+    }
+    if (commit(s, w, tc_writer_erase_citizen(w, key, &found, &err), &err))
+        return;
+    Tinchap__V1__EraseCitizenResponse r = TINCHAP__V1__ERASE_CITIZEN_RESPONSE__INIT;
+    r.erased = found != 0;
+    reply(s, &r.base);
+}
+
+typedef struct inquiries {
+    tc_api_slot *s;
+    Tinchap__V1__Inquiry **items;
+    size_t n, max;
+} inquiries;
+
+static char *arena_copy(tc_api_slot *s, const char *v)
+{
+    size_t n = strlen(v) + 1;
+    char *out = tc_api_arena_alloc(s->w, n);
+    if (out != NULL)
+        memcpy(out, v, n);
+    return out != NULL ? out : (char *)"";
+}
+
+static int add_inquiry(const tc_audit_record *r, void *arg)
+{
+    inquiries *q = arg;
+    if (r->outcome == TC_AUDIT_REPLAYED)
+        return 0; /* a retry's answer is not another inquiry */
+    Tinchap__V1__Inquiry *o = tc_api_arena_alloc(q->s->w, sizeof *o);
+    if (o == NULL)
+        return 1;
+    tinchap__v1__inquiry__init(o);
+    char t[TC_TIME_US_TEXT_LEN];
+    tc_time_format_us(r->time_us, t);
+    o->inquiry_id = arena_copy(q->s, r->inquiry_id);
+    o->time = arena_copy(q->s, t);
+    o->institution = arena_copy(q->s, r->institution);
+    o->purpose = arena_copy(q->s, r->purpose);
+    o->model_name = arena_copy(q->s, r->model);
+    o->model_version = r->model_version;
+    o->grade = arena_copy(q->s, r->grade);
+    o->outcome = (char *)(r->outcome == TC_AUDIT_SCORED
+                              ? "scored"
+                              : tc_api_status_name((grpc_status_code)r->status));
+    q->items[q->n++] = o;
+    return q->n >= q->max;
+}
+
+void tc_api_handle_inquiries(tc_api_slot *s)
+{
+    Tinchap__V1__ListInquiriesRequest *q = (Tinchap__V1__ListInquiriesRequest *)request(
+        s, &tinchap__v1__list_inquiries_request__descriptor);
+    unsigned char key[TC_CITIZEN_KEY_LEN];
+    tc_error err;
+    if (q == NULL || citizen_key(s, q->citizen_id, key, NULL))
+        return;
+    size_t limit = q->limit == 0 ? 100 : q->limit;
+    if (limit > 1000) {
+        tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, "field 'limit': at most 1000");
+        return;
+    }
+    inquiries acc = {s, tc_api_arena_alloc(s->w, limit * sizeof(void *)), 0, limit};
+    if (acc.items == NULL || tc_reader_begin(s->w->reader, &err) != TC_OK) {
+        tc_api_fail(s, GRPC_STATUS_UNAVAILABLE, "the audit trail cannot be read now");
+        return;
+    }
+    /* replays are skipped, so read a little more than asked */
+    int rc = tc_audit_by_citizen(s->w->srv->audit, s->w->reader, key, limit * 2, add_inquiry,
+                                 &acc, &err);
+    tc_reader_end(s->w->reader);
+    if (rc != TC_OK) {
+        tc_api_fail(s, tc_api_status_of(rc), "%s", err.msg);
+        return;
+    }
+    Tinchap__V1__ListInquiriesResponse r = TINCHAP__V1__LIST_INQUIRIES_RESPONSE__INIT;
+    r.inquiries = acc.items;
+    r.n_inquiries = acc.n;
+    reply(s, &r.base);
+}
+
+/* ---- PutCitizens: a client stream, validated whole, written in one transaction ---- */
+
+typedef struct put_state {
+    size_t n, received;
+    size_t rec_len;
+    unsigned char *keys;     /* n x TC_CITIZEN_KEY_LEN */
+    unsigned char *records;  /* n x rec_len */
+    int failed;              /* a reply has been decided; drain the stream */
+    grpc_status_code status;
+    char text[TC_API_STATUS_TEXT_MAX];
+} put_state;
+
+void tc_api_put_release(tc_api_slot *s)
+{
+    if (s->put == NULL)
+        return;
+    free(s->put->keys);
+    free(s->put->records);
+    free(s->put);
+    s->put = NULL;
+}
+
+static void put_reject(put_state *p, grpc_status_code st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void put_reject(put_state *p, grpc_status_code st, const char *fmt, ...)
+{
+    if (p->failed)
+        return; /* the first problem is the one reported */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->text, sizeof p->text, fmt, ap);
+    va_end(ap);
+    p->status = st;
+    p->failed = 1;
+}
+
+static void receive_next(tc_api_slot *s)
+{
+    grpc_op op;
+    memset(&op, 0, sizeof op);
+    op.op = GRPC_OP_RECV_MESSAGE;
+    op.data.recv_message.recv_message = &s->payload;
+    s->stage = SLOT_RECEIVING;
+    if (grpc_call_start_batch(s->call, &op, 1, s, NULL) != GRPC_CALL_OK)
+        tc_api_fail(s, GRPC_STATUS_INTERNAL, "cannot read the stream");
+}
+
+/* One streamed record into the state, or a reason to refuse the whole call. */
+static void put_one(tc_api_slot *s, put_state *p, const unsigned char *msg, size_t len)
+{
+    const tc_catalog *cat = s->w->srv->catalog;
+    size_t idx = p->received++;
+    if (p->failed)
+        return;
+    if (p->n == TC_API_PUT_MAX) {
+        put_reject(p, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                   "more than %d records in one call: split the stream", TC_API_PUT_MAX);
+        return;
+    }
+    Tinchap__V1__CitizenRecord *r =
+        tinchap__v1__citizen_record__unpack(&s->w->allocator, len, msg);
+    if (r == NULL) {
+        put_reject(p, GRPC_STATUS_INVALID_ARGUMENT, "record %zu: malformed CitizenRecord", idx);
+        return;
+    }
+    tc_error err;
+    tc_id_info info;
+    unsigned char *key = p->keys + p->n * TC_CITIZEN_KEY_LEN;
+    tc_value values[TC_CATALOG_ATTRS_MAX];
+    unsigned char seen[TC_CATALOG_ATTRS_MAX] = {0};
+    if (tc_id_parse(r->citizen_id, strlen(r->citizen_id), 0, &info, &err) != TC_OK) {
+        put_reject(p, GRPC_STATUS_INVALID_ARGUMENT, "record %zu: field 'citizen_id': %s", idx,
+                   err.msg);
+        goto out;
+    }
+    for (size_t i = 0; i < r->n_attributes; i++) {
+        const Tinchap__V1__AttributeValue *a = r->attributes[i];
+        int k = tc_catalog_find(cat, a->name);
+        if (k < 0) {
+            char q[80];
+            put_reject(p, GRPC_STATUS_INVALID_ARGUMENT,
+                       "record %zu: attribute '%s' is not in catalog '%s'", idx,
+                       tc_error_quote(q, sizeof q, a->name, strlen(a->name)), cat->name);
+            goto out;
+        }
+        if (seen[k]++) {
+            put_reject(p, GRPC_STATUS_INVALID_ARGUMENT, "record %zu: attribute '%s' repeats",
+                       idx, a->name);
+            goto out;
+        }
+        const tc_attr *at = &cat->attrs[k];
+        tc_value v = {0, 1};
+        int type_ok = 1;
+        switch (a->value_case) {
+        case TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_INT_VALUE:
+            type_ok = at->type == TC_ATTR_INT || at->type == TC_ATTR_REAL;
+            v.v = (double)a->int_value;
+            break;
+        case TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_REAL_VALUE:
+            type_ok = at->type == TC_ATTR_REAL;
+            v.v = a->real_value;
+            break;
+        case TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_BOOL_VALUE:
+            type_ok = at->type == TC_ATTR_BOOL;
+            v.v = a->bool_value ? 1 : 0;
+            break;
+        case TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_LEVEL: {
+            type_ok = at->type == TC_ATTR_CATEGORY;
+            int l = type_ok ? tc_attr_level(at, a->level, strlen(a->level)) : 0;
+            if (type_ok && l < 0) {
+                char q[80];
+                put_reject(p, GRPC_STATUS_INVALID_ARGUMENT,
+                           "record %zu: field '%s' value '%s': not a level of this category",
+                           idx, at->name, tc_error_quote(q, sizeof q, a->level, strlen(a->level)));
+                goto out;
+            }
+            v.v = l;
+            break;
+        }
+        case TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_MISSING:
+            v.present = 0;
+            break;
+        default:
+            type_ok = 0;
+            break;
+        }
+        if (!type_ok) {
+            put_reject(p, GRPC_STATUS_INVALID_ARGUMENT,
+                       "record %zu: field '%s': expected a value of type %s", idx, at->name,
+                       tc_attr_type_name(at->type));
+            goto out;
+        }
+        if (tc_attr_check(at, v, &err) != TC_OK) {
+            put_reject(p, GRPC_STATUS_INVALID_ARGUMENT, "record %zu: %s", idx, err.msg);
+            goto out;
+        }
+        values[k] = v;
+    }
+    for (size_t k = 0; k < cat->n_attrs; k++)
+        if (!seen[k]) {
+            put_reject(p, GRPC_STATUS_INVALID_ARGUMENT, "record %zu: attribute '%s' is missing "
+                       "(send it with missing=true if it has no value)", idx, cat->attrs[k].name);
+            goto out;
+        }
+    int bad = -1;
+    if (tc_id_check_values(&info, cat, values, &bad, &err) != TC_OK) {
+        put_reject(p, GRPC_STATUS_INVALID_ARGUMENT, "record %zu: %s", idx, err.msg);
+        goto out;
+    }
+    if (tc_hasher_citizen(s->w->hasher, r->citizen_id, key) != TC_OK) {
+        put_reject(p, GRPC_STATUS_INTERNAL, "hashing the citizen ID failed");
+        goto out;
+    }
+    for (size_t i = 0; i < p->n; i++)
+        if (memcmp(p->keys + i * TC_CITIZEN_KEY_LEN, key, TC_CITIZEN_KEY_LEN) == 0) {
+            put_reject(p, GRPC_STATUS_INVALID_ARGUMENT,
+                       "record %zu: the same citizen as an earlier record of this call", idx);
+            goto out;
+        }
+    tc_record_encode(cat, values, (uint32_t)tc_time_now(), p->records + p->n * p->rec_len);
+    p->n++;
+out:
+    tinchap__v1__citizen_record__free_unpacked(r, &s->w->allocator);
+}
+
+static void put_finish(tc_api_slot *s, put_state *p)
+{
+    tc_error err;
+    if (p->failed) {
+        tc_api_fail(s, p->status, "%s; nothing was written", p->text);
+        return;
+    }
+    /* Attributes are kept only for citizens who consent now (any institution or purpose).
+     * Checked on a snapshot before the write lock is taken, to hold it briefly. */
+    int64_t now = tc_time_now();
+    if (tc_reader_begin(s->w->reader, &err) != TC_OK) {
+        tc_api_fail(s, GRPC_STATUS_UNAVAILABLE, "the database cannot be read now");
+        return;
+    }
+    for (size_t i = 0; i < p->n; i++)
+        if (!tc_reader_has_consent(s->w->reader, p->keys + i * TC_CITIZEN_KEY_LEN, now)) {
+            tc_reader_end(s->w->reader);
+            tc_api_fail(s, GRPC_STATUS_FAILED_PRECONDITION,
+                        "record %zu: the citizen has no consent valid now; nothing was written",
+                        i);
+            return;
+        }
+    tc_reader_end(s->w->reader);
+    tc_writer *w = NULL;
+    int rc = tc_writer_begin(s->w->srv->store, &w, &err);
+    if (rc != TC_OK) {
+        tc_api_fail(s, tc_api_status_of(rc), "%s", err.msg);
+        return;
+    }
+    size_t written = 0, unchanged = 0;
+    for (size_t i = 0; i < p->n && rc == TC_OK; i++) {
+        int changed = 0;
+        rc = tc_writer_put_citizen(w, p->keys + i * TC_CITIZEN_KEY_LEN,
+                                   p->records + i * p->rec_len, p->rec_len, &changed, &err);
+        if (changed)
+            written++;
+        else
+            unchanged++;
+    }
+    if (commit(s, w, rc, &err))
+        return;
+    Tinchap__V1__PutCitizensResponse r = TINCHAP__V1__PUT_CITIZENS_RESPONSE__INIT;
+    r.received = p->received;
+    r.written = written;
+    r.unchanged = unchanged;
+    reply(s, &r.base);
+}
+
+void tc_api_handle_put(tc_api_slot *s, const unsigned char *msg, size_t len, int end)
+{
+    if (s->put == NULL) {
+        put_state *p = calloc(1, sizeof *p);
+        if (p != NULL) {
+            p->rec_len = tc_record_size(s->w->srv->catalog);
+            p->keys = malloc((size_t)TC_API_PUT_MAX * TC_CITIZEN_KEY_LEN);
+            p->records = malloc((size_t)TC_API_PUT_MAX * p->rec_len);
+        }
+        if (p == NULL || p->keys == NULL || p->records == NULL) {
+            if (p != NULL) {
+                free(p->keys);
+                free(p->records);
+                free(p);
+            }
+            tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+            return;
+        }
+        s->put = p;
+        receive_next(s);
+        return;
+    }
+    if (end) {
+        put_finish(s, s->put);
+        return;
+    }
+    put_one(s, s->put, msg, len);
+    receive_next(s);
+}

@@ -1,0 +1,729 @@
+#include "tc_audit.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "tc_time.h"
+
+#define RECORD_FORMAT 1
+#define RECORD_MAX 2048
+#define PRUNE_EVERY_US (10 * 1000000LL) /* forget old request IDs every 10 s */
+#define PRUNE_MAX 10000                 /* ... at most this many per pass, to bound a batch */
+
+typedef struct producer {
+    pthread_mutex_t mu;
+    tc_audit_entry **items;
+    size_t n;
+} producer;
+
+struct tc_audit {
+    tc_store *store;
+    MDB_env *env;
+    MDB_dbi audit, by_citizen, idem, idem_time;
+    tc_audit_options opt;
+    producer producers[TC_AUDIT_PRODUCERS_MAX];
+    sem_t wake;
+    pthread_t thread;
+    int started;
+    atomic_int stopping;
+    uint64_t next_seq;
+    int64_t last_sync_us, last_prune_us;
+    int dirty; /* committed without sync (relaxed mode) */
+    pthread_mutex_t stats_mu;
+    tc_audit_stats stats;
+    tc_audit_entry **batch; /* the writer's working list */
+};
+
+/* ---- codec ---- */
+
+typedef struct wbuf {
+    unsigned char *p;
+    size_t len, size;
+    int overflow;
+} wbuf;
+
+static void put_bytes(wbuf *b, const void *v, size_t n)
+{
+    if (b->len + n > b->size) {
+        b->overflow = 1;
+        return;
+    }
+    memcpy(b->p + b->len, v, n);
+    b->len += n;
+}
+
+static void put_u64(wbuf *b, uint64_t v)
+{
+    unsigned char t[8];
+    for (int i = 0; i < 8; i++)
+        t[i] = (unsigned char)(v >> (8 * i));
+    put_bytes(b, t, 8);
+}
+
+static void put_u32(wbuf *b, uint32_t v)
+{
+    unsigned char t[4];
+    for (int i = 0; i < 4; i++)
+        t[i] = (unsigned char)(v >> (8 * i));
+    put_bytes(b, t, 4);
+}
+
+static void put_u8(wbuf *b, unsigned v)
+{
+    unsigned char c = (unsigned char)v;
+    put_bytes(b, &c, 1);
+}
+
+static void put_f64(wbuf *b, double d)
+{
+    uint64_t v;
+    memcpy(&v, &d, 8);
+    put_u64(b, v);
+}
+
+static void put_str(wbuf *b, const char *s)
+{
+    size_t n = strnlen(s, 255);
+    put_u8(b, (unsigned)n);
+    put_bytes(b, s, n);
+}
+
+typedef struct rbuf {
+    const unsigned char *p;
+    size_t len, pos;
+    int bad;
+} rbuf;
+
+static const unsigned char *take(rbuf *b, size_t n)
+{
+    if (b->bad || b->pos + n > b->len) {
+        b->bad = 1;
+        return NULL;
+    }
+    const unsigned char *p = b->p + b->pos;
+    b->pos += n;
+    return p;
+}
+
+static uint64_t get_u64(rbuf *b)
+{
+    const unsigned char *t = take(b, 8);
+    uint64_t v = 0;
+    for (int i = 0; t != NULL && i < 8; i++)
+        v |= (uint64_t)t[i] << (8 * i);
+    return v;
+}
+
+static uint32_t get_u32(rbuf *b)
+{
+    const unsigned char *t = take(b, 4);
+    uint32_t v = 0;
+    for (int i = 0; t != NULL && i < 4; i++)
+        v |= (uint32_t)t[i] << (8 * i);
+    return v;
+}
+
+static unsigned get_u8(rbuf *b)
+{
+    const unsigned char *t = take(b, 1);
+    return t != NULL ? t[0] : 0;
+}
+
+static double get_f64(rbuf *b)
+{
+    uint64_t v = get_u64(b);
+    double d;
+    memcpy(&d, &v, 8);
+    return d;
+}
+
+static void get_str(rbuf *b, char *out, size_t size)
+{
+    size_t n = get_u8(b);
+    const unsigned char *t = take(b, n);
+    if (t == NULL || n >= size) {
+        b->bad = 1;
+        out[0] = '\0';
+        return;
+    }
+    memcpy(out, t, n);
+    out[n] = '\0';
+}
+
+size_t tc_audit_encode(const tc_audit_record *r, unsigned char *out, size_t size)
+{
+    wbuf b = {out, 0, size, 0};
+    put_u8(&b, RECORD_FORMAT);
+    put_u64(&b, r->seq);
+    put_u64(&b, (uint64_t)r->time_us);
+    put_str(&b, r->inquiry_id);
+    put_str(&b, r->request_id);
+    put_str(&b, r->institution);
+    put_u8(&b, r->has_citizen ? 1 : 0);
+    if (r->has_citizen)
+        put_bytes(&b, r->citizen, TC_CITIZEN_KEY_LEN);
+    put_str(&b, r->purpose);
+    put_str(&b, r->product);
+    put_str(&b, r->consent_ref);
+    put_str(&b, r->model);
+    put_u32(&b, r->model_version);
+    put_u8(&b, (unsigned)r->outcome);
+    put_u8(&b, (unsigned)r->status);
+    put_str(&b, r->status_text);
+    put_f64(&b, r->score);
+    put_f64(&b, r->pd);
+    put_f64(&b, r->pd_low);
+    put_f64(&b, r->pd_high);
+    put_str(&b, r->grade);
+    size_t nr = r->n_reasons < TC_AUDIT_REASONS_MAX ? r->n_reasons : TC_AUDIT_REASONS_MAX;
+    put_u8(&b, (unsigned)nr);
+    for (size_t i = 0; i < nr; i++)
+        put_str(&b, r->reasons[i]);
+    size_t nc = r->n_challengers < TC_AUDIT_CHALLENGERS_MAX ? r->n_challengers
+                                                             : TC_AUDIT_CHALLENGERS_MAX;
+    put_u8(&b, (unsigned)nc);
+    for (size_t i = 0; i < nc; i++) {
+        put_str(&b, r->challengers[i].model);
+        put_u32(&b, r->challengers[i].version);
+        put_f64(&b, r->challengers[i].score);
+        put_f64(&b, r->challengers[i].pd);
+        put_str(&b, r->challengers[i].grade);
+    }
+    put_u64(&b, (uint64_t)r->loan_amount_vnd);
+    put_u32(&b, r->loan_term_months);
+    put_u32(&b, r->latency_us);
+    return b.overflow ? 0 : b.len;
+}
+
+int tc_audit_decode(const void *data, size_t len, tc_audit_record *r, tc_error *err)
+{
+    rbuf b = {data, len, 0, 0};
+    memset(r, 0, sizeof *r);
+    unsigned fmt = get_u8(&b);
+    if (fmt != RECORD_FORMAT)
+        return tc_errorf(err, TC_ERECORD, "audit record format %u is not supported", fmt);
+    r->seq = get_u64(&b);
+    r->time_us = (int64_t)get_u64(&b);
+    get_str(&b, r->inquiry_id, sizeof r->inquiry_id);
+    get_str(&b, r->request_id, sizeof r->request_id);
+    get_str(&b, r->institution, sizeof r->institution);
+    r->has_citizen = get_u8(&b) != 0;
+    if (r->has_citizen) {
+        const unsigned char *k = take(&b, TC_CITIZEN_KEY_LEN);
+        if (k != NULL)
+            memcpy(r->citizen, k, TC_CITIZEN_KEY_LEN);
+    }
+    get_str(&b, r->purpose, sizeof r->purpose);
+    get_str(&b, r->product, sizeof r->product);
+    get_str(&b, r->consent_ref, sizeof r->consent_ref);
+    get_str(&b, r->model, sizeof r->model);
+    r->model_version = get_u32(&b);
+    unsigned outcome = get_u8(&b);
+    if (outcome > TC_AUDIT_REPLAYED)
+        b.bad = 1;
+    r->outcome = (tc_audit_outcome)outcome;
+    r->status = (int)get_u8(&b);
+    get_str(&b, r->status_text, sizeof r->status_text);
+    r->score = get_f64(&b);
+    r->pd = get_f64(&b);
+    r->pd_low = get_f64(&b);
+    r->pd_high = get_f64(&b);
+    get_str(&b, r->grade, sizeof r->grade);
+    r->n_reasons = get_u8(&b);
+    if (r->n_reasons > TC_AUDIT_REASONS_MAX)
+        b.bad = 1;
+    for (size_t i = 0; !b.bad && i < r->n_reasons; i++)
+        get_str(&b, r->reasons[i], sizeof r->reasons[i]);
+    r->n_challengers = get_u8(&b);
+    if (r->n_challengers > TC_AUDIT_CHALLENGERS_MAX)
+        b.bad = 1;
+    for (size_t i = 0; !b.bad && i < r->n_challengers; i++) {
+        tc_audit_challenger *c = &r->challengers[i];
+        get_str(&b, c->model, sizeof c->model);
+        c->version = get_u32(&b);
+        c->score = get_f64(&b);
+        c->pd = get_f64(&b);
+        get_str(&b, c->grade, sizeof c->grade);
+    }
+    r->loan_amount_vnd = (int64_t)get_u64(&b);
+    r->loan_term_months = get_u32(&b);
+    r->latency_us = get_u32(&b);
+    if (b.bad || b.pos != b.len)
+        return tc_errorf(err, TC_ERECORD, "audit record is truncated or malformed");
+    return TC_OK;
+}
+
+const char *tc_audit_outcome_name(tc_audit_outcome o)
+{
+    switch (o) {
+    case TC_AUDIT_SCORED:
+        return "scored";
+    case TC_AUDIT_DENIED:
+        return "denied";
+    case TC_AUDIT_REPLAYED:
+        return "replayed";
+    }
+    return "?";
+}
+
+void tc_audit_inquiry_id(char out[TC_INQUIRY_ID_LEN + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    uint64_t ms = (uint64_t)(tc_time_now_us() / 1000);
+    unsigned char rnd[8] = {0};
+    if (RAND_bytes(rnd, sizeof rnd) != 1) {
+        /* never leave it predictable-and-equal: fall back to the clock's microseconds */
+        uint64_t us = (uint64_t)tc_time_now_us();
+        memcpy(rnd, &us, sizeof us);
+    }
+    for (int i = 0; i < 11; i++)
+        out[i] = hex[(ms >> (4 * (10 - i))) & 15];
+    for (int i = 0; i < 13; i++)
+        out[11 + i] = hex[(rnd[i / 2] >> (i % 2 ? 0 : 4)) & 15];
+    out[TC_INQUIRY_ID_LEN] = '\0';
+}
+
+void tc_audit_digest(const void *data, size_t len, unsigned char out[16])
+{
+    unsigned char full[32];
+    unsigned int n = 0;
+    if (EVP_Digest(data, len, full, &n, EVP_sha256(), NULL) != 1)
+        memset(full, 0, sizeof full);
+    memcpy(out, full, 16);
+}
+
+/* ---- tables ---- */
+
+static void be64(unsigned char out[8], uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        out[i] = (unsigned char)(v >> (56 - 8 * i));
+}
+
+static uint64_t from_be64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+int tc_audit_open(tc_store *store, tc_audit **out, tc_error *err)
+{
+    int rc;
+    tc_audit *a = calloc(1, sizeof *a);
+    if (a == NULL)
+        return tc_errorf(err, TC_ENOMEM, "out of memory");
+    a->store = store;
+    a->env = tc_store_env(store);
+    if ((rc = tc_store_dbi(store, "audit", 0, &a->audit, err)) != TC_OK ||
+        (rc = tc_store_dbi(store, "audit_citizen", 0, &a->by_citizen, err)) != TC_OK ||
+        (rc = tc_store_dbi(store, "idempotency", 0, &a->idem, err)) != TC_OK ||
+        (rc = tc_store_dbi(store, "idem_time", 0, &a->idem_time, err)) != TC_OK) {
+        free(a);
+        return rc;
+    }
+    for (size_t i = 0; i < TC_AUDIT_PRODUCERS_MAX; i++)
+        pthread_mutex_init(&a->producers[i].mu, NULL);
+    pthread_mutex_init(&a->stats_mu, NULL);
+    *out = a;
+    return TC_OK;
+}
+
+/* Sequence numbers continue from the last record on disk. */
+static int find_next_seq(tc_audit *a, tc_error *err)
+{
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    int mrc = mdb_txn_begin(a->env, NULL, MDB_RDONLY, &txn);
+    if (mrc == MDB_SUCCESS)
+        mrc = mdb_cursor_open(txn, a->audit, &cur);
+    if (mrc == MDB_SUCCESS) {
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+        a->next_seq = mrc == MDB_SUCCESS && k.mv_size == 8 ? from_be64(k.mv_data) + 1 : 1;
+        if (mrc == MDB_NOTFOUND)
+            mrc = MDB_SUCCESS;
+    }
+    if (cur != NULL)
+        mdb_cursor_close(cur);
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    return mrc == MDB_SUCCESS ? TC_OK
+                              : tc_store_mdb_error(a->store, mrc, "reading the audit trail", err);
+}
+
+/* ---- the writer ---- */
+
+typedef struct idem_value {
+    int64_t time_us;
+    uint64_t seq;
+    unsigned char digest[16];
+} idem_value;
+#define IDEM_HDR (8 + 8 + 16)
+
+/* Settle e's request ID inside the writer's transaction. */
+static int settle_request_id(tc_audit *a, MDB_txn *txn, tc_audit_entry *e)
+{
+    MDB_val k = {e->idem_key_len, e->idem_key}, v;
+    int mrc = mdb_get(txn, a->idem, &k, &v);
+    if (mrc == MDB_SUCCESS && v.mv_size >= IDEM_HDR) {
+        const unsigned char *p = v.mv_data;
+        int64_t t = (int64_t)from_be64(p);
+        if (e->rec.time_us - t < (int64_t)TC_AUDIT_IDEM_SECONDS * 1000000) {
+            if (memcmp(p + 16, e->digest, 16) == 0 &&
+                v.mv_size - IDEM_HDR <= sizeof e->replay) {
+                e->replayed = 1;
+                e->replay_len = v.mv_size - IDEM_HDR;
+                memcpy(e->replay, p + IDEM_HDR, e->replay_len);
+                e->rec.outcome = TC_AUDIT_REPLAYED;
+            } else {
+                e->conflict = 1;
+                e->rec.outcome = TC_AUDIT_DENIED;
+                e->rec.status = 6; /* ALREADY_EXISTS */
+                snprintf(e->rec.status_text, sizeof e->rec.status_text,
+                         "request_id was used in the last 24 h for a different request");
+            }
+            return MDB_SUCCESS;
+        }
+    } else if (mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND) {
+        return mrc;
+    }
+    if (e->rec.outcome != TC_AUDIT_SCORED || e->response_len > TC_AUDIT_RESPONSE_MAX)
+        return MDB_SUCCESS; /* only answers are remembered */
+    unsigned char buf[IDEM_HDR + TC_AUDIT_RESPONSE_MAX];
+    be64(buf, (uint64_t)e->rec.time_us);
+    be64(buf + 8, e->rec.seq);
+    memcpy(buf + 16, e->digest, 16);
+    memcpy(buf + IDEM_HDR, e->response, e->response_len);
+    MDB_val nv = {IDEM_HDR + e->response_len, buf};
+    if ((mrc = mdb_put(txn, a->idem, &k, &nv, 0)) != MDB_SUCCESS)
+        return mrc;
+    unsigned char tk[8 + sizeof e->idem_key];
+    be64(tk, (uint64_t)e->rec.time_us);
+    memcpy(tk + 8, e->idem_key, e->idem_key_len);
+    MDB_val tkv = {8 + e->idem_key_len, tk}, empty = {0, NULL};
+    return mdb_put(txn, a->idem_time, &tkv, &empty, 0);
+}
+
+static int write_entry(tc_audit *a, MDB_txn *txn, tc_audit_entry *e)
+{
+    int mrc;
+    e->rec.seq = a->next_seq;
+    if (e->idem_key_len > 0 && (mrc = settle_request_id(a, txn, e)) != MDB_SUCCESS)
+        return mrc;
+    unsigned char rec[RECORD_MAX], key[8];
+    size_t n = tc_audit_encode(&e->rec, rec, sizeof rec);
+    if (n == 0)
+        return EINVAL;
+    be64(key, e->rec.seq);
+    MDB_val k = {8, key}, v = {n, rec};
+    if ((mrc = mdb_put(txn, a->audit, &k, &v, MDB_APPEND)) != MDB_SUCCESS)
+        return mrc;
+    if (e->rec.has_citizen) {
+        unsigned char ck[TC_CITIZEN_KEY_LEN + 8];
+        memcpy(ck, e->rec.citizen, TC_CITIZEN_KEY_LEN);
+        be64(ck + TC_CITIZEN_KEY_LEN, e->rec.seq);
+        MDB_val cv = {sizeof ck, ck}, empty = {0, NULL};
+        if ((mrc = mdb_put(txn, a->by_citizen, &cv, &empty, 0)) != MDB_SUCCESS)
+            return mrc;
+    }
+    a->next_seq++;
+    return MDB_SUCCESS;
+}
+
+/* Forget request IDs older than 24 h, oldest first, a bounded number per pass. */
+static int prune_request_ids(tc_audit *a, MDB_txn *txn, int64_t now_us)
+{
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    int mrc = mdb_cursor_open(txn, a->idem_time, &cur);
+    size_t n = 0;
+    while (mrc == MDB_SUCCESS && n < PRUNE_MAX) {
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        if (mrc != MDB_SUCCESS || k.mv_size <= 8)
+            break;
+        int64_t t = (int64_t)from_be64(k.mv_data);
+        if (now_us - t < (int64_t)TC_AUDIT_IDEM_SECONDS * 1000000)
+            break;
+        MDB_val ik = {k.mv_size - 8, (unsigned char *)k.mv_data + 8}, iv;
+        /* the key may have been answered again since: only delete the entry of that time */
+        if (mdb_get(txn, a->idem, &ik, &iv) == MDB_SUCCESS && iv.mv_size >= 8 &&
+            (int64_t)from_be64(iv.mv_data) == t)
+            mdb_del(txn, a->idem, &ik, NULL);
+        mrc = mdb_cursor_del(cur, 0);
+        n++;
+    }
+    if (cur != NULL)
+        mdb_cursor_close(cur);
+    return mrc == MDB_NOTFOUND ? MDB_SUCCESS : mrc;
+}
+
+static void commit_batch(tc_audit *a, tc_audit_entry **batch, size_t n)
+{
+    MDB_txn *txn = NULL;
+    int64_t t0 = tc_time_now_us();
+    uint64_t seq0 = a->next_seq;
+    int mrc = mdb_txn_begin(a->env, NULL, 0, &txn);
+    for (size_t i = 0; mrc == MDB_SUCCESS && i < n; i++)
+        mrc = write_entry(a, txn, batch[i]);
+    if (mrc == MDB_SUCCESS && t0 - a->last_prune_us > PRUNE_EVERY_US) {
+        mrc = prune_request_ids(a, txn, t0);
+        a->last_prune_us = t0;
+    }
+    if (mrc == MDB_SUCCESS) {
+        mrc = mdb_txn_commit(txn);
+        txn = NULL;
+    }
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    int status = TC_OK;
+    if (mrc != MDB_SUCCESS) {
+        tc_error err;
+        status = tc_store_mdb_error(a->store, mrc, "writing the audit trail", &err);
+        a->next_seq = seq0; /* nothing of this batch was kept */
+    } else if (a->opt.relaxed) {
+        a->dirty = 1;
+    }
+    int64_t el = tc_time_now_us() - t0;
+    pthread_mutex_lock(&a->stats_mu);
+    a->stats.batches++;
+    a->stats.batch_size_sum += n;
+    if (status == TC_OK)
+        a->stats.records += n;
+    else
+        a->stats.failures += n;
+    a->stats.commit_us_sum += (uint64_t)el;
+    if ((uint64_t)el > a->stats.commit_us_max)
+        a->stats.commit_us_max = (uint64_t)el;
+    pthread_mutex_unlock(&a->stats_mu);
+    for (size_t i = 0; i < n; i++) {
+        if (status != TC_OK) {
+            batch[i]->replayed = 0;
+            batch[i]->conflict = 0;
+        }
+        batch[i]->done(batch[i], status, batch[i]->arg);
+    }
+}
+
+/* Take everything the producers have queued. */
+static size_t collect(tc_audit *a, tc_audit_entry **out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < a->opt.producers; i++) {
+        producer *p = &a->producers[i];
+        pthread_mutex_lock(&p->mu);
+        memcpy(out + n, p->items, p->n * sizeof *out);
+        n += p->n;
+        p->n = 0;
+        pthread_mutex_unlock(&p->mu);
+    }
+    return n;
+}
+
+static void *writer_main(void *arg)
+{
+    tc_audit *a = arg;
+    for (;;) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        long wait_ms = a->opt.relaxed && a->dirty ? (long)a->opt.sync_ms : 1000;
+        ts.tv_sec += wait_ms / 1000;
+        ts.tv_nsec += (wait_ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L)
+            ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+        while (sem_timedwait(&a->wake, &ts) != 0 && errno == EINTR) {
+        }
+        while (sem_trywait(&a->wake) == 0) {
+        }
+        int stopping = atomic_load(&a->stopping);
+        size_t n = collect(a, a->batch);
+        for (size_t off = 0; off < n; off += TC_AUDIT_BATCH_MAX) {
+            size_t k = n - off < TC_AUDIT_BATCH_MAX ? n - off : TC_AUDIT_BATCH_MAX;
+            commit_batch(a, a->batch + off, k);
+        }
+        int64_t now = tc_time_now_us();
+        if (a->dirty && (stopping || now - a->last_sync_us >= (int64_t)a->opt.sync_ms * 1000)) {
+            mdb_env_sync(a->env, 1);
+            a->dirty = 0;
+            a->last_sync_us = now;
+        }
+        if (stopping && n == 0)
+            break;
+    }
+    return NULL;
+}
+
+int tc_audit_start(tc_audit *a, const tc_audit_options *opt, tc_error *err)
+{
+    int rc;
+    if (opt->producers == 0 || opt->producers > TC_AUDIT_PRODUCERS_MAX)
+        return tc_errorf(err, TC_EINVAL, "audit: 1 to %d producers", TC_AUDIT_PRODUCERS_MAX);
+    a->opt = *opt;
+    if (a->opt.sync_ms == 0)
+        a->opt.sync_ms = 100;
+    if ((rc = find_next_seq(a, err)) != TC_OK)
+        return rc;
+    for (size_t i = 0; i < opt->producers; i++) {
+        a->producers[i].items = calloc(TC_AUDIT_QUEUE_MAX, sizeof(tc_audit_entry *));
+        if (a->producers[i].items == NULL)
+            return tc_errorf(err, TC_ENOMEM, "out of memory");
+    }
+    a->batch = calloc(opt->producers * TC_AUDIT_QUEUE_MAX, sizeof *a->batch);
+    if (a->batch == NULL || sem_init(&a->wake, 0, 0) != 0)
+        return tc_errorf(err, TC_ENOMEM, "out of memory");
+    a->last_sync_us = a->last_prune_us = tc_time_now_us();
+    if (pthread_create(&a->thread, NULL, writer_main, a) != 0)
+        return tc_errorf(err, TC_ENOMEM, "audit: cannot start the writer thread");
+    a->started = 1;
+    return TC_OK;
+}
+
+void tc_audit_close(tc_audit *a)
+{
+    if (a == NULL)
+        return;
+    if (a->started) {
+        atomic_store(&a->stopping, 1);
+        sem_post(&a->wake);
+        pthread_join(a->thread, NULL);
+        sem_destroy(&a->wake);
+    }
+    for (size_t i = 0; i < TC_AUDIT_PRODUCERS_MAX; i++) {
+        free(a->producers[i].items);
+        pthread_mutex_destroy(&a->producers[i].mu);
+    }
+    pthread_mutex_destroy(&a->stats_mu);
+    free(a->batch);
+    free(a);
+}
+
+int tc_audit_submit(tc_audit *a, size_t producer_index, tc_audit_entry *e)
+{
+    producer *p = &a->producers[producer_index];
+    e->replayed = 0;
+    e->conflict = 0;
+    e->replay_len = 0;
+    pthread_mutex_lock(&p->mu);
+    if (p->n == TC_AUDIT_QUEUE_MAX) {
+        pthread_mutex_unlock(&p->mu);
+        return TC_EBUSY;
+    }
+    p->items[p->n++] = e;
+    pthread_mutex_unlock(&p->mu);
+    sem_post(&a->wake); /* a futex call only when the writer sleeps */
+    return TC_OK;
+}
+
+void tc_audit_stats_get(tc_audit *a, tc_audit_stats *out)
+{
+    pthread_mutex_lock(&a->stats_mu);
+    *out = a->stats;
+    pthread_mutex_unlock(&a->stats_mu);
+}
+
+/* ---- reading ---- */
+
+int tc_audit_idem_lookup(tc_audit *a, tc_reader *r, const char *key, size_t key_len,
+                         int64_t now_us, unsigned char digest[16], unsigned char *response,
+                         size_t *response_len)
+{
+    MDB_val k = {key_len, (void *)key}, v;
+    if (mdb_get(tc_reader_txn(r), a->idem, &k, &v) != MDB_SUCCESS || v.mv_size < IDEM_HDR ||
+        v.mv_size - IDEM_HDR > TC_AUDIT_RESPONSE_MAX)
+        return TC_ENOTFOUND;
+    const unsigned char *p = v.mv_data;
+    if (now_us - (int64_t)from_be64(p) >= (int64_t)TC_AUDIT_IDEM_SECONDS * 1000000)
+        return TC_ENOTFOUND;
+    memcpy(digest, p + 16, 16);
+    memcpy(response, p + IDEM_HDR, v.mv_size - IDEM_HDR);
+    *response_len = v.mv_size - IDEM_HDR;
+    return TC_OK;
+}
+
+static int read_record(tc_audit *a, MDB_txn *txn, uint64_t seq, tc_audit_record *out,
+                       tc_error *err)
+{
+    unsigned char key[8];
+    be64(key, seq);
+    MDB_val k = {8, key}, v;
+    int mrc = mdb_get(txn, a->audit, &k, &v);
+    if (mrc != MDB_SUCCESS)
+        return tc_store_mdb_error(a->store, mrc, "reading the audit trail", err);
+    return tc_audit_decode(v.mv_data, v.mv_size, out, err);
+}
+
+int tc_audit_by_citizen(tc_audit *a, tc_reader *r, const unsigned char key[TC_CITIZEN_KEY_LEN],
+                        size_t limit, tc_audit_fn fn, void *arg, tc_error *err)
+{
+    MDB_txn *txn = tc_reader_txn(r);
+    MDB_cursor *cur = NULL;
+    unsigned char probe[TC_CITIZEN_KEY_LEN + 8];
+    memcpy(probe, key, TC_CITIZEN_KEY_LEN);
+    memset(probe + TC_CITIZEN_KEY_LEN, 0xff, 8);
+    MDB_val k = {sizeof probe, probe}, v;
+    int rc = TC_OK;
+    int mrc = mdb_cursor_open(txn, a->by_citizen, &cur);
+    if (mrc != MDB_SUCCESS)
+        return tc_store_mdb_error(a->store, mrc, "reading the audit trail", err);
+    /* newest first: from just past the citizen's last entry, walk backwards */
+    mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    mrc = mdb_cursor_get(cur, &k, &v, mrc == MDB_SUCCESS ? MDB_PREV : MDB_LAST);
+    size_t n = 0;
+    tc_audit_record rec;
+    while (mrc == MDB_SUCCESS && n < limit && k.mv_size == sizeof probe &&
+           memcmp(k.mv_data, key, TC_CITIZEN_KEY_LEN) == 0) {
+        uint64_t seq = from_be64((const unsigned char *)k.mv_data + TC_CITIZEN_KEY_LEN);
+        if ((rc = read_record(a, txn, seq, &rec, err)) != TC_OK)
+            break;
+        n++;
+        if (fn(&rec, arg) != 0)
+            break;
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+int tc_audit_scan(tc_audit *a, tc_reader *r, int64_t from_us, int64_t to_us, tc_audit_fn fn,
+                  void *arg, tc_error *err)
+{
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    int rc = TC_OK;
+    int mrc = mdb_cursor_open(tc_reader_txn(r), a->audit, &cur);
+    if (mrc != MDB_SUCCESS)
+        return tc_store_mdb_error(a->store, mrc, "reading the audit trail", err);
+    tc_audit_record rec;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == MDB_SUCCESS;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if ((rc = tc_audit_decode(v.mv_data, v.mv_size, &rec, err)) != TC_OK)
+            break;
+        /* records are in commit order; decision times may differ by a batch, so stop only
+         * well past the end of the range */
+        if (to_us != 0 && rec.time_us > to_us + 60 * 1000000LL)
+            break;
+        if (rec.time_us < from_us || (to_us != 0 && rec.time_us >= to_us))
+            continue;
+        if (fn(&rec, arg) != 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+size_t tc_audit_count(tc_audit *a, tc_reader *r)
+{
+    MDB_stat st;
+    if (mdb_stat(tc_reader_txn(r), a->audit, &st) != MDB_SUCCESS)
+        return 0;
+    return st.ms_entries;
+}

@@ -1,0 +1,174 @@
+/* tc_audit — the audit trail of every Score outcome, and the memory of request IDs.
+ *
+ * Records live in the store's LMDB environment, in named tables:
+ *   audit          sequence (u64, big-endian) -> encoded record
+ *   audit_citizen  citizen key + sequence     -> "" ("who scored me", newest last)
+ *   idempotency    institution NUL request_id -> time, sequence, request digest, the response
+ *   idem_time      time (u64 BE) + that key   -> "" (to forget entries older than 24 h)
+ * A record holds the pseudonymous citizen key, never an ID, and no attribute values.
+ *
+ * One writer thread group-commits the records submitted by all service workers: a worker hands
+ * over a tc_audit_entry (record, optional request-ID memory, its already-encoded response) and
+ * goes on serving; the writer takes everything pending, writes it in one transaction, commits —
+ * durably, or in relaxed mode without waiting for the disk — and then calls each entry's done()
+ * on the writer thread, which is where the service sends the reply. So no answer leaves before
+ * its record is committed, and one fsync covers a whole batch.
+ *
+ * The writer is also where request IDs are settled: an entry whose institution and request_id
+ * were answered in the last 24 h becomes a replay (the stored response is handed back and the
+ * record is marked as a replay, which is not an inquiry) or, if the request differed, a
+ * conflict. Doing this in the single writer makes it exact even for concurrent retries.
+ *
+ * Submitting takes no global lock: each producer (worker) has its own queue, and waking the
+ * writer costs a system call only when it is asleep.
+ */
+#ifndef TC_AUDIT_H
+#define TC_AUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tc_error.h"
+#include "tc_key.h"
+#include "tc_store.h"
+
+#define TC_AUDIT_TEXT_MAX 64       /* request_id, institution, purpose, product, refs, names */
+#define TC_AUDIT_REASONS_MAX 8
+#define TC_AUDIT_CHALLENGERS_MAX 4
+#define TC_AUDIT_STATUS_TEXT_MAX 160
+#define TC_AUDIT_RESPONSE_MAX 4096 /* an encoded reply kept for replays */
+#define TC_AUDIT_BATCH_MAX 4096    /* records per commit */
+#define TC_AUDIT_PRODUCERS_MAX 64
+#define TC_AUDIT_QUEUE_MAX 8192    /* entries waiting per producer */
+#define TC_AUDIT_IDEM_SECONDS (24 * 3600)
+#define TC_INQUIRY_ID_LEN 24
+
+typedef enum tc_audit_outcome {
+    TC_AUDIT_SCORED = 0,     /* answered with a score */
+    TC_AUDIT_DENIED = 1,     /* refused: status says why */
+    TC_AUDIT_REPLAYED = 2,   /* the original answer to a repeated request_id: not an inquiry */
+} tc_audit_outcome;
+
+typedef struct tc_audit_challenger {
+    char model[TC_AUDIT_TEXT_MAX + 1];
+    uint32_t version;
+    double score, pd;
+    char grade[8];
+} tc_audit_challenger;
+
+typedef struct tc_audit_record {
+    uint64_t seq;                       /* assigned by the writer */
+    int64_t time_us;                    /* when the outcome was decided, UTC microseconds */
+    char inquiry_id[TC_INQUIRY_ID_LEN + 1];
+    char request_id[TC_AUDIT_TEXT_MAX + 1];
+    char institution[TC_AUDIT_TEXT_MAX + 1];
+    int has_citizen;                    /* 0 when the request's ID was invalid */
+    unsigned char citizen[TC_CITIZEN_KEY_LEN];
+    char purpose[TC_AUDIT_TEXT_MAX + 1];
+    char product[TC_AUDIT_TEXT_MAX + 1];
+    char consent_ref[TC_AUDIT_TEXT_MAX + 1];
+    char model[TC_AUDIT_TEXT_MAX + 1];  /* "" when no model was reached */
+    uint32_t model_version;
+    tc_audit_outcome outcome;
+    int status;                         /* gRPC status code of the reply */
+    char status_text[TC_AUDIT_STATUS_TEXT_MAX + 1];
+    double score, pd, pd_low, pd_high;
+    char grade[8];
+    size_t n_reasons;
+    char reasons[TC_AUDIT_REASONS_MAX][16];
+    size_t n_challengers;
+    tc_audit_challenger challengers[TC_AUDIT_CHALLENGERS_MAX];
+    int64_t loan_amount_vnd;
+    uint32_t loan_term_months;
+    uint32_t latency_us;                /* from arrival to decision */
+} tc_audit_record;
+
+typedef struct tc_audit tc_audit;
+typedef struct tc_audit_entry tc_audit_entry;
+
+/* Called on the writer thread once the entry's batch is committed (status TC_OK) or failed
+ * (e.g. TC_EFULL: the reply must then be an error, never an unaudited answer). */
+typedef void (*tc_audit_done_fn)(tc_audit_entry *e, int status, void *arg);
+
+struct tc_audit_entry {
+    tc_audit_record rec;
+    /* request-ID memory: used when idem_key_len > 0 */
+    char idem_key[2 * TC_AUDIT_TEXT_MAX + 2];  /* institution NUL request_id */
+    size_t idem_key_len;
+    unsigned char digest[16];                  /* of the request's content */
+    const unsigned char *response;             /* the answer to remember; borrowed until done */
+    size_t response_len;
+    /* set by the writer before done(): */
+    int replayed;                              /* 1: reply with replay[] instead */
+    int conflict;                              /* 1: request_id reused for another request */
+    unsigned char replay[TC_AUDIT_RESPONSE_MAX];
+    size_t replay_len;
+    tc_audit_done_fn done;
+    void *arg;
+};
+
+typedef struct tc_audit_options {
+    int relaxed;              /* 1: commit without waiting for the disk; sync every sync_ms */
+    unsigned sync_ms;         /* relaxed mode's loss window (default 100) */
+    size_t producers;         /* number of submitting threads, at most TC_AUDIT_PRODUCERS_MAX */
+} tc_audit_options;
+
+typedef struct tc_audit_stats {
+    uint64_t batches, records, failures;
+    uint64_t batch_size_sum;
+    uint64_t commit_us_sum;
+    uint64_t commit_us_max;
+} tc_audit_stats;
+
+/* Open the audit tables in store (creating them unless read-only). The writer is not started. */
+int tc_audit_open(tc_store *store, tc_audit **out, tc_error *err);
+
+/* Start the writer thread. */
+int tc_audit_start(tc_audit *a, const tc_audit_options *opt, tc_error *err);
+
+/* Stop the writer after committing everything submitted so far; then free. */
+void tc_audit_close(tc_audit *a);
+
+/* Hand an entry to the writer. producer is the caller's index (< options.producers); one thread
+ * per index. The entry must stay valid until done() is called. TC_EBUSY if the producer's queue
+ * is full (the caller should answer RESOURCE_EXHAUSTED). */
+int tc_audit_submit(tc_audit *a, size_t producer, tc_audit_entry *e);
+
+/* Counters since start, for metrics. */
+void tc_audit_stats_get(tc_audit *a, tc_audit_stats *out);
+
+/* A new inquiry ID: 11 hex digits of milliseconds and 13 random ones ("0197c3a1b2f4c9e21d0a7b3c"),
+ * sortable by time and not guessable. */
+void tc_audit_inquiry_id(char out[TC_INQUIRY_ID_LEN + 1]);
+
+/* The digest of a request's content, for telling a retry from a reused request_id. */
+void tc_audit_digest(const void *data, size_t len, unsigned char out[16]);
+
+/* ---- reading (any thread, with a reader of the same store) ---- */
+
+/* A remembered answer for (institution, request_id) younger than 24 h at now_us: TC_OK and
+ * the entry's fields (replay[], digest), or TC_ENOTFOUND. */
+int tc_audit_idem_lookup(tc_audit *a, tc_reader *r, const char *key, size_t key_len,
+                         int64_t now_us, unsigned char digest[16], unsigned char *response,
+                         size_t *response_len);
+
+typedef int (*tc_audit_fn)(const tc_audit_record *rec, void *arg); /* nonzero stops */
+
+/* A citizen's records, newest first, at most limit. */
+int tc_audit_by_citizen(tc_audit *a, tc_reader *r, const unsigned char key[TC_CITIZEN_KEY_LEN],
+                        size_t limit, tc_audit_fn fn, void *arg, tc_error *err);
+
+/* Every record with from_us <= time < to_us, oldest first (to_us 0: no upper bound). */
+int tc_audit_scan(tc_audit *a, tc_reader *r, int64_t from_us, int64_t to_us, tc_audit_fn fn,
+                  void *arg, tc_error *err);
+
+/* Records in the trail. */
+size_t tc_audit_count(tc_audit *a, tc_reader *r);
+
+/* Codec, exposed for tests and fuzzing. */
+size_t tc_audit_encode(const tc_audit_record *rec, unsigned char *out, size_t size);
+int tc_audit_decode(const void *data, size_t len, tc_audit_record *out, tc_error *err);
+
+const char *tc_audit_outcome_name(tc_audit_outcome o);
+
+#endif

@@ -1,0 +1,250 @@
+/* tinchapd — the scoring service. Flags override the configuration file; --help lists both. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <grpc/grpc.h>
+#include <gsl/gsl_errno.h>
+
+#include "tc_api.h"
+#include "tc_api_config.h"
+
+#ifndef TC_MODELS_DIR
+#error "TC_MODELS_DIR must be defined by the build"
+#endif
+
+static const char help[] =
+    "usage: tinchapd [--config FILE] [options]\n"
+    "\n"
+    "Serve tinchap.v1.Scoring, Steward and Admin and grpc.health.v1.Health over gRPC.\n"
+    "Settings come from the JSON configuration file (see tools/tinchapd.example.json, which\n"
+    "documents every field), then from these flags:\n"
+    "\n"
+    "  -c, --config FILE        configuration file\n"
+    "      --listen ADDR        address to serve on (default 127.0.0.1:50051; :0 = any port)\n"
+    "      --db DIR             database directory (\"database\")\n"
+    "      --key FILE           secret key (\"secret\")\n"
+    "      --catalog FILE       attribute catalog (default: the shipped catalog)\n"
+    "      --models DIR         models directory (default: the shipped models)\n"
+    "      --workers N          worker threads, one completion queue each (default 2)\n"
+    "      --audit-sync MODE    durable: answer only after the audit batch is on disk\n"
+    "                           (default); relaxed: after it is committed, synced every\n"
+    "                           --audit-sync-ms (a machine crash may lose that window)\n"
+    "      --audit-sync-ms MS   relaxed mode's sync interval (default 100)\n"
+    "      --metrics ADDR       Prometheus /metrics on this loopback address (default off)\n"
+    "      --tls-cert FILE      server certificate (PEM)\n"
+    "      --tls-key FILE       its private key (PEM)\n"
+    "      --client-ca FILE     CA that signs client certificates (PEM); clients must present\n"
+    "                           one, and its SAN (or CN) must be a configured identity\n"
+    "      --insecure           no TLS; clients send 'authorization: Bearer TOKEN' and tokens\n"
+    "                           are configured by SHA-256. Refused unless listening on loopback\n"
+    "      --map-size SIZE      maximum database size, e.g. 64G\n"
+    "      --max-inflight N     calls in flight per worker before RESOURCE_EXHAUSTED (1024)\n"
+    "      --drain-timeout MS   on SIGTERM, wait this long for calls in flight (10000)\n"
+    "      --drain-grace MS     on SIGTERM, answer health NOT_SERVING this long first (0)\n"
+    "      --no-access-log      do not log every call\n"
+    "      --log-level LEVEL    info (default) or debug\n"
+    "      --port-file FILE     write the bound port to FILE once serving\n"
+    "  -V, --version            print version and commit\n"
+    "  -h, --help               this text\n"
+    "\n"
+    "Signals: SIGHUP reloads the models (a bad model keeps the old set); SIGTERM and SIGINT\n"
+    "drain and exit 0. Logs are JSON lines on standard error.\n";
+
+enum {
+    O_LISTEN = 1000, O_DB, O_KEY, O_CATALOG, O_MODELS, O_WORKERS, O_AUDIT_SYNC, O_AUDIT_MS,
+    O_METRICS, O_TLS_CERT, O_TLS_KEY, O_CLIENT_CA, O_INSECURE, O_MAP, O_MAX_INFLIGHT,
+    O_DRAIN, O_GRACE, O_NO_ACCESS, O_LEVEL, O_PORT_FILE
+};
+
+static int set(char *dst, size_t size, const char *v, const char *flag)
+{
+    if (strlen(v) >= size) {
+        fprintf(stderr, "tinchapd: %s: value too long\n", flag);
+        return 2;
+    }
+    memcpy(dst, v, strlen(v) + 1);
+    return 0;
+}
+
+static int number(const char *v, long min, long max, const char *flag, unsigned *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0' || n < min || n > max) {
+        fprintf(stderr, "tinchapd: %s: '%s' is not a number from %ld to %ld\n", flag, v, min,
+                max);
+        return 2;
+    }
+    *out = (unsigned)n;
+    return 0;
+}
+
+static int size_arg(const char *v, size_t *out)
+{
+    char *end = NULL;
+    double n = strtod(v, &end);
+    double k = *end == 'K' ? 1024.0 : *end == 'M' ? 1048576.0 : *end == 'G' ? 1073741824.0
+             : *end == 'T' ? 1099511627776.0 : 1.0;
+    if (end == v || !(n > 0) || (*end != '\0' && end[1] != '\0')) {
+        fprintf(stderr, "tinchapd: --map-size: '%s' is not a size like 64G\n", v);
+        return 2;
+    }
+    *out = (size_t)(n * k);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"listen", required_argument, NULL, O_LISTEN},
+        {"db", required_argument, NULL, O_DB},
+        {"key", required_argument, NULL, O_KEY},
+        {"catalog", required_argument, NULL, O_CATALOG},
+        {"models", required_argument, NULL, O_MODELS},
+        {"workers", required_argument, NULL, O_WORKERS},
+        {"audit-sync", required_argument, NULL, O_AUDIT_SYNC},
+        {"audit-sync-ms", required_argument, NULL, O_AUDIT_MS},
+        {"metrics", required_argument, NULL, O_METRICS},
+        {"tls-cert", required_argument, NULL, O_TLS_CERT},
+        {"tls-key", required_argument, NULL, O_TLS_KEY},
+        {"client-ca", required_argument, NULL, O_CLIENT_CA},
+        {"insecure", no_argument, NULL, O_INSECURE},
+        {"map-size", required_argument, NULL, O_MAP},
+        {"max-inflight", required_argument, NULL, O_MAX_INFLIGHT},
+        {"drain-timeout", required_argument, NULL, O_DRAIN},
+        {"drain-grace", required_argument, NULL, O_GRACE},
+        {"no-access-log", no_argument, NULL, O_NO_ACCESS},
+        {"log-level", required_argument, NULL, O_LEVEL},
+        {"port-file", required_argument, NULL, O_PORT_FILE},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {0, 0, 0, 0},
+    };
+    tc_api_config cfg;
+    tc_error err = {0};
+    const char *port_file = NULL;
+    tc_api_config_defaults(&cfg);
+    snprintf(cfg.catalog, sizeof cfg.catalog, "%s/catalog.json", TC_MODELS_DIR);
+    snprintf(cfg.models, sizeof cfg.models, "%s", TC_MODELS_DIR);
+    /* The configuration file first, wherever --config appears, so flags override it. */
+    for (int i = 1; i < argc; i++) {
+        const char *file = NULL;
+        if ((strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "-c") == 0) && i + 1 < argc)
+            file = argv[i + 1];
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            file = argv[i] + 9;
+        if (file != NULL && tc_api_config_load(&cfg, file, &err) != TC_OK) {
+            fprintf(stderr, "tinchapd: %s\n", err.msg);
+            return 1;
+        }
+    }
+    int c, rc = 0;
+    unsigned u;
+    opterr = 0;
+    while (rc == 0 && (c = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            break;
+        case O_LISTEN: rc = set(cfg.listen, sizeof cfg.listen, optarg, "--listen"); break;
+        case O_DB: rc = set(cfg.database, sizeof cfg.database, optarg, "--db"); break;
+        case O_KEY: rc = set(cfg.secret, sizeof cfg.secret, optarg, "--key"); break;
+        case O_CATALOG: rc = set(cfg.catalog, sizeof cfg.catalog, optarg, "--catalog"); break;
+        case O_MODELS: rc = set(cfg.models, sizeof cfg.models, optarg, "--models"); break;
+        case O_WORKERS:
+            rc = number(optarg, 1, 64, "--workers", &u);
+            cfg.workers = (int)u;
+            break;
+        case O_AUDIT_SYNC:
+            if (strcmp(optarg, "durable") != 0 && strcmp(optarg, "relaxed") != 0) {
+                fprintf(stderr, "tinchapd: --audit-sync: durable or relaxed\n");
+                rc = 2;
+            }
+            cfg.relaxed_audit = strcmp(optarg, "relaxed") == 0;
+            break;
+        case O_AUDIT_MS: rc = number(optarg, 1, 10000, "--audit-sync-ms", &cfg.relaxed_sync_ms); break;
+        case O_METRICS: rc = set(cfg.metrics_listen, sizeof cfg.metrics_listen, optarg, "--metrics"); break;
+        case O_TLS_CERT: rc = set(cfg.tls_cert, sizeof cfg.tls_cert, optarg, "--tls-cert"); break;
+        case O_TLS_KEY: rc = set(cfg.tls_key, sizeof cfg.tls_key, optarg, "--tls-key"); break;
+        case O_CLIENT_CA: rc = set(cfg.tls_client_ca, sizeof cfg.tls_client_ca, optarg, "--client-ca"); break;
+        case O_INSECURE: cfg.insecure = 1; break;
+        case O_MAP: rc = size_arg(optarg, &cfg.map_size); break;
+        case O_MAX_INFLIGHT: rc = number(optarg, 1, 1000000, "--max-inflight", &cfg.max_inflight); break;
+        case O_DRAIN: rc = number(optarg, 0, 3600000, "--drain-timeout", &cfg.drain_timeout_ms); break;
+        case O_GRACE: rc = number(optarg, 0, 600000, "--drain-grace", &cfg.drain_grace_ms); break;
+        case O_NO_ACCESS: cfg.access_log = 0; break;
+        case O_LEVEL:
+            if (strcmp(optarg, "info") != 0 && strcmp(optarg, "debug") != 0) {
+                fprintf(stderr, "tinchapd: --log-level: info or debug\n");
+                rc = 2;
+            }
+            cfg.log_debug = strcmp(optarg, "debug") == 0;
+            break;
+        case O_PORT_FILE: port_file = optarg; break;
+        case 'V':
+            printf("tinchapd %s (commit %s)\n", tc_api_version(), tc_api_commit());
+            return 0;
+        case 'h':
+            fputs(help, stdout);
+            return 0;
+        default:
+            fprintf(stderr, "tinchapd: unknown option or missing value: '%s'\ntry 'tinchapd --help'\n",
+                    argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (rc != 0)
+        return rc;
+    if (optind < argc) {
+        fprintf(stderr, "tinchapd: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (tc_api_config_check(&cfg, &err) != TC_OK) {
+        fprintf(stderr, "tinchapd: %s\n", err.msg);
+        return 1;
+    }
+    gsl_set_error_handler_off();
+    /* One thread takes the signals; every other thread, gRPC's included, has them blocked. */
+    sigset_t set_;
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    sigaddset(&set_, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set_, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    grpc_init();
+    tc_api_server *srv = NULL;
+    if (tc_api_server_start(&cfg, &srv, &err) != TC_OK) {
+        fprintf(stderr, "tinchapd: %s\n", err.msg);
+        grpc_shutdown_blocking();
+        return 1;
+    }
+    if (port_file != NULL) {
+        char tmp[4096];
+        snprintf(tmp, sizeof tmp, "%s.tmp", port_file);
+        FILE *f = fopen(tmp, "w");
+        if (f == NULL || fprintf(f, "%d\n", tc_api_server_port(srv)) < 0 || fclose(f) != 0 ||
+            rename(tmp, port_file) != 0)
+            fprintf(stderr, "tinchapd: cannot write %s\n", port_file);
+    }
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&set_, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            tc_error rerr;
+            tc_api_server_reload(srv, &rerr); /* logged either way */
+            continue;
+        }
+        break;
+    }
+    tc_api_server_stop(srv);
+    grpc_shutdown_blocking();
+    return 0;
+}
