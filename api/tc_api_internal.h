@@ -69,6 +69,7 @@ typedef enum slot_stage {
     SLOT_REQUESTED, /* posted, waiting for a call */
     SLOT_RECEIVING, /* streaming: a RECV_MESSAGE is pending */
     SLOT_AUDITING,  /* Score: waiting for the audit writer */
+    SLOT_CONFIRMING,/* streaming: initial metadata sent to learn whether the call is alive */
     SLOT_FINISHING, /* final batch pending */
 } slot_stage;
 
@@ -85,6 +86,7 @@ typedef struct tc_api_slot {
     grpc_metadata_array md;
     grpc_byte_buffer *payload;
     int cancelled;
+    int initial_sent;            /* initial metadata already sent (streaming calls) */
     int64_t start_us;
     const tc_api_identity *who;  /* NULL until authenticated */
     /* the reply */
@@ -121,7 +123,11 @@ typedef struct tc_api_worker {
     tc_api_slot *slots;
     tc_api_slot *free;
     int posted[M_COUNT];
-    unsigned inflight;           /* calls received and not finished */
+    atomic_uint inflight;        /* calls received and not finished (written by this worker) */
+    /* Held while this worker posts a request slot. The stopping thread sets stopping and then
+     * takes every worker's lock once: a post that saw stopping == 0 is finished before the
+     * server is shut down and destroyed. Per worker, so the call path shares no lock. */
+    pthread_mutex_t post_mu;
     tc_api_metrics_shard *metrics;
     tc_api_log_shard *log;
 } tc_api_worker;
@@ -141,8 +147,9 @@ struct tc_api_server {
     size_t n_workers;
     tc_api_worker *workers;
     int port;
-    atomic_int serving;
-    atomic_int stopping;
+    atomic_int serving;          /* 0: health answers NOT_SERVING */
+    atomic_int refusing;         /* 1: new calls get UNAVAILABLE (draining) */
+    atomic_int stopping;         /* 1: the gRPC server is shutting down; post no more slots */
     int64_t started_us;
     tc_api_worker admin;         /* reader and hasher for the metrics/admin paths */
     pthread_mutex_t admin_mu;
@@ -188,8 +195,10 @@ void tc_api_handle_grant(tc_api_slot *s);
 void tc_api_handle_revoke(tc_api_slot *s);
 void tc_api_handle_erase(tc_api_slot *s);
 void tc_api_handle_inquiries(tc_api_slot *s);
-/* PutCitizens: called for each streamed message (payload non-NULL), then once with NULL. */
+/* PutCitizens: called to start (msg NULL, end 0), for each streamed message, once at the end
+ * of the stream (end 1), and once more when the call is confirmed alive (confirmed 1). */
 void tc_api_handle_put(tc_api_slot *s, const unsigned char *msg, size_t len, int end);
+void tc_api_put_confirmed(tc_api_slot *s);
 void tc_api_put_release(tc_api_slot *s);
 
 #endif

@@ -169,8 +169,13 @@ static void post_slot(tc_api_worker *w, tc_api_method m)
 {
     tc_api_server *srv = w->srv;
     tc_api_slot *s = w->free;
-    if (s == NULL || atomic_load(&srv->stopping))
+    if (s == NULL)
         return; /* every slot busy: calls wait in gRPC until one is free */
+    pthread_mutex_lock(&w->post_mu);
+    if (atomic_load(&srv->stopping)) {
+        pthread_mutex_unlock(&w->post_mu);
+        return;
+    }
     w->free = s->next_free;
     memset(&s->md, 0, sizeof s->md);
     s->method = m;
@@ -178,6 +183,7 @@ static void post_slot(tc_api_worker *w, tc_api_method m)
     s->call = NULL;
     s->payload = NULL;
     s->cancelled = 0;
+    s->initial_sent = 0;
     s->who = NULL;
     s->reply = NULL;
     s->reply_len = 0;
@@ -195,6 +201,7 @@ static void post_slot(tc_api_worker *w, tc_api_method m)
             srv->server, srv->method_handles[m], &s->call, &s->deadline, &s->md,
             tc_api_methods[m].streaming ? NULL : &s->payload, w->cq, w->cq, s);
     }
+    pthread_mutex_unlock(&w->post_mu);
     if (e != GRPC_CALL_OK) {
         grpc_metadata_array_destroy(&s->md);
         if (m == M_UNKNOWN)
@@ -207,7 +214,9 @@ static void post_slot(tc_api_worker *w, tc_api_method m)
     w->posted[m]++;
 }
 
-static void release_slot(tc_api_worker *w, tc_api_slot *s)
+/* repost 0: the server is stopping and requests fail at once, so a replacement would only
+ * spin through the queue. */
+static void release_slot(tc_api_worker *w, tc_api_slot *s, int repost)
 {
     if (s->payload != NULL)
         grpc_byte_buffer_destroy(s->payload);
@@ -225,7 +234,7 @@ static void release_slot(tc_api_worker *w, tc_api_slot *s)
     s->next_free = w->free;
     w->free = s;
     /* keep the method's request slots posted */
-    while (w->posted[m] < tc_api_methods[m].posted && w->free != NULL &&
+    while (repost && w->posted[m] < tc_api_methods[m].posted && w->free != NULL &&
            !atomic_load(&w->srv->stopping))
         post_slot(w, m);
 }
@@ -239,8 +248,10 @@ void tc_api_finish(tc_api_slot *s, grpc_status_code status, const unsigned char 
     memset(ops, 0, sizeof ops);
     s->status = status;
     s->stage = SLOT_FINISHING;
-    ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
-    ops[n++].data.send_initial_metadata.count = 0;
+    if (!s->initial_sent) {
+        ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+        ops[n++].data.send_initial_metadata.count = 0;
+    }
     if (status == GRPC_STATUS_OK && reply != NULL) {
         grpc_slice slice = grpc_slice_from_copied_buffer((const char *)reply, reply_len);
         bb = grpc_raw_byte_buffer_create(&slice, 1);
@@ -381,7 +392,12 @@ static void handle_unknown(tc_api_slot *s)
 static void dispatch(tc_api_slot *s)
 {
     tc_api_worker *w = s->w;
-    if (w->inflight > w->srv->cfg.max_inflight) {
+    if (atomic_load_explicit(&w->srv->refusing, memory_order_relaxed) &&
+        s->method != M_HEALTH_CHECK) {
+        tc_api_fail(s, GRPC_STATUS_UNAVAILABLE, "the server is draining; retry another replica");
+        return;
+    }
+    if (atomic_load_explicit(&w->inflight, memory_order_relaxed) > w->srv->cfg.max_inflight) {
         tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED,
                     "the server is at its limit of calls in flight; retry with backoff");
         return;
@@ -449,8 +465,8 @@ static void finished(tc_api_worker *w, tc_api_slot *s)
                         s->who != NULL ? s->who->institution : "", s->request_id, latency,
                         s->status == GRPC_STATUS_OK ? "" : s->status_text);
     grpc_slice_unref(s->status_slice);
-    w->inflight--;
-    release_slot(w, s);
+    atomic_fetch_sub_explicit(&w->inflight, 1, memory_order_relaxed);
+    release_slot(w, s, 1);
 }
 
 static void on_event(tc_api_worker *w, tc_api_slot *s, int ok)
@@ -460,23 +476,27 @@ static void on_event(tc_api_worker *w, tc_api_slot *s, int ok)
         w->posted[s->method]--;
         if (!ok) { /* the server is shutting down: this slot will not get a call */
             s->call = NULL;
-            release_slot(w, s);
+            release_slot(w, s, 0);
             return;
         }
         post_slot(w, s->method);
         s->start_us = tc_time_now_us();
-        w->inflight++;
+        atomic_fetch_add_explicit(&w->inflight, 1, memory_order_relaxed);
         dispatch(s);
         break;
     case SLOT_RECEIVING: {
+        if (!ok) { /* the client went away or its deadline passed: write nothing */
+            tc_api_fail(s, GRPC_STATUS_CANCELLED, "the stream ended before it was complete");
+            break;
+        }
         size_t len = 0;
-        const unsigned char *msg = ok ? tc_api_payload(s, &len) : NULL;
-        int end = !ok || s->payload == NULL;
+        const unsigned char *msg = tc_api_payload(s, &len);
+        int end = s->payload == NULL;
         if (s->payload != NULL) {
             grpc_byte_buffer_destroy(s->payload);
             s->payload = NULL;
         }
-        if (ok && !end && msg == NULL) {
+        if (!end && msg == NULL) {
             tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, "message larger than the server's "
                                                            "scratch memory");
             break;
@@ -484,6 +504,13 @@ static void on_event(tc_api_worker *w, tc_api_slot *s, int ok)
         tc_api_handle_put(s, msg, len, end);
         break;
     }
+    case SLOT_CONFIRMING:
+        if (!ok) { /* the call is gone: nothing may be written for it */
+            tc_api_fail(s, GRPC_STATUS_CANCELLED, "the call ended before it was served");
+            break;
+        }
+        tc_api_put_confirmed(s);
+        break;
     case SLOT_FINISHING:
         finished(w, s);
         break;
@@ -602,6 +629,7 @@ static int open_worker(tc_api_server *srv, tc_api_worker *w, size_t id, tc_error
     int rc;
     w->id = id;
     w->srv = srv;
+    pthread_mutex_init(&w->post_mu, NULL);
     if ((rc = tc_reader_new(srv->store, &w->reader, err)) != TC_OK ||
         (rc = tc_hasher_new(srv->key, &w->hasher, err)) != TC_OK ||
         (rc = tc_eval_workspace_new(&w->ws, err)) != TC_OK)
@@ -626,6 +654,8 @@ static int open_worker(tc_api_server *srv, tc_api_worker *w, size_t id, tc_error
 
 static void close_worker(tc_api_worker *w)
 {
+    if (w->srv != NULL)
+        pthread_mutex_destroy(&w->post_mu);
     tc_eval_workspace_free(w->ws);
     tc_hasher_free(w->hasher);
     tc_reader_free(w->reader);
@@ -713,7 +743,7 @@ int tc_api_server_start(const tc_api_config *cfg, tc_api_server **out, tc_error 
         free(srv);
         return tc_errorf(err, TC_ENOMEM, "out of memory");
     }
-    const char *names[M_COUNT];
+    static const char *names[M_COUNT]; /* the metrics keep this pointer */
     for (size_t m = 0; m < M_COUNT; m++)
         names[m] = tc_api_methods[m].name;
     tc_api_metrics_options mo = {.listen = cfg->metrics_listen, .n_methods = M_COUNT,
@@ -822,16 +852,39 @@ void tc_api_server_stop(tc_api_server *srv)
 {
     if (srv == NULL)
         return;
-    /* 1. Health turns NOT_SERVING; balancers get a grace period to notice. */
+    /* 1. Health turns NOT_SERVING; balancers get a grace period to notice, while calls are
+     *    still served. */
     atomic_store(&srv->serving, 0);
     tc_api_log_event(srv->log, "info", "draining", "");
     if (srv->cfg.drain_grace_ms > 0)
         usleep(srv->cfg.drain_grace_ms * 1000u);
-    /* 2. Refuse new calls; calls in flight finish, up to the drain timeout. */
+    /* 2. New calls are answered UNAVAILABLE (retryable) while the calls in flight finish.
+     *    gRPC's own shutdown would cancel calls that arrive while it stops (CANCELLED, which
+     *    clients do not retry): by the time it runs, clients have been told to go elsewhere. */
+    atomic_store(&srv->refusing, 1);
+    int64_t until = tc_time_now_us() + (int64_t)srv->cfg.drain_timeout_ms * 1000;
+    int64_t earliest = tc_time_now_us() + 50000; /* let refusals reach the clients */
+    for (;;) {
+        unsigned busy = 0;
+        for (size_t i = 0; i < srv->n_workers; i++)
+            busy += atomic_load(&srv->workers[i].inflight);
+        int64_t t = tc_time_now_us();
+        if ((busy == 0 && t >= earliest) || t >= until)
+            break;
+        usleep(1000);
+    }
+    /* 3. Stop accepting. No slot is posted from here on (slots already posted keep matching
+     *    calls, which are refused above), and no post is half-way when the server shuts down
+     *    (see post_mu). What is still in flight gets the rest of the drain timeout. */
     atomic_store(&srv->stopping, 1);
+    for (size_t i = 0; i < srv->n_workers; i++) {
+        pthread_mutex_lock(&srv->workers[i].post_mu);
+        pthread_mutex_unlock(&srv->workers[i].post_mu);
+    }
     grpc_server_shutdown_and_notify(srv->server, srv->shutdown_cq, srv);
+    int64_t left_ms = (until - tc_time_now_us()) / 1000;
     gpr_timespec limit = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-                                      gpr_time_from_millis(srv->cfg.drain_timeout_ms, GPR_TIMESPAN));
+                                      gpr_time_from_millis(left_ms > 0 ? left_ms : 0, GPR_TIMESPAN));
     grpc_event ev = grpc_completion_queue_next(srv->shutdown_cq, limit, NULL);
     if (ev.type == GRPC_QUEUE_TIMEOUT) {
         tc_api_log_event(srv->log, "warn", "drain_timeout", "");
@@ -839,7 +892,7 @@ void tc_api_server_stop(tc_api_server *srv)
         grpc_completion_queue_next(srv->shutdown_cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
     }
     grpc_server_destroy(srv->server);
-    /* 3. Workers finish what is queued and stop. */
+    /* 4. Workers finish what is queued and stop. */
     for (size_t i = 0; i < srv->n_workers; i++)
         grpc_completion_queue_shutdown(srv->workers[i].cq);
     for (size_t i = 0; i < srv->n_workers; i++) {
@@ -851,7 +904,7 @@ void tc_api_server_stop(tc_api_server *srv)
                .type != GRPC_QUEUE_SHUTDOWN) {
     }
     grpc_completion_queue_destroy(srv->shutdown_cq);
-    /* 4. Flush the audit trail, close everything. */
+    /* 5. Flush the audit trail, close everything. */
     tc_audit_close(srv->audit);
     tc_api_metrics_close(srv->metrics);
     for (size_t i = 0; i < srv->n_workers; i++)

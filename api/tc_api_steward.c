@@ -464,6 +464,11 @@ static void put_finish(tc_api_slot *s, put_state *p)
     reply(s, &r.base);
 }
 
+void tc_api_put_confirmed(tc_api_slot *s)
+{
+    put_finish(s, s->put);
+}
+
 void tc_api_handle_put(tc_api_slot *s, const unsigned char *msg, size_t len, int end)
 {
     if (s->put == NULL) {
@@ -487,7 +492,17 @@ void tc_api_handle_put(tc_api_slot *s, const unsigned char *msg, size_t len, int
         return;
     }
     if (end) {
-        put_finish(s, s->put);
+        /* A cancelled stream also ends with "no more messages": before writing, send the
+         * initial metadata, which fails on a call that is no longer alive. */
+        if (tc_api_past_deadline(s))
+            return;
+        grpc_op op;
+        memset(&op, 0, sizeof op);
+        op.op = GRPC_OP_SEND_INITIAL_METADATA;
+        s->stage = SLOT_CONFIRMING;
+        s->initial_sent = 1;
+        if (grpc_call_start_batch(s->call, &op, 1, s, NULL) != GRPC_CALL_OK)
+            tc_api_fail(s, GRPC_STATUS_INTERNAL, "cannot answer the stream");
         return;
     }
     put_one(s, s->put, msg, len);
