@@ -12,5 +12,7 @@ int cmd_stats(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_model(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
 
 #endif

@@ -23,6 +23,8 @@ static const command commands[] = {
     {"score", cmd_score, "score a CSV file offline with a model (risk teams)"},
     {"explain", cmd_explain, "print the full breakdown of one citizen's score as JSON"},
     {"model", cmd_model, "model check FILE: validate a model file and summarise it"},
+    {"train", cmd_train, "build a model file from loan history and a training spec"},
+    {"validate", cmd_validate, "score drift (PSI, CSI) and fairness between two CSV files"},
 };
 
 static void usage(FILE *out)

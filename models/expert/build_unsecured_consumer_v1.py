@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Builds models/unsecured-consumer-v1.json, the expert scorecard shipped as the first champion.
+"""Builds models/unsecured-consumer-v1.json, the expert scorecard shipped as the first champion
+(retired since the trained v2 replaced it).
 
 The risk team chose the bins and the points of each characteristic (the POINTS table below):
 monotone in the direction the credit literature and the bank's experience agree on, with the
@@ -141,7 +142,7 @@ def main():
     lines = ["{"]
     head = [
         ("format_version", 1), ("name", name), ("version", 1), ("kind", "scorecard"),
-        ("product", "unsecured-consumer"), ("status", "challenger" if bench else "champion"),
+        ("product", "unsecured-consumer"), ("status", "challenger" if bench else "retired"),
         ("created_at", "2025-06-01T00:00:00Z"),
         ("description", {
             "vi": "Thẻ điểm chuyên gia cho vay tiêu dùng tín chấp: 22 đặc trưng từ dữ liệu dân cư, "

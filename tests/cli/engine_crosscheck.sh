@@ -18,7 +18,7 @@ sed "s/@CATALOG_HASH@/$hash/" "$TC_FIXTURES/models/golden-logistic.json" > "$wor
 sed "s/@CATALOG_HASH@/$hash/" "$TC_FIXTURES/models/golden-scorecard.json" > "$work/golden-scorecard.json"
 
 status=0
-for model in "$TC_MODELS/unsecured-consumer-v1.json" "$work/golden-logistic.json" "$work/golden-scorecard.json"; do
+for model in "$TC_MODELS/unsecured-consumer-v1.json" "$TC_MODELS/unsecured-consumer-v2.json" "$work/golden-logistic.json" "$work/golden-scorecard.json"; do
     name=$(basename "$model" .json)
     "$PY" "$EVAL" gen "$catalog" "$model" 10000 20250601 "$work/$name.csv"
     "$TINCHAP" score --model "$model" --input "$work/$name.csv" --out "$work/$name.engine.csv" --detail

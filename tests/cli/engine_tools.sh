@@ -13,7 +13,7 @@ done
 # model check: the shipped model passes, a bad file is refused with the path of the field.
 run "$TINCHAP" model check "$MODEL"
 expect_eq "model check of the shipped model" 0 "$status"
-expect_contains "summary names the model" "unsecured-consumer-expert version 1 (scorecard, champion)" "$out"
+expect_contains "summary names the model" "unsecured-consumer-expert version 1 (scorecard, retired)" "$out"
 sed "s/@CATALOG_HASH@/0000/" "$TC_FIXTURES/models/bad-overlap.json" > "$WORK/bad.json"
 run "$TINCHAP" model check "$WORK/bad.json"
 expect_eq "model check of a bad file exits 1" 1 "$status"

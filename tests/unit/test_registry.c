@@ -57,6 +57,7 @@ static int setup(void **state)
     copy_file(TC_MODELS "/reasons.json", in_dir(f, "reasons.json"));
     copy_file(TC_MODELS "/catalog.json", in_dir(f, "catalog.json"));
     copy_file(TC_MODELS "/unsecured-consumer-v1.json", in_dir(f, "unsecured-consumer-v1.json"));
+    copy_file(TC_MODELS "/unsecured-consumer-v2.json", in_dir(f, "unsecured-consumer-v2.json"));
     fixture_write(f->cat, "golden-scorecard.json", in_dir(f, "golden-scorecard.json"));
     fixture_write(f->cat, "golden-logistic.json", in_dir(f, "golden-logistic.json"));
     *state = f;
@@ -88,11 +89,14 @@ static void test_set_contents(void **state)
     fx *f = *state;
     tc_registry *r = open_registry(f);
     const tc_model_set *s = tc_registry_acquire(r);
-    assert_int_equal(tc_model_set_count(s), 3);
+    assert_int_equal(tc_model_set_count(s), 4);
     assert_int_equal(tc_model_set_generation(s), 1);
     const tc_model *c = tc_model_set_champion(s, "unsecured-consumer");
     assert_non_null(c);
-    assert_string_equal(c->name, "unsecured-consumer-expert");
+    assert_string_equal(c->name, "unsecured-consumer-scorecard");
+    /* the retired expert scorecard: loaded, addressable by version, never a default */
+    assert_non_null(tc_model_set_find(s, "unsecured-consumer-expert", 1));
+    assert_null(tc_model_set_find(s, "unsecured-consumer-expert", 0));
     c = tc_model_set_champion(s, "test-product");
     assert_non_null(c);
     assert_string_equal(c->name, "golden-scorecard");
@@ -139,7 +143,7 @@ static void test_bad_reload_keeps_old_set(void **state)
     const tc_model_set *now = tc_registry_acquire(r);
     assert_ptr_not_equal(now, before);
     assert_int_equal(tc_model_set_generation(now), 2);
-    assert_int_equal(tc_model_set_count(before), 3);
+    assert_int_equal(tc_model_set_count(before), 4);
     assert_string_equal(tc_model_set_model(before, 0)->name, "golden-logistic");
     tc_registry_release(r, before);
     tc_registry_release(r, now);

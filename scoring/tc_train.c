@@ -1,0 +1,852 @@
+/* The training pipeline: split, binning, selection, fit, model file, validation. The contract and
+ * the conventions are in tc_train.h; the model file writer is tc_train_model.c. */
+#include "tc_train.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <gsl/gsl_cblas.h>
+#include <gsl/gsl_rng.h>
+
+#include "tc_eval.h"
+#include "tc_record.h"
+#include "tc_time.h"
+#include "tc_train_impl.h"
+
+#define PARAM_NAME_MAX (2 * TC_NAME_MAX + TC_LEVEL_LEN_MAX + 8)
+
+static const char *const status_names[] = {"selected", "one bin", "low IV", "correlated",
+                                           "wrong sign"};
+
+const char *tc_char_status_name(tc_char_status s)
+{
+    return (unsigned)s < 5 ? status_names[s] : "?";
+}
+
+/* Elapsed time for the report only: it never reaches the model file. */
+static double seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void phase(const tc_train_options *o, const char *what)
+{
+    if (o->progress != NULL)
+        o->progress(o->progress_ctx, what);
+}
+
+typedef struct job {
+    const tc_train_spec *spec;
+    const tc_dataset *ds;
+    const tc_train_options *opt;
+    tc_train_result *r;
+    int col[TC_TRAIN_ATTRS_MAX]; /* dataset column of each spec attribute */
+    uint8_t *use;                /* development rows */
+    uint8_t *bins;               /* scorecard: bin of row i for attribute j at j·n + i */
+} job;
+
+/* ---- split ---- */
+
+static int day_of(int64_t t)
+{
+    return (int)(t >= 0 ? t / 86400 : -((-t + 86399) / 86400));
+}
+
+static int split_rows(job *jb, tc_error *err)
+{
+    const tc_train_spec *s = jb->spec;
+    const tc_dataset *ds = jb->ds;
+    tc_train_result *r = jb->r;
+    size_t n = ds->n_rows;
+    r->is_val = calloc(n > 0 ? n : 1, 1);
+    jb->use = malloc(n > 0 ? n : 1);
+    if (r->is_val == NULL || jb->use == NULL)
+        return tc_errorf(err, TC_ENOMEM, "out of memory");
+    if (s->split == TC_SPLIT_RANDOM) {
+        gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+        if (rng == NULL)
+            return tc_errorf(err, TC_ENOMEM, "out of memory");
+        gsl_rng_set(rng, s->seed);
+        for (size_t i = 0; i < n; i++)
+            r->is_val[i] = gsl_rng_uniform(rng) < s->validation_share;
+        gsl_rng_free(rng);
+        snprintf(r->split_text, sizeof r->split_text,
+                 "random: %.4g %% of rows for validation, seed %u", 100 * s->validation_share,
+                 s->seed);
+    } else if (s->split == TC_SPLIT_DATE) {
+        if (ds->day == NULL)
+            return tc_errorf(err, TC_EINVAL, "the split is by date, but the data has no date");
+        int from;
+        if (s->has_validation_from) {
+            from = day_of(s->validation_from);
+        } else {
+            /* The most recent share of rows: the earliest day from which at most that share
+             * of rows remain (whole days, so one day's rows are never split). */
+            int lo = ds->day[0], hi = ds->day[0];
+            for (size_t i = 1; i < n; i++) {
+                lo = ds->day[i] < lo ? ds->day[i] : lo;
+                hi = ds->day[i] > hi ? ds->day[i] : hi;
+            }
+            size_t span = (size_t)(hi - lo) + 1;
+            size_t *count = calloc(span, sizeof *count);
+            if (count == NULL)
+                return tc_errorf(err, TC_ENOMEM, "out of memory");
+            for (size_t i = 0; i < n; i++)
+                count[ds->day[i] - lo]++;
+            size_t tail = 0, d = span;
+            while (d > 1 && (double)(tail + count[d - 1]) <= s->validation_share * (double)n)
+                tail += count[--d];
+            from = lo + (int)d;
+            free(count);
+        }
+        for (size_t i = 0; i < n; i++)
+            r->is_val[i] = ds->day[i] >= from;
+        char when[TC_TIME_TEXT_LEN];
+        tc_time_format((int64_t)from * 86400, when);
+        when[10] = '\0';
+        snprintf(r->split_text, sizeof r->split_text, "out of time: validation from %s", when);
+    } else {
+        snprintf(r->split_text, sizeof r->split_text, "none: every row is development");
+    }
+    double ev[2] = {0, 0}, tot[2] = {0, 0};
+    for (size_t i = 0; i < n; i++) {
+        jb->use[i] = !r->is_val[i];
+        double w = tc_dataset_weight(ds, i);
+        tot[r->is_val[i]] += w;
+        ev[r->is_val[i]] += w * ds->y[i];
+        if (r->is_val[i])
+            r->n_val++;
+        else
+            r->n_dev++;
+    }
+    r->has_validation = r->n_val > 0;
+    if (s->split != TC_SPLIT_NONE && !r->has_validation)
+        return tc_errorf(err, TC_EINVAL, "the split (%s) leaves no validation rows", r->split_text);
+    if (r->n_dev == 0 || !(ev[0] > 0) || !(ev[0] < tot[0]))
+        return tc_errorf(err, TC_EINVAL,
+                         "the development rows (%zu) need both outcomes of '%s' (events %g of "
+                         "%g): nothing to train on",
+                         r->n_dev, s->target, ev[0], tot[0]);
+    if (r->has_validation && (!(ev[1] > 0) || !(ev[1] < tot[1])))
+        return tc_errorf(err, TC_EINVAL, "the validation rows (%zu, %s) need both outcomes of '%s'",
+                         r->n_val, r->split_text, s->target);
+    return TC_OK;
+}
+
+static int created_at(job *jb, tc_error *err)
+{
+    tc_train_result *r = jb->r;
+    const char *c = jb->opt->created_at != NULL ? jb->opt->created_at : jb->spec->created_at;
+    if (c != NULL) {
+        int64_t t;
+        if (tc_time_parse(c, strlen(c), &t) != TC_OK)
+            return tc_errorf(err, TC_EINVAL, "created_at '%s' is not a UTC time like 2026-11-01",
+                             c);
+        snprintf(r->created_at, sizeof r->created_at, "%s", c);
+        return TC_OK;
+    }
+    /* No clock: the model is as of the last day of its data. */
+    if (jb->ds->day == NULL || jb->ds->n_rows == 0)
+        return tc_errorf(err, TC_EINVAL,
+                         "no created_at: give model.created_at in the spec, --created-at, or a "
+                         "date column to take the last date from");
+    int hi = jb->ds->day[0];
+    for (size_t i = 1; i < jb->ds->n_rows; i++)
+        hi = jb->ds->day[i] > hi ? jb->ds->day[i] : hi;
+    char when[TC_TIME_TEXT_LEN];
+    tc_time_format((int64_t)hi * 86400, when);
+    when[10] = '\0';
+    snprintf(r->created_at, sizeof r->created_at, "%s", when);
+    return TC_OK;
+}
+
+/* ---- binning ---- */
+
+static int bin_all(job *jb, tc_error *err)
+{
+    const tc_dataset *ds = jb->ds;
+    tc_train_result *r = jb->r;
+    size_t n = ds->n_rows;
+    jb->bins = malloc((n > 0 ? n : 1) * r->n_chars);
+    if (jb->bins == NULL)
+        return tc_errorf(err, TC_ENOMEM, "out of memory");
+    for (size_t j = 0; j < r->n_chars; j++) {
+        tc_train_char *c = &r->chars[j];
+        const tc_dataset_col *col = &ds->cols[jb->col[j]];
+        int rc = tc_binning_fit(col->attr, col->v, col->missing, ds->y, ds->w, jb->use, n,
+                                &c->attr->binning, &c->bin, err);
+        if (rc != TC_OK) {
+            tc_error_prefix(err, "%s: attributes[%zu] (%s)", jb->spec->origin, j, c->attr->name);
+            return rc;
+        }
+        uint8_t *b = jb->bins + j * n;
+        for (size_t i = 0; i < n; i++) {
+            b[i] = (uint8_t)tc_binning_bin_of(&c->bin, col->v[i], !col->missing[i]);
+            if (r->is_val[i]) {
+                double w = tc_dataset_weight(ds, i);
+                c->val_n[b[i]] += w;
+                c->val_events[b[i]] += w * ds->y[i];
+            }
+        }
+        double dev_n[TC_MODEL_BINS_MAX];
+        for (size_t k = 0; k < c->bin.n_bins; k++)
+            dev_n[k] = c->bin.bins[k].n;
+        c->csi = r->has_validation ? tc_psi(dev_n, c->val_n, c->bin.n_bins) : NAN;
+        c->model_index = -1;
+        if (c->bin.iv > jb->spec->suspicious_iv) {
+            c->suspicious = 1;
+            snprintf(c->why, sizeof c->why,
+                     "IV %.3f above %.3g: suspiciously strong (leakage or a proxy of the "
+                     "target?)",
+                     c->bin.iv, jb->spec->suspicious_iv);
+        }
+    }
+    return TC_OK;
+}
+
+/* ---- scorecard: selection and fit ---- */
+
+/* Development rows × (intercept, WoE of the listed characteristics), row-major. */
+static double *woe_design(const job *jb, const size_t *which, size_t k)
+{
+    const tc_train_result *r = jb->r;
+    size_t n = jb->ds->n_rows, p = k + 1;
+    double *X = malloc((r->n_dev > 0 ? r->n_dev : 1) * p * sizeof *X);
+    if (X == NULL)
+        return NULL;
+    double woe[TC_TRAIN_ATTRS_MAX][TC_MODEL_BINS_MAX];
+    for (size_t a = 0; a < k; a++)
+        for (size_t b = 0; b < r->chars[which[a]].bin.n_bins; b++)
+            woe[a][b] = r->chars[which[a]].bin.bins[b].woe;
+    size_t row = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!jb->use[i])
+            continue;
+        double *x = X + row * p;
+        x[0] = 1.0;
+        for (size_t a = 0; a < k; a++)
+            x[a + 1] = woe[a][jb->bins[which[a] * n + i]];
+        row++;
+    }
+    return X;
+}
+
+static double *dev_vector(const job *jb, const double *v)
+{
+    double *out = malloc((jb->r->n_dev > 0 ? jb->r->n_dev : 1) * sizeof *out);
+    if (out == NULL)
+        return NULL;
+    size_t row = 0;
+    for (size_t i = 0; i < jb->ds->n_rows; i++)
+        if (jb->use[i])
+            out[row++] = v != NULL ? v[i] : 1.0;
+    return out;
+}
+
+static int cmp_iv_desc(const void *x, const void *y, void *arg)
+{
+    const tc_train_result *r = arg;
+    size_t a = *(const size_t *)x, b = *(const size_t *)y;
+    double ia = r->chars[a].bin.iv, ib = r->chars[b].bin.iv;
+    if (ia != ib)
+        return ia > ib ? -1 : 1;
+    return (a > b) - (a < b);
+}
+
+/* Of every pair of WoE columns correlated above the limit, keep the one with the higher IV:
+ * candidates are taken by IV, strongest first, and one is dropped when it is too correlated
+ * with one already kept (so every drop names a characteristic that stays). */
+static int drop_correlated(job *jb, tc_error *err)
+{
+    tc_train_result *r = jb->r;
+    size_t which[TC_TRAIN_ATTRS_MAX], k = 0;
+    for (size_t j = 0; j < r->n_chars; j++)
+        if (r->chars[j].status == TC_CHAR_SELECTED)
+            which[k++] = j;
+    if (k < 2)
+        return TC_OK;
+    double *X = woe_design(jb, which, k), *w = dev_vector(jb, jb->ds->w);
+    double *C = calloc((k + 1) * (k + 1), sizeof *C);
+    int rc = TC_OK;
+    if (X == NULL || w == NULL || C == NULL) {
+        rc = tc_errorf(err, TC_ENOMEM, "out of memory");
+        goto out;
+    }
+    size_t p = k + 1, nd = r->n_dev;
+    /* Weighted moments: scale rows by √w and form XᵀX; the intercept column gives the sums. */
+    for (size_t i = 0; i < nd; i++) {
+        double s = sqrt(w[i]);
+        for (size_t a = 0; a < p; a++)
+            X[i * p + a] *= s;
+    }
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)p, (int)nd, 1.0, X, (int)p, 0.0, C,
+                (int)p);
+    double sw = C[0];
+    size_t order[TC_TRAIN_ATTRS_MAX], pos[TC_TRAIN_ATTRS_MAX];
+    for (size_t a = 0; a < k; a++) {
+        order[a] = which[a];
+        pos[a] = a;
+    }
+    qsort_r(order, k, sizeof *order, cmp_iv_desc, r);
+    for (size_t a = 0; a < k; a++)
+        for (size_t q = 0; q < k; q++)
+            if (which[q] == order[a])
+                pos[a] = q;
+    for (size_t a = 1; a < k; a++) {
+        size_t qa = pos[a], worst = SIZE_MAX;
+        double worst_r = 0;
+        for (size_t b = 0; b < a; b++) {
+            if (r->chars[order[b]].status != TC_CHAR_SELECTED)
+                continue;
+            size_t qb = pos[b], lo = qa < qb ? qa : qb, hi = qa < qb ? qb : qa;
+            double ml = C[lo + 1] / sw, mh = C[hi + 1] / sw;
+            double vll = C[(lo + 1) * p + lo + 1] / sw - ml * ml;
+            double vhh = C[(hi + 1) * p + hi + 1] / sw - mh * mh;
+            double vlh = C[(lo + 1) * p + hi + 1] / sw - ml * mh;
+            double corr = vll > 0 && vhh > 0 ? vlh / sqrt(vll * vhh) : 0;
+            if (fabs(corr) > jb->spec->max_correlation && fabs(corr) > fabs(worst_r)) {
+                worst = b;
+                worst_r = corr;
+            }
+        }
+        if (worst == SIZE_MAX)
+            continue;
+        tc_train_char *drop = &r->chars[order[a]], *keep = &r->chars[order[worst]];
+        drop->status = TC_CHAR_CORRELATED;
+        snprintf(drop->why, sizeof drop->why,
+                 "WoE correlated %.3f with '%s' (above %.3g), whose IV %.4f is higher than "
+                 "%.4f",
+                 worst_r, keep->attr->name, jb->spec->max_correlation, keep->bin.iv, drop->bin.iv);
+    }
+out:
+    free(C);
+    free(w);
+    free(X);
+    return rc;
+}
+
+static int set_param_names(tc_train_result *r, size_t n, tc_error *err)
+{
+    for (size_t p = 0; p < r->n_params; p++)
+        free(r->param_names[p]);
+    free(r->param_names);
+    r->n_params = 0;
+    r->param_names = calloc(n, sizeof *r->param_names);
+    if (r->param_names == NULL)
+        return tc_errorf(err, TC_ENOMEM, "out of memory");
+    for (size_t p = 0; p < n; p++)
+        if ((r->param_names[p] = malloc(PARAM_NAME_MAX)) == NULL)
+            return tc_errorf(err, TC_ENOMEM, "out of memory");
+    r->n_params = n;
+    snprintf(r->param_names[0], PARAM_NAME_MAX, "intercept");
+    return TC_OK;
+}
+
+static void fit_options(const job *jb, tc_logit_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->l2 = jb->spec->l2;
+    o->intercept = 0;
+    o->max_iterations = jb->spec->max_iterations;
+    o->tolerance = jb->spec->tolerance;
+    o->names = (const char *const *)jb->r->param_names;
+}
+
+static int fit_scorecard(job *jb, tc_error *err)
+{
+    tc_train_result *r = jb->r;
+    const tc_train_spec *s = jb->spec;
+    double *y = dev_vector(jb, jb->ds->y),
+           *w = jb->ds->w != NULL ? dev_vector(jb, jb->ds->w) : NULL;
+    int rc = TC_OK;
+    if (y == NULL || (jb->ds->w != NULL && w == NULL)) {
+        rc = tc_errorf(err, TC_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (;;) {
+        size_t which[TC_TRAIN_ATTRS_MAX], k = 0;
+        for (size_t j = 0; j < r->n_chars; j++)
+            if (r->chars[j].status == TC_CHAR_SELECTED)
+                which[k++] = j;
+        if (k == 0) {
+            rc = tc_errorf(err, TC_EINVAL,
+                           "%s: no characteristic is left after selection (see each "
+                           "attribute's reason in the report); lower selection.min_iv or add "
+                           "attributes",
+                           s->origin);
+            goto out;
+        }
+        if ((rc = set_param_names(r, k + 1, err)) != TC_OK)
+            goto out;
+        for (size_t a = 0; a < k; a++) {
+            snprintf(r->param_names[a + 1], PARAM_NAME_MAX, "%s", r->chars[which[a]].attr->name);
+            r->chars[which[a]].param = a + 1;
+            r->chars[which[a]].n_params = 1;
+        }
+        double *X = woe_design(jb, which, k);
+        if (X == NULL) {
+            rc = tc_errorf(err, TC_ENOMEM, "out of memory");
+            goto out;
+        }
+        tc_logit_options lo;
+        fit_options(jb, &lo);
+        tc_logit_result_free(r->fit);
+        r->fit = NULL;
+        rc = tc_logit_fit(X, y, w, r->n_dev, k + 1, &lo, &r->fit, err);
+        free(X);
+        if (rc != TC_OK) {
+            tc_error_prefix(err, "fitting the scorecard on %zu development rows", r->n_dev);
+            goto out;
+        }
+        /* WoE is ln(%good/%bad), η the log-odds of bad: a coefficient at or above 0 turns the
+         * characteristic's bins against themselves. */
+        size_t worst = SIZE_MAX;
+        for (size_t a = 0; a < k; a++)
+            if (r->fit->coef[a + 1] >= 0 &&
+                (worst == SIZE_MAX || r->fit->z[a + 1] > r->fit->z[worst + 1]))
+                worst = a;
+        if (worst == SIZE_MAX)
+            break;
+        tc_train_char *c = &r->chars[which[worst]];
+        c->status = TC_CHAR_WRONG_SIGN;
+        snprintf(c->why, sizeof c->why,
+                 "coefficient %+.4f (z %.2f) with the others in the model: its WoE works "
+                 "against its own bins, usually collinearity; refitted without it",
+                 r->fit->coef[worst + 1], r->fit->z[worst + 1]);
+    }
+    /* Points: −factor·β·WoE plus the intercept's share, rounded. */
+    double factor = s->pdo / M_LN2, offset = s->points - factor * log(s->odds);
+    size_t k = r->n_params - 1;
+    double share = (offset - factor * r->fit->coef[0]) / (double)k;
+    int m = 0;
+    for (size_t j = 0; j < r->n_chars; j++) {
+        tc_train_char *c = &r->chars[j];
+        if (c->status != TC_CHAR_SELECTED)
+            continue;
+        c->model_index = m++;
+        double beta = r->fit->coef[c->param];
+        for (size_t b = 0; b < c->bin.n_bins; b++)
+            c->points[b] = tc_train_round(-factor * beta * c->bin.bins[b].woe + share, s->rounding);
+    }
+out:
+    free(w);
+    free(y);
+    return rc;
+}
+
+static int select_scorecard(job *jb, tc_error *err)
+{
+    tc_train_result *r = jb->r;
+    const tc_train_spec *s = jb->spec;
+    for (size_t j = 0; j < r->n_chars; j++) {
+        tc_train_char *c = &r->chars[j];
+        c->status = TC_CHAR_SELECTED;
+        if (tc_binning_nonempty(&c->bin) < 2) {
+            c->status = TC_CHAR_ONE_BIN;
+            snprintf(c->why, sizeof c->why,
+                     "one bin with data after merging (%zu fine classes): no information",
+                     c->bin.n_fine);
+        } else if (c->bin.iv < s->min_iv) {
+            c->status = TC_CHAR_LOW_IV;
+            snprintf(c->why, sizeof c->why, "IV %.4f below %.3g: too weak to carry points",
+                     c->bin.iv, s->min_iv);
+        }
+    }
+    return drop_correlated(jb, err);
+}
+
+/* ---- logistic on raw attributes ---- */
+
+/* The design entries of attribute value v for characteristic c, as tc_model_char_terms will
+ * compute them from the model file. */
+static void raw_terms(const tc_train_char *c, double v, int present, double *x)
+{
+    const tc_train_attr *ta = c->attr;
+    size_t main_n = c->n_params - (c->missing_term ? 1 : 0);
+    if (!present && c->missing_term) {
+        for (size_t k = 0; k < main_n; k++)
+            x[k] = 0;
+        x[main_n] = 1;
+        return;
+    }
+    if (!present)
+        v = ta->impute_value;
+    switch (ta->transform) {
+    case TC_TRANSFORM_INDICATOR:
+        for (size_t k = 0; k < main_n; k++)
+            x[k] = v == (double)c->levels[k] ? 1.0 : 0.0;
+        break;
+    case TC_TRANSFORM_LOG1P:
+        x[0] = log1p(v);
+        break;
+    case TC_TRANSFORM_CLIP:
+        x[0] = fmin(fmax(v, ta->clip_min), ta->clip_max);
+        break;
+    default:
+        x[0] = v;
+        break;
+    }
+    if (c->missing_term)
+        x[main_n] = 0;
+}
+
+static int fit_logistic(job *jb, tc_error *err)
+{
+    tc_train_result *r = jb->r;
+    const tc_dataset *ds = jb->ds;
+    size_t n = ds->n_rows, p = 1;
+    int rc = TC_OK;
+    double *X = NULL, *y = NULL, *w = NULL;
+    for (size_t j = 0; j < r->n_chars; j++) {
+        tc_train_char *c = &r->chars[j];
+        const tc_train_attr *ta = c->attr;
+        const tc_dataset_col *col = &ds->cols[jb->col[j]];
+        c->status = TC_CHAR_SELECTED;
+        c->model_index = (int)j;
+        c->param = p;
+        c->n_levels = 0;
+        if (ta->transform == TC_TRANSFORM_INDICATOR) {
+            /* Every level seen in development but the most frequent (the reference). */
+            double cnt[TC_LEVELS_MAX + 1] = {0};
+            for (size_t i = 0; i < n; i++)
+                if (jb->use[i] && !col->missing[i])
+                    cnt[(size_t)col->v[i]] += tc_dataset_weight(ds, i);
+            size_t ref = 0;
+            for (size_t l = 1; l < ta->attr->n_levels; l++)
+                if (cnt[l] > cnt[ref])
+                    ref = l;
+            for (size_t l = 0; l < ta->attr->n_levels; l++)
+                if (l != ref && cnt[l] > 0)
+                    c->levels[c->n_levels++] = (uint8_t)l;
+            c->n_params = c->n_levels;
+        } else {
+            c->n_params = 1;
+        }
+        c->missing_term = ta->attr->missing_allowed && ta->missing == TC_TERM_INDICATOR;
+        c->n_params += (size_t)c->missing_term;
+        p += c->n_params;
+    }
+    if (p > TC_MODEL_PARAMS_MAX)
+        return tc_errorf(err, TC_EINVAL,
+                         "%s: the terms need %zu coefficients, more than the %d "
+                         "a model may have",
+                         jb->spec->origin, p, TC_MODEL_PARAMS_MAX);
+    if ((rc = set_param_names(r, p, err)) != TC_OK)
+        return rc;
+    for (size_t j = 0; j < r->n_chars; j++) {
+        const tc_train_char *c = &r->chars[j];
+        const tc_attr *a = c->attr->attr;
+        size_t q = c->param;
+        if (c->attr->transform == TC_TRANSFORM_INDICATOR)
+            for (size_t k = 0; k < c->n_levels; k++)
+                snprintf(r->param_names[q++], PARAM_NAME_MAX, "%s=%s", a->name,
+                         a->levels[c->levels[k]]);
+        else
+            snprintf(r->param_names[q++], PARAM_NAME_MAX, "%s", a->name);
+        if (c->missing_term)
+            snprintf(r->param_names[q], PARAM_NAME_MAX, "%s:missing", a->name);
+    }
+    X = malloc((r->n_dev > 0 ? r->n_dev : 1) * p * sizeof *X);
+    y = dev_vector(jb, ds->y);
+    w = ds->w != NULL ? dev_vector(jb, ds->w) : NULL;
+    if (X == NULL || y == NULL || (ds->w != NULL && w == NULL)) {
+        rc = tc_errorf(err, TC_ENOMEM, "out of memory");
+        goto out;
+    }
+    size_t row = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!jb->use[i])
+            continue;
+        double *x = X + row++ * p;
+        x[0] = 1;
+        for (size_t j = 0; j < r->n_chars; j++) {
+            const tc_train_char *c = &r->chars[j];
+            const tc_dataset_col *col = &ds->cols[jb->col[j]];
+            raw_terms(c, col->v[i], !col->missing[i], x + c->param);
+        }
+    }
+    tc_logit_options lo;
+    fit_options(jb, &lo);
+    if ((rc = tc_logit_fit(X, y, w, r->n_dev, p, &lo, &r->fit, err)) != TC_OK)
+        tc_error_prefix(err, "fitting the logistic model on %zu development rows", r->n_dev);
+out:
+    free(w);
+    free(y);
+    free(X);
+    return rc;
+}
+
+/* ---- the model, evaluated ---- */
+
+/* η and the raw score of every row, with the engine's own arithmetic: the model's per-bin
+ * tables (scorecard) or tc_model_char_terms (logistic), summed in model order. */
+static int score_rows(job *jb, tc_error *err)
+{
+    tc_train_result *r = jb->r;
+    const tc_model *m = r->model;
+    const tc_dataset *ds = jb->ds;
+    size_t n = ds->n_rows;
+    r->eta = malloc((n > 0 ? n : 1) * sizeof(double));
+    r->pd = malloc((n > 0 ? n : 1) * sizeof(double));
+    r->score = malloc((n > 0 ? n : 1) * sizeof(double));
+    if (r->eta == NULL || r->pd == NULL || r->score == NULL)
+        return tc_errorf(err, TC_ENOMEM, "out of memory");
+    size_t map[TC_MODEL_CHARS_MAX]; /* model characteristic -> spec attribute */
+    for (size_t j = 0; j < r->n_chars; j++)
+        if (r->chars[j].model_index >= 0)
+            map[r->chars[j].model_index] = j;
+    double x[TC_MODEL_PARAMS_MAX];
+    for (size_t i = 0; i < n; i++) {
+        double eta = m->intercept, points;
+        if (m->kind == TC_MODEL_SCORECARD) {
+            points = 0;
+            for (size_t c = 0; c < m->n_chars; c++) {
+                size_t k = (size_t)m->plan.chars[c].bin_base + jb->bins[map[c] * n + i];
+                points += m->plan.points[k];
+                eta += m->plan.eta[k];
+            }
+        } else {
+            points = m->base_points;
+            for (size_t c = 0; c < m->n_chars; c++) {
+                const tc_dataset_col *col = &ds->cols[jb->col[map[c]]];
+                double contrib =
+                    tc_model_char_terms(&m->chars[c], (tc_value){col->v[i], !col->missing[i]}, x);
+                points += -m->factor * contrib;
+                eta += contrib;
+            }
+        }
+        r->eta[i] = eta;
+        r->pd[i] = 1.0 / (1.0 + exp(-eta));
+        r->score[i] = points < m->score_min   ? m->score_min
+                      : points > m->score_max ? m->score_max
+                                              : points;
+    }
+    return TC_OK;
+}
+
+/* The engine scores a sample of rows from encoded records, exactly as the server would; its η
+ * and score must equal the trainer's bit for bit. */
+static int engine_check(job *jb, tc_error *err)
+{
+    tc_train_result *r = jb->r;
+    const tc_model *m = r->model;
+    const tc_dataset *ds = jb->ds;
+    const tc_catalog *cat = ds->catalog;
+    size_t n = ds->n_rows, step = n / TC_TRAIN_CHECK_ROWS + 1;
+    tc_value *values = calloc(cat->n_attrs, sizeof *values);
+    unsigned char *buf = malloc(tc_record_size(cat));
+    tc_eval_workspace *ws = NULL;
+    int rc = TC_OK;
+    if (values == NULL || buf == NULL) {
+        rc = tc_errorf(err, TC_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = tc_eval_workspace_new(&ws, err)) != TC_OK)
+        goto out;
+    for (size_t i = 0; i < n; i += step) {
+        for (size_t j = 0; j < r->n_chars; j++) {
+            const tc_dataset_col *col = &ds->cols[jb->col[j]];
+            values[col->attr_index] = (tc_value){col->v[i], !col->missing[i]};
+        }
+        tc_record rec;
+        size_t len = tc_record_encode(cat, values, 0, buf);
+        if ((rc = tc_record_view(cat, buf, len, &rec, err)) != TC_OK)
+            goto out;
+        tc_score_result res;
+        tc_eval_options eo = {.no_interval = 1};
+        if ((rc = tc_model_eval(m, &rec, &eo, ws, &res)) != TC_OK) {
+            rc = tc_errorf(err, rc, "the engine could not evaluate row %zu (line %ld): %s", i + 1,
+                           ds->line[i], tc_strerror(rc));
+            goto out;
+        }
+        double s = res.score;
+        if (res.eta != r->eta[i] || s != r->score[i]) {
+            rc = tc_errorf(err, TC_ENUMERIC,
+                           "internal check failed: on row %zu (line %ld) the engine gives eta "
+                           "%.17g and score %.17g, the trainer %.17g and %.17g",
+                           i + 1, ds->line[i], res.eta, s, r->eta[i], r->score[i]);
+            goto out;
+        }
+        r->check_rows++;
+    }
+out:
+    tc_eval_workspace_free(ws);
+    free(buf);
+    free(values);
+    return rc;
+}
+
+static int metrics_of(job *jb, int val, tc_metrics *out, tc_error *err)
+{
+    tc_train_result *r = jb->r;
+    const tc_dataset *ds = jb->ds;
+    size_t n = ds->n_rows, k = val ? r->n_val : r->n_dev;
+    double *pd = malloc((k > 0 ? k : 1) * sizeof *pd), *y = malloc((k > 0 ? k : 1) * sizeof *y);
+    double *w = ds->w != NULL ? malloc((k > 0 ? k : 1) * sizeof *w) : NULL;
+    int rc;
+    if (pd == NULL || y == NULL || (ds->w != NULL && w == NULL)) {
+        rc = tc_errorf(err, TC_ENOMEM, "out of memory");
+        goto out;
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (r->is_val[i] == val) {
+            pd[m] = r->pd[i];
+            y[m] = ds->y[i];
+            if (w != NULL)
+                w[m] = ds->w[i];
+            m++;
+        }
+    rc = tc_metrics_compute(pd, y, w, m, out, err);
+out:
+    free(w);
+    free(y);
+    free(pd);
+    return rc;
+}
+
+static int validate(job *jb, tc_error *err)
+{
+    tc_train_result *r = jb->r;
+    const tc_dataset *ds = jb->ds;
+    int rc;
+    if ((rc = metrics_of(jb, 0, &r->dev, err)) != TC_OK)
+        return rc;
+    r->psi_score = NAN;
+    if (!r->has_validation)
+        return TC_OK;
+    if ((rc = metrics_of(jb, 1, &r->val, err)) != TC_OK)
+        return rc;
+    double *dev_scores = malloc(r->n_dev * sizeof *dev_scores);
+    if (dev_scores == NULL)
+        return tc_errorf(err, TC_ENOMEM, "out of memory");
+    size_t m = 0;
+    for (size_t i = 0; i < ds->n_rows; i++)
+        if (!r->is_val[i])
+            dev_scores[m++] = r->score[i];
+    r->n_psi_bins = tc_psi_cuts(dev_scores, m, TC_TRAIN_PSI_BINS, r->psi_cuts, err) + 1;
+    free(dev_scores);
+    for (size_t i = 0; i < ds->n_rows; i++) {
+        size_t b = tc_psi_bin(r->psi_cuts, r->n_psi_bins - 1, r->score[i]);
+        (r->is_val[i] ? r->psi_val : r->psi_dev)[b] += tc_dataset_weight(ds, i);
+    }
+    r->psi_score = tc_psi(r->psi_dev, r->psi_val, r->n_psi_bins);
+    return TC_OK;
+}
+
+static int locate_columns(job *jb, tc_error *err)
+{
+    const tc_train_spec *s = jb->spec;
+    const tc_dataset *ds = jb->ds;
+    if (ds->catalog != s->catalog)
+        return tc_errorf(err, TC_EINVAL, "the data and the spec use different catalogs");
+    if (!(ds->flags & TC_DATASET_TARGET))
+        return tc_errorf(err, TC_EINVAL, "the data has no target column '%s'", s->target);
+    if (s->weight != NULL && !(ds->flags & TC_DATASET_WEIGHT))
+        return tc_errorf(err, TC_EINVAL, "the data has no weight column '%s'", s->weight);
+    if (s->weight == NULL && (ds->flags & TC_DATASET_WEIGHT))
+        return tc_errorf(err, TC_EINVAL, "the data has weights the spec does not name");
+    for (size_t j = 0; j < s->n_attrs; j++) {
+        jb->col[j] = tc_dataset_find(ds, s->attrs[j].name);
+        if (jb->col[j] < 0)
+            return tc_errorf(err, TC_EINVAL, "the data has no column '%s' (%s: attributes[%zu])",
+                             s->attrs[j].name, s->origin, j);
+    }
+    if (ds->n_rows == 0)
+        return tc_errorf(err, TC_EINVAL, "the data has no rows");
+    return TC_OK;
+}
+
+int tc_train_run(const tc_train_spec *spec, const tc_dataset *data, const tc_train_options *opt,
+                 tc_train_result **out, tc_error *err)
+{
+    job jb = {.spec = spec, .ds = data, .opt = opt};
+    tc_train_result *r = calloc(1, sizeof *r);
+    int rc;
+    if (r == NULL || (r->chars = calloc(spec->n_attrs, sizeof *r->chars)) == NULL) {
+        free(r);
+        return tc_errorf(err, TC_ENOMEM, "out of memory");
+    }
+    jb.r = r;
+    r->spec = spec;
+    r->data = data;
+    r->kind = opt->kind >= 0 ? (tc_model_kind)opt->kind : spec->kind;
+    r->n_chars = spec->n_attrs;
+    for (size_t j = 0; j < spec->n_attrs; j++)
+        r->chars[j].attr = &spec->attrs[j];
+    if (opt->reasons == NULL) {
+        rc = tc_errorf(err, TC_EINVAL, "no reason dictionary");
+        goto fail;
+    }
+    if ((rc = locate_columns(&jb, err)) != TC_OK || (rc = split_rows(&jb, err)) != TC_OK ||
+        (rc = created_at(&jb, err)) != TC_OK)
+        goto fail;
+    double t0 = seconds();
+    phase(opt, "binning");
+    if ((rc = bin_all(&jb, err)) != TC_OK)
+        goto fail;
+    double t1 = seconds();
+    r->t_binning = t1 - t0;
+    if (r->kind == TC_MODEL_SCORECARD) {
+        phase(opt, "selection");
+        if ((rc = select_scorecard(&jb, err)) != TC_OK)
+            goto fail;
+        double t2 = seconds();
+        r->t_selection = t2 - t1;
+        phase(opt, "fitting");
+        rc = fit_scorecard(&jb, err);
+        r->t_fit = seconds() - t2;
+    } else {
+        phase(opt, "fitting");
+        rc = fit_logistic(&jb, err);
+        r->t_fit = seconds() - t1;
+    }
+    if (rc != TC_OK)
+        goto fail;
+    double t3 = seconds();
+    phase(opt, "validation");
+    if ((rc = tc_train_model_text(r, opt->fingerprint, &r->model_json, &r->model_len, err)) !=
+        TC_OK)
+        goto fail;
+    if ((rc = tc_model_parse(r->model_json, r->model_len, "the trained model", spec->catalog,
+                             opt->reasons, &r->model, err)) != TC_OK) {
+        tc_error_prefix(err, "the engine refuses the trained model (check %s)", spec->origin);
+        goto fail;
+    }
+    if ((rc = score_rows(&jb, err)) != TC_OK || (rc = engine_check(&jb, err)) != TC_OK ||
+        (rc = validate(&jb, err)) != TC_OK)
+        goto fail;
+    r->t_validation = seconds() - t3;
+    free(jb.use);
+    free(jb.bins);
+    *out = r;
+    return TC_OK;
+fail:
+    free(jb.use);
+    free(jb.bins);
+    tc_train_result_free(r);
+    return rc;
+}
+
+void tc_train_result_free(tc_train_result *r)
+{
+    if (r == NULL)
+        return;
+    free(r->model_json);
+    tc_model_free(r->model);
+    free(r->chars);
+    tc_logit_result_free(r->fit);
+    for (size_t p = 0; p < r->n_params; p++)
+        free(r->param_names[p]);
+    free(r->param_names);
+    free(r->is_val);
+    free(r->eta);
+    free(r->pd);
+    free(r->score);
+    free(r);
+}

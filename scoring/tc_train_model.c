@@ -1,0 +1,265 @@
+/* Writing a trained model as a model file: the layout of the shipped files (one bin per line,
+ * one covariance row per line) so that a reviewer reads it and a diff between versions is
+ * small, and numbers in their shortest form that reads back to the same double, so loading the
+ * file gives exactly the model the trainer evaluated. */
+#include "tc_train_impl.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+typedef struct sbuf {
+    char *p;
+    size_t len, cap;
+    int failed;
+} sbuf;
+
+static void sb_vadd(sbuf *b, const char *fmt, va_list ap)
+{
+    if (b->failed)
+        return;
+    va_list aq;
+    va_copy(aq, ap);
+    int n =
+        vsnprintf(b->p != NULL ? b->p + b->len : NULL, b->p != NULL ? b->cap - b->len : 0, fmt, aq);
+    va_end(aq);
+    if (n < 0) {
+        b->failed = 1;
+        return;
+    }
+    if (b->p == NULL || b->len + (size_t)n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 65536;
+        while (cap < b->len + (size_t)n + 1)
+            cap *= 2;
+        char *q = realloc(b->p, cap);
+        if (q == NULL) {
+            b->failed = 1;
+            return;
+        }
+        b->p = q;
+        b->cap = cap;
+        vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+    }
+    b->len += (size_t)n;
+}
+
+static void sb_add(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_add(sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sb_vadd(b, fmt, ap);
+    va_end(ap);
+}
+
+/* Shortest decimal that reads back as v (JSON: never inf or nan; -0 is written 0). */
+static const char *num(char buf[40], double v)
+{
+    if (v == 0) {
+        snprintf(buf, 40, "0");
+        return buf;
+    }
+    if (v == floor(v) && fabs(v) < 1e15) { /* whole numbers without an exponent: 600 */
+        snprintf(buf, 40, "%.0f", v);
+        return buf;
+    }
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, 40, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    return buf;
+}
+
+/* A JSON string literal, escaped by jansson. */
+static void sb_str(sbuf *b, const char *s)
+{
+    json_t *j = json_string(s);
+    char *t = j != NULL ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+    if (t == NULL)
+        b->failed = 1;
+    else
+        sb_add(b, "%s", t);
+    free(t);
+    json_decref(j);
+}
+
+double tc_train_round(double x, double unit)
+{
+    if (!(unit > 0))
+        return x;
+    double inv = 1.0 / unit, r = round(inv);
+    if (fabs(inv - r) < 1e-9 * r) /* 1, 0.5, 0.1, 0.01: divide by a whole number, exactly */
+        return round(x * r) / r;
+    return unit * round(x / unit);
+}
+
+static void write_bin(sbuf *b, const tc_train_char *c, size_t i, int last)
+{
+    const tc_bin_stat *bs = &c->bin.bins[i];
+    const tc_attr *a = c->attr->attr;
+    char n1[40], n2[40], n3[40];
+    sb_add(b, "      {");
+    switch (bs->kind) {
+    case TC_BIN_INTERVAL:
+        if (isinf(bs->lower) && isinf(bs->upper))
+            sb_add(b, "\"lower\": null, ");
+        if (!isinf(bs->lower))
+            sb_add(b, "\"lower\": %s, ", num(n1, bs->lower));
+        if (!isinf(bs->upper))
+            sb_add(b, "\"upper\": %s, ", num(n1, bs->upper));
+        break;
+    case TC_BIN_LEVELS: {
+        size_t nl = a->type == TC_ATTR_BOOL ? 2 : a->n_levels, k = 0;
+        sb_add(b, "\"levels\": [");
+        for (size_t l = 0; l < nl; l++) {
+            if (!(bs->levels[l / 64] >> (l % 64) & 1))
+                continue;
+            sb_add(b, "%s", k++ ? ", " : "");
+            if (a->type == TC_ATTR_BOOL)
+                sb_add(b, "%s", l ? "true" : "false");
+            else
+                sb_str(b, a->levels[l]);
+        }
+        sb_add(b, "], ");
+        break;
+    }
+    case TC_BIN_SPECIAL:
+        sb_add(b, "\"special\": [%s], ", num(n1, bs->special));
+        break;
+    case TC_BIN_MISSING:
+        sb_add(b, "\"missing\": true, ");
+        break;
+    }
+    sb_add(b, "\"woe\": %s, \"points\": %s}%s\n", num(n2, bs->woe), num(n3, c->points[i]),
+           last ? "" : ",");
+}
+
+static void write_logistic_char(sbuf *b, const tc_train_result *r, const tc_train_char *c)
+{
+    const tc_attr *a = c->attr->attr;
+    const double *coef = r->fit->coef;
+    char n1[40];
+    static const char *const tnames[] = {"", "identity", "log1p", "clip", "indicator"};
+    sb_add(b, ", \"transform\": \"%s\"", tnames[c->attr->transform]);
+    size_t p = c->param;
+    if (c->attr->transform == TC_TRANSFORM_INDICATOR) {
+        sb_add(b, ", \"levels\": [");
+        for (size_t k = 0; k < c->n_levels; k++) {
+            sb_add(b, "%s\n      {\"level\": ", k ? "," : "");
+            sb_str(b, a->levels[c->levels[k]]);
+            sb_add(b, ", \"coefficient\": %s}", num(n1, coef[p++]));
+        }
+        sb_add(b, "]");
+    } else {
+        sb_add(b, ", \"coefficient\": %s", num(n1, coef[p++]));
+        if (c->attr->transform == TC_TRANSFORM_CLIP) {
+            char n2[40];
+            sb_add(b, ", \"clip\": {\"min\": %s, \"max\": %s}", num(n1, c->attr->clip_min),
+                   num(n2, c->attr->clip_max));
+        }
+    }
+    if (!a->missing_allowed)
+        return;
+    if (c->missing_term) {
+        sb_add(b, ", \"missing\": {\"indicator\": %s}", num(n1, coef[p]));
+    } else {
+        sb_add(b, ", \"missing\": {\"impute\": ");
+        if (a->type == TC_ATTR_BOOL)
+            sb_add(b, "%s", c->attr->impute_value != 0 ? "true" : "false");
+        else if (a->type == TC_ATTR_CATEGORY)
+            sb_str(b, a->levels[(size_t)c->attr->impute_value]);
+        else
+            sb_add(b, "%s", num(n1, c->attr->impute_value));
+        sb_add(b, "}");
+    }
+}
+
+int tc_train_model_text(const tc_train_result *r, const char *fingerprint, char **text, size_t *len,
+                        tc_error *err)
+{
+    const tc_train_spec *s = r->spec;
+    sbuf b = {0};
+    char n1[40], n2[40], n3[40];
+    static const char *const statuses[] = {"champion", "challenger", "retired"};
+    sb_add(&b, "{\n  \"format_version\": 1,\n  \"name\": ");
+    sb_str(&b, s->name);
+    sb_add(&b, ",\n  \"version\": %d,\n  \"kind\": \"%s\",\n  \"product\": ", s->version,
+           r->kind == TC_MODEL_SCORECARD ? "scorecard" : "logistic");
+    sb_str(&b, s->product);
+    sb_add(&b, ",\n  \"status\": \"%s\",\n  \"created_at\": ", statuses[s->status]);
+    sb_str(&b, r->created_at);
+    sb_add(&b, ",\n  \"description\": {\"vi\": ");
+    sb_str(&b, s->description_vi);
+    sb_add(&b, ", \"en\": ");
+    sb_str(&b, s->description_en);
+    sb_add(&b, "},\n  \"training_fingerprint\": ");
+    sb_str(&b, fingerprint != NULL ? fingerprint : "none");
+    sb_add(&b, ",\n  \"catalog_hash\": \"%s\",\n", s->catalog->hash_hex);
+    sb_add(&b, "  \"scaling\": {\"points\": %s, \"odds\": %s, \"pdo\": %s},\n", num(n1, s->points),
+           num(n2, s->odds), num(n3, s->pdo));
+    sb_add(&b, "  \"score_bounds\": {\"min\": %s, \"max\": %s},\n", num(n1, s->score_min),
+           num(n2, s->score_max));
+    sb_add(&b, "  \"reasons\": {\"method\": \"max\", \"count\": %d},\n", s->reason_count);
+    sb_add(&b, "  \"intercept\": %s,\n  \"grades\": [\n", num(n1, r->fit->coef[0]));
+    for (size_t g = 0; g < s->n_grades; g++) {
+        sb_add(&b, "    {\"grade\": ");
+        sb_str(&b, s->grades[g].grade);
+        sb_add(&b, ", \"min_score\": %s, \"vi\": ", num(n1, s->grades[g].min_score));
+        sb_str(&b, s->grades[g].vi);
+        sb_add(&b, ", \"en\": ");
+        sb_str(&b, s->grades[g].en);
+        sb_add(&b, "}%s\n", g + 1 < s->n_grades ? "," : "");
+    }
+    sb_add(&b, "  ],\n  \"characteristics\": [\n");
+    size_t written = 0, n_model = 0;
+    for (size_t j = 0; j < r->n_chars; j++)
+        n_model += r->chars[j].model_index >= 0;
+    for (size_t j = 0; j < r->n_chars; j++) {
+        const tc_train_char *c = &r->chars[j];
+        if (c->model_index < 0)
+            continue;
+        sb_add(&b, "    {\"attribute\": ");
+        sb_str(&b, c->attr->name);
+        sb_add(&b, ", \"reason_code\": ");
+        sb_str(&b, c->attr->reason_code);
+        if (c->attr->label[0] != '\0') {
+            sb_add(&b, ", \"label\": ");
+            sb_str(&b, c->attr->label);
+        }
+        if (r->kind == TC_MODEL_SCORECARD) {
+            sb_add(&b, ", \"coefficient\": %s, \"bins\": [\n", num(n1, r->fit->coef[c->param]));
+            for (size_t i = 0; i < c->bin.n_bins; i++)
+                write_bin(&b, c, i, i + 1 == c->bin.n_bins);
+            sb_add(&b, "    ]}");
+        } else {
+            write_logistic_char(&b, r, c);
+            sb_add(&b, "}");
+        }
+        sb_add(&b, "%s\n", ++written < n_model ? "," : "");
+    }
+    sb_add(&b, "  ],\n  \"covariance\": {\"parameters\": [");
+    for (size_t p = 0; p < r->n_params; p++) {
+        sb_add(&b, "%s", p ? ", " : "");
+        sb_str(&b, r->param_names[p]);
+    }
+    sb_add(&b, "],\n    \"matrix\": [\n");
+    for (size_t p = 0; p < r->n_params; p++) {
+        sb_add(&b, "      [");
+        for (size_t q = 0; q < r->n_params; q++)
+            sb_add(&b, "%s%s", q ? ", " : "", num(n1, gsl_matrix_get(r->fit->cov, p, q)));
+        sb_add(&b, "]%s\n", p + 1 < r->n_params ? "," : "");
+    }
+    sb_add(&b, "    ]}\n}\n");
+    if (b.failed) {
+        free(b.p);
+        return tc_errorf(err, TC_ENOMEM, "out of memory writing the model");
+    }
+    *text = b.p;
+    *len = b.len;
+    return TC_OK;
+}

@@ -1,0 +1,821 @@
+#include "train_report.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#define HIST_BINS_MAX 80
+
+/* ---- a growing string ---- */
+
+typedef struct sbuf {
+    char *p;
+    size_t len, cap;
+    int failed;
+} sbuf;
+
+static void add(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add(sbuf *b, const char *fmt, ...)
+{
+    if (b->failed)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n =
+        vsnprintf(b->p != NULL ? b->p + b->len : NULL, b->p != NULL ? b->cap - b->len : 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->failed = 1;
+        return;
+    }
+    if (b->p == NULL || b->len + (size_t)n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 1 << 16;
+        while (cap < b->len + (size_t)n + 1)
+            cap *= 2;
+        char *q = realloc(b->p, cap);
+        if (q == NULL) {
+            b->failed = 1;
+            return;
+        }
+        b->p = q;
+        b->cap = cap;
+        va_start(ap, fmt);
+        vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+    }
+    b->len += (size_t)n;
+}
+
+/* Text into HTML or SVG, escaped. */
+static void esc(sbuf *b, const char *s)
+{
+    for (; *s != '\0'; s++) {
+        switch (*s) {
+        case '&':
+            add(b, "&amp;");
+            break;
+        case '<':
+            add(b, "&lt;");
+            break;
+        case '>':
+            add(b, "&gt;");
+            break;
+        case '"':
+            add(b, "&quot;");
+            break;
+        case '\'':
+            add(b, "&#39;");
+            break;
+        default:
+            add(b, "%c", *s);
+        }
+    }
+}
+
+static const char *num(char buf[40], double v)
+{
+    if (isinf(v)) {
+        snprintf(buf, 40, "%s", v > 0 ? "+inf" : "-inf");
+        return buf;
+    }
+    if (v == floor(v) && fabs(v) < 1e15) { /* whole numbers without an exponent: 600 */
+        snprintf(buf, 40, "%.0f", v);
+        return buf;
+    }
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, 40, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    return buf;
+}
+
+/* A bin as a reviewer reads it: "< 1", "1 – 10", "≥ 90", "married, widowed", "= 0",
+ * "missing". */
+static void bin_text(const tc_train_char *c, size_t i, char *buf, size_t size)
+{
+    const tc_bin_stat *b = &c->bin.bins[i];
+    const tc_attr *a = c->attr->attr;
+    char n1[40], n2[40];
+    size_t o = 0;
+    switch (b->kind) {
+    case TC_BIN_INTERVAL:
+        /* whole numbers read better as closed ranges: [1, 10) is 1 – 9 */
+        if (isinf(b->lower) && isinf(b->upper))
+            snprintf(buf, size, "any value");
+        else if (isinf(b->lower))
+            snprintf(buf, size, a->type == TC_ATTR_INT ? "\xe2\x89\xa4 %s" : "< %s",
+                     num(n1, a->type == TC_ATTR_INT ? b->upper - 1 : b->upper));
+        else if (isinf(b->upper))
+            snprintf(buf, size, "\xe2\x89\xa5 %s", num(n1, b->lower));
+        else if (a->type == TC_ATTR_INT && b->upper - b->lower == 1)
+            snprintf(buf, size, "%s", num(n1, b->lower));
+        else
+            snprintf(buf, size, "%s \xe2\x80\x93 %s", num(n1, b->lower),
+                     num(n2, a->type == TC_ATTR_INT ? b->upper - 1 : b->upper));
+        return;
+    case TC_BIN_SPECIAL:
+        snprintf(buf, size, "= %s", num(n1, b->special));
+        return;
+    case TC_BIN_MISSING:
+        snprintf(buf, size, "missing");
+        return;
+    case TC_BIN_LEVELS:
+        buf[0] = '\0';
+        for (size_t l = 0; l < (a->type == TC_ATTR_BOOL ? 2 : a->n_levels) && o + 1 < size; l++) {
+            if (!(b->levels[l / 64] >> (l % 64) & 1))
+                continue;
+            const char *t = a->type == TC_ATTR_BOOL ? (l ? "true" : "false") : a->levels[l];
+            int n = snprintf(buf + o, size - o, "%s%s", o ? ", " : "", t);
+            if (n < 0)
+                break;
+            o += (size_t)n;
+        }
+        return;
+    }
+}
+
+/* ---- SVG charts ---- */
+
+typedef struct chart {
+    sbuf *b;
+    double x0, x1, y0, y1;
+    double W, H, L, R, T, B;
+} chart;
+
+static double px(const chart *c, double x)
+{
+    return c->L + (x - c->x0) / (c->x1 - c->x0) * (c->W - c->L - c->R);
+}
+
+static double py(const chart *c, double y)
+{
+    return c->H - c->B - (y - c->y0) / (c->y1 - c->y0) * (c->H - c->T - c->B);
+}
+
+/* About five round ticks (1, 2, 5 × 10^k) over [lo, hi]. */
+static double tick_step(double lo, double hi)
+{
+    double raw = (hi - lo) / 5, p = pow(10, floor(log10(raw))), m = raw / p;
+    return (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * p;
+}
+
+static void chart_begin(chart *c, sbuf *b, const char *id, const char *title, const char *xlab,
+                        const char *ylab, double x0, double x1, double y0, double y1, int x_ticks)
+{
+    *c = (chart){b, x0, x1, y0, y1, 440, 300, 56, 14, 30, 44};
+    add(b,
+        "<figure class=\"chart\"><svg id=\"%s\" viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" "
+        "height=\"%.0f\" role=\"img\" aria-label=\"",
+        id, c->W, c->H, c->W, c->H);
+    esc(b, title);
+    add(b, "\"><text class=\"title\" x=\"%.1f\" y=\"18\">", c->W / 2);
+    esc(b, title);
+    add(b, "</text>\n");
+    double sx = tick_step(x0, x1), sy = tick_step(y0, y1);
+    for (double t = ceil(x0 / sx) * sx; x_ticks && t <= x1 + 1e-9 * fabs(x1); t += sx) {
+        add(b, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", px(c, t),
+            py(c, y0), px(c, t), py(c, y1));
+        add(b, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%g</text>\n",
+            px(c, t), py(c, y0) + 14, fabs(t) < 1e-12 ? 0 : t);
+    }
+    for (double t = ceil(y0 / sy) * sy; t <= y1 + 1e-9 * fabs(y1); t += sy) {
+        add(b, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", px(c, x0),
+            py(c, t), px(c, x1), py(c, t));
+        add(b, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n",
+            px(c, x0) - 4, py(c, t) + 4, fabs(t) < 1e-12 ? 0 : t);
+    }
+    add(b, "<rect class=\"frame\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>\n", c->L,
+        c->T, c->W - c->L - c->R, c->H - c->T - c->B);
+    add(b, "<text class=\"label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">",
+        px(c, (x0 + x1) / 2), c->H - 8);
+    esc(b, xlab);
+    add(b,
+        "</text><text class=\"label\" transform=\"translate(14 %.1f) rotate(-90)\" "
+        "text-anchor=\"middle\">",
+        py(c, (y0 + y1) / 2));
+    esc(b, ylab);
+    add(b, "</text>\n");
+}
+
+static void polyline(chart *c, const double *x, const double *y, size_t n, const char *cls)
+{
+    add(c->b, "<polyline class=\"%s\" points=\"", cls);
+    for (size_t i = 0; i < n; i++)
+        add(c->b, "%s%.1f,%.1f", i ? " " : "", px(c, x[i]), py(c, y[i]));
+    add(c->b, "\"/>\n");
+}
+
+/* Legend inside the plot: top left (where rising curves leave room) or bottom right. */
+static void legend(chart *c, size_t k, const char *const *names, const char *const *cls,
+                   int bottom_right)
+{
+    for (size_t i = 0; i < k; i++) {
+        double y =
+            bottom_right ? c->H - c->B - 8 - 16 * (double)(k - 1 - i) : c->T + 14 + 16 * (double)i;
+        double x = bottom_right ? c->W - c->R - 120 : c->L + 8;
+        add(c->b, "<line class=\"%s\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", cls[i], x,
+            y - 4, x + 18, y - 4);
+        add(c->b, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\">", x + 22, y);
+        esc(c->b, names[i]);
+        add(c->b, "</text>\n");
+    }
+}
+
+static void chart_end(chart *c, const char *caption)
+{
+    add(c->b, "</svg><figcaption>");
+    esc(c->b, caption);
+    add(c->b, "</figcaption></figure>\n");
+}
+
+static void roc_chart(sbuf *b, const tc_train_result *r)
+{
+    chart c;
+    chart_begin(&c, b, "roc", "ROC", "false positive rate", "true positive rate", 0, 1, 0, 1, 1);
+    double d[2] = {0, 1};
+    polyline(&c, d, d, 2, "ref");
+    polyline(&c, r->dev.roc_fpr, r->dev.roc_tpr, r->dev.n_roc, "dev");
+    const char *names[2] = {"development", "validation"}, *cls[2] = {"dev", "val"};
+    if (r->has_validation)
+        polyline(&c, r->val.roc_fpr, r->val.roc_tpr, r->val.n_roc, "val");
+    legend(&c, r->has_validation ? 2 : 1, names, cls, 1);
+    char cap[160];
+    snprintf(cap, sizeof cap, "AUC %.4f development%s", r->dev.auc,
+             r->has_validation ? "" : " (no validation rows)");
+    if (r->has_validation)
+        snprintf(cap + strlen(cap), sizeof cap - strlen(cap), ", %.4f validation", r->val.auc);
+    chart_end(&c, cap);
+}
+
+static void calibration_chart(sbuf *b, const tc_train_result *r)
+{
+    double hi = 0;
+    const tc_metrics *ms[2] = {&r->dev, &r->val};
+    for (int k = 0; k < 1 + r->has_validation; k++)
+        for (size_t g = 0; g < ms[k]->n_groups; g++) {
+            const tc_calibration_group *cg = &ms[k]->groups[g];
+            hi = fmax(hi, fmax(cg->expected, cg->events) / cg->n);
+        }
+    hi = hi > 0 ? hi * 1.08 : 1;
+    chart c;
+    chart_begin(&c, b, "calibration", "Calibration by decile of PD", "mean predicted PD",
+                "observed default rate", 0, hi, 0, hi, 1);
+    double d[2] = {0, hi};
+    polyline(&c, d, d, 2, "ref");
+    static const char *const cls[2] = {"dev", "val"};
+    for (int k = 0; k < 1 + r->has_validation; k++) {
+        double x[TC_METRICS_GROUPS], y[TC_METRICS_GROUPS];
+        for (size_t g = 0; g < ms[k]->n_groups; g++) {
+            x[g] = ms[k]->groups[g].expected / ms[k]->groups[g].n;
+            y[g] = ms[k]->groups[g].events / ms[k]->groups[g].n;
+            add(b, "<circle class=\"%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\"/>", cls[k], px(&c, x[g]),
+                py(&c, y[g]));
+        }
+        polyline(&c, x, y, ms[k]->n_groups, cls[k]);
+    }
+    const char *names[2] = {"development", "validation"};
+    legend(&c, r->has_validation ? 2 : 1, names, cls, 1);
+    char cap[160];
+    snprintf(cap, sizeof cap, "Hosmer\xe2\x80\x93Lemeshow p = %.3g (development)%s", r->dev.hl_p,
+             r->has_validation ? "" : "");
+    if (r->has_validation)
+        snprintf(cap + strlen(cap), sizeof cap - strlen(cap), ", %.3g (validation)", r->val.hl_p);
+    chart_end(&c, cap);
+}
+
+typedef struct hist {
+    double lo, width;
+    size_t k;
+    double good[HIST_BINS_MAX], bad[HIST_BINS_MAX];
+    double total_good, total_bad;
+} hist;
+
+/* Scores of the validation rows (development without a split) by outcome. */
+static void score_hist(const tc_train_result *r, hist *h)
+{
+    const tc_dataset *ds = r->data;
+    int val = r->has_validation;
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < ds->n_rows; i++)
+        if (r->is_val[i] == val) {
+            lo = fmin(lo, r->score[i]);
+            hi = fmax(hi, r->score[i]);
+        }
+    memset(h, 0, sizeof *h);
+    double span = hi - lo, w = span <= 50 ? 2 : span <= 150 ? 5 : span <= 400 ? 10 : 20;
+    h->width = w;
+    h->lo = floor(lo / w) * w;
+    h->k = (size_t)((hi - h->lo) / w) + 1;
+    if (h->k > HIST_BINS_MAX)
+        h->k = HIST_BINS_MAX;
+    for (size_t i = 0; i < ds->n_rows; i++) {
+        if (r->is_val[i] != val)
+            continue;
+        size_t k = (size_t)((r->score[i] - h->lo) / w);
+        k = k >= h->k ? h->k - 1 : k;
+        double wt = tc_dataset_weight(ds, i);
+        if (ds->y[i] > 0.5) {
+            h->bad[k] += wt;
+            h->total_bad += wt;
+        } else {
+            h->good[k] += wt;
+            h->total_good += wt;
+        }
+    }
+}
+
+static void distribution_chart(sbuf *b, const tc_train_result *r, const hist *h)
+{
+    double top = 0;
+    for (size_t k = 0; k < h->k; k++)
+        top = fmax(top, fmax(h->good[k] / h->total_good, h->bad[k] / h->total_bad));
+    chart c;
+    chart_begin(&c, b, "distribution", "Score distribution", "score", "share of rows", h->lo,
+                h->lo + h->width * (double)h->k, 0, top * 1.1, 1);
+    for (size_t k = 0; k < h->k; k++) {
+        double x0 = h->lo + h->width * (double)k, bw = px(&c, x0 + h->width) - px(&c, x0);
+        double g = h->good[k] / h->total_good, d = h->bad[k] / h->total_bad;
+        add(b, "<rect class=\"goodbar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>",
+            px(&c, x0), py(&c, g), bw / 2, py(&c, 0) - py(&c, g));
+        add(b, "<rect class=\"badbar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>\n",
+            px(&c, x0) + bw / 2, py(&c, d), bw / 2, py(&c, 0) - py(&c, d));
+    }
+    const char *names[2] = {"non-default", "default"}, *cls[2] = {"good", "bad"};
+    legend(&c, 2, names, cls, 0);
+    chart_end(&c, r->has_validation ? "validation rows, each outcome's distribution"
+                                    : "development rows, each outcome's distribution");
+}
+
+static void ks_chart(sbuf *b, const tc_train_result *r, const hist *h)
+{
+    double x[HIST_BINS_MAX + 1], fb[HIST_BINS_MAX + 1], fg[HIST_BINS_MAX + 1], cb = 0, cg = 0;
+    double ks = 0, ks_x = h->lo, ks_b = 0, ks_g = 0;
+    x[0] = h->lo;
+    fb[0] = fg[0] = 0;
+    for (size_t k = 0; k < h->k; k++) {
+        cb += h->bad[k];
+        cg += h->good[k];
+        x[k + 1] = h->lo + h->width * (double)(k + 1);
+        fb[k + 1] = cb / h->total_bad;
+        fg[k + 1] = cg / h->total_good;
+        if (fabs(fb[k + 1] - fg[k + 1]) > ks) {
+            ks = fabs(fb[k + 1] - fg[k + 1]);
+            ks_x = x[k + 1];
+            ks_b = fb[k + 1];
+            ks_g = fg[k + 1];
+        }
+    }
+    chart c;
+    chart_begin(&c, b, "ks", "KS: cumulative share by score", "score", "cumulative share", x[0],
+                x[h->k], 0, 1, 1);
+    polyline(&c, x, fb, h->k + 1, "bad");
+    polyline(&c, x, fg, h->k + 1, "good");
+    double kx[2] = {ks_x, ks_x}, ky[2] = {ks_g, ks_b};
+    polyline(&c, kx, ky, 2, "ksline");
+    const char *names[2] = {"default", "non-default"}, *cls[2] = {"bad", "good"};
+    legend(&c, 2, names, cls, 0);
+    char cap[200];
+    const tc_metrics *m = r->has_validation ? &r->val : &r->dev;
+    snprintf(cap, sizeof cap,
+             "KS %.4f on PD (%s); %.4f on the %g-point score bins drawn, widest near %g", m->ks,
+             r->has_validation ? "validation" : "development", ks, h->width, ks_x);
+    chart_end(&c, cap);
+}
+
+static void woe_chart(sbuf *b, const tc_train_char *c, size_t idx)
+{
+    size_t k = c->bin.n_bins;
+    double lo = 0, hi = 0;
+    for (size_t i = 0; i < k; i++) {
+        lo = fmin(lo, c->bin.bins[i].woe);
+        hi = fmax(hi, c->bin.bins[i].woe);
+    }
+    double pad = fmax(0.1, 0.1 * (hi - lo));
+    chart ch;
+    char id[32], title[160];
+    snprintf(id, sizeof id, "woe-%zu", idx);
+    snprintf(title, sizeof title, "WoE by bin: %s", c->attr->name);
+    chart_begin(&ch, b, id, title, "bin", "WoE", 0, (double)k, lo - pad, hi + pad, 0);
+    for (size_t i = 0; i < k; i++) {
+        double w = c->bin.bins[i].woe, x0 = px(&ch, (double)i + 0.15),
+               x1 = px(&ch, (double)i + 0.85);
+        double y0 = py(&ch, fmax(w, 0)), y1 = py(&ch, fmin(w, 0));
+        add(b, "<rect class=\"%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"><title>",
+            w >= 0 ? "goodbar" : "badbar", x0, y0, x1 - x0, fmax(y1 - y0, 0.5));
+        char t[512];
+        bin_text(c, i, t, sizeof t);
+        esc(b, t);
+        add(b,
+            "</title></rect><text class=\"tick\" x=\"%.1f\" y=\"%.1f\" "
+            "text-anchor=\"middle\">%zu</text>\n",
+            (x0 + x1) / 2, py(&ch, lo - pad) + 14, i);
+    }
+    double zx[2] = {0, (double)k}, zy[2] = {0, 0};
+    polyline(&ch, zx, zy, 2, "axis");
+    char cap[200];
+    snprintf(cap, sizeof cap, "IV %.4f, %zu bins (trend %s); bins numbered as in the table",
+             c->bin.iv, k, tc_trend_name(c->bin.trend_used));
+    chart_end(&ch, cap);
+}
+
+/* ---- tables ---- */
+
+/* digits after the point, or significant digits when general */
+static void metric_row(sbuf *b, const char *name, int digits, int general, double dev, double val,
+                       int has_val)
+{
+    add(b, "<tr><th>%s</th><td>", name);
+    if (general)
+        add(b, "%.*g", digits, dev);
+    else
+        add(b, "%.*f", digits, dev);
+    add(b, "</td><td>");
+    if (!has_val)
+        add(b, "\xe2\x80\x94");
+    else if (general)
+        add(b, "%.*g", digits, val);
+    else
+        add(b, "%.*f", digits, val);
+    add(b, "</td></tr>\n");
+}
+
+static void key_figures(sbuf *b, const tc_train_result *r)
+{
+    const tc_metrics *d = &r->dev, *v = &r->val;
+    int hv = r->has_validation;
+    add(b, "<table class=\"figures\"><tr><th></th><th>development</th><th>validation</th></tr>\n");
+    metric_row(b, "rows", 0, 0, (double)d->rows, (double)v->rows, hv);
+    metric_row(b, "defaults", 0, 0, d->events, v->events, hv);
+    metric_row(b, "default rate", 4, 0, d->events / d->n, hv ? v->events / v->n : 0, hv);
+    metric_row(b, "AUC", 4, 0, d->auc, v->auc, hv);
+    metric_row(b, "Gini", 4, 0, d->gini, v->gini, hv);
+    metric_row(b, "KS", 4, 0, d->ks, v->ks, hv);
+    metric_row(b, "Brier", 5, 0, d->brier, v->brier, hv);
+    metric_row(b, "Hosmer\xe2\x80\x93Lemeshow C", 2, 0, d->hl_stat, v->hl_stat, hv);
+    metric_row(b, "Hosmer\xe2\x80\x93Lemeshow p", 3, 1, d->hl_p, v->hl_p, hv);
+    add(b, "<tr><th>PSI of the score</th><td colspan=\"2\">");
+    if (hv)
+        add(b, "%.4f (%s)", r->psi_score, tc_psi_band(r->psi_score));
+    else
+        add(b, "\xe2\x80\x94");
+    add(b, "</td></tr></table>\n");
+}
+
+static void fit_table(sbuf *b, const tc_train_result *r)
+{
+    const tc_logit_result *f = r->fit;
+    add(b, "<table><tr><th>parameter</th><th>estimate</th><th>std. error</th><th>z</th>"
+           "<th>p</th></tr>\n");
+    for (size_t p = 0; p < r->n_params; p++) {
+        add(b, "<tr><td>");
+        esc(b, r->param_names[p]);
+        add(b, "</td><td>%.6f</td><td>%.6f</td><td>%.2f</td><td>%.3g</td></tr>\n", f->coef[p],
+            f->se[p], f->z[p], f->pvalue[p]);
+    }
+    add(b,
+        "</table>\n<p>log-likelihood %.3f (intercept only %.3f, McFadden R\xc2\xb2 %.4f); "
+        "AIC %.2f; BIC %.2f; %d IRLS iterations on %.0f rows%s.</p>\n",
+        f->loglik, f->loglik_null, f->loglik_null != 0 ? 1 - f->loglik / f->loglik_null : 0, f->aic,
+        f->bic, f->iterations, f->nobs, r->spec->l2 > 0 ? " (with an L2 penalty)" : "");
+}
+
+static void iv_table(sbuf *b, const tc_train_result *r)
+{
+    add(b, "<table><tr><th>attribute</th><th>IV</th><th>bins</th><th>trend</th>"
+           "<th>CSI</th><th>status</th><th>why</th></tr>\n");
+    for (size_t j = 0; j < r->n_chars; j++) {
+        const tc_train_char *c = &r->chars[j];
+        add(b, "<tr class=\"%s\"><td><a href=\"#char-%zu\">", c->model_index >= 0 ? "in" : "out",
+            j);
+        esc(b, c->attr->name);
+        add(b, "</a></td><td>%.4f%s</td><td>%zu</td><td>%s</td><td>", c->bin.iv,
+            c->suspicious ? " \xe2\x9a\xa0" : "", c->bin.n_bins, tc_trend_name(c->bin.trend_used));
+        if (isnan(c->csi))
+            add(b, "\xe2\x80\x94");
+        else
+            add(b, "%.4f", c->csi);
+        add(b, "</td><td>%s</td><td class=\"why\">", tc_char_status_name(c->status));
+        esc(b, c->why);
+        add(b, "</td></tr>\n");
+    }
+    add(b, "</table>\n");
+}
+
+static void grade_table(sbuf *b, const tc_train_result *r)
+{
+    const tc_model *m = r->model;
+    const tc_dataset *ds = r->data;
+    double n[2][TC_MODEL_GRADES_MAX] = {{0}}, e[2][TC_MODEL_GRADES_MAX] = {{0}};
+    double pd[2][TC_MODEL_GRADES_MAX] = {{0}}, tot[2] = {0, 0};
+    for (size_t i = 0; i < ds->n_rows; i++) {
+        size_t g = (size_t)(tc_model_grade(m, r->score[i]) - m->grades);
+        int v = r->is_val[i];
+        double w = tc_dataset_weight(ds, i);
+        n[v][g] += w;
+        e[v][g] += w * ds->y[i];
+        pd[v][g] += w * r->pd[i];
+        tot[v] += w;
+    }
+    add(b, "<table><tr><th>grade</th><th>scores</th>");
+    for (int v = 0; v < 2; v++)
+        add(b, "<th>share (%s)</th><th>default rate</th><th>mean PD</th>", v ? "val" : "dev");
+    add(b, "</tr>\n");
+    for (size_t g = 0; g < m->n_grades; g++) {
+        add(b, "<tr><td>");
+        esc(b, m->grades[g].letter);
+        add(b, " \xe2\x80\x94 ");
+        esc(b, m->grades[g].en);
+        if (g == 0)
+            add(b, "</td><td>\xe2\x89\xa5 %g</td>", m->grades[g].min_score);
+        else
+            add(b, "</td><td>%g \xe2\x80\x93 %g</td>", m->grades[g].min_score,
+                m->grades[g - 1].min_score);
+        for (int v = 0; v < 2; v++) {
+            if ((v == 1 && !r->has_validation) || !(n[v][g] > 0)) {
+                add(b, "<td>%s</td><td>\xe2\x80\x94</td><td>\xe2\x80\x94</td>",
+                    v == 1 && !r->has_validation ? "\xe2\x80\x94" : "0 %");
+                continue;
+            }
+            add(b, "<td>%.2f %%</td><td>%.2f %%</td><td>%.2f %%</td>", 100 * n[v][g] / tot[v],
+                100 * e[v][g] / n[v][g], 100 * pd[v][g] / n[v][g]);
+        }
+        add(b, "</tr>\n");
+    }
+    add(b, "</table>\n");
+}
+
+static void char_section(sbuf *b, const tc_train_result *r, size_t j)
+{
+    const tc_train_char *c = &r->chars[j];
+    add(b, "<section class=\"char\" id=\"char-%zu\"><h3>", j);
+    esc(b, c->attr->name);
+    add(b, " <small>");
+    esc(b, c->attr->label[0] != '\0' ? c->attr->label : c->attr->attr->description_en);
+    add(b, " \xe2\x80\x94 %s, reason code ", tc_char_status_name(c->status));
+    esc(b, c->attr->reason_code);
+    add(b, "</small></h3>\n<div class=\"pair\">");
+    woe_chart(b, c, j);
+    add(b,
+        "<table><tr><th>#</th><th>bin</th><th>rows (dev)</th><th>share</th><th>defaults</th>"
+        "<th>default rate</th><th>WoE</th><th>IV</th>%s<th>share (val)</th></tr>\n",
+        c->model_index >= 0 && r->kind == TC_MODEL_SCORECARD ? "<th>points</th>" : "");
+    double val_tot = 0;
+    for (size_t i = 0; i < c->bin.n_bins; i++)
+        val_tot += c->val_n[i];
+    for (size_t i = 0; i < c->bin.n_bins; i++) {
+        const tc_bin_stat *bs = &c->bin.bins[i];
+        char t[512];
+        bin_text(c, i, t, sizeof t);
+        add(b, "<tr><td>%zu</td><td>", i);
+        esc(b, t);
+        add(b, "</td><td>%.0f</td><td>%.2f %%</td><td>%.0f</td><td>", bs->n,
+            100 * bs->n / c->bin.total_n, bs->events);
+        if (bs->n > 0)
+            add(b, "%.2f %%", 100 * bs->events / bs->n);
+        else
+            add(b, "\xe2\x80\x94");
+        add(b, "</td><td>%.4f</td><td>%.4f</td>", bs->woe, bs->iv);
+        if (c->model_index >= 0 && r->kind == TC_MODEL_SCORECARD)
+            add(b, "<td>%g</td>", c->points[i]);
+        if (val_tot > 0)
+            add(b, "<td>%.2f %%</td>", 100 * c->val_n[i] / val_tot);
+        else
+            add(b, "<td>\xe2\x80\x94</td>");
+        add(b, "</tr>\n");
+    }
+    add(b, "</table></div>\n");
+    if (c->why[0] != '\0') {
+        add(b, "<p class=\"why\">");
+        esc(b, c->why);
+        add(b, "</p>\n");
+    }
+    add(b, "</section>\n");
+}
+
+static const char css[] =
+    "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:24px;"
+    "color:#222;max-width:1200px}"
+    "h1{font-size:1.5em;margin-bottom:4px}h2{margin-top:32px;border-bottom:1px solid #ccc}"
+    "h3 small{font-weight:normal;color:#555}"
+    "table{border-collapse:collapse;margin:8px 0;font-size:0.9em}"
+    "td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}"
+    "th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}"
+    "tr.out td{color:#888}.meta td,td.why{text-align:left}"
+    ".charts{display:flex;flex-wrap:wrap;gap:12px}.pair{display:flex;flex-wrap:wrap;gap:16px;"
+    "align-items:flex-start}"
+    "figure{margin:0}figcaption{font-size:0.8em;color:#555;max-width:440px}"
+    "svg text{font-size:11px;fill:#333}svg .title{font-size:13px;font-weight:bold;"
+    "text-anchor:middle}"
+    ".grid{stroke:#eee}.frame{fill:none;stroke:#999}.axis{stroke:#333;fill:none}"
+    ".ref{stroke:#aaa;stroke-dasharray:4 3;fill:none}"
+    "polyline.dev,line.dev{stroke:#1f5fa8;stroke-width:2;fill:none}circle.dev{fill:#1f5fa8}"
+    "polyline.val,line.val{stroke:#e07b00;stroke-width:2;fill:none}circle.val{fill:#e07b00}"
+    "polyline.bad,line.bad{stroke:#c0392b;stroke-width:2;fill:none}"
+    "polyline.good,line.good{stroke:#27864a;stroke-width:2;fill:none}"
+    ".ksline{stroke:#333;stroke-width:1.5;stroke-dasharray:3 2}"
+    ".goodbar{fill:#27864a;opacity:0.8}.badbar{fill:#c0392b;opacity:0.8}"
+    ".why{color:#8a5a00}.note{color:#555;font-size:0.9em}";
+
+int train_report_html(const tc_train_result *r, const char *data_path, const char *fingerprint,
+                      char **out, size_t *len, tc_error *err)
+{
+    const tc_train_spec *s = r->spec;
+    const tc_model *m = r->model;
+    sbuf b = {0};
+    add(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>");
+    esc(&b, s->name);
+    add(&b, " version %d \xe2\x80\x94 training report</title>\n<style>%s</style></head><body>\n",
+        s->version, css);
+    add(&b, "<h1>");
+    esc(&b, s->name);
+    add(&b, " version %d</h1>\n<p>", s->version);
+    esc(&b, s->description_en);
+    add(&b, "</p>\n<table class=\"meta\">");
+    add(&b, "<tr><th>kind</th><td>%s</td></tr>", tc_model_kind_name(r->kind));
+    add(&b, "<tr><th>product, status</th><td>");
+    esc(&b, s->product);
+    add(&b, ", %s</td></tr><tr><th>created at</th><td>", tc_model_status_name(s->status));
+    esc(&b, r->created_at);
+    add(&b, "</td></tr><tr><th>training data</th><td>");
+    esc(&b, data_path);
+    add(&b, " (%zu rows), ", r->data->n_rows);
+    esc(&b, fingerprint != NULL ? fingerprint : "no fingerprint");
+    add(&b, "</td></tr><tr><th>catalog</th><td>");
+    esc(&b, s->catalog->name);
+    add(&b, " %s</td></tr><tr><th>spec</th><td>", s->catalog->hash_hex);
+    esc(&b, s->origin);
+    add(&b, "</td></tr><tr><th>split</th><td>");
+    esc(&b, r->split_text);
+    add(&b, "; %zu development, %zu validation rows</td></tr>", r->n_dev, r->n_val);
+    add(&b,
+        "<tr><th>scaling</th><td>%g points at %g:1, PDO %g (factor %.4f, offset %.4f); "
+        "bounds [%g, %g]; points rounded to %g</td></tr>",
+        s->points, s->odds, s->pdo, m->factor, m->offset, s->score_min, s->score_max, s->rounding);
+    add(&b,
+        "<tr><th>engine check</th><td>the model file loads; the engine re-scored %zu rows "
+        "with the trainer's result, bit for bit</td></tr></table>\n",
+        r->check_rows);
+
+    add(&b, "<h2>Key figures</h2>\n");
+    key_figures(&b, r);
+    add(&b, "<div class=\"charts\">\n");
+    hist h;
+    score_hist(r, &h);
+    roc_chart(&b, r);
+    ks_chart(&b, r, &h);
+    calibration_chart(&b, r);
+    distribution_chart(&b, r, &h);
+    add(&b, "</div>\n");
+
+    add(&b, "<h2>Calibration by decile of PD</h2>\n<table><tr><th>decile</th><th>PD range</th>"
+            "<th>rows (dev)</th><th>mean PD</th><th>default rate</th>");
+    if (r->has_validation)
+        add(&b, "<th>rows (val)</th><th>mean PD</th><th>default rate</th>");
+    add(&b, "</tr>\n");
+    for (size_t g = 0; g < r->dev.n_groups; g++) {
+        const tc_calibration_group *d = &r->dev.groups[g];
+        add(&b,
+            "<tr><td>%zu</td><td>%.4f \xe2\x80\x93 %.4f</td><td>%.0f</td><td>%.4f</td>"
+            "<td>%.4f</td>",
+            g + 1, d->pd_min, d->pd_max, d->n, d->expected / d->n, d->events / d->n);
+        if (r->has_validation && g < r->val.n_groups) {
+            const tc_calibration_group *v = &r->val.groups[g];
+            add(&b, "<td>%.0f</td><td>%.4f</td><td>%.4f</td>", v->n, v->expected / v->n,
+                v->events / v->n);
+        }
+        add(&b, "</tr>\n");
+    }
+    add(&b, "</table>\n");
+
+    add(&b, "<h2>Grades</h2>\n");
+    grade_table(&b, r);
+
+    add(&b, "<h2>Fit</h2>\n");
+    fit_table(&b, r);
+
+    add(&b, "<h2>Characteristics: information value and selection</h2>\n");
+    add(&b,
+        "<p class=\"note\">Selection keeps IV \xe2\x89\xa5 %g, flags IV above %g, and drops "
+        "the weaker of any two WoE columns correlated above %g.%s</p>\n",
+        s->min_iv, s->suspicious_iv, s->max_correlation,
+        r->kind == TC_MODEL_LOGISTIC ? " (A logistic model on raw attributes keeps every "
+                                       "attribute of the spec; the IVs are for information.)"
+                                     : "");
+    iv_table(&b, r);
+
+    add(&b, "<h2>WoE by bin</h2>\n");
+    for (size_t j = 0; j < r->n_chars; j++)
+        char_section(&b, r, j);
+
+    add(&b,
+        "<h2>Conventions</h2>\n<ul class=\"note\">"
+        "<li>WoE = ln(%%good/%%bad) per bin with additive smoothing %g on every cell "
+        "(empty bins get WoE 0); IV = \xce\xa3 (%%good \xe2\x88\x92 %%bad)\xc2\xb7WoE.</li>"
+        "<li>AUC counts ties as one half (mid-ranks); Gini = 2\xc2\xb7"
+        "AUC \xe2\x88\x92 1; KS "
+        "is the largest distance between the two outcomes' PD distributions.</li>"
+        "<li>Hosmer\xe2\x80\x93Lemeshow: ten groups of equal row count by PD, \xcf\x87\xc2\xb2 "
+        "with 8 degrees of freedom.</li>"
+        "<li>PSI: ten bins at the deciles of the development scores; shares below %g are "
+        "raised to %g. Bands: below %g stable, %g\xe2\x80\x93%g watch, above %g act.</li>"
+        "</ul>\n</body></html>\n",
+        s->attrs[0].binning.smoothing, TC_PSI_EPS, TC_PSI_EPS, TC_PSI_WATCH, TC_PSI_WATCH,
+        TC_PSI_ACT, TC_PSI_ACT);
+    if (b.failed) {
+        free(b.p);
+        return tc_errorf(err, TC_ENOMEM, "out of memory writing the report");
+    }
+    *out = b.p;
+    *len = b.len;
+    return TC_OK;
+}
+
+/* ---- JSON ---- */
+
+static json_t *jreal(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *metrics_json(const tc_metrics *m)
+{
+    json_t *groups = json_array();
+    for (size_t g = 0; g < m->n_groups; g++)
+        json_array_append_new(
+            groups, json_pack("{s:o, s:o, s:o, s:o, s:o}", "rows", jreal(m->groups[g].n), "events",
+                              jreal(m->groups[g].events), "mean_pd",
+                              jreal(m->groups[g].expected / m->groups[g].n), "pd_min",
+                              jreal(m->groups[g].pd_min), "pd_max", jreal(m->groups[g].pd_max)));
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:i, s:o, s:o}", "rows", jreal(m->n),
+                     "events", jreal(m->events), "auc", jreal(m->auc), "gini", jreal(m->gini), "ks",
+                     jreal(m->ks), "brier", jreal(m->brier), "hl_stat", jreal(m->hl_stat), "hl_p",
+                     jreal(m->hl_p), "hl_df", m->hl_df, "ks_at", jreal(m->ks_at), "calibration",
+                     groups);
+}
+
+int train_report_json(const tc_train_result *r, const char *data_path, const char *fingerprint,
+                      char **out, size_t *len, tc_error *err)
+{
+    const tc_train_spec *s = r->spec;
+    json_t *params = json_array(), *attrs = json_array();
+    for (size_t p = 0; p < r->n_params; p++)
+        json_array_append_new(params,
+                              json_pack("{s:s, s:o, s:o, s:o, s:o}", "name", r->param_names[p],
+                                        "coef", jreal(r->fit->coef[p]), "se", jreal(r->fit->se[p]),
+                                        "z", jreal(r->fit->z[p]), "p", jreal(r->fit->pvalue[p])));
+    for (size_t j = 0; j < r->n_chars; j++) {
+        const tc_train_char *c = &r->chars[j];
+        json_t *bins = json_array();
+        for (size_t i = 0; i < c->bin.n_bins; i++) {
+            char t[512];
+            bin_text(c, i, t, sizeof t);
+            const tc_bin_stat *bs = &c->bin.bins[i];
+            json_t *o =
+                json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "bin", t, "rows", jreal(bs->n),
+                          "events", jreal(bs->events), "woe", jreal(bs->woe), "iv", jreal(bs->iv),
+                          "val_rows", jreal(c->val_n[i]), "val_events", jreal(c->val_events[i]));
+            if (c->model_index >= 0 && r->kind == TC_MODEL_SCORECARD)
+                json_object_set_new(o, "points", jreal(c->points[i]));
+            json_array_append_new(bins, o);
+        }
+        json_array_append_new(
+            attrs,
+            json_pack("{s:s, s:o, s:s, s:b, s:s, s:s, s:o, s:i, s:o}", "name", c->attr->name, "iv",
+                      jreal(c->bin.iv), "status", tc_char_status_name(c->status), "suspicious",
+                      c->suspicious, "why", c->why, "trend", tc_trend_name(c->bin.trend_used),
+                      "csi", jreal(c->csi), "model_index", c->model_index, "bins", bins));
+    }
+    json_t *doc = json_pack(
+        "{s:{s:s, s:i, s:s, s:s, s:s}, s:{s:s, s:s, s:I, s:I, s:I, s:s}, "
+        "s:{s:i, s:o, s:o, s:o, s:o, s:o, s:o}, s:o, s:o, s:o, s:I, s:o}",
+        "model", "name", s->name, "version", s->version, "kind", tc_model_kind_name(r->kind),
+        "created_at", r->created_at, "catalog_hash", s->catalog->hash_hex, "data", "file",
+        data_path, "fingerprint", fingerprint != NULL ? fingerprint : "none", "rows",
+        (json_int_t)r->data->n_rows, "development_rows", (json_int_t)r->n_dev, "validation_rows",
+        (json_int_t)r->n_val, "split", r->split_text, "fit", "iterations", r->fit->iterations,
+        "loglik", jreal(r->fit->loglik), "loglik_null", jreal(r->fit->loglik_null), "aic",
+        jreal(r->fit->aic), "bic", jreal(r->fit->bic), "nobs", jreal(r->fit->nobs), "parameters",
+        params, "development", metrics_json(&r->dev), "validation",
+        r->has_validation ? metrics_json(&r->val) : json_null(), "psi_score", jreal(r->psi_score),
+        "check_rows", (json_int_t)r->check_rows, "attributes", attrs);
+    char *text = doc != NULL ? json_dumps(doc, JSON_INDENT(1) | JSON_REAL_PRECISION(17)) : NULL;
+    json_decref(doc);
+    if (text == NULL)
+        return tc_errorf(err, TC_ENOMEM, "out of memory writing the summary");
+    size_t n = strlen(text);
+    char *t = realloc(text, n + 2);
+    if (t == NULL) {
+        free(text);
+        return tc_errorf(err, TC_ENOMEM, "out of memory writing the summary");
+    }
+    t[n] = '\n';
+    t[n + 1] = '\0';
+    *out = t;
+    *len = n + 1;
+    return TC_OK;
+}
