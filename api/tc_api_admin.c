@@ -265,10 +265,7 @@ void tc_api_handle_status(tc_api_slot *s)
     memset(&st, 0, sizeof st);
     tc_store_stats_get(srv->store, &st, NULL);
     size_t inquiries = 0;
-    if (tc_reader_begin(s->w->reader, NULL) == TC_OK) {
-        inquiries = tc_audit_count(srv->audit, s->w->reader);
-        tc_reader_end(s->w->reader);
-    }
+    inquiries = tc_audit_count(s->w->audit_reader);
     const tc_model_set *set = tc_registry_acquire(srv->registry);
     Tinchap__V1__LoadedModel items[MODELS_OUT_MAX], *ptrs[MODELS_OUT_MAX];
     Tinchap__V1__GetStatusResponse r = TINCHAP__V1__GET_STATUS_RESPONSE__INIT;

@@ -135,7 +135,7 @@ static int parse_identities(const tc_jctx *root, json_t *list, const char *field
 int tc_api_config_load(tc_api_config *c, const char *path, tc_error *err)
 {
     static const char *const keys[] = {
-        "listen",  "database",        "secret",           "catalog",     "models",
+        "listen",  "database",        "audit",           "secret",           "catalog",     "models",
         "reasons", "map_size",        "workers",          "audit_sync",  "audit_sync_ms",
         "metrics_listen", "drain_timeout_ms", "drain_grace_ms", "max_inflight",
         "max_message_bytes", "access_log", "log_level", "insecure", "tls", "clients", "tokens",
@@ -154,6 +154,7 @@ int tc_api_config_load(tc_api_config *c, const char *path, tc_error *err)
     if ((rc = tc_json_expect_object(&r, root, keys, err)) ||
         (rc = get_text(&r, root, "listen", c->listen, sizeof c->listen, err)) ||
         (rc = get_path(&r, root, "database", dir, c->database, sizeof c->database, err)) ||
+        (rc = get_path(&r, root, "audit", dir, c->audit_dir, sizeof c->audit_dir, err)) ||
         (rc = get_path(&r, root, "secret", dir, c->secret, sizeof c->secret, err)) ||
         (rc = get_path(&r, root, "catalog", dir, c->catalog, sizeof c->catalog, err)) ||
         (rc = get_path(&r, root, "models", dir, c->models, sizeof c->models, err)) ||
@@ -227,12 +228,37 @@ int tc_api_listen_is_loopback(const char *listen)
            strncmp(listen, "localhost:", 10) == 0 || strncmp(listen, "ipv4:127.", 9) == 0;
 }
 
+void tc_api_config_finish(tc_api_config *c)
+{
+    if (c->audit_dir[0] != '\0' || c->database[0] == '\0')
+        return;
+    /* beside the database, not inside it: replacing the database by a snapshot keeps it */
+    char dir[TC_API_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", c->database);
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        dir[--n] = '\0';
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL)
+        snprintf(c->audit_dir, sizeof c->audit_dir, "audit");
+    else if (slash == dir)
+        snprintf(c->audit_dir, sizeof c->audit_dir, "/audit");
+    else {
+        *slash = '\0';
+        snprintf(c->audit_dir, sizeof c->audit_dir, "%.*s/audit", (int)(sizeof c->audit_dir - 8),
+                 dir);
+    }
+}
+
 int tc_api_config_check(const tc_api_config *c, tc_error *err)
 {
     if (c->database[0] == '\0')
         return tc_errorf(err, TC_EINVAL, "no database: set \"database\" or --db DIR");
     if (c->secret[0] == '\0')
         return tc_errorf(err, TC_EINVAL, "no secret key: set \"secret\" or --key FILE");
+    if (strcmp(c->audit_dir, c->database) == 0)
+        return tc_errorf(err, TC_EINVAL,
+                         "the audit trail needs its own directory, not the database's");
     if (c->insecure) {
         if (!tc_api_listen_is_loopback(c->listen))
             return tc_errorf(err, TC_EINVAL,

@@ -33,6 +33,7 @@ typedef struct tc_api_identity {
 typedef struct tc_api_config {
     char listen[256];
     char database[TC_API_PATH_MAX];
+    char audit_dir[TC_API_PATH_MAX];  /* "" = "audit" beside the database directory */
     char secret[TC_API_PATH_MAX];
     char catalog[TC_API_PATH_MAX];
     char models[TC_API_PATH_MAX];
@@ -60,6 +61,9 @@ void tc_api_config_defaults(tc_api_config *c);
 
 /* Read a config file over c. Refuses unknown fields and bad values, naming the JSON path. */
 int tc_api_config_load(tc_api_config *c, const char *path, tc_error *err);
+
+/* Fill in what defaults to other settings (the audit directory). Call before check. */
+void tc_api_config_finish(tc_api_config *c);
 
 /* Check the whole configuration is usable (paths given, TLS complete unless insecure, insecure
  * only on a loopback address, roles known...). */

@@ -115,6 +115,7 @@ typedef struct tc_api_worker {
     pthread_t thread;
     grpc_completion_queue *cq;
     tc_reader *reader;
+    tc_audit_reader *audit_reader;
     tc_hasher *hasher;
     tc_eval_workspace *ws;
     tc_score_result result, shadow;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "tc_api_internal.h"
+#include "tc_api_validate.h"
 #include "tc_consent.h"
 #include "tc_id.h"
 #include "tc_time.h"
@@ -72,42 +73,6 @@ static void deny(tc_api_slot *s, grpc_status_code status, const char *fmt, ...)
     submit(s);
 }
 
-static int token_ok(const char *v, size_t max)
-{
-    size_t n = strlen(v);
-    if (n == 0 || n > max)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = v[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-              c == '.'))
-            return 0;
-    }
-    return 1;
-}
-
-/* request_id: 1-64 of A-Z a-z 0-9 . _ : - and no run of 12 digits, so a client cannot put a
- * citizen ID where logs would keep it. */
-static const char *request_id_problem(const char *v)
-{
-    size_t n = strlen(v), digits = 0;
-    if (n == 0)
-        return "is required";
-    if (n > TC_AUDIT_TEXT_MAX)
-        return "is longer than 64 characters";
-    for (size_t i = 0; i < n; i++) {
-        char c = v[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == ':' || c == '-'))
-            return "may hold only A-Z a-z 0-9 . _ : -";
-        digits = c >= '0' && c <= '9' ? digits + 1 : 0;
-        if (digits >= TC_ID_LEN)
-            return "must not contain 12 or more consecutive digits (it could be a citizen ID, "
-                   "and request IDs are logged)";
-    }
-    return NULL;
-}
-
 static void copy_text(char *dst, size_t size, const char *src)
 {
     snprintf(dst, size, "%s", src != NULL ? src : "");
@@ -161,49 +126,15 @@ static const tc_model *choose_model(tc_api_slot *s, const tc_model_set *set,
     return m;
 }
 
-/* Validation in field order; the message names the field and never echoes an ID. */
+/* Validation in field order (tc_api_score_check); the message names the field and never
+ * echoes an ID. */
 static int validate(tc_api_slot *s, const Tinchap__V1__ScoreRequest *q)
 {
-    tc_error err;
-    const char *p = request_id_problem(q->request_id);
-    if (p != NULL) {
-        deny(s, GRPC_STATUS_INVALID_ARGUMENT, "field 'request_id' %s", p);
-        return 1;
-    }
-    if (tc_id_parse(q->citizen_id, strlen(q->citizen_id), 0, NULL, &err) != TC_OK) {
-        deny(s, GRPC_STATUS_INVALID_ARGUMENT, "field 'citizen_id': %s", err.msg);
-        return 1;
-    }
-    if (tc_consent_check_ref(q->consent_ref, strlen(q->consent_ref), &err) != TC_OK ||
-        tc_consent_check_purpose(q->purpose, strlen(q->purpose), &err) != TC_OK) {
-        deny(s, GRPC_STATUS_INVALID_ARGUMENT, "%s", err.msg);
-        return 1;
-    }
-    if (!token_ok(q->product, TC_MODEL_NAME_MAX)) {
-        deny(s, GRPC_STATUS_INVALID_ARGUMENT,
-             "field 'product': 1-64 characters of a-z, 0-9, '-', '_', '.'");
-        return 1;
-    }
-    if (q->model_name[0] != '\0' && !token_ok(q->model_name, TC_MODEL_NAME_MAX)) {
-        deny(s, GRPC_STATUS_INVALID_ARGUMENT,
-             "field 'model_name': 1-64 characters of a-z, 0-9, '-', '_', '.'");
-        return 1;
-    }
-    if (q->max_reasons > TC_REASONS_OUT_MAX) {
-        deny(s, GRPC_STATUS_INVALID_ARGUMENT, "field 'max_reasons': %u is more than %d",
-             q->max_reasons, TC_REASONS_OUT_MAX);
-        return 1;
-    }
-    if (q->loan_amount_vnd < 0) {
-        deny(s, GRPC_STATUS_INVALID_ARGUMENT, "field 'loan_amount_vnd': must not be negative");
-        return 1;
-    }
-    if (q->loan_term_months > 600) {
-        deny(s, GRPC_STATUS_INVALID_ARGUMENT, "field 'loan_term_months': %u is more than 600",
-             q->loan_term_months);
-        return 1;
-    }
-    return 0;
+    char msg[sizeof s->audit.rec.status_text];
+    if (tc_api_score_check(q, msg, sizeof msg) == 0)
+        return 0;
+    deny(s, GRPC_STATUS_INVALID_ARGUMENT, "%s", msg);
+    return 1;
 }
 
 /* Shadow evaluation of the product's challengers: kept in the audit record, never answered. */
@@ -304,7 +235,7 @@ void tc_api_handle_score(tc_api_slot *s)
         return;
     }
     /* Echo only validated text into the record and the log. */
-    if (request_id_problem(q->request_id) == NULL) {
+    if (tc_api_request_id_problem(q->request_id) == NULL) {
         copy_text(rec->request_id, sizeof rec->request_id, q->request_id);
         copy_text(s->request_id, sizeof s->request_id, q->request_id);
     }
@@ -335,16 +266,10 @@ void tc_api_handle_score(tc_api_slot *s)
                                              "%s%c%s", s->who->institution, 0, q->request_id);
     request_digest(q, rec->citizen, s->audit.digest);
     tc_error err;
-    if (tc_reader_begin(w->reader, &err) != TC_OK) {
-        tc_registry_release(srv->registry, set);
-        deny(s, GRPC_STATUS_UNAVAILABLE, "the database cannot be read now");
-        goto out;
-    }
     unsigned char digest[16];
     size_t stored_len = 0;
-    if (tc_audit_idem_lookup(srv->audit, w->reader, s->audit.idem_key, s->audit.idem_key_len,
+    if (tc_audit_idem_lookup(w->audit_reader, s->audit.idem_key, s->audit.idem_key_len,
                              rec->time_us, digest, s->response, &stored_len) == TC_OK) {
-        tc_reader_end(w->reader);
         tc_registry_release(srv->registry, set);
         if (memcmp(digest, s->audit.digest, 16) != 0) {
             deny(s, GRPC_STATUS_ALREADY_EXISTS,
@@ -359,6 +284,11 @@ void tc_api_handle_score(tc_api_slot *s)
         rec->status = GRPC_STATUS_OK;
         s->audit.idem_key_len = 0; /* already remembered */
         submit(s);
+        goto out;
+    }
+    if (tc_reader_begin(w->reader, &err) != TC_OK) {
+        tc_registry_release(srv->registry, set);
+        deny(s, GRPC_STATUS_UNAVAILABLE, "the database cannot be read now");
         goto out;
     }
 

@@ -631,6 +631,7 @@ static int open_worker(tc_api_server *srv, tc_api_worker *w, size_t id, tc_error
     w->srv = srv;
     pthread_mutex_init(&w->post_mu, NULL);
     if ((rc = tc_reader_new(srv->store, &w->reader, err)) != TC_OK ||
+        (rc = tc_audit_reader_new(srv->audit, &w->audit_reader, err)) != TC_OK ||
         (rc = tc_hasher_new(srv->key, &w->hasher, err)) != TC_OK ||
         (rc = tc_eval_workspace_new(&w->ws, err)) != TC_OK)
         return rc;
@@ -659,6 +660,7 @@ static void close_worker(tc_api_worker *w)
     tc_eval_workspace_free(w->ws);
     tc_hasher_free(w->hasher);
     tc_reader_free(w->reader);
+    tc_audit_reader_free(w->audit_reader);
     free(w->slots);
     free(w->arena.buf);
 }
@@ -672,10 +674,11 @@ static int open_engine(tc_api_server *srv, tc_error *err)
         (rc = tc_key_load(c->secret, &srv->key, err)) != TC_OK)
         return rc;
     tc_store_options so = {.path = c->database, .catalog = srv->catalog, .key = srv->key,
-                           .map_size = c->map_size, .create = 1,
-                           .relaxed_sync = c->relaxed_audit};
+                           .map_size = c->map_size, .create = 1};
+    tc_audit_options ao = {.dir = c->audit_dir, .key = srv->key, .relaxed = c->relaxed_audit,
+                           .sync_ms = c->relaxed_sync_ms};
     if ((rc = tc_store_open(&so, &srv->store, err)) != TC_OK ||
-        (rc = tc_audit_open(srv->store, &srv->audit, err)) != TC_OK)
+        (rc = tc_audit_open(&ao, &srv->audit, err)) != TC_OK)
         return rc;
     snprintf(reasons, sizeof reasons, "%s/reasons.json", c->models);
     tc_registry_options ro = {.dir = c->models, .catalog = srv->catalog,
@@ -758,9 +761,7 @@ int tc_api_server_start(const tc_api_config *cfg, tc_api_server **out, tc_error 
             goto fail;
     if ((rc = open_worker(srv, &srv->admin, srv->n_workers, err)) != TC_OK)
         goto fail;
-    tc_audit_options ao = {.relaxed = cfg->relaxed_audit, .sync_ms = cfg->relaxed_sync_ms,
-                           .producers = srv->n_workers};
-    if ((rc = tc_audit_start(srv->audit, &ao, err)) != TC_OK ||
+    if ((rc = tc_audit_start(srv->audit, srv->n_workers, err)) != TC_OK ||
         (rc = open_server(srv, err)) != TC_OK)
         goto fail;
     (void)audit_done_noop;
@@ -904,12 +905,13 @@ void tc_api_server_stop(tc_api_server *srv)
                .type != GRPC_QUEUE_SHUTDOWN) {
     }
     grpc_completion_queue_destroy(srv->shutdown_cq);
-    /* 5. Flush the audit trail, close everything. */
-    tc_audit_close(srv->audit);
+    /* 5. Flush the audit trail, close everything: the metrics endpoint and the workers' audit
+     *    readers use the trail, so they go before it. */
     tc_api_metrics_close(srv->metrics);
     for (size_t i = 0; i < srv->n_workers; i++)
         close_worker(&srv->workers[i]);
     close_worker(&srv->admin);
+    tc_audit_close(srv->audit);
     tc_registry_close(srv->registry);
     tc_store_close(srv->store);
     tc_key_free(srv->key);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "tc_api_internal.h"
+#include "tc_api_validate.h"
 #include "tc_consent.h"
 #include "tc_id.h"
 #include "tc_record.h"
@@ -52,28 +53,6 @@ static int citizen_key(tc_api_slot *s, const char *id, unsigned char key[TC_CITI
     return 0;
 }
 
-static int parse_time(tc_api_slot *s, const char *field, const char *v, int64_t *out)
-{
-    size_t n = strlen(v);
-    /* RFC 3339 with fractional seconds: keep whole seconds */
-    char buf[TC_TIME_TEXT_LEN];
-    if (n > 20 && v[19] == '.' && v[n - 1] == 'Z' && n < 40) {
-        memcpy(buf, v, 19);
-        buf[19] = 'Z';
-        buf[20] = '\0';
-        v = buf;
-        n = 20;
-    }
-    if (tc_time_parse(v, n, out) != TC_OK) {
-        tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT,
-                    "field '%s': not a UTC time like 2026-01-31T09:00:00Z or a date like "
-                    "2026-01-31",
-                    field);
-        return 1;
-    }
-    return 0;
-}
-
 /* Run fn inside one write transaction; answers the call on failure. */
 static int commit(tc_api_slot *s, tc_writer *w, int rc, tc_error *err)
 {
@@ -96,21 +75,11 @@ void tc_api_handle_grant(tc_api_slot *s)
     unsigned char key[TC_CITIZEN_KEY_LEN];
     tc_consent c;
     tc_error err;
-    memset(&c, 0, sizeof c);
-    if (q == NULL || citizen_key(s, q->citizen_id, key, NULL) ||
-        parse_time(s, "granted_at", q->granted_at, &c.granted_at) ||
-        parse_time(s, "expires_at", q->expires_at, &c.expires_at))
+    char msg[sizeof s->status_text];
+    if (q == NULL || citizen_key(s, q->citizen_id, key, NULL))
         return;
-    if (strlen(q->institution) > TC_INSTITUTION_MAX || strlen(q->purpose) > TC_PURPOSE_MAX ||
-        strlen(q->consent_ref) > TC_CONSENT_REF_MAX) {
-        tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, "a field is longer than allowed");
-        return;
-    }
-    memcpy(c.institution, q->institution, strlen(q->institution) + 1);
-    memcpy(c.purpose, q->purpose, strlen(q->purpose) + 1);
-    memcpy(c.ref, q->consent_ref, strlen(q->consent_ref) + 1);
-    if (tc_consent_validate(&c, &err) != TC_OK) {
-        tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, "%s", err.msg);
+    if (tc_api_grant_check(q, &c, msg, sizeof msg)) {
+        tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, "%s", msg);
         return;
     }
     tc_writer *w = NULL;
@@ -132,13 +101,11 @@ void tc_api_handle_revoke(tc_api_slot *s)
     unsigned char key[TC_CITIZEN_KEY_LEN];
     int64_t at = tc_time_now();
     tc_error err;
+    char msg[sizeof s->status_text];
     if (q == NULL || citizen_key(s, q->citizen_id, key, NULL))
         return;
-    if (q->revoked_at[0] != '\0' && parse_time(s, "revoked_at", q->revoked_at, &at))
-        return;
-    if (tc_consent_check_institution(q->institution, strlen(q->institution), &err) != TC_OK ||
-        tc_consent_check_purpose(q->purpose, strlen(q->purpose), &err) != TC_OK) {
-        tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, "%s", err.msg);
+    if (tc_api_revoke_check(q, &at, msg, sizeof msg)) {
+        tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, "%s", msg);
         return;
     }
     tc_writer *w = NULL;
@@ -232,14 +199,12 @@ void tc_api_handle_inquiries(tc_api_slot *s)
         return;
     }
     inquiries acc = {s, tc_api_arena_alloc(s->w, limit * sizeof(void *)), 0, limit};
-    if (acc.items == NULL || tc_reader_begin(s->w->reader, &err) != TC_OK) {
-        tc_api_fail(s, GRPC_STATUS_UNAVAILABLE, "the audit trail cannot be read now");
+    if (acc.items == NULL) {
+        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, "too many inquiries for the reply");
         return;
     }
     /* replays are skipped, so read a little more than asked */
-    int rc = tc_audit_by_citizen(s->w->srv->audit, s->w->reader, key, limit * 2, add_inquiry,
-                                 &acc, &err);
-    tc_reader_end(s->w->reader);
+    int rc = tc_audit_by_citizen(s->w->audit_reader, key, limit * 2, add_inquiry, &acc, &err);
     if (rc != TC_OK) {
         tc_api_fail(s, tc_api_status_of(rc), "%s", err.msg);
         return;
@@ -316,88 +281,12 @@ static void put_one(tc_api_slot *s, put_state *p, const unsigned char *msg, size
         put_reject(p, GRPC_STATUS_INVALID_ARGUMENT, "record %zu: malformed CitizenRecord", idx);
         return;
     }
-    tc_error err;
     tc_id_info info;
     unsigned char *key = p->keys + p->n * TC_CITIZEN_KEY_LEN;
     tc_value values[TC_CATALOG_ATTRS_MAX];
-    unsigned char seen[TC_CATALOG_ATTRS_MAX] = {0};
-    if (tc_id_parse(r->citizen_id, strlen(r->citizen_id), 0, &info, &err) != TC_OK) {
-        put_reject(p, GRPC_STATUS_INVALID_ARGUMENT, "record %zu: field 'citizen_id': %s", idx,
-                   err.msg);
-        goto out;
-    }
-    for (size_t i = 0; i < r->n_attributes; i++) {
-        const Tinchap__V1__AttributeValue *a = r->attributes[i];
-        int k = tc_catalog_find(cat, a->name);
-        if (k < 0) {
-            char q[80];
-            put_reject(p, GRPC_STATUS_INVALID_ARGUMENT,
-                       "record %zu: attribute '%s' is not in catalog '%s'", idx,
-                       tc_error_quote(q, sizeof q, a->name, strlen(a->name)), cat->name);
-            goto out;
-        }
-        if (seen[k]++) {
-            put_reject(p, GRPC_STATUS_INVALID_ARGUMENT, "record %zu: attribute '%s' repeats",
-                       idx, a->name);
-            goto out;
-        }
-        const tc_attr *at = &cat->attrs[k];
-        tc_value v = {0, 1};
-        int type_ok = 1;
-        switch (a->value_case) {
-        case TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_INT_VALUE:
-            type_ok = at->type == TC_ATTR_INT || at->type == TC_ATTR_REAL;
-            v.v = (double)a->int_value;
-            break;
-        case TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_REAL_VALUE:
-            type_ok = at->type == TC_ATTR_REAL;
-            v.v = a->real_value;
-            break;
-        case TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_BOOL_VALUE:
-            type_ok = at->type == TC_ATTR_BOOL;
-            v.v = a->bool_value ? 1 : 0;
-            break;
-        case TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_LEVEL: {
-            type_ok = at->type == TC_ATTR_CATEGORY;
-            int l = type_ok ? tc_attr_level(at, a->level, strlen(a->level)) : 0;
-            if (type_ok && l < 0) {
-                char q[80];
-                put_reject(p, GRPC_STATUS_INVALID_ARGUMENT,
-                           "record %zu: field '%s' value '%s': not a level of this category",
-                           idx, at->name, tc_error_quote(q, sizeof q, a->level, strlen(a->level)));
-                goto out;
-            }
-            v.v = l;
-            break;
-        }
-        case TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_MISSING:
-            v.present = 0;
-            break;
-        default:
-            type_ok = 0;
-            break;
-        }
-        if (!type_ok) {
-            put_reject(p, GRPC_STATUS_INVALID_ARGUMENT,
-                       "record %zu: field '%s': expected a value of type %s", idx, at->name,
-                       tc_attr_type_name(at->type));
-            goto out;
-        }
-        if (tc_attr_check(at, v, &err) != TC_OK) {
-            put_reject(p, GRPC_STATUS_INVALID_ARGUMENT, "record %zu: %s", idx, err.msg);
-            goto out;
-        }
-        values[k] = v;
-    }
-    for (size_t k = 0; k < cat->n_attrs; k++)
-        if (!seen[k]) {
-            put_reject(p, GRPC_STATUS_INVALID_ARGUMENT, "record %zu: attribute '%s' is missing "
-                       "(send it with missing=true if it has no value)", idx, cat->attrs[k].name);
-            goto out;
-        }
-    int bad = -1;
-    if (tc_id_check_values(&info, cat, values, &bad, &err) != TC_OK) {
-        put_reject(p, GRPC_STATUS_INVALID_ARGUMENT, "record %zu: %s", idx, err.msg);
+    char why[sizeof p->text];
+    if (tc_api_record_check(cat, r, idx, &info, values, why, sizeof why)) {
+        put_reject(p, GRPC_STATUS_INVALID_ARGUMENT, "%s", why);
         goto out;
     }
     if (tc_hasher_citizen(s->w->hasher, r->citizen_id, key) != TC_OK) {

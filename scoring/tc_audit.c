@@ -8,9 +8,12 @@
 #include <string.h>
 #include <time.h>
 
+#include <lmdb.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <sys/stat.h>
 
+#include "tc_store.h" /* tc_mdb_error */
 #include "tc_time.h"
 
 #define RECORD_FORMAT 1
@@ -25,10 +28,11 @@ typedef struct producer {
 } producer;
 
 struct tc_audit {
-    tc_store *store;
+    char *path;
     MDB_env *env;
-    MDB_dbi audit, by_citizen, idem, idem_time;
+    MDB_dbi meta, audit, by_citizen, idem, idem_time;
     tc_audit_options opt;
+    size_t n_producers;
     producer producers[TC_AUDIT_PRODUCERS_MAX];
     sem_t wake;
     pthread_t thread;
@@ -41,6 +45,16 @@ struct tc_audit {
     tc_audit_stats stats;
     tc_audit_entry **batch; /* the writer's working list */
 };
+
+struct tc_audit_reader {
+    tc_audit *a;
+    MDB_txn *txn;
+};
+
+static int mdb_fail(const tc_audit *a, int rc, const char *what, tc_error *err)
+{
+    return tc_mdb_error(a->path, a->env, rc, what, err);
+}
 
 /* ---- codec ---- */
 
@@ -316,26 +330,139 @@ static uint64_t from_be64(const unsigned char *p)
     return v;
 }
 
-int tc_audit_open(tc_store *store, tc_audit **out, tc_error *err)
+static int meta_put(MDB_txn *txn, MDB_dbi dbi, const char *name, const void *v, size_t len)
 {
-    int rc;
-    tc_audit *a = calloc(1, sizeof *a);
-    if (a == NULL)
-        return tc_errorf(err, TC_ENOMEM, "out of memory");
-    a->store = store;
-    a->env = tc_store_env(store);
-    if ((rc = tc_store_dbi(store, "audit", 0, &a->audit, err)) != TC_OK ||
-        (rc = tc_store_dbi(store, "audit_citizen", 0, &a->by_citizen, err)) != TC_OK ||
-        (rc = tc_store_dbi(store, "idempotency", 0, &a->idem, err)) != TC_OK ||
-        (rc = tc_store_dbi(store, "idem_time", 0, &a->idem_time, err)) != TC_OK) {
-        free(a);
-        return rc;
+    MDB_val k = {strlen(name), (void *)name}, d = {len, (void *)v};
+    return mdb_put(txn, dbi, &k, &d, 0);
+}
+
+/* Record the format and the secret's fingerprint on creation; check them afterwards. */
+static int check_meta(tc_audit *a, MDB_txn *txn, const tc_audit_options *opt, tc_error *err)
+{
+    MDB_val k = {6, (void *)"format"}, v;
+    unsigned char fp[TC_FINGERPRINT_LEN];
+    int mrc = mdb_get(txn, a->meta, &k, &v);
+    if (mrc == MDB_NOTFOUND) {
+        if (opt->read_only)
+            return tc_errorf(err, TC_ENOTFOUND, "%s: no audit trail here", a->path);
+        unsigned char fmt[4] = {TC_AUDIT_FORMAT, 0, 0, 0};
+        char created[TC_TIME_TEXT_LEN];
+        tc_time_format(tc_time_now(), created);
+        if ((mrc = meta_put(txn, a->meta, "format", fmt, sizeof fmt)) != MDB_SUCCESS ||
+            (mrc = meta_put(txn, a->meta, "created_at", created, strlen(created))) !=
+                MDB_SUCCESS)
+            return mdb_fail(a, mrc, "initialising", err);
+        if (opt->key != NULL) {
+            tc_key_fingerprint(opt->key, fp);
+            if ((mrc = meta_put(txn, a->meta, "key_fingerprint", fp, sizeof fp)) != MDB_SUCCESS)
+                return mdb_fail(a, mrc, "initialising", err);
+        }
+        return TC_OK;
     }
+    if (mrc != MDB_SUCCESS)
+        return mdb_fail(a, mrc, "reading meta", err);
+    if (v.mv_size != 4 || ((unsigned char *)v.mv_data)[0] != TC_AUDIT_FORMAT)
+        return tc_errorf(err, TC_EVERSION, "%s: audit trail format is not supported", a->path);
+    if (opt->key != NULL) {
+        MDB_val fk = {15, (void *)"key_fingerprint"};
+        tc_key_fingerprint(opt->key, fp);
+        if (mdb_get(txn, a->meta, &fk, &v) == MDB_SUCCESS &&
+            (v.mv_size != sizeof fp || memcmp(v.mv_data, fp, sizeof fp) != 0))
+            return tc_errorf(err, TC_EKEY,
+                             "%s: the secret key is not the one this audit trail was built with",
+                             a->path);
+    }
+    return TC_OK;
+}
+
+static int open_tables(tc_audit *a, const tc_audit_options *opt, tc_error *err)
+{
+    MDB_txn *txn = NULL;
+    unsigned create = opt->read_only ? 0 : MDB_CREATE;
+    int rc = TC_OK;
+    int mrc = mdb_txn_begin(a->env, NULL, opt->read_only ? MDB_RDONLY : 0, &txn);
+    if (mrc == MDB_SUCCESS && (mrc = mdb_dbi_open(txn, "meta", create, &a->meta)) == MDB_NOTFOUND) {
+        rc = tc_errorf(err, TC_ENOTFOUND, "%s: no audit trail here", a->path);
+        goto out;
+    }
+    if (mrc == MDB_SUCCESS)
+        mrc = mdb_dbi_open(txn, "audit", create, &a->audit);
+    if (mrc == MDB_SUCCESS)
+        mrc = mdb_dbi_open(txn, "audit_citizen", create, &a->by_citizen);
+    if (mrc == MDB_SUCCESS)
+        mrc = mdb_dbi_open(txn, "idempotency", create, &a->idem);
+    if (mrc == MDB_SUCCESS)
+        mrc = mdb_dbi_open(txn, "idem_time", create, &a->idem_time);
+    if (mrc != MDB_SUCCESS) {
+        rc = mdb_fail(a, mrc, "opening the audit tables", err);
+        goto out;
+    }
+    if ((rc = check_meta(a, txn, opt, err)) != TC_OK)
+        goto out;
+    mrc = mdb_txn_commit(txn);
+    txn = NULL;
+    if (mrc != MDB_SUCCESS)
+        rc = mdb_fail(a, mrc, "initialising", err);
+out:
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    return rc;
+}
+
+int tc_audit_open(const tc_audit_options *opt, tc_audit **out, tc_error *err)
+{
+    int rc = TC_OK, mrc;
+    struct stat st;
+    tc_audit *a = calloc(1, sizeof *a);
+    if (a == NULL || (a->path = strdup(opt->dir)) == NULL) {
+        free(a);
+        return tc_errorf(err, TC_ENOMEM, "out of memory");
+    }
+    a->opt = *opt;
+    a->opt.dir = a->path;
+    if (a->opt.sync_ms == 0)
+        a->opt.sync_ms = 100;
     for (size_t i = 0; i < TC_AUDIT_PRODUCERS_MAX; i++)
         pthread_mutex_init(&a->producers[i].mu, NULL);
     pthread_mutex_init(&a->stats_mu, NULL);
+    if (stat(opt->dir, &st) != 0) {
+        if (opt->read_only) {
+            rc = tc_errorf(err, TC_ENOTFOUND, "%s: no audit trail here", opt->dir);
+            goto fail;
+        }
+        if (mkdir(opt->dir, 0700) != 0 && errno != EEXIST) {
+            rc = tc_errorf(err, TC_EIO, "%s: %s", opt->dir, strerror(errno));
+            goto fail;
+        }
+    }
+    if ((mrc = mdb_env_create(&a->env)) != MDB_SUCCESS ||
+        (mrc = mdb_env_set_maxdbs(a->env, 8)) != MDB_SUCCESS ||
+        (mrc = mdb_env_set_maxreaders(a->env, TC_STORE_MAX_READERS)) != MDB_SUCCESS ||
+        (mrc = mdb_env_open(a->env, opt->dir,
+                            MDB_NOTLS | (opt->read_only ? MDB_RDONLY : 0) |
+                                (opt->relaxed ? MDB_NOSYNC : 0),
+                            0600)) != MDB_SUCCESS) {
+        rc = mdb_fail(a, mrc, "opening", err);
+        goto fail;
+    }
+    if (!opt->read_only) {
+        MDB_envinfo info;
+        mdb_env_info(a->env, &info);
+        size_t want = opt->map_size != 0 ? opt->map_size
+                      : info.me_mapsize > TC_AUDIT_DEFAULT_MAP_SIZE ? info.me_mapsize
+                                                                     : TC_AUDIT_DEFAULT_MAP_SIZE;
+        if (want != info.me_mapsize && (mrc = mdb_env_set_mapsize(a->env, want)) != MDB_SUCCESS) {
+            rc = mdb_fail(a, mrc, "setting the map size", err);
+            goto fail;
+        }
+    }
+    if ((rc = open_tables(a, opt, err)) != TC_OK)
+        goto fail;
     *out = a;
     return TC_OK;
+fail:
+    tc_audit_close(a);
+    return rc;
 }
 
 /* Sequence numbers continue from the last record on disk. */
@@ -357,8 +484,7 @@ static int find_next_seq(tc_audit *a, tc_error *err)
         mdb_cursor_close(cur);
     if (txn != NULL)
         mdb_txn_abort(txn);
-    return mrc == MDB_SUCCESS ? TC_OK
-                              : tc_store_mdb_error(a->store, mrc, "reading the audit trail", err);
+    return mrc == MDB_SUCCESS ? TC_OK : mdb_fail(a, mrc, "reading the audit trail", err);
 }
 
 /* ---- the writer ---- */
@@ -488,7 +614,7 @@ static void commit_batch(tc_audit *a, tc_audit_entry **batch, size_t n)
     int status = TC_OK;
     if (mrc != MDB_SUCCESS) {
         tc_error err;
-        status = tc_store_mdb_error(a->store, mrc, "writing the audit trail", &err);
+        status = mdb_fail(a, mrc, "writing the audit trail", &err);
         a->next_seq = seq0; /* nothing of this batch was kept */
     } else if (a->opt.relaxed) {
         a->dirty = 1;
@@ -518,7 +644,7 @@ static void commit_batch(tc_audit *a, tc_audit_entry **batch, size_t n)
 static size_t collect(tc_audit *a, tc_audit_entry **out)
 {
     size_t n = 0;
-    for (size_t i = 0; i < a->opt.producers; i++) {
+    for (size_t i = 0; i < a->n_producers; i++) {
         producer *p = &a->producers[i];
         pthread_mutex_lock(&p->mu);
         memcpy(out + n, p->items, p->n * sizeof *out);
@@ -562,22 +688,22 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-int tc_audit_start(tc_audit *a, const tc_audit_options *opt, tc_error *err)
+int tc_audit_start(tc_audit *a, size_t producers, tc_error *err)
 {
     int rc;
-    if (opt->producers == 0 || opt->producers > TC_AUDIT_PRODUCERS_MAX)
+    if (a->opt.read_only)
+        return tc_errorf(err, TC_EINVAL, "%s: opened read-only", a->path);
+    if (producers == 0 || producers > TC_AUDIT_PRODUCERS_MAX)
         return tc_errorf(err, TC_EINVAL, "audit: 1 to %d producers", TC_AUDIT_PRODUCERS_MAX);
-    a->opt = *opt;
-    if (a->opt.sync_ms == 0)
-        a->opt.sync_ms = 100;
+    a->n_producers = producers;
     if ((rc = find_next_seq(a, err)) != TC_OK)
         return rc;
-    for (size_t i = 0; i < opt->producers; i++) {
+    for (size_t i = 0; i < producers; i++) {
         a->producers[i].items = calloc(TC_AUDIT_QUEUE_MAX, sizeof(tc_audit_entry *));
         if (a->producers[i].items == NULL)
             return tc_errorf(err, TC_ENOMEM, "out of memory");
     }
-    a->batch = calloc(opt->producers * TC_AUDIT_QUEUE_MAX, sizeof *a->batch);
+    a->batch = calloc(producers * TC_AUDIT_QUEUE_MAX, sizeof *a->batch);
     if (a->batch == NULL || sem_init(&a->wake, 0, 0) != 0)
         return tc_errorf(err, TC_ENOMEM, "out of memory");
     a->last_sync_us = a->last_prune_us = tc_time_now_us();
@@ -603,6 +729,12 @@ void tc_audit_close(tc_audit *a)
     }
     pthread_mutex_destroy(&a->stats_mu);
     free(a->batch);
+    if (a->env != NULL) {
+        if (a->dirty)
+            mdb_env_sync(a->env, 1);
+        mdb_env_close(a->env);
+    }
+    free(a->path);
     free(a);
 }
 
@@ -632,21 +764,57 @@ void tc_audit_stats_get(tc_audit *a, tc_audit_stats *out)
 
 /* ---- reading ---- */
 
-int tc_audit_idem_lookup(tc_audit *a, tc_reader *r, const char *key, size_t key_len,
-                         int64_t now_us, unsigned char digest[16], unsigned char *response,
+int tc_audit_reader_new(tc_audit *a, tc_audit_reader **out, tc_error *err)
+{
+    tc_audit_reader *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return tc_errorf(err, TC_ENOMEM, "out of memory");
+    r->a = a;
+    int mrc = mdb_txn_begin(a->env, NULL, MDB_RDONLY, &r->txn);
+    if (mrc != MDB_SUCCESS) {
+        free(r);
+        return mdb_fail(a, mrc, "starting a read transaction", err);
+    }
+    mdb_txn_reset(r->txn);
+    *out = r;
+    return TC_OK;
+}
+
+void tc_audit_reader_free(tc_audit_reader *r)
+{
+    if (r == NULL)
+        return;
+    mdb_txn_abort(r->txn);
+    free(r);
+}
+
+/* Each read is one fresh snapshot. */
+static int reader_begin(tc_audit_reader *r, tc_error *err)
+{
+    int mrc = mdb_txn_renew(r->txn);
+    return mrc == MDB_SUCCESS ? TC_OK : mdb_fail(r->a, mrc, "reading the audit trail", err);
+}
+
+int tc_audit_idem_lookup(tc_audit_reader *r, const char *key, size_t key_len, int64_t now_us,
+                         unsigned char digest[16], unsigned char *response,
                          size_t *response_len)
 {
     MDB_val k = {key_len, (void *)key}, v;
-    if (mdb_get(tc_reader_txn(r), a->idem, &k, &v) != MDB_SUCCESS || v.mv_size < IDEM_HDR ||
-        v.mv_size - IDEM_HDR > TC_AUDIT_RESPONSE_MAX)
+    int rc = TC_ENOTFOUND;
+    if (reader_begin(r, NULL) != TC_OK)
         return TC_ENOTFOUND;
-    const unsigned char *p = v.mv_data;
-    if (now_us - (int64_t)from_be64(p) >= (int64_t)TC_AUDIT_IDEM_SECONDS * 1000000)
-        return TC_ENOTFOUND;
-    memcpy(digest, p + 16, 16);
-    memcpy(response, p + IDEM_HDR, v.mv_size - IDEM_HDR);
-    *response_len = v.mv_size - IDEM_HDR;
-    return TC_OK;
+    if (mdb_get(r->txn, r->a->idem, &k, &v) == MDB_SUCCESS && v.mv_size >= IDEM_HDR &&
+        v.mv_size - IDEM_HDR <= TC_AUDIT_RESPONSE_MAX) {
+        const unsigned char *p = v.mv_data;
+        if (now_us - (int64_t)from_be64(p) < (int64_t)TC_AUDIT_IDEM_SECONDS * 1000000) {
+            memcpy(digest, p + 16, 16);
+            memcpy(response, p + IDEM_HDR, v.mv_size - IDEM_HDR);
+            *response_len = v.mv_size - IDEM_HDR;
+            rc = TC_OK;
+        }
+    }
+    mdb_txn_reset(r->txn);
+    return rc;
 }
 
 static int read_record(tc_audit *a, MDB_txn *txn, uint64_t seq, tc_audit_record *out,
@@ -657,23 +825,27 @@ static int read_record(tc_audit *a, MDB_txn *txn, uint64_t seq, tc_audit_record 
     MDB_val k = {8, key}, v;
     int mrc = mdb_get(txn, a->audit, &k, &v);
     if (mrc != MDB_SUCCESS)
-        return tc_store_mdb_error(a->store, mrc, "reading the audit trail", err);
+        return mdb_fail(a, mrc, "reading the audit trail", err);
     return tc_audit_decode(v.mv_data, v.mv_size, out, err);
 }
 
-int tc_audit_by_citizen(tc_audit *a, tc_reader *r, const unsigned char key[TC_CITIZEN_KEY_LEN],
+int tc_audit_by_citizen(tc_audit_reader *r, const unsigned char key[TC_CITIZEN_KEY_LEN],
                         size_t limit, tc_audit_fn fn, void *arg, tc_error *err)
 {
-    MDB_txn *txn = tc_reader_txn(r);
+    tc_audit *a = r->a;
     MDB_cursor *cur = NULL;
     unsigned char probe[TC_CITIZEN_KEY_LEN + 8];
     memcpy(probe, key, TC_CITIZEN_KEY_LEN);
     memset(probe + TC_CITIZEN_KEY_LEN, 0xff, 8);
     MDB_val k = {sizeof probe, probe}, v;
-    int rc = TC_OK;
-    int mrc = mdb_cursor_open(txn, a->by_citizen, &cur);
-    if (mrc != MDB_SUCCESS)
-        return tc_store_mdb_error(a->store, mrc, "reading the audit trail", err);
+    int rc = reader_begin(r, err);
+    if (rc != TC_OK)
+        return rc;
+    int mrc = mdb_cursor_open(r->txn, a->by_citizen, &cur);
+    if (mrc != MDB_SUCCESS) {
+        mdb_txn_reset(r->txn);
+        return mdb_fail(a, mrc, "reading the audit trail", err);
+    }
     /* newest first: from just past the citizen's last entry, walk backwards */
     mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     mrc = mdb_cursor_get(cur, &k, &v, mrc == MDB_SUCCESS ? MDB_PREV : MDB_LAST);
@@ -682,7 +854,7 @@ int tc_audit_by_citizen(tc_audit *a, tc_reader *r, const unsigned char key[TC_CI
     while (mrc == MDB_SUCCESS && n < limit && k.mv_size == sizeof probe &&
            memcmp(k.mv_data, key, TC_CITIZEN_KEY_LEN) == 0) {
         uint64_t seq = from_be64((const unsigned char *)k.mv_data + TC_CITIZEN_KEY_LEN);
-        if ((rc = read_record(a, txn, seq, &rec, err)) != TC_OK)
+        if ((rc = read_record(a, r->txn, seq, &rec, err)) != TC_OK)
             break;
         n++;
         if (fn(&rec, arg) != 0)
@@ -690,18 +862,24 @@ int tc_audit_by_citizen(tc_audit *a, tc_reader *r, const unsigned char key[TC_CI
         mrc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
     }
     mdb_cursor_close(cur);
+    mdb_txn_reset(r->txn);
     return rc;
 }
 
-int tc_audit_scan(tc_audit *a, tc_reader *r, int64_t from_us, int64_t to_us, tc_audit_fn fn,
+int tc_audit_scan(tc_audit_reader *r, int64_t from_us, int64_t to_us, tc_audit_fn fn,
                   void *arg, tc_error *err)
 {
+    tc_audit *a = r->a;
     MDB_cursor *cur = NULL;
     MDB_val k, v;
-    int rc = TC_OK;
-    int mrc = mdb_cursor_open(tc_reader_txn(r), a->audit, &cur);
-    if (mrc != MDB_SUCCESS)
-        return tc_store_mdb_error(a->store, mrc, "reading the audit trail", err);
+    int rc = reader_begin(r, err);
+    if (rc != TC_OK)
+        return rc;
+    int mrc = mdb_cursor_open(r->txn, a->audit, &cur);
+    if (mrc != MDB_SUCCESS) {
+        mdb_txn_reset(r->txn);
+        return mdb_fail(a, mrc, "reading the audit trail", err);
+    }
     tc_audit_record rec;
     for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == MDB_SUCCESS;
          mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
@@ -717,13 +895,18 @@ int tc_audit_scan(tc_audit *a, tc_reader *r, int64_t from_us, int64_t to_us, tc_
             break;
     }
     mdb_cursor_close(cur);
+    mdb_txn_reset(r->txn);
     return rc;
 }
 
-size_t tc_audit_count(tc_audit *a, tc_reader *r)
+size_t tc_audit_count(tc_audit_reader *r)
 {
     MDB_stat st;
-    if (mdb_stat(tc_reader_txn(r), a->audit, &st) != MDB_SUCCESS)
+    size_t n = 0;
+    if (reader_begin(r, NULL) != TC_OK)
         return 0;
-    return st.ms_entries;
+    if (mdb_stat(r->txn, r->a->audit, &st) == MDB_SUCCESS)
+        n = st.ms_entries;
+    mdb_txn_reset(r->txn);
+    return n;
 }

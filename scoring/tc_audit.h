@@ -1,8 +1,11 @@
 /* tc_audit — the audit trail of every Score outcome, and the memory of request IDs.
  *
- * Records live in the store's LMDB environment, in named tables:
+ * The trail is its own LMDB environment (a directory beside the database, never inside it), so
+ * that a replica's citizen database can be replaced by a snapshot while its trail stays, and
+ * so that audit commits and steward writes never wait on each other's lock. Named tables:
+ *   meta           format, fingerprint of the secret the citizen keys come from, creation
  *   audit          sequence (u64, big-endian) -> encoded record
- *   audit_citizen  citizen key + sequence     -> "" ("who scored me", newest last)
+ *   audit_citizen  citizen key + sequence     -> "" ("who scored me")
  *   idempotency    institution NUL request_id -> time, sequence, request digest, the response
  *   idem_time      time (u64 BE) + that key   -> "" (to forget entries older than 24 h)
  * A record holds the pseudonymous citizen key, never an ID, and no attribute values.
@@ -10,17 +13,19 @@
  * One writer thread group-commits the records submitted by all service workers: a worker hands
  * over a tc_audit_entry (record, optional request-ID memory, its already-encoded response) and
  * goes on serving; the writer takes everything pending, writes it in one transaction, commits —
- * durably, or in relaxed mode without waiting for the disk — and then calls each entry's done()
- * on the writer thread, which is where the service sends the reply. So no answer leaves before
- * its record is committed, and one fsync covers a whole batch.
+ * durably, or in relaxed mode without waiting for the disk (MDB_NOSYNC, synced every sync_ms)
+ * — and then calls each entry's done() on the writer thread, which is where the service sends
+ * the reply. So no answer leaves before its record is committed, and one fsync covers a batch.
  *
  * The writer is also where request IDs are settled: an entry whose institution and request_id
  * were answered in the last 24 h becomes a replay (the stored response is handed back and the
  * record is marked as a replay, which is not an inquiry) or, if the request differed, a
- * conflict. Doing this in the single writer makes it exact even for concurrent retries.
+ * conflict. Doing this in the single writer makes it exact even for concurrent retries. The
+ * memory is per trail, so per replica: a retry that lands on another replica is scored again.
  *
  * Submitting takes no global lock: each producer (worker) has its own queue, and waking the
- * writer costs a system call only when it is asleep.
+ * writer costs a system call only when it is asleep. Reading goes through a tc_audit_reader,
+ * one per thread.
  */
 #ifndef TC_AUDIT_H
 #define TC_AUDIT_H
@@ -30,7 +35,6 @@
 
 #include "tc_error.h"
 #include "tc_key.h"
-#include "tc_store.h"
 
 #define TC_AUDIT_TEXT_MAX 64       /* request_id, institution, purpose, product, refs, names */
 #define TC_AUDIT_REASONS_MAX 8
@@ -42,6 +46,8 @@
 #define TC_AUDIT_QUEUE_MAX 8192    /* entries waiting per producer */
 #define TC_AUDIT_IDEM_SECONDS (24 * 3600)
 #define TC_INQUIRY_ID_LEN 24
+#define TC_AUDIT_FORMAT 1
+#define TC_AUDIT_DEFAULT_MAP_SIZE ((size_t)64 << 30) /* address space, not disk */
 
 typedef enum tc_audit_outcome {
     TC_AUDIT_SCORED = 0,     /* answered with a score */
@@ -108,9 +114,12 @@ struct tc_audit_entry {
 };
 
 typedef struct tc_audit_options {
+    const char *dir;          /* the trail's directory (created unless read-only) */
+    const tc_key *key;        /* its fingerprint is recorded, then checked; NULL: not checked */
+    size_t map_size;          /* 0: TC_AUDIT_DEFAULT_MAP_SIZE, or the file's if larger */
+    int read_only;
     int relaxed;              /* 1: commit without waiting for the disk; sync every sync_ms */
     unsigned sync_ms;         /* relaxed mode's loss window (default 100) */
-    size_t producers;         /* number of submitting threads, at most TC_AUDIT_PRODUCERS_MAX */
 } tc_audit_options;
 
 typedef struct tc_audit_stats {
@@ -120,11 +129,11 @@ typedef struct tc_audit_stats {
     uint64_t commit_us_max;
 } tc_audit_stats;
 
-/* Open the audit tables in store (creating them unless read-only). The writer is not started. */
-int tc_audit_open(tc_store *store, tc_audit **out, tc_error *err);
+/* Open (creating unless read-only) the trail. The writer is not started. */
+int tc_audit_open(const tc_audit_options *opt, tc_audit **out, tc_error *err);
 
-/* Start the writer thread. */
-int tc_audit_start(tc_audit *a, const tc_audit_options *opt, tc_error *err);
+/* Start the writer thread for producers submitting threads (at most TC_AUDIT_PRODUCERS_MAX). */
+int tc_audit_start(tc_audit *a, size_t producers, tc_error *err);
 
 /* Stop the writer after committing everything submitted so far; then free. */
 void tc_audit_close(tc_audit *a);
@@ -144,26 +153,31 @@ void tc_audit_inquiry_id(char out[TC_INQUIRY_ID_LEN + 1]);
 /* The digest of a request's content, for telling a retry from a reused request_id. */
 void tc_audit_digest(const void *data, size_t len, unsigned char out[16]);
 
-/* ---- reading (any thread, with a reader of the same store) ---- */
+/* ---- reading: one tc_audit_reader per thread, each call a fresh snapshot ---- */
 
-/* A remembered answer for (institution, request_id) younger than 24 h at now_us: TC_OK and
- * the entry's fields (replay[], digest), or TC_ENOTFOUND. */
-int tc_audit_idem_lookup(tc_audit *a, tc_reader *r, const char *key, size_t key_len,
-                         int64_t now_us, unsigned char digest[16], unsigned char *response,
+typedef struct tc_audit_reader tc_audit_reader;
+
+int tc_audit_reader_new(tc_audit *a, tc_audit_reader **out, tc_error *err);
+void tc_audit_reader_free(tc_audit_reader *r);
+
+/* A remembered answer for (institution, request_id) younger than 24 h at now_us: TC_OK with
+ * its digest and response (at most TC_AUDIT_RESPONSE_MAX bytes), or TC_ENOTFOUND. */
+int tc_audit_idem_lookup(tc_audit_reader *r, const char *key, size_t key_len, int64_t now_us,
+                         unsigned char digest[16], unsigned char *response,
                          size_t *response_len);
 
 typedef int (*tc_audit_fn)(const tc_audit_record *rec, void *arg); /* nonzero stops */
 
 /* A citizen's records, newest first, at most limit. */
-int tc_audit_by_citizen(tc_audit *a, tc_reader *r, const unsigned char key[TC_CITIZEN_KEY_LEN],
+int tc_audit_by_citizen(tc_audit_reader *r, const unsigned char key[TC_CITIZEN_KEY_LEN],
                         size_t limit, tc_audit_fn fn, void *arg, tc_error *err);
 
 /* Every record with from_us <= time < to_us, oldest first (to_us 0: no upper bound). */
-int tc_audit_scan(tc_audit *a, tc_reader *r, int64_t from_us, int64_t to_us, tc_audit_fn fn,
+int tc_audit_scan(tc_audit_reader *r, int64_t from_us, int64_t to_us, tc_audit_fn fn,
                   void *arg, tc_error *err);
 
-/* Records in the trail. */
-size_t tc_audit_count(tc_audit *a, tc_reader *r);
+/* Records in the trail (0 if it cannot be read). */
+size_t tc_audit_count(tc_audit_reader *r);
 
 /* Codec, exposed for tests and fuzzing. */
 size_t tc_audit_encode(const tc_audit_record *rec, unsigned char *out, size_t size);

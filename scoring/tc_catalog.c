@@ -1,6 +1,5 @@
 #include "tc_catalog.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -481,9 +480,11 @@ static int parse_real(const char *s, size_t len, double *out)
     memcpy(buf, s, len);
     buf[len] = '\0';
     char *end = NULL;
-    errno = 0;
+    /* Only overflow (an infinite result) is refused. strtod reports underflow with ERANGE too,
+     * but then gives the nearest double, subnormal or zero: a value tc_attr_check accepts and
+     * tc_attr_format writes, so the text form of every valid value reads back. */
     double v = strtod(buf, &end);
-    if (end != buf + len || errno == ERANGE || !isfinite(v))
+    if (end != buf + len || !isfinite(v))
         return 0;
     *out = v;
     return 1;

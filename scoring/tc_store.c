@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "tc_time.h"
 
@@ -14,7 +15,6 @@ struct tc_store {
     const tc_catalog *cat;
     char *path;
     int read_only;
-    int relaxed_sync;
 };
 
 struct tc_reader {
@@ -27,14 +27,15 @@ struct tc_writer {
     MDB_txn *txn;
 };
 
-int tc_store_mdb_error(const tc_store *s, int rc, const char *what, tc_error *err)
+int tc_mdb_error(const char *path, MDB_env *env, int rc, const char *what, tc_error *err)
 {
-    const char *path = s != NULL ? s->path : "database";
+    if (path == NULL)
+        path = "database";
     switch (rc) {
     case MDB_MAP_FULL: {
         MDB_envinfo info = {0};
-        if (s != NULL)
-            mdb_env_info(s->env, &info);
+        if (env != NULL)
+            mdb_env_info(env, &info);
         return tc_errorf(err, TC_EFULL, "%s: %s: database full: raise --map-size (now %zu MiB)",
                          path, what, info.me_mapsize >> 20);
     }
@@ -64,6 +65,11 @@ int tc_store_mdb_error(const tc_store *s, int rc, const char *what, tc_error *er
         return tc_errorf(err, rc == ENOMEM ? TC_ENOMEM : TC_EDB, "%s: %s: %s", path, what,
                          mdb_strerror(rc));
     }
+}
+
+int tc_store_mdb_error(const tc_store *s, int rc, const char *what, tc_error *err)
+{
+    return tc_mdb_error(s != NULL ? s->path : NULL, s != NULL ? s->env : NULL, rc, what, err);
 }
 
 #define MDB_CHECK(expr, what)                                                                      \
@@ -178,7 +184,6 @@ int tc_store_open(const tc_store_options *opt, tc_store **out, tc_error *err)
         return tc_errorf(err, TC_ENOMEM, "out of memory");
     s->cat = opt->catalog;
     s->read_only = opt->read_only;
-    s->relaxed_sync = opt->relaxed_sync;
     s->path = strdup(opt->path);
     if (s->path == NULL) {
         rc = tc_errorf(err, TC_ENOMEM, "out of memory");
@@ -191,8 +196,7 @@ int tc_store_open(const tc_store_options *opt, tc_store **out, tc_error *err)
     MDB_CHECK(mdb_env_set_maxreaders(s->env, TC_STORE_MAX_READERS), "configuring");
     /* NOTLS: read transactions belong to tc_reader objects, not threads. NORDAHEAD: lookups are
      * random, read-ahead would only evict useful pages. */
-    unsigned flags = MDB_NOTLS | MDB_NORDAHEAD | (opt->read_only ? MDB_RDONLY : 0) |
-                     (opt->relaxed_sync ? MDB_NOSYNC : 0);
+    unsigned flags = MDB_NOTLS | MDB_NORDAHEAD | (opt->read_only ? MDB_RDONLY : 0);
     MDB_CHECK(mdb_env_open(s->env, opt->path, flags, 0600), "opening");
     if (!opt->read_only) {
         MDB_envinfo info;
@@ -598,9 +602,6 @@ int tc_writer_commit(tc_writer *w, tc_error *err)
     w->txn = NULL;
     free(w);
     MDB_CHECK(mrc, "committing");
-    /* With relaxed sync only the audit trail may lag the disk; steward writes are durable. */
-    if (s->relaxed_sync)
-        MDB_CHECK(mdb_env_sync(s->env, 1), "syncing");
 out:
     return rc;
 }
@@ -650,4 +651,26 @@ out:
     if (txn != NULL)
         mdb_txn_abort(txn);
     return rc;
+}
+
+int tc_store_snapshot(tc_store *s, const char *dir, tc_error *err)
+{
+    struct stat st;
+    if (stat(dir, &st) == 0) {
+        char data[4096];
+        snprintf(data, sizeof data, "%s/data.mdb", dir);
+        if (!S_ISDIR(st.st_mode) || stat(data, &st) == 0)
+            return tc_errorf(err, TC_EEXIST, "%s: exists and is not an empty directory; "
+                             "refusing to overwrite", dir);
+    } else if (mkdir(dir, 0700) != 0) {
+        return tc_errorf(err, TC_EIO, "%s: %s", dir, strerror(errno));
+    }
+    int mrc = mdb_env_copy2(s->env, dir, MDB_CP_COMPACT);
+    if (mrc != MDB_SUCCESS) {
+        char data[4096];
+        snprintf(data, sizeof data, "%s/data.mdb", dir);
+        unlink(data); /* never leave a half copy that looks like a database */
+        return tc_store_mdb_error(s, mrc, "copying", err);
+    }
+    return TC_OK;
 }

@@ -4,7 +4,9 @@
  *   meta      store format, catalog name and hash, secret fingerprint, creation time
  *   citizens  pseudonymous key (HMAC-SHA256 of the ID) -> citizen record (tc_record.h)
  *   consents  citizen key + institution + NUL + purpose -> consent (tc_consent.h)
- * Other modules (the audit trail) add their own named databases through tc_store_dbi.
+ * Other modules may add named databases through tc_store_dbi. The audit trail is not here: it
+ * lives in its own environment (tc_audit.h), so a replica's database can be replaced by a
+ * snapshot without touching the replica's trail.
  *
  * The store never sees a raw citizen ID: callers hash IDs with a tc_hasher first. Opening checks
  * the catalog hash and the secret fingerprint recorded at creation and refuses a mismatch,
@@ -46,8 +48,6 @@ typedef struct tc_store_options {
     size_t map_size;            /* 0: TC_STORE_DEFAULT_MAP_SIZE, or larger if the file is */
     int read_only;
     int create;                 /* make the directory and the database if absent */
-    int relaxed_sync;           /* commits do not wait for the disk (MDB_NOSYNC): the audit
-                                 * writer syncs on its own schedule, tc_writer_commit syncs */
 } tc_store_options;
 
 int tc_store_open(const tc_store_options *opt, tc_store **out, tc_error *err);
@@ -65,6 +65,9 @@ MDB_env *tc_store_env(tc_store *s);
 
 /* Translate an LMDB return code into a TC_E* code with a message; what names the operation. */
 int tc_store_mdb_error(const tc_store *s, int mdb_rc, const char *what, tc_error *err);
+
+/* The same for any LMDB environment (path and env may be NULL). */
+int tc_mdb_error(const char *path, MDB_env *env, int mdb_rc, const char *what, tc_error *err);
 
 /* ---- reading ---- */
 
@@ -157,5 +160,10 @@ typedef struct tc_store_stats {
 } tc_store_stats;
 
 int tc_store_stats_get(tc_store *s, tc_store_stats *out, tc_error *err);
+
+/* A consistent, compacted copy of the whole database into dir (which must not exist, or be an
+ * empty directory), taken from one read snapshot while writers and readers carry on
+ * (mdb_env_copy2 with MDB_CP_COMPACT). A replica starts from such a copy. */
+int tc_store_snapshot(tc_store *s, const char *dir, tc_error *err);
 
 #endif

@@ -6,16 +6,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "paths.h"
 #include "tc_id.h"
-
-#ifndef TC_MODELS_DIR
-#error "TC_MODELS_DIR must be defined by the build"
-#endif
 
 const char *cli_models_dir(void)
 {
-    const char *env = getenv("TINCHAP_MODELS_DIR");
-    return env != NULL && env[0] != '\0' ? env : TC_MODELS_DIR;
+    return tc_default_models_dir();
 }
 
 const char *cli_models_file(const char *name)

@@ -9,9 +9,12 @@ int cmd_load(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_erase(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_model(int argc, char **argv);
+int cmd_call(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 

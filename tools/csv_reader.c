@@ -23,17 +23,21 @@ struct csv_reader {
     const char *fields[CSV_FIELDS_MAX];
     size_t n_fields;
     long row_line;
+    long ended_line; /* the line on which the last row ended */
     int row_ready;
     int handed_out; /* the current row was returned: reset before assembling the next */
     int overflow; /* 1: too many fields, 2: field too long, 3: no memory, 4: bare CR */
     int eof;
+    int finishing; /* in csv_fini: the rest of the last line, which had no newline */
 };
 
 static void on_field(void *field, size_t len, void *arg)
 {
     csv_reader *r = arg;
-    if (r->row_ready) {
-        r->overflow = 4; /* a second row ended on the same line */
+    /* A second row on the same line: either it ended there too, or it is the end of a last
+     * line without a newline that a carriage return split (the first part was handed out). */
+    if (r->row_ready || (r->finishing && r->ended_line == r->line_no)) {
+        r->overflow = 4;
         return;
     }
     if (r->n_fields >= CSV_FIELDS_MAX) {
@@ -72,6 +76,7 @@ static void on_row(int c, void *arg)
     if (r->row_ready && r->n_fields > 0)
         r->overflow = 4;
     r->row_ready = 1;
+    r->ended_line = r->line_no;
 }
 
 int csv_reader_open(const char *path, csv_reader **out, tc_error *err)
@@ -169,6 +174,7 @@ int csv_reader_next(csv_reader *r, csv_row *row, tc_error *err)
             if (ferror(r->f))
                 return tc_errorf(err, TC_EIO, "%s: %s", r->path, strerror(errno));
             r->eof = 1;
+            r->finishing = 1;
             if (csv_fini(&r->parser, on_field, on_row, r) != 0)
                 return tc_errorf(err, TC_EPARSE,
                                  "%s:%ld: unterminated quoted field at the end of the file",

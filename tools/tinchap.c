@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "paths.h"
 
 typedef struct command {
     const char *name;
@@ -20,9 +21,12 @@ static const command commands[] = {
     {"get", cmd_get, "print one citizen's attributes and consents as JSON"},
     {"erase", cmd_erase, "delete a citizen and all their consents"},
     {"stats", cmd_stats, "print database counts and sizes"},
+    {"snapshot", cmd_snapshot, "copy a live database consistently, compacted, for a replica"},
     {"score", cmd_score, "score a CSV file offline with a model (risk teams)"},
     {"explain", cmd_explain, "print the full breakdown of one citizen's score as JSON"},
     {"model", cmd_model, "model check FILE: validate a model file and summarise it"},
+    {"call", cmd_call, "call a running tinchapd (score, put, grant, health ...); JSON out"},
+    {"audit", cmd_audit, "print the audit trail of Score calls as JSON lines"},
     {"train", cmd_train, "build a model file from loan history and a training spec"},
     {"validate", cmd_validate, "score drift (PSI, CSI) and fairness between two CSV files"},
 };
@@ -44,6 +48,10 @@ int main(int argc, char **argv)
     if (argc < 2) {
         usage(stderr);
         return CLI_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        printf("tinchap %s (commit %s)\n", tc_build_version(), tc_build_commit());
+        return 0;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {

@@ -10,12 +10,10 @@
 #include <grpc/grpc.h>
 #include <gsl/gsl_errno.h>
 
+#include "paths.h"
 #include "tc_api.h"
 #include "tc_api_config.h"
 
-#ifndef TC_MODELS_DIR
-#error "TC_MODELS_DIR must be defined by the build"
-#endif
 
 static const char help[] =
     "usage: tinchapd [--config FILE] [options]\n"
@@ -27,6 +25,8 @@ static const char help[] =
     "  -c, --config FILE        configuration file\n"
     "      --listen ADDR        address to serve on (default 127.0.0.1:50051; :0 = any port)\n"
     "      --db DIR             database directory (\"database\")\n"
+    "      --audit-dir DIR      audit trail directory (\"audit\"; default: \"audit\" beside\n"
+    "                           the database directory)\n"
     "      --key FILE           secret key (\"secret\")\n"
     "      --catalog FILE       attribute catalog (default: the shipped catalog)\n"
     "      --models DIR         models directory (default: the shipped models)\n"
@@ -56,7 +56,7 @@ static const char help[] =
     "drain and exit 0. Logs are JSON lines on standard error.\n";
 
 enum {
-    O_LISTEN = 1000, O_DB, O_KEY, O_CATALOG, O_MODELS, O_WORKERS, O_AUDIT_SYNC, O_AUDIT_MS,
+    O_LISTEN = 1000, O_DB, O_AUDIT_DIR, O_KEY, O_CATALOG, O_MODELS, O_WORKERS, O_AUDIT_SYNC, O_AUDIT_MS,
     O_METRICS, O_TLS_CERT, O_TLS_KEY, O_CLIENT_CA, O_INSECURE, O_MAP, O_MAX_INFLIGHT,
     O_DRAIN, O_GRACE, O_NO_ACCESS, O_LEVEL, O_PORT_FILE
 };
@@ -105,6 +105,7 @@ int main(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},
         {"listen", required_argument, NULL, O_LISTEN},
         {"db", required_argument, NULL, O_DB},
+        {"audit-dir", required_argument, NULL, O_AUDIT_DIR},
         {"key", required_argument, NULL, O_KEY},
         {"catalog", required_argument, NULL, O_CATALOG},
         {"models", required_argument, NULL, O_MODELS},
@@ -131,8 +132,8 @@ int main(int argc, char **argv)
     tc_error err = {0};
     const char *port_file = NULL;
     tc_api_config_defaults(&cfg);
-    snprintf(cfg.catalog, sizeof cfg.catalog, "%s/catalog.json", TC_MODELS_DIR);
-    snprintf(cfg.models, sizeof cfg.models, "%s", TC_MODELS_DIR);
+    snprintf(cfg.catalog, sizeof cfg.catalog, "%s/catalog.json", tc_default_models_dir());
+    snprintf(cfg.models, sizeof cfg.models, "%s", tc_default_models_dir());
     /* The configuration file first, wherever --config appears, so flags override it. */
     for (int i = 1; i < argc; i++) {
         const char *file = NULL;
@@ -154,6 +155,7 @@ int main(int argc, char **argv)
             break;
         case O_LISTEN: rc = set(cfg.listen, sizeof cfg.listen, optarg, "--listen"); break;
         case O_DB: rc = set(cfg.database, sizeof cfg.database, optarg, "--db"); break;
+        case O_AUDIT_DIR: rc = set(cfg.audit_dir, sizeof cfg.audit_dir, optarg, "--audit-dir"); break;
         case O_KEY: rc = set(cfg.secret, sizeof cfg.secret, optarg, "--key"); break;
         case O_CATALOG: rc = set(cfg.catalog, sizeof cfg.catalog, optarg, "--catalog"); break;
         case O_MODELS: rc = set(cfg.models, sizeof cfg.models, optarg, "--models"); break;
@@ -205,6 +207,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "tinchapd: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
+    tc_api_config_finish(&cfg);
     if (tc_api_config_check(&cfg, &err) != TC_OK) {
         fprintf(stderr, "tinchapd: %s\n", err.msg);
         return 1;

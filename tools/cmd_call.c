@@ -1,0 +1,790 @@
+/* tinchap call — call a running tinchapd from the command line: what a bank's integration
+ * engineer, a data steward or an operator types to try the service, and what scripts use.
+ * Requests are built from options, responses printed as JSON with the proto's field names, and
+ * the gRPC status becomes the exit code, so scripts can tell a refusal from a failure. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "csv_reader.h"
+#include "pb_json.h"
+#include "tc_catalog.h"
+#include "tc_client.h"
+#include "tc_id.h"
+
+#include "grpc/health/v1/health.pb-c.h"
+#include "tinchap/v1/admin.pb-c.h"
+#include "tinchap/v1/scoring.pb-c.h"
+#include "tinchap/v1/steward.pb-c.h"
+
+#define CALL_EXIT_RPC_BASE 10 /* exit status = 10 + the gRPC status code */
+#define CALL_DEFAULT_TIMEOUT_MS 10000
+#define CALL_PUT_BATCH_MAX 10000 /* the server's limit of records per PutCitizens call */
+#define CALL_CONTEXT_MAX 4352    /* a file path and a few numbers after a server message */
+
+static const char help[] =
+    "usage: tinchap call METHOD [options]\n"
+    "\n"
+    "Call a running tinchapd and print its answer as JSON (field names as in the .proto\n"
+    "files). Methods and their options:\n"
+    "\n"
+    "  score      --citizen ID --consent-ref REF --purpose P --product P [--request-id ID]\n"
+    "             [--model NAME [--model-version N]] [--max-reasons N] [--amount VND]\n"
+    "             [--term MONTHS]                           tinchap.v1.Scoring/Score\n"
+    "  models     [--product P]                             Scoring/ListModels\n"
+    "  model      --model NAME [--model-version N]          Scoring/GetModel\n"
+    "  put        FILE.csv [--catalog FILE] [--batch N]     Steward/PutCitizens\n"
+    "  grant      --citizen ID --institution I --purpose P --consent-ref REF\n"
+    "             --granted-at T --expires-at T             Steward/GrantConsent\n"
+    "  revoke     --citizen ID --institution I --purpose P [--revoked-at T]\n"
+    "                                                       Steward/RevokeConsent\n"
+    "  erase      --citizen ID                              Steward/EraseCitizen\n"
+    "  inquiries  --citizen ID [--limit N]                  Steward/ListInquiries\n"
+    "  reload                                               Admin/ReloadModels\n"
+    "  status                                               Admin/GetStatus\n"
+    "  health     [--service NAME]                          grpc.health.v1.Health/Check\n"
+    "  raw        /package.Service/Method                   an empty request to any method;\n"
+    "                                                       prints the response's size\n"
+    "\n"
+    "Connection (every method):\n"
+    "  --target HOST:PORT   server address (default $TINCHAP_TARGET or 127.0.0.1:50051)\n"
+    "  --ca FILE            CA that signed the server's certificate (default $TINCHAP_CA)\n"
+    "  --cert FILE          this client's certificate (default $TINCHAP_CERT)\n"
+    "  --key FILE           its private key (default $TINCHAP_CERT_KEY; not the database\n"
+    "                       secret, which tinchap call never needs)\n"
+    "  --server-name NAME   name to verify in the server's certificate instead of HOST\n"
+    "  --insecure           plaintext, for a server started with --insecure on loopback\n"
+    "  --token TOKEN        bearer token for such a server (default $TINCHAP_TOKEN)\n"
+    "  --timeout MS         deadline of the call (default 10000)\n"
+    "  --compact            print the JSON on one line\n"
+    "  -h, --help           this text\n"
+    "\n"
+    "Notes: times are UTC, \"2026-01-31T09:00:00Z\" or \"2026-01-31\". score makes a fresh\n"
+    "random --request-id unless given; repeating one within 24 h replays the first answer.\n"
+    "put reads citizen_id plus every catalog attribute by header name, checks every row\n"
+    "before sending anything, and streams at most --batch rows per call (default and\n"
+    "maximum 10000); each call is all or nothing. Citizen IDs are never printed.\n"
+    "\n"
+    "Exit status: 0 OK; 1 a local error (unreadable file, bad CSV); 2 bad usage;\n"
+    "10 + the gRPC status code when the server refused the call, e.g. 13 INVALID_ARGUMENT,\n"
+    "14 DEADLINE_EXCEEDED, 15 NOT_FOUND, 16 ALREADY_EXISTS, 17 PERMISSION_DENIED,\n"
+    "18 RESOURCE_EXHAUSTED, 19 FAILED_PRECONDITION, 22 UNIMPLEMENTED, 24 UNAVAILABLE\n"
+    "(server not reachable), 26 UNAUTHENTICATED. Errors go to stderr as\n"
+    "'tinchap call: STATUS_NAME: message'.\n";
+
+/* Request options; a bit per option says it was given, and each method says which it takes. */
+enum {
+    R_CITIZEN,
+    R_CONSENT_REF,
+    R_PURPOSE,
+    R_PRODUCT,
+    R_REQUEST_ID,
+    R_MODEL,
+    R_MODEL_VERSION,
+    R_MAX_REASONS,
+    R_AMOUNT,
+    R_TERM,
+    R_INSTITUTION,
+    R_GRANTED_AT,
+    R_EXPIRES_AT,
+    R_REVOKED_AT,
+    R_LIMIT,
+    R_SERVICE,
+    R_CATALOG,
+    R_BATCH,
+    R_COUNT
+};
+#define B(x) (1u << (x))
+
+static const char *const req_names[R_COUNT] = {
+    "--citizen",       "--consent-ref", "--purpose", "--product", "--request-id",  "--model",
+    "--model-version", "--max-reasons", "--amount",  "--term",    "--institution", "--granted-at",
+    "--expires-at",    "--revoked-at",  "--limit",   "--service", "--catalog",     "--batch"};
+
+enum {
+    O_TARGET = 1000,
+    O_CA,
+    O_CERT,
+    O_KEY,
+    O_SERVER_NAME,
+    O_INSECURE,
+    O_TOKEN,
+    O_TIMEOUT,
+    O_COMPACT,
+    O_REQ /* O_REQ + R_* */
+};
+
+typedef struct req_opts {
+    unsigned given;
+    const char *v[R_COUNT];
+    const char *positional;
+} req_opts;
+
+typedef struct call_ctx {
+    tc_client *client;
+    int timeout_ms;
+    int compact;
+} call_ctx;
+
+typedef struct method {
+    const char *name;
+    int (*run)(call_ctx *cx, const req_opts *r);
+    unsigned allowed, required;
+    const char *positional; /* what the one positional argument is, or NULL */
+} method;
+
+/* ---- output ---- */
+
+static int print_json(const call_ctx *cx, json_t *j)
+{
+    size_t flags = JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17) |
+                   (cx->compact ? JSON_COMPACT : JSON_INDENT(2));
+    int rc = j != NULL && json_dumpf(j, stdout, flags) == 0 ? 0 : -1;
+    json_decref(j);
+    if (rc != 0)
+        return cli_failf("call", "cannot write the JSON output");
+    fputc('\n', stdout);
+    return fflush(stdout) == 0 ? 0 : cli_failf("call", "cannot write the output");
+}
+
+/* "tinchap call: STATUS_NAME: message"; the server's text is quoted so that it cannot forge
+ * terminal lines, and it never holds an ID (the server's contract). */
+static int rpc_fail(int status, const char *msg, const char *context)
+{
+    char safe[TC_CLIENT_MESSAGE_MAX];
+    tc_error_quote(safe, sizeof safe, msg, strlen(msg));
+    fprintf(stderr, "tinchap call: %s: %s%s\n", tc_client_status_name(status), safe,
+            context != NULL ? context : "");
+    return status > 0 && status <= 16 ? CALL_EXIT_RPC_BASE + status : CLI_EXIT_FAIL;
+}
+
+static unsigned char *pack(const ProtobufCMessage *m, size_t *len)
+{
+    *len = protobuf_c_message_get_packed_size(m);
+    unsigned char *buf = malloc(*len + 1);
+    if (buf != NULL)
+        protobuf_c_message_pack(m, buf);
+    return buf;
+}
+
+/* One unary call: pack, call, print the response as JSON. */
+static int unary(call_ctx *cx, const char *path, const ProtobufCMessage *req,
+                 const ProtobufCMessageDescriptor *resp_desc)
+{
+    size_t len = 0, rlen = 0;
+    unsigned char *buf = pack(req, &len), *resp = NULL;
+    char msg[TC_CLIENT_MESSAGE_MAX];
+    int status = 0;
+    if (buf == NULL)
+        return cli_failf("call", "out of memory");
+    int rc = tc_client_unary(cx->client, path, buf, len, cx->timeout_ms, &resp, &rlen, &status, msg,
+                             sizeof msg);
+    free(buf);
+    if (rc != TC_OK)
+        return cli_failf("call", "%s", msg);
+    if (status != 0) {
+        free(resp);
+        return rpc_fail(status, msg, NULL);
+    }
+    ProtobufCMessage *m = protobuf_c_message_unpack(resp_desc, NULL, rlen, resp);
+    free(resp);
+    if (m == NULL)
+        return cli_failf("call", "the server's %s is malformed", resp_desc->short_name);
+    rc = print_json(cx, pb_json_encode(m));
+    protobuf_c_message_free_unpacked(m, NULL);
+    return rc;
+}
+
+/* ---- option values ---- */
+
+static int parse_u32(const char *opt, const char *v, uint32_t max, uint32_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long n = v[0] >= '0' && v[0] <= '9' ? strtoull(v, &end, 10) : 0;
+    if (end == NULL || *end != '\0' || errno != 0 || n > max)
+        return cli_usage("call", "%s takes a whole number from 0 to %" PRIu32, opt, max);
+    *out = (uint32_t)n;
+    return 0;
+}
+
+static int parse_i64(const char *opt, const char *v, int64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (end == v || *end != '\0' || errno != 0)
+        return cli_usage("call", "%s takes a whole number", opt);
+    *out = n;
+    return 0;
+}
+
+static char *opt(const req_opts *r, int which)
+{
+    return (char *)(r->given & B(which) ? r->v[which] : "");
+}
+
+/* A fresh request ID: letters only, so it can never hold a run of digits the server would
+ * refuse as a possible citizen ID. 20 letters = 94 bits of randomness. */
+static int fresh_request_id(char out[32])
+{
+    unsigned char rnd[20];
+    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+        return -1;
+    memcpy(out, "cli-", 4);
+    for (size_t i = 0; i < sizeof rnd; i++)
+        out[4 + i] = (char)('a' + rnd[i] % 26);
+    out[4 + sizeof rnd] = '\0';
+    return 0;
+}
+
+/* ---- methods ---- */
+
+static int run_score(call_ctx *cx, const req_opts *r)
+{
+    Tinchap__V1__ScoreRequest q = TINCHAP__V1__SCORE_REQUEST__INIT;
+    char rid[32];
+    int rc;
+    q.citizen_id = opt(r, R_CITIZEN);
+    q.consent_ref = opt(r, R_CONSENT_REF);
+    q.purpose = opt(r, R_PURPOSE);
+    q.product = opt(r, R_PRODUCT);
+    q.model_name = opt(r, R_MODEL);
+    if (r->given & B(R_REQUEST_ID)) {
+        q.request_id = opt(r, R_REQUEST_ID);
+    } else {
+        if (fresh_request_id(rid) != 0)
+            return cli_failf("call", "no randomness for a request ID: %s", strerror(errno));
+        q.request_id = rid;
+    }
+    if ((r->given & B(R_MODEL_VERSION)) &&
+        (rc = parse_u32("--model-version", r->v[R_MODEL_VERSION], UINT32_MAX, &q.model_version)))
+        return rc;
+    if ((r->given & B(R_MAX_REASONS)) &&
+        (rc = parse_u32("--max-reasons", r->v[R_MAX_REASONS], UINT32_MAX, &q.max_reasons)))
+        return rc;
+    if ((r->given & B(R_AMOUNT)) &&
+        (rc = parse_i64("--amount", r->v[R_AMOUNT], &q.loan_amount_vnd)))
+        return rc;
+    if ((r->given & B(R_TERM)) &&
+        (rc = parse_u32("--term", r->v[R_TERM], UINT32_MAX, &q.loan_term_months)))
+        return rc;
+    return unary(cx, "/tinchap.v1.Scoring/Score", &q.base,
+                 &tinchap__v1__score_response__descriptor);
+}
+
+static int run_models(call_ctx *cx, const req_opts *r)
+{
+    Tinchap__V1__ListModelsRequest q = TINCHAP__V1__LIST_MODELS_REQUEST__INIT;
+    q.product = opt(r, R_PRODUCT);
+    return unary(cx, "/tinchap.v1.Scoring/ListModels", &q.base,
+                 &tinchap__v1__list_models_response__descriptor);
+}
+
+static int run_model(call_ctx *cx, const req_opts *r)
+{
+    Tinchap__V1__GetModelRequest q = TINCHAP__V1__GET_MODEL_REQUEST__INIT;
+    int rc;
+    q.name = opt(r, R_MODEL);
+    if ((r->given & B(R_MODEL_VERSION)) &&
+        (rc = parse_u32("--model-version", r->v[R_MODEL_VERSION], UINT32_MAX, &q.version)))
+        return rc;
+    return unary(cx, "/tinchap.v1.Scoring/GetModel", &q.base,
+                 &tinchap__v1__model_description__descriptor);
+}
+
+static int run_grant(call_ctx *cx, const req_opts *r)
+{
+    Tinchap__V1__GrantConsentRequest q = TINCHAP__V1__GRANT_CONSENT_REQUEST__INIT;
+    q.citizen_id = opt(r, R_CITIZEN);
+    q.institution = opt(r, R_INSTITUTION);
+    q.purpose = opt(r, R_PURPOSE);
+    q.consent_ref = opt(r, R_CONSENT_REF);
+    q.granted_at = opt(r, R_GRANTED_AT);
+    q.expires_at = opt(r, R_EXPIRES_AT);
+    return unary(cx, "/tinchap.v1.Steward/GrantConsent", &q.base,
+                 &tinchap__v1__grant_consent_response__descriptor);
+}
+
+static int run_revoke(call_ctx *cx, const req_opts *r)
+{
+    Tinchap__V1__RevokeConsentRequest q = TINCHAP__V1__REVOKE_CONSENT_REQUEST__INIT;
+    q.citizen_id = opt(r, R_CITIZEN);
+    q.institution = opt(r, R_INSTITUTION);
+    q.purpose = opt(r, R_PURPOSE);
+    q.revoked_at = opt(r, R_REVOKED_AT);
+    return unary(cx, "/tinchap.v1.Steward/RevokeConsent", &q.base,
+                 &tinchap__v1__revoke_consent_response__descriptor);
+}
+
+static int run_erase(call_ctx *cx, const req_opts *r)
+{
+    Tinchap__V1__EraseCitizenRequest q = TINCHAP__V1__ERASE_CITIZEN_REQUEST__INIT;
+    q.citizen_id = opt(r, R_CITIZEN);
+    return unary(cx, "/tinchap.v1.Steward/EraseCitizen", &q.base,
+                 &tinchap__v1__erase_citizen_response__descriptor);
+}
+
+static int run_inquiries(call_ctx *cx, const req_opts *r)
+{
+    Tinchap__V1__ListInquiriesRequest q = TINCHAP__V1__LIST_INQUIRIES_REQUEST__INIT;
+    int rc;
+    q.citizen_id = opt(r, R_CITIZEN);
+    if ((r->given & B(R_LIMIT)) && (rc = parse_u32("--limit", r->v[R_LIMIT], UINT32_MAX, &q.limit)))
+        return rc;
+    return unary(cx, "/tinchap.v1.Steward/ListInquiries", &q.base,
+                 &tinchap__v1__list_inquiries_response__descriptor);
+}
+
+static int run_reload(call_ctx *cx, const req_opts *r)
+{
+    (void)r;
+    Tinchap__V1__ReloadModelsRequest q = TINCHAP__V1__RELOAD_MODELS_REQUEST__INIT;
+    return unary(cx, "/tinchap.v1.Admin/ReloadModels", &q.base,
+                 &tinchap__v1__reload_models_response__descriptor);
+}
+
+static int run_status(call_ctx *cx, const req_opts *r)
+{
+    (void)r;
+    Tinchap__V1__GetStatusRequest q = TINCHAP__V1__GET_STATUS_REQUEST__INIT;
+    return unary(cx, "/tinchap.v1.Admin/GetStatus", &q.base,
+                 &tinchap__v1__get_status_response__descriptor);
+}
+
+static int run_health(call_ctx *cx, const req_opts *r)
+{
+    Grpc__Health__V1__HealthCheckRequest q = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+    q.service = opt(r, R_SERVICE);
+    return unary(cx, "/grpc.health.v1.Health/Check", &q.base,
+                 &grpc__health__v1__health_check_response__descriptor);
+}
+
+static int run_raw(call_ctx *cx, const req_opts *r)
+{
+    const char *path = r->positional;
+    unsigned char *resp = NULL;
+    size_t rlen = 0;
+    int status = 0;
+    char msg[TC_CLIENT_MESSAGE_MAX];
+    if (path[0] != '/' || strchr(path + 1, '/') == NULL)
+        return cli_usage("call", "raw takes a method path like /package.Service/Method");
+    int rc = tc_client_unary(cx->client, path, "", 0, cx->timeout_ms, &resp, &rlen, &status, msg,
+                             sizeof msg);
+    free(resp);
+    if (rc != TC_OK)
+        return cli_failf("call", "%s", msg);
+    if (status != 0)
+        return rpc_fail(status, msg, NULL);
+    return print_json(cx,
+                      json_pack("{s:s, s:I}", "method", path, "response_bytes", (json_int_t)rlen));
+}
+
+/* ---- put: a population CSV, checked whole, then streamed ---- */
+
+typedef struct packed_rows {
+    unsigned char *buf;
+    size_t len, cap;
+    size_t *ends; /* end offset of each packed record */
+    long *lines;  /* the CSV line each record started on, for the server's "record N" */
+    size_t n, max;
+} packed_rows;
+
+static int rows_add(packed_rows *p, const ProtobufCMessage *m, long line)
+{
+    size_t n = protobuf_c_message_get_packed_size(m);
+    if (p->len + n > p->cap) {
+        size_t cap = p->cap ? p->cap : 1u << 16;
+        while (cap < p->len + n)
+            cap *= 2;
+        unsigned char *b = realloc(p->buf, cap);
+        if (b == NULL)
+            return TC_ENOMEM;
+        p->buf = b;
+        p->cap = cap;
+    }
+    if (p->n == p->max) {
+        size_t max = p->max ? p->max * 2 : 1024;
+        size_t *e = realloc(p->ends, max * sizeof *e);
+        if (e != NULL)
+            p->ends = e;
+        long *l = realloc(p->lines, max * sizeof *l);
+        if (l != NULL)
+            p->lines = l;
+        if (e == NULL || l == NULL)
+            return TC_ENOMEM;
+        p->max = max;
+    }
+    p->len += protobuf_c_message_pack(m, p->buf + p->len);
+    p->lines[p->n] = line;
+    p->ends[p->n++] = p->len;
+    return TC_OK;
+}
+
+/* Read and check every row, packing each as a CitizenRecord. Errors name file, line, column
+ * and field; a citizen ID's digits are never repeated. */
+static int read_population(const char *file, const tc_catalog *cat, packed_rows *out, tc_error *err)
+{
+    csv_reader *in = NULL;
+    csv_row row;
+    int rc = csv_reader_open(file, &in, err);
+    if (rc != TC_OK)
+        return rc;
+    int col_of[TC_CATALOG_ATTRS_MAX]; /* catalog attribute -> CSV column */
+    int id_col = -1;
+    size_t n_cols = 0;
+    Tinchap__V1__AttributeValue vals[TC_CATALOG_ATTRS_MAX];
+    Tinchap__V1__AttributeValue *ptrs[TC_CATALOG_ATTRS_MAX];
+    tc_value values[TC_CATALOG_ATTRS_MAX];
+    int got = csv_reader_next(in, &row, err);
+    if (got <= 0) {
+        rc = got < 0 ? got
+                     : tc_errorf(err, TC_EPARSE, "%s: empty file (expected a header row)", file);
+        goto out;
+    }
+    n_cols = row.n;
+    for (size_t k = 0; k < cat->n_attrs; k++)
+        col_of[k] = -1;
+    for (size_t i = 0; i < row.n; i++) {
+        char q[80];
+        int a = tc_catalog_find(cat, row.fields[i]);
+        int *slot = strcmp(row.fields[i], "citizen_id") == 0 ? &id_col : a >= 0 ? &col_of[a] : NULL;
+        if (slot == NULL) {
+            rc = tc_errorf(err, TC_EPARSE, "%s:%ld:%zu: column '%s' is not in catalog '%s'", file,
+                           row.line, i + 1, tc_error_quote(q, sizeof q, row.fields[i], row.lens[i]),
+                           cat->name);
+            goto out;
+        }
+        if (*slot >= 0) {
+            rc = tc_errorf(err, TC_EPARSE, "%s:%ld:%zu: column '%s' repeats column %d", file,
+                           row.line, i + 1, row.fields[i], *slot + 1);
+            goto out;
+        }
+        *slot = (int)i;
+    }
+    if (id_col < 0) {
+        rc = tc_errorf(err, TC_EPARSE, "%s:%ld: no citizen_id column", file, row.line);
+        goto out;
+    }
+    for (size_t k = 0; k < cat->n_attrs; k++)
+        if (col_of[k] < 0) {
+            rc = tc_errorf(err, TC_EPARSE,
+                           "%s:%ld: no column for attribute '%s' (every "
+                           "catalog attribute is needed; leave a cell empty when it is missing)",
+                           file, row.line, cat->attrs[k].name);
+            goto out;
+        }
+    while ((got = csv_reader_next(in, &row, err)) > 0) {
+        tc_error verr;
+        tc_id_info info;
+        if (row.n != n_cols) {
+            rc = tc_errorf(err, TC_EPARSE, "%s:%ld: %zu fields, the header has %zu", file, row.line,
+                           row.n, n_cols);
+            goto out;
+        }
+        if (tc_id_parse(row.fields[id_col], row.lens[id_col], 0, &info, &verr) != TC_OK) {
+            rc = tc_errorf(err, TC_EPARSE, "%s:%ld:%d: field 'citizen_id': %s", file, row.line,
+                           id_col + 1, verr.msg);
+            goto out;
+        }
+        Tinchap__V1__CitizenRecord rec = TINCHAP__V1__CITIZEN_RECORD__INIT;
+        rec.citizen_id = (char *)row.fields[id_col];
+        for (size_t k = 0; k < cat->n_attrs; k++) {
+            const tc_attr *a = &cat->attrs[k];
+            int c = col_of[k];
+            Tinchap__V1__AttributeValue *v = &vals[k];
+            tinchap__v1__attribute_value__init(v);
+            if (tc_attr_parse(a, row.fields[c], row.lens[c], &values[k], &verr) != TC_OK) {
+                rc = tc_errorf(err, TC_EPARSE, "%s:%ld:%d: %s", file, row.line, c + 1, verr.msg);
+                goto out;
+            }
+            v->name = (char *)a->name;
+            if (!values[k].present) {
+                v->value_case = TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_MISSING;
+                v->missing = 1;
+            } else if (a->type == TC_ATTR_INT) {
+                v->value_case = TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_INT_VALUE;
+                v->int_value = (int64_t)values[k].v;
+            } else if (a->type == TC_ATTR_REAL) {
+                v->value_case = TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_REAL_VALUE;
+                v->real_value = values[k].v;
+            } else if (a->type == TC_ATTR_BOOL) {
+                v->value_case = TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_BOOL_VALUE;
+                v->bool_value = values[k].v != 0;
+            } else {
+                v->value_case = TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_LEVEL;
+                v->level = (char *)a->levels[(size_t)values[k].v];
+            }
+            ptrs[k] = v;
+        }
+        int bad = -1;
+        if (tc_id_check_values(&info, cat, values, &bad, &verr) != TC_OK) {
+            rc = tc_errorf(err, TC_EPARSE, "%s:%ld:%d: %s", file, row.line,
+                           bad >= 0 ? col_of[bad] + 1 : id_col + 1, verr.msg);
+            goto out;
+        }
+        rec.n_attributes = cat->n_attrs;
+        rec.attributes = ptrs;
+        if (rows_add(out, &rec.base, row.line) != TC_OK) {
+            rc = tc_errorf(err, TC_ENOMEM, "out of memory");
+            goto out;
+        }
+    }
+    if (got < 0)
+        rc = got;
+out:
+    csv_reader_close(in);
+    return rc;
+}
+
+static int run_put(call_ctx *cx, const req_opts *r)
+{
+    const char *catalog_path = r->given & B(R_CATALOG) ? r->v[R_CATALOG] : cli_default_catalog();
+    uint32_t batch = CALL_PUT_BATCH_MAX;
+    tc_catalog *cat = NULL;
+    tc_error err = {0};
+    packed_rows rows = {0};
+    uint64_t received = 0, written = 0, unchanged = 0;
+    size_t calls = 0;
+    int rc;
+    if ((r->given & B(R_BATCH)) &&
+        ((rc = parse_u32("--batch", r->v[R_BATCH], CALL_PUT_BATCH_MAX, &batch)) || batch == 0))
+        return rc ? rc : cli_usage("call", "--batch takes 1 to %d", CALL_PUT_BATCH_MAX);
+    if (tc_catalog_load(catalog_path, &cat, &err) != TC_OK ||
+        read_population(r->positional, cat, &rows, &err) != TC_OK) {
+        rc = cli_fail("call", &err);
+        goto out;
+    }
+    for (size_t first = 0; first < rows.n; first += batch) {
+        size_t last = first + batch < rows.n ? first + batch : rows.n;
+        tc_client_stream *s = NULL;
+        unsigned char *resp = NULL;
+        size_t rlen = 0;
+        int status = 0;
+        char msg[TC_CLIENT_MESSAGE_MAX], context[CALL_CONTEXT_MAX];
+        if (tc_client_stream_open(cx->client, "/tinchap.v1.Steward/PutCitizens", cx->timeout_ms, &s,
+                                  &err) != TC_OK) {
+            rc = cli_fail("call", &err);
+            goto out;
+        }
+        for (size_t i = first; i < last; i++) {
+            size_t start = i == 0 ? 0 : rows.ends[i - 1];
+            if (tc_client_stream_send(s, rows.buf + start, rows.ends[i] - start) != TC_OK)
+                break; /* the server has answered already: finish says how */
+        }
+        rc = tc_client_stream_finish(s, &resp, &rlen, &status, msg, sizeof msg);
+        tc_client_stream_free(s);
+        calls++;
+        if (rc != TC_OK) {
+            free(resp);
+            rc = cli_failf("call", "%s", msg);
+            goto out;
+        }
+        if (status != 0) {
+            free(resp);
+            /* the server numbers records within its call: name the file's line too */
+            size_t rec = 0;
+            int o = 0;
+            if (sscanf(msg, "record %zu", &rec) == 1 && first + rec < last)
+                o = snprintf(context, sizeof context, " (record %zu is %s:%ld)", rec, r->positional,
+                             rows.lines[first + rec]);
+            else
+                context[0] = '\0';
+            if (rows.n > batch && o >= 0 && (size_t)o < sizeof context)
+                snprintf(context + o, sizeof context - (size_t)o,
+                         " (call %zu, rows %zu-%zu of the file; %s)", calls, first + 1, last,
+                         first > 0 ? "the rows before them were written" : "nothing was written");
+            rc = rpc_fail(status, msg, context);
+            goto out;
+        }
+        Tinchap__V1__PutCitizensResponse *pr =
+            tinchap__v1__put_citizens_response__unpack(NULL, rlen, resp);
+        free(resp);
+        if (pr == NULL) {
+            rc = cli_failf("call", "the server's PutCitizensResponse is malformed");
+            goto out;
+        }
+        received += pr->received;
+        written += pr->written;
+        unchanged += pr->unchanged;
+        tinchap__v1__put_citizens_response__free_unpacked(pr, NULL);
+    }
+    /* one call: exactly its response; several: their sums, and how many calls */
+    json_t *j = json_pack("{s:I, s:I, s:I}", "received", (json_int_t)received, "written",
+                          (json_int_t)written, "unchanged", (json_int_t)unchanged);
+    if (j != NULL && calls > 1)
+        json_object_set_new(j, "calls", json_integer((json_int_t)calls));
+    rc = print_json(cx, j);
+out:
+    free(rows.buf);
+    free(rows.ends);
+    free(rows.lines);
+    tc_catalog_free(cat);
+    return rc;
+}
+
+/* ---- dispatch ---- */
+
+static const method methods[] = {
+    {"score", run_score,
+     B(R_CITIZEN) | B(R_CONSENT_REF) | B(R_PURPOSE) | B(R_PRODUCT) | B(R_REQUEST_ID) | B(R_MODEL) |
+         B(R_MODEL_VERSION) | B(R_MAX_REASONS) | B(R_AMOUNT) | B(R_TERM),
+     B(R_CITIZEN) | B(R_CONSENT_REF) | B(R_PURPOSE) | B(R_PRODUCT), NULL},
+    {"models", run_models, B(R_PRODUCT), 0, NULL},
+    {"model", run_model, B(R_MODEL) | B(R_MODEL_VERSION), B(R_MODEL), NULL},
+    {"put", run_put, B(R_CATALOG) | B(R_BATCH), 0, "a population CSV file"},
+    {"grant", run_grant,
+     B(R_CITIZEN) | B(R_INSTITUTION) | B(R_PURPOSE) | B(R_CONSENT_REF) | B(R_GRANTED_AT) |
+         B(R_EXPIRES_AT),
+     B(R_CITIZEN) | B(R_INSTITUTION) | B(R_PURPOSE) | B(R_CONSENT_REF) | B(R_GRANTED_AT) |
+         B(R_EXPIRES_AT),
+     NULL},
+    {"revoke", run_revoke, B(R_CITIZEN) | B(R_INSTITUTION) | B(R_PURPOSE) | B(R_REVOKED_AT),
+     B(R_CITIZEN) | B(R_INSTITUTION) | B(R_PURPOSE), NULL},
+    {"erase", run_erase, B(R_CITIZEN), B(R_CITIZEN), NULL},
+    {"inquiries", run_inquiries, B(R_CITIZEN) | B(R_LIMIT), B(R_CITIZEN), NULL},
+    {"reload", run_reload, 0, 0, NULL},
+    {"status", run_status, 0, 0, NULL},
+    {"health", run_health, B(R_SERVICE), 0, NULL},
+    {"raw", run_raw, 0, 0, "a method path"},
+};
+
+static const char *env(const char *name)
+{
+    const char *v = getenv(name);
+    return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+int cmd_call(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"target", required_argument, NULL, O_TARGET},
+        {"ca", required_argument, NULL, O_CA},
+        {"cert", required_argument, NULL, O_CERT},
+        {"key", required_argument, NULL, O_KEY},
+        {"server-name", required_argument, NULL, O_SERVER_NAME},
+        {"insecure", no_argument, NULL, O_INSECURE},
+        {"token", required_argument, NULL, O_TOKEN},
+        {"timeout", required_argument, NULL, O_TIMEOUT},
+        {"compact", no_argument, NULL, O_COMPACT},
+        {"citizen", required_argument, NULL, O_REQ + R_CITIZEN},
+        {"consent-ref", required_argument, NULL, O_REQ + R_CONSENT_REF},
+        {"purpose", required_argument, NULL, O_REQ + R_PURPOSE},
+        {"product", required_argument, NULL, O_REQ + R_PRODUCT},
+        {"request-id", required_argument, NULL, O_REQ + R_REQUEST_ID},
+        {"model", required_argument, NULL, O_REQ + R_MODEL},
+        {"model-version", required_argument, NULL, O_REQ + R_MODEL_VERSION},
+        {"max-reasons", required_argument, NULL, O_REQ + R_MAX_REASONS},
+        {"amount", required_argument, NULL, O_REQ + R_AMOUNT},
+        {"term", required_argument, NULL, O_REQ + R_TERM},
+        {"institution", required_argument, NULL, O_REQ + R_INSTITUTION},
+        {"granted-at", required_argument, NULL, O_REQ + R_GRANTED_AT},
+        {"expires-at", required_argument, NULL, O_REQ + R_EXPIRES_AT},
+        {"revoked-at", required_argument, NULL, O_REQ + R_REVOKED_AT},
+        {"limit", required_argument, NULL, O_REQ + R_LIMIT},
+        {"service", required_argument, NULL, O_REQ + R_SERVICE},
+        {"catalog", required_argument, NULL, O_REQ + R_CATALOG},
+        {"batch", required_argument, NULL, O_REQ + R_BATCH},
+        {"help", no_argument, NULL, 'h'},
+        {0, 0, 0, 0},
+    };
+    tc_client_options co = {.target = env("TINCHAP_TARGET"),
+                            .ca_file = env("TINCHAP_CA"),
+                            .cert_file = env("TINCHAP_CERT"),
+                            .key_file = env("TINCHAP_CERT_KEY"),
+                            .token = env("TINCHAP_TOKEN")};
+    call_ctx cx = {.timeout_ms = CALL_DEFAULT_TIMEOUT_MS};
+    req_opts r;
+    uint32_t u;
+    int c, rc;
+    memset(&r, 0, sizeof r);
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case O_TARGET:
+            co.target = optarg;
+            break;
+        case O_CA:
+            co.ca_file = optarg;
+            break;
+        case O_CERT:
+            co.cert_file = optarg;
+            break;
+        case O_KEY:
+            co.key_file = optarg;
+            break;
+        case O_SERVER_NAME:
+            co.server_name = optarg;
+            break;
+        case O_INSECURE:
+            co.insecure = 1;
+            break;
+        case O_TOKEN:
+            co.token = optarg;
+            break;
+        case O_TIMEOUT:
+            if ((rc = parse_u32("--timeout", optarg, 3600000, &u)) != 0)
+                return rc;
+            cx.timeout_ms = (int)u;
+            break;
+        case O_COMPACT:
+            cx.compact = 1;
+            break;
+        case 'h':
+            fputs(help, stdout);
+            return 0;
+        default:
+            if (c >= O_REQ && c < O_REQ + R_COUNT) {
+                r.given |= B(c - O_REQ);
+                r.v[c - O_REQ] = optarg;
+                break;
+            }
+            /* name the option, never its value: a value may be a citizen ID */
+            if (optopt != 0 && optopt < O_TARGET)
+                return cli_usage("call", "unknown option '-%c'", optopt);
+            return cli_usage("call", "unknown option, or an option without its value");
+        }
+    }
+    if (optind >= argc)
+        return cli_usage("call", "which method? score, models, model, put, grant, revoke, "
+                                 "erase, inquiries, reload, status, health or raw");
+    const method *m = NULL;
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (strcmp(argv[optind], methods[i].name) == 0)
+            m = &methods[i];
+    if (m == NULL) /* not echoed: a misplaced argument may be a citizen ID */
+        return cli_usage("call", "unknown method; one of score, models, model, put, grant, "
+                                 "revoke, erase, inquiries, reload, status, health, raw");
+    int extra = argc - optind - 1;
+    if (m->positional != NULL && extra != 1)
+        return cli_usage("call", "%s takes %s", m->name, m->positional);
+    if (m->positional == NULL && extra != 0)
+        return cli_usage("call", "%s takes options only; %d unexpected argument(s)", m->name,
+                         extra);
+    r.positional = m->positional != NULL ? argv[optind + 1] : NULL;
+    for (int k = 0; k < R_COUNT; k++) {
+        if ((r.given & B(k)) && !(m->allowed & B(k)))
+            return cli_usage("call", "%s does not apply to %s", req_names[k], m->name);
+        if ((m->required & B(k)) && !(r.given & B(k)))
+            return cli_usage("call", "%s needs %s", m->name, req_names[k]);
+    }
+    if (!co.insecure && (co.ca_file == NULL || co.cert_file == NULL || co.key_file == NULL))
+        return cli_usage("call", "mutual TLS needs --ca, --cert and --key (or $TINCHAP_CA, "
+                                 "$TINCHAP_CERT, $TINCHAP_CERT_KEY); for a server started with "
+                                 "--insecure, pass --insecure [--token TOKEN]");
+    tc_error err = {0};
+    if (tc_client_open(&co, &cx.client, &err) != TC_OK)
+        return cli_fail("call", &err);
+    rc = m->run(&cx, &r);
+    tc_client_close(cx.client);
+    return rc;
+}
