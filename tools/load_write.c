@@ -1,0 +1,324 @@
+/* load_write — reject files and phase 3 of tinchap load: the writes, batch by batch. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "load.h"
+#include "tc_id.h"
+#include "tc_record.h"
+#include "tc_time.h"
+
+/* ---- rejects ---- */
+
+static int cmp_reject(const void *a, const void *b)
+{
+    const reject *x = a, *y = b;
+    /* Same pointer means same input; order inputs by address, lines within each. */
+    if (x->file != y->file)
+        return (x->file > y->file) - (x->file < y->file);
+    return (x->line > y->line) - (x->line < y->line);
+}
+
+/* Sort by file and line and merge the reasons of one row; returns the number of rows. */
+size_t load_settle_rejects(load *L)
+{
+    if (L->n_rejects == 0)
+        return 0;
+    qsort(L->rejects, L->n_rejects, sizeof *L->rejects, cmp_reject);
+    size_t w = 0;
+    for (size_t i = 1; i < L->n_rejects; i++) {
+        reject *cur = &L->rejects[w], *next = &L->rejects[i];
+        if (cur->file == next->file && cur->line == next->line) {
+            size_t a = strlen(cur->reason), b = strlen(next->reason);
+            char *s = realloc(cur->reason, a + b + 3);
+            if (s != NULL) {
+                memcpy(s + a, "; ", 2);
+                memcpy(s + a + 2, next->reason, b + 1);
+                cur->reason = s;
+            }
+            free(next->reason);
+            next->reason = NULL;
+        } else {
+            L->rejects[++w] = *next;
+        }
+    }
+    L->n_rejects = w + 1;
+    return L->n_rejects;
+}
+
+static void csv_write_field(FILE *f, const char *s, size_t len)
+{
+    if (strpbrk(s, ",\"\r\n") == NULL) {
+        fwrite(s, 1, len, f);
+        return;
+    }
+    fputc('"', f);
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '"')
+            fputc('"', f);
+        fputc(s[i], f);
+    }
+    fputc('"', f);
+}
+
+/* Where the rejected rows of input file go: DIR/<basename>.rejects.csv, or beside the input. */
+static void rejects_name(const char *dir, const char *input, char *out, size_t size)
+{
+    const char *base = strcmp(input, "-") == 0 ? "stdin" : input;
+    if (dir != NULL) {
+        const char *slash = strrchr(base, '/');
+        snprintf(out, size, "%s/%s.rejects.csv", dir, slash != NULL ? slash + 1 : base);
+    } else {
+        snprintf(out, size, "%s.rejects.csv", base);
+    }
+}
+
+/* One reject file per input: reject_line, reject_reason, then the input's own columns with the
+ * row as it was, so the steward can fix the rows in place. Mode 0600: it holds citizen IDs.
+ * Standard input cannot be read twice, so its reject file has the reasons only. */
+static int write_rejects_of(load *L, const char *file, size_t *i, const char *path,
+                            tc_error *err)
+{
+    int rc = TC_OK;
+    csv_reader *rd = NULL;
+    csv_row row;
+    tc_error rerr = {0};
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return tc_errorf(err, TC_EIO, "%s: %s", path, strerror(errno));
+    FILE *f = fdopen(fd, "w");
+    if (f == NULL) {
+        close(fd);
+        return tc_errorf(err, TC_EIO, "%s: %s", path, strerror(errno));
+    }
+    int more = 0;
+    fputs("reject_line,reject_reason", f);
+    if (strcmp(file, "-") != 0 && csv_reader_open(file, &rd, &rerr) == TC_OK &&
+        csv_reader_next(rd, &row, &rerr) == 1) {
+        for (size_t k = 0; k < row.n; k++) {
+            fputc(',', f);
+            csv_write_field(f, row.fields[k], row.lens[k]);
+        }
+        more = csv_reader_next(rd, &row, &rerr);
+    }
+    fputc('\n', f);
+    for (; *i < L->n_rejects && L->rejects[*i].file == file; (*i)++) {
+        const reject *r = &L->rejects[*i];
+        while (more == 1 && row.line < r->line)
+            more = csv_reader_next(rd, &row, &rerr);
+        fprintf(f, "%ld,", r->line);
+        csv_write_field(f, r->reason, strlen(r->reason));
+        if (more == 1 && row.line == r->line)
+            for (size_t k = 0; k < row.n; k++) {
+                fputc(',', f);
+                csv_write_field(f, row.fields[k], row.lens[k]);
+            }
+        fputc('\n', f);
+    }
+    csv_reader_close(rd);
+    if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+        rc = tc_errorf(err, TC_EIO, "%s: %s", path, strerror(errno));
+    fclose(f);
+    if (rc == TC_OK)
+        fprintf(stderr, "rejected rows of %s and their reasons written to %s\n", file, path);
+    return rc;
+}
+
+int load_write_rejects(load *L, const char *dir, tc_error *err)
+{
+    size_t i = 0;
+    while (i < L->n_rejects) {
+        char path[4096];
+        rejects_name(dir, L->rejects[i].file, path, sizeof path);
+        int rc = write_rejects_of(L, L->rejects[i].file, &i, path, err);
+        if (rc != TC_OK)
+            return rc;
+    }
+    return TC_OK;
+}
+
+/* ---- writing ---- */
+
+/* Rough upper bound of the space a load needs, so that a load that cannot fit is refused before
+ * anything is written rather than stopped half-way by MDB_MAP_FULL. Random inserts leave pages
+ * about half full, and copy-on-write needs room for the pages a batch rewrites. */
+int load_check_space(load *L, tc_error *err)
+{
+    tc_store_stats st;
+    int rc = tc_store_stats_get(L->db.store, &st, err);
+    if (rc != TC_OK)
+        return rc;
+    size_t need = 2 * (L->n_pop * (L->pop_stride + 16) + L->consent_arena.len +
+                       L->n_consents * 16) +
+                  (size_t)64 * st.page_size;
+    size_t left = st.map_bytes > st.used_bytes ? st.map_bytes - st.used_bytes : 0;
+    char a[32], b[32], c[32];
+    if (need > left)
+        return tc_errorf(err, TC_EFULL,
+                         "%s: database full: this load needs about %s and the map has %s "
+                         "left: raise --map-size (now %s); nothing was written",
+                         tc_store_path(L->db.store), cli_bytes((double)need, a, sizeof a),
+                         cli_bytes((double)left, b, sizeof b),
+                         cli_bytes((double)st.map_bytes, c, sizeof c));
+    return TC_OK;
+}
+
+int load_write_consents(load *L, tc_error *err)
+{
+    tc_writer *w = NULL;
+    int rc = TC_OK;
+    size_t in_batch = 0, done = 0;
+    cli_progress prog;
+    cli_progress_start(&prog, "writing consents", (double)L->n_consents);
+    if (L->n_consents == 0)
+        goto out;
+    if ((rc = tc_writer_begin(L->db.store, &w, err)) != TC_OK)
+        goto out;
+    /* Into an empty table, sorted unique keys can be appended: no tree search, full pages. */
+    int append = tc_writer_consent_count(w) == 0;
+    for (size_t i = 0; i < L->n_consents; i++) {
+        if (L->consent_rejected[i])
+            continue;
+        const unsigned char *e = load_consent_entry(L, i);
+        tc_consent c;
+        if ((rc = tc_consent_decode(e + CE_HDR, e[4], e + CE_HDR + e[4], e[5], &c, err)) != TC_OK)
+            goto out;
+        if (w == NULL && (rc = tc_writer_begin(L->db.store, &w, err)) != TC_OK)
+            goto out;
+        int changed = 1;
+        if (append)
+            rc = tc_writer_append_consent(w, e + CE_HDR, &c, err);
+        else
+            rc = tc_writer_put_consent(w, e + CE_HDR, &c, &changed, err);
+        if (rc != TC_OK)
+            goto out;
+        if (changed)
+            L->new_consents++;
+        else
+            L->unchanged_consents++;
+        done++;
+        if (++in_batch == L->batch) {
+            rc = tc_writer_commit(w, err);
+            w = NULL;
+            in_batch = 0;
+            if (rc != TC_OK)
+                goto out;
+            L->commits++;
+            cli_progress_update(&prog, (double)i, done);
+        }
+    }
+    if (w != NULL) {
+        rc = tc_writer_commit(w, err);
+        w = NULL;
+    }
+out:
+    tc_writer_abort(w);
+    cli_progress_finish(&prog);
+    return rc;
+}
+
+int load_write_population(load *L, tc_error *err)
+{
+    tc_writer *w = NULL;
+    int rc = TC_OK;
+    size_t in_batch = 0, done = 0;
+    size_t rec_len = tc_record_size(L->db.catalog);
+    cli_progress prog;
+    cli_progress_start(&prog, "writing citizens", (double)L->n_pop);
+    if ((rc = tc_writer_begin(L->db.store, &w, err)) != TC_OK)
+        goto out;
+    /* Into an empty table, sorted unique keys can be appended: no tree search, full pages. */
+    int append = tc_writer_citizen_count(w) == 0;
+    for (size_t i = 0; i < L->n_pop; i++) {
+        uint32_t idx = L->pop_order[i];
+        if (L->pop_rejected[idx])
+            continue;
+        const unsigned char *e = L->pop.data + (size_t)idx * L->pop_stride;
+        if (w == NULL && (rc = tc_writer_begin(L->db.store, &w, err)) != TC_OK)
+            goto out;
+        if (append) {
+            if ((rc = tc_writer_append_citizen(w, e + PE_KEY, e + PE_REC, rec_len, err)) !=
+                TC_OK)
+                goto out;
+            L->new_citizens++;
+        } else {
+            int existed = tc_writer_has_citizen(w, e + PE_KEY), changed = 0;
+            if ((rc = tc_writer_put_citizen(w, e + PE_KEY, e + PE_REC, rec_len, &changed,
+                                            err)) != TC_OK)
+                goto out;
+            if (!changed)
+                L->unchanged_citizens++;
+            else if (existed)
+                L->updated_citizens++;
+            else
+                L->new_citizens++;
+        }
+        done++;
+        if (++in_batch == L->batch) {
+            rc = tc_writer_commit(w, err);
+            w = NULL;
+            in_batch = 0;
+            if (rc != TC_OK)
+                goto out;
+            L->commits++;
+            cli_progress_update(&prog, (double)i, done);
+        }
+    }
+    if (w != NULL) {
+        rc = tc_writer_commit(w, err);
+        w = NULL;
+    }
+out:
+    tc_writer_abort(w);
+    cli_progress_finish(&prog);
+    return rc;
+}
+
+/* What a load would change, without writing: each row compared with the stored one. */
+int load_dry_run(load *L, tc_error *err)
+{
+    tc_reader *r = NULL;
+    int rc = tc_reader_new(L->db.store, &r, err);
+    if (rc != TC_OK || (rc = tc_reader_begin(r, err)) != TC_OK)
+        goto out;
+    size_t rec_len = tc_record_size(L->db.catalog);
+    for (size_t i = 0; i < L->n_pop; i++) {
+        if (L->pop_rejected[L->pop_order[i]])
+            continue;
+        const unsigned char *e = L->pop.data + (size_t)L->pop_order[i] * L->pop_stride;
+        tc_record old;
+        int found = tc_reader_citizen(r, e + PE_KEY, &old, NULL);
+        if (found != TC_OK)
+            L->new_citizens++;
+        else if (tc_record_same_values(old.bytes, old.len, e + PE_REC, rec_len))
+            L->unchanged_citizens++;
+        else
+            L->updated_citizens++;
+    }
+    for (size_t i = 0; i < L->n_consents; i++) {
+        if (L->consent_rejected[i])
+            continue;
+        const unsigned char *e = load_consent_entry(L, i);
+        tc_consent now, stored;
+        if ((rc = tc_consent_decode(e + CE_HDR, e[4], e + CE_HDR + e[4], e[5], &now, err)) !=
+            TC_OK)
+            goto out;
+        if (tc_reader_consent(r, e + CE_HDR, now.institution, now.purpose, &stored, NULL) ==
+                TC_OK &&
+            memcmp(&now, &stored, sizeof now) == 0)
+            L->unchanged_consents++;
+        else
+            L->new_consents++;
+    }
+out:
+    if (r != NULL)
+        tc_reader_end(r);
+    tc_reader_free(r);
+    return rc;
+}
+
