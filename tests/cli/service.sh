@@ -20,7 +20,9 @@ expect_eq "python client suite" 0 "$status"
 [ "$status" -eq 0 ] || echo "$out" >&2
 
 # 2. metrics: the calls above are counted
-metrics=$(curl -s "http://127.0.0.1:$METRICS_PORT/metrics" || true)
+metrics=$($PY -c 'import sys, urllib.request
+print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' \
+    "http://127.0.0.1:$METRICS_PORT/metrics" 2>&1 || true)
 expect_contains "metrics: Score OK counted" 'tinchap_requests_total{method="Score",status="OK"}' "$metrics"
 expect_contains "metrics: audit batches" "tinchap_audit_batches_total" "$metrics"
 expect_contains "metrics: models" 'tinchap_model_info{name=' "$metrics"
@@ -32,6 +34,8 @@ run env TC_PORT="$PORT" TC_PKI="$WORK/pki" TC_DIR="$WORK" TC_SERVER_PID="$SERVER
 expect_eq "drain client" 0 "$status"
 [ "$status" -eq 0 ] || echo "$out" >&2
 answered=$(sed -n 's/^answered \([0-9]*\) .*/\1/p' <<<"$out")
+# a client that failed before signalling must not leave the test waiting forever
+if [ "$status" -ne 0 ] && kill -0 "$SERVER_PID" 2>/dev/null; then kill -TERM "$SERVER_PID" || true; fi
 audit_before=$(sed -n 's/.*audit_before \([0-9]*\).*/\1/p' <<<"$out")
 st=0
 wait "$SERVER_PID" || st=$?
