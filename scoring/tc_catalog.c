@@ -598,7 +598,12 @@ void tc_attr_format(const tc_attr *a, tc_value value, char *buf, size_t size)
         snprintf(buf, size, "%d", value.v != 0);
         break;
     case TC_ATTR_CATEGORY:
-        snprintf(buf, size, "%s", a->levels[(size_t)value.v]);
+        /* A damaged record can hold a byte past the last level: show it, never read past the
+         * levels. */
+        if (value.v >= 0 && value.v < (double)a->n_levels)
+            snprintf(buf, size, "%s", a->levels[(size_t)value.v]);
+        else
+            snprintf(buf, size, "?%.0f", value.v);
         break;
     }
 }

@@ -98,7 +98,8 @@ int tc_attr_parse(const tc_attr *attr, const char *text, size_t len, tc_value *o
 /* Check a value already in binary form (e.g. from a gRPC message) against the attribute. */
 int tc_attr_check(const tc_attr *attr, tc_value value, tc_error *err);
 
-/* Write the text form of value into buf (as tc_attr_parse reads it); "" when missing. */
+/* Write the text form of value into buf (as tc_attr_parse reads it); "" when missing. A category
+ * value that is no level (only a damaged record holds one) is written as "?" and its number. */
 void tc_attr_format(const tc_attr *attr, tc_value value, char *buf, size_t size);
 
 const char *tc_attr_type_name(tc_attr_type type);

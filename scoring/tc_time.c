@@ -49,9 +49,17 @@ static void civil_from_days(int64_t z, int *y, int *m, int *d)
     *y = (int)(yoe + era * 400 + (*m <= 2));
 }
 
+/* Division rounding down and its non-negative remainder, for b > 0. Written with C's truncating
+ * / and % so that no intermediate overflows, whatever a is (times come from stored records). */
 static int64_t floor_div(int64_t a, int64_t b)
 {
-    return a >= 0 ? a / b : -((-a + b - 1) / b);
+    return a / b - (a % b < 0);
+}
+
+static int64_t floor_mod(int64_t a, int64_t b)
+{
+    int64_t r = a % b;
+    return r < 0 ? r + b : r;
 }
 
 int tc_time_year(int64_t t)
@@ -63,9 +71,8 @@ int tc_time_year(int64_t t)
 
 void tc_time_format_us(int64_t us, char buf[TC_TIME_US_TEXT_LEN])
 {
-    int64_t s = floor_div(us, 1000000);
-    int64_t frac = us - s * 1000000;
-    int64_t days = floor_div(s, 86400), sod = s - days * 86400;
+    int64_t s = floor_div(us, 1000000), frac = floor_mod(us, 1000000);
+    int64_t days = floor_div(s, 86400), sod = floor_mod(s, 86400);
     int y, m, d;
     civil_from_days(days, &y, &m, &d);
     if (y < 0 || y > 9999) {
@@ -100,6 +107,10 @@ int tc_time_parse(const char *s, size_t len, int64_t *out)
 void tc_time_format(int64_t t, char buf[TC_TIME_TEXT_LEN])
 {
     char full[TC_TIME_US_TEXT_LEN];
+    if (t > INT64_MAX / 1000000 || t < INT64_MIN / 1000000) { /* years far past 9999 */
+        snprintf(buf, TC_TIME_TEXT_LEN, "%s", "invalid-time");
+        return;
+    }
     tc_time_format_us(t * 1000000, full);
     if (full[0] == 'i') {
         snprintf(buf, TC_TIME_TEXT_LEN, "%s", "invalid-time");

@@ -28,16 +28,13 @@ struct csv_reader {
     int handed_out; /* the current row was returned: reset before assembling the next */
     int overflow; /* 1: too many fields, 2: field too long, 3: no memory, 4: bare CR */
     int eof;
-    int finishing; /* in csv_fini: the rest of the last line, which had no newline */
 };
 
 static void on_field(void *field, size_t len, void *arg)
 {
     csv_reader *r = arg;
-    /* A second row on the same line: either it ended there too, or it is the end of a last
-     * line without a newline that a carriage return split (the first part was handed out). */
-    if (r->row_ready || (r->finishing && r->ended_line == r->line_no)) {
-        r->overflow = 4;
+    if (r->row_ready) {
+        r->overflow = 4; /* a second row ended on the same line */
         return;
     }
     if (r->n_fields >= CSV_FIELDS_MAX) {
@@ -174,7 +171,6 @@ int csv_reader_next(csv_reader *r, csv_row *row, tc_error *err)
             if (ferror(r->f))
                 return tc_errorf(err, TC_EIO, "%s: %s", r->path, strerror(errno));
             r->eof = 1;
-            r->finishing = 1;
             if (csv_fini(&r->parser, on_field, on_row, r) != 0)
                 return tc_errorf(err, TC_EPARSE,
                                  "%s:%ld: unterminated quoted field at the end of the file",
@@ -199,6 +195,11 @@ int csv_reader_next(csv_reader *r, csv_row *row, tc_error *err)
                                  ? "malformed quoting (a quote inside an unquoted field, or text "
                                    "after a closing quote)"
                                  : csv_strerror(csv_error(&r->parser)));
+        /* Text after the end of a row on this line: a bare carriage return ended the row, and
+         * what follows would become a row of its own, seen only later (at the end of the file,
+         * or after a quoted field that goes on over the next lines) with the wrong line. */
+        if (r->ended_line == r->line_no && (r->parser.pstate != 0 || r->parser.entry_pos != 0))
+            r->overflow = 4;
     }
 }
 
