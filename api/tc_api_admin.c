@@ -130,7 +130,13 @@ static char *model_card(tc_api_slot *s, const tc_model *m)
                              m->training_fingerprint != NULL ? m->training_fingerprint : "");
     json_object_set_new(card, "purpose_vi", json_string(m->description_vi ? m->description_vi : ""));
     json_object_set_new(card, "purpose_en", json_string(m->description_en ? m->description_en : ""));
-    char *dump = json_dumps(card, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    /* The file's own card (intended use, training data, validation figures, limitations),
+     * already validated at load. 15 digits print the figures as the file wrote them. */
+    json_t *file_card = m->model_card != NULL ? json_loads(m->model_card, 0, NULL) : NULL;
+    if (file_card != NULL)
+        json_object_update(card, file_card);
+    json_decref(file_card);
+    char *dump = json_dumps(card, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
     json_decref(card);
     char *out = dump != NULL ? tc_api_arena_alloc(s->w, strlen(dump) + 1) : NULL;
     if (out != NULL)
@@ -306,4 +312,30 @@ void tc_api_handle_health(tc_api_slot *s)
                    ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
                    : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
     reply(s, &r.base);
+}
+
+size_t tc_api_health_encode(int status, unsigned char out[8])
+{
+    Grpc__Health__V1__HealthCheckResponse r = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
+    r.status = (Grpc__Health__V1__HealthCheckResponse__ServingStatus)status;
+    return grpc__health__v1__health_check_response__pack(&r, out); /* at most 2 bytes */
+}
+
+/* The standard health stream, for clients with gRPC's client-side health checking: they stop
+ * picking this replica when it turns NOT_SERVING at the start of a drain, before it refuses
+ * anything. An unknown service is answered SERVICE_UNKNOWN on the open stream, as the protocol
+ * asks, rather than by ending it. */
+void tc_api_handle_health_watch(tc_api_slot *s)
+{
+    Grpc__Health__V1__HealthCheckRequest *q =
+        (Grpc__Health__V1__HealthCheckRequest *)request(
+            s, &grpc__health__v1__health_check_request__descriptor);
+    if (q == NULL)
+        return;
+    static const char *const services[] = {"", "tinchap.v1.Scoring", "tinchap.v1.Steward",
+                                           "tinchap.v1.Admin"};
+    int known = 0;
+    for (size_t i = 0; i < 4; i++)
+        known |= strcmp(q->service, services[i]) == 0;
+    tc_api_watch_start(s, !known);
 }

@@ -1,5 +1,6 @@
 #include "tc_api_config.h"
 
+#include <arpa/inet.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@ void tc_api_config_defaults(tc_api_config *c)
     c->relaxed_sync_ms = 100;
     c->drain_timeout_ms = 10000;
     c->max_inflight = 1024;
+    c->keepalive_ms = 20000;
     c->max_message_bytes = 1u << 20;
     c->access_log = 1;
 }
@@ -132,17 +134,29 @@ static int parse_identities(const tc_jctx *root, json_t *list, const char *field
     return TC_OK;
 }
 
+/* "64G", "512M", "1.5T" or a number of bytes. */
+static int parse_size(tc_jctx *r, const char *key, const char *text, size_t *out, tc_error *err)
+{
+    char *end = NULL;
+    double v = strtod(text, &end);
+    double mult = *end == 'G' ? 1073741824.0 : *end == 'M' ? 1048576.0 : *end == 'T' ? 1099511627776.0 : 1;
+    if (end == text || !(v > 0) || (*end != '\0' && end[1] != '\0'))
+        return tc_json_fail(r, key, err, "'%s' is not a size like \"64G\"", text);
+    *out = (size_t)(v * mult);
+    return TC_OK;
+}
+
 int tc_api_config_load(tc_api_config *c, const char *path, tc_error *err)
 {
     static const char *const keys[] = {
         "listen",  "database",        "audit",           "secret",           "catalog",     "models",
-        "reasons", "map_size",        "workers",          "audit_sync",  "audit_sync_ms",
-        "metrics_listen", "drain_timeout_ms", "drain_grace_ms", "max_inflight",
+        "reasons", "map_size",        "audit_map_size",   "workers",          "audit_sync",  "audit_sync_ms",
+        "metrics_listen", "drain_timeout_ms", "drain_grace_ms", "max_inflight", "keepalive_ms",
         "max_message_bytes", "access_log", "log_level", "insecure", "tls", "clients", "tokens",
         NULL};
     static const char *const tls_keys[] = {"cert", "key", "client_ca", NULL};
     json_t *root = NULL, *tls = NULL, *clients = NULL, *tokens = NULL;
-    const char *sync = NULL, *level = NULL, *map = NULL;
+    const char *sync = NULL, *level = NULL, *map = NULL, *audit_map = NULL;
     long workers = c->workers;
     char dirbuf[TC_API_PATH_MAX];
     snprintf(dirbuf, sizeof dirbuf, "%s", path);
@@ -160,6 +174,7 @@ int tc_api_config_load(tc_api_config *c, const char *path, tc_error *err)
         (rc = get_path(&r, root, "models", dir, c->models, sizeof c->models, err)) ||
         (rc = get_path(&r, root, "reasons", dir, c->reasons, sizeof c->reasons, err)) ||
         (rc = tc_json_get_string(&r, root, "map_size", 0, 32, &map, err)) ||
+        (rc = tc_json_get_string(&r, root, "audit_map_size", 0, 32, &audit_map, err)) ||
         (rc = tc_json_get_int(&r, root, "workers", 0, 1, 64, &workers, err)) ||
         (rc = tc_json_get_string(&r, root, "audit_sync", 0, 16, &sync, err)) ||
         (rc = get_uint(&r, root, "audit_sync_ms", 1, 10000, &c->relaxed_sync_ms, err)) ||
@@ -168,6 +183,7 @@ int tc_api_config_load(tc_api_config *c, const char *path, tc_error *err)
         (rc = get_uint(&r, root, "drain_timeout_ms", 0, 3600000, &c->drain_timeout_ms, err)) ||
         (rc = get_uint(&r, root, "drain_grace_ms", 0, 600000, &c->drain_grace_ms, err)) ||
         (rc = get_uint(&r, root, "max_inflight", 1, 1000000, &c->max_inflight, err)) ||
+        (rc = get_uint(&r, root, "keepalive_ms", 1000, 3600000, &c->keepalive_ms, err)) ||
         (rc = get_uint(&r, root, "max_message_bytes", 1024, 64 << 20, &c->max_message_bytes,
                        err)) ||
         (rc = tc_json_get_bool(&r, root, "access_log", 0, &c->access_log, err)) ||
@@ -193,16 +209,10 @@ int tc_api_config_load(tc_api_config *c, const char *path, tc_error *err)
         }
         c->log_debug = strcmp(level, "debug") == 0;
     }
-    if (map != NULL) {
-        char *end = NULL;
-        double v = strtod(map, &end);
-        double mult = *end == 'G' ? 1073741824.0 : *end == 'M' ? 1048576.0 : *end == 'T' ? 1099511627776.0 : 1;
-        if (end == map || !(v > 0) || (*end != '\0' && end[1] != '\0')) {
-            rc = tc_json_fail(&r, "map_size", err, "'%s' is not a size like \"64G\"", map);
-            goto out;
-        }
-        c->map_size = (size_t)(v * mult);
-    }
+    if ((map != NULL && (rc = parse_size(&r, "map_size", map, &c->map_size, err)) != TC_OK) ||
+        (audit_map != NULL &&
+         (rc = parse_size(&r, "audit_map_size", audit_map, &c->audit_map_size, err)) != TC_OK))
+        goto out;
     if (tls != NULL) {
         tc_jctx tc = tc_jctx_key(&r, "tls");
         if ((rc = tc_json_expect_object(&tc, tls, tls_keys, err)) ||
@@ -224,8 +234,21 @@ out:
 
 int tc_api_listen_is_loopback(const char *listen)
 {
-    return strncmp(listen, "127.", 4) == 0 || strncmp(listen, "[::1]:", 6) == 0 ||
-           strncmp(listen, "localhost:", 10) == 0 || strncmp(listen, "ipv4:127.", 9) == 0;
+    /* The host must be a literal loopback address: a name that merely starts with "127." can
+     * resolve anywhere. "localhost" is the one name allowed (it is /etc/hosts', not DNS's). */
+    if (strncmp(listen, "ipv4:", 5) == 0)
+        listen += 5;
+    if (strncmp(listen, "[::1]:", 6) == 0 || strncmp(listen, "localhost:", 10) == 0)
+        return 1;
+    const char *colon = strrchr(listen, ':');
+    char host[INET_ADDRSTRLEN];
+    struct in_addr a;
+    size_t n = colon != NULL ? (size_t)(colon - listen) : 0;
+    if (n == 0 || n >= sizeof host)
+        return 0;
+    memcpy(host, listen, n);
+    host[n] = '\0';
+    return inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
 }
 
 void tc_api_config_finish(tc_api_config *c)

@@ -39,6 +39,7 @@ typedef struct tc_api_config {
     char models[TC_API_PATH_MAX];
     char reasons[TC_API_PATH_MAX];    /* "" = models/reasons.json */
     size_t map_size;                  /* 0 = the store's default */
+    size_t audit_map_size;            /* 0 = the audit trail's default */
     int workers;
     int relaxed_audit;                /* audit_sync: "relaxed" */
     unsigned relaxed_sync_ms;
@@ -46,6 +47,8 @@ typedef struct tc_api_config {
     unsigned drain_timeout_ms;
     unsigned drain_grace_ms;          /* NOT_SERVING before refusing calls, for balancers */
     unsigned max_inflight;            /* per worker; beyond it calls get RESOURCE_EXHAUSTED */
+    unsigned keepalive_ms;            /* ping connections with calls in flight this often; drop
+                                       * one whose peer does not answer within as long */
     unsigned max_message_bytes;
     int access_log;
     int log_debug;

@@ -36,6 +36,12 @@
 #define TC_API_ARENA_BYTES (256u << 10)
 #define TC_API_STATUS_TEXT_MAX 256
 #define TC_API_PUT_MAX 10000 /* records in one PutCitizens call */
+/* Health/Watch streams per worker (counted over the server): each holds a slot for as long as
+ * its client stays connected, so together they may take at most half of the slots, whatever
+ * clients do. */
+#define TC_API_WATCH_PER_WORKER (TC_API_SLOTS_PER_WORKER / 2)
+#define TC_API_STREAMS_PER_CONNECTION 256 /* calls in flight on one HTTP/2 connection */
+#define TC_API_HANDSHAKE_TIMEOUT_MS 10000   /* to finish the TLS handshake after connecting */
 
 typedef enum tc_api_method {
     M_SCORE,
@@ -49,6 +55,7 @@ typedef enum tc_api_method {
     M_RELOAD_MODELS,
     M_GET_STATUS,
     M_HEALTH_CHECK,
+    M_HEALTH_WATCH, /* server-streaming: a status now, another on every change */
     M_NOOP,    /* benchmark floor: the same server, no work */
     M_UNKNOWN, /* anything else: UNIMPLEMENTED */
     M_COUNT
@@ -71,7 +78,24 @@ typedef enum slot_stage {
     SLOT_AUDITING,  /* Score: waiting for the audit writer */
     SLOT_CONFIRMING,/* streaming: initial metadata sent to learn whether the call is alive */
     SLOT_FINISHING, /* final batch pending */
+    SLOT_WATCHING,  /* Health/Watch: an open stream; see tc_api_watch */
 } slot_stage;
+
+/* A Health/Watch stream. Its batches may be started by the worker that owns the slot or by the
+ * thread that drains the server, so this state is guarded by the server's watch_mu; the
+ * completions still arrive on the owning worker's queue, which alone releases the slot. The
+ * RECV_CLOSE_ON_SERVER batch is tagged with the slot's address + 1 to tell it from the others. */
+typedef struct tc_api_watch {
+    struct tc_api_slot *next;  /* in the server's list of open streams */
+    int sent;                  /* the last status sent */
+    int unknown;               /* watching a service this server does not serve */
+    int sending;               /* a SEND_MESSAGE batch is pending */
+    int want_end;              /* end the stream once the pending send completes */
+    int ending;                /* the final status has been sent */
+    int closed;                /* RECV_CLOSE_ON_SERVER completed */
+    int batches;               /* batches pending */
+    unsigned char msg[8];      /* the encoded HealthCheckResponse being sent */
+} tc_api_watch;
 
 struct tc_api_worker;
 struct put_state;
@@ -101,6 +125,8 @@ typedef struct tc_api_slot {
     unsigned char response[TC_AUDIT_RESPONSE_MAX];
     /* PutCitizens */
     struct put_state *put;
+    /* Health/Watch */
+    tc_api_watch watch;
     struct tc_api_slot *next_free;
 } tc_api_slot;
 
@@ -124,7 +150,9 @@ typedef struct tc_api_worker {
     tc_api_slot *slots;
     tc_api_slot *free;
     int posted[M_COUNT];
-    atomic_uint inflight;        /* calls received and not finished (written by this worker) */
+    atomic_uint inflight;        /* calls received whose answer is not decided yet (the audit
+                                  * writer answers Score, so it decrements too) */
+    _Atomic int64_t last_call_us; /* when the last call arrived, for the drain */
     /* Held while this worker posts a request slot. The stopping thread sets stopping and then
      * takes every worker's lock once: a post that saw stopping == 0 is finished before the
      * server is shut down and destroyed. Per worker, so the call path shares no lock. */
@@ -152,8 +180,13 @@ struct tc_api_server {
     atomic_int refusing;         /* 1: new calls get UNAVAILABLE (draining) */
     atomic_int stopping;         /* 1: the gRPC server is shutting down; post no more slots */
     int64_t started_us;
+    int64_t audit_error_logged_us; /* the audit writer's thread only */
     tc_api_worker admin;         /* reader and hasher for the metrics/admin paths */
     pthread_mutex_t admin_mu;
+    pthread_mutex_t watch_mu;    /* the Health/Watch streams and their state */
+    tc_api_slot *watchers;
+    size_t n_watchers;
+    int watch_closing;           /* draining: streams end, new ones end at once */
 };
 
 /* ---- core services for handlers (tc_api_server.c) ---- */
@@ -192,6 +225,14 @@ void tc_api_handle_get_model(tc_api_slot *s);
 void tc_api_handle_reload(tc_api_slot *s);
 void tc_api_handle_status(tc_api_slot *s);
 void tc_api_handle_health(tc_api_slot *s);
+void tc_api_handle_health_watch(tc_api_slot *s);
+
+/* Health/Watch (tc_api_server.c): open the stream on s and send the current status (or
+ * SERVICE_UNKNOWN when unknown); then tc_api_watch_notify sends every change. The status values
+ * are grpc.health.v1's ServingStatus. encode writes a HealthCheckResponse into the 8-byte
+ * buffer and returns its length. */
+void tc_api_watch_start(tc_api_slot *s, int unknown);
+size_t tc_api_health_encode(int status, unsigned char out[8]);
 void tc_api_handle_grant(tc_api_slot *s);
 void tc_api_handle_revoke(tc_api_slot *s);
 void tc_api_handle_erase(tc_api_slot *s);

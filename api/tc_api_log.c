@@ -66,6 +66,7 @@ static void flush_shards(tc_api_log *log)
 static void *flusher_main(void *arg)
 {
     tc_api_log *log = arg;
+    pthread_setname_np(pthread_self(), "tc-log"); /* for top -H, perf and gdb */
     while (!atomic_load(&log->stopping)) {
         struct timespec ts = {0, 50 * 1000000L};
         nanosleep(&ts, NULL);

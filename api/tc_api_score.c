@@ -23,13 +23,28 @@
  * as a replay, without re-encoding it. */
 static const unsigned char replayed_suffix[2] = {0x70, 0x01};
 
+/* The operator learns why (which directory, disk or map full), at most once a second while
+ * it lasts; the client learns that it is refused and that it may retry. Writer thread. */
+static void audit_failed(tc_api_server *srv, tc_audit *a)
+{
+    int64_t now = tc_time_now_us();
+    if (now - srv->audit_error_logged_us < 1000000)
+        return;
+    srv->audit_error_logged_us = now;
+    char msg[TC_ERROR_MSG_MAX * 2], fields[TC_ERROR_MSG_MAX * 2 + 16];
+    tc_api_log_escape(tc_audit_last_error(a), msg, sizeof msg);
+    snprintf(fields, sizeof fields, "\"error\":\"%s\"", msg);
+    tc_api_log_event(srv->log, "error", "audit_write_failed", fields);
+}
+
 static void score_done(tc_audit_entry *e, int status, void *arg)
 {
     tc_api_slot *s = arg;
     if (status != TC_OK) {
+        audit_failed(s->w->srv, s->w->srv->audit);
         tc_api_fail(s, GRPC_STATUS_UNAVAILABLE,
                     "the audit trail cannot be written (%s): no answer is given without it",
-                    tc_strerror(status));
+                    status == TC_EFULL ? "it is full" : tc_strerror(status));
     } else if (e->conflict) {
         tc_api_fail(s, GRPC_STATUS_ALREADY_EXISTS, "%s", e->rec.status_text);
     } else if (e->replayed) {
@@ -66,6 +81,7 @@ static void deny(tc_api_slot *s, grpc_status_code status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(s->audit.rec.status_text, sizeof s->audit.rec.status_text, fmt, ap);
     va_end(ap);
+    tc_api_redact_ids(s->audit.rec.status_text); /* the audit trail keeps it */
     s->audit.rec.outcome = TC_AUDIT_DENIED;
     s->audit.rec.status = (int)status;
     s->audit.idem_key_len = 0;

@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include "tc_api_internal.h"
+#include "tc_api_validate.h"
 #include "tc_json.h"
 #include "tc_time.h"
 
@@ -36,10 +37,32 @@ const tc_api_method_info tc_api_methods[M_COUNT] = {
     [M_RELOAD_MODELS] = {"/tinchap.v1.Admin/ReloadModels", "ReloadModels", 0, TC_ROLE_ADMIN, 2},
     [M_GET_STATUS] = {"/tinchap.v1.Admin/GetStatus", "GetStatus", 0, TC_ROLE_ADMIN, 2},
     [M_HEALTH_CHECK] = {"/grpc.health.v1.Health/Check", "Check", 0, 0, 8},
+    [M_HEALTH_WATCH] = {"/grpc.health.v1.Health/Watch", "Watch", 0, 0, 4},
     /* The benchmark floor: same binary, threads and slots, no work. */
     [M_NOOP] = {"/tinchap.v1.Diagnostics/Noop", "Noop", 0, 0, 64},
     [M_UNKNOWN] = {NULL, "Unknown", 0, 0, 2},
 };
+
+/* ThreadSanitizer does not see the synchronisation inside gRPC (Debian's build is not
+ * instrumented). A Score slot is finished by the audit writer thread and comes back on its
+ * worker's queue: these annotations tell TSan about that hand-over, so that it keeps checking
+ * every access of ours around it. They compile to nothing in other builds. */
+#if defined(__SANITIZE_THREAD__)
+#define TC_THREAD_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TC_THREAD_SANITIZER 1
+#endif
+#endif
+#ifdef TC_THREAD_SANITIZER
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define HANDOFF_RELEASE(p) __tsan_release(p)
+#define HANDOFF_ACQUIRE(p) __tsan_acquire(p)
+#else
+#define HANDOFF_RELEASE(p) ((void)(p))
+#define HANDOFF_ACQUIRE(p) ((void)(p))
+#endif
 
 #ifndef TC_VERSION
 #define TC_VERSION "0.0.0"
@@ -259,6 +282,7 @@ void tc_api_finish(tc_api_slot *s, grpc_status_code status, const unsigned char 
         ops[n].op = GRPC_OP_SEND_MESSAGE;
         ops[n++].data.send_message.send_message = bb;
     }
+    tc_api_redact_ids(s->status_text); /* sent, then logged by finished() */
     s->status_slice = grpc_slice_from_copied_string(s->status_text);
     ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
     ops[n].data.send_status_from_server.status = status;
@@ -266,7 +290,12 @@ void tc_api_finish(tc_api_slot *s, grpc_status_code status, const unsigned char 
         status == GRPC_STATUS_OK ? NULL : &s->status_slice;
     ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
     ops[n++].data.recv_close_on_server.cancelled = &s->cancelled;
-    grpc_call_error e = grpc_call_start_batch(s->call, ops, n, s, NULL);
+    grpc_call *call = s->call; /* s may be reused by its worker once the batch is started */
+    /* The answer is decided: the call no longer counts against max_inflight, even if its peer
+     * is slow to take the reply (or never reads it). What admission control bounds is work. */
+    atomic_fetch_sub_explicit(&s->w->inflight, 1, memory_order_relaxed);
+    HANDOFF_RELEASE(s);
+    grpc_call_error e = grpc_call_start_batch(call, ops, n, s, NULL);
     if (bb != NULL)
         grpc_byte_buffer_destroy(bb); /* the batch holds its own reference */
     if (e != GRPC_CALL_OK) {
@@ -393,7 +422,7 @@ static void dispatch(tc_api_slot *s)
 {
     tc_api_worker *w = s->w;
     if (atomic_load_explicit(&w->srv->refusing, memory_order_relaxed) &&
-        s->method != M_HEALTH_CHECK) {
+        s->method != M_HEALTH_CHECK && s->method != M_HEALTH_WATCH) {
         tc_api_fail(s, GRPC_STATUS_UNAVAILABLE, "the server is draining; retry another replica");
         return;
     }
@@ -411,6 +440,9 @@ static void dispatch(tc_api_slot *s)
         return;
     case M_HEALTH_CHECK:
         tc_api_handle_health(s);
+        return;
+    case M_HEALTH_WATCH:
+        tc_api_handle_health_watch(s);
         return;
     default:
         break;
@@ -465,8 +497,204 @@ static void finished(tc_api_worker *w, tc_api_slot *s)
                         s->who != NULL ? s->who->institution : "", s->request_id, latency,
                         s->status == GRPC_STATUS_OK ? "" : s->status_text);
     grpc_slice_unref(s->status_slice);
-    atomic_fetch_sub_explicit(&w->inflight, 1, memory_order_relaxed);
     release_slot(w, s, 1);
+}
+
+/* ---- Health/Watch streams ----
+ *
+ * Status values are grpc.health.v1's: 1 SERVING, 2 NOT_SERVING, 3 SERVICE_UNKNOWN. A stream
+ * sends the status when it opens and again on every change (the drain's NOT_SERVING); the drain
+ * ends every stream with UNAVAILABLE before the gRPC server shuts down, since gRPC's shutdown
+ * waits for open calls. A stream is not a call in flight: it holds up neither the drain nor
+ * max_inflight. */
+
+#define HEALTH_SERVING 1
+#define HEALTH_NOT_SERVING 2
+#define HEALTH_SERVICE_UNKNOWN 3
+
+static int health_status(tc_api_server *srv)
+{
+    return atomic_load(&srv->serving) ? HEALTH_SERVING : HEALTH_NOT_SERVING;
+}
+
+/* Under watch_mu. */
+static void watch_send(tc_api_slot *s, int status)
+{
+    grpc_op ops[2];
+    size_t n = 0;
+    memset(ops, 0, sizeof ops);
+    if (!s->initial_sent) {
+        ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+        ops[n++].data.send_initial_metadata.count = 0;
+    }
+    size_t len = tc_api_health_encode(status, s->watch.msg);
+    grpc_slice slice = grpc_slice_from_copied_buffer((const char *)s->watch.msg, len);
+    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&slice, 1);
+    grpc_slice_unref(slice);
+    ops[n].op = GRPC_OP_SEND_MESSAGE;
+    ops[n++].data.send_message.send_message = bb;
+    HANDOFF_RELEASE(s);
+    if (grpc_call_start_batch(s->call, ops, n, s, NULL) == GRPC_CALL_OK) {
+        s->initial_sent = 1;
+        s->watch.sending = 1;
+        s->watch.batches++;
+        s->watch.sent = status;
+    }
+    grpc_byte_buffer_destroy(bb); /* the batch holds its own reference */
+}
+
+/* Under watch_mu: the final status. UNAVAILABLE tells a client's health checker the replica is
+ * going away, so it keeps the connection out of its picks until it reconnects. */
+static void watch_end(tc_api_slot *s)
+{
+    grpc_op ops[2];
+    size_t n = 0;
+    memset(ops, 0, sizeof ops);
+    if (!s->initial_sent) {
+        ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+        ops[n++].data.send_initial_metadata.count = 0;
+    }
+    snprintf(s->status_text, sizeof s->status_text, "the server is shutting down");
+    grpc_slice_unref(s->status_slice);
+    s->status_slice = grpc_slice_from_copied_string(s->status_text);
+    s->status = GRPC_STATUS_UNAVAILABLE;
+    ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    ops[n].data.send_status_from_server.status = GRPC_STATUS_UNAVAILABLE;
+    ops[n++].data.send_status_from_server.status_details = &s->status_slice;
+    HANDOFF_RELEASE(s);
+    if (grpc_call_start_batch(s->call, ops, n, s, NULL) == GRPC_CALL_OK) {
+        s->initial_sent = 1;
+        s->watch.ending = 1;
+        s->watch.batches++;
+    }
+}
+
+/* Under watch_mu: take s out of the server's list. */
+static void watch_unlink(tc_api_server *srv, tc_api_slot *s)
+{
+    for (tc_api_slot **p = &srv->watchers; *p != NULL; p = &(*p)->watch.next)
+        if (*p == s) {
+            *p = s->watch.next;
+            srv->n_watchers--;
+            return;
+        }
+}
+
+/* On the owning worker, once the stream is closed and none of its batches is pending. */
+static void watch_release(tc_api_worker *w, tc_api_slot *s)
+{
+    uint64_t latency = (uint64_t)(tc_time_now_us() - s->start_us);
+    tc_api_metrics_observe(w->metrics, M_HEALTH_WATCH,
+                           (int)(s->watch.ending ? GRPC_STATUS_UNAVAILABLE : GRPC_STATUS_CANCELLED),
+                           latency);
+    grpc_slice_unref(s->status_slice);
+    release_slot(w, s, 1);
+}
+
+void tc_api_watch_start(tc_api_slot *s, int unknown)
+{
+    tc_api_worker *w = s->w;
+    tc_api_server *srv = w->srv;
+    grpc_op op;
+    pthread_mutex_lock(&srv->watch_mu);
+    int full = srv->n_watchers >= srv->n_workers * TC_API_WATCH_PER_WORKER;
+    pthread_mutex_unlock(&srv->watch_mu);
+    if (full) {
+        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                    "too many health streams open on this server; use Health/Check");
+        return;
+    }
+    memset(&op, 0, sizeof op);
+    memset(&s->watch, 0, sizeof s->watch);
+    s->stage = SLOT_WATCHING;
+    s->status = GRPC_STATUS_OK;
+    s->status_slice = grpc_empty_slice();
+    atomic_fetch_sub_explicit(&w->inflight, 1, memory_order_relaxed);
+    op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    op.data.recv_close_on_server.cancelled = &s->cancelled;
+    pthread_mutex_lock(&srv->watch_mu);
+    s->watch.unknown = unknown;
+    s->watch.next = srv->watchers;
+    srv->watchers = s;
+    srv->n_watchers++;
+    if (grpc_call_start_batch(s->call, &op, 1, (char *)s + 1, NULL) == GRPC_CALL_OK)
+        s->watch.batches++;
+    else
+        s->watch.closed = 1;
+    watch_send(s, unknown ? HEALTH_SERVICE_UNKNOWN : health_status(srv));
+    if (srv->watch_closing) /* a stream opened during the drain ends at once */
+        s->watch.want_end = 1;
+    int done = s->watch.batches == 0;
+    if (done)
+        watch_unlink(srv, s);
+    pthread_mutex_unlock(&srv->watch_mu);
+    if (done) /* cannot happen for a live call; never leak the slot all the same */
+        watch_release(w, s);
+}
+
+/* A send, or the final status, of a stream completed (never both pending at once). */
+static void watch_event(tc_api_worker *w, tc_api_slot *s, int ok)
+{
+    tc_api_server *srv = w->srv;
+    pthread_mutex_lock(&srv->watch_mu);
+    s->watch.batches--;
+    if (s->watch.sending) {
+        s->watch.sending = 0;
+        int live = ok && !s->watch.closed && !s->watch.ending;
+        if (live && s->watch.want_end)
+            watch_end(s);
+        else if (live && !s->watch.unknown && s->watch.sent != health_status(srv))
+            watch_send(s, health_status(srv));
+    }
+    int done = s->watch.batches == 0 && s->watch.closed;
+    if (done)
+        watch_unlink(srv, s);
+    pthread_mutex_unlock(&srv->watch_mu);
+    if (done)
+        watch_release(w, s);
+}
+
+/* The client went away, or the final status was delivered. */
+static void watch_closed(tc_api_worker *w, tc_api_slot *s)
+{
+    tc_api_server *srv = w->srv;
+    pthread_mutex_lock(&srv->watch_mu);
+    s->watch.batches--;
+    s->watch.closed = 1;
+    int done = s->watch.batches == 0;
+    if (done)
+        watch_unlink(srv, s);
+    pthread_mutex_unlock(&srv->watch_mu);
+    if (done)
+        watch_release(w, s);
+}
+
+/* Send the current status to every stream that has not seen it (from any thread). */
+static void watch_notify(tc_api_server *srv)
+{
+    int status = health_status(srv);
+    pthread_mutex_lock(&srv->watch_mu);
+    for (tc_api_slot *s = srv->watchers; s != NULL; s = s->watch.next)
+        if (!s->watch.sending && !s->watch.ending && !s->watch.closed && !s->watch.unknown &&
+            s->watch.sent != status)
+            watch_send(s, status);
+    pthread_mutex_unlock(&srv->watch_mu);
+}
+
+/* End every stream, and every stream opened from now on. */
+static void watch_end_all(tc_api_server *srv)
+{
+    pthread_mutex_lock(&srv->watch_mu);
+    srv->watch_closing = 1;
+    for (tc_api_slot *s = srv->watchers; s != NULL; s = s->watch.next) {
+        if (s->watch.closed || s->watch.ending)
+            continue;
+        if (s->watch.sending)
+            s->watch.want_end = 1;
+        else
+            watch_end(s);
+    }
+    pthread_mutex_unlock(&srv->watch_mu);
 }
 
 static void on_event(tc_api_worker *w, tc_api_slot *s, int ok)
@@ -482,6 +710,7 @@ static void on_event(tc_api_worker *w, tc_api_slot *s, int ok)
         post_slot(w, s->method);
         s->start_us = tc_time_now_us();
         atomic_fetch_add_explicit(&w->inflight, 1, memory_order_relaxed);
+        atomic_store_explicit(&w->last_call_us, s->start_us, memory_order_relaxed);
         dispatch(s);
         break;
     case SLOT_RECEIVING: {
@@ -514,6 +743,9 @@ static void on_event(tc_api_worker *w, tc_api_slot *s, int ok)
     case SLOT_FINISHING:
         finished(w, s);
         break;
+    case SLOT_WATCHING:
+        watch_event(w, s, ok);
+        break;
     default:
         tc_api_log_event(w->srv->log, "error", "unexpected_event", "");
         break;
@@ -524,12 +756,22 @@ static void on_event(tc_api_worker *w, tc_api_slot *s, int ok)
 static void *worker_main(void *arg)
 {
     tc_api_worker *w = arg;
+    /* named so that top -H and perf tell the workers from gRPC's and the audit writer's
+     * threads (benchmarks/perf_split.py attributes CPU by it) */
+    char name[16];
+    snprintf(name, sizeof name, "tc-worker-%zu", w->id);
+    pthread_setname_np(pthread_self(), name);
     for (;;) {
         grpc_event ev = grpc_completion_queue_next(w->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
         if (ev.type == GRPC_QUEUE_SHUTDOWN)
             break;
         if (ev.type != GRPC_OP_COMPLETE)
             continue;
+        HANDOFF_ACQUIRE(ev.tag);
+        if ((uintptr_t)ev.tag & 1) { /* a Health/Watch stream's RECV_CLOSE_ON_SERVER */
+            watch_closed(w, (tc_api_slot *)((uintptr_t)ev.tag & ~(uintptr_t)1));
+            continue;
+        }
         on_event(w, ev.tag, ev.success);
     }
     return NULL;
@@ -585,6 +827,13 @@ static void metrics_extra(FILE *f, void *arg)
                 "# HELP tinchap_database_bytes Database pages in use.\n"
                 "# TYPE tinchap_database_bytes gauge\ntinchap_database_bytes %zu\n",
                 st.citizens, st.consents, st.used_bytes);
+    pthread_mutex_lock(&srv->watch_mu);
+    size_t streams = srv->n_watchers;
+    pthread_mutex_unlock(&srv->watch_mu);
+    fprintf(f, "# HELP tinchap_health_streams Open Health/Watch streams (client-side health "
+               "checking).\n"
+               "# TYPE tinchap_health_streams gauge\ntinchap_health_streams %zu\n",
+            streams);
     fprintf(f, "# HELP tinchap_serving 1 while accepting calls, 0 while draining.\n"
                "# TYPE tinchap_serving gauge\ntinchap_serving %d\n"
                "# HELP tinchap_uptime_seconds Seconds since start.\n"
@@ -676,7 +925,7 @@ static int open_engine(tc_api_server *srv, tc_error *err)
     tc_store_options so = {.path = c->database, .catalog = srv->catalog, .key = srv->key,
                            .map_size = c->map_size, .create = 1};
     tc_audit_options ao = {.dir = c->audit_dir, .key = srv->key, .relaxed = c->relaxed_audit,
-                           .sync_ms = c->relaxed_sync_ms};
+                           .sync_ms = c->relaxed_sync_ms, .map_size = c->audit_map_size};
     if ((rc = tc_store_open(&so, &srv->store, err)) != TC_OK ||
         (rc = tc_audit_open(&ao, &srv->audit, err)) != TC_OK)
         return rc;
@@ -689,7 +938,7 @@ static int open_engine(tc_api_server *srv, tc_error *err)
 static int open_server(tc_api_server *srv, tc_error *err)
 {
     const tc_api_config *c = &srv->cfg;
-    grpc_arg args[2];
+    grpc_arg args[7];
     args[0].type = GRPC_ARG_INTEGER;
     args[0].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
     args[0].value.integer = (int)c->max_message_bytes;
@@ -697,7 +946,29 @@ static int open_server(tc_api_server *srv, tc_error *err)
     args[1].type = GRPC_ARG_INTEGER;
     args[1].key = (char *)GRPC_ARG_ALLOW_REUSEPORT;
     args[1].value.integer = 0;
-    grpc_channel_args ca = {2, args};
+    /* A peer that stops reading keeps the calls of its connection in their final batch, each
+     * holding a slot and its reply, or, once they are finished, their replies in the
+     * connection's buffers. Bound how many calls one connection can hold, and ping every
+     * connection, idle or not: one whose peer does not answer is dropped, its calls cancelled
+     * and its memory freed. */
+    args[2].type = GRPC_ARG_INTEGER;
+    args[2].key = (char *)GRPC_ARG_MAX_CONCURRENT_STREAMS;
+    args[2].value.integer = TC_API_STREAMS_PER_CONNECTION;
+    args[3].type = GRPC_ARG_INTEGER;
+    args[3].key = (char *)GRPC_ARG_KEEPALIVE_TIME_MS;
+    args[3].value.integer = (int)c->keepalive_ms;
+    args[4].type = GRPC_ARG_INTEGER;
+    args[4].key = (char *)GRPC_ARG_KEEPALIVE_TIMEOUT_MS;
+    args[4].value.integer = (int)c->keepalive_ms;
+    args[6].type = GRPC_ARG_INTEGER;
+    args[6].key = (char *)GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS;
+    args[6].value.integer = 1;
+    /* A connection that never finishes its TLS handshake holds a descriptor and no identity:
+     * closed after this long (gRPC's default is 120 s). */
+    args[5].type = GRPC_ARG_INTEGER;
+    args[5].key = (char *)GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS;
+    args[5].value.integer = TC_API_HANDSHAKE_TIMEOUT_MS;
+    grpc_channel_args ca = {7, args};
     srv->server = grpc_server_create(&ca, NULL);
     for (size_t m = 0; m < M_COUNT; m++)
         if (tc_api_methods[m].path != NULL)
@@ -741,8 +1012,11 @@ int tc_api_server_start(const tc_api_config *cfg, tc_api_server **out, tc_error 
     srv->n_workers = (size_t)cfg->workers;
     srv->started_us = tc_time_now_us();
     pthread_mutex_init(&srv->admin_mu, NULL);
+    pthread_mutex_init(&srv->watch_mu, NULL);
     srv->workers = calloc(srv->n_workers, sizeof *srv->workers);
     if (srv->workers == NULL) {
+        pthread_mutex_destroy(&srv->watch_mu);
+        pthread_mutex_destroy(&srv->admin_mu);
         free(srv);
         return tc_errorf(err, TC_ENOMEM, "out of memory");
     }
@@ -821,6 +1095,8 @@ fail:
     tc_key_free(srv->key);
     tc_catalog_free(srv->catalog);
     tc_api_log_close(srv->log);
+    pthread_mutex_destroy(&srv->watch_mu);
+    pthread_mutex_destroy(&srv->admin_mu);
     free(srv->workers);
     free(srv);
     return rc;
@@ -853,9 +1129,11 @@ void tc_api_server_stop(tc_api_server *srv)
 {
     if (srv == NULL)
         return;
-    /* 1. Health turns NOT_SERVING; balancers get a grace period to notice, while calls are
-     *    still served. */
+    /* 1. Health turns NOT_SERVING — at once on every Health/Watch stream, so clients with
+     *    client-side health checking stop picking this replica — and balancers get a grace
+     *    period to notice, while calls are still served. */
     atomic_store(&srv->serving, 0);
+    watch_notify(srv);
     tc_api_log_event(srv->log, "info", "draining", "");
     if (srv->cfg.drain_grace_ms > 0)
         usleep(srv->cfg.drain_grace_ms * 1000u);
@@ -867,16 +1145,24 @@ void tc_api_server_stop(tc_api_server *srv)
     int64_t earliest = tc_time_now_us() + 50000; /* let refusals reach the clients */
     for (;;) {
         unsigned busy = 0;
-        for (size_t i = 0; i < srv->n_workers; i++)
+        int64_t last = 0;
+        for (size_t i = 0; i < srv->n_workers; i++) {
             busy += atomic_load(&srv->workers[i].inflight);
+            int64_t l = atomic_load_explicit(&srv->workers[i].last_call_us, memory_order_relaxed);
+            last = l > last ? l : last;
+        }
         int64_t t = tc_time_now_us();
-        if ((busy == 0 && t >= earliest) || t >= until)
+        /* ... and until calls stop coming: a client that just got its answer may send its
+         * next call late on a busy machine, and that call must be refused, not cancelled */
+        if ((busy == 0 && t >= earliest && t - last >= 100000) || t >= until)
             break;
         usleep(1000);
     }
-    /* 3. Stop accepting. No slot is posted from here on (slots already posted keep matching
-     *    calls, which are refused above), and no post is half-way when the server shuts down
-     *    (see post_mu). What is still in flight gets the rest of the drain timeout. */
+    /* 3. Stop accepting. Health streams end first (gRPC's shutdown waits for open calls). No
+     *    slot is posted from here on (slots already posted keep matching calls, which are
+     *    refused above), and no post is half-way when the server shuts down (see post_mu).
+     *    What is still in flight gets the rest of the drain timeout. */
+    watch_end_all(srv);
     atomic_store(&srv->stopping, 1);
     for (size_t i = 0; i < srv->n_workers; i++) {
         pthread_mutex_lock(&srv->workers[i].post_mu);
@@ -918,6 +1204,7 @@ void tc_api_server_stop(tc_api_server *srv)
     tc_catalog_free(srv->catalog);
     tc_api_log_event(srv->log, "info", "stopped", "");
     tc_api_log_close(srv->log);
+    pthread_mutex_destroy(&srv->watch_mu);
     pthread_mutex_destroy(&srv->admin_mu);
     free(srv->workers);
     free(srv);

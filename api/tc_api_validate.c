@@ -33,6 +33,34 @@ static int token_ok(const char *v, size_t max)
     return 1;
 }
 
+/* 1 if v holds a run of 12 or more digits, which could be a citizen ID. */
+static int has_id_digits(const char *v)
+{
+    size_t digits = 0;
+    for (; *v != '\0'; v++) {
+        digits = *v >= '0' && *v <= '9' ? digits + 1 : 0;
+        if (digits >= TC_ID_LEN)
+            return 1;
+    }
+    return 0;
+}
+
+void tc_api_redact_ids(char *text)
+{
+    size_t run = 0;
+    for (size_t i = 0;; i++) {
+        if (text[i] >= '0' && text[i] <= '9') {
+            run++;
+            continue;
+        }
+        if (run >= TC_ID_LEN)
+            memset(text + i - run, '#', run);
+        run = 0;
+        if (text[i] == '\0')
+            return;
+    }
+}
+
 /* No run of 12 digits: a client cannot put a citizen ID where logs would keep it. */
 const char *tc_api_request_id_problem(const char *v)
 {
@@ -65,10 +93,18 @@ int tc_api_score_check(const Tinchap__V1__ScoreRequest *q, char *msg, size_t siz
     if (tc_consent_check_ref(q->consent_ref, strlen(q->consent_ref), &err) != TC_OK ||
         tc_consent_check_purpose(q->purpose, strlen(q->purpose), &err) != TC_OK)
         return fail(msg, size, "%s", err.msg);
+    /* purpose, product and model name are kept in the audit record as sent */
+    if (has_id_digits(q->purpose))
+        return fail(msg, size, "field 'purpose' must not contain 12 or more consecutive digits");
     if (!token_ok(q->product, TC_MODEL_NAME_MAX))
         return fail(msg, size, "field 'product': 1-64 characters of a-z, 0-9, '-', '_', '.'");
+    if (has_id_digits(q->product))
+        return fail(msg, size, "field 'product' must not contain 12 or more consecutive digits");
     if (q->model_name[0] != '\0' && !token_ok(q->model_name, TC_MODEL_NAME_MAX))
         return fail(msg, size, "field 'model_name': 1-64 characters of a-z, 0-9, '-', '_', '.'");
+    if (has_id_digits(q->model_name))
+        return fail(msg, size,
+                    "field 'model_name' must not contain 12 or more consecutive digits");
     if (q->max_reasons > TC_REASONS_OUT_MAX)
         return fail(msg, size, "field 'max_reasons': %u is more than %d", q->max_reasons,
                     TC_REASONS_OUT_MAX);

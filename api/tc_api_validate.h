@@ -26,6 +26,11 @@
  * what is wrong, to follow "field 'request_id' ". */
 const char *tc_api_request_id_problem(const char *v);
 
+/* Replace every run of 12 or more digits in text by as many '#': applied to each status text
+ * before it is sent, logged or audited, since a client may put a citizen ID in any field a
+ * message quotes back (an unknown method's path, a category level, a model name). */
+void tc_api_redact_ids(char *text);
+
 /* Score: every field but the model choice (which needs the registry). The citizen ID is parsed
  * against this year. */
 int tc_api_score_check(const Tinchap__V1__ScoreRequest *q, char *msg, size_t size);

@@ -30,7 +30,8 @@ typedef struct producer {
 struct tc_audit {
     char *path;
     MDB_env *env;
-    MDB_dbi meta, audit, by_citizen, idem, idem_time;
+    MDB_dbi meta, audit, by_citizen, idem, idem_time, governance;
+    int has_governance; /* 0: a read-only trail written before the table existed */
     tc_audit_options opt;
     size_t n_producers;
     producer producers[TC_AUDIT_PRODUCERS_MAX];
@@ -43,6 +44,7 @@ struct tc_audit {
     int dirty; /* committed without sync (relaxed mode) */
     pthread_mutex_t stats_mu;
     tc_audit_stats stats;
+    tc_error last_err;      /* of the last failed commit; the writer's own */
     tc_audit_entry **batch; /* the writer's working list */
 };
 
@@ -366,11 +368,16 @@ static int check_meta(tc_audit *a, MDB_txn *txn, const tc_audit_options *opt, tc
     if (opt->key != NULL) {
         MDB_val fk = {15, (void *)"key_fingerprint"};
         tc_key_fingerprint(opt->key, fp);
-        if (mdb_get(txn, a->meta, &fk, &v) == MDB_SUCCESS &&
-            (v.mv_size != sizeof fp || memcmp(v.mv_data, fp, sizeof fp) != 0))
+        mrc = mdb_get(txn, a->meta, &fk, &v);
+        if (mrc == MDB_SUCCESS && (v.mv_size != sizeof fp || memcmp(v.mv_data, fp, sizeof fp) != 0))
             return tc_errorf(err, TC_EKEY,
                              "%s: the secret key is not the one this audit trail was built with",
                              a->path);
+        /* A trail first opened without the key (a governance record written before the service
+         * ever ran) learns it from the first opener that has it. */
+        if (mrc == MDB_NOTFOUND && !opt->read_only &&
+            (mrc = meta_put(txn, a->meta, "key_fingerprint", fp, sizeof fp)) != MDB_SUCCESS)
+            return mdb_fail(a, mrc, "initialising", err);
     }
     return TC_OK;
 }
@@ -393,6 +400,12 @@ static int open_tables(tc_audit *a, const tc_audit_options *opt, tc_error *err)
         mrc = mdb_dbi_open(txn, "idempotency", create, &a->idem);
     if (mrc == MDB_SUCCESS)
         mrc = mdb_dbi_open(txn, "idem_time", create, &a->idem_time);
+    if (mrc == MDB_SUCCESS) {
+        mrc = mdb_dbi_open(txn, "governance", create, &a->governance);
+        a->has_governance = mrc == MDB_SUCCESS;
+        if (mrc == MDB_NOTFOUND && opt->read_only)
+            mrc = MDB_SUCCESS;
+    }
     if (mrc != MDB_SUCCESS) {
         rc = mdb_fail(a, mrc, "opening the audit tables", err);
         goto out;
@@ -612,9 +625,15 @@ static void commit_batch(tc_audit *a, tc_audit_entry **batch, size_t n)
     if (txn != NULL)
         mdb_txn_abort(txn);
     int status = TC_OK;
-    if (mrc != MDB_SUCCESS) {
-        tc_error err;
-        status = mdb_fail(a, mrc, "writing the audit trail", &err);
+    if (mrc == MDB_MAP_FULL) {
+        MDB_envinfo info;
+        mdb_env_info(a->env, &info);
+        status = tc_errorf(&a->last_err, TC_EFULL, "%s: writing the audit trail: its map is "
+                           "full: raise audit_map_size (--audit-map-size, now %zu MiB)",
+                           a->path, info.me_mapsize >> 20);
+        a->next_seq = seq0;
+    } else if (mrc != MDB_SUCCESS) {
+        status = mdb_fail(a, mrc, "writing the audit trail", &a->last_err);
         a->next_seq = seq0; /* nothing of this batch was kept */
     } else if (a->opt.relaxed) {
         a->dirty = 1;
@@ -658,6 +677,8 @@ static size_t collect(tc_audit *a, tc_audit_entry **out)
 static void *writer_main(void *arg)
 {
     tc_audit *a = arg;
+    /* a name in top -H, perf and gdb: the one thread that writes the trail and syncs it */
+    pthread_setname_np(pthread_self(), "tc-audit");
     for (;;) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -753,6 +774,11 @@ int tc_audit_submit(tc_audit *a, size_t producer_index, tc_audit_entry *e)
     pthread_mutex_unlock(&p->mu);
     sem_post(&a->wake); /* a futex call only when the writer sleeps */
     return TC_OK;
+}
+
+const char *tc_audit_last_error(const tc_audit *a)
+{
+    return a->last_err.msg;
 }
 
 void tc_audit_stats_get(tc_audit *a, tc_audit_stats *out)
@@ -897,6 +923,76 @@ int tc_audit_scan(tc_audit_reader *r, int64_t from_us, int64_t to_us, tc_audit_f
     mdb_cursor_close(cur);
     mdb_txn_reset(r->txn);
     return rc;
+}
+
+int tc_audit_governance_append(tc_audit *a, const char *record, size_t len, uint64_t *seq,
+                               tc_error *err)
+{
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    unsigned char key[8];
+    if (a->opt.read_only || !a->has_governance)
+        return tc_errorf(err, TC_EINVAL, "%s: opened read-only", a->path);
+    if (len == 0 || len > TC_AUDIT_GOVERNANCE_MAX)
+        return tc_errorf(err, TC_EINVAL, "governance record of %zu bytes (1 to %d)", len,
+                         TC_AUDIT_GOVERNANCE_MAX);
+    int mrc = mdb_txn_begin(a->env, NULL, 0, &txn);
+    if (mrc == MDB_SUCCESS)
+        mrc = mdb_cursor_open(txn, a->governance, &cur);
+    uint64_t next = 1;
+    if (mrc == MDB_SUCCESS) {
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+        if (mrc == MDB_SUCCESS && k.mv_size == 8)
+            next = from_be64(k.mv_data) + 1;
+        if (mrc == MDB_NOTFOUND || mrc == MDB_SUCCESS)
+            mrc = MDB_SUCCESS;
+        mdb_cursor_close(cur);
+    }
+    if (mrc == MDB_SUCCESS) {
+        be64(key, next);
+        MDB_val nk = {8, key}, nv = {len, (void *)record};
+        mrc = mdb_put(txn, a->governance, &nk, &nv, MDB_APPEND);
+    }
+    if (mrc == MDB_SUCCESS) {
+        mrc = mdb_txn_commit(txn);
+        txn = NULL;
+    }
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    if (mrc != MDB_SUCCESS)
+        return mdb_fail(a, mrc, "writing a governance record", err);
+    if (seq != NULL)
+        *seq = next;
+    return TC_OK;
+}
+
+int tc_audit_governance_scan(tc_audit_reader *r, tc_audit_governance_fn fn, void *arg,
+                             tc_error *err)
+{
+    tc_audit *a = r->a;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    if (!a->has_governance)
+        return TC_OK;
+    int rc = reader_begin(r, err);
+    if (rc != TC_OK)
+        return rc;
+    int mrc = mdb_cursor_open(r->txn, a->governance, &cur);
+    if (mrc != MDB_SUCCESS) {
+        mdb_txn_reset(r->txn);
+        return mdb_fail(a, mrc, "reading the governance records", err);
+    }
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == MDB_SUCCESS;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != 8)
+            continue;
+        if (fn(from_be64(k.mv_data), v.mv_data, v.mv_size, arg) != 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_reset(r->txn);
+    return TC_OK;
 }
 
 size_t tc_audit_count(tc_audit_reader *r)

@@ -8,6 +8,9 @@
  *   audit_citizen  citizen key + sequence     -> "" ("who scored me")
  *   idempotency    institution NUL request_id -> time, sequence, request digest, the response
  *   idem_time      time (u64 BE) + that key   -> "" (to forget entries older than 24 h)
+ *   governance     sequence (u64, big-endian) -> one model governance action as a JSON object
+ *                  (who promoted or retired which model when; written by tinchap model, see
+ *                  tc_governance.h), kept with the Score records so one trail answers both
  * A record holds the pseudonymous citizen key, never an ID, and no attribute values.
  *
  * One writer thread group-commits the records submitted by all service workers: a worker hands
@@ -146,6 +149,11 @@ int tc_audit_submit(tc_audit *a, size_t producer, tc_audit_entry *e);
 /* Counters since start, for metrics. */
 void tc_audit_stats_get(tc_audit *a, tc_audit_stats *out);
 
+/* What made the writer's last commit fail (the trail's directory, and why: no space left on
+ * the device, or its map size reached), for the operator's log. Only the writer thread writes
+ * it: read it from a done() callback. */
+const char *tc_audit_last_error(const tc_audit *a);
+
 /* A new inquiry ID: 11 hex digits of milliseconds and 13 random ones ("0197c3a1b2f4c9e21d0a7b3c"),
  * sortable by time and not guessable. */
 void tc_audit_inquiry_id(char out[TC_INQUIRY_ID_LEN + 1]);
@@ -178,6 +186,23 @@ int tc_audit_scan(tc_audit_reader *r, int64_t from_us, int64_t to_us, tc_audit_f
 
 /* Records in the trail (0 if it cannot be read). */
 size_t tc_audit_count(tc_audit_reader *r);
+
+/* ---- model governance records (written by another process than tinchapd's writer: LMDB
+ * serialises the two writers; each append is its own durable transaction) ---- */
+
+#define TC_AUDIT_GOVERNANCE_MAX 16384 /* bytes of one record */
+
+/* Append one record (a JSON object's text, not checked here) and return its sequence number,
+ * one more than the last. */
+int tc_audit_governance_append(tc_audit *a, const char *record, size_t len, uint64_t *seq,
+                               tc_error *err);
+
+typedef int (*tc_audit_governance_fn)(uint64_t seq, const char *record, size_t len, void *arg);
+
+/* Every governance record, oldest first; a trail from before the table existed has none. The
+ * record is valid during the call only. */
+int tc_audit_governance_scan(tc_audit_reader *r, tc_audit_governance_fn fn, void *arg,
+                             tc_error *err);
 
 /* Codec, exposed for tests and fuzzing. */
 size_t tc_audit_encode(const tc_audit_record *rec, unsigned char *out, size_t size);

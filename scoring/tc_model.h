@@ -46,6 +46,8 @@
 #define TC_MODEL_TABLE_POOL_MAX (1u << 20) /* bytes of all lookup tables of one model */
 #define TC_REASONS_OUT_MAX 8              /* reasons returned at most */
 #define TC_REASONS_DEFAULT 4              /* adverse-action convention */
+#define TC_MODEL_CARD_TEXT_MAX 4096       /* bytes of one text of the model card */
+#define TC_MODEL_CARD_LIMITATIONS_MAX 16  /* items of model_card.limitations */
 
 /* Two-sided 95 % normal quantile, Φ⁻¹(0.975). */
 #define TC_Z95 1.959963984540054
@@ -182,6 +184,10 @@ typedef struct tc_model {
     int64_t created_at_s;
     const char *training_fingerprint;
     const char *description_vi, *description_en;
+    /* The file's model_card (intended use, training data, validation figures, limitations) as
+     * compact JSON with its keys in file order, for a partner bank's model-risk review; NULL
+     * when the file has none. Validated like every other field; never used to score. */
+    const char *model_card;
     const tc_catalog *catalog; /* borrowed: must outlive the model */
     /* scaling */
     double scale_points, scale_odds, scale_pdo;

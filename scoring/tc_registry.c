@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "tc_reasons.h"
 
@@ -16,6 +17,7 @@ struct tc_model_set {
     uint64_t generation;
     size_t n;
     tc_model *models[TC_REGISTRY_MODELS_MAX];
+    char *files[TC_REGISTRY_MODELS_MAX]; /* the file name each model came from */
 };
 
 struct tc_registry {
@@ -33,8 +35,10 @@ static void set_free(tc_model_set *s)
 {
     if (s == NULL)
         return;
-    for (size_t i = 0; i < s->n; i++)
+    for (size_t i = 0; i < s->n; i++) {
         tc_model_free(s->models[i]);
+        free(s->files[i]);
+    }
     free(s);
 }
 
@@ -63,6 +67,13 @@ static int list_models(const char *dir, char **names, size_t *n, tc_error *err)
     while ((e = readdir(d)) != NULL) {
         if (!is_model_file(e->d_name))
             continue;
+        /* Opening a FIFO would block the reload (and SIGHUP with it) until someone writes to
+         * it, and a device never ends: only regular files (or links to one) are models. */
+        struct stat st;
+        if (fstatat(dirfd(d), e->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode)) {
+            rc = tc_errorf(err, TC_EMODEL, "%s/%s: not a regular file", dir, e->d_name);
+            goto out;
+        }
         if (*n == TC_REGISTRY_MODELS_MAX) {
             rc = tc_errorf(err, TC_EMODEL, "%s: more than %d model files", dir,
                            TC_REGISTRY_MODELS_MAX);
@@ -81,7 +92,7 @@ out:
 }
 
 /* Rules that make a set servable: every model addressable, one default per product. */
-static int check_set(const tc_registry *r, const tc_model_set *s, tc_error *err)
+static int check_set(const char *dir, const tc_model_set *s, tc_error *err)
 {
     for (size_t i = 0; i < s->n; i++) {
         const tc_model *a = s->models[i];
@@ -102,12 +113,16 @@ static int check_set(const tc_registry *r, const tc_model_set *s, tc_error *err)
         if (a->status == TC_STATUS_CHALLENGER && tc_model_set_champion(s, a->product) == NULL)
             return tc_errorf(err, TC_EMODEL,
                              "%s: challenger for product '%s', which has no champion in %s",
-                             a->path, a->product, r->dir);
+                             a->path, a->product, dir);
     }
     return TC_OK;
 }
 
-static int build_set(tc_registry *r, tc_model_set **out, tc_error *err)
+/* The one way a set is made, for serving or for checking a change: over (n_over files read with
+ * other contents) is empty when serving. */
+static int build_set(const char *dir, const char *reasons_path, const tc_catalog *catalog,
+                     const tc_registry_override *over, size_t n_over, tc_model_set **out,
+                     tc_error *err)
 {
     char *names[TC_REGISTRY_MODELS_MAX];
     size_t n = 0;
@@ -116,21 +131,38 @@ static int build_set(tc_registry *r, tc_model_set **out, tc_error *err)
     int rc;
     if (s == NULL)
         return tc_errorf(err, TC_ENOMEM, "out of memory");
-    if ((rc = list_models(r->dir, names, &n, err)) != TC_OK ||
-        (rc = tc_reasons_load(r->reasons_path, &reasons, err)) != TC_OK)
+    if ((rc = list_models(dir, names, &n, err)) != TC_OK ||
+        (rc = tc_reasons_load(reasons_path, &reasons, err)) != TC_OK)
         goto out;
     if (n == 0) {
-        rc = tc_errorf(err, TC_EMODEL, "%s: no model files (*.json)", r->dir);
+        rc = tc_errorf(err, TC_EMODEL, "%s: no model files (*.json)", dir);
         goto out;
+    }
+    for (size_t k = 0; k < n_over; k++) {
+        size_t i = 0;
+        while (i < n && strcmp(names[i], over[k].file) != 0)
+            i++;
+        if (i == n) {
+            rc = tc_errorf(err, TC_EINVAL, "%s: no model file '%s' here", dir, over[k].file);
+            goto out;
+        }
     }
     for (size_t i = 0; i < n; i++) {
         char path[TC_REGISTRY_PATH_MAX + 256];
-        snprintf(path, sizeof path, "%s/%s", r->dir, names[i]);
-        if ((rc = tc_model_load(path, r->catalog, reasons, &s->models[i], err)) != TC_OK)
+        const tc_registry_override *o = NULL;
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        for (size_t k = 0; k < n_over && o == NULL; k++)
+            if (strcmp(names[i], over[k].file) == 0)
+                o = &over[k];
+        rc = o != NULL ? tc_model_parse(o->text, o->len, path, catalog, reasons, &s->models[i], err)
+                       : tc_model_load(path, catalog, reasons, &s->models[i], err);
+        if (rc != TC_OK)
             goto out;
+        s->files[i] = names[i];
+        names[i] = NULL; /* the set owns it now */
         s->n = i + 1;
     }
-    if ((rc = check_set(r, s, err)) != TC_OK)
+    if ((rc = check_set(dir, s, err)) != TC_OK)
         goto out;
     atomic_init(&s->refs, 1); /* the registry's own reference */
     *out = s;
@@ -165,7 +197,7 @@ int tc_registry_open(const tc_registry_options *opt, tc_registry **out, tc_error
     atomic_init(&r->acquiring[1], 0);
     pthread_mutex_init(&r->reload_lock, NULL);
     tc_model_set *s = NULL;
-    int rc = build_set(r, &s, err);
+    int rc = build_set(r->dir, r->reasons_path, r->catalog, NULL, 0, &s, err);
     if (rc != TC_OK) {
         pthread_mutex_destroy(&r->reload_lock);
         free(r);
@@ -190,7 +222,7 @@ int tc_registry_reload(tc_registry *r, tc_error *err)
 {
     tc_model_set *s = NULL;
     pthread_mutex_lock(&r->reload_lock);
-    int rc = build_set(r, &s, err);
+    int rc = build_set(r->dir, r->reasons_path, r->catalog, NULL, 0, &s, err);
     if (rc != TC_OK) {
         pthread_mutex_unlock(&r->reload_lock);
         return rc;
@@ -206,6 +238,31 @@ int tc_registry_reload(tc_registry *r, tc_error *err)
     pthread_mutex_unlock(&r->reload_lock);
     tc_registry_release(r, old);
     return TC_OK;
+}
+
+int tc_registry_load_set(const tc_registry_options *opt, const tc_registry_override *over,
+                         size_t n_over, tc_model_set **out, tc_error *err)
+{
+    char reasons[TC_REGISTRY_PATH_MAX];
+    if (opt->dir == NULL || opt->catalog == NULL)
+        return tc_errorf(err, TC_EINVAL, "a models directory and a catalog are required");
+    int n = opt->reasons_path != NULL ? snprintf(reasons, sizeof reasons, "%s", opt->reasons_path)
+                                      : snprintf(reasons, sizeof reasons, "%s/reasons.json",
+                                                 opt->dir);
+    if (n < 0 || (size_t)n >= sizeof reasons || strlen(opt->dir) >= TC_REGISTRY_PATH_MAX)
+        return tc_errorf(err, TC_EINVAL, "models directory path longer than %d bytes",
+                         TC_REGISTRY_PATH_MAX - 16);
+    return build_set(opt->dir, reasons, opt->catalog, over, n_over, out, err);
+}
+
+void tc_model_set_free(tc_model_set *s)
+{
+    set_free(s);
+}
+
+const char *tc_model_set_file(const tc_model_set *s, size_t i)
+{
+    return i < s->n ? s->files[i] : NULL;
 }
 
 const tc_model_set *tc_registry_acquire(tc_registry *r)

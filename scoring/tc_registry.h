@@ -42,6 +42,13 @@ typedef struct tc_registry_options {
     const char *reasons_path;  /* NULL: DIR/reasons.json */
 } tc_registry_options;
 
+/* A file of the models directory read with other contents: a change checked before it is made. */
+typedef struct tc_registry_override {
+    const char *file; /* a file name in the directory, e.g. "unsecured-consumer-v2.json" */
+    const char *text; /* its contents as they would be (borrowed) */
+    size_t len;
+} tc_registry_override;
+
 /* Load the first set; fails like tc_registry_reload. */
 int tc_registry_open(const tc_registry_options *opt, tc_registry **out, tc_error *err);
 
@@ -50,6 +57,18 @@ void tc_registry_close(tc_registry *r);
 
 /* Build a new set from the directory and publish it. On error the current set stays. */
 int tc_registry_reload(tc_registry *r, tc_error *err);
+
+/* Build the set the directory holds — or would hold with the n_over files of over replaced by
+ * their text — with the very code open and reload use, without serving it: every file loaded
+ * and validated, then the set's coherence rules. For checking a model directory (tinchap model
+ * check --dir) and a status change before any file is written (tinchap model promote). The set
+ * (generation 0) is the caller's; free it with tc_model_set_free. */
+int tc_registry_load_set(const tc_registry_options *opt, const tc_registry_override *over,
+                         size_t n_over, tc_model_set **out, tc_error *err);
+void tc_model_set_free(tc_model_set *s);
+
+/* The file name (in the models directory) model i of a set was loaded from. */
+const char *tc_model_set_file(const tc_model_set *s, size_t i);
 
 /* The current set, valid until released; never NULL once the registry is open. */
 const tc_model_set *tc_registry_acquire(tc_registry *r);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "tc_time.h"
@@ -42,6 +43,16 @@ int tc_mdb_error(const char *path, MDB_env *env, int rc, const char *what, tc_er
     case MDB_TXN_FULL:
         return tc_errorf(err, TC_EFULL, "%s: %s: too many changes in one transaction: lower "
                          "--batch-size", path, what);
+    case EIO: {
+        /* LMDB reports a write cut short as EIO. On a full filesystem that is what running out
+         * of space looks like: the pages it reuses inside the file are written, new ones not. */
+        struct statvfs vs;
+        mdb_filehandle_t fd;
+        if (env != NULL && mdb_env_get_fd(env, &fd) == MDB_SUCCESS && fstatvfs(fd, &vs) == 0 &&
+            (unsigned long long)vs.f_bavail * vs.f_frsize < 65536)
+            return tc_errorf(err, TC_EFULL, "%s: %s: no space left on the device", path, what);
+        return tc_errorf(err, TC_EIO, "%s: %s: %s", path, what, strerror(rc));
+    }
     case ENOSPC:
         return tc_errorf(err, TC_EFULL, "%s: %s: no space left on the device", path, what);
     case MDB_READERS_FULL:

@@ -739,6 +739,32 @@ static int validate(job *jb, tc_error *err)
     return TC_OK;
 }
 
+/* The file again, now with the model card carrying the figures just measured, loaded back as
+ * strictly as the first time. The card is never read to score, so the rows scored above stand. */
+static int add_model_card(job *jb, tc_error *err)
+{
+    tc_train_result *r = jb->r;
+    char *text = NULL;
+    size_t len = 0;
+    tc_model *m = NULL;
+    int rc = tc_train_model_text(r, jb->opt->fingerprint, 1, &text, &len, err);
+    if (rc != TC_OK)
+        return rc;
+    if ((rc = tc_model_parse(text, len, "the trained model", jb->spec->catalog, jb->opt->reasons,
+                             &m, err)) != TC_OK) {
+        tc_error_prefix(err, "the engine refuses the trained model's card (check %s)",
+                        jb->spec->origin);
+        free(text);
+        return rc;
+    }
+    free(r->model_json);
+    tc_model_free(r->model);
+    r->model_json = text;
+    r->model_len = len;
+    r->model = m;
+    return TC_OK;
+}
+
 static int locate_columns(job *jb, tc_error *err)
 {
     const tc_train_spec *s = jb->spec;
@@ -810,7 +836,7 @@ int tc_train_run(const tc_train_spec *spec, const tc_dataset *data, const tc_tra
         goto fail;
     double t3 = seconds();
     phase(opt, "validation");
-    if ((rc = tc_train_model_text(r, opt->fingerprint, &r->model_json, &r->model_len, err)) !=
+    if ((rc = tc_train_model_text(r, opt->fingerprint, 0, &r->model_json, &r->model_len, err)) !=
         TC_OK)
         goto fail;
     if ((rc = tc_model_parse(r->model_json, r->model_len, "the trained model", spec->catalog,
@@ -819,7 +845,7 @@ int tc_train_run(const tc_train_spec *spec, const tc_dataset *data, const tc_tra
         goto fail;
     }
     if ((rc = score_rows(&jb, err)) != TC_OK || (rc = engine_check(&jb, err)) != TC_OK ||
-        (rc = validate(&jb, err)) != TC_OK)
+        (rc = validate(&jb, err)) != TC_OK || (rc = add_model_card(&jb, err)) != TC_OK)
         goto fail;
     r->t_validation = seconds() - t3;
     free(jb.use);

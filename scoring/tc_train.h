@@ -91,6 +91,11 @@ typedef struct tc_train_spec {
     tc_model_status status;
     const char *created_at; /* NULL when not given */
     const char *description_vi, *description_en;
+    /* model.card (optional): the words of the model card the trainer writes with its figures */
+    const char *card_intended_use;  /* NULL: the English description */
+    const char *card_training_data; /* NULL: a description made from the data's size */
+    size_t n_card_limitations;
+    const char *card_limitations[TC_MODEL_CARD_LIMITATIONS_MAX];
     /* the data */
     const char *target;
     const char *weight; /* NULL: unweighted */

@@ -12,11 +12,15 @@
 
 #include <jansson.h>
 
+#include "tc_time.h"
+
 typedef struct sbuf {
     char *p;
     size_t len, cap;
     int failed;
 } sbuf;
+
+static void sb_vadd(sbuf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 static void sb_vadd(sbuf *b, const char *fmt, va_list ap)
 {
@@ -179,8 +183,88 @@ static void write_logistic_char(sbuf *b, const tc_train_result *r, const tc_trai
     }
 }
 
-int tc_train_model_text(const tc_train_result *r, const char *fingerprint, char **text, size_t *len,
-                        tc_error *err)
+/* A figure for a reader: 4 significant digits, the precision validation reports use, so the
+ * card shows 0.7817 rather than 0.78171893920452871. */
+static const char *figure(char buf[40], double v)
+{
+    char t[40];
+    snprintf(t, sizeof t, "%.4g", v);
+    return num(buf, strtod(t, NULL));
+}
+
+static void write_sample(sbuf *b, const char *key, const tc_metrics *m, int last)
+{
+    char n1[40], n2[40], n3[40], n4[40], n5[40], n6[40];
+    sb_add(b, "      \"%s\": {\"rows\": %zu, \"events\": %s, \"auc\": %s, \"gini\": %s, "
+              "\"ks\": %s, \"brier\": %s",
+           key, m->rows, num(n1, m->events), figure(n2, m->auc), figure(n3, m->gini),
+           figure(n4, m->ks), figure(n5, m->brier));
+    if (isfinite(m->hl_p))
+        sb_add(b, ", \"hl_p\": %s", figure(n6, m->hl_p));
+    sb_add(b, "}%s\n", last ? "" : ",");
+}
+
+static void day_text(int day, char out[TC_TIME_TEXT_LEN])
+{
+    tc_time_format((int64_t)day * 86400, out);
+    out[10] = '\0';
+}
+
+/* The model card (models/README.md, "Model card"): the spec's words and the figures this run
+ * measured, so what a bank's model-risk reviewer reads is what the trainer computed. */
+static void write_card(sbuf *b, const tc_train_result *r)
+{
+    const tc_train_spec *s = r->spec;
+    const tc_dataset *ds = r->data;
+    char n1[40];
+    sb_add(b, "  \"model_card\": {\n    \"intended_use\": ");
+    sb_str(b, s->card_intended_use != NULL ? s->card_intended_use : s->description_en);
+    sb_add(b, ",\n    \"training_data\": {\"description\": ");
+    if (s->card_training_data != NULL) {
+        sb_str(b, s->card_training_data);
+    } else {
+        char d[128];
+        snprintf(d, sizeof d, "%zu rows of loan history with outcome '%s'", ds->n_rows,
+                 s->target);
+        sb_str(b, d);
+    }
+    sb_add(b, ", \"rows\": %zu, \"events\": %s", ds->n_rows,
+           num(n1, r->dev.events + (r->has_validation ? r->val.events : 0)));
+    if (ds->day != NULL && ds->n_rows > 0) {
+        int lo = ds->day[0], hi = ds->day[0];
+        for (size_t i = 1; i < ds->n_rows; i++) {
+            lo = ds->day[i] < lo ? ds->day[i] : lo;
+            hi = ds->day[i] > hi ? ds->day[i] : hi;
+        }
+        char from[TC_TIME_TEXT_LEN], to[TC_TIME_TEXT_LEN];
+        day_text(lo, from);
+        day_text(hi, to);
+        sb_add(b, ", \"from\": \"%s\", \"to\": \"%s\"", from, to);
+    }
+    sb_add(b, "},\n    \"validation\": {\n      \"method\": ");
+    sb_str(b, r->split_text);
+    sb_add(b, ", \"date\": ");
+    sb_str(b, r->created_at);
+    sb_add(b, ",\n");
+    write_sample(b, "development", &r->dev, !r->has_validation);
+    if (r->has_validation) {
+        write_sample(b, "validation", &r->val, 0);
+        sb_add(b, "      \"psi_score\": %s\n", figure(n1, r->psi_score));
+    }
+    sb_add(b, "    }");
+    if (s->n_card_limitations > 0) {
+        sb_add(b, ",\n    \"limitations\": [");
+        for (size_t i = 0; i < s->n_card_limitations; i++) {
+            sb_add(b, "%s\n      ", i ? "," : "");
+            sb_str(b, s->card_limitations[i]);
+        }
+        sb_add(b, "\n    ]");
+    }
+    sb_add(b, "\n  },\n");
+}
+
+int tc_train_model_text(const tc_train_result *r, const char *fingerprint, int with_card,
+                        char **text, size_t *len, tc_error *err)
 {
     const tc_train_spec *s = r->spec;
     sbuf b = {0};
@@ -200,6 +284,8 @@ int tc_train_model_text(const tc_train_result *r, const char *fingerprint, char 
     sb_add(&b, "},\n  \"training_fingerprint\": ");
     sb_str(&b, fingerprint != NULL ? fingerprint : "none");
     sb_add(&b, ",\n  \"catalog_hash\": \"%s\",\n", s->catalog->hash_hex);
+    if (with_card)
+        write_card(&b, r);
     sb_add(&b, "  \"scaling\": {\"points\": %s, \"odds\": %s, \"pdo\": %s},\n", num(n1, s->points),
            num(n2, s->odds), num(n3, s->pdo));
     sb_add(&b, "  \"score_bounds\": {\"min\": %s, \"max\": %s},\n", num(n1, s->score_min),

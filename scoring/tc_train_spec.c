@@ -90,10 +90,46 @@ static int parse_description(const tc_jctx *c, json_t *model, tc_train_spec *s, 
     return TC_OK;
 }
 
+/* model.card: the model card's words; the trainer adds the figures it measures. */
+static int parse_card(const tc_jctx *c, json_t *model, tc_train_spec *s, tc_error *err)
+{
+    static const char *const keys[] = {"intended_use", "training_data", "limitations", NULL};
+    static const char *const fields[] = {"intended_use", "training_data"};
+    const char **out[] = {&s->card_intended_use, &s->card_training_data};
+    json_t *card = NULL, *lim = NULL;
+    int rc = tc_json_get_object(c, model, "card", 0, &card, err);
+    if (rc != TC_OK || card == NULL)
+        return rc;
+    tc_jctx cc = tc_jctx_key(c, "card");
+    if ((rc = tc_json_expect_object(&cc, card, keys, err)) != TC_OK)
+        return rc;
+    for (size_t i = 0; i < 2; i++) {
+        if ((rc = tc_json_get_string(&cc, card, fields[i], 0, TC_MODEL_CARD_TEXT_MAX, out[i],
+                                     err)) != TC_OK)
+            return rc;
+        if (*out[i] != NULL && (*out[i])[0] == '\0')
+            return tc_json_fail(&cc, fields[i], err, "must not be empty");
+    }
+    if ((rc = tc_json_get_array(&cc, card, "limitations", 0, TC_MODEL_CARD_LIMITATIONS_MAX, &lim,
+                                err)) != TC_OK)
+        return rc;
+    tc_jctx lc = tc_jctx_key(&cc, "limitations");
+    for (size_t i = 0; lim != NULL && i < json_array_size(lim); i++) {
+        json_t *item = json_array_get(lim, i);
+        tc_jctx ic = tc_jctx_index(&lc, i);
+        if (!json_is_string(item) || json_string_length(item) == 0 ||
+            json_string_length(item) > TC_MODEL_CARD_TEXT_MAX)
+            return tc_json_fail(&ic, NULL, err, "expected a text of 1 to %d bytes",
+                                TC_MODEL_CARD_TEXT_MAX);
+        s->card_limitations[s->n_card_limitations++] = json_string_value(item);
+    }
+    return TC_OK;
+}
+
 static int parse_model(const tc_jctx *root, json_t *doc, tc_train_spec *s, tc_error *err)
 {
     static const char *const keys[] = {"name",       "version",     "product", "status",
-                                       "created_at", "description", NULL};
+                                       "created_at", "description", "card",    NULL};
     static const char *const statuses[] = {"champion", "challenger", "retired", NULL};
     json_t *m = NULL;
     long version = 0;
@@ -130,7 +166,9 @@ static int parse_model(const tc_jctx *root, json_t *doc, tc_train_spec *s, tc_er
         return tc_json_fail(&c, "created_at", err,
                             "'%s' is not a UTC time like 2026-11-01 or 2026-11-01T00:00:00Z",
                             s->created_at);
-    return parse_description(&c, m, s, err);
+    if ((rc = parse_description(&c, m, s, err)) != TC_OK)
+        return rc;
+    return parse_card(&c, m, s, err);
 }
 
 static int parse_data(const tc_jctx *root, json_t *doc, tc_train_spec *s, tc_error *err)

@@ -19,6 +19,7 @@
 static const char help[] =
     "usage: tinchap audit (--db DIR | --audit DIR) [--citizen ID] [--institution I]\n"
     "                     [--from T] [--to T] [--limit N] [--key FILE]\n"
+    "       tinchap audit (--db DIR | --audit DIR) --governance [--limit N]\n"
     "\n"
     "Print audit records of Score calls as JSON lines, one record per line: inquiry_id, time,\n"
     "request_id, institution, citizen_key (the citizen's pseudonym, hex), purpose, product,\n"
@@ -30,6 +31,11 @@ static const char help[] =
     "key and never printed); otherwise every record, oldest first. Opens the trail read-only:\n"
     "safe while tinchapd serves it.\n"
     "\n"
+    "With --governance, the model governance records instead (tinchap model promote and\n"
+    "retire), oldest first, one JSON object a line: seq, time, action, by, host, reason,\n"
+    "models_dir, model {name, version, product} and changes [{file, name, version, from, to,\n"
+    "sha256_before, sha256_after}].\n"
+    "\n"
     "options:\n"
     "  --db DIR          the database directory; the trail is tinchapd's default beside it,\n"
     "                    DIR/../audit\n"
@@ -39,6 +45,7 @@ static const char help[] =
     "  --from T          records at or after T (UTC: 2026-01-31 or 2026-01-31T09:00:00Z)\n"
     "  --to T            records before T\n"
     "  --limit N         at most N records (default: all)\n"
+    "  --governance      list the model governance records\n"
     "  --key FILE        secret key (default $TINCHAP_KEY); needed with --citizen, and when\n"
     "                    given, checked against the trail's\n"
     "  -h, --help        this text\n";
@@ -114,6 +121,28 @@ static int parse_time_us(const char *opt, const char *v, int64_t *out)
     return 0;
 }
 
+/* A governance record as stored, with its sequence number first. */
+static int print_governance(uint64_t seq, const char *record, size_t len, void *arg)
+{
+    filter *f = arg;
+    json_t *stored = json_loadb(record, len, 0, NULL);
+    json_t *j = json_pack("{s:I}", "seq", (json_int_t)seq);
+    if (stored != NULL && j != NULL)
+        json_object_update(j, stored);
+    else if (j != NULL)
+        json_object_set_new(j, "unreadable", json_true());
+    json_decref(stored);
+    if (j == NULL || json_dumpf(j, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER) != 0 ||
+        fputc('\n', stdout) == EOF) {
+        json_decref(j);
+        f->write_error = 1;
+        return 1;
+    }
+    json_decref(j);
+    f->printed++;
+    return f->limit > 0 && f->printed >= f->limit;
+}
+
 /* tinchapd's default trail directory: "audit" beside the database directory (see
  * tc_api_config_finish), so a database replaced by a snapshot keeps its trail. */
 static void audit_beside(const char *db, char *out, size_t size)
@@ -149,7 +178,8 @@ static int citizen_key(const tc_key *k, const char *id, unsigned char out[TC_CIT
 
 int cmd_audit(int argc, char **argv)
 {
-    enum { O_DB = 1000, O_AUDIT, O_KEY, O_CITIZEN, O_INSTITUTION, O_FROM, O_TO, O_LIMIT };
+    enum { O_DB = 1000, O_AUDIT, O_KEY, O_CITIZEN, O_INSTITUTION, O_FROM, O_TO, O_LIMIT,
+           O_GOVERNANCE };
     static const struct option opts[] = {
         {"db", required_argument, NULL, O_DB},
         {"audit", required_argument, NULL, O_AUDIT},
@@ -159,13 +189,14 @@ int cmd_audit(int argc, char **argv)
         {"from", required_argument, NULL, O_FROM},
         {"to", required_argument, NULL, O_TO},
         {"limit", required_argument, NULL, O_LIMIT},
+        {"governance", no_argument, NULL, O_GOVERNANCE},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
     filter f = {0};
     const char *citizen = NULL, *db = NULL, *audit_dir = NULL, *key_path = NULL;
     char derived[4096];
-    int c, rc;
+    int c, rc, governance = 0;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -197,6 +228,9 @@ int cmd_audit(int argc, char **argv)
             if (cli_parse_count(optarg, 1, 1000000000L, &f.limit) != 0)
                 return cli_usage("audit", "--limit takes a positive count");
             break;
+        case O_GOVERNANCE:
+            governance = 1;
+            break;
         case 'h':
             fputs(help, stdout);
             return 0;
@@ -212,6 +246,8 @@ int cmd_audit(int argc, char **argv)
         audit_beside(db, derived, sizeof derived);
         audit_dir = derived;
     }
+    if (governance && (citizen != NULL || f.institution != NULL || f.from_us != 0 || f.to_us != 0))
+        return cli_usage("audit", "--governance takes only --limit");
     if (key_path == NULL)
         key_path = cli_default_key();
     if (citizen != NULL && key_path == NULL)
@@ -242,8 +278,10 @@ int cmd_audit(int argc, char **argv)
         cli_fail("audit", &err);
         goto out;
     }
-    int src = citizen != NULL ? tc_audit_by_citizen(reader, ckey, SIZE_MAX, print_record, &f, &err)
-                              : tc_audit_scan(reader, f.from_us, f.to_us, print_record, &f, &err);
+    int src = governance ? tc_audit_governance_scan(reader, print_governance, &f, &err)
+              : citizen != NULL
+                  ? tc_audit_by_citizen(reader, ckey, SIZE_MAX, print_record, &f, &err)
+                  : tc_audit_scan(reader, f.from_us, f.to_us, print_record, &f, &err);
     if (f.write_error || fflush(stdout) != 0) {
         cli_failf("audit", "cannot write the output");
         goto out;

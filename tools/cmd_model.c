@@ -23,6 +23,7 @@
 #include "tc_model.h"
 #include "tc_reasons.h"
 #include "tc_record.h"
+#include "tc_registry.h"
 #include "tc_time.h"
 
 /* Shortest decimal text that reads back as v, so output files round-trip exactly. */
@@ -552,22 +553,54 @@ out:
 
 static const char model_help[] =
     "usage: tinchap model check [--catalog FILE] [--reasons FILE] FILE...\n"
+    "       tinchap model check [--catalog FILE] [--reasons FILE] --dir DIR\n"
+    "       tinchap model promote | retire ...   (tinchap model promote --help)\n"
     "\n"
     "Validate model files as the server would load them, against the catalog and the reason\n"
     "dictionary, and print a summary of each: identity, scaling, the score range the model\n"
     "can reach with the PD at each end, characteristics with their bins and points, reason\n"
-    "codes and grades. Exits 1 if any file is refused, with the reason naming the JSON field.\n"
-    "The format is documented in models/README.md.\n"
+    "codes, grades and the model card. Exits 1 if any file is refused, with the reason naming\n"
+    "the JSON field. The format is documented in models/README.md.\n"
+    "\n"
+    "With --dir, the whole models directory is loaded by the service's own code (the load\n"
+    "tinchapd does at start and on reload): every model file, then the set's rules (name and\n"
+    "version unique, one champion per product, challengers only beside a champion), with\n"
+    "DIR/reasons.json unless --reasons. Exit 0 means tinchapd would serve that directory.\n"
     "\n"
     "options:\n"
     "      --catalog FILE   attribute catalog (default: $TINCHAP_CATALOG or the shipped one)\n"
     "      --reasons FILE   reason dictionary (default: reasons.json of the models directory)\n"
+    "      --dir DIR        check a whole models directory as the service loads it\n"
     "  -q, --quiet          print only the refusals\n"
     "  -h, --help           this text\n";
 
 static double pd_of_score(const tc_model *m, double score)
 {
     return 1.0 / (1.0 + exp((score - m->offset) / m->factor));
+}
+
+/* The card's headline figures, as a model-risk reviewer would quote them. */
+static void model_card_summary(const tc_model *m)
+{
+    json_t *card = m->model_card != NULL ? json_loads(m->model_card, 0, NULL) : NULL;
+    json_t *val = json_object_get(card, "validation");
+    json_t *fig = json_object_get(val, "validation");
+    if (fig == NULL)
+        fig = json_object_get(val, "development");
+    if (card == NULL)
+        printf("  model card       none\n");
+    else if (fig == NULL)
+        printf("  model card       intended use and training data; no validation figures\n");
+    else
+        printf("  model card       %s rows: AUC %g, Gini %g, KS %g, Brier %g (%s, %s)\n",
+               json_object_get(val, "validation") != NULL ? "validation" : "development",
+               json_number_value(json_object_get(fig, "auc")),
+               json_number_value(json_object_get(fig, "gini")),
+               json_number_value(json_object_get(fig, "ks")),
+               json_number_value(json_object_get(fig, "brier")),
+               json_string_value(json_object_get(val, "method")),
+               json_string_value(json_object_get(val, "date")));
+    json_decref(card);
 }
 
 static void model_summary(const tc_model *m)
@@ -581,6 +614,7 @@ static void model_summary(const tc_model *m)
            tc_model_kind_name(m->kind), tc_model_status_name(m->status));
     printf("  product          %s\n", m->product);
     printf("  created          %s; training data %s\n", m->created_at, m->training_fingerprint);
+    model_card_summary(m);
     printf("  catalog          %s %s\n", m->catalog->name, m->catalog->hash_hex);
     printf("  scaling          %s points at %s:1 good:bad, PDO %s (factor %.4f, offset %.4f)\n",
            fmt_num(b1, m->scale_points), fmt_num(b2, m->scale_odds), fmt_num(b3, m->scale_pdo),
@@ -625,17 +659,20 @@ int cmd_model(int argc, char **argv)
 {
     static const struct option opts[] = {{"catalog", required_argument, NULL, 'c'},
                                          {"reasons", required_argument, NULL, 'r'},
+                                         {"dir", required_argument, NULL, 'd'},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"help", no_argument, NULL, 'h'},
                                          {0, 0, 0, 0}};
-    const char *cmd = "model", *catalog = NULL, *reasons = NULL;
+    const char *cmd = "model", *catalog = NULL, *reasons = NULL, *dir = NULL;
     int c, quiet = 0;
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         fputs(model_help, stdout);
         return 0;
     }
+    if (argc >= 2 && (strcmp(argv[1], "promote") == 0 || strcmp(argv[1], "retire") == 0))
+        return cmd_model_governance(argc - 1, argv + 1);
     if (argc < 2 || strcmp(argv[1], "check") != 0)
-        return cli_usage(cmd, "expected 'model check FILE...'");
+        return cli_usage(cmd, "expected 'model check FILE...', 'model promote' or 'model retire'");
     cmd = "model check";
     argc--, argv++;
     optind = 1;
@@ -647,6 +684,9 @@ int cmd_model(int argc, char **argv)
         case 'r':
             reasons = optarg;
             break;
+        case 'd':
+            dir = optarg;
+            break;
         case 'q':
             quiet = 1;
             break;
@@ -657,13 +697,35 @@ int cmd_model(int argc, char **argv)
             return cli_usage(cmd, "unknown option");
         }
     }
-    if (optind >= argc)
-        return cli_usage(cmd, "expected at least one model FILE");
+    if (dir != NULL && optind < argc)
+        return cli_usage(cmd, "give model FILEs or --dir DIR, not both");
+    if (dir == NULL && optind >= argc)
+        return cli_usage(cmd, "expected at least one model FILE, or --dir DIR");
     tc_error err = {0};
     tc_catalog *cat = NULL;
     int status = 0;
     if (tc_catalog_load(catalog != NULL ? catalog : cli_default_catalog(), &cat, &err) != TC_OK)
         return cli_fail(cmd, &err);
+    if (dir != NULL) {
+        tc_registry_options ro = {.dir = dir, .catalog = cat, .reasons_path = reasons};
+        tc_model_set *set = NULL;
+        if (tc_registry_load_set(&ro, NULL, 0, &set, &err) != TC_OK) {
+            status = cli_fail(cmd, &err);
+        } else {
+            for (size_t i = 0; !quiet && i < tc_model_set_count(set); i++)
+                model_summary(tc_model_set_model(set, i));
+            printf("%s: %zu models, as tinchapd would serve them:\n", dir,
+                   tc_model_set_count(set));
+            for (size_t i = 0; i < tc_model_set_count(set); i++) {
+                const tc_model *m = tc_model_set_model(set, i);
+                printf("  %-10s %s version %d (%s) of %s\n", tc_model_status_name(m->status),
+                       m->name, m->version, tc_model_set_file(set, i), m->product);
+            }
+        }
+        tc_model_set_free(set);
+        tc_catalog_free(cat);
+        return status;
+    }
     for (int i = optind; i < argc; i++) {
         loaded_model lm;
         if (load_model(argv[i], NULL, reasons, cat, &lm, &err) != TC_OK) {

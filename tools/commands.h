@@ -13,6 +13,7 @@ int cmd_snapshot(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_model(int argc, char **argv);
+int cmd_model_governance(int argc, char **argv); /* model promote | retire */
 int cmd_call(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_train(int argc, char **argv);

@@ -24,7 +24,7 @@ static const command commands[] = {
     {"snapshot", cmd_snapshot, "copy a live database consistently, compacted, for a replica"},
     {"score", cmd_score, "score a CSV file offline with a model (risk teams)"},
     {"explain", cmd_explain, "print the full breakdown of one citizen's score as JSON"},
-    {"model", cmd_model, "model check FILE: validate a model file and summarise it"},
+    {"model", cmd_model, "model check | promote | retire: validate, promote and retire models"},
     {"call", cmd_call, "call a running tinchapd (score, put, grant, health ...); JSON out"},
     {"audit", cmd_audit, "print the audit trail of Score calls as JSON lines"},
     {"train", cmd_train, "build a model file from loan history and a training spec"},

@@ -43,6 +43,7 @@ static const char help[] =
     "      --insecure           no TLS; clients send 'authorization: Bearer TOKEN' and tokens\n"
     "                           are configured by SHA-256. Refused unless listening on loopback\n"
     "      --map-size SIZE      maximum database size, e.g. 64G\n"
+    "      --audit-map-size SIZE  maximum audit trail size (default 64G)\n"
     "      --max-inflight N     calls in flight per worker before RESOURCE_EXHAUSTED (1024)\n"
     "      --drain-timeout MS   on SIGTERM, wait this long for calls in flight (10000)\n"
     "      --drain-grace MS     on SIGTERM, answer health NOT_SERVING this long first (0)\n"
@@ -57,7 +58,7 @@ static const char help[] =
 
 enum {
     O_LISTEN = 1000, O_DB, O_AUDIT_DIR, O_KEY, O_CATALOG, O_MODELS, O_WORKERS, O_AUDIT_SYNC, O_AUDIT_MS,
-    O_METRICS, O_TLS_CERT, O_TLS_KEY, O_CLIENT_CA, O_INSECURE, O_MAP, O_MAX_INFLIGHT,
+    O_METRICS, O_TLS_CERT, O_TLS_KEY, O_CLIENT_CA, O_INSECURE, O_MAP, O_AUDIT_MAP, O_MAX_INFLIGHT,
     O_DRAIN, O_GRACE, O_NO_ACCESS, O_LEVEL, O_PORT_FILE
 };
 
@@ -85,14 +86,14 @@ static int number(const char *v, long min, long max, const char *flag, unsigned 
     return 0;
 }
 
-static int size_arg(const char *v, size_t *out)
+static int size_arg(const char *v, const char *flag, size_t *out)
 {
     char *end = NULL;
     double n = strtod(v, &end);
     double k = *end == 'K' ? 1024.0 : *end == 'M' ? 1048576.0 : *end == 'G' ? 1073741824.0
              : *end == 'T' ? 1099511627776.0 : 1.0;
     if (end == v || !(n > 0) || (*end != '\0' && end[1] != '\0')) {
-        fprintf(stderr, "tinchapd: --map-size: '%s' is not a size like 64G\n", v);
+        fprintf(stderr, "tinchapd: %s: '%s' is not a size like 64G\n", flag, v);
         return 2;
     }
     *out = (size_t)(n * k);
@@ -118,6 +119,7 @@ int main(int argc, char **argv)
         {"client-ca", required_argument, NULL, O_CLIENT_CA},
         {"insecure", no_argument, NULL, O_INSECURE},
         {"map-size", required_argument, NULL, O_MAP},
+        {"audit-map-size", required_argument, NULL, O_AUDIT_MAP},
         {"max-inflight", required_argument, NULL, O_MAX_INFLIGHT},
         {"drain-timeout", required_argument, NULL, O_DRAIN},
         {"drain-grace", required_argument, NULL, O_GRACE},
@@ -176,7 +178,8 @@ int main(int argc, char **argv)
         case O_TLS_KEY: rc = set(cfg.tls_key, sizeof cfg.tls_key, optarg, "--tls-key"); break;
         case O_CLIENT_CA: rc = set(cfg.tls_client_ca, sizeof cfg.tls_client_ca, optarg, "--client-ca"); break;
         case O_INSECURE: cfg.insecure = 1; break;
-        case O_MAP: rc = size_arg(optarg, &cfg.map_size); break;
+        case O_MAP: rc = size_arg(optarg, "--map-size", &cfg.map_size); break;
+        case O_AUDIT_MAP: rc = size_arg(optarg, "--audit-map-size", &cfg.audit_map_size); break;
         case O_MAX_INFLIGHT: rc = number(optarg, 1, 1000000, "--max-inflight", &cfg.max_inflight); break;
         case O_DRAIN: rc = number(optarg, 0, 3600000, "--drain-timeout", &cfg.drain_timeout_ms); break;
         case O_GRACE: rc = number(optarg, 0, 600000, "--drain-grace", &cfg.drain_grace_ms); break;

@@ -26,6 +26,7 @@ print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' \
 expect_contains "metrics: Score OK counted" 'tinchap_requests_total{method="Score",status="OK"}' "$metrics"
 expect_contains "metrics: audit batches" "tinchap_audit_batches_total" "$metrics"
 expect_contains "metrics: models" 'tinchap_model_info{name=' "$metrics"
+printf '%s\n' "$metrics" > "$WORK/metrics.txt" # searched for raw IDs below
 
 # 3. SIGTERM with calls in flight: every call either completes or is refused as UNAVAILABLE,
 #    the server exits 0, and every answered call is in the audit trail after a restart.
@@ -52,10 +53,12 @@ audit_after=$out
 expect_eq "every answered call was audited" "$((audit_before + answered))" "$audit_after"
 stop_server || fail "second server did not stop cleanly"
 
-# 4. privacy: no raw citizen ID in logs, database files or anything else the server wrote
+# 4. privacy: no raw citizen ID in logs, database files, the audit trail, the metrics or anything
+#    else the server wrote
 ids=$(cut -d, -f1 "$WORK/data/population.csv" | tail -n +2)
 hits=0
-for f in "$WORK/server.log" "$WORK/server2.log" "$WORK/db/data.mdb"; do
+for f in "$WORK/server.log" "$WORK/server2.log" "$WORK/db/data.mdb" "$WORK/audit/data.mdb" \
+    "$WORK/metrics.txt"; do
     # fixed-string search for every ID at once
     n=$(grep -a -c -F -f <(printf '%s\n' $ids) "$f" || true)
     [ "$n" -eq 0 ] || { fail "raw IDs found in $f"; hits=1; }

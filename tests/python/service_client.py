@@ -70,6 +70,15 @@ class Client:
         return self._health(health_pb2.HealthCheckRequest(service=service), timeout=timeout,
                             metadata=self.md)
 
+    def watch(self, service="", timeout=30):
+        """A Health/Watch stream: iterate for each status; cancel() to end it."""
+        call = self.channel.unary_stream(
+            "/grpc.health.v1.Health/Watch",
+            request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
+            response_deserializer=health_pb2.HealthCheckResponse.FromString)
+        return call(health_pb2.HealthCheckRequest(service=service), timeout=timeout,
+                    metadata=self.md)
+
     def score(self, timeout=10, **fields):
         return self.scoring.Score(scoring_pb2.ScoreRequest(**fields), timeout=timeout,
                                   metadata=self.md)

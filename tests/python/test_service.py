@@ -149,6 +149,12 @@ class ServiceTest(unittest.TestCase):
             self.assertEqual(c.health().status, 1)  # SERVING
         self.assertEqual(status_of(lambda: self.a.health("no.such.Service"))[0],
                          grpc.StatusCode.NOT_FOUND)
+        # Watch, for client-side health checking: the status at once, the stream kept open;
+        # an unknown service is SERVICE_UNKNOWN on the stream, as the protocol asks
+        for service, want in (("tinchap.v1.Scoring", 1), ("no.such.Service", 3)):
+            stream = self.a.watch(service)
+            self.assertEqual(next(stream).status, want)
+            stream.cancel()
 
     def test_02_score_matches_explain(self):
         for citizen in A_ONLY[:5]:
@@ -184,7 +190,17 @@ class ServiceTest(unittest.TestCase):
         for c in d.characteristics:
             self.assertIn(c.reason_code, codes)
             self.assertGreater(len(c.bins), 0)
-        self.assertEqual(json.loads(d.model_card_json)["name"], d.summary.name)
+        card = json.loads(d.model_card_json)
+        self.assertEqual(card["name"], d.summary.name)
+        # the file's model card, figures as written, for a bank's model-risk review
+        with open(champion_file()) as f:
+            file_card = json.load(f)["model_card"]
+        self.assertEqual({k: card[k] for k in file_card}, file_card)
+        figures = card["validation"]["validation"]
+        self.assertAlmostEqual(figures["gini"], 2 * figures["auc"] - 1, delta=0.01)
+        for k in ("rows", "events", "ks", "brier", "hl_p"):
+            self.assertIn(k, figures)
+        self.assertIn("psi_score", card["validation"])
         self.assertEqual(status_of(lambda: self.a.scoring.GetModel(
             scoring_pb2.GetModelRequest(name="nope"), timeout=5))[0], grpc.StatusCode.NOT_FOUND)
 

@@ -95,6 +95,10 @@ static int setup(void **state)
     cfg.insecure = 1;
     cfg.access_log = 0;
     cfg.drain_timeout_ms = 2000;
+    /* 200 citizens: small maps, so that the test also runs under valgrind, whose address space
+     * has no room for the defaults (32 + 64 GiB) */
+    cfg.map_size = (size_t)1 << 30;
+    cfg.audit_map_size = (size_t)1 << 30;
     add_token(&cfg, TOKEN_BANK, "bank-a", TC_ROLE_SCORER);
     add_token(&cfg, TOKEN_STEWARD, "population-data", TC_ROLE_STEWARD);
     tc_error err = {0};
