@@ -332,8 +332,12 @@ static int call_start(tc_client_call *k, grpc_completion_queue *cq, const char *
     ops[5].data.recv_status_on_client.trailing_metadata = &k->trailing_md;
     ops[5].data.recv_status_on_client.status = &k->status;
     ops[5].data.recv_status_on_client.status_details = &k->details;
+    /* Marked before the batch starts: the call may complete on another thread draining the
+     * queue before grpc_call_start_batch returns here. */
+    k->in_flight = 1;
     grpc_call_error e = grpc_call_start_batch(k->call, ops, 6, k, NULL);
     if (e != GRPC_CALL_OK) {
+        k->in_flight = 0;
         snprintf(k->message, sizeof k->message, "cannot start the call (grpc_call_error %d)",
                  (int)e);
         grpc_call_unref(k->call);
@@ -344,7 +348,6 @@ static int call_start(tc_client_call *k, grpc_completion_queue *cq, const char *
         grpc_metadata_array_destroy(&k->trailing_md);
         return TC_EINVAL;
     }
-    k->in_flight = 1;
     return TC_OK;
 }
 

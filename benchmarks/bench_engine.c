@@ -10,7 +10,12 @@
  * With --db, --key and --ids it measures the whole in-process path instead: renew a read
  * transaction, look up the citizen by pseudonymous key, view the record, evaluate, end — for
  * random IDs of a loaded database (the IDs are hashed before timing starts).
+ *
+ * The model is --model FILE, or by default the champion among the shipped models (the file in
+ * models/ whose status is "champion"), which is what the service scores with. --json prints one
+ * JSON object for benchmarks/report.py instead of text.
  */
+#include <dirent.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -112,7 +117,39 @@ static tc_value random_value(const tc_attr *a)
 
 static const char help[] =
     "usage: bench_engine [--model FILE] [--records N] [--batch B] [--reps R] [--reasons N]\n"
-    "                    [--no-interval] [--db DIR --key FILE --ids population.csv]\n";
+    "                    [--no-interval] [--db DIR --key FILE --ids population.csv] [--json]\n";
+
+/* The shipped champion: the first model file of TC_MODELS_DIR, in name order, whose status is
+ * champion. Returns 0 and *out, or TC_ENOTFOUND (files that fail to load are skipped). */
+static int load_champion(const tc_catalog *cat, const tc_reasons *reasons, tc_model **out,
+                         char *path, size_t path_size, tc_error *err)
+{
+    struct dirent **names = NULL;
+    int n = scandir(TC_MODELS_DIR, &names, NULL, alphasort);
+    int rc = tc_errorf(err, TC_ENOTFOUND, "%s: no model file with status champion",
+                       TC_MODELS_DIR);
+    for (int i = 0; i < n; i++) {
+        const char *name = names[i]->d_name;
+        size_t len = strlen(name);
+        tc_model *m = NULL;
+        tc_error e;
+        if (*out == NULL && len > 5 && strcmp(name + len - 5, ".json") == 0 &&
+            strcmp(name, "catalog.json") != 0 && strcmp(name, "reasons.json") != 0) {
+            snprintf(path, path_size, "%s/%s", TC_MODELS_DIR, name);
+            if (tc_model_load(path, cat, reasons, &m, &e) == TC_OK) {
+                if (m->status == TC_STATUS_CHAMPION) {
+                    *out = m;
+                    rc = TC_OK;
+                } else {
+                    tc_model_free(m);
+                }
+            }
+        }
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
 
 int main(int argc, char **argv)
 {
@@ -122,8 +159,10 @@ int main(int argc, char **argv)
         {"reasons", required_argument, NULL, 'k'}, {"no-interval", no_argument, NULL, 'I'},
         {"db", required_argument, NULL, 'd'},    {"key", required_argument, NULL, 'K'},
         {"ids", required_argument, NULL, 'i'},   {"help", no_argument, NULL, 'h'},
-        {0, 0, 0, 0}};
-    const char *model_path = TC_MODELS_DIR "/unsecured-consumer-v1.json";
+        {"json", no_argument, NULL, 'j'},        {0, 0, 0, 0}};
+    const char *model_path = NULL;
+    char champion_path[4096];
+    int json = 0;
     const char *db = NULL, *key_path = NULL, *ids = NULL;
     long n_records = 100000, batch = 1000, reps = 7;
     tc_eval_options eo = {0};
@@ -139,6 +178,7 @@ int main(int argc, char **argv)
         case 'd': db = optarg; break;
         case 'K': key_path = optarg; break;
         case 'i': ids = optarg; break;
+        case 'j': json = 1; break;
         default: fputs(help, c == 'h' ? stdout : stderr); return c == 'h' ? 0 : 2;
         }
     }
@@ -154,7 +194,10 @@ int main(int argc, char **argv)
     tc_eval_workspace *ws = NULL;
     if (tc_catalog_load(TC_MODELS_DIR "/catalog.json", &cat, &err) ||
         tc_reasons_load(TC_MODELS_DIR "/reasons.json", &reasons, &err) ||
-        tc_model_load(model_path, cat, reasons, &m, &err) || tc_eval_workspace_new(&ws, &err)) {
+        (model_path != NULL ? tc_model_load(model_path, cat, reasons, &m, &err)
+                            : load_champion(cat, reasons, &m, champion_path,
+                                            sizeof champion_path, &err)) ||
+        tc_eval_workspace_new(&ws, &err)) {
         fprintf(stderr, "bench_engine: %s\n", err.msg);
         return 1;
     }
@@ -232,7 +275,8 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < n; i++)
             tc_hasher_citizen(h, all[rnd() % n_ids], keys[i]);
         free(all);
-        fprintf(stderr, "%zu IDs in %s; timing %zu random lookups\n", n_ids, ids, n);
+        if (!json)
+            fprintf(stderr, "%zu IDs in %s; timing %zu random lookups\n", n_ids, ids, n);
         for (long rep = 0; rep < reps; rep++) {
             size_t nb = 0;
             for (size_t i = 0; i + (size_t)batch <= n; i += (size_t)batch) {
@@ -256,6 +300,22 @@ int main(int argc, char **argv)
         tc_store_close(store);
         tc_key_free(key);
     }
+    if (model_path == NULL)
+        model_path = champion_path;
+    if (json) {
+        printf("{\"model\": \"%s\", \"version\": %d, \"status\": \"%s\", \"file\": \"%s\", "
+               "\"characteristics\": %zu, \"coefficients\": %zu, \"interval\": %s, "
+               "\"reasons\": %d, \"path\": \"%s\", \"records\": %zu, \"batch\": %ld, "
+               "\"reps_ns\": [",
+               m->name, m->version, tc_model_status_name(m->status), model_path, m->n_chars,
+               m->n_params, eo.no_interval ? "false" : "true",
+               eo.max_reasons ? eo.max_reasons : m->max_reasons,
+               db ? "lookup+decode+evaluate" : "evaluate", n, batch);
+        for (long rep = 0; rep < reps; rep++)
+            printf("%s%.1f", rep ? ", " : "", rep_medians[rep]);
+        printf("], \"median_ns\": %.1f}\n", median(rep_medians, (size_t)reps));
+        goto done;
+    }
     printf("model %s version %d: %zu characteristics, %zu coefficients, interval %s, "
            "reasons %d\n",
            m->name, m->version, m->n_chars, m->n_params, eo.no_interval ? "off" : "on",
@@ -265,6 +325,7 @@ int main(int argc, char **argv)
     for (long rep = 0; rep < reps; rep++)
         printf(" %.1f", rep_medians[rep]);
     printf("\nmedian of repetitions: %.1f ns\n", median(rep_medians, (size_t)reps));
+done:
     free(batches);
     free(rep_medians);
     tc_eval_workspace_free(ws);

@@ -3,13 +3,16 @@
 
 A grpcio server (Debian python3-grpcio) with stubs generated from tinchap's own protos, so
 the load generator drives both servers with the same messages. It keeps the citizens and
-consents in dicts loaded from the CSV files, evaluates the same scorecard file with numpy
+consents in dicts loaded from the CSV files — or, with --lmdb DIR, in an LMDB database (Debian
+python3-lmdb) built from them on first use and reused after, looked up and parsed per request
+as a Python service over a key-value store would — evaluates the same scorecard file with numpy
 (bins by searchsorted, the PD interval as x' S x) and answers the same ScoreResponse. It does
 less than tinchapd — no audit trail, no pseudonymisation, no TLS (bearer token only) — which
 favours it in the comparison.
 
   peer_server.py --port P --population population.csv --consents consents.csv
-                 --model MODEL.json --catalog catalog.json [--workers N] [--token T]
+                 --model MODEL.json --catalog catalog.json [--lmdb DIR] [--workers N]
+                 [--token T]
 """
 import argparse
 import csv
@@ -122,6 +125,84 @@ class Scorecard:
         return score, eta, se, grade, [(self.codes[g], float(lost[g])) for g in order]
 
 
+SEP = "\x1f"
+
+
+def build_lmdb(path, population, consents):
+    """The CSV rows as LMDB entries: citizen_id -> the row's attribute fields; citizen_id NUL
+    institution NUL purpose -> the consent's fields. Built under a temporary name, then
+    renamed, so an interrupted build is never used."""
+    import lmdb
+    tmp = path + ".tmp"
+    subprocess.run(["rm", "-rf", tmp], check=True)
+    env = lmdb.open(tmp, map_size=1 << 36, subdir=True, sync=False, writemap=False)
+    with open(population, newline="") as f:
+        rows = csv.reader(f)
+        header = next(rows)
+        with env.begin(write=True) as txn:
+            txn.put(b"\x00header", SEP.join(header[1:]).encode())
+            for row in rows:
+                txn.put(row[0].encode(), SEP.join(row[1:]).encode())
+    with open(consents, newline="") as f:
+        rows = csv.DictReader(f)
+        with env.begin(write=True) as txn:
+            for r in rows:
+                key = "\0".join((r["citizen_id"], r["institution"], r["purpose"])).encode()
+                txn.put(key, SEP.join((r["consent_ref"], r["granted_at"], r["expires_at"],
+                                       r["revoked_at"])).encode())
+    env.sync(True)
+    env.close()
+    os.rename(tmp, path)
+
+
+class DictData:
+    def __init__(self, args, attrs):
+        self.citizens = {}
+        with open(args.population, newline="") as f:
+            for row in csv.DictReader(f):
+                self.citizens[row["citizen_id"]] = {a["name"]: parse_value(a, row[a["name"]])
+                                                    for a in attrs}
+        self.consents = {}
+        with open(args.consents, newline="") as f:
+            for row in csv.DictReader(f):
+                self.consents[(row["citizen_id"], row["institution"], row["purpose"])] = row
+
+    def consent(self, citizen, institution, purpose):
+        return self.consents.get((citizen, institution, purpose))
+
+    def values(self, citizen):
+        return self.citizens.get(citizen)
+
+
+class LmdbData:
+    def __init__(self, args, attrs):
+        import lmdb
+        if not os.path.isdir(args.lmdb):
+            build_lmdb(args.lmdb, args.population, args.consents)
+        self.env = lmdb.open(args.lmdb, readonly=True, lock=False, max_readers=256)
+        with self.env.begin() as txn:
+            names = txn.get(b"\x00header").decode().split(SEP)
+        by_name = {a["name"]: a for a in attrs}
+        self.columns = [by_name.get(n) for n in names]
+
+    def consent(self, citizen, institution, purpose):
+        with self.env.begin() as txn:
+            v = txn.get("\0".join((citizen, institution, purpose)).encode())
+        if v is None:
+            return None
+        ref, granted, expires, revoked = v.decode().split(SEP)
+        return {"consent_ref": ref, "granted_at": granted, "expires_at": expires,
+                "revoked_at": revoked}
+
+    def values(self, citizen):
+        with self.env.begin() as txn:
+            v = txn.get(citizen.encode())
+        if v is None:
+            return None
+        return {a["name"]: parse_value(a, text)
+                for a, text in zip(self.columns, v.decode().split(SEP)) if a is not None}
+
+
 class Peer(scoring_pb2_grpc.ScoringServicer):
     def __init__(self, args):
         with open(args.catalog) as f:
@@ -133,15 +214,7 @@ class Peer(scoring_pb2_grpc.ScoringServicer):
         self.texts = {r["code"]: r for r in doc["codes"]}
         self.card = Scorecard(self.model, catalog)
         attrs = catalog["attributes"]
-        self.citizens = {}
-        with open(args.population, newline="") as f:
-            for row in csv.DictReader(f):
-                self.citizens[row["citizen_id"]] = {a["name"]: parse_value(a, row[a["name"]])
-                                                    for a in attrs}
-        self.consents = {}
-        with open(args.consents, newline="") as f:
-            for row in csv.DictReader(f):
-                self.consents[(row["citizen_id"], row["institution"], row["purpose"])] = row
+        self.data = LmdbData(args, attrs) if args.lmdb else DictData(args, attrs)
         self.token = args.token
 
     def Score(self, request, context):
@@ -150,13 +223,13 @@ class Peer(scoring_pb2_grpc.ScoringServicer):
             context.abort(grpc.StatusCode.UNAUTHENTICATED, "unknown token")
         if len(request.citizen_id) != 12 or not request.citizen_id.isdigit():
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "field 'citizen_id'")
-        c = self.consents.get((request.citizen_id, "bank-a", request.purpose))
+        c = self.data.consent(request.citizen_id, "bank-a", request.purpose)
         now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         if (c is None or c["consent_ref"] != request.consent_ref or not
                 (c["granted_at"] <= now < c["expires_at"]) or (c["revoked_at"] and
                                                                c["revoked_at"] <= now)):
             context.abort(grpc.StatusCode.PERMISSION_DENIED, "no consent")
-        values = self.citizens.get(request.citizen_id)
+        values = self.data.values(request.citizen_id)
         if values is None:
             context.abort(grpc.StatusCode.PERMISSION_DENIED, "no consent")
         score, eta, se, grade, reasons = self.card.evaluate(values, request.max_reasons)
@@ -183,6 +256,7 @@ def main():
     p.add_argument("--catalog", required=True)
     p.add_argument("--workers", type=int, default=16)
     p.add_argument("--token", default="")
+    p.add_argument("--lmdb", default="", help="serve from this LMDB directory (built if absent)")
     args = p.parse_args()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=args.workers))
     scoring_pb2_grpc.add_ScoringServicer_to_server(Peer(args), server)
