@@ -3,6 +3,7 @@
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "grpc/health/v1/health.pb-c.h"
@@ -241,25 +242,103 @@ static size_t loaded_models(const tc_model_set *set, Tinchap__V1__LoadedModel *i
     return n;
 }
 
+/* The worker checks the request and queues the call; the reload thread does the rest. */
 void tc_api_handle_reload(tc_api_slot *s)
 {
-    tc_error err;
+    tc_api_server *srv = s->w->srv;
     if (request(s, &tinchap__v1__reload_models_request__descriptor) == NULL)
         return;
-    if (tc_api_server_reload(s->w->srv, &err) != TC_OK) {
+    s->stage = SLOT_RELOADING;
+    s->next_reload = NULL;
+    pthread_mutex_lock(&srv->reload_mu);
+    if (srv->reload_tail != NULL)
+        srv->reload_tail->next_reload = s;
+    else
+        srv->reload_head = s;
+    srv->reload_tail = s;
+    pthread_cond_signal(&srv->reload_cv);
+    pthread_mutex_unlock(&srv->reload_mu);
+}
+
+/* One ReloadModels call, on the reload thread. The reply is packed into the heap, not the
+ * worker's arena, which belongs to the worker's thread. */
+static void reload_one(tc_api_server *srv, tc_api_slot *s)
+{
+    tc_error err;
+    if (tc_api_server_reload(srv, &err) != TC_OK) {
         tc_api_fail(s, GRPC_STATUS_FAILED_PRECONDITION,
                     "reload refused, the models in service keep serving: %s", err.msg);
         return;
     }
-    tc_registry *reg = s->w->srv->registry;
-    const tc_model_set *set = tc_registry_acquire(reg);
+    const tc_model_set *set = tc_registry_acquire(srv->registry);
     Tinchap__V1__LoadedModel items[MODELS_OUT_MAX], *ptrs[MODELS_OUT_MAX];
     Tinchap__V1__ReloadModelsResponse r = TINCHAP__V1__RELOAD_MODELS_RESPONSE__INIT;
     r.generation = tc_model_set_generation(set);
     r.n_models = loaded_models(set, items, ptrs);
     r.models = ptrs;
-    reply(s, &r.base);
-    tc_registry_release(reg, set);
+    size_t len = protobuf_c_message_get_packed_size(&r.base);
+    unsigned char *out = malloc(len > 0 ? len : 1);
+    if (out == NULL) {
+        tc_registry_release(srv->registry, set);
+        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory for the reply (the new "
+                                                       "models are in service)");
+        return;
+    }
+    protobuf_c_message_pack(&r.base, out);
+    tc_registry_release(srv->registry, set);
+    tc_api_finish(s, GRPC_STATUS_OK, out, len);
+    free(out);
+}
+
+static void *reloader_main(void *arg)
+{
+    tc_api_server *srv = arg;
+    pthread_setname_np(pthread_self(), "tc-reload");
+    pthread_mutex_lock(&srv->reload_mu);
+    for (;;) {
+        tc_api_slot *s = srv->reload_head;
+        if (s == NULL) {
+            if (srv->reload_stop)
+                break;
+            pthread_cond_wait(&srv->reload_cv, &srv->reload_mu);
+            continue;
+        }
+        srv->reload_head = s->next_reload;
+        if (srv->reload_head == NULL)
+            srv->reload_tail = NULL;
+        pthread_mutex_unlock(&srv->reload_mu);
+        reload_one(srv, s);
+        pthread_mutex_lock(&srv->reload_mu);
+    }
+    pthread_mutex_unlock(&srv->reload_mu);
+    return NULL;
+}
+
+int tc_api_reloader_start(tc_api_server *srv, tc_error *err)
+{
+    pthread_mutex_init(&srv->reload_mu, NULL);
+    pthread_cond_init(&srv->reload_cv, NULL);
+    if (pthread_create(&srv->reloader, NULL, reloader_main, srv) != 0) {
+        pthread_cond_destroy(&srv->reload_cv);
+        pthread_mutex_destroy(&srv->reload_mu);
+        return tc_errorf(err, TC_ENOMEM, "cannot start the reload thread");
+    }
+    srv->reloader_running = 1;
+    return TC_OK;
+}
+
+void tc_api_reloader_stop(tc_api_server *srv)
+{
+    if (!srv->reloader_running)
+        return;
+    pthread_mutex_lock(&srv->reload_mu);
+    srv->reload_stop = 1;
+    pthread_cond_signal(&srv->reload_cv);
+    pthread_mutex_unlock(&srv->reload_mu);
+    pthread_join(srv->reloader, NULL);
+    pthread_cond_destroy(&srv->reload_cv);
+    pthread_mutex_destroy(&srv->reload_mu);
+    srv->reloader_running = 0;
 }
 
 void tc_api_handle_status(tc_api_slot *s)

@@ -79,6 +79,7 @@ typedef enum slot_stage {
     SLOT_CONFIRMING,/* streaming: initial metadata sent to learn whether the call is alive */
     SLOT_FINISHING, /* final batch pending */
     SLOT_WATCHING,  /* Health/Watch: an open stream; see tc_api_watch */
+    SLOT_RELOADING, /* ReloadModels: waiting for the reload thread */
 } slot_stage;
 
 /* A Health/Watch stream. Its batches may be started by the worker that owns the slot or by the
@@ -128,6 +129,7 @@ typedef struct tc_api_slot {
     /* Health/Watch */
     tc_api_watch watch;
     struct tc_api_slot *next_free;
+    struct tc_api_slot *next_reload; /* in the reload thread's queue */
 } tc_api_slot;
 
 typedef struct tc_api_arena {
@@ -187,6 +189,13 @@ struct tc_api_server {
     tc_api_slot *watchers;
     size_t n_watchers;
     int watch_closing;           /* draining: streams end, new ones end at once */
+    /* The reload thread and its queue of ReloadModels calls (tc_api_admin.c) */
+    pthread_t reloader;
+    int reloader_running;
+    pthread_mutex_t reload_mu;
+    pthread_cond_t reload_cv;
+    tc_api_slot *reload_head, *reload_tail;
+    int reload_stop;
 };
 
 /* ---- core services for handlers (tc_api_server.c) ---- */
@@ -223,6 +232,14 @@ void tc_api_handle_score(tc_api_slot *s);
 void tc_api_handle_list_models(tc_api_slot *s);
 void tc_api_handle_get_model(tc_api_slot *s);
 void tc_api_handle_reload(tc_api_slot *s);
+
+/* ReloadModels runs on a thread of its own: parsing and validating every model file takes
+ * milliseconds, and the Score calls behind it on the worker that received it would wait. The
+ * thread takes the calls in order, one reload at a time, and answers each itself (as the audit
+ * writer answers Score). Stop answers what is queued, then joins; call it once no worker can
+ * queue more (the gRPC server destroyed) and before the workers' queues shut down. */
+int tc_api_reloader_start(tc_api_server *srv, tc_error *err);
+void tc_api_reloader_stop(tc_api_server *srv);
 void tc_api_handle_status(tc_api_slot *s);
 void tc_api_handle_health(tc_api_slot *s);
 void tc_api_handle_health_watch(tc_api_slot *s);

@@ -1036,6 +1036,7 @@ int tc_api_server_start(const tc_api_config *cfg, tc_api_server **out, tc_error 
     if ((rc = open_worker(srv, &srv->admin, srv->n_workers, err)) != TC_OK)
         goto fail;
     if ((rc = tc_audit_start(srv->audit, srv->n_workers, err)) != TC_OK ||
+        (rc = tc_api_reloader_start(srv, err)) != TC_OK ||
         (rc = open_server(srv, err)) != TC_OK)
         goto fail;
     (void)audit_done_noop;
@@ -1068,6 +1069,7 @@ fail:
         grpc_completion_queue_next(srv->shutdown_cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
         grpc_server_destroy(srv->server);
     }
+    tc_api_reloader_stop(srv);
     for (size_t i = 0; i < srv->n_workers; i++) {
         if (srv->workers[i].cq != NULL) {
             grpc_completion_queue_shutdown(srv->workers[i].cq);
@@ -1179,7 +1181,8 @@ void tc_api_server_stop(tc_api_server *srv)
         grpc_completion_queue_next(srv->shutdown_cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
     }
     grpc_server_destroy(srv->server);
-    /* 4. Workers finish what is queued and stop. */
+    /* 4. The reload thread answers what it holds; workers finish what is queued and stop. */
+    tc_api_reloader_stop(srv);
     for (size_t i = 0; i < srv->n_workers; i++)
         grpc_completion_queue_shutdown(srv->workers[i].cq);
     for (size_t i = 0; i < srv->n_workers; i++) {
