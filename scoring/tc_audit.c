@@ -40,8 +40,15 @@ struct tc_audit {
     int started;
     atomic_int stopping;
     uint64_t next_seq;
-    int64_t last_sync_us, last_prune_us;
-    int dirty; /* committed without sync (relaxed mode) */
+    int64_t last_prune_us;
+    /* Relaxed mode: commits without sync set dirty; a thread of its own syncs every sync_ms,
+     * so that no reply waits behind an fdatasync (mdb_env_sync runs beside a write txn). */
+    atomic_int dirty;
+    pthread_t syncer;
+    int syncer_started;
+    pthread_mutex_t sync_mu; /* guards sync_stop, for sync_cv */
+    pthread_cond_t sync_cv;
+    int sync_stop;
     pthread_mutex_t stats_mu;
     tc_audit_stats stats;
     tc_error last_err;      /* of the last failed commit; the writer's own */
@@ -636,7 +643,7 @@ static void commit_batch(tc_audit *a, tc_audit_entry **batch, size_t n)
         status = mdb_fail(a, mrc, "writing the audit trail", &a->last_err);
         a->next_seq = seq0; /* nothing of this batch was kept */
     } else if (a->opt.relaxed) {
-        a->dirty = 1;
+        atomic_store_explicit(&a->dirty, 1, memory_order_release);
     }
     int64_t el = tc_time_now_us() - t0;
     pthread_mutex_lock(&a->stats_mu);
@@ -682,7 +689,7 @@ static void *writer_main(void *arg)
     for (;;) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        long wait_ms = a->opt.relaxed && a->dirty ? (long)a->opt.sync_ms : 1000;
+        long wait_ms = 1000;
         ts.tv_sec += wait_ms / 1000;
         ts.tv_nsec += (wait_ms % 1000) * 1000000L;
         if (ts.tv_nsec >= 1000000000L)
@@ -697,16 +704,50 @@ static void *writer_main(void *arg)
             size_t k = n - off < TC_AUDIT_BATCH_MAX ? n - off : TC_AUDIT_BATCH_MAX;
             commit_batch(a, a->batch + off, k);
         }
-        int64_t now = tc_time_now_us();
-        if (a->dirty && (stopping || now - a->last_sync_us >= (int64_t)a->opt.sync_ms * 1000)) {
-            mdb_env_sync(a->env, 1);
-            a->dirty = 0;
-            a->last_sync_us = now;
-        }
         if (stopping && n == 0)
             break;
     }
     return NULL;
+}
+
+static void *syncer_main(void *arg)
+{
+    tc_audit *a = arg;
+    pthread_setname_np(pthread_self(), "tc-audit-sync");
+    pthread_mutex_lock(&a->sync_mu);
+    while (!a->sync_stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        long ns = ts.tv_nsec + (long)(a->opt.sync_ms % 1000) * 1000000L;
+        ts.tv_sec += (time_t)(a->opt.sync_ms / 1000) + ns / 1000000000L;
+        ts.tv_nsec = ns % 1000000000L;
+        while (!a->sync_stop && pthread_cond_timedwait(&a->sync_cv, &a->sync_mu, &ts) == 0) {
+        }
+        pthread_mutex_unlock(&a->sync_mu);
+        /* a commit after the exchange sets dirty again: the next round covers it */
+        if (atomic_exchange_explicit(&a->dirty, 0, memory_order_acq_rel))
+            mdb_env_sync(a->env, 1);
+        pthread_mutex_lock(&a->sync_mu);
+    }
+    pthread_mutex_unlock(&a->sync_mu);
+    return NULL;
+}
+
+static int start_syncer(tc_audit *a, tc_error *err)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&a->sync_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&a->sync_mu, NULL);
+    if (pthread_create(&a->syncer, NULL, syncer_main, a) != 0) {
+        pthread_cond_destroy(&a->sync_cv);
+        pthread_mutex_destroy(&a->sync_mu);
+        return tc_errorf(err, TC_ENOMEM, "audit: cannot start the sync thread");
+    }
+    a->syncer_started = 1;
+    return TC_OK;
 }
 
 int tc_audit_start(tc_audit *a, size_t producers, tc_error *err)
@@ -727,7 +768,9 @@ int tc_audit_start(tc_audit *a, size_t producers, tc_error *err)
     a->batch = calloc(producers * TC_AUDIT_QUEUE_MAX, sizeof *a->batch);
     if (a->batch == NULL || sem_init(&a->wake, 0, 0) != 0)
         return tc_errorf(err, TC_ENOMEM, "out of memory");
-    a->last_sync_us = a->last_prune_us = tc_time_now_us();
+    a->last_prune_us = tc_time_now_us();
+    if (a->opt.relaxed && (rc = start_syncer(a, err)) != TC_OK)
+        return rc;
     if (pthread_create(&a->thread, NULL, writer_main, a) != 0)
         return tc_errorf(err, TC_ENOMEM, "audit: cannot start the writer thread");
     a->started = 1;
@@ -744,6 +787,15 @@ void tc_audit_close(tc_audit *a)
         pthread_join(a->thread, NULL);
         sem_destroy(&a->wake);
     }
+    if (a->syncer_started) { /* after the writer: its last commits are synced below */
+        pthread_mutex_lock(&a->sync_mu);
+        a->sync_stop = 1;
+        pthread_cond_signal(&a->sync_cv);
+        pthread_mutex_unlock(&a->sync_mu);
+        pthread_join(a->syncer, NULL);
+        pthread_cond_destroy(&a->sync_cv);
+        pthread_mutex_destroy(&a->sync_mu);
+    }
     for (size_t i = 0; i < TC_AUDIT_PRODUCERS_MAX; i++) {
         free(a->producers[i].items);
         pthread_mutex_destroy(&a->producers[i].mu);
@@ -751,7 +803,7 @@ void tc_audit_close(tc_audit *a)
     pthread_mutex_destroy(&a->stats_mu);
     free(a->batch);
     if (a->env != NULL) {
-        if (a->dirty)
+        if (atomic_load(&a->dirty))
             mdb_env_sync(a->env, 1);
         mdb_env_close(a->env);
     }
