@@ -143,7 +143,9 @@ void tc_audit_close(tc_audit *a);
 
 /* Hand an entry to the writer. producer is the caller's index (< options.producers); one thread
  * per index. The entry must stay valid until done() is called. TC_EBUSY if the producer's queue
- * is full (the caller should answer RESOURCE_EXHAUSTED). */
+ * is full (the caller should answer RESOURCE_EXHAUSTED). In relaxed mode, when no commit is
+ * under way, the caller commits the queued entries itself: done() — of this entry and of
+ * others — may then run on the calling thread before this returns. */
 int tc_audit_submit(tc_audit *a, size_t producer, tc_audit_entry *e);
 
 /* Counters since start, for metrics. */
