@@ -10,14 +10,16 @@ parts of a call.
                                             than valgrind gives a process)
 
 Each sample (or instruction count) is attributed by the thread it ran on (tinchapd names its
-threads: tc-worker-N serve calls, tc-audit commits the trail and sends the replies, tc-log
-writes the access log; gRPC names its own), then by the shared object and symbol it was in:
+threads: tc-worker-N serve calls and, in relaxed mode, commit the trail when no commit is under
+way; tc-audit commits what queued meanwhile and sends those replies; tc-audit-sync syncs the
+relaxed trail; tc-log writes the access log; gRPC names its own), then by the shared object and symbol it was in:
 
   gRPC/HTTP2  libgrpc, libgpr, absl, upb, re2, c-ares, libssl, and every sample of gRPC's own
               threads
   protobuf    libprotobuf-c and the generated tinchap__v1__* code
-  store       liblmdb read by the workers (citizen, consent and request-ID lookups), tc_store,
-              tc_reader, tc_record, tc_consent, tc_id
+  store       liblmdb on the workers (citizen, consent and request-ID lookups, and in relaxed
+              mode their own audit commits: Debian's liblmdb has no symbols to tell them
+              apart), tc_store, tc_reader, tc_record, tc_consent, tc_id
   keys/auth   libcrypto on the workers: the citizen-ID HMAC, the token digest, the random
               inquiry ID
   engine      tc_model, tc_eval, tc_reasons, tc_registry, GSL, libm
@@ -61,6 +63,8 @@ def part(thread, dso, sym):
         return "audit"
     if thread == "tc-log":
         return "access log"
+    if thread == "tc-audit-sync":
+        return "audit"
     if thread.startswith(GRPC_THREADS):
         return "kernel" if kernel else "gRPC/HTTP2"
     if not thread.startswith("tc-worker"):
