@@ -28,7 +28,7 @@ if [ -n "${TC_FULL_NO_MOUNT:-}" ] ||
     MODE=map
     echo "cannot mount a tmpfs here: LMDB map sizes stand in for the full disks"
 fi
-trap 'umount "$FS" "$FSA" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap 'umount "$FS" "$FSA" 2>/dev/null || true; tc_exit' EXIT
 export TINCHAP_KEY=$WORK/secret
 make_pki "$P"
 "$TINCHAP" keygen "$TINCHAP_KEY" >/dev/null

@@ -68,12 +68,14 @@ started=$(date +%s)
     --consents "$WORK/data/consents.csv" --status "$WORK/status" --stop "$WORK/stop" \
     > "$WORK/client.out" 2>&1 &
 CLIENT=$!
+TC_PIDS+=("$CLIENT")
 wait_for "the client scores" 30 client_past 200
 for i in 1 2 3; do
     [ "$(inquiries "$i")" -gt 0 ] || fail "replica $i got no traffic from round_robin"
 done
 # the client watches every replica's health on its connection (client-side health checking)
-streams=$(curl -s "http://127.0.0.1:${MPORTS[1]}/metrics" | sed -n 's/^tinchap_health_streams //p')
+metrics() { "$PY" -c 'import sys, urllib.request as u; print(u.urlopen(sys.argv[1]).read().decode())' "$1"; }
+streams=$(metrics "http://127.0.0.1:${MPORTS[1]}/metrics" | sed -n 's/^tinchap_health_streams //p')
 [ "${streams:-0}" -ge 1 ] || fail "no Health/Watch stream open on replica 1 (got '${streams}')"
 
 # 1. SIGKILL replica 2 mid-run: its calls in flight fail over, new ones avoid it

@@ -101,6 +101,16 @@ write_config() {
 JSON
 }
 
+# Every process a test starts in the background goes in TC_PIDS: on exit, a failed check
+# included, none may outlive the test (ctest waits for whoever holds its output open).
+TC_PIDS=()
+tc_exit() {
+    local p
+    for p in "${TC_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap tc_exit EXIT
+
 # start_server CONFIG LOG [flags...]: starts tinchapd, waits for its port; sets $SERVER_PID,
 # $PORT, $METRICS_PORT
 start_server() {
@@ -109,6 +119,7 @@ start_server() {
     rm -f "$log.port"
     "$TINCHAPD" --config "$conf" --port-file "$log.port" "$@" 2>"$log" &
     SERVER_PID=$!
+    TC_PIDS+=("$SERVER_PID")
     for _ in $(seq 1 100); do
         [ -s "$log.port" ] && break
         kill -0 "$SERVER_PID" 2>/dev/null || { cat "$log" >&2; return 1; }
