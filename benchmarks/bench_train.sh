@@ -15,7 +15,7 @@ runs=${3:-3}
 tinchap=$build/tools/tinchap
 work=$(mktemp -d "${TMPDIR:-/tmp}/tinchap-bench-train-XXXXXX")
 trap 'rm -rf "$work"' EXIT
-"$tinchap" synth -n 1000 --history "$rows" --seed 1 --out "$work" >/dev/null
+"$tinchap" synth -n 1000 --history "$rows" --seed 1 --as-of 2026-11-01 --out "$work" >/dev/null
 echo "data: $(($(wc -l <"$work/history.csv") - 1)) rows, $(du -h "$work/history.csv" | cut -f1)"
 echo "1 tinchap train end to end (24 attributes, report included):"
 for i in $(seq "$runs"); do

@@ -42,20 +42,20 @@ static const char help[] =
     "\n"
     "options:\n"
     "  -n, --count N      citizens in population.csv (suffixes k and M: 100k, 1M)\n"
-    "  -s, --seed S       random seed, 0 to 4294967295 (default 1); the same seed, options\n"
-    "                     and build give byte-identical files\n"
+    "  -s, --seed S       random seed, 0 to 4294967295 (default 1); the same seed, as-of,\n"
+    "                     options and build give byte-identical files\n"
     "  -o, --out DIR      output directory, created if missing (default .)\n"
     "      --history N    rows in history.csv (default: the same as -n; 0 for none)\n"
-    "      --as-of DATE   reference time, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (default\n"
-    "                     2026-11-01): attributes are as of then, consents are valid or\n"
-    "                     not then, history spans the 24 months before it. The clock is\n"
-    "                     never read, so output does not depend on the day it is made.\n"
+    "      --as-of DATE   reference time, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (default:\n"
+    "                     today, midnight UTC): attributes are as of then, consents are\n"
+    "                     valid or not then, history spans the 24 months before it. Pass\n"
+    "                     it to make the same files again on another day; without it the\n"
+    "                     consents are valid now, so 'tinchap load' takes every citizen.\n"
     "      --catalog FILE attribute catalog (default: $TINCHAP_CATALOG or the shipped one)\n"
     "  -f, --force        replace existing output files\n"
     "  -h, --help         this text\n";
 
 #define CMD "synth"
-#define DEFAULT_AS_OF "2026-11-01"
 #define COUNT_MAX 100000000L   /* 100 M: national scale, about 33 GB of files */
 #define FILE_BUFFER (4u << 20) /* stdio buffer per output file */
 #define PROGRESS_EVERY 16384
@@ -673,7 +673,7 @@ int cmd_synth(int argc, char **argv)
         {0, 0, 0, 0},
     };
     options opt = {.count = -1, .history = -1, .seed = 1, .out = "."};
-    const char *as_of = DEFAULT_AS_OF;
+    const char *as_of = NULL; /* today, midnight UTC */
     int c;
     optind = 1;
     opterr = 0; /* our own messages, naming the option */
@@ -723,6 +723,14 @@ int cmd_synth(int argc, char **argv)
         opt.history = opt.count;
     if (opt.out[0] == '\0')
         return cli_usage(CMD, "--out wants a directory");
+    /* The default reads the clock once: the day's data then loads today, whatever the day. */
+    char today[TC_TIME_TEXT_LEN];
+    if (as_of == NULL) {
+        int64_t now = tc_time_now();
+        tc_time_format(now - now % 86400, today);
+        today[10] = '\0'; /* the date alone, as it is printed below */
+        as_of = today;
+    }
     if (tc_time_parse(as_of, strlen(as_of), &opt.as_of) != TC_OK)
         return cli_usage(CMD, "--as-of wants YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ");
     /* tc_time_parse takes only 4-digit years, so the first four characters are the year. */
@@ -742,7 +750,7 @@ int cmd_synth(int argc, char **argv)
     tc_catalog_free(cat);
     if (rc != TC_OK)
         return cli_fail(CMD, &err);
-    printf("wrote %ld citizens, %zu consents, %ld history rows to %s in %.1f s\n", opt.count,
-           tot.consents, opt.history, opt.out, cli_now() - started);
+    printf("wrote %ld citizens, %zu consents, %ld history rows as of %s to %s in %.1f s\n",
+           opt.count, tot.consents, opt.history, as_of, opt.out, cli_now() - started);
     return 0;
 }

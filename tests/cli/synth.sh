@@ -24,27 +24,28 @@ expect_eq "no output after usage errors" "no" "$([ -e "$WORK/usage" ] && echo ye
 run "$T" synth --help
 expect_eq "help exit" 0 "$status"
 expect_contains "help names --as-of" "--as-of DATE" "$out"
-expect_contains "help gives the default as-of" "2026-11-01" "$out"
+expect_contains "help gives the default as-of" "today, midnight UTC" "$out"
 
-# --- the main run, and the same seed again ---
-run "$T" synth -n 100k --seed 7 --out "$WORK/a"
+# --- the main run, and the same seed again: a pinned as-of, so the files are the same any day ---
+AS_OF=2026-11-01
+run "$T" synth -n 100k --seed 7 --as-of $AS_OF --out "$WORK/a"
 expect_eq "run exit" 0 "$status"
-if ! grep -Eq "^wrote 100000 citizens, [0-9]+ consents, 100000 history rows to $WORK/a in [0-9.]+ s$" <<<"$out"; then
+if ! grep -Eq "^wrote 100000 citizens, [0-9]+ consents, 100000 history rows as of $AS_OF to $WORK/a in [0-9.]+ s$" <<<"$out"; then
     fail "summary line"
     echo "  got: $out" >&2
 fi
 expect_eq "exactly the three files, no temporaries" "consents.csv history.csv population.csv" \
     "$(ls -A "$WORK/a" | tr '\n' ' ' | sed 's/ $//')"
-"$T" synth -n 100k --seed 7 --out "$WORK/b" >/dev/null
+"$T" synth -n 100k --seed 7 --as-of $AS_OF --out "$WORK/b" >/dev/null
 for f in population.csv consents.csv history.csv; do
     cmp -s "$WORK/a/$f" "$WORK/b/$f" || fail "same seed gives identical $f"
 done
-"$T" synth -n 20k --history 20k --seed 8 --out "$WORK/c" >/dev/null
+"$T" synth -n 20k --history 20k --seed 8 --as-of $AS_OF --out "$WORK/c" >/dev/null
 for f in population.csv consents.csv history.csv; do
     cmp -s <(head -20001 "$WORK/a/$f") <(head -20001 "$WORK/c/$f") && fail "another seed changes $f"
 done
 # smaller runs are prefixes of larger ones with the same seed
-"$T" synth -n 1000 --history 500 --seed 7 --out "$WORK/p" >/dev/null
+"$T" synth -n 1000 --history 500 --seed 7 --as-of $AS_OF --out "$WORK/p" >/dev/null
 cmp -s "$WORK/p/population.csv" <(head -1001 "$WORK/a/population.csv") || fail "population prefix"
 cmp -s "$WORK/p/history.csv" <(head -501 "$WORK/a/history.csv") || fail "history prefix"
 
@@ -103,8 +104,8 @@ expect_eq "nothing written for a bad catalog" "no" \
     "$([ -e "$WORK/d1" ] || [ -e "$WORK/d2" ] || [ -e "$WORK/d3" ] && echo yes || echo no)"
 
 # --- formats, validity and statistics of the main run (seed 7, as-of 2026-11-01) ---
-"$T" synth -n 100k --seed 7 --out "$WORK/a" --force >/dev/null
-check=$($PY - "$WORK/a" "$CATALOG" "$N" 2026-11-01 <<'PY'
+"$T" synth -n 100k --seed 7 --as-of $AS_OF --out "$WORK/a" --force >/dev/null
+check=$($PY - "$WORK/a" "$CATALOG" "$N" $AS_OF <<'PY'
 import csv, json, re, sys
 from datetime import datetime, timedelta, timezone
 import numpy as np
@@ -296,8 +297,14 @@ PY
 expect_eq "synthetic data checks" ok "$check"
 
 # --- the loader accepts every row (IDs by tc_id_parse, values by tc_attr_parse, consents);
-# as-of today, so that the loader's "valid now" agrees with the data whatever the date ---
-"$T" synth -n 20k --history 0 --seed 3 --as-of "$(date -u +%F)" --out "$WORK/l" >/dev/null
+# with no --as-of the data is as of today, so the loader's "valid now" agrees whatever the date ---
+day_before=$(date -u +%F)
+run "$T" synth -n 20k --history 0 --seed 3 --out "$WORK/l"
+day_after=$(date -u +%F)
+case "$out" in
+*" as of $day_before to "* | *" as of $day_after to "*) ;;
+*) fail "the default as-of is today (UTC)"; echo "  got: $out" >&2 ;;
+esac
 "$T" keygen "$WORK/secret" >/dev/null
 run "$T" load --db "$WORK/db" --key "$WORK/secret" --consents "$WORK/l/consents.csv" \
     "$WORK/l/population.csv"

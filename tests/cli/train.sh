@@ -6,7 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 SRC=${TC_SOURCE:?}
 SPEC="$SRC/models/train/unsecured-consumer-v2.spec.json"
-"$TINCHAP" synth -n 10 --history 30000 --seed 3 --out "$WORK/syn" >/dev/null
+"$TINCHAP" synth -n 10 --history 30000 --seed 3 --as-of 2026-11-01 --out "$WORK/syn" >/dev/null
 H=$WORK/syn/history.csv
 
 # 1 a scorecard with its report and summary

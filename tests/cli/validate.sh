@@ -5,7 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 SRC=${TC_SOURCE:?}
 MODEL="$SRC/models/unsecured-consumer-v2.json"
-"$TINCHAP" synth -n 10 --history 40000 --seed 11 --out "$WORK/syn" >/dev/null
+"$TINCHAP" synth -n 10 --history 40000 --seed 11 --as-of 2026-11-01 --out "$WORK/syn" >/dev/null
 "$PY" - "$WORK/syn/history.csv" "$WORK" <<'PYEOF'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))

@@ -86,7 +86,9 @@ def run(cmd):
 
 def main():
     work = tempfile.mkdtemp(prefix="tinchap-sk-")
-    run([TINCHAP, "synth", "-n", "100", "--history", "40000", "--seed", "7", "--out", work])
+    # a pinned as-of: the split date below is inside its history window whatever the date
+    run([TINCHAP, "synth", "-n", "100", "--history", "40000", "--seed", "7",
+         "--as-of", "2026-11-01", "--out", work])
     hist = os.path.join(work, "history.csv")
     with open(hist) as f:
         rows = list(csv.DictReader(f))
