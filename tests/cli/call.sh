@@ -170,7 +170,7 @@ callas steward put "$WORK/new.csv"
 expect_eq "put without consent: FAILED_PRECONDITION" 19 "$status"
 expect_contains "nothing written" "nothing was written" "$errout"
 callas steward grant --citizen "$NEW" --institution bank-a --purpose loan-origination \
-    --consent-ref VNEID-CALL-TEST --granted-at 2026-01-01 --expires-at 2099-12-31
+    --consent-ref VNEID-CALL-TEST --granted-at "$(days_from_now -1)" --expires-at "$(days_from_now 365)"
 expect_eq "grant" "0 {}" "$status $(py 'd')"
 callas steward put "$WORK/new.csv" --batch 1
 expect_eq "put the new citizen" "0 1 1 0" "$status $(py 'd["received"], d["written"], d["unchanged"]' | tr -d '(),')"
@@ -247,8 +247,9 @@ stop_server || fail "tinchapd did not exit 0 on SIGTERM"
 # 8. a database the service never served has no audit trail yet: said plainly
 mkdir -p "$WORK/second"
 "$TINCHAP" keygen "$WORK/secret2" >/dev/null
+render_dates "$TC_FIXTURES/consents_small.csv.in" "$WORK/consents_small.csv"
 TINCHAP_KEY=$WORK/secret2 "$TINCHAP" load --db "$WORK/second/db" --max-errors 50% --rejects "$WORK" \
-    --consents "$TC_FIXTURES/consents_small.csv" \
+    --consents "$WORK/consents_small.csv" \
     "$TC_FIXTURES/population_small.csv" >/dev/null 2>&1
 run "$TINCHAP" audit --db "$WORK/second/db"
 expect_eq "no audit trail yet: exit" 0 "$status"
@@ -270,7 +271,7 @@ cat > "$WORK/insecure.json" <<JSON
 JSON
 start_server "$WORK/insecure.json" "$WORK/insecure.log"
 FID=001085000001
-FREF=$(awk -F, -v id="$FID" '$1 == id && $2 == "bank-a" { print $4; exit }' "$TC_FIXTURES/consents_small.csv")
+FREF=$(awk -F, -v id="$FID" '$1 == id && $2 == "bank-a" { print $4; exit }' "$WORK/consents_small.csv")
 plain=("$TINCHAP" call --target "127.0.0.1:$PORT" --insecure)
 run "${plain[@]}" health
 expect_eq "plaintext health needs no token" 0 "$status"

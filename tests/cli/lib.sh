@@ -35,6 +35,32 @@ run() {
     set -e
 }
 
+# days_from_now N [time]: the UTC date N days from now (N may be negative), as YYYY-MM-DD, or
+# as YYYY-MM-DDTHH:MM:SSZ with a second argument. Fixture times are relative to the clock the
+# test runs under, so the suite passes on any day (CI also runs it under faketime, years ahead).
+days_from_now() {
+    local t=$(($(date -u +%s) + $1 * 86400))
+    if [ $# -gt 1 ]; then date -u -d "@$t" +%FT%TZ; else date -u -d "@$t" +%F; fi
+}
+
+# render_dates IN OUT: a fixture with its {-300d} and {+3650d:time} marks replaced by
+# days_from_now's dates, e.g. tests/fixtures/consents_small.csv.in.
+render_dates() {
+    local marks mark n text
+    text=$(cat "$1")
+    marks=$(grep -oE '\{[-+][0-9]+d(:time)?\}' "$1" | sort -u)
+    for mark in $marks; do
+        n=${mark#\{}
+        n=${n%%d*}
+        if [ "${mark%:time\}}" != "$mark" ]; then
+            text=${text//"$mark"/$(days_from_now "$n" time)}
+        else
+            text=${text//"$mark"/$(days_from_now "$n")}
+        fi
+    done
+    printf '%s\n' "$text" >"$2"
+}
+
 finish() {
     if [ "$failures" -ne 0 ]; then
         echo "$failures check(s) failed" >&2

@@ -2,7 +2,10 @@
 # tinchap keygen / load / get / erase / stats against a real database directory: good files,
 # every kind of bad input with its exact message, and the database unchanged after each refusal.
 source "$(dirname "$0")/lib.sh"
-cp "${TC_FIXTURES:?}/population_small.csv" "$TC_FIXTURES/consents_small.csv" "$WORK/"
+cp "${TC_FIXTURES:?}/population_small.csv" "$WORK/"
+render_dates "$TC_FIXTURES/consents_small.csv.in" "$WORK/consents_small.csv"
+GRANTED=$(days_from_now -300)
+EXPIRES=$(days_from_now 3650)
 F=$WORK
 DB=$WORK/db
 export TINCHAP_KEY=$WORK/secret
@@ -111,17 +114,17 @@ expect_contains "too many errors" "1 rows rejected, more than --max-errors 0 all
 CH="citizen_id,institution,purpose,consent_ref,granted_at,expires_at,revoked_at"
 mkc() { printf '%s\n' "$@" > "$WORK/c.csv"; }
 cbad() { bad "$1" "$2" "$WORK/c.csv" --consents "$WORK/c.csv" ; }
-mkc "$CH" "001085000001,bank-a,loan-origination,R1,2026-13-01,2099-01-01,"
+mkc "$CH" "001085000001,bank-a,loan-origination,R1,2026-13-01,$EXPIRES,"
 run "$T" load --db "$DB" --consents "$WORK/c.csv"
 expect_contains "bad time" "c.csv:2:5: field 'granted_at' value '2026-13-01': not a UTC time like 2026-01-31T09:00:00Z or a date like 2026-01-31" "$out"
 expect_eq "bad time unchanged" "$before" "$(snapshot)"
 mkc "$CH" "001085000001,bank-a,loan-origination,R1,2026-02-01,2026-01-01,"
 run "$T" load --db "$DB" --consents "$WORK/c.csv"
 expect_contains "expires before granted" "c.csv:2:6: field 'expires_at' value '2026-01-01': not after granted_at" "$out"
-mkc "$CH" "001085000001,Bank A,loan-origination,R1,2026-01-01,2099-01-01,"
+mkc "$CH" "001085000001,Bank A,loan-origination,R1,$GRANTED,$EXPIRES,"
 run "$T" load --db "$DB" --consents "$WORK/c.csv"
 expect_contains "bad institution" "c.csv:2:2: field 'institution' value 'Bank A': 1-64 characters of a-z, 0-9" "$out"
-mkc "$CH" "001085000001,bank-a,loan-origination,R1,2026-01-01,2099-01-01," "001085000001,bank-a,loan-origination,R2,2026-01-01,2099-01-01,"
+mkc "$CH" "001085000001,bank-a,loan-origination,R1,$GRANTED,$EXPIRES," "001085000001,bank-a,loan-origination,R2,$GRANTED,$EXPIRES,"
 run "$T" load --db "$DB" --consents "$WORK/c.csv"
 expect_contains "duplicate consent" "c.csv:2: duplicate consent (same citizen ID, institution and purpose), also on line 3: both rows rejected" "$out"
 expect_eq "consent refusals unchanged" "$before" "$(snapshot)"

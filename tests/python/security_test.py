@@ -17,8 +17,8 @@ import unittest
 import grpc
 
 sys.path.insert(0, os.path.dirname(__file__))
-from service_client import (Client, admin_pb2, health_pb2, scoring_pb2,  # noqa: E402
-                            steward_pb2)
+from service_client import (Client, admin_pb2, days_from_now, health_pb2,  # noqa: E402
+                            scoring_pb2, steward_pb2)
 
 PORT = int(os.environ["TC_PORT"])
 PKI = os.environ["TC_PKI"]
@@ -134,7 +134,7 @@ class SecurityTest(unittest.TestCase):
             ("steward: ID as a time", inv, lambda: st.steward.GrantConsent(
                 steward_pb2.GrantConsentRequest(
                     citizen_id=CITIZEN, institution="bank-z", purpose="loan-origination",
-                    consent_ref="R1", granted_at=CITIZEN, expires_at="2099-01-01"), timeout=5)),
+                    consent_ref="R1", granted_at=CITIZEN, expires_at=days_from_now(365)), timeout=5)),
             ("steward: revoke what is not there", nf, lambda: st.steward.RevokeConsent(
                 steward_pb2.RevokeConsentRequest(citizen_id=UNKNOWN, institution="bank-a",
                                                  purpose="loan-origination"), timeout=5)),

@@ -3,6 +3,7 @@
 Used by the service tests: it proves the .proto files are a usable public contract for a
 client in another language, unchanged. Runs on Debian's python3-grpcio and python3-grpc-tools.
 """
+import datetime
 import importlib.util
 import os
 import subprocess
@@ -34,6 +35,13 @@ _OUT, health_pb2 = _generate()
 from tinchap.v1 import admin_pb2, admin_pb2_grpc  # noqa: E402
 from tinchap.v1 import scoring_pb2, scoring_pb2_grpc  # noqa: E402
 from tinchap.v1 import steward_pb2, steward_pb2_grpc  # noqa: E402
+
+
+def days_from_now(days):
+    """The UTC date `days` from now (negative: ago), YYYY-MM-DD. Consent times in the tests are
+    relative to the clock they run under, so they pass on any day, and under faketime."""
+    day = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=days)
+    return day.strftime("%Y-%m-%d")
 
 
 def _read(path):

@@ -19,7 +19,7 @@ import unittest
 
 import grpc
 
-from service_client import Client, admin_pb2, scoring_pb2, steward_pb2
+from service_client import Client, admin_pb2, days_from_now, scoring_pb2, steward_pb2
 
 PORT = int(os.environ["TC_PORT"])
 PKI = os.environ["TC_PKI"]
@@ -307,16 +307,13 @@ class ServiceTest(unittest.TestCase):
             yield changed
             time.sleep(1.0)
 
-        t = time.time()
         code, _ = status_of(lambda: self.steward.steward.PutCitizens(slow_stream(), timeout=0.3))
         self.assertEqual(code, grpc.StatusCode.DEADLINE_EXCEEDED)
-        self.assertLess(time.time() - t, 1.0)
         time.sleep(0.2)
         self.assertEqual(self.a.score(**request(c)).score, before.score)
-        t = time.time()
+        # answered, not left to hang until the deadline (which would be DEADLINE_EXCEEDED)
         code, details = status_of(lambda: self.a.raw("/tinchap.v1.Scoring/Nothing"))
         self.assertEqual(code, grpc.StatusCode.UNIMPLEMENTED)
-        self.assertLess(time.time() - t, 2.0)
         # the server is still fine
         self.assertEqual(status_of(lambda: self.a.score(**request(c)))[0], grpc.StatusCode.OK)
 
@@ -335,7 +332,7 @@ class ServiceTest(unittest.TestCase):
         other = A_ONLY[4]
         self.steward.steward.GrantConsent(steward_pb2.GrantConsentRequest(
             citizen_id=other, institution="bank-b", purpose=PURPOSE, consent_ref="VNEID-B-GRANT",
-            granted_at="2026-01-01", expires_at="2099-01-01"), timeout=5)
+            granted_at=days_from_now(-1), expires_at=days_from_now(365)), timeout=5)
         r = self.b.score(**dict(request(other, rid=rid), consent_ref="VNEID-B-GRANT"))
         self.assertFalse(r.replayed)
         # the same request_id for a different request is refused
