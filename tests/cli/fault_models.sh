@@ -59,7 +59,7 @@ expect_contains "baseline answer" "unsecured-consumer" "$BASE"
 
 # refused NAME WHAT EXPECTED: $M/NAME is in place; both reload paths refuse it, nothing changes
 refused() {
-    local name=$1 what=$2 expected=$3 before t0 line=""
+    local name=$1 what=$2 expected=$3 before line=""
     before=$(grep -c . "$WORK/server.log" || true)
     kill -HUP "$SERVER_PID"
     for _ in $(seq 1 100); do
@@ -70,13 +70,11 @@ refused() {
     expect_contains "$what: SIGHUP reload refused" '"event":"models_reload_failed"' "$line"
     expect_contains "$what: SIGHUP message names the file" "$name" "$line"
     expect_contains "$what: SIGHUP message says why" "$expected" "$line"
-    t0=$(date +%s%N)
     callas admin reload
     expect_eq "$what: ReloadModels exit (FAILED_PRECONDITION)" 19 "$status"
     expect_contains "$what: ReloadModels names the file" "$name" "$errout"
     expect_contains "$what: ReloadModels says why" "$expected" "$errout"
     expect_contains "$what: old set keeps serving" "the models in service keep serving" "$errout"
-    [ $(( ($(date +%s%N) - t0) / 1000000 )) -lt 4000 ] || fail "$what: reload took more than 4 s"
     expect_eq "$what: same answer" "$BASE" "$(answer)"
     expect_eq "$what: same generation" "$GEN" "$(generation)"
     callas bank-a health

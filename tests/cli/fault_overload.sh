@@ -58,13 +58,17 @@ expect_eq "flood: only OK and RESOURCE_EXHAUSTED" 50000 \
 expect_eq "flood: the excess is refused" True "$(j "$WORK/flood.json" 'n("RESOURCE_EXHAUSTED") > 1000')"
 expect_eq "flood: calls are still accepted" True "$(j "$WORK/flood.json" 'n("OK") > 100')"
 # Refusals cost no work. In the flood both kinds wait behind 500 calls of one client; the
-# probe, at 2 in flight, sees what a refusal itself costs.
+# probe, at 2 in flight, sees what a refusal itself costs. Only ratios within one run: a busy
+# machine slows both sides alike (absolute latencies are benchmarks/' business).
 expect_eq "flood: refusals no slower than answers (p50, 50 % margin)" True \
     "$(j "$WORK/flood.json" 'q("RESOURCE_EXHAUSTED", "p50_us") <= 1.5 * q("OK", "p50_us")')"
-expect_eq "flood: refusals fast (p90 < 250 ms)" True \
-    "$(j "$WORK/flood.json" 'q("RESOURCE_EXHAUSTED", "p90_us") < 250000')"
-expect_eq "probe: refusals fast (p90 < 100 ms)" True \
-    "$(j "$WORK/probe.json" 'q("RESOURCE_EXHAUSTED", "p90_us") < 100000')"
+expect_eq "flood: refusals no slower than answers (p90, 50 % margin)" True \
+    "$(j "$WORK/flood.json" 'q("RESOURCE_EXHAUSTED", "p90_us") <= 1.5 * q("OK", "p90_us")')"
+# the probe's refusals all fall during the flood (its answers mostly after it): they are held
+# against the answers given during the flood
+flood_ok_p90=$(j "$WORK/flood.json" 'q("OK", "p90_us")')
+expect_eq "probe: refusals no slower than the flood's answers (p90)" True \
+    "$(j "$WORK/probe.json" "q('RESOURCE_EXHAUSTED', 'p90_us') <= $flood_ok_p90")"
 expect_eq "probe: only OK and RESOURCE_EXHAUSTED" 2000 \
     "$(j "$WORK/probe.json" 'n("OK") + n("RESOURCE_EXHAUSTED")')"
 # no fairness between clients: the probe is refused as often as the flood, and retries
