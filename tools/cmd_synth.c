@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -30,7 +31,7 @@
 
 static const char help[] =
     "usage: tinchap synth -n N [--seed S] [--out DIR] [--history N] [--as-of DATE]\n"
-    "                     [--catalog FILE] [--force]\n"
+    "                     [--drift D] [--catalog FILE] [--force]\n"
     "\n"
     "Generate a synthetic population for demos, tests, benchmarks and model training:\n"
     "  DIR/population.csv  citizen_id and every catalog attribute, one citizen a row\n"
@@ -51,6 +52,12 @@ static const char help[] =
     "                     valid or not then, history spans the 24 months before it. Pass\n"
     "                     it to make the same files again on another day; without it the\n"
     "                     consents are valid now, so 'tinchap load' takes every citizen.\n"
+    "      --drift D      a shifted population, -3 to 3 (default 0): everyone's latent\n"
+    "                     creditworthiness is drawn D standard deviations lower (D > 0:\n"
+    "                     riskier applicants, more defaults; D < 0: safer), so every\n"
+    "                     attribute that follows it moves. For showing and testing drift:\n"
+    "                     'tinchap validate' between a drifted and an undrifted history,\n"
+    "                     or a drifted population scored by tinchapd (model PSI and CSI)\n"
     "      --catalog FILE attribute catalog (default: $TINCHAP_CATALOG or the shipped one)\n"
     "  -f, --force        replace existing output files\n"
     "  -h, --help         this text\n";
@@ -384,6 +391,7 @@ typedef struct options {
     uint32_t seed;
     const char *out, *catalog;
     int64_t as_of;
+    double drift;
     int force;
 } options;
 
@@ -479,7 +487,8 @@ static int run(const options *opt, const tc_catalog *cat, const char *cat_path, 
     atomic_init(&job.stop, 0);
     atomic_init(&job.finished, 0);
 
-    if ((rc = synth_new(opt->as_of, opt->seed, &s, err)) != TC_OK)
+    if ((rc = synth_new(opt->as_of, opt->seed, &s, err)) != TC_OK ||
+        (rc = synth_set_drift(s, opt->drift, err)) != TC_OK)
         goto out;
     lay = malloc(sizeof *lay);
     dc = malloc(sizeof *dc);
@@ -660,7 +669,7 @@ static int parse_seed(const char *text, uint32_t *out)
 
 int cmd_synth(int argc, char **argv)
 {
-    enum { OPT_HISTORY = 256, OPT_AS_OF, OPT_CATALOG };
+    enum { OPT_HISTORY = 256, OPT_AS_OF, OPT_CATALOG, OPT_DRIFT };
     static const struct option opts[] = {
         {"count", required_argument, NULL, 'n'},
         {"seed", required_argument, NULL, 's'},
@@ -668,6 +677,7 @@ int cmd_synth(int argc, char **argv)
         {"history", required_argument, NULL, OPT_HISTORY},
         {"as-of", required_argument, NULL, OPT_AS_OF},
         {"catalog", required_argument, NULL, OPT_CATALOG},
+        {"drift", required_argument, NULL, OPT_DRIFT},
         {"force", no_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
@@ -703,6 +713,14 @@ int cmd_synth(int argc, char **argv)
         case OPT_CATALOG:
             opt.catalog = optarg;
             break;
+        case OPT_DRIFT: {
+            char *end = NULL;
+            opt.drift = strtod(optarg, &end);
+            if (end == optarg || *end != '\0' || !(fabs(opt.drift) <= SYNTH_DRIFT_MAX))
+                return cli_usage(CMD, "--drift wants a number from -%g to %g", SYNTH_DRIFT_MAX,
+                                 SYNTH_DRIFT_MAX);
+            break;
+        }
         case 'f':
             opt.force = 1;
             break;
@@ -750,7 +768,10 @@ int cmd_synth(int argc, char **argv)
     tc_catalog_free(cat);
     if (rc != TC_OK)
         return cli_fail(CMD, &err);
-    printf("wrote %ld citizens, %zu consents, %ld history rows as of %s to %s in %.1f s\n",
-           opt.count, tot.consents, opt.history, as_of, opt.out, cli_now() - started);
+    char drift[48] = "";
+    if (opt.drift != 0)
+        snprintf(drift, sizeof drift, ", drifted by %g", opt.drift);
+    printf("wrote %ld citizens, %zu consents, %ld history rows as of %s%s to %s in %.1f s\n",
+           opt.count, tot.consents, opt.history, as_of, drift, opt.out, cli_now() - started);
     return 0;
 }

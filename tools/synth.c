@@ -72,6 +72,7 @@ struct synth {
     int64_t as_of;
     int as_of_year;
     uint32_t seed;
+    double drift; /* subtracted from every z: synth_set_drift */
     synth_field fields[SYNTH_N_FIELDS];
     char province_names[TC_PROVINCE_COUNT][4];
     const char *province_levels[TC_PROVINCE_COUNT];
@@ -207,6 +208,15 @@ out:
     return rc;
 }
 
+int synth_set_drift(synth *s, double drift, tc_error *err)
+{
+    if (!(fabs(drift) <= SYNTH_DRIFT_MAX))
+        return tc_errorf(err, TC_EINVAL, "drift %g is outside [-%g, %g]", drift, SYNTH_DRIFT_MAX,
+                         SYNTH_DRIFT_MAX);
+    s->drift = drift;
+    return TC_OK;
+}
+
 void synth_free(synth *s)
 {
     if (s == NULL)
@@ -308,7 +318,7 @@ void synth_draw(const synth *s, gsl_rng *r, int64_t at, synth_person *p)
     size_t born = bern(r, provinces[res].stay) ? res : gsl_ran_discrete(r, s->province_table);
     int mover = born != res;
     int urban = provinces[res].urban;
-    double z = gauss(r);
+    double z = gauss(r) - s->drift; /* x − 0 is x exactly: no drift, the same bytes */
     /* Months before as-of: registers drift over the history window (more VNeID level 2 now). */
     double back = (double)(s->as_of - at) / (86400.0 * 30.44);
 

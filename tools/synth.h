@@ -110,6 +110,15 @@ typedef struct synth synth;
 int synth_new(int64_t as_of, uint32_t seed, synth **out, tc_error *err);
 void synth_free(synth *s);
 
+/* A shifted population on purpose: every person's latent creditworthiness is drawn from
+ * N(−drift, 1) instead of N(0, 1), so with drift > 0 applicants are less creditworthy than the
+ * development population (every attribute that follows z moves with it, and defaults rise), and
+ * with drift < 0 more. For showing and testing drift monitoring (PSI, CSI) without filtering data
+ * by hand. At most SYNTH_DRIFT_MAX in size; 0 (the default) draws exactly what it always did.
+ * Call before drawing. */
+#define SYNTH_DRIFT_MAX 3.0
+int synth_set_drift(synth *s, double drift, tc_error *err);
+
 /* The drawn attributes, SYNTH_N_FIELDS of them, valid until synth_free. Bounds of birth_year
  * follow from as_of. */
 const synth_field *synth_fields(const synth *s);

@@ -49,6 +49,31 @@ done
 cmp -s "$WORK/p/population.csv" <(head -1001 "$WORK/a/population.csv") || fail "population prefix"
 cmp -s "$WORK/p/history.csv" <(head -501 "$WORK/a/history.csv") || fail "history prefix"
 
+# --- --drift: a shifted population, deterministic; --drift 0 is no drift at all ---
+"$T" synth -n 1000 --history 500 --seed 7 --as-of $AS_OF --drift 0 --out "$WORK/drift0" >/dev/null
+for f in population.csv consents.csv history.csv; do
+    cmp -s "$WORK/p/$f" "$WORK/drift0/$f" || fail "--drift 0 gives the undrifted $f"
+done
+run "$T" synth -n 1000 --history 500 --seed 7 --as-of $AS_OF --drift 1 --out "$WORK/drift1"
+expect_contains "drift in the summary" "history rows as of $AS_OF, drifted by 1 to" "$out"
+"$T" synth -n 1000 --history 500 --seed 7 --as-of $AS_OF --drift 1 --out "$WORK/drift1b" >/dev/null
+for f in population.csv consents.csv history.csv; do
+    cmp -s "$WORK/drift1/$f" "$WORK/drift1b/$f" || fail "same seed and drift give identical $f"
+done
+cmp -s "$WORK/p/population.csv" "$WORK/drift1/population.csv" && fail "--drift 1 changes the population"
+# a worse latent factor: more defaults in the history
+rate() { awk -F, -v c="$(head -1 "$1" | tr ',' '\n' | grep -n '^default_12m$' | cut -d: -f1)" \
+    'NR > 1 { n++; d += $c } END { printf "%d", 1000 * d / n }' "$1"; }
+"$T" synth -n 10 --history 20k --seed 7 --as-of $AS_OF --out "$WORK/r0" >/dev/null
+"$T" synth -n 10 --history 20k --seed 7 --as-of $AS_OF --drift 1 --out "$WORK/r1" >/dev/null
+r0=$(rate "$WORK/r0/history.csv") r1=$(rate "$WORK/r1/history.csv")
+[ "$r1" -gt $((2 * r0)) ] || fail "--drift 1 at least doubles the default rate (${r0} -> ${r1} per mille)"
+for bad in 3.5 -4 x ""; do
+    run "$T" synth -n 10 --drift "$bad" --out "$WORK/drift-bad"
+    expect_eq "--drift '$bad' is bad usage" 2 "$status"
+    expect_contains "--drift '$bad' message" "--drift wants a number from -3 to 3" "$out"
+done
+
 # --- existing files are kept unless --force; nested directories are made ---
 sum_a=$(cat "$WORK"/a/*.csv | md5sum)
 run "$T" synth -n 10 --seed 9 --out "$WORK/a"
