@@ -252,3 +252,19 @@ void cli_progress_finish(cli_progress *p)
     if (p->enabled && p->last_draw > 0)
         fprintf(stderr, "\r\033[K");
 }
+
+int cli_parse_max_errors(const char *text, long *count, double *pct)
+{
+    size_t len = strlen(text);
+    char *end = NULL;
+    *pct = -1;
+    if (len > 1 && text[len - 1] == '%') {
+        double p = strtod(text, &end);
+        if (end != text + len - 1 || !(p >= 0) || p > 100)
+            return -1;
+        *pct = p;
+        *count = 0;
+        return 0;
+    }
+    return cli_parse_count(text, 0, 1000000000L, count) != 0 ? -1 : 0;
+}

@@ -39,6 +39,9 @@ int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
 
 /* "64M", "32G", "1048576" -> bytes. 0 on success. */
 int cli_parse_size(const char *text, size_t *out);
+/* --max-errors: a count ("10", "1k": *count, *pct = -1) or a share of the rows read ("1%":
+ * *pct in [0, 100]). 0, or -1 when it is neither. */
+int cli_parse_max_errors(const char *text, long *count, double *pct);
 /* A positive count, optionally with k/M suffixes ("100k", "1M"). */
 int cli_parse_count(const char *text, long min, long max, long *out);
 

@@ -117,20 +117,11 @@ int cmd_load(int argc, char **argv)
         case O_CATALOG:
             o.catalog = optarg;
             break;
-        case O_MAX_ERRORS: {
-            size_t len = strlen(optarg);
-            char *end = NULL;
-            if (len > 1 && optarg[len - 1] == '%') {
-                L.max_errors_pct = strtod(optarg, &end);
-                if (end != optarg + len - 1 || !(L.max_errors_pct >= 0) ||
-                    L.max_errors_pct > 100)
-                    return cli_usage("load", "--max-errors: '%s' is not a percentage", optarg);
-            } else if (cli_parse_count(optarg, 0, 1000000000L, &L.max_errors) != 0) {
+        case O_MAX_ERRORS:
+            if (cli_parse_max_errors(optarg, &L.max_errors, &L.max_errors_pct) != 0)
                 return cli_usage("load", "--max-errors: '%s' is not a count or a percentage",
                                  optarg);
-            }
             break;
-        }
         case O_REJECTS:
             L.rejects_path = optarg;
             break;

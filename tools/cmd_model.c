@@ -1,11 +1,6 @@
-/* tinchap score, tinchap explain, tinchap model check — the scoring engine from the command line:
- * batch scoring of a CSV file for risk teams, the full breakdown of one citizen's score for a
- * data steward, and validation of a model file before it is shipped.
- *
- * Batch scoring uses the engine's one code path: each row's values are parsed with
- * tc_attr_parse, encoded as a citizen record, viewed and evaluated, exactly as the server
- * evaluates a record read from the database.
- */
+/* tinchap explain, tinchap model check — the scoring engine from the command line: the full
+ * breakdown of one citizen's score for a data steward, and validation of a model file before it
+ * is shipped (batch scoring is cmd_score.c). */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -18,7 +13,7 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "csv_reader.h"
+#include "model_cli.h"
 #include "tc_eval.h"
 #include "tc_model.h"
 #include "tc_reasons.h"
@@ -26,8 +21,7 @@
 #include "tc_registry.h"
 #include "tc_time.h"
 
-/* Shortest decimal text that reads back as v, so output files round-trip exactly. */
-static const char *fmt_num(char buf[40], double v)
+const char *fmt_num(char buf[40], double v)
 {
     for (int prec = 15; prec <= 17; prec++) {
         snprintf(buf, 40, "%.*g", prec, v);
@@ -37,14 +31,7 @@ static const char *fmt_num(char buf[40], double v)
     return buf;
 }
 
-/* Catalog, reason dictionary and one model, loaded together. */
-typedef struct loaded_model {
-    tc_catalog *catalog; /* NULL when borrowed */
-    tc_reasons *reasons;
-    tc_model *model;
-} loaded_model;
-
-static void loaded_model_free(loaded_model *lm)
+void loaded_model_free(loaded_model *lm)
 {
     tc_model_free(lm->model);
     tc_reasons_free(lm->reasons);
@@ -52,8 +39,7 @@ static void loaded_model_free(loaded_model *lm)
     memset(lm, 0, sizeof *lm);
 }
 
-/* cat may be NULL: then the catalog is loaded from catalog_path (or the default). */
-static int load_model(const char *path, const char *catalog_path, const char *reasons_path,
+int load_model(const char *path, const char *catalog_path, const char *reasons_path,
                       const tc_catalog *cat, loaded_model *lm, tc_error *err)
 {
     int rc;
@@ -75,7 +61,7 @@ static int load_model(const char *path, const char *catalog_path, const char *re
     return rc;
 }
 
-static int parse_method(const char *cmd, const char *text, tc_eval_options *eo)
+int parse_method(const char *cmd, const char *text, tc_eval_options *eo)
 {
     eo->override_method = 1;
     if (strcmp(text, "max") == 0)
@@ -87,256 +73,13 @@ static int parse_method(const char *cmd, const char *text, tc_eval_options *eo)
     return 0;
 }
 
-static int eval_fail(const char *cmd, int rc, const char *what)
+int eval_fail(const char *cmd, int rc, const char *what)
 {
     if (rc == TC_EINVAL)
         return cli_failf(cmd, "%s: the model cannot use these options (--method baseline needs "
                               "a baseline for every characteristic)",
                          what);
     return cli_failf(cmd, "%s: %s", what, tc_strerror(rc));
-}
-
-/* ---- tinchap score ---- */
-
-static const char score_help[] =
-    "usage: tinchap score --model FILE --input CSV --out CSV [options]\n"
-    "\n"
-    "Score every row of a CSV file offline with one model, as the server would score a\n"
-    "citizen with those attribute values. For risk teams scoring their own data (loan\n"
-    "history, a validation sample): no database, no consent, no audit.\n"
-    "\n"
-    "The input has a header row naming its columns; every attribute the model uses must be\n"
-    "a column (other columns are ignored), with values written as 'tinchap load' reads them\n"
-    "(empty = missing). The output has one row per input row:\n"
-    "  row        1-based number of the data row in the input (the header is row 0)\n"
-    "  score      clamped to the model's score bounds\n"
-    "  pd, pd_low, pd_high   probability of default and its 95 % interval\n"
-    "  grade      the grade letter\n"
-    "  reasons    reason codes, most points lost first, separated by ';'\n"
-    "With --detail also eta, eta_se, score_raw and points_<attribute> per characteristic.\n"
-    "Numbers are written with enough digits to read back exactly.\n"
-    "\n"
-    "options:\n"
-    "  -m, --model FILE     model file\n"
-    "  -i, --input CSV      input file ('-' for standard input)\n"
-    "  -o, --out CSV        output file ('-' for standard output); never replaced unless\n"
-    "                       --force\n"
-    "      --reasons-count N  reasons per row, 1 to 8 (default: the model's, usually 4)\n"
-    "      --method M       reasons below each characteristic's max (default) or baseline\n"
-    "      --detail         add eta, eta_se, score_raw and points per characteristic\n"
-    "      --catalog FILE   attribute catalog (default: $TINCHAP_CATALOG or the shipped one)\n"
-    "      --reasons FILE   reason dictionary (default: reasons.json of the models directory)\n"
-    "  -f, --force          replace the output file\n"
-    "  -h, --help           this text\n";
-
-typedef struct score_job {
-    const tc_model *model;
-    int col[TC_MODEL_CHARS_MAX]; /* input column of each characteristic's attribute */
-    int detail;
-    tc_eval_options eo;
-} score_job;
-
-static int score_header(const char *cmd, csv_reader *in, score_job *job, FILE *out,
-                        tc_error *err)
-{
-    csv_row row;
-    int rc = csv_reader_next(in, &row, err);
-    if (rc < 0)
-        return cli_fail(cmd, err);
-    if (rc == 0)
-        return cli_failf(cmd, "%s: empty file, expected a header row", csv_reader_path(in));
-    const tc_model *m = job->model;
-    for (size_t j = 0; j < m->n_chars; j++) {
-        job->col[j] = -1;
-        for (size_t c = 0; c < row.n; c++)
-            if (strcmp(row.fields[c], m->chars[j].attribute) == 0)
-                job->col[j] = (int)c;
-        if (job->col[j] < 0)
-            return cli_failf(cmd, "%s: no column '%s', which the model uses",
-                             csv_reader_path(in), m->chars[j].attribute);
-    }
-    fputs("row,score,pd,pd_low,pd_high,grade,reasons", out);
-    if (job->detail) {
-        fputs(",eta,eta_se,score_raw", out);
-        for (size_t j = 0; j < m->n_chars; j++)
-            fprintf(out, ",points_%s", m->chars[j].attribute);
-    }
-    fputc('\n', out);
-    return 0;
-}
-
-static void score_write(FILE *out, long n, const score_job *job, const tc_score_result *r)
-{
-    char b1[40], b2[40], b3[40], b4[40];
-    fprintf(out, "%ld,%s,%s,%s,%s,%s,", n, fmt_num(b1, r->score), fmt_num(b2, r->pd),
-            fmt_num(b3, r->pd_low), fmt_num(b4, r->pd_high), r->grade->letter);
-    for (size_t i = 0; i < r->n_reasons; i++)
-        fprintf(out, "%s%s", i ? ";" : "", r->reasons[i].code);
-    if (job->detail) {
-        fprintf(out, ",%s,%s,%s", fmt_num(b1, r->eta), fmt_num(b2, r->eta_se),
-                fmt_num(b3, r->score_raw));
-        for (size_t j = 0; j < r->n_chars; j++)
-            fprintf(out, ",%s", fmt_num(b1, r->points[j]));
-    }
-    fputc('\n', out);
-}
-
-static int score_rows(const char *cmd, csv_reader *in, score_job *job, FILE *out, long *rows,
-                      tc_error *err)
-{
-    const tc_model *m = job->model;
-    const tc_catalog *cat = m->catalog;
-    tc_value values[TC_CATALOG_ATTRS_MAX];
-    unsigned char buf[TC_RECORD_MAX];
-    tc_eval_workspace *ws = NULL;
-    tc_score_result res;
-    cli_progress prog;
-    int status = 0;
-    if (tc_record_size(cat) > sizeof buf)
-        return cli_failf(cmd, "the catalog's records exceed %d bytes", TC_RECORD_MAX);
-    if (tc_eval_workspace_new(&ws, err) != TC_OK)
-        return cli_fail(cmd, err);
-    /* Attributes the model does not use stay missing: the model never reads them. */
-    memset(values, 0, sizeof values);
-    cli_progress_start(&prog, "scoring", (double)csv_reader_size(in));
-    csv_row row;
-    int rc;
-    while ((rc = csv_reader_next(in, &row, err)) > 0) {
-        for (size_t j = 0; j < m->n_chars; j++) {
-            size_t c = (size_t)job->col[j];
-            const tc_characteristic *ch = &m->chars[j];
-            if (c >= row.n) {
-                status = cli_failf(cmd, "%s:%ld: %zu fields, the header has more",
-                                   csv_reader_path(in), row.line, row.n);
-                goto out;
-            }
-            if (tc_attr_parse(ch->attr, row.fields[c], row.lens[c], &values[ch->attr_index],
-                              err) != TC_OK) {
-                status = cli_failf(cmd, "%s:%ld: %s", csv_reader_path(in), row.line, err->msg);
-                goto out;
-            }
-        }
-        size_t len = tc_record_encode(cat, values, 0, buf);
-        tc_record rec;
-        if (tc_record_view(cat, buf, len, &rec, err) != TC_OK) {
-            status = cli_fail(cmd, err);
-            goto out;
-        }
-        if ((rc = tc_model_eval(m, &rec, &job->eo, ws, &res)) != TC_OK) {
-            char what[64];
-            snprintf(what, sizeof what, "row %ld", *rows + 1);
-            status = eval_fail(cmd, rc, what);
-            goto out;
-        }
-        score_write(out, ++*rows, job, &res);
-        if ((*rows & 1023) == 0)
-            cli_progress_update(&prog, (double)csv_reader_offset(in), (size_t)*rows);
-    }
-    if (rc < 0)
-        status = cli_fail(cmd, err);
-out:
-    cli_progress_finish(&prog);
-    tc_eval_workspace_free(ws);
-    return status;
-}
-
-int cmd_score(int argc, char **argv)
-{
-    static const struct option opts[] = {{"model", required_argument, NULL, 'm'},
-                                         {"input", required_argument, NULL, 'i'},
-                                         {"out", required_argument, NULL, 'o'},
-                                         {"reasons-count", required_argument, NULL, 'n'},
-                                         {"method", required_argument, NULL, 'M'},
-                                         {"detail", no_argument, NULL, 'd'},
-                                         {"catalog", required_argument, NULL, 'c'},
-                                         {"reasons", required_argument, NULL, 'r'},
-                                         {"force", no_argument, NULL, 'f'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {0, 0, 0, 0}};
-    const char *cmd = "score", *model = NULL, *input = NULL, *output = NULL;
-    const char *catalog = NULL, *reasons = NULL;
-    int force = 0, c, status;
-    long count;
-    score_job job;
-    memset(&job, 0, sizeof job);
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "m:i:o:fh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'm':
-            model = optarg;
-            break;
-        case 'i':
-            input = optarg;
-            break;
-        case 'o':
-            output = optarg;
-            break;
-        case 'n':
-            if (cli_parse_count(optarg, 1, TC_REASONS_OUT_MAX, &count) != 0)
-                return cli_usage(cmd, "--reasons-count takes 1 to %d", TC_REASONS_OUT_MAX);
-            job.eo.max_reasons = (int)count;
-            break;
-        case 'M':
-            if ((status = parse_method(cmd, optarg, &job.eo)) != 0)
-                return status;
-            break;
-        case 'd':
-            job.detail = 1;
-            break;
-        case 'c':
-            catalog = optarg;
-            break;
-        case 'r':
-            reasons = optarg;
-            break;
-        case 'f':
-            force = 1;
-            break;
-        case 'h':
-            fputs(score_help, stdout);
-            return 0;
-        default:
-            return cli_usage(cmd, "unknown option");
-        }
-    }
-    if (optind != argc)
-        return cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
-    if (model == NULL || input == NULL || output == NULL)
-        return cli_usage(cmd, "--model, --input and --out are required");
-
-    tc_error err = {0};
-    loaded_model lm;
-    csv_reader *in = NULL;
-    FILE *out = NULL;
-    long rows = 0;
-    if (load_model(model, catalog, reasons, NULL, &lm, &err) != TC_OK)
-        return cli_fail(cmd, &err);
-    job.model = lm.model;
-    if (csv_reader_open(input, &in, &err) != TC_OK) {
-        status = cli_fail(cmd, &err);
-        goto out;
-    }
-    out = strcmp(output, "-") == 0 ? stdout : fopen(output, force ? "w" : "wx");
-    if (out == NULL) {
-        status = cli_failf(cmd, "%s: %s%s", output, strerror(errno),
-                           errno == EEXIST ? " (use --force to replace it)" : "");
-        goto out;
-    }
-    if ((status = score_header(cmd, in, &job, out, &err)) != 0 ||
-        (status = score_rows(cmd, in, &job, out, &rows, &err)) != 0)
-        goto out;
-    if (fflush(out) != 0 || ferror(out)) {
-        status = cli_failf(cmd, "%s: %s", output, strerror(errno));
-        goto out;
-    }
-    fprintf(stderr, "scored %ld rows with %s version %d\n", rows, lm.model->name,
-            lm.model->version);
-out:
-    if (out != NULL && out != stdout && fclose(out) != 0 && status == 0)
-        status = cli_failf(cmd, "%s: %s", output, strerror(errno));
-    csv_reader_close(in);
-    loaded_model_free(&lm);
-    return status;
 }
 
 /* ---- tinchap explain ---- */

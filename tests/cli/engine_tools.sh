@@ -47,7 +47,10 @@ csv.writer(open(sys.argv[2], "w"), lineterminator="\n").writerows(rows[:4])
 PYEOF
 run "$TINCHAP" score --model "$MODEL" --input "$WORK/bad.csv" --out "$WORK/bad.out.csv"
 expect_eq "bad value fails" 1 "$status"
-expect_contains "names line and field" "bad.csv:3: field 'cic_inquiries_6m' value 'many': not an integer" "$out"
+col=$(head -1 "$WORK/bad.csv" | tr ',' '\n' | grep -n '^cic_inquiries_6m$' | cut -d: -f1)
+expect_contains "names line, column and field" \
+    "bad.csv:3:$col: field 'cic_inquiries_6m' value 'many': not an integer" "$out"
+[ -e "$WORK/bad.out.csv" ] && fail "a failed score leaves no output file"
 
 # explain: the full breakdown from a real database, without the ID in it.
 "$TINCHAP" keygen "$WORK/key" > /dev/null
