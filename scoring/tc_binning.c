@@ -10,6 +10,14 @@
 static const char *const trend_names[] = {"auto", "ascending", "descending",
                                           "peak", "valley",    "none"};
 
+static const char *const fate_names[] = {"kept", "no rows", "merged by the trend",
+                                         "merged by the minimum shares", "merged by max_bins"};
+
+const char *tc_split_fate_name(tc_split_fate f)
+{
+    return (unsigned)f < 5 ? fate_names[f] : "?";
+}
+
 const char *tc_trend_name(tc_trend t)
 {
     return (unsigned)t < 6 ? trend_names[t] : "?";
@@ -48,7 +56,24 @@ typedef struct work {
     const tc_binning_options *opt;
     double N, E;    /* totals over all usable rows (values, specials and missing) */
     size_t k_other; /* non-empty special and missing bins, for the smoothing's k */
+    uint8_t *fate;  /* user splits of the candidate being shaped, or NULL */
 } work;
+
+/* User splits no longer a class bound after a step are marked with that step. */
+static void mark_splits(const work *w, const cls *c, size_t k, tc_split_fate step)
+{
+    if (w->fate == NULL)
+        return;
+    for (size_t s = 0; s < w->opt->n_splits; s++) {
+        if (w->fate[s] != TC_SPLIT_KEPT)
+            continue;
+        int bound = 0;
+        for (size_t i = 1; i < k && !bound; i++)
+            bound = c[i].lo == w->opt->splits[s];
+        if (!bound)
+            w->fate[s] = (uint8_t)step;
+    }
+}
 
 static void merge(cls *c, size_t *k, size_t i)
 {
@@ -171,10 +196,13 @@ static size_t violation(const cls *c, size_t k, tc_trend t, double alpha)
 static void shape(const work *w, cls *c, size_t *k, tc_trend t)
 {
     minimum_sizes(w, c, k);
+    mark_splits(w, c, *k, TC_SPLIT_MIN_SHARE);
     maximum_bins(w, c, k);
+    mark_splits(w, c, *k, TC_SPLIT_MAX_BINS);
     size_t i;
     while ((i = violation(c, *k, t, w->opt->smoothing)) != SIZE_MAX)
         merge(c, k, i);
+    mark_splits(w, c, *k, TC_SPLIT_TREND);
 }
 
 /* ---- statistics of the usable rows ---- */
@@ -317,6 +345,25 @@ static size_t fine_classes(const triple *d, size_t m, int F, cls *c)
     return k;
 }
 
+/* Classes at the user's split points: [−∞, s1), [s1, s2), …, [sk, +∞), each starting at its
+ * split (the first at its smallest value); an interval without rows makes no class. */
+static size_t split_classes(const triple *d, size_t m, const tc_binning_options *o, cls *c)
+{
+    size_t k = 0, interval = SIZE_MAX;
+    for (size_t i = 0; i < m; i++) {
+        size_t s = 0;
+        while (s < o->n_splits && d[i].v >= o->splits[s])
+            s++;
+        if (s != interval) {
+            c[k++] = (cls){.lo = s == 0 ? d[i].v : o->splits[s - 1]};
+            interval = s;
+        }
+        c[k - 1].n += d[i].n;
+        c[k - 1].e += d[i].e;
+    }
+    return k;
+}
+
 /* ---- assembling the result ---- */
 
 static void finish(const work *w, const tc_attr *attr, const cls *c, size_t k, const double sp_n[],
@@ -399,6 +446,16 @@ static int check_options(const tc_attr *attr, const tc_binning_options *o, tc_er
     if (o->n_special > 0 && attr->type != TC_ATTR_INT && attr->type != TC_ATTR_REAL)
         return tc_errorf(err, TC_EINVAL, "'%s' is a %s: special values are for numbers", attr->name,
                          tc_attr_type_name(attr->type));
+    if (o->n_splits > TC_BINNING_SPLITS_MAX ||
+        (o->n_splits > 0 && attr->type != TC_ATTR_INT && attr->type != TC_ATTR_REAL))
+        return tc_errorf(err, TC_EINVAL, "'%s': split points are for numbers, at most %d",
+                         attr->name, TC_BINNING_SPLITS_MAX);
+    for (size_t s = 0; s < o->n_splits; s++)
+        if (!(o->splits[s] > attr->min && o->splits[s] <= attr->max) ||
+            (s > 0 && !(o->splits[s] > o->splits[s - 1])))
+            return tc_errorf(err, TC_EINVAL,
+                             "'%s': split %g is not above the one before and inside (%g, %g]",
+                             attr->name, o->splits[s], attr->min, attr->max);
     return TC_OK;
 }
 
@@ -409,12 +466,16 @@ static int fit_numeric(work *w, const tc_attr *attr, const triple *d, size_t m, 
     const tc_binning_options *o = w->opt;
     cls *fine = calloc(m + 1, sizeof *fine), *c = calloc(m + 1, sizeof *c);
     tc_binning *cand = malloc(sizeof *cand);
+    uint8_t fate[TC_BINNING_SPLITS_MAX];
     int rc = TC_OK;
+    w->fate = o->n_splits > 0 ? fate : NULL;
     if (fine == NULL || c == NULL || cand == NULL) {
         rc = tc_errorf(err, TC_ENOMEM, "out of memory");
         goto out;
     }
-    size_t nf = m > 0 ? fine_classes(d, m, o->fine_classes, fine) : 0;
+    size_t nf = m == 0 ? 0
+                : o->n_splits > 0 ? split_classes(d, m, o, fine)
+                                  : fine_classes(d, m, o->fine_classes, fine);
     if (nf == 0) { /* every row missing or special: one open interval, empty */
         fine[0] = (cls){.lo = 0};
         nf = 1;
@@ -437,6 +498,8 @@ static int fit_numeric(work *w, const tc_attr *attr, const triple *d, size_t m, 
         for (size_t turn = 0; turn < turns; turn++) {
             size_t k = nf;
             memcpy(c, fine, nf * sizeof *c);
+            memset(fate, TC_SPLIT_KEPT, sizeof fate);
+            mark_splits(w, c, k, TC_SPLIT_NO_ROWS);
             if (t == TC_TREND_ASCENDING || t == TC_TREND_DESCENDING) {
                 pava(c, &k, 0, k, t == TC_TREND_ASCENDING);
             } else if (unimodal) {
@@ -446,9 +509,13 @@ static int fit_numeric(work *w, const tc_attr *attr, const triple *d, size_t m, 
                 size_t left = turn + 1 - (before - k);
                 pava(c, &k, left, k, t != TC_TREND_PEAK);
             }
+            mark_splits(w, c, k, TC_SPLIT_TREND);
             shape(w, c, &k, t);
             *cand = *out;
             finish(w, attr, c, k, sp_n, sp_e, miss_n, miss_e, cand);
+            cand->n_splits = o->n_splits;
+            memcpy(cand->splits, o->splits, sizeof cand->splits);
+            memcpy(cand->split_fate, fate, sizeof cand->split_fate);
             if (cand->iv > best) {
                 best = cand->iv;
                 cand->trend_used = t;

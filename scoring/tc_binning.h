@@ -17,8 +17,9 @@
  *   4 at most max_bins value bins: the adjacent pair whose merge loses the least IV is merged;
  *   5 a final pass merges any adjacent pair whose smoothed WoE still breaks the trend (ties
  *     included), so the file's WoE is strictly monotone.
- *   Bins are half-open intervals [lower, upper) whose bounds are observed values: the first open
- *   below and the last open above, so they tile the catalog range as the model format requires.
+ *   Bins are half-open intervals [lower, upper) whose bounds are observed values (or the user's
+ *   split points): the first open below and the last open above, so they tile the catalog range
+ *   as the model format requires.
  * Categorical attributes (category, bool): levels seen in the data are ordered by event rate and
  * grouped by steps 3–5 as above (groups of adjacent WoE); levels never seen join the largest
  * group. Groups are listed in the order of their first level in the catalog.
@@ -70,6 +71,19 @@ const char *tc_trend_name(tc_trend t);
 /* 0 and *out for a known name ("auto", "ascending", ...), -1 otherwise. */
 int tc_trend_parse(const char *name, tc_trend *out);
 
+/* What became of a user split point (tc_binning_options.splits). */
+typedef enum tc_split_fate {
+    TC_SPLIT_KEPT,      /* a bound of the bins */
+    TC_SPLIT_NO_ROWS,   /* no development row between it and the next split: nothing to bin */
+    TC_SPLIT_TREND,     /* merged away to make WoE follow the trend */
+    TC_SPLIT_MIN_SHARE, /* merged away: a bin below min_bin_share or min_event_share */
+    TC_SPLIT_MAX_BINS,  /* merged away to keep max_bins */
+} tc_split_fate;
+
+const char *tc_split_fate_name(tc_split_fate f);
+
+#define TC_BINNING_SPLITS_MAX (TC_BINNING_VALUE_BINS_MAX - 1)
+
 typedef struct tc_binning_options {
     int fine_classes;       /* 2..TC_BINNING_FINE_MAX */
     double min_bin_share;   /* [0, 0.5] of the (weighted) rows */
@@ -79,6 +93,14 @@ typedef struct tc_binning_options {
     tc_trend trend;         /* numeric attributes; categorical ones are grouped by WoE */
     size_t n_special;       /* numeric only, at most TC_MODEL_SPECIALS_MAX */
     double special[TC_MODEL_SPECIALS_MAX];
+    /* User split points (numeric only, ascending): when given they replace the quantile fine
+     * classes — the classes are [−∞, s1), [s1, s2), …, [sk, +∞) — and steps 2–5 run on them as
+     * on any classes, so a split survives unless the trend, the minimum shares or max_bins
+     * merge it away; tc_binning.split_fate says which. trend "none" with zero minimum shares
+     * keeps every split that has rows on both sides (optbinning's user_splits, scorecardpy's
+     * breaks_list). */
+    size_t n_splits;
+    double splits[TC_BINNING_SPLITS_MAX];
 } tc_binning_options;
 
 void tc_binning_options_default(tc_binning_options *o);
@@ -102,6 +124,10 @@ typedef struct tc_binning {
     tc_bin_stat bins[TC_MODEL_BINS_MAX];
     double iv;
     double total_n, total_events;
+    /* with user splits: what became of each (index as in the options) */
+    size_t n_splits;
+    double splits[TC_BINNING_SPLITS_MAX];
+    uint8_t split_fate[TC_BINNING_SPLITS_MAX]; /* tc_split_fate */
     /* For assigning rows to bins. */
     size_t missing_bin;                   /* SIZE_MAX when there is none */
     uint8_t level_bin[TC_LEVELS_MAX + 1]; /* categorical: level -> bin */

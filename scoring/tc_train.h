@@ -132,6 +132,12 @@ int tc_train_spec_parse(const char *text, size_t len, const char *origin, const 
                         const tc_reasons *reasons, tc_train_spec **out, tc_error *err);
 void tc_train_spec_free(tc_train_spec *spec);
 
+/* The model's identity as the trainer was told it (tinchap train --name, --version, --status):
+ * name NULL, version 0 or status -1 keep the spec's. name is borrowed and must outlive the spec.
+ * TC_EINVAL for a bad name or version. */
+int tc_train_spec_set_identity(tc_train_spec *spec, const char *name, int version, int status,
+                               tc_error *err);
+
 typedef enum tc_char_status {
     TC_CHAR_SELECTED,
     TC_CHAR_ONE_BIN,

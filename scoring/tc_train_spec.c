@@ -468,6 +468,46 @@ static int parse_special(const tc_jctx *c, json_t *obj, tc_train_attr *ta, tc_er
     return TC_OK;
 }
 
+/* splits: the user's split points of a numeric attribute, ascending, inside its range. */
+static int parse_splits(const tc_jctx *c, json_t *obj, tc_train_attr *ta, tc_error *err)
+{
+    json_t *arr = NULL;
+    const tc_attr *a = ta->attr;
+    int rc = tc_json_get_array(c, obj, "splits", 0, TC_BINNING_SPLITS_MAX, &arr, err);
+    if (rc != TC_OK || arr == NULL)
+        return rc;
+    if (a->type != TC_ATTR_INT && a->type != TC_ATTR_REAL)
+        return tc_json_fail(c, "splits", err,
+                            "'%s' is a %s: split points are for numbers (levels are grouped by "
+                            "WoE)",
+                            a->name, tc_attr_type_name(a->type));
+    if (json_array_size(arr) == 0)
+        return tc_json_fail(c, "splits", err, "list at least one split point");
+    tc_jctx sc = tc_jctx_key(c, "splits");
+    for (size_t k = 0; k < json_array_size(arr); k++) {
+        tc_jctx ec = tc_jctx_index(&sc, k);
+        double v;
+        if ((rc = tc_json_number_value(&ec, json_array_get(arr, k), &v, err)) != TC_OK)
+            return rc;
+        /* a split at or below the minimum would leave a bin no value can reach */
+        if (!(v > a->min && v <= a->max))
+            return tc_json_fail(&ec, NULL, err,
+                                "%g is outside (%g, %g]: '%s' has no value below it to bin", v,
+                                a->min, a->max, a->name);
+        if (a->type == TC_ATTR_INT && v != floor(v))
+            return tc_json_fail(&ec, NULL, err, "%g is not a whole number, and '%s' is an int", v,
+                                a->name);
+        if (k > 0 && !(v > ta->binning.splits[k - 1]))
+            return tc_json_fail(&ec, NULL, err,
+                                "%g is not above splits[%zu] %g: list them "
+                                "ascending, each once",
+                                v, k - 1, ta->binning.splits[k - 1]);
+        ta->binning.splits[k] = v;
+    }
+    ta->binning.n_splits = json_array_size(arr);
+    return TC_OK;
+}
+
 static int parse_impute(const tc_jctx *c, json_t *v, tc_train_attr *ta, tc_error *err)
 {
     const tc_attr *a = ta->attr;
@@ -569,10 +609,20 @@ static int parse_attribute(const tc_jctx *c, json_t *obj, const tc_reasons *reas
                            const tc_binning_options *defaults, tc_train_spec *s, size_t idx,
                            tc_error *err)
 {
-    static const char *const keys[] = {
-        "name",     "reason_code",   "label",           "trend",     "special", "fine_classes",
-        "max_bins", "min_bin_share", "min_event_share", "transform", "clip",    "missing",
-        NULL};
+    static const char *const keys[] = {"name",
+                                       "reason_code",
+                                       "label",
+                                       "trend",
+                                       "special",
+                                       "fine_classes",
+                                       "max_bins",
+                                       "min_bin_share",
+                                       "min_event_share",
+                                       "transform",
+                                       "clip",
+                                       "missing",
+                                       "splits",
+                                       NULL};
     tc_train_attr *ta = &s->attrs[idx];
     const tc_catalog *cat = s->catalog;
     char q[TC_NAME_MAX + 8];
@@ -630,7 +680,8 @@ static int parse_attribute(const tc_jctx *c, json_t *obj, const tc_reasons *reas
                                 a->name, tc_attr_type_name(a->type));
         ta->binning.trend = t;
     }
-    if ((rc = parse_special(c, obj, ta, err)) != TC_OK)
+    if ((rc = parse_special(c, obj, ta, err)) != TC_OK ||
+        (rc = parse_splits(c, obj, ta, err)) != TC_OK)
         return rc;
     return parse_terms(c, obj, ta, err);
 }
@@ -701,6 +752,27 @@ int tc_train_spec_parse(const char *text, size_t len, const char *origin, const 
 fail:
     tc_train_spec_free(s);
     return rc;
+}
+
+int tc_train_spec_set_identity(tc_train_spec *s, const char *name, int version, int status,
+                               tc_error *err)
+{
+    if (name != NULL) {
+        if (!valid_name(name))
+            return tc_errorf(err, TC_EINVAL,
+                             "name '%.64s' is not a model name: a lower-case letter, then "
+                             "letters, digits, '-' (at most %d bytes)",
+                             name, TC_MODEL_NAME_MAX);
+        s->name = name;
+    }
+    if (version != 0) {
+        if (version < 1 || version > 1000000)
+            return tc_errorf(err, TC_EINVAL, "version %d is outside 1 to 1000000", version);
+        s->version = version;
+    }
+    if (status >= 0)
+        s->status = (tc_model_status)status;
+    return TC_OK;
 }
 
 int tc_train_spec_load(const char *path, const tc_catalog *cat, const tc_reasons *reasons,

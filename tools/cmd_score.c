@@ -222,8 +222,8 @@ static int parse_row(score_job *job, const char *file, const csv_row *row, tc_va
             snprintf(msg, sizeof msg, "%zu fields, the header has more", row->n);
             return (rc = reject(job, file, row, 0, msg, err)) != TC_OK ? -rc : 1;
         }
-        if (tc_attr_parse(ch->attr, row->fields[c], row->lens[c], &values[ch->attr_index],
-                          &verr) != TC_OK)
+        if (tc_attr_parse(ch->attr, row->fields[c], row->lens[c], &values[ch->attr_index], &verr) !=
+            TC_OK)
             return (rc = reject(job, file, row, (int)c + 1, verr.msg, err)) != TC_OK ? -rc : 1;
     }
     return 0;
@@ -354,7 +354,11 @@ static int parse_opts(int argc, char **argv, score_job *job, const char **paths)
     optind = 1;
     while ((c = getopt_long(argc, argv, "m:i:o:fh", opts, NULL)) != -1) {
         switch (c) {
-        case 'm': case 'i': case 'o': case 'c': case 'r':
+        case 'm':
+        case 'i':
+        case 'o':
+        case 'c':
+        case 'r':
             paths[c == 'm' ? 0 : c == 'i' ? 1 : c == 'o' ? 2 : c == 'c' ? 3 : 4] = optarg;
             break;
         case 'I':
@@ -364,8 +368,7 @@ static int parse_opts(int argc, char **argv, score_job *job, const char **paths)
             break;
         case 'E':
             if (cli_parse_max_errors(optarg, &job->max_errors, &job->max_errors_pct) != 0)
-                return cli_usage(cmd, "--max-errors: '%s' is not a count or a percentage",
-                                 optarg);
+                return cli_usage(cmd, "--max-errors: '%s' is not a count or a percentage", optarg);
             break;
         case 'j':
             job->rejects_path = optarg;
@@ -409,8 +412,9 @@ int cmd_score(int argc, char **argv)
         return status < 0 ? 0 : status;
     const char *input = paths[1], *output = paths[2];
     if (job.rejects_path == NULL && (job.max_errors > 0 || job.max_errors_pct > 0)) {
-        const char *base = strcmp(output, "-") != 0 ? output : strcmp(input, "-") != 0 ? input
-                                                                                      : "stdin";
+        const char *base = strcmp(output, "-") != 0  ? output
+                           : strcmp(input, "-") != 0 ? input
+                                                     : "stdin";
         snprintf(rejects_default, sizeof rejects_default, "%s.rejects.csv", base);
         job.rejects_path = rejects_default;
     }

@@ -1,6 +1,7 @@
 /* tinchap train — a model file (and a validation report) from a history CSV and a training
  * spec, for risk teams. The statistics live in scoring/ (tc_train and what it uses); this
  * command reads the data, runs the pipeline, writes the files and prints a summary. */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -9,8 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 #include "commands.h"
+#include "out_file.h"
 #include "tc_train.h"
 #include "train_data.h"
 #include "train_report.h"
@@ -30,12 +34,25 @@ static const char train_help[] =
     "model records the file's SHA-256 as its training fingerprint. Same data, spec and\n"
     "options: the same bytes.\n"
     "\n"
+    "A new model never takes the identity (name and version) of a model in service: the\n"
+    "models directory is read first, and such a name and version are refused unless\n"
+    "--replace says the model is being rebuilt. A new model is a challenger until promoted.\n"
+    "\n"
     "options:\n"
     "  -s, --spec FILE       training spec (JSON)\n"
     "  -d, --data CSV        training data\n"
     "  -o, --out FILE        model file to write; never replaced unless --force\n"
     "  -r, --report FILE     also write the validation report (one self-contained HTML file)\n"
     "      --summary FILE    also write the figures as JSON (for scripts; '-' for stdout)\n"
+    "      --table FILE      also write the scorecard table as CSV: characteristic, bin,\n"
+    "                        count, event_rate, woe, iv, points, user_split\n"
+    "      --name NAME       the model's name (default: the spec's model.name)\n"
+    "      --version N       its version (default: the spec's model.version)\n"
+    "      --status S        challenger (the spec's default), champion or retired\n"
+    "      --models DIR      the models directory in service (default: the shipped one):\n"
+    "                        a name and version it already holds is refused, and so is\n"
+    "                        a second champion for its product\n"
+    "      --replace         rebuild a model in service under its own identity\n"
     "      --kind K          scorecard or logistic (raw attributes); default: the spec's\n"
     "      --created-at T    the model's created_at (default: the spec's, else the last date\n"
     "                        in the data)\n"
@@ -58,27 +75,106 @@ static void on_phase(void *arg, const char *what)
         fprintf(stderr, "%-10s (%.1f s)\n", what, cli_now() - p->started);
 }
 
-/* Write text to path through a temporary file and a rename, so a reader never sees half a
- * model; without force an existing file is kept. */
-static int write_file(const char *cmd, const char *path, const char *text, size_t len, int force)
+/* A model in service: a *.json file of the models directory that the registry would load. */
+typedef struct served {
+    char file[256];
+    long version;
+    char status[16];
+} served;
+
+/* What the models directory in service holds under name: the file of version (if any), the
+ * highest version, and the product's champion. A model is identified by name and version, so
+ * a newly trained one never takes an identity in service unless told to (--replace). */
+static int scan_served(const char *dir, const tc_train_spec *s, served *same, long *max_version,
+                       served *champion, tc_error *err)
 {
-    char tmp[4096];
-    if (!force && access(path, F_OK) == 0)
-        return cli_failf(cmd, "%s: exists (use --force to replace it)", path);
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-        return cli_failf(cmd, "%s: path too long", path);
-    FILE *f = fopen(tmp, "wx");
-    if (f == NULL)
-        return cli_failf(cmd, "%s: %s", tmp, strerror(errno));
-    int ok = fwrite(text, 1, len, f) == len;
-    ok = fflush(f) == 0 && ok;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return cli_failf(cmd, "%s: %s", path, strerror(e));
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return tc_errorf(err, TC_EIO, "models directory %s: %s", dir, strerror(errno));
+    struct dirent *e;
+    *max_version = 0;
+    while ((e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (e->d_name[0] == '.' || n < 6 || strcmp(e->d_name + n - 5, ".json") != 0 ||
+            strcmp(e->d_name, "catalog.json") == 0 || strcmp(e->d_name, "reasons.json") == 0)
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        json_t *m = json_load_file(path, 0, NULL);
+        const char *name = json_string_value(json_object_get(m, "name"));
+        const char *product = json_string_value(json_object_get(m, "product"));
+        const char *status = json_string_value(json_object_get(m, "status"));
+        long version = (long)json_integer_value(json_object_get(m, "version"));
+        served here = {.version = version};
+        snprintf(here.file, sizeof here.file, "%s", e->d_name);
+        snprintf(here.status, sizeof here.status, "%s", status != NULL ? status : "?");
+        if (name != NULL && strcmp(name, s->name) == 0) {
+            if (version > *max_version)
+                *max_version = version;
+            if (version == s->version)
+                *same = here;
+        }
+        if (product != NULL && status != NULL && strcmp(product, s->product) == 0 &&
+            strcmp(status, "champion") == 0 &&
+            !(name != NULL && strcmp(name, s->name) == 0 && version == s->version))
+            *champion = here;
+        json_decref(m);
     }
+    closedir(d);
+    return TC_OK;
+}
+
+static int check_identity(const char *cmd, const char *dir, const tc_train_spec *s, int replace)
+{
+    served same = {0}, champion = {0};
+    long max_version = 0;
+    tc_error err = {0};
+    if (scan_served(dir, s, &same, &max_version, &champion, &err) != TC_OK)
+        return cli_fail(cmd, &err);
+    if (same.file[0] != '\0' && !replace)
+        return cli_failf(cmd,
+                         "%s version %d is in service (%s/%s, %s): a new model takes a new "
+                         "identity, e.g. --version %ld, or --name; --replace rebuilds that "
+                         "model under its own",
+                         s->name, s->version, dir, same.file, same.status, max_version + 1);
+    if (s->status == TC_STATUS_CHAMPION && champion.file[0] != '\0' && !replace)
+        return cli_failf(cmd,
+                         "product '%s' has a champion in service (%s/%s, version %ld): train "
+                         "this one as a challenger and promote it with 'tinchap model promote' "
+                         "once compared",
+                         s->product, dir, champion.file, champion.version);
     return 0;
+}
+
+/* The scorecard table: one row per bin of each characteristic in the model, with the
+ * development rows' count and event rate, WoE, IV and points; user_split says the bin starts at
+ * one of the spec's split points. */
+static int write_table(const tc_train_result *r, const char *path, int force, tc_error *err)
+{
+    out_file o;
+    int rc = out_file_open(&o, path, force, 0644, err);
+    if (rc != TC_OK)
+        return rc;
+    fputs("characteristic,bin,count,event_rate,woe,iv,points,user_split\n", o.f);
+    for (size_t j = 0; j < r->n_chars; j++) {
+        const tc_train_char *c = &r->chars[j];
+        if (c->model_index < 0)
+            continue;
+        for (size_t i = 0; i < c->bin.n_bins; i++) {
+            const tc_bin_stat *b = &c->bin.bins[i];
+            char text[512], n1[40], n2[40], n3[40], n4[40], n5[40];
+            train_report_bin_text(c, i, text, sizeof text);
+            out_csv_field(o.f, c->attr->name, strlen(c->attr->name));
+            fputc(',', o.f);
+            out_csv_field(o.f, text, strlen(text));
+            fprintf(o.f, ",%s,%s,%s,%s,%s,%s\n", train_report_num(n1, b->n),
+                    b->n > 0 ? train_report_num(n2, b->events / b->n) : "",
+                    train_report_num(n3, b->woe), train_report_num(n4, b->iv),
+                    r->kind == TC_MODEL_SCORECARD ? train_report_num(n5, c->points[i]) : "",
+                    train_report_user_split(c, i) ? "yes" : "no");
+        }
+    }
+    return out_file_commit(&o, err);
 }
 
 static void print_summary(const tc_train_result *r, const char *out, double elapsed)
@@ -119,15 +215,22 @@ int cmd_train(int argc, char **argv)
                                          {"created-at", required_argument, NULL, 'C'},
                                          {"catalog", required_argument, NULL, 'c'},
                                          {"reasons", required_argument, NULL, 'R'},
+                                         {"table", required_argument, NULL, 'T'},
+                                         {"name", required_argument, NULL, 'N'},
+                                         {"version", required_argument, NULL, 'V'},
+                                         {"status", required_argument, NULL, 'A'},
+                                         {"models", required_argument, NULL, 'M'},
+                                         {"replace", no_argument, NULL, 'P'},
                                          {"force", no_argument, NULL, 'f'},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"help", no_argument, NULL, 'h'},
                                          {0, 0, 0, 0}};
     const char *cmd = "train", *spec_path = NULL, *data_path = NULL, *out_path = NULL;
     const char *report_path = NULL, *summary_path = NULL, *catalog_path = NULL;
-    const char *reasons_path = NULL;
+    const char *reasons_path = NULL, *table_path = NULL, *name = NULL, *models_dir = NULL;
     tc_train_options to = {.kind = -1};
-    int force = 0, quiet = 0, c;
+    int force = 0, quiet = 0, replace = 0, version = 0, status_opt = -1, c;
+    long lv;
     optind = 1;
     while ((c = getopt_long(argc, argv, "s:d:o:r:fqh", opts, NULL)) != -1) {
         switch (c) {
@@ -163,6 +266,30 @@ int cmd_train(int argc, char **argv)
         case 'R':
             reasons_path = optarg;
             break;
+        case 'T':
+            table_path = optarg;
+            break;
+        case 'N':
+            name = optarg;
+            break;
+        case 'V':
+            if (cli_parse_count(optarg, 1, 1000000, &lv) != 0)
+                return cli_usage(cmd, "--version takes 1 to 1000000");
+            version = (int)lv;
+            break;
+        case 'A':
+            for (int k = TC_STATUS_CHAMPION; k <= TC_STATUS_RETIRED; k++)
+                if (strcmp(optarg, tc_model_status_name((tc_model_status)k)) == 0)
+                    status_opt = k;
+            if (status_opt < 0)
+                return cli_usage(cmd, "--status takes champion, challenger or retired");
+            break;
+        case 'M':
+            models_dir = optarg;
+            break;
+        case 'P':
+            replace = 1;
+            break;
         case 'f':
             force = 1;
             break;
@@ -196,8 +323,16 @@ int cmd_train(int argc, char **argv)
             TC_OK ||
         tc_reasons_load(reasons_path != NULL ? reasons_path : cli_models_file("reasons.json"),
                         &reasons, &err) != TC_OK ||
-        tc_train_spec_load(spec_path, cat, reasons, &spec, &err) != TC_OK) {
+        tc_train_spec_load(spec_path, cat, reasons, &spec, &err) != TC_OK ||
+        tc_train_spec_set_identity(spec, name, version, status_opt, &err) != TC_OK) {
         status = cli_fail(cmd, &err);
+        goto out;
+    }
+    if ((status = check_identity(cmd, models_dir != NULL ? models_dir : cli_models_dir(), spec,
+                                 replace)) != 0)
+        goto out;
+    if (table_path != NULL && !force && access(table_path, F_OK) == 0) {
+        status = cli_failf(cmd, "%s: exists (use --force to replace it)", table_path);
         goto out;
     }
     if (!force && access(out_path, F_OK) == 0) {
@@ -229,8 +364,14 @@ int cmd_train(int argc, char **argv)
         status = cli_fail(cmd, &err);
         goto out;
     }
-    if ((status = write_file(cmd, out_path, res->model_json, res->model_len, force)) != 0)
+    if (out_file_write_all(out_path, res->model_json, res->model_len, force, 0644, &err) != TC_OK) {
+        status = cli_fail(cmd, &err);
         goto out;
+    }
+    if (table_path != NULL && write_table(res, table_path, force, &err) != TC_OK) {
+        status = cli_fail(cmd, &err);
+        goto out;
+    }
     if (report_path != NULL) {
         if (pc.enabled)
             fprintf(stderr, "%-10s (%.1f s)\n", "report", cli_now() - started);
@@ -240,10 +381,12 @@ int cmd_train(int argc, char **argv)
             status = cli_fail(cmd, &err);
             goto out;
         }
-        status = write_file(cmd, report_path, html, len, force);
+        int wrc = out_file_write_all(report_path, html, len, force, 0644, &err);
         free(html);
-        if (status != 0)
+        if (wrc != TC_OK) {
+            status = cli_fail(cmd, &err);
             goto out;
+        }
     }
     if (summary_path != NULL) {
         char *text = NULL;
@@ -254,8 +397,8 @@ int cmd_train(int argc, char **argv)
         }
         if (strcmp(summary_path, "-") == 0) {
             fwrite(text, 1, len, stdout);
-        } else {
-            status = write_file(cmd, summary_path, text, len, force);
+        } else if (out_file_write_all(summary_path, text, len, force, 0644, &err) != TC_OK) {
+            status = cli_fail(cmd, &err);
         }
         free(text);
         if (status != 0)

@@ -76,7 +76,7 @@ static void esc(sbuf *b, const char *s)
     }
 }
 
-static const char *num(char buf[40], double v)
+const char *train_report_num(char buf[40], double v)
 {
     if (isinf(v)) {
         snprintf(buf, 40, "%s", v > 0 ? "+inf" : "-inf");
@@ -94,9 +94,20 @@ static const char *num(char buf[40], double v)
     return buf;
 }
 
+int train_report_user_split(const tc_train_char *c, size_t i)
+{
+    const tc_bin_stat *b = &c->bin.bins[i];
+    if (b->kind != TC_BIN_INTERVAL || isinf(b->lower))
+        return 0;
+    for (size_t s = 0; s < c->bin.n_splits; s++)
+        if (c->bin.split_fate[s] == TC_SPLIT_KEPT && c->bin.splits[s] == b->lower)
+            return 1;
+    return 0;
+}
+
 /* A bin as a reviewer reads it: "< 1", "1 – 10", "≥ 90", "married, widowed", "= 0",
  * "missing". */
-static void bin_text(const tc_train_char *c, size_t i, char *buf, size_t size)
+void train_report_bin_text(const tc_train_char *c, size_t i, char *buf, size_t size)
 {
     const tc_bin_stat *b = &c->bin.bins[i];
     const tc_attr *a = c->attr->attr;
@@ -109,17 +120,17 @@ static void bin_text(const tc_train_char *c, size_t i, char *buf, size_t size)
             snprintf(buf, size, "any value");
         else if (isinf(b->lower))
             snprintf(buf, size, a->type == TC_ATTR_INT ? "\xe2\x89\xa4 %s" : "< %s",
-                     num(n1, a->type == TC_ATTR_INT ? b->upper - 1 : b->upper));
+                     train_report_num(n1, a->type == TC_ATTR_INT ? b->upper - 1 : b->upper));
         else if (isinf(b->upper))
-            snprintf(buf, size, "\xe2\x89\xa5 %s", num(n1, b->lower));
+            snprintf(buf, size, "\xe2\x89\xa5 %s", train_report_num(n1, b->lower));
         else if (a->type == TC_ATTR_INT && b->upper - b->lower == 1)
-            snprintf(buf, size, "%s", num(n1, b->lower));
+            snprintf(buf, size, "%s", train_report_num(n1, b->lower));
         else
-            snprintf(buf, size, "%s \xe2\x80\x93 %s", num(n1, b->lower),
-                     num(n2, a->type == TC_ATTR_INT ? b->upper - 1 : b->upper));
+            snprintf(buf, size, "%s \xe2\x80\x93 %s", train_report_num(n1, b->lower),
+                     train_report_num(n2, a->type == TC_ATTR_INT ? b->upper - 1 : b->upper));
         return;
     case TC_BIN_SPECIAL:
-        snprintf(buf, size, "= %s", num(n1, b->special));
+        snprintf(buf, size, "= %s", train_report_num(n1, b->special));
         return;
     case TC_BIN_MISSING:
         snprintf(buf, size, "missing");
@@ -408,7 +419,7 @@ static void woe_chart(sbuf *b, const tc_train_char *c, size_t idx)
         add(b, "<rect class=\"%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"><title>",
             w >= 0 ? "goodbar" : "badbar", x0, y0, x1 - x0, fmax(y1 - y0, 0.5));
         char t[512];
-        bin_text(c, i, t, sizeof t);
+        train_report_bin_text(c, i, t, sizeof t);
         esc(b, t);
         add(b,
             "</title></rect><text class=\"tick\" x=\"%.1f\" y=\"%.1f\" "
@@ -570,9 +581,12 @@ static void char_section(sbuf *b, const tc_train_result *r, size_t j)
     for (size_t i = 0; i < c->bin.n_bins; i++) {
         const tc_bin_stat *bs = &c->bin.bins[i];
         char t[512];
-        bin_text(c, i, t, sizeof t);
+        train_report_bin_text(c, i, t, sizeof t);
         add(b, "<tr><td>%zu</td><td>", i);
         esc(b, t);
+        if (train_report_user_split(c, i))
+            add(b, " <span class=\"split-kept\" title=\"starts at a user split point\">"
+                   "\xe2\x9c\x82 user split</span>");
         add(b, "</td><td>%.0f</td><td>%.2f %%</td><td>%.0f</td><td>", bs->n,
             100 * bs->n / c->bin.total_n, bs->events);
         if (bs->n > 0)
@@ -589,6 +603,18 @@ static void char_section(sbuf *b, const tc_train_result *r, size_t j)
         add(b, "</tr>\n");
     }
     add(b, "</table></div>\n");
+    if (c->bin.n_splits > 0) {
+        /* where the modeller's split points went: applied, or merged away and why */
+        add(b, "<p class=\"splits\">User split points: ");
+        for (size_t k = 0; k < c->bin.n_splits; k++) {
+            char n1[40];
+            int kept = c->bin.split_fate[k] == TC_SPLIT_KEPT;
+            add(b, "%s<span class=\"%s\">%s (%s)</span>", k ? ", " : "",
+                kept ? "split-kept" : "split-gone", train_report_num(n1, c->bin.splits[k]),
+                kept ? "applied" : tc_split_fate_name((tc_split_fate)c->bin.split_fate[k]));
+        }
+        add(b, ".</p>\n");
+    }
     if (c->why[0] != '\0') {
         add(b, "<p class=\"why\">");
         esc(b, c->why);
@@ -619,7 +645,8 @@ static const char css[] =
     "polyline.good,line.good{stroke:#27864a;stroke-width:2;fill:none}"
     ".ksline{stroke:#333;stroke-width:1.5;stroke-dasharray:3 2}"
     ".goodbar{fill:#27864a;opacity:0.8}.badbar{fill:#c0392b;opacity:0.8}"
-    ".why{color:#8a5a00}.note{color:#555;font-size:0.9em}";
+    ".why{color:#8a5a00}.note{color:#555;font-size:0.9em}"
+    ".split-kept{color:#1f5fa8;font-size:0.85em;white-space:nowrap}.split-gone{color:#8a5a00}";
 
 int train_report_html(const tc_train_result *r, const char *data_path, const char *fingerprint,
                       char **out, size_t *len, tc_error *err)
@@ -773,7 +800,7 @@ int train_report_json(const tc_train_result *r, const char *data_path, const cha
         json_t *bins = json_array();
         for (size_t i = 0; i < c->bin.n_bins; i++) {
             char t[512];
-            bin_text(c, i, t, sizeof t);
+            train_report_bin_text(c, i, t, sizeof t);
             const tc_bin_stat *bs = &c->bin.bins[i];
             json_t *o =
                 json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "bin", t, "rows", jreal(bs->n),
@@ -781,14 +808,21 @@ int train_report_json(const tc_train_result *r, const char *data_path, const cha
                           "val_rows", jreal(c->val_n[i]), "val_events", jreal(c->val_events[i]));
             if (c->model_index >= 0 && r->kind == TC_MODEL_SCORECARD)
                 json_object_set_new(o, "points", jreal(c->points[i]));
+            json_object_set_new(o, "user_split", json_boolean(train_report_user_split(c, i)));
             json_array_append_new(bins, o);
         }
-        json_array_append_new(
-            attrs,
-            json_pack("{s:s, s:o, s:s, s:b, s:s, s:s, s:o, s:i, s:o}", "name", c->attr->name, "iv",
-                      jreal(c->bin.iv), "status", tc_char_status_name(c->status), "suspicious",
-                      c->suspicious, "why", c->why, "trend", tc_trend_name(c->bin.trend_used),
-                      "csi", jreal(c->csi), "model_index", c->model_index, "bins", bins));
+        json_t *splits = json_array();
+        for (size_t k = 0; k < c->bin.n_splits; k++)
+            json_array_append_new(
+                splits, json_pack("{s:o, s:s}", "at", jreal(c->bin.splits[k]), "fate",
+                                  tc_split_fate_name((tc_split_fate)c->bin.split_fate[k])));
+        json_array_append_new(attrs,
+                              json_pack("{s:s, s:o, s:s, s:b, s:s, s:s, s:o, s:i, s:o, s:o}",
+                                        "name", c->attr->name, "iv", jreal(c->bin.iv), "status",
+                                        tc_char_status_name(c->status), "suspicious", c->suspicious,
+                                        "why", c->why, "trend", tc_trend_name(c->bin.trend_used),
+                                        "csi", jreal(c->csi), "model_index", c->model_index, "bins",
+                                        bins, "splits", splits));
     }
     json_t *doc = json_pack(
         "{s:{s:s, s:i, s:s, s:s, s:s}, s:{s:s, s:s, s:I, s:I, s:I, s:s}, "

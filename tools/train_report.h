@@ -20,6 +20,15 @@
 int train_report_html(const tc_train_result *r, const char *data_path, const char *fingerprint,
                       char **out, size_t *len, tc_error *err);
 
+/* A bin as a reviewer reads it ("< 1", "1 – 29", "≥ 90", "married, widowed", "missing"). */
+void train_report_bin_text(const tc_train_char *c, size_t i, char *buf, size_t size);
+
+/* 1 when bin i of c starts at one of the spec's split points (the user split was applied). */
+int train_report_user_split(const tc_train_char *c, size_t i);
+
+/* Shortest decimal text that reads back as v; whole numbers without an exponent. */
+const char *train_report_num(char buf[40], double v);
+
 int train_report_json(const tc_train_result *r, const char *data_path, const char *fingerprint,
                       char **out, size_t *len, tc_error *err);
 

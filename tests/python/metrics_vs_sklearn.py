@@ -99,7 +99,7 @@ def main():
             g.write(line.rstrip("\n") + ("," + ("w" if i == 0 else str(1 + i % 3))) + "\n")
     with open(os.path.join(SOURCE, "models/train/unsecured-consumer-v2.spec.json")) as f:
         base = json.load(f)
-    base["model"]["status"] = "challenger"
+    base["model"]["version"] = 3  # a new identity: version 2 is the served champion
     base["split"] = {"method": "date", "validation_from": "2026-05-01"}
     cases = [("scorecard", base, hist, None, "scorecard")]
     wspec = json.loads(json.dumps(base))

@@ -327,6 +327,63 @@ static void test_refusals(void **state)
     assert_msg(&err, "'x' is a bool: special values are for numbers");
 }
 
+/* User split points replace the quantile classes: bins start exactly at the splits; a split
+ * the trend or the minimum shares merge away, or one with no rows beyond it, says so. */
+static void test_user_splits(void **state)
+{
+    (void)state;
+    static data d;
+    falling(&d); /* values 0..9, event rate falling: WoE ascending */
+    tc_attr a = int_attr(0);
+    tc_binning_options o;
+    tc_binning_options_default(&o);
+    o.trend = TC_TREND_NONE;
+    o.min_bin_share = 0;
+    o.min_event_share = 0;
+    o.n_splits = 3;
+    o.splits[0] = 2.5; /* between observed values: the bin still starts at 2.5 */
+    o.splits[1] = 6;
+    o.splits[2] = 50; /* no value at or above 50 */
+    tc_binning b;
+    tc_error err = {0};
+    assert_int_equal(tc_binning_fit(&a, d.v, d.miss, d.y, NULL, NULL, d.n, &o, &b, &err), TC_OK);
+    assert_int_equal(b.n_value_bins, 3);
+    assert_true(isinf(b.bins[0].lower) && b.bins[0].upper == 2.5);
+    assert_true(b.bins[1].lower == 2.5 && b.bins[1].upper == 6);
+    assert_true(b.bins[2].lower == 6 && isinf(b.bins[2].upper));
+    assert_true(b.bins[0].n == 300 && b.bins[1].n == 300 && b.bins[2].n == 400);
+    assert_int_equal(b.n_splits, 3);
+    assert_int_equal(b.split_fate[0], TC_SPLIT_KEPT);
+    assert_int_equal(b.split_fate[1], TC_SPLIT_KEPT);
+    assert_int_equal(b.split_fate[2], TC_SPLIT_NO_ROWS);
+    expect_woe(&b, o.smoothing);
+
+    /* a trend against the data merges every split away; a minimum share takes the small bin */
+    o.trend = TC_TREND_DESCENDING;
+    assert_int_equal(tc_binning_fit(&a, d.v, d.miss, d.y, NULL, NULL, d.n, &o, &b, &err), TC_OK);
+    assert_int_equal(b.n_value_bins, 1);
+    assert_int_equal(b.split_fate[0], TC_SPLIT_TREND);
+    assert_int_equal(b.split_fate[1], TC_SPLIT_TREND);
+    o.trend = TC_TREND_ASCENDING;
+    o.n_splits = 2;
+    o.splits[0] = 1;
+    o.splits[1] = 5;
+    o.min_bin_share = 0.2; /* [−∞, 1) holds 10 % */
+    assert_int_equal(tc_binning_fit(&a, d.v, d.miss, d.y, NULL, NULL, d.n, &o, &b, &err), TC_OK);
+    assert_int_equal(b.split_fate[0], TC_SPLIT_MIN_SHARE);
+    assert_int_equal(b.split_fate[1], TC_SPLIT_KEPT);
+    assert_true(isinf(b.bins[0].lower) && b.bins[0].upper == 5);
+
+    /* refused: a split at the minimum (an unreachable bin), descending splits, a category */
+    o.splits[0] = 0;
+    assert_int_equal(tc_binning_fit(&a, d.v, d.miss, d.y, NULL, NULL, d.n, &o, &b, &err),
+                     TC_EINVAL);
+    assert_string_equal(err.msg, "'x': split 0 is not above the one before and inside (0, 100]");
+    o.splits[0] = 6;
+    assert_int_equal(tc_binning_fit(&a, d.v, d.miss, d.y, NULL, NULL, d.n, &o, &b, &err),
+                     TC_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -337,6 +394,7 @@ int main(void)
         cmocka_unit_test(test_categorical),
         cmocka_unit_test(test_weights_are_frequencies),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_user_splits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
