@@ -21,6 +21,7 @@ typedef struct model_impl {
     json_t *root; /* owns the strings read from the file */
     char *path;
     char *card; /* model_card as compact JSON */
+    tc_model_dev *dev;
     tc_characteristic *chars;
     tc_bin *bins;
     double *values; /* special values and level indices of all bins */
@@ -1436,7 +1437,7 @@ int tc_model_parse(const char *text, size_t len, const char *origin, const tc_ca
         "product",        "status",       "created_at",      "description",
         "training_fingerprint", "catalog_hash", "scaling",   "score_bounds",
         "grades",         "reasons",      "intercept",       "characteristics",
-        "covariance",     "model_card",   NULL};
+        "covariance",     "model_card",   "development",     NULL};
     model_impl *mi = calloc(1, sizeof *mi);
     tc_model *m = mi != NULL ? &mi->pub : NULL;
     long format = 0, version = 0;
@@ -1520,6 +1521,9 @@ int tc_model_parse(const char *text, size_t len, const char *origin, const tc_ca
         goto fail;
     if (m->kind == TC_MODEL_SCORECARD && (rc = build_plan(mi, err)) != TC_OK)
         goto fail;
+    if ((rc = tc_model_dev_parse(&root, mi->root, m, &mi->dev, err)) != TC_OK)
+        goto fail;
+    m->dev = mi->dev;
     *out = m;
     return TC_OK;
 fail:
@@ -1567,6 +1571,7 @@ void tc_model_free(tc_model *m)
     free(mi->values);
     free(mi->bins);
     free(mi->chars);
+    tc_model_dev_free(mi->dev);
     json_decref(mi->root);
     free(mi->card);
     free(mi->path);

@@ -32,6 +32,7 @@
 
 #include "tc_catalog.h"
 #include "tc_error.h"
+#include "tc_model_dev.h"
 #include "tc_reasons.h"
 
 #define TC_MODEL_FORMAT 1                 /* format_version this code reads */
@@ -210,6 +211,9 @@ typedef struct tc_model {
     const gsl_matrix *chol_upper; /* U = Lᵀ with Σ = L·Lᵀ; var(η) = ‖U·x‖² */
     const double *chol_packed;    /* U's upper triangle, row by row (BLAS packed storage) */
     tc_model_plan plan;           /* scorecards only */
+    /* The development sample's distribution (the file's "development"), for live monitoring;
+     * NULL when the file has none. */
+    const tc_model_dev *dev;
     double points_min, points_max; /* total points any record can get, before clamping */
 } tc_model;
 

@@ -718,10 +718,11 @@ static int validate(job *jb, tc_error *err)
     if ((rc = metrics_of(jb, 0, &r->dev, err)) != TC_OK)
         return rc;
     r->psi_score = NAN;
-    if (!r->has_validation)
-        return TC_OK;
-    if ((rc = metrics_of(jb, 1, &r->val, err)) != TC_OK)
+    if (r->has_validation && (rc = metrics_of(jb, 1, &r->val, err)) != TC_OK)
         return rc;
+    /* The score bins (deciles of the development scores) and the grades of the development
+     * rows: the PSI below, and the development distribution the model file carries for live
+     * monitoring. */
     double *dev_scores = malloc(r->n_dev * sizeof *dev_scores);
     if (dev_scores == NULL)
         return tc_errorf(err, TC_ENOMEM, "out of memory");
@@ -733,9 +734,16 @@ static int validate(job *jb, tc_error *err)
     free(dev_scores);
     for (size_t i = 0; i < ds->n_rows; i++) {
         size_t b = tc_psi_bin(r->psi_cuts, r->n_psi_bins - 1, r->score[i]);
-        (r->is_val[i] ? r->psi_val : r->psi_dev)[b] += tc_dataset_weight(ds, i);
+        double w = tc_dataset_weight(ds, i);
+        (r->is_val[i] ? r->psi_val : r->psi_dev)[b] += w;
+        if (!r->is_val[i]) {
+            r->grade_dev[tc_model_grade_index(r->model, tc_model_grade(r->model, r->score[i]))] +=
+                w;
+            r->dev_weight += w;
+        }
     }
-    r->psi_score = tc_psi(r->psi_dev, r->psi_val, r->n_psi_bins);
+    if (r->has_validation)
+        r->psi_score = tc_psi(r->psi_dev, r->psi_val, r->n_psi_bins);
     return TC_OK;
 }
 

@@ -203,6 +203,8 @@ typedef struct tc_train_result {
     size_t n_psi_bins;
     double psi_cuts[TC_PSI_BINS_MAX];
     double psi_dev[TC_PSI_BINS_MAX], psi_val[TC_PSI_BINS_MAX];
+    double grade_dev[TC_MODEL_GRADES_MAX]; /* development rows per grade (weighted) */
+    double dev_weight;                      /* all development rows (weighted) */
     size_t check_rows; /* rows the engine re-evaluated */
     /* seconds spent per phase */
     double t_binning, t_selection, t_fit, t_validation;

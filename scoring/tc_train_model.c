@@ -263,6 +263,51 @@ static void write_card(sbuf *b, const tc_train_result *r)
     sb_add(b, "\n  },\n");
 }
 
+/* A share for the development distribution: six significant digits, enough for a PSI (whose
+ * shares are floored at 10⁻⁴) and short enough to read. */
+static const char *share(char buf[40], double part, double whole)
+{
+    char t[40];
+    snprintf(t, sizeof t, "%.6g", whole > 0 ? part / whole : 0);
+    return num(buf, strtod(t, NULL));
+}
+
+/* The development distribution (models/README.md, "Development distribution"): score deciles,
+ * grades and each scorecard characteristic's bins, for live monitoring. */
+static void write_development(sbuf *b, const tc_train_result *r)
+{
+    const tc_train_spec *s = r->spec;
+    char n1[40];
+    sb_add(b, ",\n  \"development\": {\n    \"rows\": %s,\n    \"score\": {\"cuts\": [",
+           num(n1, r->dev_weight));
+    for (size_t k = 0; k + 1 < r->n_psi_bins; k++)
+        sb_add(b, "%s%s", k ? ", " : "", num(n1, r->psi_cuts[k]));
+    sb_add(b, "], \"shares\": [");
+    for (size_t k = 0; k < r->n_psi_bins; k++)
+        sb_add(b, "%s%s", k ? ", " : "", share(n1, r->psi_dev[k], r->dev_weight));
+    sb_add(b, "]},\n    \"grades\": [");
+    for (size_t g = 0; g < s->n_grades; g++)
+        sb_add(b, "%s%s", g ? ", " : "", share(n1, r->grade_dev[g], r->dev_weight));
+    sb_add(b, "]");
+    if (r->kind == TC_MODEL_SCORECARD) {
+        sb_add(b, ",\n    \"characteristics\": [");
+        size_t written = 0;
+        for (size_t j = 0; j < r->n_chars; j++) {
+            const tc_train_char *c = &r->chars[j];
+            if (c->model_index < 0)
+                continue;
+            sb_add(b, "%s\n      {\"attribute\": ", written++ ? "," : "");
+            sb_str(b, c->attr->name);
+            sb_add(b, ", \"shares\": [");
+            for (size_t k = 0; k < c->bin.n_bins; k++)
+                sb_add(b, "%s%s", k ? ", " : "", share(n1, c->bin.bins[k].n, c->bin.total_n));
+            sb_add(b, "]}");
+        }
+        sb_add(b, "\n    ]");
+    }
+    sb_add(b, "\n  }");
+}
+
 int tc_train_model_text(const tc_train_result *r, const char *fingerprint, int with_card,
                         char **text, size_t *len, tc_error *err)
 {
@@ -340,7 +385,10 @@ int tc_train_model_text(const tc_train_result *r, const char *fingerprint, int w
             sb_add(&b, "%s%s", q ? ", " : "", num(n1, gsl_matrix_get(r->fit->cov, p, q)));
         sb_add(&b, "]%s\n", p + 1 < r->n_params ? "," : "");
     }
-    sb_add(&b, "    ]}\n}\n");
+    sb_add(&b, "    ]}");
+    if (with_card && r->n_psi_bins >= 2)
+        write_development(&b, r);
+    sb_add(&b, "\n}\n");
     if (b.failed) {
         free(b.p);
         return tc_errorf(err, TC_ENOMEM, "out of memory writing the model");

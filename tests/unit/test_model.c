@@ -5,6 +5,7 @@
 #include <gsl/gsl_errno.h>
 
 #include "model_fixture.h"
+#include "tc_json.h"
 #include "tc_model.h"
 #include "tc_reasons.h"
 #include "test_util.h"
@@ -294,6 +295,72 @@ static void test_reasons_dictionary(void **state)
     }
 }
 
+/* The development distribution: the shipped v2 carries one, loaded as written; every way it
+ * can be wrong is refused with its JSON path. */
+static void test_development(void **state)
+{
+    fx *f = *state;
+    tc_model *m = NULL;
+    tc_error err = {0};
+    if (tc_model_load(TC_MODELS "/unsecured-consumer-v2.json", f->cat, f->reasons, &m, &err))
+        fail_msg("%s", err.msg);
+    const tc_model_dev *d = m->dev;
+    assert_non_null(d);
+    assert_true(d->rows == 149657);
+    assert_int_equal(d->n_score_bins, 10);
+    assert_true(d->score_cuts[0] == 536 && d->score_cuts[8] == 621);
+    assert_int_equal(d->n_chars, m->n_chars);
+    double sum = 0;
+    for (size_t g = 0; g < m->n_grades; g++)
+        sum += d->grade_share[g];
+    assert_close(sum, 1, 1e-4);
+    assert_true(d->char_share[0][0] == 0.608852); /* cic_max_dpd_12m, its first bin */
+    tc_model_free(m);
+    if (tc_model_load(TC_MODELS "/unsecured-consumer-v1.json", f->cat, f->reasons, &m, &err))
+        fail_msg("%s", err.msg);
+    assert_null(m->dev); /* an expert model: no development sample */
+    tc_model_free(m);
+
+    static const struct {
+        const char *path, *value, *message;
+    } bad[] = {
+        {"rows", "0", "development.rows: 0 is not a positive number of rows"},
+        {"score.cuts", "[600, 550]", "development.score.cuts[1]: 550 is not above the cut before it"},
+        {"score.shares", "[0.5, 0.6]", "development.score.shares: 2 numbers, expected 3"},
+        {"grades", "[0.5, 0.2, 0.2, 0.05, 0.05, 0.2]", "development.grades: the shares add up to 1.2, not 1"},
+        {"grades", "[1.5, -0.5, 0, 0, 0, 0]", "development.grades[0]: 1.5 is not a share in [0, 1]"},
+        {"characteristics", "[]", "development.characteristics: 0 entries for 15 characteristics"},
+        {"colour", "1", "development: unknown field 'colour'"},
+    };
+    char *text = NULL;
+    size_t len = 0;
+    assert_int_equal(tc_read_file(TC_MODELS "/unsecured-consumer-v2.json", 1 << 22, TC_EMODEL,
+                                  &text, &len, &err),
+                     TC_OK);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        json_t *root = json_loadb(text, len, 0, NULL), *dev = json_object_get(root, "development");
+        json_t *v = json_loads(bad[i].value, JSON_DECODE_ANY, NULL);
+        if (strcmp(bad[i].path, "score.cuts") == 0 || strcmp(bad[i].path, "score.shares") == 0) {
+            json_t *score = json_object_get(dev, "score");
+            json_object_set_new(score, "cuts", json_loads("[500, 600]", 0, NULL));
+            json_object_set_new(score, "shares", json_loads("[0.3, 0.3, 0.4]", 0, NULL));
+            json_object_set_new(score, bad[i].path + 6, v);
+        } else {
+            json_object_set_new(dev, bad[i].path, v);
+        }
+        char *t = json_dumps(root, 0);
+        tc_model *mm = NULL;
+        assert_int_equal(tc_model_parse(t, strlen(t), "v2.json", f->cat, f->reasons, &mm, &err),
+                         TC_EMODEL);
+        char want[512];
+        snprintf(want, sizeof want, "v2.json: %s", bad[i].message);
+        assert_msg(&err, want);
+        free(t);
+        json_decref(root);
+    }
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -304,6 +371,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_catalog_hash_mismatch),
         cmocka_unit_test(test_reasons_dictionary),
+        cmocka_unit_test(test_development),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
