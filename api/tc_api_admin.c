@@ -8,6 +8,7 @@
 
 #include "grpc/health/v1/health.pb-c.h"
 #include "tc_api_internal.h"
+#include "tc_api_monitor.h"
 #include "tc_time.h"
 #include "tinchap/v1/admin.pb-c.h"
 #include "tinchap/v1/scoring.pb-c.h"
@@ -365,6 +366,76 @@ void tc_api_handle_status(tc_api_slot *s)
     r.inquiries = inquiries;
     r.audit_sync = (char *)(srv->cfg.relaxed_audit ? "relaxed" : "durable");
     r.serving = atomic_load(&srv->serving) != 0;
+    reply(s, &r.base);
+    tc_registry_release(srv->registry, set);
+}
+
+/* Admin/GetMonitor: the monitor's view of every model of the set, in the worker's arena. */
+void tc_api_handle_monitor(tc_api_slot *s)
+{
+    tc_api_server *srv = s->w->srv;
+    if (request(s, &tinchap__v1__get_monitor_request__descriptor) == NULL)
+        return;
+    const tc_model_set *set = tc_registry_acquire(srv->registry);
+    size_t n = tc_model_set_count(set);
+    Tinchap__V1__GetMonitorResponse r = TINCHAP__V1__GET_MONITOR_RESPONSE__INIT;
+    r.window_seconds = tc_api_monitor_window(srv->monitor);
+    r.models = tc_api_arena_alloc(s->w, (n > 0 ? n : 1) * sizeof *r.models);
+    tc_api_monitor_view *v = tc_api_arena_alloc(s->w, sizeof *v);
+    if (r.models == NULL || v == NULL) {
+        tc_registry_release(srv->registry, set);
+        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, "the monitor's answer does not fit");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const tc_model *m = tc_model_set_model(set, i);
+        Tinchap__V1__ModelMonitor *mm = tc_api_arena_alloc(s->w, sizeof *mm);
+        Tinchap__V1__GradeMonitor *g = tc_api_arena_alloc(s->w, m->n_grades * sizeof *g);
+        Tinchap__V1__GradeMonitor **gp = tc_api_arena_alloc(s->w, m->n_grades * sizeof *gp);
+        size_t nc = m->dev != NULL ? m->dev->n_chars : 0;
+        Tinchap__V1__CharacteristicMonitor *c = tc_api_arena_alloc(s->w, (nc + 1) * sizeof *c);
+        Tinchap__V1__CharacteristicMonitor **cp = tc_api_arena_alloc(s->w, (nc + 1) * sizeof *cp);
+        if (mm == NULL || g == NULL || gp == NULL || c == NULL || cp == NULL) {
+            tc_registry_release(srv->registry, set);
+            tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, "the monitor's answer does not fit");
+            return;
+        }
+        tc_api_monitor_view_of(srv->monitor, m, v);
+        tinchap__v1__model_monitor__init(mm);
+        mm->name = (char *)m->name;
+        mm->version = (uint32_t)m->version;
+        mm->product = (char *)m->product;
+        mm->status = (char *)tc_model_status_name(m->status);
+        mm->has_development = m->dev != NULL;
+        mm->window_seconds = v->window_seconds;
+        mm->window_scores = v->window_scores;
+        mm->total_scores = v->total;
+        mm->psi = v->psi;
+        for (size_t k = 0; k < m->n_grades; k++) {
+            tinchap__v1__grade_monitor__init(&g[k]);
+            g[k].grade = (char *)m->grades[k].letter;
+            g[k].min_score = m->grades[k].min_score;
+            g[k].development_share = m->dev != NULL ? m->dev->grade_share[k] : 0;
+            g[k].window_scores = v->window_grades[k];
+            g[k].window_share = v->window_scores > 0 ? (double)v->window_grades[k] /
+                                                           (double)v->window_scores
+                                                     : 0;
+            g[k].total_scores = v->grades[k];
+            gp[k] = &g[k];
+        }
+        mm->n_grades = m->n_grades;
+        mm->grades = gp;
+        for (size_t k = 0; k < nc; k++) {
+            tinchap__v1__characteristic_monitor__init(&c[k]);
+            c[k].attribute = (char *)m->chars[k].attribute;
+            c[k].csi = v->csi[k];
+            cp[k] = &c[k];
+        }
+        mm->n_characteristics = nc;
+        mm->characteristics = cp;
+        r.models[i] = mm;
+    }
+    r.n_models = n;
     reply(s, &r.base);
     tc_registry_release(srv->registry, set);
 }

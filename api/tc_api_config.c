@@ -18,6 +18,7 @@ void tc_api_config_defaults(tc_api_config *c)
     c->relaxed_sync_ms = 100;
     c->drain_timeout_ms = 10000;
     c->max_inflight = 1024;
+    c->monitor_window_s = 3600;
     c->keepalive_ms = 20000;
     c->max_message_bytes = 1u << 20;
     c->access_log = 1;
@@ -153,7 +154,7 @@ int tc_api_config_load(tc_api_config *c, const char *path, tc_error *err)
         "reasons", "map_size",        "audit_map_size",   "workers",          "audit_sync",  "audit_sync_ms",
         "metrics_listen", "drain_timeout_ms", "drain_grace_ms", "max_inflight", "keepalive_ms",
         "max_message_bytes", "access_log", "log_level", "insecure", "tls", "clients", "tokens",
-        NULL};
+        "monitor_window_s", NULL};
     static const char *const tls_keys[] = {"cert", "key", "client_ca", NULL};
     json_t *root = NULL, *tls = NULL, *clients = NULL, *tokens = NULL;
     const char *sync = NULL, *level = NULL, *map = NULL, *audit_map = NULL;
@@ -183,6 +184,7 @@ int tc_api_config_load(tc_api_config *c, const char *path, tc_error *err)
         (rc = get_uint(&r, root, "drain_timeout_ms", 0, 3600000, &c->drain_timeout_ms, err)) ||
         (rc = get_uint(&r, root, "drain_grace_ms", 0, 600000, &c->drain_grace_ms, err)) ||
         (rc = get_uint(&r, root, "max_inflight", 1, 1000000, &c->max_inflight, err)) ||
+        (rc = get_uint(&r, root, "monitor_window_s", 60, 604800, &c->monitor_window_s, err)) ||
         (rc = get_uint(&r, root, "keepalive_ms", 1000, 3600000, &c->keepalive_ms, err)) ||
         (rc = get_uint(&r, root, "max_message_bytes", 1024, 64 << 20, &c->max_message_bytes,
                        err)) ||

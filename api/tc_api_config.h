@@ -47,6 +47,7 @@ typedef struct tc_api_config {
     unsigned drain_timeout_ms;
     unsigned drain_grace_ms;          /* NOT_SERVING before refusing calls, for balancers */
     unsigned max_inflight;            /* per worker; beyond it calls get RESOURCE_EXHAUSTED */
+    unsigned monitor_window_s;        /* live monitoring: the PSI and CSI window */
     unsigned keepalive_ms;            /* ping connections with calls in flight this often; drop
                                        * one whose peer does not answer within as long */
     unsigned max_message_bytes;

@@ -54,6 +54,7 @@ typedef enum tc_api_method {
     M_LIST_INQUIRIES,
     M_RELOAD_MODELS,
     M_GET_STATUS,
+    M_GET_MONITOR,
     M_HEALTH_CHECK,
     M_HEALTH_WATCH, /* server-streaming: a status now, another on every change */
     M_NOOP,    /* benchmark floor: the same server, no work */
@@ -172,6 +173,7 @@ struct tc_api_server {
     tc_audit *audit;
     tc_api_log *log;
     tc_api_metrics *metrics;
+    struct tc_api_monitor *monitor; /* live monitoring of the models (tc_api_monitor.h) */
     grpc_server *server;
     grpc_completion_queue *shutdown_cq;
     void *method_handles[M_COUNT];
@@ -241,6 +243,7 @@ void tc_api_handle_reload(tc_api_slot *s);
 int tc_api_reloader_start(tc_api_server *srv, tc_error *err);
 void tc_api_reloader_stop(tc_api_server *srv);
 void tc_api_handle_status(tc_api_slot *s);
+void tc_api_handle_monitor(tc_api_slot *s);
 void tc_api_handle_health(tc_api_slot *s);
 void tc_api_handle_health_watch(tc_api_slot *s);
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "tc_api_internal.h"
+#include "tc_api_monitor.h"
 #include "tc_api_validate.h"
 #include "tc_consent.h"
 #include "tc_id.h"
@@ -167,6 +168,7 @@ static void shadow(tc_api_slot *s, const tc_model_set *set, const tc_model *cham
         tc_eval_options opt = {.no_interval = 1};
         if (tc_model_eval(ch[i], rec, &opt, s->w->ws, o) != TC_OK)
             continue;
+        tc_api_monitor_record(s->w->srv->monitor, s->w->id, set, ch[i], o);
         tc_audit_challenger *c = &r->challengers[r->n_challengers++];
         copy_text(c->model, sizeof c->model, ch[i]->name);
         c->version = (uint32_t)ch[i]->version;
@@ -335,6 +337,7 @@ void tc_api_handle_score(tc_api_slot *s)
         deny(s, GRPC_STATUS_INTERNAL, "the model could not be evaluated on this record");
         goto out;
     }
+    tc_api_monitor_record(srv->monitor, w->id, set, model, &w->result);
     record_result(rec, &w->result);
     rc = encode_answer(s, q, &w->result);
     tc_registry_release(srv->registry, set);

@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include "tc_api_internal.h"
+#include "tc_api_monitor.h"
 #include "tc_api_validate.h"
 #include "tc_json.h"
 #include "tc_time.h"
@@ -36,6 +37,7 @@ const tc_api_method_info tc_api_methods[M_COUNT] = {
                           TC_ROLE_STEWARD, 2},
     [M_RELOAD_MODELS] = {"/tinchap.v1.Admin/ReloadModels", "ReloadModels", 0, TC_ROLE_ADMIN, 2},
     [M_GET_STATUS] = {"/tinchap.v1.Admin/GetStatus", "GetStatus", 0, TC_ROLE_ADMIN, 2},
+    [M_GET_MONITOR] = {"/tinchap.v1.Admin/GetMonitor", "GetMonitor", 0, TC_ROLE_ADMIN, 2},
     [M_HEALTH_CHECK] = {"/grpc.health.v1.Health/Check", "Check", 0, 0, 8},
     [M_HEALTH_WATCH] = {"/grpc.health.v1.Health/Watch", "Watch", 0, 0, 4},
     /* The benchmark floor: same binary, threads and slots, no work. */
@@ -480,6 +482,9 @@ static void dispatch(tc_api_slot *s)
     case M_GET_STATUS:
         tc_api_handle_status(s);
         break;
+    case M_GET_MONITOR:
+        tc_api_handle_monitor(s);
+        break;
     default:
         tc_api_fail(s, GRPC_STATUS_INTERNAL, "unrouted method");
         break;
@@ -816,6 +821,7 @@ static void metrics_extra(FILE *f, void *arg)
     fprintf(f, "# HELP tinchap_models_generation Successful model loads since start.\n"
                "# TYPE tinchap_models_generation gauge\ntinchap_models_generation %llu\n",
             (unsigned long long)tc_model_set_generation(set));
+    tc_api_monitor_render(srv->monitor, set, f);
     tc_registry_release(srv->registry, set);
     tc_store_stats st;
     if (tc_store_stats_get(srv->store, &st, NULL) == TC_OK)
@@ -1028,6 +1034,7 @@ int tc_api_server_start(const tc_api_config *cfg, tc_api_server **out, tc_error 
                                  .extra = metrics_extra, .extra_arg = srv};
     if ((rc = tc_api_log_open(STDERR_FILENO, cfg->log_debug, srv->n_workers, &srv->log, err)) ||
         (rc = open_engine(srv, err)) ||
+        (rc = tc_api_monitor_open(srv->n_workers, cfg->monitor_window_s, &srv->monitor, err)) ||
         (rc = tc_api_metrics_open(&mo, &srv->metrics, err)))
         goto fail;
     for (size_t i = 0; i < srv->n_workers; i++)
@@ -1091,6 +1098,7 @@ fail:
     }
     close_worker(&srv->admin);
     tc_api_metrics_close(srv->metrics);
+    tc_api_monitor_close(srv->monitor);
     tc_audit_close(srv->audit);
     tc_registry_close(srv->registry);
     tc_store_close(srv->store);
@@ -1197,6 +1205,7 @@ void tc_api_server_stop(tc_api_server *srv)
     /* 5. Flush the audit trail, close everything: the metrics endpoint and the workers' audit
      *    readers use the trail, so they go before it. */
     tc_api_metrics_close(srv->metrics);
+    tc_api_monitor_close(srv->monitor);
     for (size_t i = 0; i < srv->n_workers; i++)
         close_worker(&srv->workers[i]);
     close_worker(&srv->admin);

@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "call_monitor.h"
 #include "csv_reader.h"
 #include "pb_json.h"
 #include "tc_catalog.h"
@@ -50,6 +51,9 @@ static const char help[] =
     "  inquiries  --citizen ID [--limit N]                  Steward/ListInquiries\n"
     "  reload                                               Admin/ReloadModels\n"
     "  status                                               Admin/GetStatus\n"
+    "  monitor    [--json]                                  Admin/GetMonitor: per model, the\n"
+    "                                                       window's grades against development,\n"
+    "                                                       PSI and CSI, as a table\n"
     "  health     [--service NAME]                          grpc.health.v1.Health/Check\n"
     "  raw        /package.Service/Method                   an empty request to any method;\n"
     "                                                       prints the response's size\n"
@@ -65,6 +69,7 @@ static const char help[] =
     "  --token TOKEN        bearer token for such a server (default $TINCHAP_TOKEN)\n"
     "  --timeout MS         deadline of the call (default 10000)\n"
     "  --compact            print the JSON on one line\n"
+    "  --json               JSON where a table is the default (monitor)\n"
     "  -h, --help           this text\n"
     "\n"
     "Notes: times are UTC, \"2026-01-31T09:00:00Z\" or \"2026-01-31\". score makes a fresh\n"
@@ -119,6 +124,7 @@ enum {
     O_TOKEN,
     O_TIMEOUT,
     O_COMPACT,
+    O_JSON,
     O_REQ /* O_REQ + R_* */
 };
 
@@ -132,6 +138,8 @@ typedef struct call_ctx {
     tc_client *client;
     int timeout_ms;
     int compact;
+    int json;                                 /* --json: JSON even where a table is the default */
+    int (*table)(const ProtobufCMessage *msg); /* the method's table, or NULL: JSON */
 } call_ctx;
 
 typedef struct method {
@@ -198,7 +206,7 @@ static int unary(call_ctx *cx, const char *path, const ProtobufCMessage *req,
     free(resp);
     if (m == NULL)
         return cli_failf("call", "the server's %s is malformed", resp_desc->short_name);
-    rc = print_json(cx, pb_json_encode(m));
+    rc = cx->table != NULL && !cx->json ? cx->table(m) : print_json(cx, pb_json_encode(m));
     protobuf_c_message_free_unpacked(m, NULL);
     return rc;
 }
@@ -350,6 +358,15 @@ static int run_reload(call_ctx *cx, const req_opts *r)
     Tinchap__V1__ReloadModelsRequest q = TINCHAP__V1__RELOAD_MODELS_REQUEST__INIT;
     return unary(cx, "/tinchap.v1.Admin/ReloadModels", &q.base,
                  &tinchap__v1__reload_models_response__descriptor);
+}
+
+static int run_monitor(call_ctx *cx, const req_opts *r)
+{
+    (void)r;
+    Tinchap__V1__GetMonitorRequest q = TINCHAP__V1__GET_MONITOR_REQUEST__INIT;
+    cx->table = call_monitor_print;
+    return unary(cx, "/tinchap.v1.Admin/GetMonitor", &q.base,
+                 &tinchap__v1__get_monitor_response__descriptor);
 }
 
 static int run_status(call_ctx *cx, const req_opts *r)
@@ -653,6 +670,7 @@ static const method methods[] = {
     {"inquiries", run_inquiries, B(R_CITIZEN) | B(R_LIMIT), B(R_CITIZEN), NULL},
     {"reload", run_reload, 0, 0, NULL},
     {"status", run_status, 0, 0, NULL},
+    {"monitor", run_monitor, 0, 0, NULL},
     {"health", run_health, B(R_SERVICE), 0, NULL},
     {"raw", run_raw, 0, 0, "a method path"},
 };
@@ -675,6 +693,7 @@ int cmd_call(int argc, char **argv)
         {"token", required_argument, NULL, O_TOKEN},
         {"timeout", required_argument, NULL, O_TIMEOUT},
         {"compact", no_argument, NULL, O_COMPACT},
+        {"json", no_argument, NULL, O_JSON},
         {"citizen", required_argument, NULL, O_REQ + R_CITIZEN},
         {"consent-ref", required_argument, NULL, O_REQ + R_CONSENT_REF},
         {"purpose", required_argument, NULL, O_REQ + R_PURPOSE},
@@ -739,6 +758,9 @@ int cmd_call(int argc, char **argv)
         case O_COMPACT:
             cx.compact = 1;
             break;
+        case O_JSON:
+            cx.json = 1;
+            break;
         case 'h':
             fputs(help, stdout);
             return 0;
@@ -756,14 +778,14 @@ int cmd_call(int argc, char **argv)
     }
     if (optind >= argc)
         return cli_usage("call", "which method? score, models, model, put, grant, revoke, "
-                                 "erase, inquiries, reload, status, health or raw");
+                                 "erase, inquiries, reload, status, monitor, health or raw");
     const method *m = NULL;
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
         if (strcmp(argv[optind], methods[i].name) == 0)
             m = &methods[i];
     if (m == NULL) /* not echoed: a misplaced argument may be a citizen ID */
         return cli_usage("call", "unknown method; one of score, models, model, put, grant, "
-                                 "revoke, erase, inquiries, reload, status, health, raw");
+                                 "revoke, erase, inquiries, reload, status, monitor, health, raw");
     int extra = argc - optind - 1;
     if (m->positional != NULL && extra != 1)
         return cli_usage("call", "%s takes %s", m->name, m->positional);
