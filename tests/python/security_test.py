@@ -98,7 +98,10 @@ class SecurityTest(unittest.TestCase):
             self.assertEqual((x.text_vi, x.text_en), texts[x.code])
         wire = r.SerializeToString()
         self.assertNotIn(CITIZEN.encode(), wire)
-        self.assertIsNone(DIGITS12.search(wire.decode("latin-1")))
+        # the inquiry ID is 24 random hex digits, 12 of them decimal in a row about once in 20
+        self.assertRegex(r.inquiry_id, "^[0-9a-f]{24}$")
+        r.inquiry_id = ""
+        self.assertIsNone(DIGITS12.search(r.SerializeToString().decode("latin-1")))
 
     def check_refusal(self, what, code, fn):
         got, details = status_of(fn)
