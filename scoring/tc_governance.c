@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "tc_file.h"
 #include "tc_json.h"
 #include "tc_key.h"
 #include "tc_registry.h"
@@ -277,53 +278,15 @@ out:
 
 /* ---- writing ---- */
 
-/* Replace dir/file with text: a hidden temporary file (the registry skips names starting with
- * '.'), with the original's mode and, when permitted, owner; fsync; rename; fsync the
- * directory, so after a crash the file is wholly old or wholly new. */
+/* Replace dir/file with text through the atomic writer, with the original's mode and, when
+ * permitted, owner: after a crash the file is wholly old or wholly new. */
 static int write_atomic(const char *dir, const char *file, const char *text, size_t len,
                         tc_error *err)
 {
-    char path[4096 + TC_GOVERNANCE_FILE_MAX + 2], tmp[4096 + TC_GOVERNANCE_FILE_MAX + 64];
-    struct stat st;
-    snprintf(path, sizeof path, "%s/%s", dir, file);
-    snprintf(tmp, sizeof tmp, "%s/.%s.governance-%ld.tmp", dir, file, (long)getpid());
-    if (stat(path, &st) != 0)
-        return tc_errorf(err, TC_EIO, "%s: %s", path, strerror(errno));
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return tc_errorf(err, TC_EIO, "%s: %s", tmp, strerror(errno));
-    size_t off = 0;
-    int ok = 1;
-    while (ok && off < len) {
-        ssize_t w = write(fd, text + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        ok = w > 0;
-        off += ok ? (size_t)w : 0;
-    }
-    ok = ok && fchmod(fd, st.st_mode & 07777) == 0;
-    if (ok && fchown(fd, st.st_uid, st.st_gid) != 0 && errno != EPERM)
-        ok = 0;
-    ok = ok && fsync(fd) == 0;
-    int saved = errno;
-    ok = close(fd) == 0 && ok;
-    if (ok && rename(tmp, path) != 0) {
-        saved = errno;
-        ok = 0;
-    }
-    if (!ok) {
-        unlink(tmp);
-        return tc_errorf(err, TC_EIO, "%s: %s", path, strerror(saved ? saved : errno));
-    }
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || fsync(dfd) != 0) {
-        saved = errno;
-        if (dfd >= 0)
-            close(dfd);
-        return tc_errorf(err, TC_EIO, "%s: syncing the directory: %s", dir, strerror(saved));
-    }
-    close(dfd);
-    return TC_OK;
+    char path[4096 + TC_GOVERNANCE_FILE_MAX + 2];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, file) >= sizeof path)
+        return tc_errorf(err, TC_EINVAL, "%s/%s: path too long", dir, file);
+    return tc_file_write(path, text, len, TC_FILE_REPLACE | TC_FILE_KEEP_MODE, 0644, err);
 }
 
 int tc_governance_apply(const tc_governance_plan *p, tc_error *err)
