@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "paths.h"
+#include "tc_file.h"
 #include "tc_id.h"
 
 const char *cli_models_dir(void)
@@ -53,6 +54,15 @@ int cli_failf(const char *cmd, const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     return CLI_EXIT_FAIL;
+}
+
+int cli_check_out(const char *cmd, const char *path, int force)
+{
+    tc_error err = {0};
+    int rc = tc_file_check(path, TC_FILE_STDOUT | (force ? TC_FILE_REPLACE : 0), &err);
+    if (rc == TC_EEXIST)
+        return cli_failf(cmd, "%s: exists (use --force to replace it)", path);
+    return rc != TC_OK ? cli_fail(cmd, &err) : 0;
 }
 
 int cli_usage(const char *cmd, const char *fmt, ...)

@@ -37,6 +37,11 @@ int cli_failf(const char *cmd, const char *fmt, ...) __attribute__((format(print
 /* Bad usage: message plus "try 'tinchap <cmd> --help'"; returns CLI_EXIT_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* An output file a command will write (tc_file) checked before it reads anything: 0, or the
+ * failure exit status with "PATH: exists (use --force to replace it)" or why PATH cannot be
+ * written. "-" (standard output) always passes. */
+int cli_check_out(const char *cmd, const char *path, int force);
+
 /* "64M", "32G", "1048576" -> bytes. 0 on success. */
 int cli_parse_size(const char *text, size_t *out);
 /* --max-errors: a count ("10", "1k": *count, *pct = -1) or a share of the rows read ("1%":

@@ -6,7 +6,7 @@
  *
  * Everything that can be checked before a row is read is checked first (the model, --method
  * against the model, the header's columns, the output name), and the output is written through
- * out_file: it appears whole, or not at all. A row that cannot be scored is rejected with
+ * tc_file: it appears whole, or not at all. A row that cannot be scored is rejected with
  * FILE:LINE:COLUMN and its reason; up to --max-errors rejected rows are tolerated (they go to
  * the rejects file), past it nothing is written.
  */
@@ -20,7 +20,7 @@
 #include "commands.h"
 #include "csv_reader.h"
 #include "model_cli.h"
-#include "out_file.h"
+#include "tc_file.h"
 #include "tc_id.h"
 #include "tc_record.h"
 
@@ -84,7 +84,7 @@ typedef struct score_job {
     tc_eval_options eo;
     /* the run */
     long rows, scored, rejected;
-    out_file rejects;
+    tc_file rejects;
     int rejects_open;
 } score_job;
 
@@ -138,7 +138,7 @@ static void write_header(const score_job *job, FILE *out)
     fputs("row", out);
     if (job->id_name != NULL) {
         fputc(',', out);
-        out_csv_field(out, job->id_name, strlen(job->id_name));
+        csv_write_field(out, job->id_name, strlen(job->id_name));
     }
     fputs(",score,pd,pd_low,pd_high,grade,reasons", out);
     if (job->detail) {
@@ -155,7 +155,7 @@ static void write_row(FILE *out, const score_job *job, long n, const csv_row *ro
     char b1[40], b2[40], b3[40], b4[40];
     fprintf(out, "%ld,", n);
     if (job->id_col >= 0) {
-        out_csv_field(out, row->fields[job->id_col], row->lens[job->id_col]);
+        csv_write_field(out, row->fields[job->id_col], row->lens[job->id_col]);
         fputc(',', out);
     }
     fprintf(out, "%s,%s,%s,%s,%s,", fmt_num(b1, r->score), fmt_num(b2, r->pd),
@@ -187,7 +187,7 @@ static int reject(score_job *job, const char *file, const csv_row *row, int colu
     if (job->rejects_path == NULL)
         return TC_OK;
     if (!job->rejects_open) {
-        int rc = out_file_open(&job->rejects, job->rejects_path, job->force, 0644, err);
+        int rc = tc_file_open(&job->rejects, job->rejects_path, job->force ? TC_FILE_REPLACE : 0, 0644, err);
         if (rc != TC_OK)
             return rc;
         job->rejects_open = 1;
@@ -197,12 +197,12 @@ static int reject(score_job *job, const char *file, const csv_row *row, int colu
     FILE *f = job->rejects.f;
     fprintf(f, "%ld,%d,", row->line, column);
     if (job->id_col >= 0 && (size_t)job->id_col < row->n) {
-        out_csv_field(f, row->fields[job->id_col], row->lens[job->id_col]);
+        csv_write_field(f, row->fields[job->id_col], row->lens[job->id_col]);
         fputc(',', f);
     } else if (job->id_name != NULL) {
         fputc(',', f);
     }
-    out_csv_field(f, reason, strlen(reason));
+    csv_write_field(f, reason, strlen(reason));
     fputc('\n', f);
     return TC_OK;
 }
@@ -299,20 +299,20 @@ out:
 
 /* After the rows: within --max-errors, the output and the rejects are committed; past it, the
  * rejects alone (to fix the input by) and the output is discarded. */
-static int settle(score_job *job, out_file *out, const char *input, tc_error *err)
+static int settle(score_job *job, tc_file *out, const char *input, tc_error *err)
 {
     long allowed = job->max_errors_pct >= 0
                        ? (long)(job->max_errors_pct / 100.0 * (double)job->rows)
                        : job->max_errors;
     if (job->rejects_open) {
         job->rejects_open = 0;
-        if (out_file_commit(&job->rejects, err) != TC_OK) {
-            out_file_discard(out);
+        if (tc_file_commit(&job->rejects, err) != TC_OK) {
+            tc_file_discard(out);
             return cli_fail(job->cmd, err);
         }
     }
     if (job->rejected > allowed) {
-        out_file_discard(out);
+        tc_file_discard(out);
         return cli_failf(job->cmd,
                          "%ld of %ld rows of %s cannot be scored, more than --max-errors %ld "
                          "allows: nothing was written%s%s",
@@ -320,7 +320,7 @@ static int settle(score_job *job, out_file *out, const char *input, tc_error *er
                          job->rejects_path != NULL ? "; the rows are listed in " : "",
                          job->rejects_path != NULL ? job->rejects_path : "");
     }
-    if (out_file_commit(out, err) != TC_OK)
+    if (tc_file_commit(out, err) != TC_OK)
         return cli_fail(job->cmd, err);
     fprintf(stderr, "scored %ld rows with %s version %d", job->scored, job->model->name,
             job->model->version);
@@ -422,35 +422,33 @@ int cmd_score(int argc, char **argv)
     tc_error err = {0};
     loaded_model lm;
     csv_reader *in = NULL;
-    out_file out = {0};
+    tc_file out = {0};
     if (load_model(paths[0], paths[3], paths[4], NULL, &lm, &err) != TC_OK)
         return cli_fail(job.cmd, &err);
     job.model = lm.model;
     if ((status = check_model(&job)) != 0)
         goto out;
-    if (strcmp(output, "-") != 0 && !job.force && access(output, F_OK) == 0) {
-        status = cli_failf(job.cmd, "%s: exists (use --force to replace it)", output);
+    if ((status = cli_check_out(job.cmd, output, job.force)) != 0)
         goto out;
-    }
     if (csv_reader_open(input, &in, &err) != TC_OK) {
         status = cli_fail(job.cmd, &err);
         goto out;
     }
     if ((status = score_header(&job, in, &err)) != 0)
         goto out;
-    if (out_file_open(&out, output, job.force, 0644, &err) != TC_OK) {
+    if (tc_file_open(&out, output, TC_FILE_STDOUT | (job.force ? TC_FILE_REPLACE : 0), 0644, &err) != TC_OK) {
         status = cli_fail(job.cmd, &err);
         goto out;
     }
     write_header(&job, out.f);
     if ((status = score_rows(&job, in, out.f, &err)) != 0) {
-        out_file_discard(&out);
+        tc_file_discard(&out);
         goto out;
     }
     status = settle(&job, &out, input, &err);
 out:
     if (job.rejects_open)
-        out_file_discard(&job.rejects);
+        tc_file_discard(&job.rejects);
     csv_reader_close(in);
     loaded_model_free(&lm);
     return status;

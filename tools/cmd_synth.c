@@ -3,9 +3,9 @@
  * `tinchap train` read.
  *
  * Columns follow the catalog given at run time, matched by name to what the process draws, and
- * every value is formatted the way tc_attr_parse reads it. Each file is written under a temporary
- * name in the output directory and renamed into place only when all three are complete, so an
- * interrupted run never leaves a truncated file under a final name.
+ * every value is formatted the way tc_attr_parse reads it. Each file is written through tc_file
+ * under a temporary name in the output directory and renamed into place only when all three are
+ * complete, so an interrupted run never leaves a truncated file under a final name.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,6 +26,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "synth.h"
+#include "tc_file.h"
 #include "tc_id.h"
 #include "tc_time.h"
 
@@ -288,10 +289,7 @@ static char *put_time(char *p, const day_cache *dc, int64_t t, int with_time)
 /* --- output files ---------------------------------------------------------------------------- */
 
 typedef struct out_file {
-    const char *name;
-    char path[PATH_MAX];
-    char tmp[PATH_MAX];
-    FILE *f;
+    tc_file file;
     char *buf;
 } out_file;
 
@@ -335,39 +333,30 @@ static int make_dirs(const char *dir, tc_error *err)
     return TC_OK;
 }
 
-static int out_open(out_file *o, const char *dir, const char *name, tc_error *err)
+static int out_open(out_file *o, const char *dir, const char *name, int force, tc_error *err)
 {
-    o->name = name;
-    if ((size_t)snprintf(o->path, sizeof o->path, "%s/%s", dir, name) >= sizeof o->path ||
-        (size_t)snprintf(o->tmp, sizeof o->tmp, "%s/.%s.tmp-%ld", dir, name, (long)getpid()) >=
-            sizeof o->tmp)
+    char path[PATH_MAX];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path)
         return tc_errorf(err, TC_EINVAL, "output directory name is too long");
-    /* "x": never write through a stale temporary that someone else may be reading. */
-    if ((o->f = fopen(o->tmp, "wx")) == NULL)
-        return tc_errorf(err, TC_EIO, "cannot create %s: %s", o->tmp, strerror(errno));
+    int rc = tc_file_open(&o->file, path, force ? TC_FILE_REPLACE : 0, 0666, err);
+    if (rc != TC_OK)
+        return rc;
     if ((o->buf = malloc(FILE_BUFFER)) != NULL)
-        setvbuf(o->f, o->buf, _IOFBF, FILE_BUFFER);
+        setvbuf(o->file.f, o->buf, _IOFBF, FILE_BUFFER);
     return TC_OK;
 }
 
 static int out_write(out_file *o, const char *data, size_t len, tc_error *err)
 {
-    if (fwrite(data, 1, len, o->f) != len)
-        return tc_errorf(err, TC_EIO, "cannot write %s: %s", o->path, strerror(errno));
+    if (fwrite(data, 1, len, o->file.f) != len)
+        return tc_errorf(err, TC_EIO, "cannot write %s: %s", o->file.path, strerror(errno));
     return TC_OK;
 }
 
-/* Flush and close; the file stays under its temporary name. */
-static int out_close(out_file *o, tc_error *err)
+/* Complete under its temporary name, not yet in place. */
+static int out_finish(out_file *o, tc_error *err)
 {
-    int rc = TC_OK;
-    if (o->f == NULL)
-        return TC_OK;
-    if (ferror(o->f) || fflush(o->f) != 0)
-        rc = tc_errorf(err, TC_EIO, "cannot write %s: %s", o->path, strerror(errno));
-    if (fclose(o->f) != 0 && rc == TC_OK)
-        rc = tc_errorf(err, TC_EIO, "cannot write %s: %s", o->path, strerror(errno));
-    o->f = NULL;
+    int rc = tc_file_finish(&o->file, err);
     free(o->buf);
     o->buf = NULL;
     return rc;
@@ -375,11 +364,7 @@ static int out_close(out_file *o, tc_error *err)
 
 static void out_discard(out_file *o)
 {
-    if (o->f != NULL) {
-        fclose(o->f);
-        o->f = NULL;
-        unlink(o->tmp);
-    }
+    tc_file_discard(&o->file);
     free(o->buf);
     o->buf = NULL;
 }
@@ -512,8 +497,9 @@ static int run(const options *opt, const tc_catalog *cat, const char *cat_path, 
     for (size_t i = 0; i < N_OUT; i++) {
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/%s", opt->out, names[i]);
-        if (!opt->force && access(path, F_OK) == 0) {
-            rc = tc_errorf(err, TC_EEXIST, "%s exists: pass --force to replace it", path);
+        if ((rc = tc_file_check(path, opt->force ? TC_FILE_REPLACE : 0, err)) != TC_OK) {
+            if (rc == TC_EEXIST)
+                tc_errorf(err, rc, "%s exists: pass --force to replace it", path);
             goto out;
         }
     }
@@ -524,9 +510,9 @@ static int run(const options *opt, const tc_catalog *cat, const char *cat_path, 
             signal(signals[i], on_signal);
     }
     for (size_t i = 0; i < N_OUT; i++) {
-        if ((rc = out_open(&out[i], opt->out, names[i], err)) != TC_OK)
+        if ((rc = out_open(&out[i], opt->out, names[i], opt->force, err)) != TC_OK)
             goto out;
-        tmp_paths[i] = out[i].tmp;
+        tmp_paths[i] = out[i].file.tmp;
     }
 
     if ((rc = write_header(&out[OUT_POPULATION], lay, "citizen_id,", NULL, err)) != TC_OK ||
@@ -617,15 +603,13 @@ static int run(const options *opt, const tc_catalog *cat, const char *cat_path, 
         *err = job.err;
         goto out;
     }
+    /* all three complete before any is published */
     for (size_t i = 0; i < N_OUT; i++)
-        if ((rc = out_close(&out[i], err)) != TC_OK)
+        if ((rc = out_finish(&out[i], err)) != TC_OK)
             goto out;
     for (size_t i = 0; i < N_OUT; i++) {
-        if (rename(out[i].tmp, out[i].path) != 0) {
-            rc = tc_errorf(err, TC_EIO, "cannot rename %s to %s: %s", out[i].tmp, out[i].path,
-                           strerror(errno));
+        if ((rc = tc_file_commit(&out[i].file, err)) != TC_OK)
             goto out;
-        }
         tmp_paths[i] = NULL;
     }
     rc = TC_OK;
@@ -637,10 +621,8 @@ out:
     cli_progress_finish(&progress);
     free(job.row);
     for (size_t i = 0; i < N_OUT; i++) {
-        out_discard(&out[i]);
-        if (tmp_paths[i] != NULL)
-            unlink(tmp_paths[i]);
         tmp_paths[i] = NULL;
+        out_discard(&out[i]);
     }
     for (size_t i = 0; i < N_SIGNALS; i++)
         if (old_handlers[i] != SIG_ERR)

@@ -14,7 +14,8 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "out_file.h"
+#include "csv_reader.h"
+#include "tc_file.h"
 #include "tc_train.h"
 #include "train_data.h"
 #include "train_report.h"
@@ -151,8 +152,8 @@ static int check_identity(const char *cmd, const char *dir, const tc_train_spec 
  * one of the spec's split points. */
 static int write_table(const tc_train_result *r, const char *path, int force, tc_error *err)
 {
-    out_file o;
-    int rc = out_file_open(&o, path, force, 0644, err);
+    tc_file o;
+    int rc = tc_file_open(&o, path, force ? TC_FILE_REPLACE : 0, 0644, err);
     if (rc != TC_OK)
         return rc;
     fputs("characteristic,bin,count,event_rate,woe,iv,points,user_split\n", o.f);
@@ -164,9 +165,9 @@ static int write_table(const tc_train_result *r, const char *path, int force, tc
             const tc_bin_stat *b = &c->bin.bins[i];
             char text[512], n1[40], n2[40], n3[40], n4[40], n5[40];
             train_report_bin_text(c, i, text, sizeof text);
-            out_csv_field(o.f, c->attr->name, strlen(c->attr->name));
+            csv_write_field(o.f, c->attr->name, strlen(c->attr->name));
             fputc(',', o.f);
-            out_csv_field(o.f, text, strlen(text));
+            csv_write_field(o.f, text, strlen(text));
             fprintf(o.f, ",%s,%s,%s,%s,%s,%s\n", train_report_num(n1, b->n),
                     b->n > 0 ? train_report_num(n2, b->events / b->n) : "",
                     train_report_num(n3, b->woe), train_report_num(n4, b->iv),
@@ -174,7 +175,9 @@ static int write_table(const tc_train_result *r, const char *path, int force, tc
                     train_report_user_split(c, i) ? "yes" : "no");
         }
     }
-    return out_file_commit(&o, err);
+    rc = tc_file_commit(&o, err);
+    tc_file_discard(&o);
+    return rc;
 }
 
 static void print_summary(const tc_train_result *r, const char *out, double elapsed)
@@ -317,6 +320,7 @@ int cmd_train(int argc, char **argv)
     tc_train_result *res = NULL;
     char fingerprint[TRAIN_FINGERPRINT_LEN + 1];
     int status = 0;
+    unsigned wflags = force ? TC_FILE_REPLACE : 0;
     progress_ctx pc = {.started = started,
                        .enabled = isatty(STDERR_FILENO) && getenv("TINCHAP_NO_PROGRESS") == NULL};
     if (tc_catalog_load(catalog_path != NULL ? catalog_path : cli_default_catalog(), &cat, &err) !=
@@ -331,14 +335,9 @@ int cmd_train(int argc, char **argv)
     if ((status = check_identity(cmd, models_dir != NULL ? models_dir : cli_models_dir(), spec,
                                  replace)) != 0)
         goto out;
-    if (table_path != NULL && !force && access(table_path, F_OK) == 0) {
-        status = cli_failf(cmd, "%s: exists (use --force to replace it)", table_path);
+    if ((table_path != NULL && (status = cli_check_out(cmd, table_path, force)) != 0) ||
+        (status = cli_check_out(cmd, out_path, force)) != 0)
         goto out;
-    }
-    if (!force && access(out_path, F_OK) == 0) {
-        status = cli_failf(cmd, "%s: exists (use --force to replace it)", out_path);
-        goto out;
-    }
     const char *names[TC_TRAIN_ATTRS_MAX];
     for (size_t j = 0; j < spec->n_attrs; j++)
         names[j] = spec->attrs[j].name;
@@ -364,7 +363,7 @@ int cmd_train(int argc, char **argv)
         status = cli_fail(cmd, &err);
         goto out;
     }
-    if (out_file_write_all(out_path, res->model_json, res->model_len, force, 0644, &err) != TC_OK) {
+    if (tc_file_write(out_path, res->model_json, res->model_len, wflags, 0644, &err) != TC_OK) {
         status = cli_fail(cmd, &err);
         goto out;
     }
@@ -381,7 +380,7 @@ int cmd_train(int argc, char **argv)
             status = cli_fail(cmd, &err);
             goto out;
         }
-        int wrc = out_file_write_all(report_path, html, len, force, 0644, &err);
+        int wrc = tc_file_write(report_path, html, len, wflags, 0644, &err);
         free(html);
         if (wrc != TC_OK) {
             status = cli_fail(cmd, &err);
@@ -397,7 +396,7 @@ int cmd_train(int argc, char **argv)
         }
         if (strcmp(summary_path, "-") == 0) {
             fwrite(text, 1, len, stdout);
-        } else if (out_file_write_all(summary_path, text, len, force, 0644, &err) != TC_OK) {
+        } else if (tc_file_write(summary_path, text, len, wflags, 0644, &err) != TC_OK) {
             status = cli_fail(cmd, &err);
         }
         free(text);

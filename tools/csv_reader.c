@@ -217,3 +217,12 @@ const char *csv_reader_path(const csv_reader *r)
 {
     return r->path;
 }
+
+void csv_write_field(FILE *f, const char *s, size_t len)
+{
+    if (memchr(s, ',', len) == NULL && memchr(s, '"', len) == NULL &&
+        memchr(s, '\n', len) == NULL && memchr(s, '\r', len) == NULL)
+        fwrite(s, 1, len, f);
+    else
+        csv_fwrite(f, s, len);
+}

@@ -1,4 +1,5 @@
-/* csv_reader — rows of a CSV file, one at a time, with the line each started on.
+/* csv_reader — rows of a CSV file, one at a time, with the line each started on; and the one
+ * way tinchap writes a CSV field, so that what it writes reads back here as it was.
  *
  * A pull interface over libcsv (which handles quoting, embedded commas and newlines, CRLF); this
  * module adds what libcsv lacks for messages a person can act on: the line number of each row,
@@ -9,6 +10,7 @@
 #define TC_CSV_READER_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "tc_error.h"
 
@@ -37,5 +39,9 @@ int csv_reader_next(csv_reader *r, csv_row *row, tc_error *err);
 size_t csv_reader_offset(const csv_reader *r);
 size_t csv_reader_size(const csv_reader *r);
 const char *csv_reader_path(const csv_reader *r);
+
+/* One field: as it is, or quoted by libcsv when it holds a comma, a quote or a line break.
+ * Write errors show in ferror(f). */
+void csv_write_field(FILE *f, const char *s, size_t len);
 
 #endif

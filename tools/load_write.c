@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "load.h"
+#include "tc_file.h"
 #include "tc_id.h"
 #include "tc_record.h"
 #include "tc_time.h"
@@ -51,21 +52,6 @@ size_t load_settle_rejects(load *L)
     return L->n_rejects;
 }
 
-static void csv_write_field(FILE *f, const char *s, size_t len)
-{
-    if (strpbrk(s, ",\"\r\n") == NULL) {
-        fwrite(s, 1, len, f);
-        return;
-    }
-    fputc('"', f);
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] == '"')
-            fputc('"', f);
-        fputc(s[i], f);
-    }
-    fputc('"', f);
-}
-
 /* Where the rejected rows of input file go: DIR/<basename>.rejects.csv, or beside the input. */
 static void rejects_name(const char *dir, const char *input, char *out, size_t size)
 {
@@ -88,14 +74,10 @@ static int write_rejects_of(load *L, const char *file, size_t *i, const char *pa
     csv_reader *rd = NULL;
     csv_row row;
     tc_error rerr = {0};
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return tc_errorf(err, TC_EIO, "%s: %s", path, strerror(errno));
-    FILE *f = fdopen(fd, "w");
-    if (f == NULL) {
-        close(fd);
-        return tc_errorf(err, TC_EIO, "%s: %s", path, strerror(errno));
-    }
+    tc_file out;
+    if ((rc = tc_file_open(&out, path, TC_FILE_REPLACE, 0600, err)) != TC_OK)
+        return rc;
+    FILE *f = out.f;
     int more = 0;
     fputs("reject_line,reject_reason", f);
     if (strcmp(file, "-") != 0 && csv_reader_open(file, &rd, &rerr) == TC_OK &&
@@ -121,9 +103,8 @@ static int write_rejects_of(load *L, const char *file, size_t *i, const char *pa
         fputc('\n', f);
     }
     csv_reader_close(rd);
-    if (fflush(f) != 0 || fsync(fileno(f)) != 0)
-        rc = tc_errorf(err, TC_EIO, "%s: %s", path, strerror(errno));
-    fclose(f);
+    rc = tc_file_commit(&out, err);
+    tc_file_discard(&out);
     if (rc == TC_OK)
         fprintf(stderr, "rejected rows of %s and their reasons written to %s\n", file, path);
     return rc;

@@ -13,6 +13,7 @@
 #include "paths.h"
 #include "tc_api.h"
 #include "tc_api_config.h"
+#include "tc_file.h"
 
 
 static const char help[] =
@@ -232,12 +233,10 @@ int main(int argc, char **argv)
         return 1;
     }
     if (port_file != NULL) {
-        char tmp[4096];
-        snprintf(tmp, sizeof tmp, "%s.tmp", port_file);
-        FILE *f = fopen(tmp, "w");
-        if (f == NULL || fprintf(f, "%d\n", tc_api_server_port(srv)) < 0 || fclose(f) != 0 ||
-            rename(tmp, port_file) != 0)
-            fprintf(stderr, "tinchapd: cannot write %s\n", port_file);
+        char text[16];
+        int n = snprintf(text, sizeof text, "%d\n", tc_api_server_port(srv));
+        if (tc_file_write(port_file, text, (size_t)n, TC_FILE_REPLACE, 0644, &err) != TC_OK)
+            fprintf(stderr, "tinchapd: cannot write the port file: %s\n", err.msg);
     }
     for (;;) {
         int sig = 0;
