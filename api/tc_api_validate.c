@@ -47,18 +47,7 @@ static int has_id_digits(const char *v)
 
 void tc_api_redact_ids(char *text)
 {
-    size_t run = 0;
-    for (size_t i = 0;; i++) {
-        if (text[i] >= '0' && text[i] <= '9') {
-            run++;
-            continue;
-        }
-        if (run >= TC_ID_LEN)
-            memset(text + i - run, '#', run);
-        run = 0;
-        if (text[i] == '\0')
-            return;
-    }
+    tc_id_redact(text);
 }
 
 /* No run of 12 digits: a client cannot put a citizen ID where logs would keep it. */

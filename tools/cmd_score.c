@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -58,15 +59,19 @@ static const char score_help[] =
     "      --id-column NAME pass this input column through (an application or loan\n"
     "                       reference; a column of 12-digit citizen IDs is refused)\n"
     "      --max-errors N   rows that cannot be scored tolerated, a count or a share such as\n"
-    "                       1% of the rows (default 0); past it nothing is written\n"
-    "      --rejects FILE   where the rejected rows go, as line, column[, ID], reason\n"
-    "                       (default OUT.rejects.csv, written when --max-errors is above 0)\n"
+    "                       1% of the rows (default 0); past it no output is written\n"
+    "      --rejects FILE   where the rejected rows go, as line, column[, ID], reason (default\n"
+    "                       OUT.rejects.csv when --max-errors is above 0; with --out - name\n"
+    "                       it). Every run that reads its input to the end replaces it with\n"
+    "                       its own rejected rows (the header alone when there are none),\n"
+    "                       mode 0600; a run stopped by an error leaves it as it was. Runs of\n"
+    "                       12 digits in a reason are masked: a citizen ID is never repeated\n"
     "      --reasons-count N  reasons per row, 1 to 8 (default: the model's, usually 4)\n"
     "      --method M       reasons below each characteristic's max (default) or baseline\n"
     "      --detail         add eta, eta_se, score_raw and points per characteristic\n"
     "      --catalog FILE   attribute catalog (default: $TINCHAP_CATALOG or the shipped one)\n"
     "      --reasons FILE   reason dictionary (default: reasons.json of the models directory)\n"
-    "  -f, --force          replace the output and rejects files\n"
+    "  -f, --force          replace the output file\n"
     "  -h, --help           this text\n"
     "\n"
     "Exit status: 0 scored, 1 failed or too many rejected rows (nothing written), 2 bad usage.\n";
@@ -172,28 +177,24 @@ static void write_row(FILE *out, const score_job *job, long n, const csv_row *ro
 }
 
 /* One row that cannot be scored: named on stderr (the first SCORE_PRINT_MAX) and, when rejects
- * are kept, written to the rejects file (opened at the first). column is 1-based, 0 for the row
- * as a whole. */
-static int reject(score_job *job, const char *file, const csv_row *row, int column,
-                  const char *reason, tc_error *err)
+ * are kept, written to the rejects file. column is 1-based, 0 for the row as a whole. A reason
+ * quotes the value it refuses, which may be a citizen ID typed into the wrong column: runs of
+ * 12 digits are masked in both. */
+static void reject(score_job *job, const char *file, const csv_row *row, int column,
+                   const char *reason)
 {
+    char text[TC_ERROR_MSG_MAX];
+    snprintf(text, sizeof text, "%s", reason);
+    tc_id_redact(text);
     job->rejected++;
     if (job->rejected <= SCORE_PRINT_MAX) {
         if (column > 0)
-            fprintf(stderr, "%s:%ld:%d: %s\n", file, row->line, column, reason);
+            fprintf(stderr, "%s:%ld:%d: %s\n", file, row->line, column, text);
         else
-            fprintf(stderr, "%s:%ld: %s\n", file, row->line, reason);
+            fprintf(stderr, "%s:%ld: %s\n", file, row->line, text);
     }
-    if (job->rejects_path == NULL)
-        return TC_OK;
-    if (!job->rejects_open) {
-        int rc = tc_file_open(&job->rejects, job->rejects_path, job->force ? TC_FILE_REPLACE : 0, 0644, err);
-        if (rc != TC_OK)
-            return rc;
-        job->rejects_open = 1;
-        fprintf(job->rejects.f, "line,column%s%s,reason\n", job->id_name != NULL ? "," : "",
-                job->id_name != NULL ? job->id_name : "");
-    }
+    if (!job->rejects_open)
+        return;
     FILE *f = job->rejects.f;
     fprintf(f, "%ld,%d,", row->line, column);
     if (job->id_col >= 0 && (size_t)job->id_col < row->n) {
@@ -202,29 +203,29 @@ static int reject(score_job *job, const char *file, const csv_row *row, int colu
     } else if (job->id_name != NULL) {
         fputc(',', f);
     }
-    csv_write_field(f, reason, strlen(reason));
+    csv_write_field(f, text, strlen(text));
     fputc('\n', f);
-    return TC_OK;
 }
 
-/* Parse the model's columns of one row into values: 0 parsed, 1 rejected, <0 failure. */
-static int parse_row(score_job *job, const char *file, const csv_row *row, tc_value *values,
-                     tc_error *err)
+/* Parse the model's columns of one row into values: 0 parsed, 1 rejected. */
+static int parse_row(score_job *job, const char *file, const csv_row *row, tc_value *values)
 {
     const tc_model *m = job->model;
     char msg[64];
-    int rc;
     for (size_t j = 0; j < m->n_chars; j++) {
         size_t c = (size_t)job->col[j];
         const tc_characteristic *ch = &m->chars[j];
         tc_error verr = {0};
         if (c >= row->n) {
             snprintf(msg, sizeof msg, "%zu fields, the header has more", row->n);
-            return (rc = reject(job, file, row, 0, msg, err)) != TC_OK ? -rc : 1;
+            reject(job, file, row, 0, msg);
+            return 1;
         }
         if (tc_attr_parse(ch->attr, row->fields[c], row->lens[c], &values[ch->attr_index], &verr) !=
-            TC_OK)
-            return (rc = reject(job, file, row, (int)c + 1, verr.msg, err)) != TC_OK ? -rc : 1;
+            TC_OK) {
+            reject(job, file, row, (int)c + 1, verr.msg);
+            return 1;
+        }
     }
     return 0;
 }
@@ -266,11 +267,7 @@ static int score_rows(score_job *job, csv_reader *in, FILE *out, tc_error *err)
                                file, row.line, job->id_col + 1, job->id_name);
             goto out;
         }
-        if ((rc = parse_row(job, file, &row, values, err)) < 0) {
-            status = cli_fail(job->cmd, err);
-            goto out;
-        }
-        if (rc == 1)
+        if (parse_row(job, file, &row, values) != 0)
             continue;
         size_t len = tc_record_encode(cat, values, 0, buf);
         tc_record rec;
@@ -402,6 +399,40 @@ static int parse_opts(int argc, char **argv, score_job *job, const char **paths)
     return 0;
 }
 
+/* The rejects file is part of every run's output: checked with the output before anything is
+ * read, replaced by each run that reads its input to the end. It never names the input or the
+ * output. */
+static int check_rejects(const score_job *job, const char *input, const char *output)
+{
+    tc_error err = {0};
+    struct stat r, o;
+    const char *path = job->rejects_path;
+    if (path == NULL)
+        return 0;
+    if (tc_file_check(path, TC_FILE_REPLACE, &err) != TC_OK)
+        return cli_fail(job->cmd, &err);
+    if (strcmp(path, output) == 0 || strcmp(path, input) == 0 ||
+        (stat(path, &r) == 0 && ((stat(input, &o) == 0 && r.st_dev == o.st_dev &&
+                                  r.st_ino == o.st_ino) ||
+                                 (stat(output, &o) == 0 && r.st_dev == o.st_dev &&
+                                  r.st_ino == o.st_ino))))
+        return cli_usage(job->cmd, "--rejects %s names the input or the output file", path);
+    return 0;
+}
+
+static int open_rejects(score_job *job, tc_error *err)
+{
+    if (job->rejects_path == NULL)
+        return 0;
+    /* 0600: a rejected row's reference and reason are the risk team's, not everyone's */
+    if (tc_file_open(&job->rejects, job->rejects_path, TC_FILE_REPLACE, 0600, err) != TC_OK)
+        return cli_fail(job->cmd, err);
+    job->rejects_open = 1;
+    fprintf(job->rejects.f, "line,column%s%s,reason\n", job->id_name != NULL ? "," : "",
+            job->id_name != NULL ? job->id_name : "");
+    return 0;
+}
+
 int cmd_score(int argc, char **argv)
 {
     const char *paths[5] = {NULL}; /* model, input, out, catalog, reasons */
@@ -412,10 +443,12 @@ int cmd_score(int argc, char **argv)
         return status < 0 ? 0 : status;
     const char *input = paths[1], *output = paths[2];
     if (job.rejects_path == NULL && (job.max_errors > 0 || job.max_errors_pct > 0)) {
-        const char *base = strcmp(output, "-") != 0  ? output
-                           : strcmp(input, "-") != 0 ? input
-                                                     : "stdin";
-        snprintf(rejects_default, sizeof rejects_default, "%s.rejects.csv", base);
+        if (strcmp(output, "-") == 0)
+            return cli_usage(job.cmd, "--max-errors with --out -: name the rejects file with "
+                                      "--rejects FILE");
+        if ((size_t)snprintf(rejects_default, sizeof rejects_default, "%s.rejects.csv", output) >=
+            sizeof rejects_default)
+            return cli_usage(job.cmd, "--out %s: name too long", output);
         job.rejects_path = rejects_default;
     }
 
@@ -426,9 +459,9 @@ int cmd_score(int argc, char **argv)
     if (load_model(paths[0], paths[3], paths[4], NULL, &lm, &err) != TC_OK)
         return cli_fail(job.cmd, &err);
     job.model = lm.model;
-    if ((status = check_model(&job)) != 0)
-        goto out;
-    if ((status = cli_check_out(job.cmd, output, job.force)) != 0)
+    if ((status = check_model(&job)) != 0 ||
+        (status = cli_check_out(job.cmd, output, job.force)) != 0 ||
+        (status = check_rejects(&job, input, output)) != 0)
         goto out;
     if (csv_reader_open(input, &in, &err) != TC_OK) {
         status = cli_fail(job.cmd, &err);
@@ -436,17 +469,19 @@ int cmd_score(int argc, char **argv)
     }
     if ((status = score_header(&job, in, &err)) != 0)
         goto out;
-    if (tc_file_open(&out, output, TC_FILE_STDOUT | (job.force ? TC_FILE_REPLACE : 0), 0644, &err) != TC_OK) {
+    if (tc_file_open(&out, output, TC_FILE_STDOUT | (job.force ? TC_FILE_REPLACE : 0), 0644,
+                     &err) != TC_OK) {
         status = cli_fail(job.cmd, &err);
         goto out;
     }
-    write_header(&job, out.f);
-    if ((status = score_rows(&job, in, out.f, &err)) != 0) {
-        tc_file_discard(&out);
+    if ((status = open_rejects(&job, &err)) != 0)
         goto out;
-    }
+    write_header(&job, out.f);
+    if ((status = score_rows(&job, in, out.f, &err)) != 0)
+        goto out;
     status = settle(&job, &out, input, &err);
 out:
+    tc_file_discard(&out);
     if (job.rejects_open)
         tc_file_discard(&job.rejects);
     csv_reader_close(in);

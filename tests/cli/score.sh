@@ -92,6 +92,49 @@ expect_eq "share above the rejects: exit" 0 "$status"
 run "$TINCHAP" score --model "$MODEL" --input "$WORK/bad.csv" --out x --max-errors lots
 expect_eq "bad --max-errors is usage" 2 "$status"
 
+# 4b the rejects file is the run's own: a rerun is never refused because of the last run's, and
+# each run that reads its input to the end replaces it (the header alone when nothing is
+# rejected), private to its owner
+run "$TINCHAP" score --model "$MODEL" --input "$WORK/bad.csv" --out "$WORK/rerun.csv" --max-errors 1
+expect_eq "past --max-errors exit" 1 "$status"
+expect_eq "its rejects" 3 "$(wc -l <"$WORK/rerun.csv.rejects.csv")"
+[ -e "$WORK/rerun.csv" ] && fail "no output past --max-errors"
+run "$TINCHAP" score --model "$MODEL" --input "$WORK/bad.csv" --out "$WORK/rerun.csv" --max-errors 1
+expect_eq "rerun: same verdict, not refused" 1 "$status"
+expect_contains "rerun: the same rows again" "2 of 500 rows of $WORK/bad.csv cannot be scored, more than --max-errors 1 allows" "$out"
+run "$TINCHAP" score --model "$MODEL" --input "$H" --out "$WORK/rerun.csv" --max-errors 1
+expect_eq "rerun on fixed input exit" 0 "$status"
+expect_eq "rerun replaced the stale rejects" "line,column,reason" "$(cat "$WORK/rerun.csv.rejects.csv")"
+expect_eq "rejects file mode" 600 "$(stat -c %a "$WORK/rerun.csv.rejects.csv")"
+run "$TINCHAP" score --model "$MODEL" --input "$H" --out - --max-errors 1
+expect_eq "--max-errors to stdout wants --rejects" 2 "$status"
+expect_contains "says so" "--max-errors with --out -: name the rejects file with --rejects FILE" "$out"
+cp "$WORK/bad.csv" "$WORK/bad.copy.csv"
+run "$TINCHAP" score --model "$MODEL" --input "$WORK/bad.csv" --out "$WORK/x.csv" --max-errors 5 \
+    --rejects "$WORK/bad.csv"
+expect_eq "rejects onto the input refused" 2 "$status"
+cmp -s "$WORK/bad.csv" "$WORK/bad.copy.csv" || fail "the input was overwritten by its rejects"
+run "$TINCHAP" score --model "$MODEL" --input "$H" --out "$WORK/x.csv" --max-errors 5 --rejects /dev/null
+expect_eq "rejects onto a device refused" 1 "$status"
+expect_contains "device named" "/dev/null: exists and is not a regular file" "$out"
+# an attacker's (or a careless) citizen ID typed into an attribute column: the reason quotes the
+# value, but neither stderr nor the rejects file repeats the ID
+"$PY" - "$WORK/bad.csv" "$WORK/attack.csv" <<'PYEOF'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+rows[7][rows[0].index("cic_inquiries_6m")] = "001099000123"
+rows[9][rows[0].index("vneid_level")] = "x001099000123456y"
+csv.writer(open(sys.argv[2], "w"), lineterminator="\n").writerows(rows)
+PYEOF
+run "$TINCHAP" score --model "$MODEL" --input "$WORK/attack.csv" --out "$WORK/attack.out.csv" \
+    --id-column application_id --max-errors 5
+expect_eq "attack rows rejected, the rest scored" 0 "$status"
+all="$out $(cat "$WORK/attack.out.csv.rejects.csv")"
+case "$all" in *001099000123*) fail "a citizen ID reached stderr or the rejects file" ;; esac
+expect_contains "masked on stderr" "attack.csv:8:$INQ_COL: field 'cic_inquiries_6m' value '############'" "$out"
+expect_contains "masked in the file" "8,$INQ_COL,APP-00007,field 'cic_inquiries_6m' value '############'" "$(cat "$WORK/attack.out.csv.rejects.csv")"
+expect_contains "longer runs too" "value 'x###############y'" "$(cat "$WORK/attack.out.csv.rejects.csv")"
+
 # 5 checked before anything: --method baseline on a model without baselines fails before the
 # input is read, whatever the input
 run "$TINCHAP" score --model "$MODEL" --input "$WORK/no-such.csv" --out "$WORK/m.csv" --method baseline
