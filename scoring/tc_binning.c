@@ -524,6 +524,7 @@ static int fit_numeric(work *w, const tc_attr *attr, const triple *d, size_t m, 
         }
     }
 out:
+    w->fate = NULL; /* it points into this frame */
     free(cand);
     free(c);
     free(fine);

@@ -80,8 +80,8 @@ int tc_file_open(tc_file *o, const char *path, unsigned flags, mode_t mode, tc_e
     const char *slash = strrchr(path, '/');
     int dir_len = slash != NULL ? (int)(slash - path) + 1 : 0;
     if ((size_t)snprintf(o->path, sizeof o->path, "%s", path) >= sizeof o->path ||
-        (size_t)snprintf(o->tmp, sizeof o->tmp, "%.*s.%s.XXXXXX", dir_len, path,
-                         path + dir_len) >= sizeof o->tmp) {
+        (size_t)snprintf(o->tmp, sizeof o->tmp, "%.*s.%s.XXXXXX", dir_len, path, path + dir_len) >=
+            sizeof o->tmp) {
         o->tmp[0] = '\0';
         return tc_errorf(err, TC_EINVAL, "%s: path too long", path);
     }
@@ -162,8 +162,8 @@ static int sync_dir(const char *path, tc_error *err)
         int e = errno;
         if (dfd >= 0)
             close(dfd);
-        return tc_errorf(err, TC_EIO, "%s: written, but syncing its directory %s failed: %s",
-                         path, dir, strerror(e));
+        return tc_errorf(err, TC_EIO, "%s: written, but syncing its directory %s failed: %s", path,
+                         dir, strerror(e));
     }
     close(dfd);
     return TC_OK;

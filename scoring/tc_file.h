@@ -36,12 +36,12 @@
 #define TC_FILE_KEEP_MODE 4u /* the replaced file's mode and owner, not mode */
 
 typedef struct tc_file {
-    FILE *f;            /* write here between open and commit or discard */
+    FILE *f; /* write here between open and commit or discard */
     char path[PATH_MAX];
     char tmp[PATH_MAX]; /* the temporary file's name; "" for standard output */
     unsigned flags;
     int to_stdout;
-    int finished;       /* tc_file_finish done: complete under the temporary name */
+    int finished; /* tc_file_finish done: complete under the temporary name */
 } tc_file;
 
 /* What open checks about path before anything is written, for commands that check every

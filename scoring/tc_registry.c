@@ -121,8 +121,8 @@ static int check_set(const char *dir, const tc_model_set *s, tc_error *err)
 /* The one way a set is made, for serving or for checking a change: over (n_over files read with
  * other contents) is empty when serving. */
 static int build_set(const char *dir, const char *reasons_path, const tc_catalog *catalog,
-                     const tc_registry_override *over, size_t n_over, tc_model_set **out,
-                     tc_error *err)
+                     const tc_registry_override *over, size_t n_over, int allow_empty,
+                     tc_model_set **out, tc_error *err)
 {
     char *names[TC_REGISTRY_MODELS_MAX];
     size_t n = 0;
@@ -131,13 +131,14 @@ static int build_set(const char *dir, const char *reasons_path, const tc_catalog
     int rc;
     if (s == NULL)
         return tc_errorf(err, TC_ENOMEM, "out of memory");
-    if ((rc = list_models(dir, names, &n, err)) != TC_OK ||
-        (rc = tc_reasons_load(reasons_path, &reasons, err)) != TC_OK)
+    if ((rc = list_models(dir, names, &n, err)) != TC_OK)
         goto out;
-    if (n == 0) {
+    if (n == 0 && !(allow_empty && n_over == 0)) {
         rc = tc_errorf(err, TC_EMODEL, "%s: no model files (*.json)", dir);
         goto out;
     }
+    if (n > 0 && (rc = tc_reasons_load(reasons_path, &reasons, err)) != TC_OK)
+        goto out;
     for (size_t k = 0; k < n_over; k++) {
         size_t i = 0;
         while (i < n && strcmp(names[i], over[k].file) != 0)
@@ -197,7 +198,7 @@ int tc_registry_open(const tc_registry_options *opt, tc_registry **out, tc_error
     atomic_init(&r->acquiring[1], 0);
     pthread_mutex_init(&r->reload_lock, NULL);
     tc_model_set *s = NULL;
-    int rc = build_set(r->dir, r->reasons_path, r->catalog, NULL, 0, &s, err);
+    int rc = build_set(r->dir, r->reasons_path, r->catalog, NULL, 0, 0, &s, err);
     if (rc != TC_OK) {
         pthread_mutex_destroy(&r->reload_lock);
         free(r);
@@ -222,7 +223,7 @@ int tc_registry_reload(tc_registry *r, tc_error *err)
 {
     tc_model_set *s = NULL;
     pthread_mutex_lock(&r->reload_lock);
-    int rc = build_set(r->dir, r->reasons_path, r->catalog, NULL, 0, &s, err);
+    int rc = build_set(r->dir, r->reasons_path, r->catalog, NULL, 0, 0, &s, err);
     if (rc != TC_OK) {
         pthread_mutex_unlock(&r->reload_lock);
         return rc;
@@ -252,7 +253,7 @@ int tc_registry_load_set(const tc_registry_options *opt, const tc_registry_overr
     if (n < 0 || (size_t)n >= sizeof reasons || strlen(opt->dir) >= TC_REGISTRY_PATH_MAX)
         return tc_errorf(err, TC_EINVAL, "models directory path longer than %d bytes",
                          TC_REGISTRY_PATH_MAX - 16);
-    return build_set(opt->dir, reasons, opt->catalog, over, n_over, out, err);
+    return build_set(opt->dir, reasons, opt->catalog, over, n_over, opt->allow_empty, out, err);
 }
 
 void tc_model_set_free(tc_model_set *s)

@@ -40,6 +40,9 @@ typedef struct tc_registry_options {
     const char *dir;           /* the models directory */
     const tc_catalog *catalog; /* borrowed; must outlive the registry */
     const char *reasons_path;  /* NULL: DIR/reasons.json */
+    int allow_empty;           /* tc_registry_load_set only: a directory without model files is
+                                * an empty set (what a tool asks of a directory in service),
+                                * not an error as it is for serving */
 } tc_registry_options;
 
 /* A file of the models directory read with other contents: a change checked before it is made. */

@@ -133,8 +133,8 @@ int tc_train_spec_parse(const char *text, size_t len, const char *origin, const 
 void tc_train_spec_free(tc_train_spec *spec);
 
 /* The model's identity as the trainer was told it (tinchap train --name, --version, --status):
- * name NULL, version 0 or status -1 keep the spec's. name is borrowed and must outlive the spec.
- * TC_EINVAL for a bad name or version. */
+ * name NULL, version 0 or a negative status keep the spec's. name is borrowed and must outlive
+ * the spec. TC_EINVAL for a bad name, version or status (not a tc_model_status). */
 int tc_train_spec_set_identity(tc_train_spec *spec, const char *name, int version, int status,
                                tc_error *err);
 

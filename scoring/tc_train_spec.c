@@ -770,8 +770,12 @@ int tc_train_spec_set_identity(tc_train_spec *s, const char *name, int version, 
             return tc_errorf(err, TC_EINVAL, "version %d is outside 1 to 1000000", version);
         s->version = version;
     }
-    if (status >= 0)
+    if (status >= 0) {
+        if (status > TC_STATUS_RETIRED)
+            return tc_errorf(err, TC_EINVAL, "status %d is not champion, challenger or retired",
+                             status);
         s->status = (tc_model_status)status;
+    }
     return TC_OK;
 }
 

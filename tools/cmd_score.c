@@ -412,10 +412,9 @@ static int check_rejects(const score_job *job, const char *input, const char *ou
     if (tc_file_check(path, TC_FILE_REPLACE, &err) != TC_OK)
         return cli_fail(job->cmd, &err);
     if (strcmp(path, output) == 0 || strcmp(path, input) == 0 ||
-        (stat(path, &r) == 0 && ((stat(input, &o) == 0 && r.st_dev == o.st_dev &&
-                                  r.st_ino == o.st_ino) ||
-                                 (stat(output, &o) == 0 && r.st_dev == o.st_dev &&
-                                  r.st_ino == o.st_ino))))
+        (stat(path, &r) == 0 &&
+         ((stat(input, &o) == 0 && r.st_dev == o.st_dev && r.st_ino == o.st_ino) ||
+          (stat(output, &o) == 0 && r.st_dev == o.st_dev && r.st_ino == o.st_ino))))
         return cli_usage(job->cmd, "--rejects %s names the input or the output file", path);
     return 0;
 }

@@ -1,24 +1,22 @@
 /* tinchap train — a model file (and a validation report) from a history CSV and a training
  * spec, for risk teams. The statistics live in scoring/ (tc_train and what it uses); this
  * command reads the data, runs the pipeline, writes the files and prints a summary. */
-#include <dirent.h>
-#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 #include "cli.h"
 #include "commands.h"
-#include "csv_reader.h"
 #include "tc_file.h"
+#include "tc_registry.h"
 #include "tc_train.h"
 #include "train_data.h"
 #include "train_report.h"
+#include "train_summary.h"
 
 static const char train_help[] =
     "usage: tinchap train --spec FILE --data CSV --out MODEL [options]\n"
@@ -76,108 +74,75 @@ static void on_phase(void *arg, const char *what)
         fprintf(stderr, "%-10s (%.1f s)\n", what, cli_now() - p->started);
 }
 
-/* A model in service: a *.json file of the models directory that the registry would load. */
-typedef struct served {
-    char file[256];
-    long version;
-    char status[16];
-} served;
-
-/* What the models directory in service holds under name: the file of version (if any), the
- * highest version, and the product's champion. A model is identified by name and version, so
- * a newly trained one never takes an identity in service unless told to (--replace). */
-static int scan_served(const char *dir, const tc_train_spec *s, served *same, long *max_version,
-                       served *champion, tc_error *err)
+/* The models directory in service, loaded by the registry's own code (what tinchapd would
+ * serve): with the directory's catalog.json and reasons.json when it has them. A file the
+ * service would refuse stops the run, since what is in service cannot be told without it; an
+ * empty directory serves nothing. */
+static int load_served(const char *dir, const char *reasons, tc_catalog **cat, tc_model_set **set,
+                       tc_error *err)
 {
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return tc_errorf(err, TC_EIO, "models directory %s: %s", dir, strerror(errno));
-    struct dirent *e;
-    *max_version = 0;
-    while ((e = readdir(d)) != NULL) {
-        size_t n = strlen(e->d_name);
-        if (e->d_name[0] == '.' || n < 6 || strcmp(e->d_name + n - 5, ".json") != 0 ||
-            strcmp(e->d_name, "catalog.json") == 0 || strcmp(e->d_name, "reasons.json") == 0)
-            continue;
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        json_t *m = json_load_file(path, 0, NULL);
-        const char *name = json_string_value(json_object_get(m, "name"));
-        const char *product = json_string_value(json_object_get(m, "product"));
-        const char *status = json_string_value(json_object_get(m, "status"));
-        long version = (long)json_integer_value(json_object_get(m, "version"));
-        served here = {.version = version};
-        snprintf(here.file, sizeof here.file, "%s", e->d_name);
-        snprintf(here.status, sizeof here.status, "%s", status != NULL ? status : "?");
-        if (name != NULL && strcmp(name, s->name) == 0) {
-            if (version > *max_version)
-                *max_version = version;
-            if (version == s->version)
-                *same = here;
-        }
-        if (product != NULL && status != NULL && strcmp(product, s->product) == 0 &&
-            strcmp(status, "champion") == 0 &&
-            !(name != NULL && strcmp(name, s->name) == 0 && version == s->version))
-            *champion = here;
-        json_decref(m);
+    char cpath[PATH_MAX], rpath[PATH_MAX];
+    snprintf(cpath, sizeof cpath, "%s/catalog.json", dir);
+    snprintf(rpath, sizeof rpath, "%s/reasons.json", dir);
+    int rc = tc_catalog_load(access(cpath, F_OK) == 0 ? cpath : cli_default_catalog(), cat, err);
+    if (rc == TC_OK) {
+        tc_registry_options ro = {.dir = dir,
+                                  .catalog = *cat,
+                                  .reasons_path = access(rpath, F_OK) == 0 ? rpath : reasons,
+                                  .allow_empty = 1};
+        rc = tc_registry_load_set(&ro, NULL, 0, set, err);
     }
-    closedir(d);
-    return TC_OK;
-}
-
-static int check_identity(const char *cmd, const char *dir, const tc_train_spec *s, int replace)
-{
-    served same = {0}, champion = {0};
-    long max_version = 0;
-    tc_error err = {0};
-    if (scan_served(dir, s, &same, &max_version, &champion, &err) != TC_OK)
-        return cli_fail(cmd, &err);
-    if (same.file[0] != '\0' && !replace)
-        return cli_failf(cmd,
-                         "%s version %d is in service (%s/%s, %s): a new model takes a new "
-                         "identity, e.g. --version %ld, or --name; --replace rebuilds that "
-                         "model under its own",
-                         s->name, s->version, dir, same.file, same.status, max_version + 1);
-    if (s->status == TC_STATUS_CHAMPION && champion.file[0] != '\0' && !replace)
-        return cli_failf(cmd,
-                         "product '%s' has a champion in service (%s/%s, version %ld): train "
-                         "this one as a challenger and promote it with 'tinchap model promote' "
-                         "once compared",
-                         s->product, dir, champion.file, champion.version);
-    return 0;
-}
-
-/* The scorecard table: one row per bin of each characteristic in the model, with the
- * development rows' count and event rate, WoE, IV and points; user_split says the bin starts at
- * one of the spec's split points. */
-static int write_table(const tc_train_result *r, const char *path, int force, tc_error *err)
-{
-    tc_file o;
-    int rc = tc_file_open(&o, path, force ? TC_FILE_REPLACE : 0, 0644, err);
     if (rc != TC_OK)
-        return rc;
-    fputs("characteristic,bin,count,event_rate,woe,iv,points,user_split\n", o.f);
-    for (size_t j = 0; j < r->n_chars; j++) {
-        const tc_train_char *c = &r->chars[j];
-        if (c->model_index < 0)
-            continue;
-        for (size_t i = 0; i < c->bin.n_bins; i++) {
-            const tc_bin_stat *b = &c->bin.bins[i];
-            char text[512], n1[40], n2[40], n3[40], n4[40], n5[40];
-            train_report_bin_text(c, i, text, sizeof text);
-            csv_write_field(o.f, c->attr->name, strlen(c->attr->name));
-            fputc(',', o.f);
-            csv_write_field(o.f, text, strlen(text));
-            fprintf(o.f, ",%s,%s,%s,%s,%s,%s\n", train_report_num(n1, b->n),
-                    b->n > 0 ? train_report_num(n2, b->events / b->n) : "",
-                    train_report_num(n3, b->woe), train_report_num(n4, b->iv),
-                    r->kind == TC_MODEL_SCORECARD ? train_report_num(n5, c->points[i]) : "",
-                    train_report_user_split(c, i) ? "yes" : "no");
-        }
-    }
-    rc = tc_file_commit(&o, err);
-    tc_file_discard(&o);
+        tc_error_prefix(err, "the models directory in service (--models)");
     return rc;
+}
+
+static const char *file_of(const tc_model_set *set, const tc_model *m)
+{
+    for (size_t i = 0; i < tc_model_set_count(set); i++)
+        if (tc_model_set_model(set, i) == m)
+            return tc_model_set_file(set, i);
+    return "?";
+}
+
+/* A model is identified by name and version, so a newly trained one never takes an identity in
+ * service unless told to (--replace); nor is it a second champion for its product. */
+static int check_identity(const char *cmd, const char *dir, const char *reasons,
+                          const tc_train_spec *s, int replace)
+{
+    tc_catalog *cat = NULL;
+    tc_model_set *set = NULL;
+    tc_error err = {0};
+    int status = 0;
+    if (load_served(dir, reasons, &cat, &set, &err) != TC_OK) {
+        status = cli_fail(cmd, &err);
+        goto out;
+    }
+    const tc_model *same = tc_model_set_find(set, s->name, s->version);
+    const tc_model *champion = tc_model_set_champion(set, s->product);
+    int max_version = 0;
+    for (size_t i = 0; i < tc_model_set_count(set); i++) {
+        const tc_model *m = tc_model_set_model(set, i);
+        if (strcmp(m->name, s->name) == 0 && m->version > max_version)
+            max_version = m->version;
+    }
+    if (same != NULL && !replace)
+        status = cli_failf(cmd,
+                           "%s version %d is in service (%s/%s, %s): a new model takes a new "
+                           "identity, e.g. --version %d, or --name; --replace rebuilds that "
+                           "model under its own",
+                           s->name, s->version, dir, file_of(set, same),
+                           tc_model_status_name(same->status), max_version + 1);
+    else if (s->status == TC_STATUS_CHAMPION && champion != NULL && champion != same && !replace)
+        status = cli_failf(cmd,
+                           "product '%s' has a champion in service (%s/%s, version %d): train "
+                           "this one as a challenger and promote it with 'tinchap model promote' "
+                           "once compared",
+                           s->product, dir, file_of(set, champion), champion->version);
+out:
+    tc_model_set_free(set);
+    tc_catalog_free(cat);
+    return status;
 }
 
 static void print_summary(const tc_train_result *r, const char *out, double elapsed)
@@ -207,7 +172,14 @@ static void print_summary(const tc_train_result *r, const char *out, double elap
            r->t_binning, r->t_selection, r->t_fit, r->t_validation);
 }
 
-int cmd_train(int argc, char **argv)
+typedef struct train_opts {
+    const char *spec, *data, *out, *report, *summary, *catalog, *reasons, *table, *name, *models;
+    tc_train_options to;
+    int force, quiet, replace, version, status;
+} train_opts;
+
+/* 0 to run, -1 after --help, else the usage exit status. */
+static int parse_opts(int argc, char **argv, const char *cmd, train_opts *o)
 {
     static const struct option opts[] = {{"spec", required_argument, NULL, 's'},
                                          {"data", required_argument, NULL, 'd'},
@@ -228,89 +200,88 @@ int cmd_train(int argc, char **argv)
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"help", no_argument, NULL, 'h'},
                                          {0, 0, 0, 0}};
-    const char *cmd = "train", *spec_path = NULL, *data_path = NULL, *out_path = NULL;
-    const char *report_path = NULL, *summary_path = NULL, *catalog_path = NULL;
-    const char *reasons_path = NULL, *table_path = NULL, *name = NULL, *models_dir = NULL;
-    tc_train_options to = {.kind = -1};
-    int force = 0, quiet = 0, replace = 0, version = 0, status_opt = -1, c;
     long lv;
+    int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "s:d:o:r:fqh", opts, NULL)) != -1) {
         switch (c) {
-        case 's':
-            spec_path = optarg;
-            break;
-        case 'd':
-            data_path = optarg;
-            break;
-        case 'o':
-            out_path = optarg;
-            break;
-        case 'r':
-            report_path = optarg;
-            break;
-        case 'S':
-            summary_path = optarg;
-            break;
+        case 's': o->spec = optarg; break;
+        case 'd': o->data = optarg; break;
+        case 'o': o->out = optarg; break;
+        case 'r': o->report = optarg; break;
+        case 'S': o->summary = optarg; break;
+        case 'C': o->to.created_at = optarg; break;
+        case 'c': o->catalog = optarg; break;
+        case 'R': o->reasons = optarg; break;
+        case 'T': o->table = optarg; break;
+        case 'N': o->name = optarg; break;
+        case 'M': o->models = optarg; break;
+        case 'P': o->replace = 1; break;
+        case 'f': o->force = 1; break;
+        case 'q': o->quiet = 1; break;
         case 'k':
             if (strcmp(optarg, "scorecard") == 0)
-                to.kind = TC_MODEL_SCORECARD;
+                o->to.kind = TC_MODEL_SCORECARD;
             else if (strcmp(optarg, "logistic") == 0)
-                to.kind = TC_MODEL_LOGISTIC;
+                o->to.kind = TC_MODEL_LOGISTIC;
             else
                 return cli_usage(cmd, "--kind takes scorecard or logistic");
-            break;
-        case 'C':
-            to.created_at = optarg;
-            break;
-        case 'c':
-            catalog_path = optarg;
-            break;
-        case 'R':
-            reasons_path = optarg;
-            break;
-        case 'T':
-            table_path = optarg;
-            break;
-        case 'N':
-            name = optarg;
             break;
         case 'V':
             if (cli_parse_count(optarg, 1, 1000000, &lv) != 0)
                 return cli_usage(cmd, "--version takes 1 to 1000000");
-            version = (int)lv;
+            o->version = (int)lv;
             break;
         case 'A':
             for (int k = TC_STATUS_CHAMPION; k <= TC_STATUS_RETIRED; k++)
                 if (strcmp(optarg, tc_model_status_name((tc_model_status)k)) == 0)
-                    status_opt = k;
-            if (status_opt < 0)
+                    o->status = k;
+            if (o->status < 0)
                 return cli_usage(cmd, "--status takes champion, challenger or retired");
-            break;
-        case 'M':
-            models_dir = optarg;
-            break;
-        case 'P':
-            replace = 1;
-            break;
-        case 'f':
-            force = 1;
-            break;
-        case 'q':
-            quiet = 1;
             break;
         case 'h':
             fputs(train_help, stdout);
-            return 0;
+            return -1;
         default:
             return cli_usage(cmd, "unknown option");
         }
     }
     if (optind != argc)
         return cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
-    if (spec_path == NULL || data_path == NULL || out_path == NULL)
+    if (o->spec == NULL || o->data == NULL || o->out == NULL)
         return cli_usage(cmd, "--spec, --data and --out are required");
+    return 0;
+}
 
+/* The model file, then the table, the report and the summary, each whole or not at all. */
+static int write_outputs(const char *cmd, const train_opts *o, const tc_train_result *res,
+                         const char *fingerprint, const progress_ctx *pc)
+{
+    tc_error err = {0};
+    unsigned flags = o->force ? TC_FILE_REPLACE : 0;
+    char *text = NULL;
+    size_t len = 0;
+    int rc = tc_file_write(o->out, res->model_json, res->model_len, flags, 0644, &err);
+    if (rc == TC_OK && o->table != NULL)
+        rc = train_summary_table(res, o->table, flags, &err);
+    if (rc == TC_OK && o->report != NULL) {
+        if (pc->enabled)
+            fprintf(stderr, "%-10s (%.1f s)\n", "report", cli_now() - pc->started);
+        if ((rc = train_report_html(res, o->data, fingerprint, &text, &len, &err)) == TC_OK)
+            rc = tc_file_write(o->report, text, len, flags, 0644, &err);
+        free(text);
+        text = NULL;
+    }
+    if (rc == TC_OK && o->summary != NULL) {
+        if ((rc = train_summary_json(res, o->data, fingerprint, &text, &len, &err)) == TC_OK)
+            rc = tc_file_write(o->summary, text, len, flags | TC_FILE_STDOUT, 0644, &err);
+        free(text);
+    }
+    return rc == TC_OK ? 0 : cli_fail(cmd, &err);
+}
+
+static int run(const char *cmd, train_opts *o)
+{
     double started = cli_now();
     tc_error err = {0};
     tc_catalog *cat = NULL;
@@ -319,24 +290,30 @@ int cmd_train(int argc, char **argv)
     tc_dataset *ds = NULL;
     tc_train_result *res = NULL;
     char fingerprint[TRAIN_FINGERPRINT_LEN + 1];
+    const char *reasons_path = o->reasons != NULL ? o->reasons : cli_models_file("reasons.json");
     int status = 0;
-    unsigned wflags = force ? TC_FILE_REPLACE : 0;
     progress_ctx pc = {.started = started,
                        .enabled = isatty(STDERR_FILENO) && getenv("TINCHAP_NO_PROGRESS") == NULL};
-    if (tc_catalog_load(catalog_path != NULL ? catalog_path : cli_default_catalog(), &cat, &err) !=
+    if (tc_catalog_load(o->catalog != NULL ? o->catalog : cli_default_catalog(), &cat, &err) !=
             TC_OK ||
-        tc_reasons_load(reasons_path != NULL ? reasons_path : cli_models_file("reasons.json"),
-                        &reasons, &err) != TC_OK ||
-        tc_train_spec_load(spec_path, cat, reasons, &spec, &err) != TC_OK ||
-        tc_train_spec_set_identity(spec, name, version, status_opt, &err) != TC_OK) {
+        tc_reasons_load(reasons_path, &reasons, &err) != TC_OK ||
+        tc_train_spec_load(o->spec, cat, reasons, &spec, &err) != TC_OK ||
+        tc_train_spec_set_identity(spec, o->name, o->version, o->status, &err) != TC_OK) {
         status = cli_fail(cmd, &err);
         goto out;
     }
-    if ((status = check_identity(cmd, models_dir != NULL ? models_dir : cli_models_dir(), spec,
-                                 replace)) != 0)
+    int kind = o->to.kind >= 0 ? o->to.kind : (int)spec->kind;
+    if (o->table != NULL && kind != TC_MODEL_SCORECARD) {
+        status = cli_usage(cmd, "--table: a logistic model has no bins to tabulate (the summary "
+                                "has its coefficients)");
         goto out;
-    if ((table_path != NULL && (status = cli_check_out(cmd, table_path, force)) != 0) ||
-        (status = cli_check_out(cmd, out_path, force)) != 0)
+    }
+    if ((status = check_identity(cmd, o->models != NULL ? o->models : cli_models_dir(),
+                                 reasons_path, spec, o->replace)) != 0 ||
+        (o->table != NULL && (status = cli_check_out(cmd, o->table, o->force)) != 0) ||
+        (o->report != NULL && (status = cli_check_out(cmd, o->report, o->force)) != 0) ||
+        (o->summary != NULL && (status = cli_check_out(cmd, o->summary, o->force)) != 0) ||
+        (status = cli_check_out(cmd, o->out, o->force)) != 0)
         goto out;
     const char *names[TC_TRAIN_ATTRS_MAX];
     for (size_t j = 0; j < spec->n_attrs; j++)
@@ -348,63 +325,25 @@ int cmd_train(int argc, char **argv)
                                .weight = spec->weight,
                                .date = spec->date,
                                .progress = "reading"};
-    if (train_data_load(data_path, &dopt, &ds, fingerprint, &err) != TC_OK) {
+    if (train_data_load(o->data, &dopt, &ds, fingerprint, &err) != TC_OK) {
         status = cli_fail(cmd, &err);
         goto out;
     }
     if (pc.enabled)
-        fprintf(stderr, "read %zu rows of %s (%.1f s)\n", ds->n_rows, data_path,
+        fprintf(stderr, "read %zu rows of %s (%.1f s)\n", ds->n_rows, o->data,
                 cli_now() - started);
-    to.fingerprint = fingerprint;
-    to.reasons = reasons;
-    to.progress = on_phase;
-    to.progress_ctx = &pc;
-    if (tc_train_run(spec, ds, &to, &res, &err) != TC_OK) {
+    o->to.fingerprint = fingerprint;
+    o->to.reasons = reasons;
+    o->to.progress = on_phase;
+    o->to.progress_ctx = &pc;
+    if (tc_train_run(spec, ds, &o->to, &res, &err) != TC_OK) {
         status = cli_fail(cmd, &err);
         goto out;
     }
-    if (tc_file_write(out_path, res->model_json, res->model_len, wflags, 0644, &err) != TC_OK) {
-        status = cli_fail(cmd, &err);
+    if ((status = write_outputs(cmd, o, res, fingerprint, &pc)) != 0)
         goto out;
-    }
-    if (table_path != NULL && write_table(res, table_path, force, &err) != TC_OK) {
-        status = cli_fail(cmd, &err);
-        goto out;
-    }
-    if (report_path != NULL) {
-        if (pc.enabled)
-            fprintf(stderr, "%-10s (%.1f s)\n", "report", cli_now() - started);
-        char *html = NULL;
-        size_t len = 0;
-        if (train_report_html(res, data_path, fingerprint, &html, &len, &err) != TC_OK) {
-            status = cli_fail(cmd, &err);
-            goto out;
-        }
-        int wrc = tc_file_write(report_path, html, len, wflags, 0644, &err);
-        free(html);
-        if (wrc != TC_OK) {
-            status = cli_fail(cmd, &err);
-            goto out;
-        }
-    }
-    if (summary_path != NULL) {
-        char *text = NULL;
-        size_t len = 0;
-        if (train_report_json(res, data_path, fingerprint, &text, &len, &err) != TC_OK) {
-            status = cli_fail(cmd, &err);
-            goto out;
-        }
-        if (strcmp(summary_path, "-") == 0) {
-            fwrite(text, 1, len, stdout);
-        } else if (tc_file_write(summary_path, text, len, wflags, 0644, &err) != TC_OK) {
-            status = cli_fail(cmd, &err);
-        }
-        free(text);
-        if (status != 0)
-            goto out;
-    }
-    if (!quiet && (summary_path == NULL || strcmp(summary_path, "-") != 0))
-        print_summary(res, out_path, cli_now() - started);
+    if (!o->quiet && (o->summary == NULL || strcmp(o->summary, "-") != 0))
+        print_summary(res, o->out, cli_now() - started);
 out:
     tc_train_result_free(res);
     tc_dataset_free(ds);
@@ -412,4 +351,13 @@ out:
     tc_reasons_free(reasons);
     tc_catalog_free(cat);
     return status;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    train_opts o = {.to = {.kind = -1}, .status = -1};
+    int status = parse_opts(argc, argv, "train", &o);
+    if (status != 0)
+        return status < 0 ? 0 : status;
+    return run("train", &o);
 }

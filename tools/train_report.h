@@ -1,13 +1,10 @@
-/* train_report — what `tinchap train` tells a model validator, in two forms:
- *
- *   HTML  one self-contained file (inline CSS and SVG; no script, font, image or link that
- *         leaves the file, so it opens offline and can be archived with the model): the key
- *         figures for development and validation, ROC, KS, calibration and score-distribution
- *         charts, the fit (coefficients, standard errors, z, p, log-likelihood, AIC, BIC), the
- *         IV table with the selection's reasons, grades, and WoE by bin for every attribute.
- *   JSON  the same figures for scripts and tests (numbers with 17 significant digits).
- *
- * Both are built in memory (*out is malloc'ed, NUL-terminated).
+/* train_report — what `tinchap train` tells a model validator: one self-contained HTML file
+ * (inline CSS and SVG; no script, font, image or link that leaves the file, so it opens offline
+ * and can be archived with the model): the key figures for development and validation, ROC, KS,
+ * calibration and score-distribution charts, the fit (coefficients, standard errors, z, p,
+ * log-likelihood, AIC, BIC), the IV table with the selection's reasons, grades, and WoE by bin
+ * for every attribute. Built in memory (*out is malloc'ed, NUL-terminated). The same figures
+ * for scripts are train_summary's; the bin wording and numbers below are shared with it.
  */
 #ifndef TC_TRAIN_REPORT_H
 #define TC_TRAIN_REPORT_H
@@ -28,8 +25,5 @@ int train_report_user_split(const tc_train_char *c, size_t i);
 
 /* Shortest decimal text that reads back as v; whole numbers without an exponent. */
 const char *train_report_num(char buf[40], double v);
-
-int train_report_json(const tc_train_result *r, const char *data_path, const char *fingerprint,
-                      char **out, size_t *len, tc_error *err);
 
 #endif

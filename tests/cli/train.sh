@@ -27,7 +27,24 @@ mkdir -p "$WORK/served"
 run "$TINCHAP" train --spec "$SPEC" --data "$H" --out "$WORK/other.json" --models "$WORK/served" -q
 expect_eq "free identity in another models directory" 0 "$status"
 run "$TINCHAP" train --spec "$SPEC" --data "$H" --out "$WORK/other.json" --models "$WORK/nowhere" -q
-expect_contains "missing models directory" "models directory $WORK/nowhere: No such file or directory" "$out"
+expect_contains "missing models directory" "the models directory in service (--models): $WORK/nowhere: No such file or directory" "$out"
+# the directory is read as the service reads it: a file it would refuse is not skipped in
+# silence (a model hidden in it could then be given a second identity), and the message names it
+cp "$SRC/models/unsecured-consumer-v2.json" "$WORK/served/card.json"
+cp "$SRC/models/catalog.json" "$SRC/models/reasons.json" "$WORK/served/"
+printf '{"name": "unsecured-consumer-scorecard", "version": 2,' >"$WORK/served/broken.json"
+run "$TINCHAP" train --spec "$SPEC" --data "$H" --out "$WORK/other2.json" --models "$WORK/served" -q
+expect_eq "unreadable model in service: exit" 1 "$status"
+expect_contains "unreadable model named" "the models directory in service (--models): $WORK/served/broken.json" "$out"
+[ -e "$WORK/other2.json" ] && fail "a model was written beside an unreadable directory in service"
+rm "$WORK/served/broken.json"
+run "$TINCHAP" train --spec "$SPEC" --data "$H" --out "$WORK/other2.json" --models "$WORK/served" -q
+expect_contains "its models are seen" "unsecured-consumer-scorecard version 2 is in service ($WORK/served/card.json, champion)" "$out"
+run "$TINCHAP" train --spec "$SPEC" --data "$H" --out "$WORK/lr-table.json" --kind logistic \
+    --table "$WORK/lr-table.csv" --version 9 -q
+expect_eq "--table with a logistic model is usage" 2 "$status"
+expect_contains "--table refused for logistic" "--table: a logistic model has no bins to tabulate" "$out"
+[ -e "$WORK/lr-table.json" ] && fail "no model after a refused --table"
 V3=(--version 3)
 
 # 1 a scorecard with its report and summary

@@ -315,6 +315,28 @@ static void test_open_failures(void **state)
     free(dir);
 }
 
+/* An empty directory: nothing to serve (an error), but an empty set to a tool that asks what a
+ * directory in service holds (and then no reason dictionary is needed either). */
+static void test_empty_directory(void **state)
+{
+    fx *f = *state;
+    tc_error err = {0};
+    tc_model_set *set = NULL;
+    char *dir = strdup(tu_tempdir());
+    tc_registry_options opt = {.dir = dir, .catalog = f->cat};
+    assert_int_equal(tc_registry_load_set(&opt, NULL, 0, &set, &err), TC_EMODEL);
+    char expected[1100];
+    snprintf(expected, sizeof expected, "%s: no model files (*.json)", dir);
+    assert_msg(&err, expected);
+    opt.allow_empty = 1;
+    assert_int_equal(tc_registry_load_set(&opt, NULL, 0, &set, &err), TC_OK);
+    assert_int_equal(tc_model_set_count(set), 0);
+    assert_null(tc_model_set_find(set, "unsecured-consumer-scorecard", 0));
+    tc_model_set_free(set);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -323,6 +345,7 @@ int main(void)
         cmocka_unit_test(test_concurrent_readers),
         cmocka_unit_test(test_memory_flat_over_reloads),
         cmocka_unit_test(test_open_failures),
+        cmocka_unit_test(test_empty_directory),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -497,12 +497,33 @@ static void test_spec_refusals(void **state)
     }
 }
 
+/* --name, --version, --status as the trainer passes them: each checked, none half applied. */
+static void test_set_identity(void **state)
+{
+    fx *f = *state;
+    tc_train_spec *s = spec_of(f, base_spec);
+    tc_error err = {0};
+    assert_int_equal(tc_train_spec_set_identity(s, NULL, 0, 3, &err), TC_EINVAL);
+    assert_msg(&err, "status 3 is not champion, challenger or retired");
+    assert_int_equal(tc_train_spec_set_identity(s, "Bad", 0, -1, &err), TC_EINVAL);
+    assert_int_equal(tc_train_spec_set_identity(s, NULL, 1000001, -1, &err), TC_EINVAL);
+    tc_model_status before = s->status;
+    assert_int_equal(tc_train_spec_set_identity(s, NULL, 0, -1, &err), TC_OK);
+    assert_int_equal(s->status, before);
+    assert_int_equal(tc_train_spec_set_identity(s, "other-card", 7, TC_STATUS_RETIRED, &err),
+                     TC_OK);
+    assert_string_equal(s->name, "other-card");
+    assert_int_equal(s->version, 7);
+    assert_int_equal(s->status, TC_STATUS_RETIRED);
+    tc_train_spec_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scorecard),        cmocka_unit_test(test_logistic),
         cmocka_unit_test(test_research_catalog), cmocka_unit_test(test_training_refusals),
-        cmocka_unit_test(test_spec_refusals),
+        cmocka_unit_test(test_spec_refusals),    cmocka_unit_test(test_set_identity),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
