@@ -9,6 +9,7 @@
 #include "grpc/health/v1/health.pb-c.h"
 #include "tc_api_internal.h"
 #include "tc_api_monitor.h"
+#include "tc_model_dev.h"
 #include "tc_time.h"
 #include "tinchap/v1/admin.pb-c.h"
 #include "tinchap/v1/scoring.pb-c.h"

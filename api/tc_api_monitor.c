@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "tc_metrics.h"
+#include "tc_model_dev.h"
 
 #define CACHE_MAX TC_REGISTRY_MODELS_MAX
 

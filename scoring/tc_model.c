@@ -7,8 +7,10 @@
 
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_linalg.h>
+#include <openssl/evp.h>
 
 #include "tc_json.h"
+#include "tc_model_impl.h"
 #include "tc_record.h"
 #include "tc_time.h"
 
@@ -1429,6 +1431,31 @@ static int copy_reason_texts(model_impl *mi, tc_error *err)
     return TC_OK;
 }
 
+/* SHA-256 over the members that decide how live monitoring counts the model's scores, each as
+ * its name and its compact JSON with sorted keys (what jansson prints is a function of the
+ * parsed values, so formatting, key order and the other members do not enter). */
+static int layout_digest(model_impl *mi, tc_error *err)
+{
+    static const char *const members[] = {
+        "kind",      "catalog_hash", "scaling",         "score_bounds",
+        "intercept", "grades",       "characteristics", "development"};
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+    for (size_t i = 0; ok && i < sizeof members / sizeof *members; i++) {
+        json_t *v = json_object_get(mi->root, members[i]);
+        char *text =
+            v != NULL ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+        ok = (v == NULL || text != NULL) &&
+             EVP_DigestUpdate(ctx, members[i], strlen(members[i]) + 1) == 1 &&
+             (text == NULL || EVP_DigestUpdate(ctx, text, strlen(text) + 1) == 1);
+        free(text);
+    }
+    unsigned int n = 0;
+    ok = ok && EVP_DigestFinal_ex(ctx, mi->pub.layout_sha256, &n) == 1 && n == 32;
+    EVP_MD_CTX_free(ctx);
+    return ok ? TC_OK : tc_errorf(err, TC_ENOMEM, "hashing the model's layout failed");
+}
+
 int tc_model_parse(const char *text, size_t len, const char *origin, const tc_catalog *catalog,
                    const tc_reasons *reasons, tc_model **out, tc_error *err)
 {
@@ -1521,7 +1548,8 @@ int tc_model_parse(const char *text, size_t len, const char *origin, const tc_ca
         goto fail;
     if (m->kind == TC_MODEL_SCORECARD && (rc = build_plan(mi, err)) != TC_OK)
         goto fail;
-    if ((rc = tc_model_dev_parse(&root, mi->root, m, &mi->dev, err)) != TC_OK)
+    if ((rc = tc_model_dev_parse(&root, mi->root, m, &mi->dev, err)) != TC_OK ||
+        (rc = layout_digest(mi, err)) != TC_OK)
         goto fail;
     m->dev = mi->dev;
     *out = m;
@@ -1584,6 +1612,11 @@ const tc_grade *tc_model_grade(const tc_model *m, double score)
         if (score >= m->grades[g].min_score)
             return &m->grades[g];
     return &m->grades[m->n_grades - 1];
+}
+
+size_t tc_model_grade_index(const tc_model *m, const tc_grade *grade)
+{
+    return (size_t)(grade - m->grades);
 }
 
 double tc_model_score_of_eta(const tc_model *m, double eta)

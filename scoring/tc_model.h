@@ -32,7 +32,6 @@
 
 #include "tc_catalog.h"
 #include "tc_error.h"
-#include "tc_model_dev.h"
 #include "tc_reasons.h"
 
 #define TC_MODEL_FORMAT 1                 /* format_version this code reads */
@@ -174,6 +173,9 @@ typedef struct tc_model_plan {
     size_t n_groups;
 } tc_model_plan;
 
+/* The development distribution of a model (tc_model_dev.h). */
+typedef struct tc_model_dev tc_model_dev;
+
 typedef struct tc_model {
     const char *path;          /* where it was loaded from (for messages) */
     const char *name;
@@ -215,6 +217,12 @@ typedef struct tc_model {
      * NULL when the file has none. */
     const tc_model_dev *dev;
     double points_min, points_max; /* total points any record can get, before clamping */
+    /* SHA-256 of what decides how live monitoring counts this model's scores: kind, catalog
+     * hash, scaling, score bounds, intercept, grades, characteristics (bins, points) and the
+     * development distribution, as parsed (layout, key order and every other member — status,
+     * descriptions, model card, covariance — leave it unchanged). Two files with the same name,
+     * version and digest are one model to the monitor, whose counters survive a reload. */
+    unsigned char layout_sha256[32];
 } tc_model;
 
 /* Load and validate path for catalog, taking reason texts from reasons (both borrowed; the
@@ -234,6 +242,9 @@ const char *tc_reason_method_name(tc_reason_method method);
 
 /* The grade of a (clamped) score. */
 const tc_grade *tc_model_grade(const tc_model *m, double score);
+
+/* Index in m->grades of a grade of m (a pointer tc_model_grade returned). */
+size_t tc_model_grade_index(const tc_model *m, const tc_grade *grade);
 
 /* Score for a log-odds of default, before clamping: offset − factor·η. */
 double tc_model_score_of_eta(const tc_model *m, double eta);

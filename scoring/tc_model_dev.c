@@ -5,10 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tc_model.h"
-
-_Static_assert(TC_MODEL_GRADES_MAX == 16, "tc_model_dev.grade_share is sized for the grades");
-_Static_assert(TC_MODEL_CHARS_MAX == 64, "tc_model_dev.char_share is sized for the chars");
+#include "tc_model_impl.h"
 
 /* An array of exactly n numbers, each in [lo, hi] (share arrays: [0, 1], adding up to 1). */
 static int get_numbers(const tc_jctx *c, json_t *obj, const char *key, size_t n, int shares,
@@ -129,9 +126,4 @@ void tc_model_dev_free(tc_model_dev *d)
         return;
     free(d->storage);
     free(d);
-}
-
-size_t tc_model_grade_index(const tc_model *m, const tc_grade *grade)
-{
-    return (size_t)(grade - m->grades);
 }

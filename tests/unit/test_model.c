@@ -7,6 +7,7 @@
 #include "model_fixture.h"
 #include "tc_json.h"
 #include "tc_model.h"
+#include "tc_model_dev.h"
 #include "tc_reasons.h"
 #include "test_util.h"
 
@@ -361,6 +362,62 @@ static void test_development(void **state)
     free(text);
 }
 
+/* The layout digest: the same for a file with another status, description, covariance layout or
+ * key order; another for changed bins, grades or development shares. */
+static tc_model *parse_json(fx *f, json_t *root)
+{
+    char *t = json_dumps(root, JSON_INDENT(2));
+    tc_model *m = NULL;
+    tc_error err = {0};
+    if (tc_model_parse(t, strlen(t), "v2.json", f->cat, f->reasons, &m, &err) != TC_OK)
+        fail_msg("%s", err.msg);
+    free(t);
+    return m;
+}
+
+static void test_layout_digest(void **state)
+{
+    fx *f = *state;
+    tc_error err = {0};
+    char *text = NULL;
+    size_t len = 0;
+    assert_int_equal(tc_read_file(TC_MODELS "/unsecured-consumer-v2.json", 1 << 22, TC_EMODEL,
+                                  &text, &len, &err),
+                     TC_OK);
+    tc_model *base = NULL;
+    assert_int_equal(tc_model_parse(text, len, "v2.json", f->cat, f->reasons, &base, &err), TC_OK);
+    /* same layout: another status and description, reindented (parse_json) */
+    json_t *root = json_loadb(text, len, 0, NULL);
+    json_object_set_new(root, "status", json_string("challenger"));
+    json_object_set_new(json_object_get(root, "description"), "en", json_string("Renamed"));
+    tc_model *same = parse_json(f, root);
+    assert_memory_equal(base->layout_sha256, same->layout_sha256, 32);
+    tc_model_free(same);
+    json_decref(root);
+    /* other development shares (two deciles swapped): another layout */
+    root = json_loadb(text, len, 0, NULL);
+    json_t *shares = json_object_get(json_object_get(json_object_get(root, "development"), "score"),
+                                     "shares");
+    json_t *a = json_incref(json_array_get(shares, 0)), *b = json_incref(json_array_get(shares, 1));
+    json_array_set_new(shares, 0, b);
+    json_array_set_new(shares, 1, a);
+    tc_model *other = parse_json(f, root);
+    assert_memory_not_equal(base->layout_sha256, other->layout_sha256, 32);
+    tc_model_free(other);
+    json_decref(root);
+    /* another grade cut-off: another layout */
+    root = json_loadb(text, len, 0, NULL);
+    json_t *g0 = json_array_get(json_object_get(root, "grades"), 0);
+    double cut = json_number_value(json_object_get(g0, "min_score"));
+    json_object_set_new(g0, "min_score", json_real(cut + 1));
+    other = parse_json(f, root);
+    assert_memory_not_equal(base->layout_sha256, other->layout_sha256, 32);
+    tc_model_free(other);
+    json_decref(root);
+    tc_model_free(base);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -372,6 +429,7 @@ int main(void)
         cmocka_unit_test(test_catalog_hash_mismatch),
         cmocka_unit_test(test_reasons_dictionary),
         cmocka_unit_test(test_development),
+        cmocka_unit_test(test_layout_digest),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
