@@ -329,19 +329,21 @@ void tc_api_handle_score(tc_api_slot *s)
     }
     tc_eval_options opt = {.max_reasons = (int)q->max_reasons};
     rc = tc_model_eval(model, &citizen, &opt, w->ws, &w->result);
-    if (rc == TC_OK && q->model_name[0] == '\0')
-        shadow(s, set, model, &citizen);
+    int encoded = rc == TC_OK && encode_answer(s, q, &w->result) == TC_OK;
+    if (encoded) {
+        /* counted once the answer is decided (tc_api_monitor.h); shadows only beside one */
+        tc_api_monitor_record(srv->monitor, w->id, set, model, &w->result);
+        record_result(rec, &w->result);
+        if (q->model_name[0] == '\0')
+            shadow(s, set, model, &citizen);
+    }
     tc_reader_end(w->reader);
+    tc_registry_release(srv->registry, set);
     if (rc != TC_OK) {
-        tc_registry_release(srv->registry, set);
         deny(s, GRPC_STATUS_INTERNAL, "the model could not be evaluated on this record");
         goto out;
     }
-    tc_api_monitor_record(srv->monitor, w->id, set, model, &w->result);
-    record_result(rec, &w->result);
-    rc = encode_answer(s, q, &w->result);
-    tc_registry_release(srv->registry, set);
-    if (rc != TC_OK) {
+    if (!encoded) {
         deny(s, GRPC_STATUS_INTERNAL, "the answer does not fit the reply buffer");
         goto out;
     }

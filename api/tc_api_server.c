@@ -1034,7 +1034,8 @@ int tc_api_server_start(const tc_api_config *cfg, tc_api_server **out, tc_error 
                                  .extra = metrics_extra, .extra_arg = srv};
     if ((rc = tc_api_log_open(STDERR_FILENO, cfg->log_debug, srv->n_workers, &srv->log, err)) ||
         (rc = open_engine(srv, err)) ||
-        (rc = tc_api_monitor_open(srv->n_workers, cfg->monitor_window_s, &srv->monitor, err)) ||
+        (rc = tc_api_monitor_open(srv->n_workers, cfg->monitor_window_s, TC_MONITOR_SLOTS_MAX,
+                                   srv->log, &srv->monitor, err)) ||
         (rc = tc_api_metrics_open(&mo, &srv->metrics, err)))
         goto fail;
     for (size_t i = 0; i < srv->n_workers; i++)

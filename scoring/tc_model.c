@@ -1451,7 +1451,7 @@ static int layout_digest(model_impl *mi, tc_error *err)
         free(text);
     }
     unsigned int n = 0;
-    ok = ok && EVP_DigestFinal_ex(ctx, mi->pub.layout_sha256, &n) == 1 && n == 32;
+    ok = ok && EVP_DigestFinal_ex(ctx, mi->pub.layout_sha256, &n) == 1 && n == TC_MODEL_LAYOUT_LEN;
     EVP_MD_CTX_free(ctx);
     return ok ? TC_OK : tc_errorf(err, TC_ENOMEM, "hashing the model's layout failed");
 }

@@ -48,6 +48,7 @@
 #define TC_REASONS_DEFAULT 4              /* adverse-action convention */
 #define TC_MODEL_CARD_TEXT_MAX 4096       /* bytes of one text of the model card */
 #define TC_MODEL_CARD_LIMITATIONS_MAX 16  /* items of model_card.limitations */
+#define TC_MODEL_LAYOUT_LEN 32            /* bytes of layout_sha256 (SHA-256) */
 
 /* Two-sided 95 % normal quantile, Φ⁻¹(0.975). */
 #define TC_Z95 1.959963984540054
@@ -222,7 +223,7 @@ typedef struct tc_model {
      * development distribution, as parsed (layout, key order and every other member — status,
      * descriptions, model card, covariance — leave it unchanged). Two files with the same name,
      * version and digest are one model to the monitor, whose counters survive a reload. */
-    unsigned char layout_sha256[32];
+    unsigned char layout_sha256[TC_MODEL_LAYOUT_LEN];
 } tc_model;
 
 /* Load and validate path for catalog, taking reason texts from reasons (both borrowed; the

@@ -86,10 +86,11 @@ for case in ("base", "drift"):
     count = m["tinchap_model_score_count" + M + "}"]
     if count != ok or count < 500:
         p.append("%s: %g scores counted, %g Score calls answered OK" % (case, count, ok))
-    # the histogram is on the model's own grade bounds
+    # the histogram is on the model's own grade cut-offs: each le just below one (le is "at
+    # most", and a score at a cut-off has the higher grade)
     les = [float(x) for x in re.findall(r'tinchap_model_score_bucket\{name="unsecured-consumer-scorecard",version="2",le="([0-9.]+)"\}',
                                         open("%s/%s.metrics" % (work, case)).read())]
-    if les != bounds:
+    if les != [math.nextafter(b, -math.inf) for b in bounds]:
         p.append("%s: buckets %r, grade bounds %r" % (case, les, bounds))
     if m["tinchap_model_score_bucket" + M + ',le="+Inf"}'] != count:
         p.append(case + ": +Inf bucket")
