@@ -12,7 +12,7 @@ DASH="$SRC/tools/grafana/tinchap.json"
 
 run promtool check rules "$RULES"
 expect_eq "promtool check rules exit" 0 "$status"
-expect_contains "rules found" "SUCCESS: 12 rules found" "$out"
+expect_contains "rules found" "SUCCESS: 13 rules found" "$out"
 run bash -c "cd '$SRC/tools/prometheus' && promtool test rules tinchap.rules.test.yml"
 expect_eq "promtool test rules exit" 0 "$status"
 # a rule that names a metric tinchapd does not expose is caught by the name check below, and a
@@ -34,7 +34,8 @@ run promtool check metrics <"$WORK/metrics.txt"
 expect_eq "promtool check metrics exit" 0 "$status"
 expect_eq "promtool check metrics findings" "" "$out"
 for family in tinchap_model_score_bucket tinchap_model_grades_total tinchap_model_psi \
-    tinchap_model_csi tinchap_model_window_scores tinchap_requests_total tinchap_audit_failures_total; do
+    tinchap_model_csi tinchap_model_window_scores tinchap_requests_total tinchap_audit_failures_total \
+    tinchap_monitor_unmonitored_models; do
     grep -Eq "^$family[{ ]" "$WORK/metrics.txt" || fail "/metrics has no $family"
 done
 run "$PY" "$SRC/tests/python/promql_names.py" "$WORK/metrics.txt" "$RULES" "$DASH"
@@ -48,6 +49,14 @@ d = json.load(open(sys.argv[1]))
 titles = [p["title"] for p in d["panels"]]
 need = ["Score PSI against development (window)", "Characteristic CSI (window)", "Audit",
         "Server-side error ratio", "Overload (RESOURCE_EXHAUSTED)"]
-print("\n".join("no panel %r" % t for t in need if t not in titles) or "ok")' "$DASH"
+problems = ["no panel %r" % t for t in need if t not in titles]
+# a name has a champion and shadow challengers: per-model panels keep each version apart
+for p in d["panels"]:
+    for t in p.get("targets", []):
+        e = t.get("expr", "")
+        if ("tinchap_model_grades_total" in e or "tinchap_model_score_bucket" in e) and \
+                e.count("sum by (name, version") != e.count("sum"):
+            problems.append("%s: %s sums versions together" % (p["title"], e))
+print("\n".join(problems) or "ok")' "$DASH"
 expect_eq "dashboard panels" ok "$out"
 finish
