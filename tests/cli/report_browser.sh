@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The training report in a real browser (Debian's chromium, headless, driven over its DevTools
 # pipe by tests/python/report_browser.py): it loads without a console error, every chart is an
-# SVG with a size and shapes in it, nothing overflows a 1280 px wide window. The report and its
-# full-page screenshot are kept for review in the build tree: test-output/report_browser/.
+# SVG with a size and shapes in it, nothing overflows a 1280 px wide window. The report, its
+# full-page screenshot and Chromium's log are kept for review in the build tree:
+# test-output/report_browser/.
 # A page broken on purpose (a console error, an empty chart, a 2000 px table) must fail.
 source "$(dirname "$0")/lib.sh"
 SRC=${TC_SOURCE:?}

@@ -5,6 +5,7 @@ drawn in it, no horizontal overflow at the given width; keep a full-page screens
 
 usage: report_browser.py FILE.html SCREENSHOT.png [WIDTH]
 Prints one line per problem and exits 1, or prints "ok" (with what it measured) and exits 0.
+Chromium's own messages go to SCREENSHOT.png.chromium.log, beside the screenshot.
 
 Chromium is driven over its DevTools protocol on a pipe (--remote-debugging-pipe: file
 descriptors 3 and 4, NUL-terminated JSON messages), with the standard library only: no
@@ -46,8 +47,11 @@ CHECK_JS = r"""
 
 
 class Browser:
-    def __init__(self, width):
+    def __init__(self, width, log_path):
         self.profile = tempfile.mkdtemp(prefix="tinchap-chromium-")
+        # a file, not a pipe: a pipe read only after Chromium exits would fill and block it
+        self.log_path = log_path
+        self.log = open(log_path, "wb")
         to_browser_r, self.to_browser = os.pipe()
         self.from_browser, from_browser_w = os.pipe()
 
@@ -63,7 +67,7 @@ class Browser:
                 "--user-data-dir=" + self.profile, "--remote-debugging-pipe",
                 "--window-size=%d,900" % width, "about:blank"]
         self.proc = subprocess.Popen(args, preexec_fn=fds, pass_fds=(3, 4, to_browser_r, from_browser_w),
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                     stdout=subprocess.DEVNULL, stderr=self.log)
         os.close(to_browser_r)
         os.close(from_browser_w)
         self.buf = b""
@@ -95,7 +99,12 @@ class Browser:
                 raise TimeoutError("Chromium did not answer in %.0f s" % timeout)
             chunk = os.read(self.from_browser, 1 << 20)
             if not chunk:
-                err = self.proc.stderr.read().decode(errors="replace")[-2000:]
+                try:
+                    self.proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    pass
+                with open(self.log_path, "rb") as f:
+                    err = f.read().decode(errors="replace")[-2000:]
                 raise RuntimeError("Chromium exited: " + err)
             self.buf += chunk
 
@@ -111,11 +120,12 @@ class Browser:
             self.proc.wait()
         os.close(self.to_browser)
         os.close(self.from_browser)
+        self.log.close()
         shutil.rmtree(self.profile, ignore_errors=True)
 
 
 def check(path, shot, width):
-    b = Browser(width)
+    b = Browser(width, shot + ".chromium.log")
     problems = []
     try:
         target = b.send("Target.createTarget", {"url": "about:blank"})["result"]["targetId"]
