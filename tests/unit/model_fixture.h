@@ -70,6 +70,27 @@ static inline void fixture_write(const tc_catalog *cat, const char *name, const 
     free(text);
 }
 
+/* A scratch models directory as the registry reads one: the shipped reasons, catalog, v1 and v2,
+ * and the golden scorecard and logistic fixtures (a product with a champion and a challenger).
+ * Remove it with tu_rmtree; the name is malloc'ed. */
+static inline char *fixture_models_dir(const tc_catalog *cat)
+{
+    static const char *const shipped[] = {"reasons.json", "catalog.json",
+                                          "unsecured-consumer-v1.json",
+                                          "unsecured-consumer-v2.json"};
+    char *dir = strdup(tu_tempdir()), from[1024], to[1024];
+    for (size_t i = 0; i < sizeof shipped / sizeof *shipped; i++) {
+        snprintf(from, sizeof from, "%s/%s", TC_MODELS, shipped[i]);
+        snprintf(to, sizeof to, "%s/%s", dir, shipped[i]);
+        tu_copy(from, to);
+    }
+    snprintf(to, sizeof to, "%s/golden-scorecard.json", dir);
+    fixture_write(cat, "golden-scorecard.json", to);
+    snprintf(to, sizeof to, "%s/golden-logistic.json", dir);
+    fixture_write(cat, "golden-logistic.json", to);
+    return dir;
+}
+
 static inline tc_reasons *shipped_reasons(void)
 {
     tc_reasons *r = NULL;

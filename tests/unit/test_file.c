@@ -17,14 +17,7 @@
 
 typedef struct fx {
     char *dir;
-    char path[1024];
 } fx;
-
-static const char *in_dir(fx *f, const char *name)
-{
-    snprintf(f->path, sizeof f->path, "%s/%s", f->dir, name);
-    return f->path;
-}
 
 static char *slurp(const char *path)
 {
@@ -74,11 +67,11 @@ static void test_new_file(void **state)
     fx *f = *state;
     tc_error err = {0};
     mode_t old = umask(027);
-    assert_int_equal(tc_file_write(in_dir(f, "out.csv"), "a,b\n", 4, 0, 0666, &err), TC_OK);
+    assert_int_equal(tc_file_write(tu_in(f->dir, "out.csv"), "a,b\n", 4, 0, 0666, &err), TC_OK);
     umask(old);
-    assert_content(in_dir(f, "out.csv"), "a,b\n");
+    assert_content(tu_in(f->dir, "out.csv"), "a,b\n");
     struct stat st;
-    assert_int_equal(stat(in_dir(f, "out.csv"), &st), 0);
+    assert_int_equal(stat(tu_in(f->dir, "out.csv"), &st), 0);
     assert_int_equal(st.st_mode & 07777, 0640); /* 0666 less the umask */
     assert_string_equal(listing(f->dir), "out.csv ");
 }
@@ -87,16 +80,16 @@ static void test_existing_kept_unless_replace(void **state)
 {
     fx *f = *state;
     tc_error err = {0};
-    tu_write(in_dir(f, "out.csv"), "old\n");
-    assert_int_equal(tc_file_check(in_dir(f, "out.csv"), 0, &err), TC_EEXIST);
+    tu_write(tu_in(f->dir, "out.csv"), "old\n");
+    assert_int_equal(tc_file_check(tu_in(f->dir, "out.csv"), 0, &err), TC_EEXIST);
     char want[1100];
     snprintf(want, sizeof want, "%s/out.csv: exists", f->dir);
     assert_msg(&err, want);
-    assert_int_equal(tc_file_write(in_dir(f, "out.csv"), "new\n", 4, 0, 0644, &err), TC_EEXIST);
-    assert_content(in_dir(f, "out.csv"), "old\n");
-    assert_int_equal(tc_file_write(in_dir(f, "out.csv"), "new\n", 4, TC_FILE_REPLACE, 0644, &err),
+    assert_int_equal(tc_file_write(tu_in(f->dir, "out.csv"), "new\n", 4, 0, 0644, &err), TC_EEXIST);
+    assert_content(tu_in(f->dir, "out.csv"), "old\n");
+    assert_int_equal(tc_file_write(tu_in(f->dir, "out.csv"), "new\n", 4, TC_FILE_REPLACE, 0644, &err),
                      TC_OK);
-    assert_content(in_dir(f, "out.csv"), "new\n");
+    assert_content(tu_in(f->dir, "out.csv"), "new\n");
     assert_string_equal(listing(f->dir), "out.csv ");
 }
 
@@ -111,17 +104,17 @@ static void test_no_write_through_links(void **state)
     tu_write(victim, "precious\n");
     snprintf(planted, sizeof planted, "%s/.out.csv.tmp-%ld", f->dir, (long)getpid());
     assert_int_equal(symlink(victim, planted), 0);
-    assert_int_equal(tc_file_write(in_dir(f, "out.csv"), "rows\n", 5, 0, 0644, &err), TC_OK);
+    assert_int_equal(tc_file_write(tu_in(f->dir, "out.csv"), "rows\n", 5, 0, 0644, &err), TC_OK);
     assert_content(victim, "precious\n");
-    assert_content(in_dir(f, "out.csv"), "rows\n");
+    assert_content(tu_in(f->dir, "out.csv"), "rows\n");
     /* the target itself a link: refused, even with replace, and the file it names untouched */
-    assert_int_equal(symlink(victim, in_dir(f, "link.csv")), 0);
-    assert_int_equal(tc_file_write(in_dir(f, "link.csv"), "x\n", 2, TC_FILE_REPLACE, 0644, &err),
+    assert_int_equal(symlink(victim, tu_in(f->dir, "link.csv")), 0);
+    assert_int_equal(tc_file_write(tu_in(f->dir, "link.csv"), "x\n", 2, TC_FILE_REPLACE, 0644, &err),
                      TC_EINVAL);
     assert_non_null(strstr(err.msg, "link.csv: exists and is not a regular file: not replaced"));
     assert_content(victim, "precious\n");
     struct stat st;
-    assert_int_equal(lstat(in_dir(f, "link.csv"), &st), 0);
+    assert_int_equal(lstat(tu_in(f->dir, "link.csv"), &st), 0);
     assert_true(S_ISLNK(st.st_mode));
 }
 
@@ -129,11 +122,11 @@ static void test_not_a_regular_file(void **state)
 {
     fx *f = *state;
     tc_error err = {0};
-    assert_int_equal(mkfifo(in_dir(f, "fifo"), 0600), 0);
-    assert_int_equal(tc_file_write(in_dir(f, "fifo"), "x\n", 2, TC_FILE_REPLACE, 0644, &err),
+    assert_int_equal(mkfifo(tu_in(f->dir, "fifo"), 0600), 0);
+    assert_int_equal(tc_file_write(tu_in(f->dir, "fifo"), "x\n", 2, TC_FILE_REPLACE, 0644, &err),
                      TC_EINVAL);
-    assert_int_equal(mkdir(in_dir(f, "sub"), 0700), 0);
-    assert_int_equal(tc_file_check(in_dir(f, "sub"), TC_FILE_REPLACE, &err), TC_EINVAL);
+    assert_int_equal(mkdir(tu_in(f->dir, "sub"), 0700), 0);
+    assert_int_equal(tc_file_check(tu_in(f->dir, "sub"), TC_FILE_REPLACE, &err), TC_EINVAL);
     /* /dev/null stays a device whoever runs this */
     assert_int_equal(tc_file_check("/dev/null", TC_FILE_REPLACE, &err), TC_EINVAL);
     assert_string_equal(err.msg, "/dev/null: exists and is not a regular file: not replaced");
@@ -147,19 +140,19 @@ static void test_appeared_meanwhile(void **state)
     fx *f = *state;
     tc_error err = {0};
     tc_file o;
-    assert_int_equal(tc_file_open(&o, in_dir(f, "out.csv"), 0, 0644, &err), TC_OK);
+    assert_int_equal(tc_file_open(&o, tu_in(f->dir, "out.csv"), 0, 0644, &err), TC_OK);
     fputs("mine\n", o.f);
-    tu_write(in_dir(f, "out.csv"), "theirs\n");
+    tu_write(tu_in(f->dir, "out.csv"), "theirs\n");
     assert_int_equal(tc_file_commit(&o, &err), TC_EEXIST);
     assert_non_null(strstr(err.msg, "out.csv: appeared while it was being written: not replaced"));
     tc_file_discard(&o);
-    assert_content(in_dir(f, "out.csv"), "theirs\n");
+    assert_content(tu_in(f->dir, "out.csv"), "theirs\n");
     assert_string_equal(listing(f->dir), "out.csv ");
 
-    assert_int_equal(tc_file_open(&o, in_dir(f, "out.csv"), TC_FILE_REPLACE, 0644, &err), TC_OK);
+    assert_int_equal(tc_file_open(&o, tu_in(f->dir, "out.csv"), TC_FILE_REPLACE, 0644, &err), TC_OK);
     fputs("mine\n", o.f);
-    assert_int_equal(unlink(in_dir(f, "out.csv")), 0);
-    assert_int_equal(symlink("/etc/passwd", f->path), 0);
+    assert_int_equal(unlink(tu_in(f->dir, "out.csv")), 0);
+    assert_int_equal(symlink("/etc/passwd", tu_in(f->dir, "out.csv")), 0);
     assert_int_equal(tc_file_commit(&o, &err), TC_EINVAL);
     tc_file_discard(&o);
     assert_string_equal(listing(f->dir), "out.csv ");
@@ -170,7 +163,7 @@ static void test_discard_and_finish(void **state)
     fx *f = *state;
     tc_error err = {0};
     tc_file o;
-    assert_int_equal(tc_file_open(&o, in_dir(f, "a.csv"), 0, 0644, &err), TC_OK);
+    assert_int_equal(tc_file_open(&o, tu_in(f->dir, "a.csv"), 0, 0644, &err), TC_OK);
     fputs("half", o.f);
     /* the temporary file is hidden, beside the target, private until committed */
     DIR *d = opendir(f->dir);
@@ -183,13 +176,13 @@ static void test_discard_and_finish(void **state)
     tc_file_discard(&o);
     assert_string_equal(listing(f->dir), "");
     /* finish: complete under the temporary name, published by commit only */
-    assert_int_equal(tc_file_open(&o, in_dir(f, "a.csv"), 0, 0644, &err), TC_OK);
+    assert_int_equal(tc_file_open(&o, tu_in(f->dir, "a.csv"), 0, 0644, &err), TC_OK);
     fputs("whole\n", o.f);
     assert_int_equal(tc_file_finish(&o, &err), TC_OK);
-    assert_int_equal(access(in_dir(f, "a.csv"), F_OK), -1);
+    assert_int_equal(access(tu_in(f->dir, "a.csv"), F_OK), -1);
     assert_int_equal(tc_file_commit(&o, &err), TC_OK);
     tc_file_discard(&o); /* after a commit: nothing to do */
-    assert_content(in_dir(f, "a.csv"), "whole\n");
+    assert_content(tu_in(f->dir, "a.csv"), "whole\n");
     assert_string_equal(listing(f->dir), "a.csv ");
 }
 
@@ -197,14 +190,16 @@ static void test_keep_mode(void **state)
 {
     fx *f = *state;
     tc_error err = {0};
-    tu_write(in_dir(f, "m.json"), "{}\n");
-    assert_int_equal(chmod(f->path, 0604), 0);
+    char path[1100];
+    snprintf(path, sizeof path, "%s", tu_in(f->dir, "m.json"));
+    tu_write(path, "{}\n");
+    assert_int_equal(chmod(path, 0604), 0);
     assert_int_equal(
-        tc_file_write(f->path, "{ }\n", 4, TC_FILE_REPLACE | TC_FILE_KEEP_MODE, 0600, &err), TC_OK);
+        tc_file_write(path, "{ }\n", 4, TC_FILE_REPLACE | TC_FILE_KEEP_MODE, 0600, &err), TC_OK);
     struct stat st;
-    assert_int_equal(stat(f->path, &st), 0);
+    assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 07777, 0604);
-    assert_content(f->path, "{ }\n");
+    assert_content(path, "{ }\n");
 }
 
 /* A write that fails (here the file size limit) leaves neither the target nor a temporary. */
@@ -218,7 +213,7 @@ static void test_failed_write(void **state)
     void (*h)(int) = signal(SIGXFSZ, SIG_IGN);
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
     tc_file o;
-    assert_int_equal(tc_file_open(&o, in_dir(f, "big.csv"), 0, 0644, &err), TC_OK);
+    assert_int_equal(tc_file_open(&o, tu_in(f->dir, "big.csv"), 0, 0644, &err), TC_OK);
     char row[100];
     memset(row, 'x', sizeof row);
     for (int i = 0; i < 1000; i++)
@@ -231,7 +226,7 @@ static void test_failed_write(void **state)
     assert_non_null(strstr(err.msg, "big.csv: File too large"));
     assert_string_equal(listing(f->dir), "");
     /* a directory that does not exist: the error names the file */
-    assert_int_equal(tc_file_write(in_dir(f, "no/such.csv"), "x", 1, 0, 0644, &err), TC_EIO);
+    assert_int_equal(tc_file_write(tu_in(f->dir, "no/such.csv"), "x", 1, 0, 0644, &err), TC_EIO);
     assert_non_null(strstr(err.msg, "no/such.csv: No such file or directory"));
 }
 
@@ -242,7 +237,7 @@ static void test_stdout(void **state)
     tc_error err = {0};
     fflush(stdout);
     int saved = dup(STDOUT_FILENO);
-    FILE *cap = fopen(in_dir(f, "captured"), "w");
+    FILE *cap = fopen(tu_in(f->dir, "captured"), "w");
     dup2(fileno(cap), STDOUT_FILENO);
     tc_file o;
     assert_int_equal(tc_file_open(&o, "-", TC_FILE_STDOUT, 0644, &err), TC_OK);
@@ -253,7 +248,7 @@ static void test_stdout(void **state)
     dup2(saved, STDOUT_FILENO);
     close(saved);
     fclose(cap);
-    assert_content(in_dir(f, "captured"), "kept\n");
+    assert_content(tu_in(f->dir, "captured"), "kept\n");
     /* without the flag "-" is a file name like any other */
     assert_int_equal(tc_file_check("-", 0, &err), access("-", F_OK) == 0 ? TC_EEXIST : TC_OK);
 }

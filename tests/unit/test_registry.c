@@ -39,28 +39,12 @@ static const char *in_dir(fx *f, const char *name)
     return f->path;
 }
 
-static void copy_file(const char *from, const char *to)
-{
-    char *text = NULL;
-    size_t len = 0;
-    if (tc_read_file(from, 1 << 22, TC_EIO, &text, &len, NULL) != TC_OK)
-        fail_msg("cannot read %s", from);
-    tu_write(to, text);
-    free(text);
-}
-
 static int setup(void **state)
 {
     gsl_set_error_handler_off();
     fx *f = calloc(1, sizeof *f);
     f->cat = tu_catalog();
-    f->dir = strdup(tu_tempdir());
-    copy_file(TC_MODELS "/reasons.json", in_dir(f, "reasons.json"));
-    copy_file(TC_MODELS "/catalog.json", in_dir(f, "catalog.json"));
-    copy_file(TC_MODELS "/unsecured-consumer-v1.json", in_dir(f, "unsecured-consumer-v1.json"));
-    copy_file(TC_MODELS "/unsecured-consumer-v2.json", in_dir(f, "unsecured-consumer-v2.json"));
-    fixture_write(f->cat, "golden-scorecard.json", in_dir(f, "golden-scorecard.json"));
-    fixture_write(f->cat, "golden-logistic.json", in_dir(f, "golden-logistic.json"));
+    f->dir = fixture_models_dir(f->cat);
     *state = f;
     return 0;
 }
@@ -132,7 +116,7 @@ static void test_bad_reload_keeps_old_set(void **state)
     remove(in_dir(f, "bad-overlap.json"));
 
     /* Two champions for one product: the set is refused as a whole. */
-    copy_file(TC_MODELS "/unsecured-consumer-v1.json", in_dir(f, "zz-copy.json"));
+    tu_copy(TC_MODELS "/unsecured-consumer-v1.json", in_dir(f, "zz-copy.json"));
     assert_int_equal(tc_registry_reload(r, &err), TC_EMODEL);
     snprintf(expected, sizeof expected, "%s/zz-copy.json: model unsecured-consumer-expert version "
              "1 is also in %s/unsecured-consumer-v1.json", f->dir, f->dir);
@@ -300,7 +284,7 @@ static void test_open_failures(void **state)
     char *dir = strdup(tu_tempdir());
     char path[1024];
     snprintf(path, sizeof path, "%s/reasons.json", dir);
-    copy_file(TC_MODELS "/reasons.json", path);
+    tu_copy(TC_MODELS "/reasons.json", path);
     snprintf(path, sizeof path, "%s/golden-logistic.json", dir);
     fixture_write(f->cat, "golden-logistic.json", path);
     opt.dir = dir;

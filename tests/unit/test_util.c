@@ -1,5 +1,7 @@
 #include "test_util.h"
 
+#include "tc_json.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,13 @@ void tu_rmtree(const char *path)
         fail_msg("could not remove %s", path);
 }
 
+const char *tu_in(const char *dir, const char *name)
+{
+    static char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return path;
+}
+
 const char *tu_fixture(const char *name)
 {
     static char path[1024];
@@ -48,6 +57,16 @@ void tu_write(const char *path, const char *text)
         fail_msg("cannot write %s", path);
     fputs(text, f);
     fclose(f);
+}
+
+void tu_copy(const char *from, const char *to)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (tc_read_file(from, 1 << 22, TC_EIO, &text, &len, NULL) != TC_OK)
+        fail_msg("cannot read %s", from);
+    tu_write(to, text);
+    free(text);
 }
 
 int tu_run(char *out, size_t size, const char *fmt, ...)

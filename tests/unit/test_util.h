@@ -16,6 +16,9 @@
 char *tu_tempdir(void);
 void tu_rmtree(const char *path);
 
+/* dir/name in a static buffer (the next call reuses it). */
+const char *tu_in(const char *dir, const char *name);
+
 /* Path of a fixture file (static buffer). */
 const char *tu_fixture(const char *name);
 
@@ -24,6 +27,9 @@ tc_catalog *tu_catalog(void);
 
 /* Write text to path. */
 void tu_write(const char *path, const char *text);
+
+/* Copy the file from to path to. */
+void tu_copy(const char *from, const char *to);
 
 /* Run a shell command, return its exit status; stdout+stderr captured into out (may be NULL). */
 int tu_run(char *out, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
