@@ -197,18 +197,22 @@ static int in_set(const tc_model_set *set, const slot *s)
     return 0;
 }
 
-/* Under the mutex: free the slots of models not in set that no worker's cache can hold — every
- * cache has been reset for a generation newer than the slot's last_gen (a cache's entries all
- * come from its current generation, and taking a slot raises the slot's last_gen to it). The
- * acquire load pairs with the worker's release store of its new generation, which follows its
- * last writes into the old slots. Returns how many were freed. */
+/* Under the mutex: free the slots of models not in set (the newest) that no worker's cache can
+ * hold — every cache has been reset for a generation newer than the slot's last_gen (a cache's
+ * entries all come from its current generation, and taking a slot raises the slot's last_gen
+ * to it). The acquire load pairs with the worker's release store of its new generation, which
+ * follows its last writes into the old slots. Returns how many were freed. */
 static size_t reclaim(tc_api_monitor *m, const tc_model_set *set)
 {
-    uint64_t oldest = NEVER;
+    uint64_t oldest = NEVER, newest = 0;
     for (size_t i = 0; i < m->n_shards; i++) {
         uint64_t g = atomic_load_explicit(&m->caches[i].generation, memory_order_acquire);
         oldest = g < oldest ? g : oldest;
+        newest = g != NEVER && g > newest ? g : newest;
     }
+    /* a caller holding an older set than a worker's cannot say what is still in service */
+    if (tc_model_set_generation(set) < newest)
+        return 0;
     size_t n = 0;
     for (size_t i = 0; i < m->slots_max; i++) {
         slot *s = &m->slots[i];
