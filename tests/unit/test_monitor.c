@@ -341,19 +341,21 @@ static void test_slots_run_out(void **state)
 
 /* ---- workers counting while the set is reloaded and scraped ---- */
 
-#define ROUNDS 20000
+#define RELOADS 40
 
 typedef struct worker_arg {
     fx *f;
     tc_api_monitor *mon;
     size_t shard;
+    atomic_int *stop;
+    uint64_t scored; /* golden-scorecard results recorded */
 } worker_arg;
 
-/* One worker: v2 and golden-scorecard counted ROUNDS times each, a set acquired per Score. */
+/* One worker until told to stop: v2 and golden-scorecard counted, a set acquired per Score. */
 static void *worker(void *p)
 {
     worker_arg *a = p;
-    for (int i = 0; i < ROUNDS; i++) {
+    for (int i = 0; !atomic_load(a->stop); i++) {
         const tc_model_set *set = tc_registry_acquire(a->f->reg);
         const tc_model *m = tc_model_set_find(set, V2, 2);
         tc_score_result r = result_of(m, 500 + i % 200);
@@ -361,6 +363,7 @@ static void *worker(void *p)
         const tc_model *g = tc_model_set_find(set, "golden-scorecard", 1);
         tc_score_result rg = result_of(g, 600);
         tc_api_monitor_record(a->mon, a->shard, set, g, &rg);
+        a->scored++;
         tc_registry_release(a->f->reg, set);
     }
     return NULL;
@@ -370,19 +373,17 @@ typedef struct reloader_arg {
     fx *f;
     tc_api_monitor *mon;
     int rebuild; /* every other reload a rebuilt v2 (its shares swapped) */
-    atomic_int stop;
-    long rounds;
     int failed;
 } reloader_arg;
 
-/* Reload and scrape until the workers are done (no cmocka assertion off the main thread). */
+/* RELOADS reloads, each followed by a scrape (no cmocka assertion off the main thread). */
 static void *reloader(void *p)
 {
     reloader_arg *a = p;
-    while (!atomic_load(&a->stop) && !a->failed) {
+    for (int round = 0; round < RELOADS && !a->failed; round++) {
         tc_error err = {0};
-        int rc = a->rebuild && a->rounds % 2 == 0 ? rewrite_v2_file(a->f, swap_score_shares, &err)
-                                                  : tc_registry_reload(a->f->reg, &err);
+        int rc = a->rebuild && round % 2 == 0 ? rewrite_v2_file(a->f, swap_score_shares, &err)
+                                              : tc_registry_reload(a->f->reg, &err);
         if (rc != TC_OK) {
             fprintf(stderr, "reload: %s\n", err.msg);
             a->failed = 1;
@@ -395,47 +396,49 @@ static void *reloader(void *p)
         fclose(out);
         free(text);
         tc_registry_release(a->f->reg, set);
-        a->rounds++;
     }
     return NULL;
 }
 
-/* Two workers count while a third thread reloads and scrapes; golden-scorecard's total after. */
-static uint64_t run_concurrent(fx *f, size_t slots, int rebuild)
+/* Two workers count while a third thread reloads and scrapes: golden-scorecard, in every set,
+ * must have counted every one of its results. */
+static void run_concurrent(fx *f, size_t slots, int rebuild)
 {
     tc_api_monitor *mon = NULL;
     tc_error err = {0};
     assert_int_equal(tc_api_monitor_open(2, 3600, slots, NULL, &mon, &err), TC_OK);
-    worker_arg w[2] = {{.f = f, .mon = mon, .shard = 0}, {.f = f, .mon = mon, .shard = 1}};
+    atomic_int stop;
+    atomic_init(&stop, 0);
+    worker_arg w[2] = {{.f = f, .mon = mon, .shard = 0, .stop = &stop},
+                       {.f = f, .mon = mon, .shard = 1, .stop = &stop}};
     reloader_arg r = {.f = f, .mon = mon, .rebuild = rebuild};
-    atomic_init(&r.stop, 0);
     pthread_t t[3];
-    pthread_create(&t[2], NULL, reloader, &r);
     pthread_create(&t[0], NULL, worker, &w[0]);
     pthread_create(&t[1], NULL, worker, &w[1]);
+    pthread_create(&t[2], NULL, reloader, &r);
+    pthread_join(t[2], NULL);
+    atomic_store(&stop, 1);
     pthread_join(t[0], NULL);
     pthread_join(t[1], NULL);
-    atomic_store(&r.stop, 1);
-    pthread_join(t[2], NULL);
     assert_false(r.failed);
-    assert_true(r.rounds > 0);
+    assert_true(w[0].scored > 0 && w[1].scored > 0);
     const tc_model_set *set = tc_registry_acquire(f->reg);
     tc_api_monitor_view v;
     tc_api_monitor_view_of(mon, tc_model_set_find(set, "golden-scorecard", 1), &v);
+    assert_int_equal(v.total, w[0].scored + w[1].scored);
     tc_registry_release(f->reg, set);
     tc_api_monitor_close(mon);
-    return v.total;
 }
 
 static void test_concurrent(void **state)
 {
     fx *f = *state;
     /* reloads of the same files: the counters survive every one, none is lost */
-    assert_int_equal(run_concurrent(f, TC_MONITOR_SLOTS_MAX, 0), 2 * ROUNDS);
+    run_concurrent(f, TC_MONITOR_SLOTS_MAX, 0);
     /* v2 rebuilt every other reload, four slots for the four models: the old v2's slot is
      * freed and another made while workers count (the sanitizers watch); golden-scorecard,
      * in every set, keeps its slot and its count */
-    assert_int_equal(run_concurrent(f, 4, 1), 2 * ROUNDS);
+    run_concurrent(f, 4, 1);
 }
 
 int main(void)
