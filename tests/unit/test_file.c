@@ -87,8 +87,8 @@ static void test_existing_kept_unless_replace(void **state)
     assert_msg(&err, want);
     assert_int_equal(tc_file_write(tu_in(f->dir, "out.csv"), "new\n", 4, 0, 0644, &err), TC_EEXIST);
     assert_content(tu_in(f->dir, "out.csv"), "old\n");
-    assert_int_equal(tc_file_write(tu_in(f->dir, "out.csv"), "new\n", 4, TC_FILE_REPLACE, 0644, &err),
-                     TC_OK);
+    assert_int_equal(
+        tc_file_write(tu_in(f->dir, "out.csv"), "new\n", 4, TC_FILE_REPLACE, 0644, &err), TC_OK);
     assert_content(tu_in(f->dir, "out.csv"), "new\n");
     assert_string_equal(listing(f->dir), "out.csv ");
 }
@@ -109,8 +109,8 @@ static void test_no_write_through_links(void **state)
     assert_content(tu_in(f->dir, "out.csv"), "rows\n");
     /* the target itself a link: refused, even with replace, and the file it names untouched */
     assert_int_equal(symlink(victim, tu_in(f->dir, "link.csv")), 0);
-    assert_int_equal(tc_file_write(tu_in(f->dir, "link.csv"), "x\n", 2, TC_FILE_REPLACE, 0644, &err),
-                     TC_EINVAL);
+    assert_int_equal(
+        tc_file_write(tu_in(f->dir, "link.csv"), "x\n", 2, TC_FILE_REPLACE, 0644, &err), TC_EINVAL);
     assert_non_null(strstr(err.msg, "link.csv: exists and is not a regular file: not replaced"));
     assert_content(victim, "precious\n");
     struct stat st;
@@ -149,7 +149,8 @@ static void test_appeared_meanwhile(void **state)
     assert_content(tu_in(f->dir, "out.csv"), "theirs\n");
     assert_string_equal(listing(f->dir), "out.csv ");
 
-    assert_int_equal(tc_file_open(&o, tu_in(f->dir, "out.csv"), TC_FILE_REPLACE, 0644, &err), TC_OK);
+    assert_int_equal(tc_file_open(&o, tu_in(f->dir, "out.csv"), TC_FILE_REPLACE, 0644, &err),
+                     TC_OK);
     fputs("mine\n", o.f);
     assert_int_equal(unlink(tu_in(f->dir, "out.csv")), 0);
     assert_int_equal(symlink("/etc/passwd", tu_in(f->dir, "out.csv")), 0);

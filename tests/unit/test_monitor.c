@@ -77,8 +77,8 @@ static tc_score_result result_of(const tc_model *m, double score)
     return r;
 }
 
-static void record_n(tc_api_monitor *mon, size_t shard, const tc_model_set *set,
-                     const tc_model *m, double score, int n)
+static void record_n(tc_api_monitor *mon, size_t shard, const tc_model_set *set, const tc_model *m,
+                     double score, int n)
 {
     tc_score_result r = result_of(m, score);
     for (int i = 0; i < n; i++)
@@ -444,8 +444,8 @@ static void test_concurrent(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_window_ring),        cmocka_unit_test(test_buckets_are_grades),
-        cmocka_unit_test(test_reload),             cmocka_unit_test(test_slots_run_out),
+        cmocka_unit_test(test_window_ring), cmocka_unit_test(test_buckets_are_grades),
+        cmocka_unit_test(test_reload),      cmocka_unit_test(test_slots_run_out),
         cmocka_unit_test(test_concurrent),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
