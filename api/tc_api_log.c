@@ -1,5 +1,6 @@
 #include "tc_api_log.h"
 
+#include "tc_text.h"
 #include "tc_time.h"
 
 #include <errno.h>
@@ -133,7 +134,10 @@ void tc_api_log_escape(const char *text, char *out, size_t size)
 {
     static const char hex[] = "0123456789abcdef";
     size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *)text; *p != '\0' && o + 7 < size; p++) {
+    size_t len = strlen(text);
+    const unsigned char *p = (const unsigned char *)text, *end = p + len;
+    for (; p < end && o + 7 < size; p++) {
+        size_t seq = tc_utf8_seq(p, (size_t)(end - p));
         if (*p == '"' || *p == '\\') {
             out[o++] = '\\';
             out[o++] = (char)*p;
@@ -142,8 +146,14 @@ void tc_api_log_escape(const char *text, char *out, size_t size)
             out[o + 4] = hex[*p >> 4];
             out[o + 5] = hex[*p & 15];
             o += 6;
+        } else if (seq == 0) {
+            /* not UTF-8: the line must stay valid JSON, which is UTF-8 (RFC 8259 section 8.1) */
+            memcpy(out + o, "\\ufffd", 6);
+            o += 6;
         } else {
-            out[o++] = (char)*p;
+            memcpy(out + o, p, seq); /* o + 7 < size: room for 4 bytes */
+            o += seq;
+            p += seq - 1;
         }
     }
     out[o] = '\0';
