@@ -387,9 +387,8 @@ void tc_api_handle_health(tc_api_slot *s)
         return;
     }
     Grpc__Health__V1__HealthCheckResponse r = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
-    r.status = atomic_load(&s->w->srv->serving)
-                   ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
-                   : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
+    r.status = (Grpc__Health__V1__HealthCheckResponse__ServingStatus)tc_api_health_status(
+        s->w->srv);
     reply(s, &r.base);
 }
 

@@ -38,10 +38,34 @@
 #define TC_API_PUT_MAX 10000 /* records in one PutCitizens call */
 /* Health/Watch streams per worker (counted over the server): each holds a slot for as long as
  * its client stays connected, so together they may take at most half of the slots, whatever
- * clients do. */
+ * clients do; per identity, at most health_streams_per_identity of them (configured); per
+ * connection, at most TC_API_WATCH_PER_CONNECTION (a client's health checker holds one per
+ * service it watches). */
 #define TC_API_WATCH_PER_WORKER (TC_API_SLOTS_PER_WORKER / 2)
+#define TC_API_WATCH_PER_CONNECTION 8
 #define TC_API_STREAMS_PER_CONNECTION 256 /* calls in flight on one HTTP/2 connection */
 #define TC_API_HANDSHAKE_TIMEOUT_MS 10000   /* to finish the TLS handshake after connecting */
+
+/* ThreadSanitizer does not see the synchronisation inside gRPC (Debian's build is not
+ * instrumented). A Score slot is finished by the audit writer thread and comes back on its
+ * worker's queue: these annotations tell TSan about that hand-over, so that it keeps checking
+ * every access of ours around it. They compile to nothing in other builds. */
+#if defined(__SANITIZE_THREAD__)
+#define TC_THREAD_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TC_THREAD_SANITIZER 1
+#endif
+#endif
+#ifdef TC_THREAD_SANITIZER
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define HANDOFF_RELEASE(p) __tsan_release(p)
+#define HANDOFF_ACQUIRE(p) __tsan_acquire(p)
+#else
+#define HANDOFF_RELEASE(p) ((void)(p))
+#define HANDOFF_ACQUIRE(p) ((void)(p))
+#endif
 
 typedef enum tc_api_method {
     M_SCORE,
@@ -82,9 +106,7 @@ typedef enum slot_stage {
     SLOT_RELOADING, /* ReloadModels: waiting for the reload thread */
 } slot_stage;
 
-/* A Health/Watch stream. Its batches may be started by the worker that owns the slot or by the
- * thread that drains the server, so this state is guarded by the server's watch_mu; the
- * completions still arrive on the owning worker's queue, which alone releases the slot. The
+/* A Health/Watch stream (tc_api_watch.c), guarded by the server's watch_mu. The
  * RECV_CLOSE_ON_SERVER batch is tagged with the slot's address + 1 to tell it from the others. */
 typedef struct tc_api_watch {
     struct tc_api_slot *next;  /* in the server's list of open streams */
@@ -96,6 +118,7 @@ typedef struct tc_api_watch {
     int closed;                /* RECV_CLOSE_ON_SERVER completed */
     int batches;               /* batches pending */
     unsigned char msg[8];      /* the encoded HealthCheckResponse being sent */
+    char peer[64];             /* the connection ("ipv4:127.0.0.1:40412"), for its cap */
 } tc_api_watch;
 
 struct tc_api_worker;
@@ -182,12 +205,14 @@ struct tc_api_server {
     atomic_int refusing;         /* 1: new calls get UNAVAILABLE (draining) */
     atomic_int stopping;         /* 1: the gRPC server is shutting down; post no more slots */
     int64_t started_us;
+    int64_t crl_next_update;     /* tls.crl_dir: when its CRL must be replaced (0: no CRL) */
     int64_t audit_error_logged_us; /* the audit writer's thread only */
     tc_api_worker admin;         /* reader and hasher for the metrics/admin paths */
     pthread_mutex_t admin_mu;
     pthread_mutex_t watch_mu;    /* the Health/Watch streams and their state */
     tc_api_slot *watchers;
     size_t n_watchers;
+    unsigned watch_by_identity[TC_API_CLIENTS_MAX]; /* open streams per identity (its index) */
     int watch_closing;           /* draining: streams end, new ones end at once */
     /* The reload thread and its queue of ReloadModels calls (tc_api_admin.c) */
     pthread_t reloader;
@@ -223,6 +248,14 @@ void *tc_api_arena_alloc(tc_api_worker *w, size_t n);
  * (UNAUTHENTICATED / PERMISSION_DENIED) and returns nonzero when it may not proceed. */
 int tc_api_authorize(tc_api_slot *s);
 
+/* Return a slot whose call is over to its worker's pool; repost 0 when the server is stopping
+ * (requests fail at once then, so a replacement would only spin through the queue). */
+void tc_api_release_slot(tc_api_worker *w, tc_api_slot *s, int repost);
+
+/* With tls.crl_dir set: check it holds a CRL of every CA in tls.client_ca, signed by it and not
+ * expired; *next_update receives the earliest next-update time (seconds since the epoch). */
+int tc_api_crl_check(const tc_api_config *c, int64_t *next_update, tc_error *err);
+
 /* 1 when the deadline has passed (the call was then answered with DEADLINE_EXCEEDED). */
 int tc_api_past_deadline(tc_api_slot *s);
 
@@ -244,11 +277,18 @@ void tc_api_handle_status(tc_api_slot *s);
 void tc_api_handle_health(tc_api_slot *s);
 void tc_api_handle_health_watch(tc_api_slot *s);
 
-/* Health/Watch (tc_api_server.c): open the stream on s and send the current status (or
- * SERVICE_UNKNOWN when unknown); then tc_api_watch_notify sends every change. The status values
- * are grpc.health.v1's ServingStatus. encode writes a HealthCheckResponse into the 8-byte
- * buffer and returns its length. */
+/* Health/Watch (tc_api_watch.c): open the stream on s (authenticated) and send the current
+ * status (or SERVICE_UNKNOWN when unknown), or refuse it RESOURCE_EXHAUSTED past a cap; then
+ * tc_api_watch_notify sends every change, from any thread. event and closed take the stream's
+ * completions on its worker. end_all ends every stream, and every one opened from then on (the
+ * drain). The status values are grpc.health.v1's ServingStatus; health_status is the server's
+ * now. encode writes a HealthCheckResponse into the 8-byte buffer and returns its length. */
 void tc_api_watch_start(tc_api_slot *s, int unknown);
+void tc_api_watch_event(tc_api_worker *w, tc_api_slot *s, int ok);
+void tc_api_watch_closed(tc_api_worker *w, tc_api_slot *s);
+void tc_api_watch_notify(tc_api_server *srv);
+void tc_api_watch_end_all(tc_api_server *srv);
+int tc_api_health_status(tc_api_server *srv);
 size_t tc_api_health_encode(int status, unsigned char out[8]);
 void tc_api_handle_grant(tc_api_slot *s);
 void tc_api_handle_revoke(tc_api_slot *s);

@@ -38,31 +38,11 @@ const tc_api_method_info tc_api_methods[M_COUNT] = {
     [M_GET_STATUS] = {"/tinchap.v1.Admin/GetStatus", "GetStatus", 0, TC_ROLE_ADMIN, 2},
     [M_HEALTH_CHECK] = {"/grpc.health.v1.Health/Check", "Check", 0, 0, 8},
     [M_HEALTH_WATCH] = {"/grpc.health.v1.Health/Watch", "Watch", 0, 0, 4},
-    /* The benchmark floor: same binary, threads and slots, no work. */
-    [M_NOOP] = {"/tinchap.v1.Diagnostics/Noop", "Noop", 0, 0, 64},
+    /* The benchmark floor: same binary, threads, slots and authentication as Score, no work
+     * (api/tinchap/v1/diagnostics.proto). */
+    [M_NOOP] = {"/tinchap.v1.Diagnostics/Noop", "Noop", 0, TC_ROLE_SCORER, 64},
     [M_UNKNOWN] = {NULL, "Unknown", 0, 0, 2},
 };
-
-/* ThreadSanitizer does not see the synchronisation inside gRPC (Debian's build is not
- * instrumented). A Score slot is finished by the audit writer thread and comes back on its
- * worker's queue: these annotations tell TSan about that hand-over, so that it keeps checking
- * every access of ours around it. They compile to nothing in other builds. */
-#if defined(__SANITIZE_THREAD__)
-#define TC_THREAD_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TC_THREAD_SANITIZER 1
-#endif
-#endif
-#ifdef TC_THREAD_SANITIZER
-void __tsan_acquire(void *addr);
-void __tsan_release(void *addr);
-#define HANDOFF_RELEASE(p) __tsan_release(p)
-#define HANDOFF_ACQUIRE(p) __tsan_acquire(p)
-#else
-#define HANDOFF_RELEASE(p) ((void)(p))
-#define HANDOFF_ACQUIRE(p) ((void)(p))
-#endif
 
 #ifndef TC_VERSION
 #define TC_VERSION "0.0.0"
@@ -237,9 +217,7 @@ static void post_slot(tc_api_worker *w, tc_api_method m)
     w->posted[m]++;
 }
 
-/* repost 0: the server is stopping and requests fail at once, so a replacement would only
- * spin through the queue. */
-static void release_slot(tc_api_worker *w, tc_api_slot *s, int repost)
+void tc_api_release_slot(tc_api_worker *w, tc_api_slot *s, int repost)
 {
     if (s->payload != NULL)
         grpc_byte_buffer_destroy(s->payload);
@@ -326,77 +304,6 @@ int tc_api_past_deadline(tc_api_slot *s)
     return 1;
 }
 
-/* ---- authentication ---- */
-
-static const tc_api_identity *identify_by_token(tc_api_slot *s)
-{
-    const tc_api_config *c = &s->w->srv->cfg;
-    for (size_t i = 0; i < s->md.count; i++) {
-        const grpc_metadata *m = &s->md.metadata[i];
-        if (grpc_slice_str_cmp(m->key, "authorization") != 0)
-            continue;
-        const char *v = (const char *)GRPC_SLICE_START_PTR(m->value);
-        size_t len = GRPC_SLICE_LENGTH(m->value);
-        if (len <= 7 || strncmp(v, "Bearer ", 7) != 0)
-            return NULL;
-        unsigned char digest[32];
-        unsigned int dl = 0;
-        char hex[65];
-        if (EVP_Digest(v + 7, len - 7, digest, &dl, EVP_sha256(), NULL) != 1)
-            return NULL;
-        tc_hex(digest, 32, hex);
-        return tc_api_config_find(c, hex, 64);
-    }
-    return NULL;
-}
-
-static const tc_api_identity *identify_by_certificate(tc_api_slot *s)
-{
-    const tc_api_config *c = &s->w->srv->cfg;
-    const tc_api_identity *found = NULL;
-    grpc_auth_context *ctx = grpc_call_auth_context(s->call);
-    if (ctx == NULL)
-        return NULL;
-    if (grpc_auth_context_peer_is_authenticated(ctx)) {
-        static const char *const props[] = {GRPC_X509_SAN_PROPERTY_NAME,
-                                            GRPC_X509_CN_PROPERTY_NAME};
-        for (size_t k = 0; k < 2 && found == NULL; k++) {
-            grpc_auth_property_iterator it = grpc_auth_context_find_properties_by_name(ctx, props[k]);
-            const grpc_auth_property *p;
-            while (found == NULL && (p = grpc_auth_property_iterator_next(&it)) != NULL)
-                found = tc_api_config_find(c, p->value, p->value_length);
-        }
-    }
-    grpc_auth_context_release(ctx);
-    return found;
-}
-
-static const char *role_names(unsigned roles)
-{
-    return roles & TC_ROLE_ADMIN ? "admin" : roles & TC_ROLE_STEWARD ? "steward" : "scorer";
-}
-
-int tc_api_authorize(tc_api_slot *s)
-{
-    const tc_api_method_info *mi = &tc_api_methods[s->method];
-    const tc_api_identity *id =
-        s->w->srv->cfg.insecure ? identify_by_token(s) : identify_by_certificate(s);
-    if (id == NULL) {
-        tc_api_fail(s, GRPC_STATUS_UNAUTHENTICATED,
-                    s->w->srv->cfg.insecure
-                        ? "no known bearer token in the 'authorization' metadata"
-                        : "the client certificate names no identity this server knows");
-        return 1;
-    }
-    s->who = id;
-    if (mi->role != 0 && (id->roles & mi->role) == 0) {
-        tc_api_fail(s, GRPC_STATUS_PERMISSION_DENIED, "%s needs the %s role, which %s lacks",
-                    mi->name, role_names(mi->role), id->institution);
-        return 1;
-    }
-    return 0;
-}
-
 /* ---- dispatch ---- */
 
 static void handle_noop(tc_api_slot *s)
@@ -431,22 +338,8 @@ static void dispatch(tc_api_slot *s)
                     "the server is at its limit of calls in flight; retry with backoff");
         return;
     }
-    switch (s->method) {
-    case M_NOOP:
-        handle_noop(s);
-        return;
-    case M_UNKNOWN:
-        handle_unknown(s);
-        return;
-    case M_HEALTH_CHECK:
-        tc_api_handle_health(s);
-        return;
-    case M_HEALTH_WATCH:
-        tc_api_handle_health_watch(s);
-        return;
-    default:
-        break;
-    }
+    /* every method, health checks included: a certificate that names no configured identity
+     * gets nothing but UNAUTHENTICATED */
     if (tc_api_past_deadline(s) || tc_api_authorize(s))
         return;
     switch (s->method) {
@@ -480,6 +373,18 @@ static void dispatch(tc_api_slot *s)
     case M_GET_STATUS:
         tc_api_handle_status(s);
         break;
+    case M_HEALTH_CHECK:
+        tc_api_handle_health(s);
+        break;
+    case M_HEALTH_WATCH:
+        tc_api_handle_health_watch(s);
+        break;
+    case M_NOOP:
+        handle_noop(s);
+        break;
+    case M_UNKNOWN:
+        handle_unknown(s);
+        break;
     default:
         tc_api_fail(s, GRPC_STATUS_INTERNAL, "unrouted method");
         break;
@@ -497,204 +402,7 @@ static void finished(tc_api_worker *w, tc_api_slot *s)
                         s->who != NULL ? s->who->institution : "", s->request_id, latency,
                         s->status == GRPC_STATUS_OK ? "" : s->status_text);
     grpc_slice_unref(s->status_slice);
-    release_slot(w, s, 1);
-}
-
-/* ---- Health/Watch streams ----
- *
- * Status values are grpc.health.v1's: 1 SERVING, 2 NOT_SERVING, 3 SERVICE_UNKNOWN. A stream
- * sends the status when it opens and again on every change (the drain's NOT_SERVING); the drain
- * ends every stream with UNAVAILABLE before the gRPC server shuts down, since gRPC's shutdown
- * waits for open calls. A stream is not a call in flight: it holds up neither the drain nor
- * max_inflight. */
-
-#define HEALTH_SERVING 1
-#define HEALTH_NOT_SERVING 2
-#define HEALTH_SERVICE_UNKNOWN 3
-
-static int health_status(tc_api_server *srv)
-{
-    return atomic_load(&srv->serving) ? HEALTH_SERVING : HEALTH_NOT_SERVING;
-}
-
-/* Under watch_mu. */
-static void watch_send(tc_api_slot *s, int status)
-{
-    grpc_op ops[2];
-    size_t n = 0;
-    memset(ops, 0, sizeof ops);
-    if (!s->initial_sent) {
-        ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
-        ops[n++].data.send_initial_metadata.count = 0;
-    }
-    size_t len = tc_api_health_encode(status, s->watch.msg);
-    grpc_slice slice = grpc_slice_from_copied_buffer((const char *)s->watch.msg, len);
-    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&slice, 1);
-    grpc_slice_unref(slice);
-    ops[n].op = GRPC_OP_SEND_MESSAGE;
-    ops[n++].data.send_message.send_message = bb;
-    HANDOFF_RELEASE(s);
-    if (grpc_call_start_batch(s->call, ops, n, s, NULL) == GRPC_CALL_OK) {
-        s->initial_sent = 1;
-        s->watch.sending = 1;
-        s->watch.batches++;
-        s->watch.sent = status;
-    }
-    grpc_byte_buffer_destroy(bb); /* the batch holds its own reference */
-}
-
-/* Under watch_mu: the final status. UNAVAILABLE tells a client's health checker the replica is
- * going away, so it keeps the connection out of its picks until it reconnects. */
-static void watch_end(tc_api_slot *s)
-{
-    grpc_op ops[2];
-    size_t n = 0;
-    memset(ops, 0, sizeof ops);
-    if (!s->initial_sent) {
-        ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
-        ops[n++].data.send_initial_metadata.count = 0;
-    }
-    snprintf(s->status_text, sizeof s->status_text, "the server is shutting down");
-    grpc_slice_unref(s->status_slice);
-    s->status_slice = grpc_slice_from_copied_string(s->status_text);
-    s->status = GRPC_STATUS_UNAVAILABLE;
-    ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
-    ops[n].data.send_status_from_server.status = GRPC_STATUS_UNAVAILABLE;
-    ops[n++].data.send_status_from_server.status_details = &s->status_slice;
-    HANDOFF_RELEASE(s);
-    if (grpc_call_start_batch(s->call, ops, n, s, NULL) == GRPC_CALL_OK) {
-        s->initial_sent = 1;
-        s->watch.ending = 1;
-        s->watch.batches++;
-    }
-}
-
-/* Under watch_mu: take s out of the server's list. */
-static void watch_unlink(tc_api_server *srv, tc_api_slot *s)
-{
-    for (tc_api_slot **p = &srv->watchers; *p != NULL; p = &(*p)->watch.next)
-        if (*p == s) {
-            *p = s->watch.next;
-            srv->n_watchers--;
-            return;
-        }
-}
-
-/* On the owning worker, once the stream is closed and none of its batches is pending. */
-static void watch_release(tc_api_worker *w, tc_api_slot *s)
-{
-    uint64_t latency = (uint64_t)(tc_time_now_us() - s->start_us);
-    tc_api_metrics_observe(w->metrics, M_HEALTH_WATCH,
-                           (int)(s->watch.ending ? GRPC_STATUS_UNAVAILABLE : GRPC_STATUS_CANCELLED),
-                           latency);
-    grpc_slice_unref(s->status_slice);
-    release_slot(w, s, 1);
-}
-
-void tc_api_watch_start(tc_api_slot *s, int unknown)
-{
-    tc_api_worker *w = s->w;
-    tc_api_server *srv = w->srv;
-    grpc_op op;
-    pthread_mutex_lock(&srv->watch_mu);
-    int full = srv->n_watchers >= srv->n_workers * TC_API_WATCH_PER_WORKER;
-    pthread_mutex_unlock(&srv->watch_mu);
-    if (full) {
-        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED,
-                    "too many health streams open on this server; use Health/Check");
-        return;
-    }
-    memset(&op, 0, sizeof op);
-    memset(&s->watch, 0, sizeof s->watch);
-    s->stage = SLOT_WATCHING;
-    s->status = GRPC_STATUS_OK;
-    s->status_slice = grpc_empty_slice();
-    atomic_fetch_sub_explicit(&w->inflight, 1, memory_order_relaxed);
-    op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
-    op.data.recv_close_on_server.cancelled = &s->cancelled;
-    pthread_mutex_lock(&srv->watch_mu);
-    s->watch.unknown = unknown;
-    s->watch.next = srv->watchers;
-    srv->watchers = s;
-    srv->n_watchers++;
-    if (grpc_call_start_batch(s->call, &op, 1, (char *)s + 1, NULL) == GRPC_CALL_OK)
-        s->watch.batches++;
-    else
-        s->watch.closed = 1;
-    watch_send(s, unknown ? HEALTH_SERVICE_UNKNOWN : health_status(srv));
-    if (srv->watch_closing) /* a stream opened during the drain ends at once */
-        s->watch.want_end = 1;
-    int done = s->watch.batches == 0;
-    if (done)
-        watch_unlink(srv, s);
-    pthread_mutex_unlock(&srv->watch_mu);
-    if (done) /* cannot happen for a live call; never leak the slot all the same */
-        watch_release(w, s);
-}
-
-/* A send, or the final status, of a stream completed (never both pending at once). */
-static void watch_event(tc_api_worker *w, tc_api_slot *s, int ok)
-{
-    tc_api_server *srv = w->srv;
-    pthread_mutex_lock(&srv->watch_mu);
-    s->watch.batches--;
-    if (s->watch.sending) {
-        s->watch.sending = 0;
-        int live = ok && !s->watch.closed && !s->watch.ending;
-        if (live && s->watch.want_end)
-            watch_end(s);
-        else if (live && !s->watch.unknown && s->watch.sent != health_status(srv))
-            watch_send(s, health_status(srv));
-    }
-    int done = s->watch.batches == 0 && s->watch.closed;
-    if (done)
-        watch_unlink(srv, s);
-    pthread_mutex_unlock(&srv->watch_mu);
-    if (done)
-        watch_release(w, s);
-}
-
-/* The client went away, or the final status was delivered. */
-static void watch_closed(tc_api_worker *w, tc_api_slot *s)
-{
-    tc_api_server *srv = w->srv;
-    pthread_mutex_lock(&srv->watch_mu);
-    s->watch.batches--;
-    s->watch.closed = 1;
-    int done = s->watch.batches == 0;
-    if (done)
-        watch_unlink(srv, s);
-    pthread_mutex_unlock(&srv->watch_mu);
-    if (done)
-        watch_release(w, s);
-}
-
-/* Send the current status to every stream that has not seen it (from any thread). */
-static void watch_notify(tc_api_server *srv)
-{
-    int status = health_status(srv);
-    pthread_mutex_lock(&srv->watch_mu);
-    for (tc_api_slot *s = srv->watchers; s != NULL; s = s->watch.next)
-        if (!s->watch.sending && !s->watch.ending && !s->watch.closed && !s->watch.unknown &&
-            s->watch.sent != status)
-            watch_send(s, status);
-    pthread_mutex_unlock(&srv->watch_mu);
-}
-
-/* End every stream, and every stream opened from now on. */
-static void watch_end_all(tc_api_server *srv)
-{
-    pthread_mutex_lock(&srv->watch_mu);
-    srv->watch_closing = 1;
-    for (tc_api_slot *s = srv->watchers; s != NULL; s = s->watch.next) {
-        if (s->watch.closed || s->watch.ending)
-            continue;
-        if (s->watch.sending)
-            s->watch.want_end = 1;
-        else
-            watch_end(s);
-    }
-    pthread_mutex_unlock(&srv->watch_mu);
+    tc_api_release_slot(w, s, 1);
 }
 
 static void on_event(tc_api_worker *w, tc_api_slot *s, int ok)
@@ -704,7 +412,7 @@ static void on_event(tc_api_worker *w, tc_api_slot *s, int ok)
         w->posted[s->method]--;
         if (!ok) { /* the server is shutting down: this slot will not get a call */
             s->call = NULL;
-            release_slot(w, s, 0);
+            tc_api_release_slot(w, s, 0);
             return;
         }
         post_slot(w, s->method);
@@ -744,7 +452,7 @@ static void on_event(tc_api_worker *w, tc_api_slot *s, int ok)
         finished(w, s);
         break;
     case SLOT_WATCHING:
-        watch_event(w, s, ok);
+        tc_api_watch_event(w, s, ok);
         break;
     default:
         tc_api_log_event(w->srv->log, "error", "unexpected_event", "");
@@ -769,7 +477,7 @@ static void *worker_main(void *arg)
             continue;
         HANDOFF_ACQUIRE(ev.tag);
         if ((uintptr_t)ev.tag & 1) { /* a Health/Watch stream's RECV_CLOSE_ON_SERVER */
-            watch_closed(w, (tc_api_slot *)((uintptr_t)ev.tag & ~(uintptr_t)1));
+            tc_api_watch_closed(w, (tc_api_slot *)((uintptr_t)ev.tag & ~(uintptr_t)1));
             continue;
         }
         on_event(w, ev.tag, ev.success);
@@ -839,6 +547,12 @@ static void metrics_extra(FILE *f, void *arg)
                "# HELP tinchap_uptime_seconds Seconds since start.\n"
                "# TYPE tinchap_uptime_seconds gauge\ntinchap_uptime_seconds %.0f\n",
             atomic_load(&srv->serving), (double)(tc_time_now_us() - srv->started_us) / 1e6);
+    if (srv->crl_next_update != 0) /* alert well before it: past it, every client is refused */
+        fprintf(f, "# HELP tinchap_tls_crl_next_update_seconds When the CRL in tls.crl_dir "
+                   "must be replaced (Unix time).\n"
+                   "# TYPE tinchap_tls_crl_next_update_seconds gauge\n"
+                   "tinchap_tls_crl_next_update_seconds %lld\n",
+                (long long)srv->crl_next_update);
 }
 
 /* ---- start, reload, stop ---- */
@@ -849,6 +563,10 @@ static int read_pem(const char *path, char **out, tc_error *err)
     return tc_read_file(path, 1u << 20, TC_EINVAL, out, &len, err);
 }
 
+/* mTLS through gRPC's TLS credentials (grpc_tls_*), which, unlike the older SSL ones, can
+ * enforce certificate revocation lists: with tls.crl_dir set, every client certificate is
+ * checked against the CRLs there (OpenSSL's hashed directory, X509_V_FLAG_CRL_CHECK), so a
+ * revoked one does not complete the handshake. */
 static grpc_server_credentials *make_credentials(const tc_api_config *c, tc_error *err)
 {
     if (c->insecure)
@@ -857,10 +575,22 @@ static grpc_server_credentials *make_credentials(const tc_api_config *c, tc_erro
     grpc_server_credentials *creds = NULL;
     if (read_pem(c->tls_cert, &cert, err) == TC_OK && read_pem(c->tls_key, &key, err) == TC_OK &&
         read_pem(c->tls_client_ca, &ca, err) == TC_OK) {
-        grpc_ssl_pem_key_cert_pair pair = {key, cert};
+        grpc_tls_identity_pairs *pairs = grpc_tls_identity_pairs_create();
+        grpc_tls_identity_pairs_add_pair(pairs, key, cert); /* copied */
+        /* the provider owns pairs from here */
+        grpc_tls_certificate_provider *provider =
+            grpc_tls_certificate_provider_static_data_create(ca, pairs);
+        grpc_tls_credentials_options *o = grpc_tls_credentials_options_create();
+        grpc_tls_credentials_options_set_certificate_provider(o, provider);
+        grpc_tls_credentials_options_watch_root_certs(o);
+        grpc_tls_credentials_options_watch_identity_key_cert_pairs(o);
         /* Clients must present a certificate signed by the client CA: identity is the cert. */
-        creds = grpc_ssl_server_credentials_create_ex(
-            ca, &pair, 1, GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY, NULL);
+        grpc_tls_credentials_options_set_cert_request_type(
+            o, GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+        if (c->tls_crl_dir[0] != '\0')
+            grpc_tls_credentials_options_set_crl_directory(o, c->tls_crl_dir);
+        creds = grpc_tls_server_credentials_create(o); /* owns o */
+        grpc_tls_certificate_provider_release(provider);
         if (creds == NULL)
             tc_errorf(err, TC_EINVAL, "TLS: cannot use %s / %s / %s", c->tls_cert, c->tls_key,
                       c->tls_client_ca);
@@ -983,6 +713,11 @@ static int open_server(tc_api_server *srv, tc_error *err)
     }
     srv->shutdown_cq = grpc_completion_queue_create_for_next(NULL);
     grpc_server_register_completion_queue(srv->server, srv->shutdown_cq, NULL);
+    if (!c->insecure && c->tls_crl_dir[0] != '\0') {
+        int rc = tc_api_crl_check(c, &srv->crl_next_update, err);
+        if (rc != TC_OK)
+            return rc;
+    }
     grpc_server_credentials *creds = make_credentials(c, err);
     if (creds == NULL)
         return err != NULL && err->code != TC_OK ? err->code : TC_EINVAL;
@@ -1051,14 +786,19 @@ int tc_api_server_start(const tc_api_config *cfg, tc_api_server **out, tc_error 
             goto fail; /* (not reached in practice; threads already started are leaked) */
         }
     }
-    char fields[512];
+    char fields[640], crl[64] = "";
+    if (srv->crl_next_update != 0) {
+        char t[TC_TIME_TEXT_LEN];
+        tc_time_format(srv->crl_next_update, t);
+        snprintf(crl, sizeof crl, ",\"crl_next_update\":\"%s\"", t);
+    }
     const tc_model_set *set = tc_registry_acquire(srv->registry);
     snprintf(fields, sizeof fields,
              "\"version\":\"%s\",\"commit\":\"%s\",\"listen\":\"%s\",\"port\":%d,"
-             "\"workers\":%zu,\"tls\":%s,\"audit_sync\":\"%s\",\"models\":%zu,\"metrics_port\":%d",
+             "\"workers\":%zu,\"tls\":%s,\"audit_sync\":\"%s\",\"models\":%zu,\"metrics_port\":%d%s",
              tc_api_version(), tc_api_commit(), cfg->listen, srv->port, srv->n_workers,
              cfg->insecure ? "false" : "true", cfg->relaxed_audit ? "relaxed" : "durable",
-             tc_model_set_count(set), tc_api_metrics_port(srv->metrics));
+             tc_model_set_count(set), tc_api_metrics_port(srv->metrics), crl);
     tc_registry_release(srv->registry, set);
     tc_api_log_event(srv->log, "info", "serving", fields);
     *out = srv;
@@ -1135,7 +875,7 @@ void tc_api_server_stop(tc_api_server *srv)
      *    client-side health checking stop picking this replica — and balancers get a grace
      *    period to notice, while calls are still served. */
     atomic_store(&srv->serving, 0);
-    watch_notify(srv);
+    tc_api_watch_notify(srv);
     tc_api_log_event(srv->log, "info", "draining", "");
     if (srv->cfg.drain_grace_ms > 0)
         usleep(srv->cfg.drain_grace_ms * 1000u);
@@ -1164,7 +904,7 @@ void tc_api_server_stop(tc_api_server *srv)
      *    slot is posted from here on (slots already posted keep matching calls, which are
      *    refused above), and no post is half-way when the server shuts down (see post_mu).
      *    What is still in flight gets the rest of the drain timeout. */
-    watch_end_all(srv);
+    tc_api_watch_end_all(srv);
     atomic_store(&srv->stopping, 1);
     for (size_t i = 0; i < srv->n_workers; i++) {
         pthread_mutex_lock(&srv->workers[i].post_mu);

@@ -14,7 +14,7 @@ import grpc
 
 API = os.path.join(os.path.dirname(__file__), "..", "..", "api")
 PROTOS = ["tinchap/v1/scoring.proto", "tinchap/v1/steward.proto", "tinchap/v1/admin.proto",
-          "grpc/health/v1/health.proto"]
+          "tinchap/v1/diagnostics.proto", "grpc/health/v1/health.proto"]
 
 
 def _generate():
@@ -52,10 +52,13 @@ def _read(path):
 class Client:
     """One channel, as one institution (by certificate) or with a token."""
 
-    def __init__(self, port, pki=None, who=None, token=None, ca=None):
+    def __init__(self, port, pki=None, who=None, token=None, ca=None, own_connection=False):
         target = "127.0.0.1:%d" % port
+        # grpcio shares one connection between channels to the same target with the same
+        # options, unless a channel asks for a connection of its own
+        extra = [("grpc.use_local_subchannel_pool", 1)] if own_connection else []
         if token is not None:
-            self.channel = grpc.insecure_channel(target)
+            self.channel = grpc.insecure_channel(target, options=extra)
             self.md = [("authorization", "Bearer " + token)]
         else:
             root = _read(ca or os.path.join(pki, "ca.pem"))
@@ -64,7 +67,7 @@ class Client:
             creds = grpc.ssl_channel_credentials(root, key, cert)
             # the server certificate names localhost and 127.0.0.1
             self.channel = grpc.secure_channel(
-                target, creds, options=[("grpc.ssl_target_name_override", "localhost")])
+                target, creds, options=[("grpc.ssl_target_name_override", "localhost")] + extra)
             self.md = []
         self.scoring = scoring_pb2_grpc.ScoringStub(self.channel)
         self.steward = steward_pb2_grpc.StewardStub(self.channel)
