@@ -238,6 +238,14 @@ const char *tc_api_status_name(grpc_status_code code);
 /* The request payload as one contiguous buffer in the worker's arena (NULL if none). */
 const unsigned char *tc_api_payload(tc_api_slot *s, size_t *len);
 
+/* The request, decoded into the worker's arena after its strings are checked
+ * (tc_api_strings_check); answers INVALID_ARGUMENT itself and returns NULL when it is missing,
+ * malformed or holds a NUL or bytes that are not UTF-8. */
+ProtobufCMessage *tc_api_request(tc_api_slot *s, const ProtobufCMessageDescriptor *d);
+
+/* Encode msg and finish the call with it (RESOURCE_EXHAUSTED if it does not fit). */
+void tc_api_reply(tc_api_slot *s, const ProtobufCMessage *msg);
+
 /* Encode a protobuf-c message into the worker's arena. */
 unsigned char *tc_api_pack(tc_api_slot *s, const ProtobufCMessage *msg, size_t *len);
 

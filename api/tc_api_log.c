@@ -4,6 +4,7 @@
 #include "tc_time.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -11,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <grpc/support/log.h>
 
 struct tc_api_log_shard {
     pthread_mutex_t mu;
@@ -191,9 +194,12 @@ void tc_api_log_call(tc_api_log_shard *shard, const char *method, const char *st
     pthread_mutex_unlock(&shard->mu);
 }
 
+/* Lines written before the log is open, or for gRPC core, go to standard error under this. */
+static pthread_mutex_t stderr_mu = PTHREAD_MUTEX_INITIALIZER;
+
 void tc_api_log_event(tc_api_log *log, const char *level, const char *event, const char *fields)
 {
-    if (log == NULL || (!log->debug && strcmp(level, "debug") == 0))
+    if (log != NULL && !log->debug && strcmp(level, "debug") == 0)
         return;
     char line[TC_API_LOG_LINE_MAX * 2], t[TC_TIME_US_TEXT_LEN];
     now_text(t);
@@ -203,7 +209,48 @@ void tc_api_log_event(tc_api_log *log, const char *level, const char *event, con
         return;
     if ((size_t)n >= sizeof line)
         n = (int)sizeof line - 1;
-    pthread_mutex_lock(&log->event_mu);
-    write_all(log->fd, line, (size_t)n);
-    pthread_mutex_unlock(&log->event_mu);
+    pthread_mutex_t *mu = log != NULL ? &log->event_mu : &stderr_mu;
+    pthread_mutex_lock(mu);
+    write_all(log != NULL ? log->fd : STDERR_FILENO, line, (size_t)n);
+    pthread_mutex_unlock(mu);
+}
+
+void tc_api_log_eventf(tc_api_log *log, const char *level, const char *event, const char *key,
+                       const char *fmt, ...)
+{
+    char text[TC_API_LOG_LINE_MAX], esc[TC_API_LOG_LINE_MAX], fields[TC_API_LOG_LINE_MAX + 64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    tc_text_redact_ids(text);
+    tc_api_log_escape(text, esc, sizeof esc);
+    snprintf(fields, sizeof fields, "\"%s\":\"%s\"", key, esc);
+    tc_api_log_event(log, level, event, fields);
+}
+
+/* gRPC core's own messages (a failed TLS handshake, a bad HTTP/2 frame), as JSON lines like
+ * every other: by default core prints them in a format of its own on standard error. */
+static void grpc_line(gpr_log_func_args *a)
+{
+    const char *file = a->file != NULL ? strrchr(a->file, '/') : NULL;
+    file = file != NULL ? file + 1 : a->file != NULL ? a->file : "";
+    char msg[TC_API_LOG_LINE_MAX], esc[TC_API_LOG_LINE_MAX], where[160];
+    char fields[TC_API_LOG_LINE_MAX + 256];
+    snprintf(msg, sizeof msg, "%s", a->message != NULL ? a->message : "");
+    tc_text_redact_ids(msg);
+    tc_api_log_escape(msg, esc, sizeof esc);
+    tc_api_log_escape(file, where, sizeof where);
+    snprintf(fields, sizeof fields, "\"file\":\"%s\",\"line\":%d,\"message\":\"%s\"", where,
+             a->line, esc);
+    tc_api_log_event(NULL,
+                     a->severity == GPR_LOG_SEVERITY_ERROR  ? "error"
+                     : a->severity == GPR_LOG_SEVERITY_INFO ? "info"
+                                                            : "debug",
+                     "grpc", fields);
+}
+
+void tc_api_log_capture_grpc(void)
+{
+    gpr_set_log_function(grpc_line);
 }

@@ -242,7 +242,13 @@ void tc_api_handle_score(tc_api_slot *s)
     copy_text(rec->institution, sizeof rec->institution, s->who->institution);
 
     size_t len = 0;
+    char bad[TC_AUDIT_STATUS_TEXT_MAX];
     const unsigned char *data = tc_api_payload(s, &len);
+    if (data != NULL &&
+        tc_api_strings_check(&tinchap__v1__score_request__descriptor, data, len, bad, sizeof bad)) {
+        deny(s, GRPC_STATUS_INVALID_ARGUMENT, "%s", bad);
+        return;
+    }
     Tinchap__V1__ScoreRequest *q =
         data != NULL ? tinchap__v1__score_request__unpack(&w->allocator, len, data) : NULL;
     if (q == NULL) {

@@ -121,6 +121,35 @@ unsigned char *tc_api_pack(tc_api_slot *s, const ProtobufCMessage *msg, size_t *
     return out;
 }
 
+ProtobufCMessage *tc_api_request(tc_api_slot *s, const ProtobufCMessageDescriptor *d)
+{
+    size_t len = 0;
+    char msg[TC_API_STATUS_TEXT_MAX];
+    const unsigned char *data = tc_api_payload(s, &len);
+    if (data != NULL && tc_api_strings_check(d, data, len, msg, sizeof msg)) {
+        tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, "%s", msg);
+        return NULL;
+    }
+    ProtobufCMessage *m = data != NULL
+                              ? protobuf_c_message_unpack(d, &s->w->allocator, len, data)
+                              : NULL;
+    if (m == NULL)
+        tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, "%s message is %s", d->short_name,
+                    data == NULL ? "missing" : "malformed");
+    return m;
+}
+
+void tc_api_reply(tc_api_slot *s, const ProtobufCMessage *msg)
+{
+    size_t len = 0;
+    unsigned char *out = tc_api_pack(s, msg, &len);
+    if (out == NULL)
+        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, "the reply is larger than the server's "
+                                                       "scratch memory");
+    else
+        tc_api_finish(s, GRPC_STATUS_OK, out, len);
+}
+
 /* ---- status codes ---- */
 
 grpc_status_code tc_api_status_of(int code)

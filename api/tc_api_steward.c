@@ -14,28 +14,6 @@
 #include "tc_time.h"
 #include "tinchap/v1/steward.pb-c.h"
 
-static void reply(tc_api_slot *s, const ProtobufCMessage *msg)
-{
-    size_t len = 0;
-    unsigned char *out = tc_api_pack(s, msg, &len);
-    if (out == NULL)
-        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, "reply too large");
-    else
-        tc_api_finish(s, GRPC_STATUS_OK, out, len);
-}
-
-static ProtobufCMessage *request(tc_api_slot *s, const ProtobufCMessageDescriptor *d)
-{
-    size_t len = 0;
-    const unsigned char *data = tc_api_payload(s, &len);
-    ProtobufCMessage *m = data != NULL
-                              ? protobuf_c_message_unpack(d, &s->w->allocator, len, data)
-                              : NULL;
-    if (m == NULL)
-        tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, "%s message is %s", d->short_name,
-                    data == NULL ? "missing" : "malformed");
-    return m;
-}
 
 /* Validate and hash a citizen ID; answers INVALID_ARGUMENT itself. */
 static int citizen_key(tc_api_slot *s, const char *id, unsigned char key[TC_CITIZEN_KEY_LEN],
@@ -70,8 +48,7 @@ static int commit(tc_api_slot *s, tc_writer *w, int rc, tc_error *err)
 
 void tc_api_handle_grant(tc_api_slot *s)
 {
-    Tinchap__V1__GrantConsentRequest *q = (Tinchap__V1__GrantConsentRequest *)request(
-        s, &tinchap__v1__grant_consent_request__descriptor);
+    Tinchap__V1__GrantConsentRequest *q = (Tinchap__V1__GrantConsentRequest *)tc_api_request(s, &tinchap__v1__grant_consent_request__descriptor);
     unsigned char key[TC_CITIZEN_KEY_LEN];
     tc_consent c;
     tc_error err;
@@ -91,13 +68,12 @@ void tc_api_handle_grant(tc_api_slot *s)
     if (commit(s, w, tc_writer_put_consent(w, key, &c, NULL, &err), &err))
         return;
     Tinchap__V1__GrantConsentResponse r = TINCHAP__V1__GRANT_CONSENT_RESPONSE__INIT;
-    reply(s, &r.base);
+    tc_api_reply(s, &r.base);
 }
 
 void tc_api_handle_revoke(tc_api_slot *s)
 {
-    Tinchap__V1__RevokeConsentRequest *q = (Tinchap__V1__RevokeConsentRequest *)request(
-        s, &tinchap__v1__revoke_consent_request__descriptor);
+    Tinchap__V1__RevokeConsentRequest *q = (Tinchap__V1__RevokeConsentRequest *)tc_api_request(s, &tinchap__v1__revoke_consent_request__descriptor);
     unsigned char key[TC_CITIZEN_KEY_LEN];
     int64_t at = tc_time_now();
     tc_error err;
@@ -120,13 +96,12 @@ void tc_api_handle_revoke(tc_api_slot *s)
     if (commit(s, w, rc, &err))
         return;
     Tinchap__V1__RevokeConsentResponse r = TINCHAP__V1__REVOKE_CONSENT_RESPONSE__INIT;
-    reply(s, &r.base);
+    tc_api_reply(s, &r.base);
 }
 
 void tc_api_handle_erase(tc_api_slot *s)
 {
-    Tinchap__V1__EraseCitizenRequest *q = (Tinchap__V1__EraseCitizenRequest *)request(
-        s, &tinchap__v1__erase_citizen_request__descriptor);
+    Tinchap__V1__EraseCitizenRequest *q = (Tinchap__V1__EraseCitizenRequest *)tc_api_request(s, &tinchap__v1__erase_citizen_request__descriptor);
     unsigned char key[TC_CITIZEN_KEY_LEN];
     tc_error err;
     int found = 0;
@@ -142,7 +117,7 @@ void tc_api_handle_erase(tc_api_slot *s)
         return;
     Tinchap__V1__EraseCitizenResponse r = TINCHAP__V1__ERASE_CITIZEN_RESPONSE__INIT;
     r.erased = found != 0;
-    reply(s, &r.base);
+    tc_api_reply(s, &r.base);
 }
 
 typedef struct inquiries {
@@ -187,8 +162,7 @@ static int add_inquiry(const tc_audit_record *r, void *arg)
 
 void tc_api_handle_inquiries(tc_api_slot *s)
 {
-    Tinchap__V1__ListInquiriesRequest *q = (Tinchap__V1__ListInquiriesRequest *)request(
-        s, &tinchap__v1__list_inquiries_request__descriptor);
+    Tinchap__V1__ListInquiriesRequest *q = (Tinchap__V1__ListInquiriesRequest *)tc_api_request(s, &tinchap__v1__list_inquiries_request__descriptor);
     unsigned char key[TC_CITIZEN_KEY_LEN];
     tc_error err;
     if (q == NULL || citizen_key(s, q->citizen_id, key, NULL))
@@ -212,7 +186,7 @@ void tc_api_handle_inquiries(tc_api_slot *s)
     Tinchap__V1__ListInquiriesResponse r = TINCHAP__V1__LIST_INQUIRIES_RESPONSE__INIT;
     r.inquiries = acc.items;
     r.n_inquiries = acc.n;
-    reply(s, &r.base);
+    tc_api_reply(s, &r.base);
 }
 
 /* ---- PutCitizens: a client stream, validated whole, written in one transaction ---- */
@@ -275,6 +249,12 @@ static void put_one(tc_api_slot *s, put_state *p, const unsigned char *msg, size
                    "more than %d records in one call: split the stream", TC_API_PUT_MAX);
         return;
     }
+    char why[sizeof p->text];
+    if (tc_api_strings_check(&tinchap__v1__citizen_record__descriptor, msg, len, why,
+                             sizeof why)) {
+        put_reject(p, GRPC_STATUS_INVALID_ARGUMENT, "record %zu: %s", idx, why);
+        return;
+    }
     Tinchap__V1__CitizenRecord *r =
         tinchap__v1__citizen_record__unpack(&s->w->allocator, len, msg);
     if (r == NULL) {
@@ -284,7 +264,6 @@ static void put_one(tc_api_slot *s, put_state *p, const unsigned char *msg, size
     tc_id_info info;
     unsigned char *key = p->keys + p->n * TC_CITIZEN_KEY_LEN;
     tc_value values[TC_CATALOG_ATTRS_MAX];
-    char why[sizeof p->text];
     if (tc_api_record_check(cat, r, idx, &info, values, why, sizeof why)) {
         put_reject(p, GRPC_STATUS_INVALID_ARGUMENT, "%s", why);
         goto out;
@@ -350,7 +329,7 @@ static void put_finish(tc_api_slot *s, put_state *p)
     r.received = p->received;
     r.written = written;
     r.unchanged = unchanged;
-    reply(s, &r.base);
+    tc_api_reply(s, &r.base);
 }
 
 void tc_api_put_confirmed(tc_api_slot *s)

@@ -6,6 +6,7 @@
 
 #include "tc_audit.h"
 #include "tc_model.h"
+#include "tc_text.h"
 #include "tc_time.h"
 
 static int fail(char *msg, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -33,32 +34,98 @@ static int token_ok(const char *v, size_t max)
     return 1;
 }
 
-/* 1 if v holds a run of 12 or more digits, which could be a citizen ID. */
 static int has_id_digits(const char *v)
 {
-    size_t digits = 0;
-    for (; *v != '\0'; v++) {
-        digits = *v >= '0' && *v <= '9' ? digits + 1 : 0;
-        if (digits >= TC_ID_LEN)
-            return 1;
-    }
-    return 0;
+    return tc_text_has_id_run(v, strlen(v));
 }
 
 void tc_api_redact_ids(char *text)
 {
-    size_t run = 0;
-    for (size_t i = 0;; i++) {
-        if (text[i] >= '0' && text[i] <= '9') {
-            run++;
-            continue;
+    tc_text_redact_ids(text);
+}
+
+/* ---- strings on the wire ---- */
+
+#define WIRE_DEPTH_MAX 8 /* messages inside messages: tinchap's go two deep */
+
+static int wire_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64 && *pos < len; shift += 7) {
+        uint8_t b = p[(*pos)++];
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if ((b & 0x80) == 0) {
+            *out = v;
+            return 1;
         }
-        if (run >= TC_ID_LEN)
-            memset(text + i - run, '#', run);
-        run = 0;
-        if (text[i] == '\0')
-            return;
     }
+    return 0;
+}
+
+/* Walk one encoded message: 0 when every string field is well-formed UTF-8 without NUL (or the
+ * encoding is broken, which the decoder then reports), 1 with the offending field's path. */
+static int wire_scan(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len,
+                     int depth, char *path, size_t size, const char **why)
+{
+    size_t pos = 0;
+    while (pos < len) {
+        uint64_t tag, n;
+        if (!wire_varint(p, len, &pos, &tag))
+            return 0;
+        unsigned wt = (unsigned)(tag & 7);
+        if (wt == 0 && !wire_varint(p, len, &pos, &n))
+            return 0;
+        if (wt == 1 || wt == 5) {
+            if (len - pos < (wt == 1 ? 8u : 4u))
+                return 0;
+            pos += wt == 1 ? 8 : 4;
+        }
+        if (wt != 0 && wt != 1 && wt != 2 && wt != 5)
+            return 0;
+        if (wt != 2)
+            continue;
+        if (!wire_varint(p, len, &pos, &n) || n > len - pos)
+            return 0;
+        const ProtobufCFieldDescriptor *f =
+            tag >> 3 <= UINT32_MAX ? protobuf_c_message_descriptor_get_field(d, (unsigned)(tag >> 3))
+                                   : NULL;
+        const char *field = (const char *)(p + pos);
+        pos += (size_t)n;
+        if (f == NULL)
+            continue; /* an unknown field: never read */
+        if (f->type == PROTOBUF_C_TYPE_STRING) {
+            if (memchr(field, 0, (size_t)n) != NULL)
+                *why = "holds a NUL byte";
+            else if (!tc_utf8_valid(field, (size_t)n))
+                *why = "is not valid UTF-8";
+            else
+                continue;
+            snprintf(path, size, "%s", f->name);
+            return 1;
+        }
+        if (f->type == PROTOBUF_C_TYPE_MESSAGE && depth < WIRE_DEPTH_MAX &&
+            wire_scan(f->descriptor, (const uint8_t *)field, (size_t)n, depth + 1, path, size,
+                      why)) {
+            size_t fl = strlen(f->name), pl = strlen(path);
+            if (fl + 1 + pl < size) { /* "attributes." before "level" */
+                memmove(path + fl + 1, path, pl + 1);
+                memcpy(path, f->name, fl);
+                path[fl] = '.';
+            }
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int tc_api_strings_check(const ProtobufCMessageDescriptor *d, const void *data, size_t len,
+                         char *msg, size_t size)
+{
+    char path[128];
+    const char *why = NULL;
+    if (!wire_scan(d, data, len, 0, path, sizeof path, &why))
+        return 0;
+    return fail(msg, size, "field '%s' %s", path, why);
 }
 
 /* No run of 12 digits: a client cannot put a citizen ID where logs would keep it. */

@@ -16,11 +16,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <protobuf-c/protobuf-c.h>
+
 #include "tc_catalog.h"
 #include "tc_consent.h"
 #include "tc_id.h"
 #include "tinchap/v1/scoring.pb-c.h"
 #include "tinchap/v1/steward.pb-c.h"
+
+/* Every string field of an encoded message, and of the messages inside it, must be
+ * well-formed UTF-8 without a NUL byte (checked on the wire: protobuf-c hands over C strings, so
+ * "loan-origination\0marketing" would arrive as "loan-origination", and bytes that are not
+ * UTF-8 would reach the logs). 0, or 1 with "field 'attributes.level' holds a NUL byte". A
+ * broken encoding passes here and is refused by the decoder. */
+int tc_api_strings_check(const ProtobufCMessageDescriptor *d, const void *data, size_t len,
+                         char *msg, size_t size);
 
 /* NULL when request_id is acceptable (1-64 of A-Z a-z 0-9 . _ : -, no run of 12 digits), else
  * what is wrong, to follow "field 'request_id' ". */

@@ -33,6 +33,7 @@ def _generate():
 
 _OUT, health_pb2 = _generate()
 from tinchap.v1 import admin_pb2, admin_pb2_grpc  # noqa: E402
+from tinchap.v1 import diagnostics_pb2  # noqa: E402
 from tinchap.v1 import scoring_pb2, scoring_pb2_grpc  # noqa: E402
 from tinchap.v1 import steward_pb2, steward_pb2_grpc  # noqa: E402
 
