@@ -141,12 +141,15 @@ typedef struct tc_api_slot {
     grpc_status_code status;
     char status_text[TC_API_STATUS_TEXT_MAX];
     grpc_slice status_slice;
-    unsigned char *reply;        /* encoded message, or NULL for an error reply */
+    const unsigned char *reply;  /* encoded message, or NULL for an error reply */
     size_t reply_len;
     char request_id[TC_AUDIT_TEXT_MAX + 1]; /* for the access log */
     /* Score */
     tc_audit_entry audit;
-    unsigned char response[TC_AUDIT_RESPONSE_MAX];
+    unsigned char response[TC_AUDIT_RESPONSE_MAX]; /* see tc_api_score.c */
+    unsigned char rid_field[2 + TC_AUDIT_TEXT_MAX];   /* the reply's request_id, encoded */
+    size_t rid_field_len;
+    size_t idem_key_len;         /* of audit.idem_key, once the request ID is known */
     /* PutCitizens */
     struct put_state *put;
     /* Health/Watch */

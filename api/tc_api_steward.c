@@ -59,6 +59,10 @@ void tc_api_handle_grant(tc_api_slot *s)
         tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, "%s", msg);
         return;
     }
+    if (tc_consent_protect_ref(&c, s->w->hasher) != TC_OK) {
+        tc_api_fail(s, GRPC_STATUS_INTERNAL, "hashing the consent reference failed");
+        return;
+    }
     tc_writer *w = NULL;
     int rc = tc_writer_begin(s->w->srv->store, &w, &err);
     if (rc != TC_OK) {

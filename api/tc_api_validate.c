@@ -128,10 +128,11 @@ int tc_api_strings_check(const ProtobufCMessageDescriptor *d, const void *data, 
     return fail(msg, size, "field '%s' %s", path, why);
 }
 
-/* No run of 12 digits: a client cannot put a citizen ID where logs would keep it. */
+/* Any ID a bank's systems make: every UUID form (hex, hyphenated, braced, urn:uuid:), ULIDs,
+ * "app-2026-000123". A run of digits is fine: what is kept of it is redacted or hashed. */
 const char *tc_api_request_id_problem(const char *v)
 {
-    size_t n = strlen(v), digits = 0;
+    size_t n = strlen(v);
     if (n == 0)
         return "is required";
     if (n > TC_AUDIT_TEXT_MAX)
@@ -139,12 +140,8 @@ const char *tc_api_request_id_problem(const char *v)
     for (size_t i = 0; i < n; i++) {
         char c = v[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == ':' || c == '-'))
-            return "may hold only A-Z a-z 0-9 . _ : -";
-        digits = c >= '0' && c <= '9' ? digits + 1 : 0;
-        if (digits >= TC_ID_LEN)
-            return "must not contain 12 or more consecutive digits (it could be a citizen ID, "
-                   "and request IDs are logged)";
+              c == '.' || c == '_' || c == ':' || c == '-' || c == '{' || c == '}'))
+            return "may hold only A-Z a-z 0-9 . _ : - { }";
     }
     return NULL;
 }
@@ -160,9 +157,7 @@ int tc_api_score_check(const Tinchap__V1__ScoreRequest *q, char *msg, size_t siz
     if (tc_consent_check_ref(q->consent_ref, strlen(q->consent_ref), &err) != TC_OK ||
         tc_consent_check_purpose(q->purpose, strlen(q->purpose), &err) != TC_OK)
         return fail(msg, size, "%s", err.msg);
-    /* purpose, product and model name are kept in the audit record as sent */
-    if (has_id_digits(q->purpose))
-        return fail(msg, size, "field 'purpose' must not contain 12 or more consecutive digits");
+    /* purpose (checked above), product and model name are kept in the audit record as sent */
     if (!token_ok(q->product, TC_MODEL_NAME_MAX))
         return fail(msg, size, "field 'product': 1-64 characters of a-z, 0-9, '-', '_', '.'");
     if (has_id_digits(q->product))

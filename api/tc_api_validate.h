@@ -32,13 +32,14 @@
 int tc_api_strings_check(const ProtobufCMessageDescriptor *d, const void *data, size_t len,
                          char *msg, size_t size);
 
-/* NULL when request_id is acceptable (1-64 of A-Z a-z 0-9 . _ : -, no run of 12 digits), else
- * what is wrong, to follow "field 'request_id' ". */
+/* NULL when request_id is acceptable (1-64 of A-Z a-z 0-9 . _ : - { }, so every UUID form),
+ * else what is wrong, to follow "field 'request_id' ". */
 const char *tc_api_request_id_problem(const char *v);
 
-/* Replace every run of 12 or more digits in text by as many '#': applied to each status text
- * before it is sent, logged or audited, since a client may put a citizen ID in any field a
- * message quotes back (an unknown method's path, a category level, a model name). */
+/* Replace every run of 12 or more digits in text by as many '#' (tc_text_redact_ids): applied
+ * to each status text before it is sent, logged or audited, since a client may put a citizen ID
+ * in any field a message quotes back (an unknown method's path, a category level, a model
+ * name). */
 void tc_api_redact_ids(char *text);
 
 /* Score: every field but the model choice (which needs the registry). The citizen ID is parsed

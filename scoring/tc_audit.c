@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "tc_store.h" /* tc_mdb_error */
+#include "tc_text.h"
 #include "tc_time.h"
 
 #define RECORD_FORMAT 1
@@ -30,8 +31,9 @@ typedef struct producer {
 struct tc_audit {
     char *path;
     MDB_env *env;
-    MDB_dbi meta, audit, by_citizen, idem, idem_time, governance;
+    MDB_dbi meta, audit, by_citizen, idem, idem_time, governance, by_request;
     int has_governance; /* 0: a read-only trail written before the table existed */
+    int has_by_request; /* the same */
     tc_audit_options opt;
     size_t n_producers;
     producer producers[TC_AUDIT_PRODUCERS_MAX];
@@ -326,6 +328,21 @@ void tc_audit_digest(const void *data, size_t len, unsigned char out[16])
     memcpy(out, full, 16);
 }
 
+size_t tc_audit_request_key(tc_hasher *h, const char *request_id,
+                            unsigned char out[TC_AUDIT_REQUEST_KEY_MAX])
+{
+    size_t n = strnlen(request_id, TC_AUDIT_TEXT_MAX);
+    if (!tc_text_has_id_run(request_id, n)) {
+        memcpy(out, request_id, n);
+        return n;
+    }
+    /* 0x01 is not in a request ID's alphabet: a hashed key never equals a plain one */
+    out[0] = 0x01;
+    return tc_hasher_text(h, "request_id", request_id, n, out + 1) == TC_OK
+               ? 1 + TC_TEXT_HASH_LEN
+               : 0;
+}
+
 /* ---- tables ---- */
 
 static void be64(unsigned char out[8], uint64_t v)
@@ -416,6 +433,12 @@ static int open_tables(tc_audit *a, const tc_audit_options *opt, tc_error *err)
         if (mrc == MDB_NOTFOUND && opt->read_only)
             mrc = MDB_SUCCESS;
     }
+    if (mrc == MDB_SUCCESS) {
+        mrc = mdb_dbi_open(txn, "audit_request", create, &a->by_request);
+        a->has_by_request = mrc == MDB_SUCCESS;
+        if (mrc == MDB_NOTFOUND && opt->read_only)
+            mrc = MDB_SUCCESS;
+    }
     if (mrc != MDB_SUCCESS) {
         rc = mdb_fail(a, mrc, "opening the audit tables", err);
         goto out;
@@ -460,7 +483,7 @@ int tc_audit_open(const tc_audit_options *opt, tc_audit **out, tc_error *err)
         }
     }
     if ((mrc = mdb_env_create(&a->env)) != MDB_SUCCESS ||
-        (mrc = mdb_env_set_maxdbs(a->env, 8)) != MDB_SUCCESS ||
+        (mrc = mdb_env_set_maxdbs(a->env, 16)) != MDB_SUCCESS ||
         (mrc = mdb_env_set_maxreaders(a->env, TC_STORE_MAX_READERS)) != MDB_SUCCESS ||
         (mrc = mdb_env_open(a->env, opt->dir,
                             MDB_NOTLS | (opt->read_only ? MDB_RDONLY : 0) |
@@ -578,6 +601,15 @@ static int write_entry(tc_audit *a, MDB_txn *txn, tc_audit_entry *e)
     MDB_val k = {8, key}, v = {n, rec};
     if ((mrc = mdb_put(txn, a->audit, &k, &v, MDB_APPEND)) != MDB_SUCCESS)
         return mrc;
+    if (e->request_key_len > 0 && e->request_key_len <= TC_AUDIT_REQUEST_KEY_MAX) {
+        unsigned char rk[1 + TC_AUDIT_REQUEST_KEY_MAX + 8];
+        rk[0] = (unsigned char)e->request_key_len;
+        memcpy(rk + 1, e->request_key, e->request_key_len);
+        be64(rk + 1 + e->request_key_len, e->rec.seq);
+        MDB_val rv = {1 + e->request_key_len + 8, rk}, empty = {0, NULL};
+        if ((mrc = mdb_put(txn, a->by_request, &rv, &empty, 0)) != MDB_SUCCESS)
+            return mrc;
+    }
     if (e->rec.has_citizen) {
         unsigned char ck[TC_CITIZEN_KEY_LEN + 8];
         memcpy(ck, e->rec.citizen, TC_CITIZEN_KEY_LEN);
@@ -961,6 +993,39 @@ int tc_audit_by_citizen(tc_audit_reader *r, const unsigned char key[TC_CITIZEN_K
         if (fn(&rec, arg) != 0)
             break;
         mrc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_reset(r->txn);
+    return rc;
+}
+
+int tc_audit_by_request(tc_audit_reader *r, const unsigned char *key, size_t key_len,
+                        tc_audit_fn fn, void *arg, tc_error *err)
+{
+    tc_audit *a = r->a;
+    MDB_cursor *cur = NULL;
+    unsigned char probe[1 + TC_AUDIT_REQUEST_KEY_MAX];
+    if (key_len == 0 || key_len > TC_AUDIT_REQUEST_KEY_MAX || !a->has_by_request)
+        return TC_OK;
+    probe[0] = (unsigned char)key_len;
+    memcpy(probe + 1, key, key_len);
+    MDB_val k = {1 + key_len, probe}, v;
+    int rc = reader_begin(r, err);
+    if (rc != TC_OK)
+        return rc;
+    int mrc = mdb_cursor_open(r->txn, a->by_request, &cur);
+    if (mrc != MDB_SUCCESS) {
+        mdb_txn_reset(r->txn);
+        return mdb_fail(a, mrc, "reading the audit trail", err);
+    }
+    tc_audit_record rec;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+         mrc == MDB_SUCCESS && k.mv_size == 1 + key_len + 8 &&
+         memcmp(k.mv_data, probe, 1 + key_len) == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        uint64_t seq = from_be64((const unsigned char *)k.mv_data + 1 + key_len);
+        if ((rc = read_record(a, r->txn, seq, &rec, err)) != TC_OK || fn(&rec, arg) != 0)
+            break;
     }
     mdb_cursor_close(cur);
     mdb_txn_reset(r->txn);

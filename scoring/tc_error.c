@@ -101,9 +101,9 @@ const char *tc_error_quote(char *buf, size_t size, const char *text, size_t len)
             memcpy(buf + o, text + i, seq); /* a whole UTF-8 character, never half of one */
             o += seq;
             i += seq - 1;
-        } else {
-            if (size >= 4)
-                memcpy(buf + size - 4, "...", 3), o = size - 1;
+        } else { /* the character does not fit: cut before it */
+            if (o + 4 <= size)
+                memcpy(buf + o, "...", 3), o += 3;
             break;
         }
     }

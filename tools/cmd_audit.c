@@ -14,11 +14,12 @@
 #include "tc_client.h"
 #include "tc_id.h"
 #include "tc_key.h"
+#include "tc_text.h"
 #include "tc_time.h"
 
 static const char help[] =
-    "usage: tinchap audit (--db DIR | --audit DIR) [--citizen ID] [--institution I]\n"
-    "                     [--from T] [--to T] [--limit N] [--key FILE]\n"
+    "usage: tinchap audit (--db DIR | --audit DIR) [--citizen ID | --request-id RID]\n"
+    "                     [--institution I] [--from T] [--to T] [--limit N] [--key FILE]\n"
     "       tinchap audit (--db DIR | --audit DIR) --governance [--limit N]\n"
     "\n"
     "Print audit records of Score calls as JSON lines, one record per line: inquiry_id, time,\n"
@@ -28,8 +29,11 @@ static const char help[] =
     "scores of challenger models), loan_amount_vnd, loan_term_months, latency_us.\n"
     "\n"
     "With --citizen, that citizen's records, newest first (the ID is hashed with the secret\n"
-    "key and never printed); otherwise every record, oldest first. Opens the trail read-only:\n"
-    "safe while tinchapd serves it.\n"
+    "key and never printed); with --request-id, the records of that request ID (a bank's own,\n"
+    "as it sent it in ScoreRequest.request_id), oldest first; otherwise every record, oldest\n"
+    "first. A request ID or consent reference is printed with its runs of 12 or more digits as\n"
+    "'#': the trail never holds them (a request ID with such a run is found by its keyed hash,\n"
+    "which needs the secret key). Opens the trail read-only: safe while tinchapd serves it.\n"
     "\n"
     "With --governance, the model governance records instead (tinchap model promote and\n"
     "retire), oldest first, one JSON object a line: seq, time, action, by, host, reason,\n"
@@ -41,13 +45,15 @@ static const char help[] =
     "                    DIR/../audit\n"
     "  --audit DIR       the audit trail directory (tinchapd's \"audit\" setting)\n"
     "  --citizen ID      only this citizen's records (needs the secret key)\n"
+    "  --request-id RID  only the records of this request ID\n"
     "  --institution I   only this institution's records\n"
     "  --from T          records at or after T (UTC: 2026-01-31 or 2026-01-31T09:00:00Z)\n"
     "  --to T            records before T\n"
     "  --limit N         at most N records (default: all)\n"
     "  --governance      list the model governance records\n"
-    "  --key FILE        secret key (default $TINCHAP_KEY); needed with --citizen, and when\n"
-    "                    given, checked against the trail's\n"
+    "  --key FILE        secret key (default $TINCHAP_KEY); needed with --citizen and with a\n"
+    "                    --request-id that holds 12 digits in a row, and when given, checked\n"
+    "                    against the trail's\n"
     "  -h, --help        this text\n";
 
 typedef struct filter {
@@ -176,15 +182,32 @@ static int citizen_key(const tc_key *k, const char *id, unsigned char out[TC_CIT
     return rc;
 }
 
+/* The records of a request ID, found by the key the service indexed it by. */
+static int by_request(const tc_key *k, tc_audit_reader *reader, const char *rid, filter *f,
+                      tc_error *err)
+{
+    unsigned char rk[TC_AUDIT_REQUEST_KEY_MAX];
+    tc_hasher *h = NULL;
+    int rc = k != NULL ? tc_hasher_new(k, &h, err) : TC_OK;
+    size_t n = rc == TC_OK ? tc_audit_request_key(h, rid, rk) : 0;
+    if (rc == TC_OK && n == 0)
+        rc = tc_errorf(err, TC_EKEY, "hashing the request ID failed");
+    if (rc == TC_OK)
+        rc = tc_audit_by_request(reader, rk, n, print_record, f, err);
+    tc_hasher_free(h);
+    return rc;
+}
+
 int cmd_audit(int argc, char **argv)
 {
     enum { O_DB = 1000, O_AUDIT, O_KEY, O_CITIZEN, O_INSTITUTION, O_FROM, O_TO, O_LIMIT,
-           O_GOVERNANCE };
+           O_GOVERNANCE, O_REQUEST_ID };
     static const struct option opts[] = {
         {"db", required_argument, NULL, O_DB},
         {"audit", required_argument, NULL, O_AUDIT},
         {"key", required_argument, NULL, O_KEY},
         {"citizen", required_argument, NULL, O_CITIZEN},
+        {"request-id", required_argument, NULL, O_REQUEST_ID},
         {"institution", required_argument, NULL, O_INSTITUTION},
         {"from", required_argument, NULL, O_FROM},
         {"to", required_argument, NULL, O_TO},
@@ -194,7 +217,7 @@ int cmd_audit(int argc, char **argv)
         {0, 0, 0, 0},
     };
     filter f = {0};
-    const char *citizen = NULL, *db = NULL, *audit_dir = NULL, *key_path = NULL;
+    const char *citizen = NULL, *db = NULL, *audit_dir = NULL, *key_path = NULL, *rid = NULL;
     char derived[4096];
     int c, rc, governance = 0;
     optind = 1;
@@ -212,6 +235,9 @@ int cmd_audit(int argc, char **argv)
             break;
         case O_CITIZEN:
             citizen = optarg;
+            break;
+        case O_REQUEST_ID:
+            rid = optarg;
             break;
         case O_INSTITUTION:
             f.institution = optarg;
@@ -246,12 +272,20 @@ int cmd_audit(int argc, char **argv)
         audit_beside(db, derived, sizeof derived);
         audit_dir = derived;
     }
-    if (governance && (citizen != NULL || f.institution != NULL || f.from_us != 0 || f.to_us != 0))
+    if (governance && (citizen != NULL || rid != NULL || f.institution != NULL ||
+                       f.from_us != 0 || f.to_us != 0))
         return cli_usage("audit", "--governance takes only --limit");
+    if (citizen != NULL && rid != NULL)
+        return cli_usage("audit", "give --citizen or --request-id, not both");
+    if (rid != NULL && (rid[0] == '\0' || strlen(rid) > TC_AUDIT_TEXT_MAX))
+        return cli_usage("audit", "--request-id: 1 to %d characters", TC_AUDIT_TEXT_MAX);
     if (key_path == NULL)
         key_path = cli_default_key();
     if (citizen != NULL && key_path == NULL)
         return cli_usage("audit", "--citizen needs the secret key: --key FILE or $TINCHAP_KEY");
+    if (rid != NULL && key_path == NULL && tc_text_has_id_run(rid, strlen(rid)))
+        return cli_usage("audit", "a --request-id with 12 digits in a row is found by its keyed "
+                         "hash: give the secret key (--key FILE or $TINCHAP_KEY)");
     tc_error err = {0};
     tc_key *key = NULL;
     tc_audit *audit = NULL;
@@ -278,10 +312,15 @@ int cmd_audit(int argc, char **argv)
         cli_fail("audit", &err);
         goto out;
     }
-    int src = governance ? tc_audit_governance_scan(reader, print_governance, &f, &err)
-              : citizen != NULL
-                  ? tc_audit_by_citizen(reader, ckey, SIZE_MAX, print_record, &f, &err)
-                  : tc_audit_scan(reader, f.from_us, f.to_us, print_record, &f, &err);
+    int src;
+    if (governance)
+        src = tc_audit_governance_scan(reader, print_governance, &f, &err);
+    else if (citizen != NULL)
+        src = tc_audit_by_citizen(reader, ckey, SIZE_MAX, print_record, &f, &err);
+    else if (rid != NULL)
+        src = by_request(key, reader, rid, &f, &err);
+    else
+        src = tc_audit_scan(reader, f.from_us, f.to_us, print_record, &f, &err);
     if (f.write_error || fflush(stdout) != 0) {
         cli_failf("audit", "cannot write the output");
         goto out;

@@ -232,8 +232,8 @@ static char *opt(const req_opts *r, int which)
     return (char *)(r->given & B(which) ? r->v[which] : "");
 }
 
-/* A fresh request ID: letters only, so it can never hold a run of digits the server would
- * refuse as a possible citizen ID. 20 letters = 94 bits of randomness. */
+/* A fresh request ID: 20 letters = 94 bits of randomness (letters only, so that the trail and
+ * the log keep it whole: a run of 12 digits would be kept redacted). */
 static int fresh_request_id(char out[32])
 {
     unsigned char rnd[20];

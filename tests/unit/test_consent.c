@@ -113,22 +113,26 @@ static void check_through_store(void **state)
     assert_int_equal(tc_reader_begin(r, &err), TC_OK);
     tc_consent got;
     assert_int_equal(
-        tc_consent_check(r, alice, "bank-a", "loan-origination", "R-A", now, &got), TC_OK);
+        tc_consent_check(r, alice, "bank-a", "loan-origination", "R-A", NULL, now, &got), TC_OK);
     assert_string_equal(got.ref, "R-A");
-    assert_int_equal(tc_consent_check(r, alice, "bank-a", "loan-origination", NULL, now, NULL),
-                     TC_OK);
-    assert_int_equal(tc_consent_check(r, alice, "bank-b", "loan-origination", "R-A", now, NULL),
+    assert_int_equal(
+        tc_consent_check(r, alice, "bank-a", "loan-origination", NULL, NULL, now, NULL), TC_OK);
+    assert_int_equal(
+        tc_consent_check(r, alice, "bank-b", "loan-origination", "R-A", NULL, now, NULL),
+        TC_ENOCONSENT);
+    assert_int_equal(tc_consent_check(r, alice, "bank-a", "marketing", "R-A", NULL, now, NULL),
                      TC_ENOCONSENT);
-    assert_int_equal(tc_consent_check(r, alice, "bank-a", "marketing", "R-A", now, NULL),
-                     TC_ENOCONSENT);
-    assert_int_equal(tc_consent_check(r, alice, "bank-a", "loan-origination", "R-X", now, NULL),
-                     TC_ENOCONSENT);
-    assert_int_equal(tc_consent_check(r, bob, "bank-a", "loan-origination", "R-B", now, NULL),
-                     TC_ENOCONSENT);
-    assert_int_equal(tc_consent_check(r, nobody, "bank-a", "loan-origination", NULL, now, NULL),
-                     TC_ENOCONSENT);
+    assert_int_equal(
+        tc_consent_check(r, alice, "bank-a", "loan-origination", "R-X", NULL, now, NULL),
+        TC_ENOCONSENT);
+    assert_int_equal(
+        tc_consent_check(r, bob, "bank-a", "loan-origination", "R-B", NULL, now, NULL),
+        TC_ENOCONSENT);
+    assert_int_equal(
+        tc_consent_check(r, nobody, "bank-a", "loan-origination", NULL, NULL, now, NULL),
+        TC_ENOCONSENT);
     /* before the grant */
-    assert_int_equal(tc_consent_check(r, alice, "bank-a", "loan-origination", "R-A",
+    assert_int_equal(tc_consent_check(r, alice, "bank-a", "loan-origination", "R-A", NULL,
                                       t("2025-06-01"), NULL),
                      TC_ENOCONSENT);
     tc_reader_end(r);
@@ -143,11 +147,12 @@ static void check_through_store(void **state)
                      TC_ENOTFOUND);
     assert_int_equal(tc_writer_commit(w, &err), TC_OK);
     assert_int_equal(tc_reader_begin(r, &err), TC_OK);
-    assert_int_equal(tc_consent_check(r, alice, "bank-a", "loan-origination", "R-A", now, NULL),
-                     TC_ENOCONSENT);
+    assert_int_equal(
+        tc_consent_check(r, alice, "bank-a", "loan-origination", "R-A", NULL, now, NULL),
+        TC_ENOCONSENT);
     assert_int_equal(tc_reader_consent(r, alice, "bank-a", "loan-origination", &got, &err), TC_OK);
     assert_true(got.revoked_at == now - 10);
-    assert_int_equal(tc_consent_check(r, alice, "bank-a", "loan-origination", "R-A", now - 11,
+    assert_int_equal(tc_consent_check(r, alice, "bank-a", "loan-origination", "R-A", NULL, now - 11,
                                       NULL),
                      TC_OK);
     tc_reader_end(r);
@@ -159,6 +164,48 @@ static void check_through_store(void **state)
     free(dir);
 }
 
+/* A reference that embeds a citizen ID is stored redacted with its keyed hash: the stored
+ * bytes hold no such digits, and only the same reference matches it. */
+static void reference_with_an_id(void **state)
+{
+    (void)state;
+    unsigned char secret[TC_SECRET_LEN] = {9}, citizen[TC_CITIZEN_KEY_LEN] = {4};
+    tc_key *key = NULL;
+    tc_hasher *h = NULL;
+    assert_int_equal(tc_key_from_bytes(secret, &key, NULL), TC_OK);
+    assert_int_equal(tc_hasher_new(key, &h, NULL), TC_OK);
+    tc_consent c = {.institution = "bank-b", .purpose = "p", .ref = "CCCD-001085000001"};
+    c.granted_at = 1;
+    c.expires_at = 2;
+    assert_int_equal(tc_consent_protect_ref(&c, h), TC_OK);
+    assert_true(c.ref_hashed);
+    assert_string_equal(c.ref, "CCCD-############");
+    unsigned char k[TC_CONSENT_KEY_MAX], v[TC_CONSENT_VALUE_MAX];
+    size_t kl = tc_consent_key(citizen, c.institution, c.purpose, k);
+    size_t vl = tc_consent_encode(&c, v);
+    assert_null(memmem(v, vl, "001085000001", 12));
+    tc_consent d;
+    assert_int_equal(tc_consent_decode(k, kl, v, vl, &d, NULL), TC_OK);
+    assert_true(d.ref_hashed);
+    assert_memory_equal(d.ref_hash, c.ref_hash, TC_TEXT_HASH_LEN);
+    unsigned char same[TC_TEXT_HASH_LEN], other[TC_TEXT_HASH_LEN];
+    assert_int_equal(tc_consent_ref_hash(h, "CCCD-001085000001", same), 1);
+    assert_int_equal(tc_consent_ref_hash(h, "CCCD-001085000002", other), 1);
+    assert_int_equal(tc_consent_ref_hash(h, "VNEID-ABC", other), 0);
+    assert_memory_equal(same, d.ref_hash, TC_TEXT_HASH_LEN);
+    /* an unprotected reference with a digit run is redacted by the encoder all the same */
+    tc_consent raw = {.institution = "bank-b", .purpose = "p", .ref = "X001085000001"};
+    raw.granted_at = 1;
+    raw.expires_at = 2;
+    vl = tc_consent_encode(&raw, v);
+    assert_null(memmem(v, vl, "001085000001", 12));
+    /* institutions and purposes with a digit run are refused */
+    assert_int_equal(tc_consent_check_institution("bank001085000001", 16, NULL), TC_EINVAL);
+    assert_int_equal(tc_consent_check_purpose("p-001085000001", 14, NULL), TC_EINVAL);
+    tc_hasher_free(h);
+    tc_key_free(key);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -166,6 +213,7 @@ int main(void)
         cmocka_unit_test(field_rules),
         cmocka_unit_test(codec_round_trip),
         cmocka_unit_test(check_through_store),
+        cmocka_unit_test(reference_with_an_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
