@@ -28,6 +28,7 @@
 #include "tc_audit.h"
 #include "tc_catalog.h"
 #include "tc_eval.h"
+#include "tc_id.h"
 #include "tc_key.h"
 #include "tc_registry.h"
 #include "tc_store.h"
@@ -76,6 +77,7 @@ typedef enum tc_api_method {
     M_REVOKE_CONSENT,
     M_ERASE_CITIZEN,
     M_LIST_INQUIRIES,
+    M_LIST_CONSENTS,
     M_RELOAD_MODELS,
     M_GET_STATUS,
     M_HEALTH_CHECK,
@@ -305,6 +307,11 @@ void tc_api_handle_grant(tc_api_slot *s);
 void tc_api_handle_revoke(tc_api_slot *s);
 void tc_api_handle_erase(tc_api_slot *s);
 void tc_api_handle_inquiries(tc_api_slot *s);
+void tc_api_handle_consents(tc_api_slot *s);
+
+/* Validate and hash a request's citizen ID; answers INVALID_ARGUMENT itself (nonzero). */
+int tc_api_citizen_key(tc_api_slot *s, const char *id, unsigned char key[TC_CITIZEN_KEY_LEN],
+                       tc_id_info *info);
 /* PutCitizens: called to start (msg NULL, end 0), for each streamed message, once at the end
  * of the stream (end 1), and once more when the call is confirmed alive (confirmed 1). */
 void tc_api_handle_put(tc_api_slot *s, const unsigned char *msg, size_t len, int end);

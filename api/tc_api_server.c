@@ -34,6 +34,8 @@ const tc_api_method_info tc_api_methods[M_COUNT] = {
                          2},
     [M_LIST_INQUIRIES] = {"/tinchap.v1.Steward/ListInquiries", "ListInquiries", 0,
                           TC_ROLE_STEWARD, 2},
+    [M_LIST_CONSENTS] = {"/tinchap.v1.Steward/ListConsents", "ListConsents", 0,
+                         TC_ROLE_STEWARD, 2},
     [M_RELOAD_MODELS] = {"/tinchap.v1.Admin/ReloadModels", "ReloadModels", 0, TC_ROLE_ADMIN, 2},
     [M_GET_STATUS] = {"/tinchap.v1.Admin/GetStatus", "GetStatus", 0, TC_ROLE_ADMIN, 2},
     [M_HEALTH_CHECK] = {"/grpc.health.v1.Health/Check", "Check", 0, 0, 8},
@@ -395,6 +397,9 @@ static void dispatch(tc_api_slot *s)
         break;
     case M_LIST_INQUIRIES:
         tc_api_handle_inquiries(s);
+        break;
+    case M_LIST_CONSENTS:
+        tc_api_handle_consents(s);
         break;
     case M_RELOAD_MODELS:
         tc_api_handle_reload(s);

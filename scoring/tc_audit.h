@@ -13,6 +13,10 @@
  *   governance     sequence (u64, big-endian) -> one model governance action as a JSON object
  *                  (who promoted or retired which model when; written by tinchap model, see
  *                  tc_governance.h), kept with the Score records so one trail answers both
+ *   steward        sequence (u64, big-endian) -> one steward write as a JSON object (who, when,
+ *                  which pseudonym, the consent granted, replaced or revoked, an erasure: see
+ *                  tc_audit_steward), appended before the write is committed
+ *   steward_citizen citizen key + sequence    -> "" (a citizen's steward records)
  * A record holds the pseudonymous citizen key, never an ID, and no attribute values. Free text a
  * client sent (request ID, consent reference) is kept with its runs of 12 or more digits
  * redacted; a request ID that had one is remembered and indexed by its keyed hash instead
@@ -41,6 +45,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tc_consent.h"
 #include "tc_error.h"
 #include "tc_key.h"
 
@@ -225,6 +230,58 @@ typedef int (*tc_audit_governance_fn)(uint64_t seq, const char *record, size_t l
  * record is valid during the call only. */
 int tc_audit_governance_scan(tc_audit_reader *r, tc_audit_governance_fn fn, void *arg,
                              tc_error *err);
+
+/* ---- steward writes (GrantConsent, RevokeConsent, EraseCitizen, PutCitizens) ----
+ *
+ * Each write is recorded before it is committed to the database, durably (synced even in
+ * relaxed mode): a write whose record cannot be made is not made. Should the database then
+ * fail to commit it, a second record with the same fields says so (applied 0). A record names
+ * who (the steward's institution and identity), when, the citizen's pseudonym and the consent
+ * involved (its reference as kept: redacted, see tc_consent.h); an erasure keeps the fact and
+ * how many consents went, never an attribute. */
+
+typedef enum tc_steward_action {
+    TC_STEWARD_GRANT,   /* a consent granted (replacing another one, when previous is set) */
+    TC_STEWARD_REVOKE,  /* a consent revoked */
+    TC_STEWARD_ERASE,   /* a citizen's record, consents and consent history erased */
+    TC_STEWARD_PUT,     /* a citizen's attribute record written (PutCitizens) */
+} tc_steward_action;
+
+#define TC_AUDIT_IDENTITY_MAX 256
+
+typedef struct tc_audit_steward {
+    int64_t time_us;
+    tc_steward_action action;
+    char institution[TC_AUDIT_TEXT_MAX + 1];    /* who: the steward's institution */
+    char identity[TC_AUDIT_IDENTITY_MAX + 1];   /* ... and identity */
+    unsigned char citizen[TC_CITIZEN_KEY_LEN];
+    int has_consent, has_previous;
+    tc_consent consent;     /* grant: the one granted; revoke: the one revoked */
+    tc_consent previous;    /* grant: the one it replaced (kept in the consent history) */
+    int changed;            /* grant, put: something was written; erase: something was there */
+    unsigned consents_erased;
+    int applied;            /* 1; 0 in the record that says the database refused the write */
+    char error[TC_ERROR_MSG_MAX]; /* why, when applied is 0 */
+} tc_audit_steward;
+
+/* Append r in a durable transaction of its own, with the next sequence number. With citizens
+ * (n keys of TC_CITIZEN_KEY_LEN bytes), one record per citizen instead, each r with that
+ * citizen and, when changed is given, changed[i] (PutCitizens: one record per citizen, one
+ * transaction per call). */
+int tc_audit_steward_append(tc_audit *a, const tc_audit_steward *r, const unsigned char *citizens,
+                            const unsigned char *changed, size_t n, tc_error *err);
+
+/* A record as JSON text (malloc'd, NUL-terminated; NULL when out of memory): seq, time, action,
+ * by {institution, identity}, citizen_key, consent, previous, changed, consents_erased, applied,
+ * error. */
+char *tc_audit_steward_json(uint64_t seq, const tc_audit_steward *r);
+
+/* The steward records, oldest first: one citizen's (citizen non-NULL) or all. The text is
+ * valid during the call only. */
+int tc_audit_steward_scan(tc_audit_reader *r, const unsigned char *citizen,
+                          tc_audit_governance_fn fn, void *arg, tc_error *err);
+
+const char *tc_steward_action_name(tc_steward_action a);
 
 /* Codec, exposed for tests and fuzzing. */
 size_t tc_audit_encode(const tc_audit_record *rec, unsigned char *out, size_t size);

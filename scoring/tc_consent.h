@@ -2,7 +2,8 @@
  *
  * Consents come from VNeID through the population-data platform: a reference, when it was
  * granted, when it expires, and when (if ever) it was revoked. There is at most one consent per
- * (citizen, institution, purpose); granting again replaces it. Nothing is scored without a consent
+ * (citizen, institution, purpose); granting again replaces it (the replaced one stays in the
+ * consent history, tc_store.h). Nothing is scored without a consent
  * valid now: granted_at <= now < expires_at and not revoked at or before now. tc_consent_check is
  * the one function that decides this; the service calls it before reading anything else.
  */

@@ -12,11 +12,15 @@
 
 struct tc_store {
     MDB_env *env;
-    MDB_dbi meta, citizens, consents;
+    MDB_dbi meta, citizens, consents, history;
+    int has_history; /* 0: a database opened read-only from before the table existed */
     const tc_catalog *cat;
     char *path;
     int read_only;
 };
+
+/* After the consent key in a consent_history key: NUL, time (u64 BE), n (u32 BE). */
+#define HISTORY_SUFFIX (1 + 8 + 4)
 
 struct tc_reader {
     tc_store *s;
@@ -229,6 +233,10 @@ int tc_store_open(const tc_store_options *opt, tc_store **out, tc_error *err)
     MDB_CHECK(mrc, "opening table meta");
     MDB_CHECK(mdb_dbi_open(txn, "citizens", create, &s->citizens), "opening table citizens");
     MDB_CHECK(mdb_dbi_open(txn, "consents", create, &s->consents), "opening table consents");
+    mrc = mdb_dbi_open(txn, "consent_history", create, &s->history);
+    s->has_history = mrc == MDB_SUCCESS;
+    if (mrc != MDB_NOTFOUND || !opt->read_only)
+        MDB_CHECK(mrc, "opening table consent_history");
     MDB_val v;
     mrc = meta_get(txn, s->meta, "format", &v);
     if (mrc == MDB_NOTFOUND && !opt->read_only)
@@ -411,6 +419,55 @@ int tc_reader_consents(tc_reader *r, const unsigned char key[TC_CITIZEN_KEY_LEN]
     return scan_consents(r->s, r->txn, key, 0, fn, arg, &n, err);
 }
 
+/* Visit (or delete) every replaced consent of one citizen. */
+static int scan_history(tc_store *s, MDB_txn *txn, const unsigned char key[TC_CITIZEN_KEY_LEN],
+                        int delete, tc_history_fn fn, void *arg, size_t *count, tc_error *err)
+{
+    int rc = TC_OK;
+    MDB_cursor *cur = NULL;
+    MDB_val k = {TC_CITIZEN_KEY_LEN, (void *)key}, v;
+    *count = 0;
+    if (!s->has_history)
+        return TC_OK;
+    MDB_CHECK(mdb_cursor_open(txn, s->history, &cur), "opening a cursor");
+    int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (mrc == MDB_SUCCESS && k.mv_size > TC_CITIZEN_KEY_LEN + HISTORY_SUFFIX &&
+           memcmp(k.mv_data, key, TC_CITIZEN_KEY_LEN) == 0) {
+        (*count)++;
+        if (delete) {
+            MDB_CHECK(mdb_cursor_del(cur, 0), "erasing a replaced consent");
+            k.mv_size = TC_CITIZEN_KEY_LEN;
+            k.mv_data = (void *)key;
+            mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+            continue;
+        }
+        const unsigned char *p = k.mv_data;
+        size_t ck_len = k.mv_size - HISTORY_SUFFIX;
+        uint64_t at = 0;
+        for (int i = 0; i < 8; i++)
+            at = at << 8 | p[ck_len + 1 + i];
+        tc_consent c;
+        if ((rc = tc_consent_decode(p, ck_len, v.mv_data, v.mv_size, &c, err)) != TC_OK)
+            goto out;
+        if (fn(&c, (int64_t)at, arg) != 0)
+            goto out;
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    if (mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
+        MDB_CHECK(mrc, "listing replaced consents");
+out:
+    if (cur != NULL)
+        mdb_cursor_close(cur);
+    return rc;
+}
+
+int tc_reader_consent_history(tc_reader *r, const unsigned char key[TC_CITIZEN_KEY_LEN],
+                              tc_history_fn fn, void *arg, tc_error *err)
+{
+    size_t n;
+    return scan_history(r->s, r->txn, key, 0, fn, arg, &n, err);
+}
+
 /* ---- writing ---- */
 
 int tc_writer_begin(tc_store *s, tc_writer **out, tc_error *err)
@@ -467,14 +524,52 @@ out:
     return rc;
 }
 
+/* The history key of a consent replaced at time at: its consent key, NUL, the time (u64 BE),
+ * then n (u32 BE) to tell apart two replacements within one second. */
+
+static size_t history_key(const unsigned char *ck, size_t ck_len, int64_t at, uint32_t n,
+                          unsigned char out[TC_CONSENT_KEY_MAX + HISTORY_SUFFIX])
+{
+    memcpy(out, ck, ck_len);
+    out[ck_len] = '\0';
+    for (int i = 0; i < 8; i++)
+        out[ck_len + 1 + i] = (unsigned char)((uint64_t)at >> (56 - 8 * i));
+    for (int i = 0; i < 4; i++)
+        out[ck_len + 9 + i] = (unsigned char)(n >> (24 - 8 * i));
+    return ck_len + HISTORY_SUFFIX;
+}
+
+/* Keep the consent value old (under consent key k) in the history, as replaced at now. */
+static int keep_in_history(tc_writer *w, const MDB_val *k, const MDB_val *old, int64_t now,
+                           tc_error *err)
+{
+    int rc = TC_OK;
+    tc_store *s = w->s;
+    unsigned char hk[TC_CONSENT_KEY_MAX + HISTORY_SUFFIX];
+    for (uint32_t n = 0;; n++) {
+        MDB_val h = {history_key(k->mv_data, k->mv_size, now, n, hk), hk};
+        MDB_val v = *old;
+        int mrc = mdb_put(w->txn, s->history, &h, &v, MDB_NOOVERWRITE);
+        if (mrc == MDB_KEYEXIST)
+            continue;
+        MDB_CHECK(mrc, "keeping a replaced consent");
+        break;
+    }
+out:
+    return rc;
+}
+
 int tc_writer_put_consent(tc_writer *w, const unsigned char key[TC_CITIZEN_KEY_LEN],
-                          const tc_consent *c, int *changed, tc_error *err)
+                          const tc_consent *c, int64_t now, int *changed, tc_consent *previous,
+                          tc_error *err)
 {
     int rc = TC_OK;
     tc_store *s = w->s;
     unsigned char kb[TC_CONSENT_KEY_MAX], vb[TC_CONSENT_VALUE_MAX];
     MDB_val k = {tc_consent_key(key, c->institution, c->purpose, kb), kb};
     MDB_val v = {tc_consent_encode(c, vb), vb}, old;
+    if (previous != NULL)
+        previous->granted_at = 0; /* none */
     int mrc = mdb_get(w->txn, s->consents, &k, &old);
     if (mrc == MDB_SUCCESS && old.mv_size == v.mv_size &&
         memcmp(old.mv_data, v.mv_data, v.mv_size) == 0) {
@@ -484,6 +579,14 @@ int tc_writer_put_consent(tc_writer *w, const unsigned char key[TC_CITIZEN_KEY_L
     }
     if (mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
         MDB_CHECK(mrc, "reading a consent");
+    if (mrc == MDB_SUCCESS) { /* a grant replaces a consent: the old one is not forgotten */
+        if (previous != NULL &&
+            (rc = tc_consent_decode(k.mv_data, k.mv_size, old.mv_data, old.mv_size, previous,
+                                    err)) != TC_OK)
+            goto out;
+        if ((rc = keep_in_history(w, &k, &old, now, err)) != TC_OK)
+            goto out;
+    }
     MDB_CHECK(mdb_put(w->txn, s->consents, &k, &v, 0), "writing a consent");
     if (changed != NULL)
         *changed = 1;
@@ -506,7 +609,7 @@ out:
 
 int tc_writer_revoke_consent(tc_writer *w, const unsigned char key[TC_CITIZEN_KEY_LEN],
                              const char *institution, const char *purpose, int64_t at,
-                             tc_error *err)
+                             tc_consent *out_c, tc_error *err)
 {
     int rc = TC_OK;
     tc_store *s = w->s;
@@ -519,28 +622,36 @@ int tc_writer_revoke_consent(tc_writer *w, const unsigned char key[TC_CITIZEN_KE
     tc_consent c;
     if ((rc = tc_consent_decode(k.mv_data, k.mv_size, v.mv_data, v.mv_size, &c, err)) != TC_OK)
         goto out;
-    if (c.revoked_at != 0 && c.revoked_at <= at)
-        goto out; /* already revoked earlier: keep the first revocation time */
-    c.revoked_at = at < c.granted_at ? c.granted_at : at;
-    rc = tc_writer_put_consent(w, key, &c, NULL, err);
+    if (c.revoked_at == 0 || c.revoked_at > at) { /* else keep the first revocation time */
+        c.revoked_at = at < c.granted_at ? c.granted_at : at;
+        /* the same consent, revoked: updated in place, not replaced */
+        unsigned char vb[TC_CONSENT_VALUE_MAX];
+        MDB_val nv = {tc_consent_encode(&c, vb), vb};
+        MDB_CHECK(mdb_put(w->txn, s->consents, &k, &nv, 0), "revoking a consent");
+    }
+    if (out_c != NULL)
+        *out_c = c;
 out:
     return rc;
 }
 
 int tc_writer_erase_citizen(tc_writer *w, const unsigned char key[TC_CITIZEN_KEY_LEN],
-                            int *found, tc_error *err)
+                            int *found, size_t *consents, tc_error *err)
 {
     int rc = TC_OK;
     tc_store *s = w->s;
-    size_t n = 0;
+    size_t n = 0, h = 0;
     MDB_val k = {TC_CITIZEN_KEY_LEN, (void *)key};
     int mrc = mdb_del(w->txn, s->citizens, &k, NULL);
     if (mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
         MDB_CHECK(mrc, "erasing a citizen");
-    if ((rc = scan_consents(s, w->txn, key, 1, NULL, NULL, &n, err)) != TC_OK)
+    if ((rc = scan_consents(s, w->txn, key, 1, NULL, NULL, &n, err)) != TC_OK ||
+        (rc = scan_history(s, w->txn, key, 1, NULL, NULL, &h, err)) != TC_OK)
         goto out;
     if (found != NULL)
-        *found = mrc == MDB_SUCCESS || n > 0;
+        *found = mrc == MDB_SUCCESS || n > 0 || h > 0;
+    if (consents != NULL)
+        *consents = n + h;
 out:
     return rc;
 }

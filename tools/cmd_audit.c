@@ -21,6 +21,7 @@ static const char help[] =
     "usage: tinchap audit (--db DIR | --audit DIR) [--citizen ID | --request-id RID]\n"
     "                     [--institution I] [--from T] [--to T] [--limit N] [--key FILE]\n"
     "       tinchap audit (--db DIR | --audit DIR) --governance [--limit N]\n"
+    "       tinchap audit (--db DIR | --audit DIR) --steward [--citizen ID] [--limit N]\n"
     "\n"
     "Print audit records of Score calls as JSON lines, one record per line: inquiry_id, time,\n"
     "request_id, institution, citizen_key (the citizen's pseudonym, hex), purpose, product,\n"
@@ -34,6 +35,14 @@ static const char help[] =
     "first. A request ID or consent reference is printed with its runs of 12 or more digits as\n"
     "'#': the trail never holds them (a request ID with such a run is found by its keyed hash,\n"
     "which needs the secret key). Opens the trail read-only: safe while tinchapd serves it.\n"
+    "\n"
+    "With --steward, the records of the steward's writes instead (GrantConsent,\n"
+    "RevokeConsent, EraseCitizen, PutCitizens; all, or one citizen's), oldest first, one JSON\n"
+    "object a line: seq, time, action (grant, revoke, erase, put), by {institution,\n"
+    "identity}, citizen_key, consent and previous (the consent granted, revoked or replaced:\n"
+    "institution, purpose, consent_ref, consent_ref_hashed, granted_at, expires_at,\n"
+    "revoked_at), changed, consents_erased, applied (false in the record that follows a write\n"
+    "the database then refused, with error).\n"
     "\n"
     "With --governance, the model governance records instead (tinchap model promote and\n"
     "retire), oldest first, one JSON object a line: seq, time, action, by, host, reason,\n"
@@ -51,6 +60,7 @@ static const char help[] =
     "  --to T            records before T\n"
     "  --limit N         at most N records (default: all)\n"
     "  --governance      list the model governance records\n"
+    "  --steward         list the steward's writes\n"
     "  --key FILE        secret key (default $TINCHAP_KEY); needed with --citizen and with a\n"
     "                    --request-id that holds 12 digits in a row, and when given, checked\n"
     "                    against the trail's\n"
@@ -149,6 +159,19 @@ static int print_governance(uint64_t seq, const char *record, size_t len, void *
     return f->limit > 0 && f->printed >= f->limit;
 }
 
+/* A record kept as JSON text, as it is. */
+static int print_text(uint64_t seq, const char *record, size_t len, void *arg)
+{
+    filter *f = arg;
+    (void)seq;
+    if (fwrite(record, 1, len, stdout) != len || fputc('\n', stdout) == EOF) {
+        f->write_error = 1;
+        return 1;
+    }
+    f->printed++;
+    return f->limit > 0 && f->printed >= f->limit;
+}
+
 /* tinchapd's default trail directory: "audit" beside the database directory (see
  * tc_api_config_finish), so a database replaced by a snapshot keeps its trail. */
 static void audit_beside(const char *db, char *out, size_t size)
@@ -201,7 +224,7 @@ static int by_request(const tc_key *k, tc_audit_reader *reader, const char *rid,
 int cmd_audit(int argc, char **argv)
 {
     enum { O_DB = 1000, O_AUDIT, O_KEY, O_CITIZEN, O_INSTITUTION, O_FROM, O_TO, O_LIMIT,
-           O_GOVERNANCE, O_REQUEST_ID };
+           O_GOVERNANCE, O_REQUEST_ID, O_STEWARD };
     static const struct option opts[] = {
         {"db", required_argument, NULL, O_DB},
         {"audit", required_argument, NULL, O_AUDIT},
@@ -213,13 +236,14 @@ int cmd_audit(int argc, char **argv)
         {"to", required_argument, NULL, O_TO},
         {"limit", required_argument, NULL, O_LIMIT},
         {"governance", no_argument, NULL, O_GOVERNANCE},
+        {"steward", no_argument, NULL, O_STEWARD},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
     filter f = {0};
     const char *citizen = NULL, *db = NULL, *audit_dir = NULL, *key_path = NULL, *rid = NULL;
     char derived[4096];
-    int c, rc, governance = 0;
+    int c, rc, governance = 0, steward = 0;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -257,6 +281,9 @@ int cmd_audit(int argc, char **argv)
         case O_GOVERNANCE:
             governance = 1;
             break;
+        case O_STEWARD:
+            steward = 1;
+            break;
         case 'h':
             fputs(help, stdout);
             return 0;
@@ -275,6 +302,9 @@ int cmd_audit(int argc, char **argv)
     if (governance && (citizen != NULL || rid != NULL || f.institution != NULL ||
                        f.from_us != 0 || f.to_us != 0))
         return cli_usage("audit", "--governance takes only --limit");
+    if (steward && (governance || rid != NULL || f.institution != NULL || f.from_us != 0 ||
+                    f.to_us != 0))
+        return cli_usage("audit", "--steward takes only --citizen and --limit");
     if (citizen != NULL && rid != NULL)
         return cli_usage("audit", "give --citizen or --request-id, not both");
     if (rid != NULL && (rid[0] == '\0' || strlen(rid) > TC_AUDIT_TEXT_MAX))
@@ -315,6 +345,8 @@ int cmd_audit(int argc, char **argv)
     int src;
     if (governance)
         src = tc_audit_governance_scan(reader, print_governance, &f, &err);
+    else if (steward)
+        src = tc_audit_steward_scan(reader, citizen != NULL ? ckey : NULL, print_text, &f, &err);
     else if (citizen != NULL)
         src = tc_audit_by_citizen(reader, ckey, SIZE_MAX, print_record, &f, &err);
     else if (rid != NULL)

@@ -48,6 +48,8 @@ static const char help[] =
     "                                                       Steward/RevokeConsent\n"
     "  erase      --citizen ID                              Steward/EraseCitizen\n"
     "  inquiries  --citizen ID [--limit N]                  Steward/ListInquiries\n"
+    "  consents   --citizen ID                              Steward/ListConsents (current\n"
+    "                                                       and replaced, with their state)\n"
     "  reload                                               Admin/ReloadModels\n"
     "  status                                               Admin/GetStatus\n"
     "  health     [--service NAME]                          grpc.health.v1.Health/Check\n"
@@ -342,6 +344,14 @@ static int run_inquiries(call_ctx *cx, const req_opts *r)
         return rc;
     return unary(cx, "/tinchap.v1.Steward/ListInquiries", &q.base,
                  &tinchap__v1__list_inquiries_response__descriptor);
+}
+
+static int run_consents(call_ctx *cx, const req_opts *r)
+{
+    Tinchap__V1__ListConsentsRequest q = TINCHAP__V1__LIST_CONSENTS_REQUEST__INIT;
+    q.citizen_id = opt(r, R_CITIZEN);
+    return unary(cx, "/tinchap.v1.Steward/ListConsents", &q.base,
+                 &tinchap__v1__list_consents_response__descriptor);
 }
 
 static int run_reload(call_ctx *cx, const req_opts *r)
@@ -651,6 +661,7 @@ static const method methods[] = {
      B(R_CITIZEN) | B(R_INSTITUTION) | B(R_PURPOSE), NULL},
     {"erase", run_erase, B(R_CITIZEN), B(R_CITIZEN), NULL},
     {"inquiries", run_inquiries, B(R_CITIZEN) | B(R_LIMIT), B(R_CITIZEN), NULL},
+    {"consents", run_consents, B(R_CITIZEN), B(R_CITIZEN), NULL},
     {"reload", run_reload, 0, 0, NULL},
     {"status", run_status, 0, 0, NULL},
     {"health", run_health, B(R_SERVICE), 0, NULL},
@@ -756,14 +767,14 @@ int cmd_call(int argc, char **argv)
     }
     if (optind >= argc)
         return cli_usage("call", "which method? score, models, model, put, grant, revoke, "
-                                 "erase, inquiries, reload, status, health or raw");
+                                 "erase, inquiries, consents, reload, status, health or raw");
     const method *m = NULL;
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
         if (strcmp(argv[optind], methods[i].name) == 0)
             m = &methods[i];
     if (m == NULL) /* not echoed: a misplaced argument may be a citizen ID */
         return cli_usage("call", "unknown method; one of score, models, model, put, grant, "
-                                 "revoke, erase, inquiries, reload, status, health, raw");
+                                 "revoke, erase, inquiries, consents, reload, status, health, raw");
     int extra = argc - optind - 1;
     if (m->positional != NULL && extra != 1)
         return cli_usage("call", "%s takes %s", m->name, m->positional);

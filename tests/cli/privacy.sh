@@ -26,6 +26,8 @@ citizen=$(sed -n 1p "$WORK/out/planted")
 outputs=$WORK/out/printed.txt
 "$TINCHAP" call --target "127.0.0.1:$PORT" --ca "$P/ca.pem" --cert "$P/steward.pem" \
     --key "$P/steward.key" --server-name localhost inquiries --citizen "$citizen" >> "$outputs"
+"$TINCHAP" call --target "127.0.0.1:$PORT" --ca "$P/ca.pem" --cert "$P/steward.pem" \
+    --key "$P/steward.key" --server-name localhost consents --citizen "$citizen" >> "$outputs"
 stop_server || fail "tinchapd did not stop cleanly"
 
 # a bank finds its inquiry by its own request ID, whatever its form; one with 12 digits in a
@@ -52,6 +54,7 @@ expect_eq "a request ID without a digit run, without the key" 0 "$status"
 expect_eq "... found" 2 "$(printf '%s\n' "$out" | grep -c inquiry_id)"
 "${audit[@]}" >> "$outputs"
 "${audit[@]}" --citizen "$citizen" >> "$outputs"
+"${audit[@]}" --steward >> "$outputs"
 TINCHAP_KEY=$WORK/secret "$TINCHAP" get --db "$WORK/db" "$citizen" >> "$outputs"
 expect_contains "the consent reference is shown redacted" '"CCCD-############"' "$(cat "$outputs")"
 

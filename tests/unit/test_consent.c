@@ -101,11 +101,11 @@ static void check_through_store(void **state)
     c.expires_at = t("2027-01-01");
     tc_writer *w = NULL;
     assert_int_equal(tc_writer_begin(s, &w, &err), TC_OK);
-    assert_int_equal(tc_writer_put_consent(w, alice, &c, NULL, &err), TC_OK);
+    assert_int_equal(tc_writer_put_consent(w, alice, &c, now, NULL, NULL, &err), TC_OK);
     tc_consent expired = c;
     snprintf(expired.ref, sizeof expired.ref, "R-B");
     expired.expires_at = t("2026-11-01");
-    assert_int_equal(tc_writer_put_consent(w, bob, &expired, NULL, &err), TC_OK);
+    assert_int_equal(tc_writer_put_consent(w, bob, &expired, now, NULL, NULL, &err), TC_OK);
     assert_int_equal(tc_writer_commit(w, &err), TC_OK);
 
     tc_reader *r = NULL;
@@ -140,10 +140,10 @@ static void check_through_store(void **state)
     /* revocation takes effect from its time on, and keeps the first revocation time */
     assert_int_equal(tc_writer_begin(s, &w, &err), TC_OK);
     assert_int_equal(
-        tc_writer_revoke_consent(w, alice, "bank-a", "loan-origination", now - 10, &err), TC_OK);
+        tc_writer_revoke_consent(w, alice, "bank-a", "loan-origination", now - 10, NULL, &err), TC_OK);
     assert_int_equal(
-        tc_writer_revoke_consent(w, alice, "bank-a", "loan-origination", now + 10, &err), TC_OK);
-    assert_int_equal(tc_writer_revoke_consent(w, nobody, "bank-a", "loan-origination", now, &err),
+        tc_writer_revoke_consent(w, alice, "bank-a", "loan-origination", now + 10, NULL, &err), TC_OK);
+    assert_int_equal(tc_writer_revoke_consent(w, nobody, "bank-a", "loan-origination", now, NULL, &err),
                      TC_ENOTFOUND);
     assert_int_equal(tc_writer_commit(w, &err), TC_OK);
     assert_int_equal(tc_reader_begin(r, &err), TC_OK);
@@ -206,6 +206,87 @@ static void reference_with_an_id(void **state)
     tc_key_free(key);
 }
 
+static int collect_history(const tc_consent *c, int64_t at, void *arg)
+{
+    tc_consent *seen = arg;
+    assert_true(at > 0);
+    seen[seen[0].granted_at == 0 ? 0 : 1] = *c;
+    return 0;
+}
+
+static int count_consents(const tc_consent *c, void *arg)
+{
+    (void)c;
+    (*(int *)arg)++;
+    return 0;
+}
+
+/* A grant replaces a consent without forgetting it; a revocation keeps the consent, revoked;
+ * an erasure removes the citizen's consents and history alike. */
+static void history(void **state)
+{
+    (void)state;
+    char *dir = strdup(tu_tempdir());
+    tc_catalog *cat = tu_catalog();
+    unsigned char secret[TC_SECRET_LEN] = {7}, alice[TC_CITIZEN_KEY_LEN] = {1};
+    tc_key *key = NULL;
+    tc_key_from_bytes(secret, &key, NULL);
+    tc_store *s = NULL;
+    tc_error err = {0};
+    tc_store_options o = {.path = dir, .catalog = cat, .key = key, .create = 1};
+    assert_int_equal(tc_store_open(&o, &s, &err), TC_OK);
+    tc_consent first = {.institution = "bank-a", .purpose = "loan-origination", .ref = "R-1"};
+    first.granted_at = t("2026-01-01");
+    first.expires_at = t("2027-01-01");
+    tc_consent second = first, prev;
+    snprintf(second.ref, sizeof second.ref, "R-2");
+    int changed = -1;
+    tc_writer *w = NULL;
+    assert_int_equal(tc_writer_begin(s, &w, &err), TC_OK);
+    assert_int_equal(tc_writer_put_consent(w, alice, &first, 100, &changed, &prev, &err), TC_OK);
+    assert_true(changed == 1 && prev.granted_at == 0);
+    assert_int_equal(tc_writer_put_consent(w, alice, &first, 150, &changed, &prev, &err), TC_OK);
+    assert_true(changed == 0); /* the same grant again: nothing kept twice */
+    assert_int_equal(tc_writer_put_consent(w, alice, &second, 200, &changed, &prev, &err), TC_OK);
+    assert_true(changed == 1);
+    assert_string_equal(prev.ref, "R-1");
+    tc_consent revoked;
+    int64_t at = t("2026-06-01");
+    assert_int_equal(tc_writer_revoke_consent(w, alice, "bank-a", "loan-origination", at,
+                                              &revoked, &err),
+                     TC_OK);
+    assert_true(revoked.revoked_at == at && strcmp(revoked.ref, "R-2") == 0);
+    assert_int_equal(tc_writer_commit(w, &err), TC_OK);
+    tc_reader *r = NULL;
+    assert_int_equal(tc_reader_new(s, &r, &err), TC_OK);
+    assert_int_equal(tc_reader_begin(r, &err), TC_OK);
+    tc_consent seen[2];
+    memset(seen, 0, sizeof seen);
+    assert_int_equal(tc_reader_consent_history(r, alice, collect_history, seen, &err), TC_OK);
+    assert_string_equal(seen[0].ref, "R-1");
+    assert_true(seen[1].granted_at == 0); /* one replaced consent */
+    tc_reader_end(r);
+    size_t erased = 0;
+    int found = 0;
+    assert_int_equal(tc_writer_begin(s, &w, &err), TC_OK);
+    assert_int_equal(tc_writer_erase_citizen(w, alice, &found, &erased, &err), TC_OK);
+    assert_true(found && erased == 2);
+    assert_int_equal(tc_writer_commit(w, &err), TC_OK);
+    assert_int_equal(tc_reader_begin(r, &err), TC_OK);
+    memset(seen, 0, sizeof seen);
+    int current = 0;
+    assert_int_equal(tc_reader_consent_history(r, alice, collect_history, seen, &err), TC_OK);
+    assert_int_equal(tc_reader_consents(r, alice, count_consents, &current, &err), TC_OK);
+    assert_true(seen[0].granted_at == 0 && current == 0);
+    tc_reader_end(r);
+    tc_reader_free(r);
+    tc_store_close(s);
+    tc_key_free(key);
+    tc_catalog_free(cat);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -214,6 +295,7 @@ int main(void)
         cmocka_unit_test(codec_round_trip),
         cmocka_unit_test(check_through_store),
         cmocka_unit_test(reference_with_an_id),
+        cmocka_unit_test(history),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
