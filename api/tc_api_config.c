@@ -23,6 +23,8 @@ void tc_api_config_defaults(tc_api_config *c)
     c->access_log = 1;
     c->client_names = TC_NAME_DNS;
     c->health_streams_per_identity = 256;
+    c->audit_denials_per_second = 20;
+    c->audit_denials_burst = 200;
 }
 
 int tc_api_role_parse(const char *name, unsigned *out)
@@ -189,7 +191,7 @@ int tc_api_config_load(tc_api_config *c, const char *path, tc_error *err)
         "reasons", "map_size",        "audit_map_size",   "workers",          "audit_sync",  "audit_sync_ms",
         "metrics_listen", "drain_timeout_ms", "drain_grace_ms", "max_inflight", "keepalive_ms",
         "max_message_bytes", "access_log", "log_level", "insecure", "tls", "clients", "tokens",
-        "health_streams_per_identity", NULL};
+        "health_streams_per_identity", "audit_denials_per_second", "audit_denials_burst", NULL};
     static const char *const tls_keys[] = {"cert", "key", "client_ca", "client_names", "crl_dir",
                                            NULL};
     json_t *root = NULL, *tls = NULL, *clients = NULL, *tokens = NULL;
@@ -225,6 +227,10 @@ int tc_api_config_load(tc_api_config *c, const char *path, tc_error *err)
                        err)) ||
         (rc = get_uint(&r, root, "health_streams_per_identity", 1, 65536,
                        &c->health_streams_per_identity, err)) ||
+        (rc = get_uint(&r, root, "audit_denials_per_second", 0, 1000000,
+                       &c->audit_denials_per_second, err)) ||
+        (rc = get_uint(&r, root, "audit_denials_burst", 1, 1000000, &c->audit_denials_burst,
+                       err)) ||
         (rc = tc_json_get_bool(&r, root, "access_log", 0, &c->access_log, err)) ||
         (rc = tc_json_get_string(&r, root, "log_level", 0, 16, &level, err)) ||
         (rc = tc_json_get_bool(&r, root, "insecure", 0, &c->insecure, err)) ||

@@ -67,6 +67,9 @@ typedef struct tc_api_config {
                                        * one whose peer does not answer within as long */
     unsigned max_message_bytes;
     unsigned health_streams_per_identity; /* open Health/Watch streams one identity may hold */
+    unsigned audit_denials_per_second;    /* audited Score refusals per institution, sustained
+                                           * (0: no limit) */
+    unsigned audit_denials_burst;         /* ... and at once */
     int access_log;
     int log_debug;
     int insecure;

@@ -4,14 +4,25 @@
 #include <string.h>
 
 #include "tc_api_internal.h"
+#include "tc_api_validate.h"
 #include "tc_consent.h"
 #include "tc_time.h"
 #include "tinchap/v1/steward.pb-c.h"
+
+#define INQUIRIES_DEFAULT 100
+#define INQUIRIES_MAX 1000 /* per page, as steward.proto documents */
+/* Records are in commit order, and their decision times may precede it by one batch: a walk
+ * back in time stops this far before the range's start. */
+#define BATCH_SKEW_US (60 * 1000000LL)
 
 typedef struct inquiries {
     tc_api_slot *s;
     Tinchap__V1__Inquiry **items;
     size_t n, max;
+    int64_t from_us, to_us; /* to_us 0: no upper bound */
+    uint64_t last_seq;      /* of the last inquiry listed */
+    int more;               /* another inquiry follows this page */
+    int full;               /* the reply outgrew the worker's arena */
 } inquiries;
 
 static char *arena_copy(tc_api_slot *s, const char *v)
@@ -26,11 +37,20 @@ static char *arena_copy(tc_api_slot *s, const char *v)
 static int add_inquiry(const tc_audit_record *r, void *arg)
 {
     inquiries *q = arg;
-    if (r->outcome == TC_AUDIT_REPLAYED)
-        return 0; /* a retry's answer is not another inquiry */
-    Tinchap__V1__Inquiry *o = tc_api_arena_alloc(q->s->w, sizeof *o);
-    if (o == NULL)
+    if (q->from_us != 0 && r->time_us < q->from_us - BATCH_SKEW_US)
+        return 1; /* every older record is out of range too */
+    if (r->outcome == TC_AUDIT_REPLAYED || r->time_us < q->from_us ||
+        (q->to_us != 0 && r->time_us >= q->to_us))
+        return 0; /* a retry's answer is not another inquiry; out of range */
+    if (q->n == q->max) { /* one past the page: there is a next one */
+        q->more = 1;
         return 1;
+    }
+    Tinchap__V1__Inquiry *o = tc_api_arena_alloc(q->s->w, sizeof *o);
+    if (o == NULL) {
+        q->full = 1;
+        return 1;
+    }
     tinchap__v1__inquiry__init(o);
     char t[TC_TIME_US_TEXT_LEN];
     tc_time_format_us(r->time_us, t);
@@ -45,35 +65,92 @@ static int add_inquiry(const tc_audit_record *r, void *arg)
                               ? "scored"
                               : tc_api_status_name((grpc_status_code)r->status));
     q->items[q->n++] = o;
-    return q->n >= q->max;
+    q->last_seq = r->seq;
+    return 0;
+}
+
+/* A page token is "p" and the sequence number of the last inquiry of the page before, in 16
+ * hex digits: the next page starts below it. 0 for none; 1 if the token is not one of ours. */
+static int parse_page_token(const char *t, uint64_t *seq)
+{
+    *seq = 0;
+    if (t[0] == '\0')
+        return 0;
+    if (t[0] != 'p' || strlen(t) != 17)
+        return 1;
+    for (size_t i = 1; i < 17; i++) {
+        int c = t[i], d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0)
+            return 1;
+        *seq = *seq << 4 | (uint64_t)d;
+    }
+    return *seq == 0;
+}
+
+/* Limit, page token and time range; answers INVALID_ARGUMENT itself (nonzero). */
+static int inquiries_options(tc_api_slot *s, const Tinchap__V1__ListInquiriesRequest *q,
+                             inquiries *acc, uint64_t *before)
+{
+    char msg[TC_API_STATUS_TEXT_MAX];
+    int64_t t;
+    acc->max = q->limit == 0 ? INQUIRIES_DEFAULT : q->limit;
+    if (acc->max > INQUIRIES_MAX) {
+        tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, "field 'limit': at most %d", INQUIRIES_MAX);
+        return 1;
+    }
+    if (parse_page_token(q->page_token, before)) {
+        tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT,
+                    "field 'page_token': not a next_page_token of this server");
+        return 1;
+    }
+    if (q->from[0] != '\0') {
+        if (tc_api_time_parse("from", q->from, &t, msg, sizeof msg))
+            goto bad;
+        acc->from_us = t * 1000000;
+    }
+    if (q->to[0] != '\0') {
+        if (tc_api_time_parse("to", q->to, &t, msg, sizeof msg))
+            goto bad;
+        acc->to_us = t * 1000000;
+    }
+    return 0;
+bad:
+    tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, "%s", msg);
+    return 1;
 }
 
 void tc_api_handle_inquiries(tc_api_slot *s)
 {
-    Tinchap__V1__ListInquiriesRequest *q = (Tinchap__V1__ListInquiriesRequest *)tc_api_request(s, &tinchap__v1__list_inquiries_request__descriptor);
+    Tinchap__V1__ListInquiriesRequest *q = (Tinchap__V1__ListInquiriesRequest *)tc_api_request(
+        s, &tinchap__v1__list_inquiries_request__descriptor);
     unsigned char key[TC_CITIZEN_KEY_LEN];
     tc_error err;
-    if (q == NULL || tc_api_citizen_key(s, q->citizen_id, key, NULL))
+    uint64_t before = 0;
+    inquiries acc = {.s = s};
+    if (q == NULL || tc_api_citizen_key(s, q->citizen_id, key, NULL) ||
+        inquiries_options(s, q, &acc, &before))
         return;
-    size_t limit = q->limit == 0 ? 100 : q->limit;
-    if (limit > 1000) {
-        tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, "field 'limit': at most 1000");
-        return;
-    }
-    inquiries acc = {s, tc_api_arena_alloc(s->w, limit * sizeof(void *)), 0, limit};
-    if (acc.items == NULL) {
-        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, "too many inquiries for the reply");
-        return;
-    }
-    /* replays are skipped, so read a little more than asked */
-    int rc = tc_audit_by_citizen(s->w->audit_reader, key, limit * 2, add_inquiry, &acc, &err);
+    acc.items = tc_api_arena_alloc(s->w, acc.max * sizeof(void *));
+    int rc = acc.items == NULL ? TC_OK
+                               : tc_audit_by_citizen(s->w->audit_reader, key, before, SIZE_MAX,
+                                                     add_inquiry, &acc, &err);
     if (rc != TC_OK) {
         tc_api_fail(s, tc_api_status_of(rc), "%s", err.msg);
         return;
     }
+    if (acc.items == NULL || acc.full) {
+        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, "the reply is larger than the server's "
+                                                       "scratch memory");
+        return;
+    }
+    char token[18];
     Tinchap__V1__ListInquiriesResponse r = TINCHAP__V1__LIST_INQUIRIES_RESPONSE__INIT;
     r.inquiries = acc.items;
     r.n_inquiries = acc.n;
+    if (acc.more) {
+        snprintf(token, sizeof token, "p%016llx", (unsigned long long)acc.last_seq);
+        r.next_page_token = token;
+    }
     tc_api_reply(s, &r.base);
 }
 

@@ -34,7 +34,10 @@
 #include "tc_store.h"
 
 #define TC_API_SLOTS_PER_WORKER 2048
-#define TC_API_ARENA_BYTES (256u << 10)
+/* Per worker: a request is copied into it and decoded, and a reply is built and encoded in
+ * it; ListInquiries' 1000 inquiries take about 400 KiB. A request larger than what is left
+ * goes to the heap (tc_api_payload), so every request up to max_message_bytes is served. */
+#define TC_API_ARENA_BYTES (1u << 20)
 #define TC_API_STATUS_TEXT_MAX 256
 #define TC_API_PUT_MAX 10000 /* records in one PutCitizens call */
 /* Health/Watch streams per worker (counted over the server): each holds a slot for as long as
@@ -135,6 +138,7 @@ typedef struct tc_api_slot {
     gpr_timespec deadline;
     grpc_metadata_array md;
     grpc_byte_buffer *payload;
+    unsigned char *payload_heap; /* a request larger than the arena, until the slot is free */
     int cancelled;
     int initial_sent;            /* initial metadata already sent (streaming calls) */
     int64_t start_us;
@@ -218,6 +222,11 @@ struct tc_api_server {
     tc_api_slot *watchers;
     size_t n_watchers;
     unsigned watch_by_identity[TC_API_CLIENTS_MAX]; /* open streams per identity (its index) */
+    /* Audited Score refusals per institution (its institution_index), limited with the generic
+     * cell rate algorithm: the theoretical time of the next one (µs), and how many calls were
+     * turned away for being over the limit (tc_api_score.c). */
+    _Atomic int64_t denial_tat_us[2 * TC_API_CLIENTS_MAX];
+    atomic_uint_fast64_t denials_throttled[2 * TC_API_CLIENTS_MAX];
     int watch_closing;           /* draining: streams end, new ones end at once */
     /* The reload thread and its queue of ReloadModels calls (tc_api_admin.c) */
     pthread_t reloader;

@@ -85,6 +85,40 @@ static void submit(tc_api_slot *s)
     }
 }
 
+/* ---- audited refusals, limited per institution ----
+ *
+ * Every refusal is audited, so a client sending requests that will be refused (probing for
+ * citizens, a broken integration) writes to the trail as fast as it can send: 2 343 records a
+ * second from one client would fill a 64 GiB trail in a day, and bury the inquiries a steward
+ * looks for. Each institution may have audit_denials_per_second refusals (audit_denials_burst at
+ * once); past that, its Score calls are turned away RESOURCE_EXHAUSTED before any work, and
+ * counted (tinchap_audit_denials_throttled_total), until it is back under the limit. The check
+ * is one atomic load per Score. */
+
+static int64_t denial_interval_us(const tc_api_server *srv)
+{
+    return 1000000 / (int64_t)srv->cfg.audit_denials_per_second;
+}
+
+static int denials_over_limit(tc_api_server *srv, unsigned inst, int64_t now_us)
+{
+    if (srv->cfg.audit_denials_per_second == 0)
+        return 0;
+    int64_t tat = atomic_load_explicit(&srv->denial_tat_us[inst], memory_order_relaxed);
+    return tat - now_us > (int64_t)srv->cfg.audit_denials_burst * denial_interval_us(srv);
+}
+
+static void denial_counted(tc_api_server *srv, unsigned inst, int64_t now_us)
+{
+    if (srv->cfg.audit_denials_per_second == 0)
+        return;
+    int64_t tat = atomic_load_explicit(&srv->denial_tat_us[inst], memory_order_relaxed), next;
+    do
+        next = (tat > now_us ? tat : now_us) + denial_interval_us(srv);
+    while (!atomic_compare_exchange_weak_explicit(&srv->denial_tat_us[inst], &tat, next,
+                                                  memory_order_relaxed, memory_order_relaxed));
+}
+
 static void deny(tc_api_slot *s, grpc_status_code status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -99,6 +133,7 @@ static void deny(tc_api_slot *s, grpc_status_code status, const char *fmt, ...)
     s->audit.rec.status = (int)status;
     s->audit.idem_key_len = 0;
     s->audit.response_len = 0;
+    denial_counted(s->w->srv, s->who->institution_index, s->audit.rec.time_us);
     submit(s);
 }
 
@@ -306,6 +341,15 @@ void tc_api_handle_score(tc_api_slot *s)
     s->idem_key_len = 0;
     s->rid_field_len = 0;
     rec->time_us = tc_time_now_us();
+    if (denials_over_limit(srv, s->who->institution_index, rec->time_us)) {
+        atomic_fetch_add_explicit(&srv->denials_throttled[s->who->institution_index], 1,
+                                  memory_order_relaxed);
+        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                    "too many refused Score calls from this institution (at most %u a second "
+                    "are answered and audited); retry later",
+                    srv->cfg.audit_denials_per_second);
+        return;
+    }
     tc_audit_inquiry_id(rec->inquiry_id);
     copy_text(rec->institution, sizeof rec->institution, s->who->institution);
 

@@ -94,8 +94,12 @@ const unsigned char *tc_api_payload(tc_api_slot *s, size_t *len)
         return NULL;
     size_t n = grpc_byte_buffer_length(s->payload);
     unsigned char *out = tc_api_arena_alloc(s->w, n + 1);
-    if (out == NULL)
-        return NULL;
+    if (out == NULL) { /* larger than the arena, up to max_message_bytes: rare, on the heap */
+        free(s->payload_heap);
+        out = s->payload_heap = malloc(n + 1);
+        if (out == NULL)
+            return NULL;
+    }
     grpc_byte_buffer_reader r;
     grpc_slice slice;
     size_t o = 0;
@@ -261,6 +265,8 @@ void tc_api_release_slot(tc_api_worker *w, tc_api_slot *s, int repost)
     s->call = NULL;
     if (s->put != NULL)
         tc_api_put_release(s);
+    free(s->payload_heap);
+    s->payload_heap = NULL;
     tc_api_method m = s->method;
     s->stage = SLOT_FREE;
     s->next_free = w->free;
@@ -521,6 +527,17 @@ static void *worker_main(void *arg)
 
 /* ---- metrics the server adds at each scrape ---- */
 
+static const char *institution_name(const tc_api_config *c, size_t k)
+{
+    for (size_t i = 0; i < c->n_clients; i++)
+        if (c->clients[i].institution_index == k)
+            return c->clients[i].institution;
+    for (size_t i = 0; i < c->n_tokens; i++)
+        if (c->tokens[i].institution_index == k)
+            return c->tokens[i].institution;
+    return "?";
+}
+
 static void metrics_extra(FILE *f, void *arg)
 {
     tc_api_server *srv = arg;
@@ -581,6 +598,13 @@ static void metrics_extra(FILE *f, void *arg)
                "# HELP tinchap_uptime_seconds Seconds since start.\n"
                "# TYPE tinchap_uptime_seconds gauge\ntinchap_uptime_seconds %.0f\n",
             atomic_load(&srv->serving), (double)(tc_time_now_us() - srv->started_us) / 1e6);
+    fprintf(f, "# HELP tinchap_audit_denials_throttled_total Score calls turned away because "
+               "their institution was over audit_denials_per_second refusals.\n"
+               "# TYPE tinchap_audit_denials_throttled_total counter\n");
+    for (size_t k = 0; k < srv->cfg.n_institutions; k++)
+        fprintf(f, "tinchap_audit_denials_throttled_total{institution=\"%s\"} %llu\n",
+                institution_name(&srv->cfg, k),
+                (unsigned long long)atomic_load(&srv->denials_throttled[k]));
     if (srv->crl_next_update != 0) /* alert well before it: past it, every client is refused */
         fprintf(f, "# HELP tinchap_tls_crl_next_update_seconds When the CRL in tls.crl_dir "
                    "must be replaced (Unix time).\n"

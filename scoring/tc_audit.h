@@ -199,9 +199,11 @@ int tc_audit_idem_lookup(tc_audit_reader *r, const char *key, size_t key_len, in
 
 typedef int (*tc_audit_fn)(const tc_audit_record *rec, void *arg); /* nonzero stops */
 
-/* A citizen's records, newest first, at most limit. */
+/* A citizen's records, newest first, at most limit, those with a sequence number below
+ * before_seq (0: from the newest). */
 int tc_audit_by_citizen(tc_audit_reader *r, const unsigned char key[TC_CITIZEN_KEY_LEN],
-                        size_t limit, tc_audit_fn fn, void *arg, tc_error *err);
+                        uint64_t before_seq, size_t limit, tc_audit_fn fn, void *arg,
+                        tc_error *err);
 
 /* The records of one request ID (its tc_audit_request_key), oldest first, every institution's. */
 int tc_audit_by_request(tc_audit_reader *r, const unsigned char *key, size_t key_len,

@@ -71,13 +71,17 @@ static int read_record(tc_audit *a, MDB_txn *txn, uint64_t seq, tc_audit_record 
 }
 
 int tc_audit_by_citizen(tc_audit_reader *r, const unsigned char key[TC_CITIZEN_KEY_LEN],
-                        size_t limit, tc_audit_fn fn, void *arg, tc_error *err)
+                        uint64_t before_seq, size_t limit, tc_audit_fn fn, void *arg,
+                        tc_error *err)
 {
     tc_audit *a = r->a;
     MDB_cursor *cur = NULL;
     unsigned char probe[TC_CITIZEN_KEY_LEN + 8];
     memcpy(probe, key, TC_CITIZEN_KEY_LEN);
-    memset(probe + TC_CITIZEN_KEY_LEN, 0xff, 8);
+    if (before_seq == 0)
+        memset(probe + TC_CITIZEN_KEY_LEN, 0xff, 8);
+    else
+        be64(probe + TC_CITIZEN_KEY_LEN, before_seq);
     MDB_val k = {sizeof probe, probe}, v;
     int rc = tc_audit_reader_begin(r, err);
     if (rc != TC_OK)
@@ -87,7 +91,7 @@ int tc_audit_by_citizen(tc_audit_reader *r, const unsigned char key[TC_CITIZEN_K
         mdb_txn_reset(r->txn);
         return mdb_fail(a, mrc, "reading the audit trail", err);
     }
-    /* newest first: from just past the citizen's last entry, walk backwards */
+    /* newest first: from the citizen's entry at or just past the probe, walk backwards */
     mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     mrc = mdb_cursor_get(cur, &k, &v, mrc == MDB_SUCCESS ? MDB_PREV : MDB_LAST);
     size_t n = 0;

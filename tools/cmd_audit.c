@@ -348,7 +348,7 @@ int cmd_audit(int argc, char **argv)
     else if (steward)
         src = tc_audit_steward_scan(reader, citizen != NULL ? ckey : NULL, print_text, &f, &err);
     else if (citizen != NULL)
-        src = tc_audit_by_citizen(reader, ckey, SIZE_MAX, print_record, &f, &err);
+        src = tc_audit_by_citizen(reader, ckey, 0, SIZE_MAX, print_record, &f, &err);
     else if (rid != NULL)
         src = by_request(key, reader, rid, &f, &err);
     else

@@ -47,7 +47,9 @@ static const char help[] =
     "  revoke     --citizen ID --institution I --purpose P [--revoked-at T]\n"
     "                                                       Steward/RevokeConsent\n"
     "  erase      --citizen ID                              Steward/EraseCitizen\n"
-    "  inquiries  --citizen ID [--limit N]                  Steward/ListInquiries\n"
+    "  inquiries  --citizen ID [--limit N] [--page-token T] [--from T] [--to T]\n"
+    "                                                       Steward/ListInquiries (a page;\n"
+    "                                                       the next with next_page_token)\n"
     "  consents   --citizen ID                              Steward/ListConsents (current\n"
     "                                                       and replaced, with their state)\n"
     "  reload                                               Admin/ReloadModels\n"
@@ -102,6 +104,9 @@ enum {
     R_SERVICE,
     R_CATALOG,
     R_BATCH,
+    R_PAGE_TOKEN,
+    R_FROM,
+    R_TO,
     R_COUNT
 };
 #define B(x) (1u << (x))
@@ -109,7 +114,8 @@ enum {
 static const char *const req_names[R_COUNT] = {
     "--citizen",       "--consent-ref", "--purpose", "--product", "--request-id",  "--model",
     "--model-version", "--max-reasons", "--amount",  "--term",    "--institution", "--granted-at",
-    "--expires-at",    "--revoked-at",  "--limit",   "--service", "--catalog",     "--batch"};
+    "--expires-at",    "--revoked-at",  "--limit",   "--service", "--catalog",     "--batch",
+    "--page-token",    "--from",        "--to"};
 
 enum {
     O_TARGET = 1000,
@@ -340,6 +346,9 @@ static int run_inquiries(call_ctx *cx, const req_opts *r)
     Tinchap__V1__ListInquiriesRequest q = TINCHAP__V1__LIST_INQUIRIES_REQUEST__INIT;
     int rc;
     q.citizen_id = opt(r, R_CITIZEN);
+    q.page_token = opt(r, R_PAGE_TOKEN);
+    q.from = opt(r, R_FROM);
+    q.to = opt(r, R_TO);
     if ((r->given & B(R_LIMIT)) && (rc = parse_u32("--limit", r->v[R_LIMIT], UINT32_MAX, &q.limit)))
         return rc;
     return unary(cx, "/tinchap.v1.Steward/ListInquiries", &q.base,
@@ -660,7 +669,8 @@ static const method methods[] = {
     {"revoke", run_revoke, B(R_CITIZEN) | B(R_INSTITUTION) | B(R_PURPOSE) | B(R_REVOKED_AT),
      B(R_CITIZEN) | B(R_INSTITUTION) | B(R_PURPOSE), NULL},
     {"erase", run_erase, B(R_CITIZEN), B(R_CITIZEN), NULL},
-    {"inquiries", run_inquiries, B(R_CITIZEN) | B(R_LIMIT), B(R_CITIZEN), NULL},
+    {"inquiries", run_inquiries,
+     B(R_CITIZEN) | B(R_LIMIT) | B(R_PAGE_TOKEN) | B(R_FROM) | B(R_TO), B(R_CITIZEN), NULL},
     {"consents", run_consents, B(R_CITIZEN), B(R_CITIZEN), NULL},
     {"reload", run_reload, 0, 0, NULL},
     {"status", run_status, 0, 0, NULL},
@@ -704,6 +714,9 @@ int cmd_call(int argc, char **argv)
         {"service", required_argument, NULL, O_REQ + R_SERVICE},
         {"catalog", required_argument, NULL, O_REQ + R_CATALOG},
         {"batch", required_argument, NULL, O_REQ + R_BATCH},
+        {"page-token", required_argument, NULL, O_REQ + R_PAGE_TOKEN},
+        {"from", required_argument, NULL, O_REQ + R_FROM},
+        {"to", required_argument, NULL, O_REQ + R_TO},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
