@@ -2,6 +2,7 @@
  * batch of every call, start-up, reload and drain. Method handlers live in tc_api_score.c,
  * tc_api_steward.c and tc_api_admin.c. */
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -551,6 +552,12 @@ static void metrics_extra(FILE *f, void *arg)
             "# HELP tinchap_audit_failures_total Audit records whose commit failed (their calls "
             "were refused).\n"
             "# TYPE tinchap_audit_failures_total counter\ntinchap_audit_failures_total %llu\n"
+            "# HELP tinchap_audit_sync_failures_total Syncs of the relaxed audit trail to disk "
+            "that failed (retried every audit_sync_ms; health NOT_SERVING meanwhile).\n"
+            "# TYPE tinchap_audit_sync_failures_total counter\ntinchap_audit_sync_failures_total "
+            "%llu\n"
+            "# HELP tinchap_audit_sync_failing 1 while the last sync of the audit trail failed.\n"
+            "# TYPE tinchap_audit_sync_failing gauge\ntinchap_audit_sync_failing %d\n"
             "# HELP tinchap_audit_batch_size Records per audit commit.\n"
             "# TYPE tinchap_audit_batch_size summary\n"
             "tinchap_audit_batch_size_sum %llu\ntinchap_audit_batch_size_count %llu\n"
@@ -561,7 +568,8 @@ static void metrics_extra(FILE *f, void *arg)
             "# TYPE tinchap_audit_commit_seconds_max gauge\n"
             "tinchap_audit_commit_seconds_max %.6f\n",
             (unsigned long long)as.batches, (unsigned long long)as.records,
-            (unsigned long long)as.failures, (unsigned long long)as.batch_size_sum,
+            (unsigned long long)as.failures, (unsigned long long)as.sync_failures,
+            tc_audit_sync_failing(srv->audit), (unsigned long long)as.batch_size_sum,
             (unsigned long long)as.batches, (double)as.commit_us_sum / 1e6,
             (unsigned long long)as.batches, (double)as.commit_us_max / 1e6);
     const tc_model_set *set = tc_registry_acquire(srv->registry);
@@ -702,18 +710,65 @@ static void close_worker(tc_api_worker *w)
     free(w->arena.buf);
 }
 
+/* Relaxed audit: the trail's disk refused a sync (or accepts them again). While it fails, the
+ * answers given are committed but may not survive a machine crash: health turns NOT_SERVING,
+ * so balancers and health-checking clients move to replicas whose disks work, and the log
+ * says why. Called on the audit sync thread. */
+static void audit_sync_state(int failing, const char *error, void *arg)
+{
+    tc_api_server *srv = arg;
+    if (failing)
+        tc_api_log_eventf(srv->log, "error", "audit_sync_failed", "error", "%s; retried every "
+                          "%u ms, health NOT_SERVING until it succeeds",
+                          error, srv->cfg.relaxed_sync_ms);
+    else
+        tc_api_log_event(srv->log, "info", "audit_sync_recovered", "");
+    tc_api_watch_notify(srv);
+}
+
+/* The database and the audit trail hold a nation's data and who asked about whom: their
+ * directories must be closed to everyone but the service's user, and the secret that names
+ * citizens in them must belong to that user (its mode, 0600, is tc_key_load's to check). */
+static int check_private(const char *what, const char *path, tc_error *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return TC_OK; /* created with mode 0700 when opened */
+    if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+        return tc_errorf(err, TC_EINVAL, "the %s directory %s is open to its group or others "
+                         "(mode %04o): chmod 700 %s", what, path,
+                         (unsigned)(st.st_mode & 07777), path);
+    return TC_OK;
+}
+
+static int check_files(const tc_api_config *c, tc_error *err)
+{
+    struct stat st;
+    int rc;
+    if ((rc = check_private("database", c->database, err)) != TC_OK ||
+        (rc = check_private("audit trail", c->audit_dir, err)) != TC_OK)
+        return rc;
+    if (stat(c->secret, &st) == 0 && st.st_uid != geteuid())
+        return tc_errorf(err, TC_EKEY, "the secret key %s belongs to uid %u, not to the user "
+                         "tinchapd runs as (uid %u): chown it to that user",
+                         c->secret, (unsigned)st.st_uid, (unsigned)geteuid());
+    return TC_OK;
+}
+
 static int open_engine(tc_api_server *srv, tc_error *err)
 {
     const tc_api_config *c = &srv->cfg;
     int rc;
     char reasons[TC_API_PATH_MAX + 16];
-    if ((rc = tc_catalog_load(c->catalog, &srv->catalog, err)) != TC_OK ||
+    if ((rc = check_files(c, err)) != TC_OK ||
+        (rc = tc_catalog_load(c->catalog, &srv->catalog, err)) != TC_OK ||
         (rc = tc_key_load(c->secret, &srv->key, err)) != TC_OK)
         return rc;
     tc_store_options so = {.path = c->database, .catalog = srv->catalog, .key = srv->key,
                            .map_size = c->map_size, .create = 1};
     tc_audit_options ao = {.dir = c->audit_dir, .key = srv->key, .relaxed = c->relaxed_audit,
-                           .sync_ms = c->relaxed_sync_ms, .map_size = c->audit_map_size};
+                           .sync_ms = c->relaxed_sync_ms, .map_size = c->audit_map_size,
+                           .sync_state = audit_sync_state, .sync_arg = srv};
     if ((rc = tc_store_open(&so, &srv->store, err)) != TC_OK ||
         (rc = tc_audit_open(&ao, &srv->audit, err)) != TC_OK)
         return rc;

@@ -22,9 +22,12 @@
 #define HEALTH_NOT_SERVING 2
 #define HEALTH_SERVICE_UNKNOWN 3
 
+/* SERVING while accepting calls with an audit trail that reaches the disk: NOT_SERVING while
+ * draining, and while a relaxed trail's syncs fail. */
 int tc_api_health_status(tc_api_server *srv)
 {
-    return atomic_load(&srv->serving) ? HEALTH_SERVING : HEALTH_NOT_SERVING;
+    return atomic_load(&srv->serving) && !tc_audit_sync_failing(srv->audit) ? HEALTH_SERVING
+                                                                             : HEALTH_NOT_SERVING;
 }
 
 /* Under watch_mu. */

@@ -691,6 +691,36 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+/* One sync of a relaxed trail, on the sync thread. A failure (an I/O error, a full thin
+ * volume) leaves the trail dirty, so the next round tries again; it is counted, and reported
+ * to the service, which says so in its log and its health. */
+static void sync_once(tc_audit *a)
+{
+    int mrc = mdb_env_sync(a->env, 1);
+    int64_t now = tc_time_now_us();
+    if (mrc == MDB_SUCCESS) {
+        if (atomic_exchange(&a->sync_failing, 0) && a->opt.sync_state != NULL)
+            a->opt.sync_state(0, "", a->opt.sync_arg);
+        return;
+    }
+    atomic_store_explicit(&a->dirty, 1, memory_order_release);
+    pthread_mutex_lock(&a->stats_mu);
+    a->stats.sync_failures++;
+    pthread_mutex_unlock(&a->stats_mu);
+    int was = atomic_exchange(&a->sync_failing, 1);
+    if (a->opt.sync_state == NULL || (was && now - a->sync_reported_us < 1000000))
+        return;
+    a->sync_reported_us = now;
+    tc_error err;
+    tc_mdb_error(a->path, a->env, mrc, "syncing the audit trail to disk", &err);
+    a->opt.sync_state(1, err.msg, a->opt.sync_arg);
+}
+
+int tc_audit_sync_failing(const tc_audit *a)
+{
+    return atomic_load_explicit(&((tc_audit *)a)->sync_failing, memory_order_relaxed);
+}
+
 static void *syncer_main(void *arg)
 {
     tc_audit *a = arg;
@@ -707,7 +737,7 @@ static void *syncer_main(void *arg)
         pthread_mutex_unlock(&a->sync_mu);
         /* a commit after the exchange sets dirty again: the next round covers it */
         if (atomic_exchange_explicit(&a->dirty, 0, memory_order_acq_rel))
-            mdb_env_sync(a->env, 1);
+            sync_once(a);
         pthread_mutex_lock(&a->sync_mu);
     }
     pthread_mutex_unlock(&a->sync_mu);

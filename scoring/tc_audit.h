@@ -138,10 +138,16 @@ typedef struct tc_audit_options {
     int read_only;
     int relaxed;              /* 1: commit without waiting for the disk; sync every sync_ms */
     unsigned sync_ms;         /* relaxed mode's loss window (default 100) */
+    /* Relaxed mode: called from the sync thread when a sync fails (failing 1, why in error; at
+     * most once a second while it goes on) and when one succeeds again (failing 0). A failed
+     * sync is retried every sync_ms: records committed since stay unsynced until then. */
+    void (*sync_state)(int failing, const char *error, void *arg);
+    void *sync_arg;
 } tc_audit_options;
 
 typedef struct tc_audit_stats {
     uint64_t batches, records, failures;
+    uint64_t sync_failures;   /* relaxed mode: syncs of the trail that failed */
     uint64_t batch_size_sum;
     uint64_t commit_us_sum;
     uint64_t commit_us_max;
@@ -165,6 +171,9 @@ int tc_audit_submit(tc_audit *a, size_t producer, tc_audit_entry *e);
 
 /* Counters since start, for metrics. */
 void tc_audit_stats_get(tc_audit *a, tc_audit_stats *out);
+
+/* 1 while the last sync of a relaxed trail failed (committed records are not on disk). */
+int tc_audit_sync_failing(const tc_audit *a);
 
 /* What made the writer's last commit fail (the trail's directory, and why: no space left on
  * the device, or its map size reached), for the operator's log. Only the writer thread writes

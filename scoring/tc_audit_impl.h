@@ -48,6 +48,8 @@ struct tc_audit {
     pthread_mutex_t sync_mu; /* guards sync_stop, for sync_cv */
     pthread_cond_t sync_cv;
     int sync_stop;
+    atomic_int sync_failing;    /* the last sync failed */
+    int64_t sync_reported_us;   /* the sync thread's: when a failure was last reported */
     /* Held by whoever commits: the writer, or in relaxed mode a submitting thread that finds
      * it free (see tc_audit_submit). Guards next_seq, last_prune_us, last_err and batch. */
     pthread_mutex_t commit_mu;
