@@ -280,19 +280,24 @@ static void record_result(tc_audit_record *r, const tc_score_result *res)
         copy_text(r->reasons[i], sizeof r->reasons[i], res->reasons[i].code);
 }
 
-/* A valid request ID: kept redacted in the record and the log, indexed and remembered by its
- * key (itself, or its keyed hash when it holds a digit run), and echoed in the reply. */
+/* A valid request ID: kept redacted in the record and the log, remembered by its key (itself,
+ * or its keyed hash when it holds a digit run, which the record keeps too, for tinchap audit
+ * --request-id), and echoed in the reply. */
 static void note_request_id(tc_api_slot *s, const char *rid)
 {
     tc_audit_entry *e = &s->audit;
-    size_t n = strlen(rid); /* at most TC_AUDIT_TEXT_MAX: checked */
+    size_t n = strlen(rid), inst = strlen(s->who->institution); /* both checked */
+    unsigned char key[TC_AUDIT_REQUEST_KEY_MAX];
+    size_t key_len = tc_audit_request_key(s->w->hasher, rid, key);
     copy_text(e->rec.request_id, sizeof e->rec.request_id, rid);
-    tc_text_redact_ids(e->rec.request_id);
+    if (tc_text_redact_ids(e->rec.request_id) && key_len == 1 + TC_TEXT_HASH_LEN) {
+        e->rec.request_hashed = 1;
+        memcpy(e->rec.request_hash, key + 1, TC_TEXT_HASH_LEN);
+    }
     copy_text(s->request_id, sizeof s->request_id, e->rec.request_id);
-    e->request_key_len = tc_audit_request_key(s->w->hasher, rid, e->request_key);
-    memcpy(e->idem_key, s->who->institution, strlen(s->who->institution) + 1);
-    memcpy(e->idem_key + strlen(s->who->institution) + 1, e->request_key, e->request_key_len);
-    s->idem_key_len = strlen(s->who->institution) + 1 + e->request_key_len;
+    memcpy(e->idem_key, s->who->institution, inst + 1);
+    memcpy(e->idem_key + inst + 1, key, key_len);
+    s->idem_key_len = key_len > 0 ? inst + 1 + key_len : 0;
     s->rid_field[0] = 0x0a; /* field 1, length-delimited */
     s->rid_field[1] = (unsigned char)n;
     memcpy(s->rid_field + 2, rid, n);
@@ -306,7 +311,7 @@ static int replay(tc_api_slot *s, const Tinchap__V1__ScoreRequest *q)
     tc_audit_entry *e = &s->audit;
     unsigned char digest[16];
     size_t stored_len = 0;
-    if (e->request_key_len == 0)
+    if (s->idem_key_len == 0)
         return 0;
     e->idem_key_len = s->idem_key_len;
     request_digest(q, e->rec.citizen, e->digest);
@@ -336,7 +341,6 @@ void tc_api_handle_score(tc_api_slot *s)
     tc_audit_record *rec = &s->audit.rec;
     memset(rec, 0, sizeof *rec);
     s->audit.idem_key_len = 0;
-    s->audit.request_key_len = 0;
     s->audit.response_len = 0;
     s->idem_key_len = 0;
     s->rid_field_len = 0;

@@ -908,7 +908,8 @@ int tc_api_server_start(const tc_api_config *cfg, tc_api_server **out, tc_error 
     const tc_model_set *set = tc_registry_acquire(srv->registry);
     snprintf(fields, sizeof fields,
              "\"version\":\"%s\",\"commit\":\"%s\",\"listen\":\"%s\",\"port\":%d,"
-             "\"workers\":%zu,\"tls\":%s,\"audit_sync\":\"%s\",\"models\":%zu,\"metrics_port\":%d%s",
+             "\"workers\":%zu,\"tls\":%s,\"audit_sync\":\"%s\",\"models\":%zu,"
+             "\"metrics_port\":%d%s",
              tc_api_version(), tc_api_commit(), cfg->listen, srv->port, srv->n_workers,
              cfg->insecure ? "false" : "true", cfg->relaxed_audit ? "relaxed" : "durable",
              tc_model_set_count(set), tc_api_metrics_port(srv->metrics), crl);

@@ -87,8 +87,9 @@ static int wire_scan(const ProtobufCMessageDescriptor *d, const uint8_t *p, size
         if (!wire_varint(p, len, &pos, &n) || n > len - pos)
             return 0;
         const ProtobufCFieldDescriptor *f =
-            tag >> 3 <= UINT32_MAX ? protobuf_c_message_descriptor_get_field(d, (unsigned)(tag >> 3))
-                                   : NULL;
+            tag >> 3 <= UINT32_MAX
+                ? protobuf_c_message_descriptor_get_field(d, (unsigned)(tag >> 3))
+                : NULL;
         const char *field = (const char *)(p + pos);
         pos += (size_t)n;
         if (f == NULL)

@@ -13,7 +13,8 @@
 #include "tc_text.h"
 #include "tc_time.h"
 
-#define RECORD_FORMAT 1
+#define RECORD_FORMAT 1        /* as it was first */
+#define RECORD_FORMAT_HASHED 2 /* + the keyed hash of a request ID with a digit run */
 #define RECORD_MAX 2048
 #define PRUNE_EVERY_US (10 * 1000000LL) /* forget old request IDs every 10 s */
 #define PRUNE_MAX 10000                 /* ... at most this many per pass, to bound a batch */
@@ -137,11 +138,13 @@ static void get_str(rbuf *b, char *out, size_t size)
 size_t tc_audit_encode(const tc_audit_record *r, unsigned char *out, size_t size)
 {
     wbuf b = {out, 0, size, 0};
-    put_u8(&b, RECORD_FORMAT);
+    put_u8(&b, r->request_hashed ? RECORD_FORMAT_HASHED : RECORD_FORMAT);
     put_u64(&b, r->seq);
     put_u64(&b, (uint64_t)r->time_us);
     put_str(&b, r->inquiry_id);
     put_str(&b, r->request_id);
+    if (r->request_hashed)
+        put_bytes(&b, r->request_hash, TC_TEXT_HASH_LEN);
     put_str(&b, r->institution);
     put_u8(&b, r->has_citizen ? 1 : 0);
     if (r->has_citizen)
@@ -184,12 +187,18 @@ int tc_audit_decode(const void *data, size_t len, tc_audit_record *r, tc_error *
     rbuf b = {data, len, 0, 0};
     memset(r, 0, sizeof *r);
     unsigned fmt = get_u8(&b);
-    if (fmt != RECORD_FORMAT)
+    if (fmt != RECORD_FORMAT && fmt != RECORD_FORMAT_HASHED)
         return tc_errorf(err, TC_ERECORD, "audit record format %u is not supported", fmt);
     r->seq = get_u64(&b);
     r->time_us = (int64_t)get_u64(&b);
     get_str(&b, r->inquiry_id, sizeof r->inquiry_id);
     get_str(&b, r->request_id, sizeof r->request_id);
+    r->request_hashed = fmt == RECORD_FORMAT_HASHED;
+    if (r->request_hashed) {
+        const unsigned char *h = take(&b, TC_TEXT_HASH_LEN);
+        if (h != NULL)
+            memcpy(r->request_hash, h, TC_TEXT_HASH_LEN);
+    }
     get_str(&b, r->institution, sizeof r->institution);
     r->has_citizen = get_u8(&b) != 0;
     if (r->has_citizen) {
@@ -291,6 +300,16 @@ size_t tc_audit_request_key(tc_hasher *h, const char *request_id,
                : 0;
 }
 
+int tc_audit_is_request(const tc_audit_record *rec, const unsigned char *key, size_t len)
+{
+    if (len > 0 && key[0] == 0x01)
+        return rec->request_hashed && len == 1 + TC_TEXT_HASH_LEN &&
+               memcmp(rec->request_hash, key + 1, TC_TEXT_HASH_LEN) == 0;
+    /* a request ID without a digit run is kept as it was sent */
+    return !rec->request_hashed && strlen(rec->request_id) == len &&
+           memcmp(rec->request_id, key, len) == 0;
+}
+
 /* ---- tables ---- */
 
 static int meta_put(MDB_txn *txn, MDB_dbi dbi, const char *name, const void *v, size_t len)
@@ -364,12 +383,6 @@ static int open_tables(tc_audit *a, const tc_audit_options *opt, tc_error *err)
     if (mrc == MDB_SUCCESS) {
         mrc = mdb_dbi_open(txn, "governance", create, &a->governance);
         a->has_governance = mrc == MDB_SUCCESS;
-        if (mrc == MDB_NOTFOUND && opt->read_only)
-            mrc = MDB_SUCCESS;
-    }
-    if (mrc == MDB_SUCCESS) {
-        mrc = mdb_dbi_open(txn, "audit_request", create, &a->by_request);
-        a->has_by_request = mrc == MDB_SUCCESS;
         if (mrc == MDB_NOTFOUND && opt->read_only)
             mrc = MDB_SUCCESS;
     }
@@ -537,15 +550,6 @@ static int write_entry(tc_audit *a, MDB_txn *txn, tc_audit_entry *e)
     MDB_val k = {8, key}, v = {n, rec};
     if ((mrc = mdb_put(txn, a->audit, &k, &v, MDB_APPEND)) != MDB_SUCCESS)
         return mrc;
-    if (e->request_key_len > 0 && e->request_key_len <= TC_AUDIT_REQUEST_KEY_MAX) {
-        unsigned char rk[1 + TC_AUDIT_REQUEST_KEY_MAX + 8];
-        rk[0] = (unsigned char)e->request_key_len;
-        memcpy(rk + 1, e->request_key, e->request_key_len);
-        be64(rk + 1 + e->request_key_len, e->rec.seq);
-        MDB_val rv = {1 + e->request_key_len + 8, rk}, empty = {0, NULL};
-        if ((mrc = mdb_put(txn, a->by_request, &rv, &empty, 0)) != MDB_SUCCESS)
-            return mrc;
-    }
     if (e->rec.has_citizen) {
         unsigned char ck[TC_CITIZEN_KEY_LEN + 8];
         memcpy(ck, e->rec.citizen, TC_CITIZEN_KEY_LEN);

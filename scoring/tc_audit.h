@@ -8,8 +8,6 @@
  *   audit_citizen  citizen key + sequence     -> "" ("who scored me")
  *   idempotency    institution NUL request_id -> time, sequence, request digest, the response
  *   idem_time      time (u64 BE) + that key   -> "" (to forget entries older than 24 h)
- *   audit_request  request key (length byte, key) + sequence -> "" (a bank's request ID, found
- *                  again: tc_audit_by_request)
  *   governance     sequence (u64, big-endian) -> one model governance action as a JSON object
  *                  (who promoted or retired which model when; written by tinchap model, see
  *                  tc_governance.h), kept with the Score records so one trail answers both
@@ -19,8 +17,9 @@
  *   steward_citizen citizen key + sequence    -> "" (a citizen's steward records)
  * A record holds the pseudonymous citizen key, never an ID, and no attribute values. Free text a
  * client sent (request ID, consent reference) is kept with its runs of 12 or more digits
- * redacted; a request ID that had one is remembered and indexed by its keyed hash instead
- * (tc_audit_request_key), and remembered answers do not hold the request ID at all.
+ * redacted; a request ID that had one is remembered by its keyed hash instead, which its record
+ * keeps too (tc_audit_request_key: a bank finds its inquiries again by the request ID it sent),
+ * and remembered answers do not hold the request ID at all.
  *
  * One writer thread group-commits the records submitted by all service workers: a worker hands
  * over a tc_audit_entry (record, optional request-ID memory, its already-encoded response) and
@@ -79,7 +78,9 @@ typedef struct tc_audit_record {
     uint64_t seq;                       /* assigned by the writer */
     int64_t time_us;                    /* when the outcome was decided, UTC microseconds */
     char inquiry_id[TC_INQUIRY_ID_LEN + 1];
-    char request_id[TC_AUDIT_TEXT_MAX + 1];
+    char request_id[TC_AUDIT_TEXT_MAX + 1]; /* its runs of 12 or more digits as '#' */
+    int request_hashed;                 /* it had one: request_hash identifies it */
+    unsigned char request_hash[TC_TEXT_HASH_LEN];
     char institution[TC_AUDIT_TEXT_MAX + 1];
     int has_citizen;                    /* 0 when the request's ID was invalid */
     unsigned char citizen[TC_CITIZEN_KEY_LEN];
@@ -113,9 +114,6 @@ typedef void (*tc_audit_done_fn)(tc_audit_entry *e, int status, void *arg);
 
 struct tc_audit_entry {
     tc_audit_record rec;
-    /* the request ID's key (tc_audit_request_key), indexed when request_key_len > 0 */
-    unsigned char request_key[TC_AUDIT_REQUEST_KEY_MAX];
-    size_t request_key_len;
     /* request-ID memory: used when idem_key_len > 0 */
     char idem_key[TC_AUDIT_TEXT_MAX + 1 + TC_AUDIT_REQUEST_KEY_MAX]; /* institution NUL key */
     size_t idem_key_len;
@@ -187,11 +185,14 @@ void tc_audit_inquiry_id(char out[TC_INQUIRY_ID_LEN + 1]);
 /* The digest of a request's content, for telling a retry from a reused request_id. */
 void tc_audit_digest(const void *data, size_t len, unsigned char out[16]);
 
-/* The key a request ID is remembered and indexed by: the ID itself, or, when it holds a run of
- * 12 or more digits (it may be a citizen ID), 0x01 and its keyed hash (h's secret: the trail's).
- * Returns its length (0 if hashing failed). */
+/* The key a request ID is remembered by: the ID itself, or, when it holds a run of 12 or more
+ * digits (it may be a citizen ID), 0x01 and its keyed hash (h's secret: the trail's). Returns
+ * its length (0 if hashing failed). */
 size_t tc_audit_request_key(tc_hasher *h, const char *request_id,
                             unsigned char out[TC_AUDIT_REQUEST_KEY_MAX]);
+
+/* 1 if rec is a record of the request ID whose tc_audit_request_key is key[0..len). */
+int tc_audit_is_request(const tc_audit_record *rec, const unsigned char *key, size_t len);
 
 /* ---- reading: one tc_audit_reader per thread, each call a fresh snapshot ---- */
 
@@ -214,11 +215,8 @@ int tc_audit_by_citizen(tc_audit_reader *r, const unsigned char key[TC_CITIZEN_K
                         uint64_t before_seq, size_t limit, tc_audit_fn fn, void *arg,
                         tc_error *err);
 
-/* The records of one request ID (its tc_audit_request_key), oldest first, every institution's. */
-int tc_audit_by_request(tc_audit_reader *r, const unsigned char *key, size_t key_len,
-                        tc_audit_fn fn, void *arg, tc_error *err);
-
-/* Every record with from_us <= time < to_us, oldest first (to_us 0: no upper bound). */
+/* Every record with from_us <= time < to_us, oldest first (to_us 0: no upper bound). The first
+ * is found by bisection over the sequence numbers, so a range costs its own records only. */
 int tc_audit_scan(tc_audit_reader *r, int64_t from_us, int64_t to_us, tc_audit_fn fn,
                   void *arg, tc_error *err);
 

@@ -26,10 +26,9 @@ typedef struct producer {
 struct tc_audit {
     char *path;
     MDB_env *env;
-    MDB_dbi meta, audit, by_citizen, idem, idem_time, governance, by_request;
+    MDB_dbi meta, audit, by_citizen, idem, idem_time, governance;
     MDB_dbi steward, steward_citizen;
     int has_governance; /* 0: a read-only trail written before the table existed */
-    int has_by_request; /* the same */
     int has_steward;    /* the same */
     tc_audit_options opt;
     size_t n_producers;

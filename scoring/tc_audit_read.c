@@ -1,4 +1,5 @@
 /* Reading the audit trail (each call one fresh snapshot), and the model governance records. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,37 +112,43 @@ int tc_audit_by_citizen(tc_audit_reader *r, const unsigned char key[TC_CITIZEN_K
     return rc;
 }
 
-int tc_audit_by_request(tc_audit_reader *r, const unsigned char *key, size_t key_len,
-                        tc_audit_fn fn, void *arg, tc_error *err)
+/* Records are in commit order, and a record's time (when its outcome was decided) precedes its
+ * commit by at most a batch: time order holds to within this. */
+#define BATCH_SKEW_US (60 * 1000000LL)
+
+/* The time of the record at or after sequence number seq (cur placed on it), or INT64_MAX. */
+static int64_t time_at(MDB_cursor *cur, uint64_t seq, uint64_t *found)
 {
-    tc_audit *a = r->a;
-    MDB_cursor *cur = NULL;
-    unsigned char probe[1 + TC_AUDIT_REQUEST_KEY_MAX];
-    if (key_len == 0 || key_len > TC_AUDIT_REQUEST_KEY_MAX || !a->has_by_request)
-        return TC_OK;
-    probe[0] = (unsigned char)key_len;
-    memcpy(probe + 1, key, key_len);
-    MDB_val k = {1 + key_len, probe}, v;
-    int rc = tc_audit_reader_begin(r, err);
-    if (rc != TC_OK)
-        return rc;
-    int mrc = mdb_cursor_open(r->txn, a->by_request, &cur);
-    if (mrc != MDB_SUCCESS) {
-        mdb_txn_reset(r->txn);
-        return mdb_fail(a, mrc, "reading the audit trail", err);
-    }
+    unsigned char key[8];
+    be64(key, seq);
+    MDB_val k = {8, key}, v;
     tc_audit_record rec;
-    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-         mrc == MDB_SUCCESS && k.mv_size == 1 + key_len + 8 &&
-         memcmp(k.mv_data, probe, 1 + key_len) == 0;
-         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        uint64_t seq = from_be64((const unsigned char *)k.mv_data + 1 + key_len);
-        if ((rc = read_record(a, r->txn, seq, &rec, err)) != TC_OK || fn(&rec, arg) != 0)
-            break;
+    if (mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) != MDB_SUCCESS || k.mv_size != 8 ||
+        tc_audit_decode(v.mv_data, v.mv_size, &rec, NULL) != TC_OK)
+        return INT64_MAX;
+    *found = from_be64(k.mv_data);
+    return rec.time_us;
+}
+
+/* Where a scan from from_us starts: bisection over the sequence numbers for the first record
+ * whose time may be at or after it. */
+static uint64_t first_seq_from(MDB_cursor *cur, int64_t from_us)
+{
+    MDB_val k, v;
+    if (from_us <= 0 || mdb_cursor_get(cur, &k, &v, MDB_FIRST) != MDB_SUCCESS || k.mv_size != 8)
+        return 0;
+    uint64_t lo = from_be64(k.mv_data), hi;
+    if (mdb_cursor_get(cur, &k, &v, MDB_LAST) != MDB_SUCCESS || k.mv_size != 8)
+        return 0;
+    hi = from_be64(k.mv_data) + 1;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2, found = mid;
+        if (time_at(cur, mid, &found) < from_us - BATCH_SKEW_US)
+            lo = found + 1;
+        else
+            hi = mid;
     }
-    mdb_cursor_close(cur);
-    mdb_txn_reset(r->txn);
-    return rc;
+    return lo;
 }
 
 int tc_audit_scan(tc_audit_reader *r, int64_t from_us, int64_t to_us, tc_audit_fn fn,
@@ -159,13 +166,15 @@ int tc_audit_scan(tc_audit_reader *r, int64_t from_us, int64_t to_us, tc_audit_f
         return mdb_fail(a, mrc, "reading the audit trail", err);
     }
     tc_audit_record rec;
-    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == MDB_SUCCESS;
+    unsigned char start[8];
+    be64(start, first_seq_from(cur, from_us));
+    k.mv_size = 8;
+    k.mv_data = start;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == MDB_SUCCESS;
          mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         if ((rc = tc_audit_decode(v.mv_data, v.mv_size, &rec, err)) != TC_OK)
             break;
-        /* records are in commit order; decision times may differ by a batch, so stop only
-         * well past the end of the range */
-        if (to_us != 0 && rec.time_us > to_us + 60 * 1000000LL)
+        if (to_us != 0 && rec.time_us > to_us + BATCH_SKEW_US)
             break;
         if (rec.time_us < from_us || (to_us != 0 && rec.time_us >= to_us))
             continue;

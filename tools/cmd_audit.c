@@ -30,9 +30,9 @@ static const char help[] =
     "scores of challenger models), loan_amount_vnd, loan_term_months, latency_us.\n"
     "\n"
     "With --citizen, that citizen's records, newest first (the ID is hashed with the secret\n"
-    "key and never printed); with --request-id, the records of that request ID (a bank's own,\n"
-    "as it sent it in ScoreRequest.request_id), oldest first; otherwise every record, oldest\n"
-    "first. A request ID or consent reference is printed with its runs of 12 or more digits as\n"
+    "key and never printed); otherwise every record, oldest first, or with --request-id those\n"
+    "of that request ID (a bank's own, as it sent it in ScoreRequest.request_id: the answer and\n"
+    "its replays, every institution's; give --from and --to to read only that time range). A request ID or consent reference is printed with its runs of 12 or more digits as\n"
     "'#': the trail never holds them (a request ID with such a run is found by its keyed hash,\n"
     "which needs the secret key). Opens the trail read-only: safe while tinchapd serves it.\n"
     "\n"
@@ -68,6 +68,8 @@ static const char help[] =
 
 typedef struct filter {
     const char *institution;
+    unsigned char request[TC_AUDIT_REQUEST_KEY_MAX]; /* --request-id's key, when given */
+    size_t request_len;
     int64_t from_us, to_us; /* to_us 0: no upper bound */
     long limit;             /* 0: no limit */
     long printed;
@@ -83,6 +85,8 @@ static int print_record(const tc_audit_record *r, void *arg)
 {
     filter *f = arg;
     if (f->institution != NULL && strcmp(r->institution, f->institution) != 0)
+        return 0;
+    if (f->request_len > 0 && !tc_audit_is_request(r, f->request, f->request_len))
         return 0;
     if (r->time_us < f->from_us || (f->to_us != 0 && r->time_us >= f->to_us))
         return 0;
@@ -205,18 +209,14 @@ static int citizen_key(const tc_key *k, const char *id, unsigned char out[TC_CIT
     return rc;
 }
 
-/* The records of a request ID, found by the key the service indexed it by. */
-static int by_request(const tc_key *k, tc_audit_reader *reader, const char *rid, filter *f,
-                      tc_error *err)
+/* The key --request-id's records are recognised by (the secret is needed only for an ID with
+ * a digit run, which the trail keeps as its keyed hash). */
+static int request_key(const tc_key *k, const char *rid, filter *f, tc_error *err)
 {
-    unsigned char rk[TC_AUDIT_REQUEST_KEY_MAX];
     tc_hasher *h = NULL;
     int rc = k != NULL ? tc_hasher_new(k, &h, err) : TC_OK;
-    size_t n = rc == TC_OK ? tc_audit_request_key(h, rid, rk) : 0;
-    if (rc == TC_OK && n == 0)
+    if (rc == TC_OK && (f->request_len = tc_audit_request_key(h, rid, f->request)) == 0)
         rc = tc_errorf(err, TC_EKEY, "hashing the request ID failed");
-    if (rc == TC_OK)
-        rc = tc_audit_by_request(reader, rk, n, print_record, f, err);
     tc_hasher_free(h);
     return rc;
 }
@@ -323,7 +323,8 @@ int cmd_audit(int argc, char **argv)
     unsigned char ckey[TC_CITIZEN_KEY_LEN];
     rc = CLI_EXIT_FAIL;
     if ((key_path != NULL && tc_key_load(key_path, &key, &err) != TC_OK) ||
-        (citizen != NULL && citizen_key(key, citizen, ckey, &err) != TC_OK)) {
+        (citizen != NULL && citizen_key(key, citizen, ckey, &err) != TC_OK) ||
+        (rid != NULL && request_key(key, rid, &f, &err) != TC_OK)) {
         cli_fail("audit", &err);
         goto out;
     }
@@ -349,8 +350,6 @@ int cmd_audit(int argc, char **argv)
         src = tc_audit_steward_scan(reader, citizen != NULL ? ckey : NULL, print_text, &f, &err);
     else if (citizen != NULL)
         src = tc_audit_by_citizen(reader, ckey, 0, SIZE_MAX, print_record, &f, &err);
-    else if (rid != NULL)
-        src = by_request(key, reader, rid, &f, &err);
     else
         src = tc_audit_scan(reader, f.from_us, f.to_us, print_record, &f, &err);
     if (f.write_error || fflush(stdout) != 0) {

@@ -17,12 +17,11 @@ import os
 import sys
 import time
 import unittest
-import urllib.request
 
 import grpc
 
 sys.path.insert(0, os.path.dirname(__file__))
-from service_client import Client, scoring_pb2, steward_pb2  # noqa: E402
+from service_client import Client, metric as scrape, scoring_pb2, steward_pb2  # noqa: E402
 
 PORT = int(os.environ["TC_PORT"])
 PKI = os.environ["TC_PKI"]
@@ -89,13 +88,7 @@ def code_of(fn):
 
 
 def metric(name):
-    text = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % os.environ["TC_METRICS_PORT"],
-                                  timeout=5).read().decode()
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[-1])
-    return None
-
+    return scrape(os.environ["TC_METRICS_PORT"], name)
 
 class LimitsTest(unittest.TestCase):
     @classmethod

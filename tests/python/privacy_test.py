@@ -11,7 +11,6 @@ Environment: TC_PORT, TC_PKI, TC_DIR (data/, models/), TC_OUT (a directory: plan
 planted, request IDs in requests.tsv).
 """
 import csv
-import datetime
 import json
 import os
 import re
@@ -21,32 +20,16 @@ import unittest
 import grpc
 
 sys.path.insert(0, os.path.dirname(__file__))
-from service_client import (Client, admin_pb2, days_from_now, diagnostics_pb2,  # noqa: E402
-                            health_pb2, scoring_pb2, steward_pb2)
+from service_client import (Client, admin_pb2, citizen_record, days_from_now,  # noqa: E402
+                            diagnostics_pb2, health_pb2, scorable, scoring_pb2, steward_pb2,
+                            text_fields)
 
 PORT = int(os.environ["TC_PORT"])
 PKI = os.environ["TC_PKI"]
 DIR = os.environ["TC_DIR"]
 OUT = os.environ["TC_OUT"]
 DIGITS12 = re.compile(r"[0-9]{12}")
-
-
-def now():
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def scorable():
-    """Two citizens with a bank-a loan-origination consent valid now, and their references."""
-    t, out = now(), []
-    with open(os.path.join(DIR, "data", "consents.csv"), newline="") as f:
-        for r in csv.DictReader(f):
-            if (r["institution"] == "bank-a" and r["purpose"] == "loan-origination" and
-                    not r["revoked_at"] and r["granted_at"] <= t < r["expires_at"]):
-                out.append((r["citizen_id"], r["consent_ref"]))
-    return out[:2]
-
-
-(CITIZEN, REF), (OTHER, OTHER_REF) = scorable()
+(CITIZEN, REF), (OTHER, OTHER_REF) = scorable(os.path.join(DIR, "data"))[:2]
 with open(os.path.join(DIR, "data", "population.csv"), newline="") as f:
     LOADED = {r["citizen_id"] for r in csv.DictReader(f)}
 UNKNOWN = next("001085%06d" % n for n in range(900000, 999999) if "001085%06d" % n not in LOADED)
@@ -65,26 +48,8 @@ def champion():
 
 
 def full_record(citizen):
-    with open(os.path.join(DIR, "data", "population.csv"), newline="") as f:
-        row = next(r for r in csv.DictReader(f) if r["citizen_id"] == citizen)
-    with open(os.path.join(DIR, "models", "catalog.json")) as f:
-        catalog = json.load(f)
-    attrs = []
-    for a in catalog["attributes"]:
-        v, av = row[a["name"]], steward_pb2.AttributeValue(name=a["name"])
-        if v == "":
-            av.missing = True
-        elif a["type"] == "int":
-            av.int_value = int(v)
-        elif a["type"] == "real":
-            av.real_value = float(v)
-        elif a["type"] == "bool":
-            av.bool_value = v in ("1", "true")
-        else:
-            av.level = v
-        attrs.append(av)
-    return steward_pb2.CitizenRecord(citizen_id=citizen, attributes=attrs)
-
+    return citizen_record(os.path.join(DIR, "data", "population.csv"),
+                          os.path.join(DIR, "models", "catalog.json"), citizen)
 
 _n = [0]
 
@@ -121,21 +86,6 @@ METHODS = [
     ("/tinchap.v1.Diagnostics/Noop", "bank-a", False, diagnostics_pb2.NoopRequest),
     ("/grpc.health.v1.Health/Check", "bank-a", False, health_pb2.HealthCheckRequest),
 ]
-
-
-def text_fields(msg, prefix=""):
-    """(path, setter) of every string field, nested ones included (the first element of a
-    repeated message field)."""
-    out = []
-    for f in msg.DESCRIPTOR.fields:
-        if f.type == f.TYPE_STRING:
-            out.append((prefix + f.name, lambda v, m=msg, f=f: setattr(m, f.name, v)))
-        elif f.type == f.TYPE_MESSAGE:
-            inner = getattr(msg, f.name)
-            if f.label == f.LABEL_REPEATED:
-                inner = inner[0] if len(inner) else inner.add()
-            out += text_fields(inner, prefix + f.name + ".")
-    return out
 
 
 class PrivacyTest(unittest.TestCase):

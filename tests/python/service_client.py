@@ -3,12 +3,15 @@
 Used by the service tests: it proves the .proto files are a usable public contract for a
 client in another language, unchanged. Runs on Debian's python3-grpcio and python3-grpc-tools.
 """
+import csv
 import datetime
 import importlib.util
+import json
 import os
 import subprocess
 import sys
 import tempfile
+import urllib.request
 
 import grpc
 
@@ -43,6 +46,64 @@ def days_from_now(days):
     relative to the clock they run under, so they pass on any day, and under faketime."""
     day = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=days)
     return day.strftime("%Y-%m-%d")
+
+
+def scorable(data_dir, institution="bank-a", purpose="loan-origination"):
+    """(citizen_id, consent_ref) of every consent of data_dir/consents.csv valid now for the
+    institution and purpose."""
+    t = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with open(os.path.join(data_dir, "consents.csv"), newline="") as f:
+        return [(r["citizen_id"], r["consent_ref"]) for r in csv.DictReader(f)
+                if r["institution"] == institution and r["purpose"] == purpose and
+                not r["revoked_at"] and r["granted_at"] <= t < r["expires_at"]]
+
+
+def citizen_record(population_csv, catalog_json, citizen):
+    """The citizen's attributes as loaded from population_csv, as a CitizenRecord message."""
+    with open(population_csv, newline="") as f:
+        row = next(r for r in csv.DictReader(f) if r["citizen_id"] == citizen)
+    with open(catalog_json) as f:
+        catalog = json.load(f)
+    attrs = []
+    for a in catalog["attributes"]:
+        v, av = row[a["name"]], steward_pb2.AttributeValue(name=a["name"])
+        if v == "":
+            av.missing = True
+        elif a["type"] == "int":
+            av.int_value = int(v)
+        elif a["type"] == "real":
+            av.real_value = float(v)
+        elif a["type"] == "bool":
+            av.bool_value = v in ("1", "true")
+        else:
+            av.level = v
+        attrs.append(av)
+    return steward_pb2.CitizenRecord(citizen_id=citizen, attributes=attrs)
+
+
+def text_fields(msg, prefix=""):
+    """(path, setter) of every string field of msg, nested messages included (the first
+    element of a repeated one, added if there is none): every text a request can carry."""
+    out = []
+    for f in msg.DESCRIPTOR.fields:
+        if f.type == f.TYPE_STRING:
+            out.append((prefix + f.name, lambda v, m=msg, f=f: setattr(m, f.name, v)))
+        elif f.type == f.TYPE_MESSAGE:
+            inner = getattr(msg, f.name)
+            if f.label == f.LABEL_REPEATED:
+                inner = inner[0] if len(inner) else inner.add()
+            out += text_fields(inner, prefix + f.name + ".")
+    return out
+
+
+def metric(port, name):
+    """The value of one sample (name with its labels) of tinchapd's /metrics."""
+    text = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % port,
+                                  timeout=5).read().decode()
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    raise AssertionError("no metric " + name)
 
 
 def _read(path):

@@ -16,7 +16,7 @@ import unittest
 import grpc
 
 sys.path.insert(0, os.path.dirname(__file__))
-from service_client import Client, days_from_now, steward_pb2  # noqa: E402
+from service_client import Client, citizen_record, days_from_now, steward_pb2  # noqa: E402
 
 PORT = int(os.environ["TC_PORT"])
 PKI = os.environ["TC_PKI"]
@@ -45,26 +45,8 @@ A_ONLY = [(c, ref) for c, ref in SCORABLE if c not in BANK_B]
 
 
 def full_record(citizen):
-    with open(os.path.join(DIR, "data", "population.csv"), newline="") as f:
-        row = next(r for r in csv.DictReader(f) if r["citizen_id"] == citizen)
-    with open(os.path.join(DIR, "models", "catalog.json")) as f:
-        catalog = json.load(f)
-    attrs = []
-    for a in catalog["attributes"]:
-        v, av = row[a["name"]], steward_pb2.AttributeValue(name=a["name"])
-        if v == "":
-            av.missing = True
-        elif a["type"] == "int":
-            av.int_value = int(v)
-        elif a["type"] == "real":
-            av.real_value = float(v)
-        elif a["type"] == "bool":
-            av.bool_value = v in ("1", "true")
-        else:
-            av.level = v
-        attrs.append(av)
-    return steward_pb2.CitizenRecord(citizen_id=citizen, attributes=attrs)
-
+    return citizen_record(os.path.join(DIR, "data", "population.csv"),
+                          os.path.join(DIR, "models", "catalog.json"), citizen)
 
 def status_of(fn):
     try:

@@ -6,8 +6,6 @@ which then checks every line the server logged is one valid UTF-8 JSON object.
 
 Environment: TC_PORT, TC_PKI, TC_DIR (data/consents.csv).
 """
-import csv
-import datetime
 import os
 import sys
 import unittest
@@ -16,7 +14,7 @@ import grpc
 
 sys.path.insert(0, os.path.dirname(__file__))
 from service_client import (Client, admin_pb2, diagnostics_pb2, health_pb2,  # noqa: E402
-                            scoring_pb2, steward_pb2)
+                            scorable, scoring_pb2, steward_pb2, text_fields)
 
 PORT = int(os.environ["TC_PORT"])
 PKI = os.environ["TC_PKI"]
@@ -24,17 +22,7 @@ DIR = os.environ["TC_DIR"]
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 
 
-def scorable():
-    t = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    with open(os.path.join(DIR, "data", "consents.csv"), newline="") as f:
-        for r in csv.DictReader(f):
-            if (r["institution"] == "bank-a" and r["purpose"] == "loan-origination" and
-                    not r["revoked_at"] and r["granted_at"] <= t < r["expires_at"]):
-                return r["citizen_id"], r["consent_ref"]
-    raise AssertionError("no scorable citizen")
-
-
-CITIZEN, REF = scorable()
+CITIZEN, REF = scorable(os.path.join(DIR, "data"))[0]
 PLACE = "Q" * 9  # what bad bytes replace on the wire, length for length
 
 
@@ -69,28 +57,12 @@ METHODS = [
 ]
 
 
-def string_fields(msg, prefix=""):
-    """(path, setter) for every string field of msg and of the messages inside it."""
-    out = []
-    for f in msg.DESCRIPTOR.fields:
-        if f.type == f.TYPE_STRING:
-            out.append((prefix + f.name, lambda v, m=msg, f=f: setattr(m, f.name, v)))
-        elif f.type == f.TYPE_MESSAGE and f.label == f.LABEL_REPEATED:
-            inner = getattr(msg, f.name)
-            if len(inner) == 0:
-                inner.add()
-            out += string_fields(inner[0], prefix + f.name + ".")
-        elif f.type == f.TYPE_MESSAGE:
-            out += string_fields(getattr(msg, f.name), prefix + f.name + ".")
-    return out
-
-
 def bad_encodings(make, path):
     """The request with the field at path holding a NUL, then bytes that are not UTF-8."""
     out = []
     for kind in ("NUL", "UTF-8"):
         msg = make()
-        setter = dict(string_fields(msg))[path]
+        setter = dict(text_fields(msg))[path]
         setter("loan\0origin" if kind == "NUL" else PLACE)
         wire = msg.SerializeToString()
         if kind == "UTF-8":
@@ -118,7 +90,7 @@ class StringsTest(unittest.TestCase):
     def test_every_string_field_of_every_method(self):
         checked = 0
         for method, who, streaming, make in METHODS:
-            for path, _ in string_fields(make()):
+            for path, _ in text_fields(make()):
                 for kind, wire in bad_encodings(make, path):
                     code, details = self.call(method, who, streaming, wire)
                     what = "%s %s with %s" % (method, path, kind)

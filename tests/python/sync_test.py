@@ -8,19 +8,16 @@ counted and logged; once space is back the sync is retried with success and heal
 Environment: TC_PORT, TC_PKI, TC_DIR (data/consents.csv), TC_METRICS_PORT, TC_BACKING (the
 tmpfs that backs the loop device).
 """
-import csv
-import datetime
 import os
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 
 import grpc
 
 sys.path.insert(0, os.path.dirname(__file__))
-from service_client import Client, scoring_pb2  # noqa: E402
+from service_client import Client, metric as scrape, scorable, scoring_pb2  # noqa: E402
 
 PORT = int(os.environ["TC_PORT"])
 PKI = os.environ["TC_PKI"]
@@ -29,25 +26,11 @@ FILLER = os.path.join(os.environ["TC_BACKING"], "filler")
 SERVING, NOT_SERVING = 1, 2
 
 
-def citizens():
-    t = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    with open(os.path.join(DIR, "data", "consents.csv"), newline="") as f:
-        return [(r["citizen_id"], r["consent_ref"]) for r in csv.DictReader(f)
-                if r["institution"] == "bank-a" and r["purpose"] == "loan-origination" and
-                not r["revoked_at"] and r["granted_at"] <= t < r["expires_at"]]
-
-
 def metric(name):
-    text = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % os.environ["TC_METRICS_PORT"],
-                                  timeout=5).read().decode()
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[-1])
-    raise AssertionError("no metric " + name)
-
+    return scrape(os.environ["TC_METRICS_PORT"], name)
 
 def main():
-    cl, pool, problems = Client(PORT, PKI, "bank-a"), citizens(), []
+    cl, pool, problems = Client(PORT, PKI, "bank-a"), scorable(os.path.join(DIR, "data")), []
     n = [0]
 
     def score():

@@ -78,19 +78,42 @@ static void codec_round_trip(void **state)
     assert_int_equal(tc_consent_decode(k, TC_CITIZEN_KEY_LEN, v, vl, &d, NULL), TC_ERECORD);
 }
 
+/* A fresh store in a scratch directory, and what it needs. */
+typedef struct store_fixture {
+    char *dir;
+    tc_catalog *cat;
+    tc_key *key;
+    tc_store *s;
+} store_fixture;
+
+static void store_open(store_fixture *f)
+{
+    unsigned char secret[TC_SECRET_LEN] = {7};
+    tc_error err = {0};
+    f->dir = strdup(tu_tempdir());
+    f->cat = tu_catalog();
+    assert_int_equal(tc_key_from_bytes(secret, &f->key, NULL), TC_OK);
+    tc_store_options o = {.path = f->dir, .catalog = f->cat, .key = f->key, .create = 1};
+    assert_int_equal(tc_store_open(&o, &f->s, &err), TC_OK);
+}
+
+static void store_close(store_fixture *f)
+{
+    tc_store_close(f->s);
+    tc_key_free(f->key);
+    tc_catalog_free(f->cat);
+    tu_rmtree(f->dir);
+    free(f->dir);
+}
+
 /* Through the store: every kind of "no" is the same TC_ENOCONSENT. */
 static void check_through_store(void **state)
 {
     (void)state;
-    char *dir = strdup(tu_tempdir());
-    tc_catalog *cat = tu_catalog();
-    unsigned char secret[TC_SECRET_LEN] = {7};
-    tc_key *key = NULL;
-    tc_key_from_bytes(secret, &key, NULL);
-    tc_store *s = NULL;
+    store_fixture f;
+    store_open(&f);
+    tc_store *s = f.s;
     tc_error err = {0};
-    tc_store_options o = {.path = dir, .catalog = cat, .key = key, .create = 1};
-    assert_int_equal(tc_store_open(&o, &s, &err), TC_OK);
     unsigned char alice[32], bob[32], nobody[32];
     memset(alice, 1, 32);
     memset(bob, 2, 32);
@@ -140,11 +163,14 @@ static void check_through_store(void **state)
     /* revocation takes effect from its time on, and keeps the first revocation time */
     assert_int_equal(tc_writer_begin(s, &w, &err), TC_OK);
     assert_int_equal(
-        tc_writer_revoke_consent(w, alice, "bank-a", "loan-origination", now - 10, NULL, &err), TC_OK);
+        tc_writer_revoke_consent(w, alice, "bank-a", "loan-origination", now - 10, NULL, &err),
+        TC_OK);
     assert_int_equal(
-        tc_writer_revoke_consent(w, alice, "bank-a", "loan-origination", now + 10, NULL, &err), TC_OK);
-    assert_int_equal(tc_writer_revoke_consent(w, nobody, "bank-a", "loan-origination", now, NULL, &err),
-                     TC_ENOTFOUND);
+        tc_writer_revoke_consent(w, alice, "bank-a", "loan-origination", now + 10, NULL, &err),
+        TC_OK);
+    assert_int_equal(
+        tc_writer_revoke_consent(w, nobody, "bank-a", "loan-origination", now, NULL, &err),
+        TC_ENOTFOUND);
     assert_int_equal(tc_writer_commit(w, &err), TC_OK);
     assert_int_equal(tc_reader_begin(r, &err), TC_OK);
     assert_int_equal(
@@ -157,11 +183,7 @@ static void check_through_store(void **state)
                      TC_OK);
     tc_reader_end(r);
     tc_reader_free(r);
-    tc_store_close(s);
-    tc_key_free(key);
-    tc_catalog_free(cat);
-    tu_rmtree(dir);
-    free(dir);
+    store_close(&f);
 }
 
 /* A reference that embeds a citizen ID is stored redacted with its keyed hash: the stored
@@ -226,15 +248,11 @@ static int count_consents(const tc_consent *c, void *arg)
 static void history(void **state)
 {
     (void)state;
-    char *dir = strdup(tu_tempdir());
-    tc_catalog *cat = tu_catalog();
-    unsigned char secret[TC_SECRET_LEN] = {7}, alice[TC_CITIZEN_KEY_LEN] = {1};
-    tc_key *key = NULL;
-    tc_key_from_bytes(secret, &key, NULL);
-    tc_store *s = NULL;
+    unsigned char alice[TC_CITIZEN_KEY_LEN] = {1};
+    store_fixture f;
+    store_open(&f);
+    tc_store *s = f.s;
     tc_error err = {0};
-    tc_store_options o = {.path = dir, .catalog = cat, .key = key, .create = 1};
-    assert_int_equal(tc_store_open(&o, &s, &err), TC_OK);
     tc_consent first = {.institution = "bank-a", .purpose = "loan-origination", .ref = "R-1"};
     first.granted_at = t("2026-01-01");
     first.expires_at = t("2027-01-01");
@@ -280,11 +298,7 @@ static void history(void **state)
     assert_true(seen[0].granted_at == 0 && current == 0);
     tc_reader_end(r);
     tc_reader_free(r);
-    tc_store_close(s);
-    tc_key_free(key);
-    tc_catalog_free(cat);
-    tu_rmtree(dir);
-    free(dir);
+    store_close(&f);
 }
 
 int main(void)
