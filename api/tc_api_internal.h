@@ -139,6 +139,7 @@ typedef struct tc_api_slot {
     grpc_metadata_array md;
     grpc_byte_buffer *payload;
     unsigned char *payload_heap; /* a request larger than the arena, until the slot is free */
+    ProtobufCMessage *request_msg; /* tc_api_request's, while its handler runs */
     int cancelled;
     int initial_sent;            /* initial metadata already sent (streaming calls) */
     int64_t start_us;

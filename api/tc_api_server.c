@@ -143,6 +143,7 @@ ProtobufCMessage *tc_api_request(tc_api_slot *s, const ProtobufCMessageDescripto
     if (m == NULL)
         tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, "%s message is %s", d->short_name,
                     data == NULL ? "missing" : "malformed");
+    s->request_msg = m; /* freed once the handler returns (what did not fit the arena) */
     return m;
 }
 
@@ -460,7 +461,12 @@ static void on_event(tc_api_worker *w, tc_api_slot *s, int ok)
         s->start_us = tc_time_now_us();
         atomic_fetch_add_explicit(&w->inflight, 1, memory_order_relaxed);
         atomic_store_explicit(&w->last_call_us, s->start_us, memory_order_relaxed);
+        s->request_msg = NULL;
         dispatch(s);
+        /* before the arena is reset: a large request's parts are on the heap */
+        if (s->request_msg != NULL)
+            protobuf_c_message_free_unpacked(s->request_msg, &w->allocator);
+        s->request_msg = NULL;
         break;
     case SLOT_RECEIVING: {
         if (!ok) { /* the client went away or its deadline passed: write nothing */
