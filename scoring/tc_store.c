@@ -8,6 +8,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "tc_text.h"
 #include "tc_time.h"
 
 struct tc_store {
@@ -190,6 +191,91 @@ static int prepare_dir(const tc_store_options *opt, tc_error *err)
     return TC_OK;
 }
 
+/* Protect, in one table, the consent references that were stored as they came although they
+ * hold a digit run (databases written before references were protected): batches of this many
+ * per transaction, so that a large table never outgrows one. */
+#define PROTECT_BATCH 100000
+
+static int protect_table(tc_store *s, MDB_dbi dbi, size_t key_tail, tc_hasher *h,
+                         tc_error *err)
+{
+    int rc = TC_OK, mrc, more = 1;
+    unsigned char from[TC_CONSENT_KEY_MAX + HISTORY_SUFFIX];
+    size_t from_len = 0;
+    while (more && rc == TC_OK) {
+        MDB_txn *txn = NULL;
+        MDB_cursor *cur = NULL;
+        MDB_val k = {from_len, from}, v;
+        size_t n = 0;
+        MDB_CHECK(mdb_txn_begin(s->env, NULL, 0, &txn), "protecting consent references");
+        MDB_CHECK(mdb_cursor_open(txn, dbi, &cur), "protecting consent references");
+        mrc = mdb_cursor_get(cur, &k, &v, from_len ? MDB_SET_RANGE : MDB_FIRST);
+        for (; mrc == MDB_SUCCESS && n < PROTECT_BATCH; n++) {
+            tc_consent c;
+            unsigned char vb[TC_CONSENT_VALUE_MAX];
+            if (k.mv_size > key_tail &&
+                tc_consent_decode(k.mv_data, k.mv_size - key_tail, v.mv_data, v.mv_size, &c,
+                                  NULL) == TC_OK &&
+                !c.ref_hashed && tc_text_has_id_run(c.ref, strlen(c.ref))) {
+                if ((rc = tc_consent_protect_ref(&c, h)) != TC_OK)
+                    break;
+                MDB_val nv = {tc_consent_encode(&c, vb), vb};
+                MDB_CHECK(mdb_cursor_put(cur, &k, &nv, MDB_CURRENT), "protecting a reference");
+            }
+            mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        }
+        more = mrc == MDB_SUCCESS;
+        if (more) { /* the next batch starts at this key */
+            from_len = k.mv_size <= sizeof from ? k.mv_size : sizeof from;
+            memcpy(from, k.mv_data, from_len);
+        } else if (mrc != MDB_NOTFOUND) {
+            MDB_CHECK(mrc, "protecting consent references");
+        }
+        mdb_cursor_close(cur);
+        cur = NULL;
+        mrc = mdb_txn_commit(txn);
+        txn = NULL;
+        MDB_CHECK(mrc, "protecting consent references");
+    out:
+        if (cur != NULL)
+            mdb_cursor_close(cur);
+        if (txn != NULL)
+            mdb_txn_abort(txn);
+    }
+    return rc;
+}
+
+/* Once per database, at its first read-write opening with the secret (tc_consent.h): no
+ * consent reference in it may keep a citizen ID in the clear. Old copies stay in LMDB's free
+ * pages until overwritten; a compacted snapshot (tc_store_snapshot) drops them. */
+static int protect_old_refs(tc_store *s, const tc_key *key, tc_error *err)
+{
+    int rc = TC_OK;
+    MDB_txn *txn = NULL;
+    MDB_val v;
+    tc_hasher *h = NULL;
+    MDB_CHECK(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn), "reading meta");
+    int done = meta_get(txn, s->meta, "refs_protected", &v) == MDB_SUCCESS;
+    mdb_txn_abort(txn);
+    txn = NULL;
+    if (done)
+        return TC_OK;
+    if ((rc = tc_hasher_new(key, &h, err)) != TC_OK ||
+        (rc = protect_table(s, s->consents, 0, h, err)) != TC_OK ||
+        (s->has_history && (rc = protect_table(s, s->history, HISTORY_SUFFIX, h, err)) != TC_OK))
+        goto out;
+    MDB_CHECK(mdb_txn_begin(s->env, NULL, 0, &txn), "writing meta");
+    MDB_CHECK(meta_put(txn, s->meta, "refs_protected", "1", 1), "writing meta");
+    int mrc = mdb_txn_commit(txn);
+    txn = NULL;
+    MDB_CHECK(mrc, "writing meta");
+out:
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    tc_hasher_free(h);
+    return rc;
+}
+
 int tc_store_open(const tc_store_options *opt, tc_store **out, tc_error *err)
 {
     int rc = TC_OK;
@@ -250,6 +336,8 @@ int tc_store_open(const tc_store_options *opt, tc_store **out, tc_error *err)
     mrc = mdb_txn_commit(txn);
     txn = NULL;
     MDB_CHECK(mrc, "initialising");
+    if (!opt->read_only && opt->key != NULL)
+        rc = protect_old_refs(s, opt->key, err);
 out:
     if (txn != NULL)
         mdb_txn_abort(txn);

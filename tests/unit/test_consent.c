@@ -301,6 +301,57 @@ static void history(void **state)
     store_close(&f);
 }
 
+/* A database written before references were protected keeps "CCCD-<ID>" as it came: the first
+ * read-write opening with the secret protects it, and the reference still matches. */
+static void old_references_protected(void **state)
+{
+    (void)state;
+    store_fixture f;
+    store_open(&f);
+    unsigned char alice[TC_CITIZEN_KEY_LEN] = {5};
+    tc_consent c = {.institution = "bank-a", .purpose = "loan-origination",
+                    .ref = "CCCD-001085000001"};
+    c.granted_at = t("2026-01-01");
+    c.expires_at = t("2027-01-01");
+    /* the value as the old encoder wrote it: format 1, the reference as it came */
+    unsigned char kb[TC_CONSENT_KEY_MAX], vb[TC_CONSENT_VALUE_MAX];
+    size_t kl = tc_consent_key(alice, c.institution, c.purpose, kb);
+    size_t vl = tc_consent_encode(&c, vb);
+    memcpy(vb + 26, c.ref, strlen(c.ref));
+    MDB_dbi consents, meta;
+    tc_error err = {0};
+    assert_int_equal(tc_store_dbi(f.s, "consents", 0, &consents, &err), TC_OK);
+    assert_int_equal(tc_store_dbi(f.s, "meta", 0, &meta, &err), TC_OK);
+    tc_writer *w = NULL;
+    assert_int_equal(tc_writer_begin(f.s, &w, &err), TC_OK);
+    MDB_val k = {kl, kb}, v = {vl, vb};
+    assert_int_equal(mdb_put(tc_writer_txn(w), consents, &k, &v, 0), MDB_SUCCESS);
+    MDB_val flag = {14, (void *)"refs_protected"};
+    assert_int_equal(mdb_del(tc_writer_txn(w), meta, &flag, NULL), MDB_SUCCESS);
+    assert_int_equal(tc_writer_commit(w, &err), TC_OK);
+    tc_store_close(f.s);
+    tc_store_options o = {.path = f.dir, .catalog = f.cat, .key = f.key};
+    assert_int_equal(tc_store_open(&o, &f.s, &err), TC_OK);
+    tc_reader *r = NULL;
+    tc_consent got;
+    tc_hasher *h = NULL;
+    unsigned char hash[TC_TEXT_HASH_LEN];
+    assert_int_equal(tc_hasher_new(f.key, &h, NULL), TC_OK);
+    assert_int_equal(tc_consent_ref_hash(h, "CCCD-001085000001", hash), 1);
+    assert_int_equal(tc_reader_new(f.s, &r, &err), TC_OK);
+    assert_int_equal(tc_reader_begin(r, &err), TC_OK);
+    assert_int_equal(tc_reader_consent(r, alice, "bank-a", "loan-origination", &got, &err), TC_OK);
+    assert_true(got.ref_hashed);
+    assert_string_equal(got.ref, "CCCD-############");
+    assert_int_equal(tc_consent_check(r, alice, "bank-a", "loan-origination",
+                                      "CCCD-001085000001", hash, t("2026-06-01"), NULL),
+                     TC_OK);
+    tc_reader_end(r);
+    tc_reader_free(r);
+    tc_hasher_free(h);
+    store_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -310,6 +361,7 @@ int main(void)
         cmocka_unit_test(check_through_store),
         cmocka_unit_test(reference_with_an_id),
         cmocka_unit_test(history),
+        cmocka_unit_test(old_references_protected),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
