@@ -6,7 +6,8 @@
  * latency_us — never a citizen ID (a request ID's runs of 12 or more digits are logged as '#',
  * and so are those of every message). Workers write into their own shard, a buffer under a
  * lock only the flusher shares, and a flusher thread writes the shards out every 50 ms: logging
- * a call costs no system call on the worker. A full shard drops lines and counts them rather than block a call.
+ * a call costs no system call on the worker. A full shard drops lines and counts them rather
+ * than block a call.
  */
 #ifndef TC_API_LOG_H
 #define TC_API_LOG_H

@@ -1,6 +1,7 @@
-/* tc_audit_impl.h — what the files of the audit module share (tc_audit.c: the codec, opening
- * and the writer; tc_audit_read.c: reading and governance records; tc_audit_steward.c: the
- * steward's writes). Not a contract: nothing outside tc_audit*.c includes it. */
+/* tc_audit_impl.h — what the files of the audit module share (tc_audit.c: opening and the
+ * writer; tc_audit_codec.c: the records; tc_audit_read.c: reading and governance records;
+ * tc_audit_steward.c: the steward's writes). Not a contract: nothing outside tc_audit*.c
+ * includes it. */
 #ifndef TC_AUDIT_IMPL_H
 #define TC_AUDIT_IMPL_H
 

@@ -156,6 +156,19 @@ class Client:
         return self.scoring.Score(scoring_pb2.ScoreRequest(**fields), timeout=timeout,
                                   metadata=self.md)
 
+    def send_wire(self, method, wire, streaming=False, timeout=10):
+        """Call method with an encoded request (a client stream of one message when streaming):
+        (status code, details)."""
+        try:
+            if streaming:
+                self.channel.stream_unary(method)(iter([wire]), timeout=timeout,
+                                                  metadata=self.md)
+            else:
+                self.channel.unary_unary(method)(wire, timeout=timeout, metadata=self.md)
+        except grpc.RpcError as e:
+            return e.code(), e.details() or ""
+        return grpc.StatusCode.OK, ""
+
     def raw(self, method, payload=b"", timeout=5):
         call = self.channel.unary_unary(method)
         return call(payload, timeout=timeout, metadata=self.md)

@@ -76,23 +76,12 @@ class StringsTest(unittest.TestCase):
     def setUpClass(cls):
         cls.clients = {w: Client(PORT, PKI, w) for w in ("bank-a", "steward", "admin")}
 
-    def call(self, method, who, streaming, wire):
-        ch = self.clients[who].channel
-        try:
-            if streaming:
-                ch.stream_unary(method)(iter([wire]), timeout=10)
-            else:
-                ch.unary_unary(method)(wire, timeout=10)
-        except grpc.RpcError as e:
-            return e.code(), e.details() or ""
-        return grpc.StatusCode.OK, ""
-
     def test_every_string_field_of_every_method(self):
         checked = 0
         for method, who, streaming, make in METHODS:
             for path, _ in text_fields(make()):
                 for kind, wire in bad_encodings(make, path):
-                    code, details = self.call(method, who, streaming, wire)
+                    code, details = self.clients[who].send_wire(method, wire, streaming)
                     what = "%s %s with %s" % (method, path, kind)
                     self.assertEqual(code, INVALID, "%s: %s" % (what, details))
                     self.assertIn("field '%s'" % path, details, what)
@@ -105,10 +94,8 @@ class StringsTest(unittest.TestCase):
 
     def test_the_purpose_is_not_cut_at_a_nul(self):
         a = self.clients["bank-a"]
-        code, details = self.call("/tinchap.v1.Scoring/Score", "bank-a", False,
-                                  score_request("str-nul",
-                                                purpose="loan-origination\0marketing")
-                                  .SerializeToString())
+        nul = score_request("str-nul", purpose="loan-origination\0marketing")
+        code, details = a.send_wire("/tinchap.v1.Scoring/Score", nul.SerializeToString())
         self.assertEqual((code, details), (INVALID, "field 'purpose' holds a NUL byte"))
         # the same request without the NUL is scored: the refusal was the NUL's
         self.assertEqual(a.scoring.Score(score_request("str-ok"), timeout=10).request_id,
@@ -116,8 +103,8 @@ class StringsTest(unittest.TestCase):
 
     def test_a_model_name_that_is_not_utf8(self):
         wire = score_request("str-ff", model_name=PLACE).SerializeToString()
-        code, details = self.call("/tinchap.v1.Scoring/Score", "bank-a", False,
-                                  wire.replace(PLACE.encode(), b"m\xff\xfeodel-1"))
+        code, details = self.clients["bank-a"].send_wire(
+            "/tinchap.v1.Scoring/Score", wire.replace(PLACE.encode(), b"m\xff\xfeodel-1"))
         self.assertEqual((code, details), (INVALID, "field 'model_name' is not valid UTF-8"))
 
 

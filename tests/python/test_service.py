@@ -19,7 +19,8 @@ import unittest
 
 import grpc
 
-from service_client import Client, admin_pb2, days_from_now, scoring_pb2, steward_pb2
+from service_client import (Client, admin_pb2, citizen_record, days_from_now, scoring_pb2,
+                            steward_pb2)
 
 PORT = int(os.environ["TC_PORT"])
 PKI = os.environ["TC_PKI"]
@@ -114,26 +115,8 @@ def status_of(fn):
 
 def full_record(citizen):
     """The citizen's attribute record as loaded, as a CitizenRecord message."""
-    with open(os.path.join(DIR, "data", "population.csv"), newline="") as f:
-        row = next(r for r in csv.DictReader(f) if r["citizen_id"] == citizen)
-    with open(os.path.join(MODELS, "catalog.json")) as f:
-        catalog = json.load(f)
-    attrs = []
-    for a in catalog["attributes"]:
-        v = row[a["name"]]
-        av = steward_pb2.AttributeValue(name=a["name"])
-        if v == "":
-            av.missing = True
-        elif a["type"] == "int":
-            av.int_value = int(v)
-        elif a["type"] == "real":
-            av.real_value = float(v)
-        elif a["type"] == "bool":
-            av.bool_value = v in ("1", "true")
-        else:
-            av.level = v
-        attrs.append(av)
-    return steward_pb2.CitizenRecord(citizen_id=citizen, attributes=attrs)
+    return citizen_record(os.path.join(DIR, "data", "population.csv"),
+                          os.path.join(MODELS, "catalog.json"), citizen)
 
 
 class ServiceTest(unittest.TestCase):
