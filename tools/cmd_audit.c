@@ -222,7 +222,16 @@ static int request_key(const tc_key *k, const char *rid, filter *f, tc_error *er
     return rc;
 }
 
-int cmd_audit(int argc, char **argv)
+/* What tinchap audit was asked for. */
+typedef struct audit_opts {
+    filter f;
+    const char *citizen, *rid, *audit_dir, *key_path;
+    int governance, steward;
+    char derived[4096]; /* the trail's directory derived from --db */
+} audit_opts;
+
+/* Options into o; 0, or the exit status of a usage error (-1: --help was printed). */
+static int parse_opts(int argc, char **argv, audit_opts *o)
 {
     enum { O_DB = 1000, O_AUDIT, O_KEY, O_CITIZEN, O_INSTITUTION, O_FROM, O_TO, O_LIMIT,
            O_GOVERNANCE, O_REQUEST_ID, O_STEWARD };
@@ -241,10 +250,9 @@ int cmd_audit(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
-    filter f = {0};
-    const char *citizen = NULL, *db = NULL, *audit_dir = NULL, *key_path = NULL, *rid = NULL;
-    char derived[4096];
-    int c, rc, governance = 0, steward = 0;
+    filter *f = &o->f;
+    const char *db = NULL;
+    int c, rc;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -253,90 +261,100 @@ int cmd_audit(int argc, char **argv)
             db = optarg;
             break;
         case O_AUDIT:
-            audit_dir = optarg;
+            o->audit_dir = optarg;
             break;
         case O_KEY:
-            key_path = optarg;
+            o->key_path = optarg;
             break;
         case O_CITIZEN:
-            citizen = optarg;
+            o->citizen = optarg;
             break;
         case O_REQUEST_ID:
-            rid = optarg;
+            o->rid = optarg;
             break;
         case O_INSTITUTION:
-            f.institution = optarg;
+            f->institution = optarg;
             break;
         case O_FROM:
-            if ((rc = parse_time_us("--from", optarg, &f.from_us)) != 0)
+            if ((rc = parse_time_us("--from", optarg, &f->from_us)) != 0)
                 return rc;
             break;
         case O_TO:
-            if ((rc = parse_time_us("--to", optarg, &f.to_us)) != 0)
+            if ((rc = parse_time_us("--to", optarg, &f->to_us)) != 0)
                 return rc;
             break;
         case O_LIMIT:
-            if (cli_parse_count(optarg, 1, 1000000000L, &f.limit) != 0)
+            if (cli_parse_count(optarg, 1, 1000000000L, &f->limit) != 0)
                 return cli_usage("audit", "--limit takes a positive count");
             break;
         case O_GOVERNANCE:
-            governance = 1;
+            o->governance = 1;
             break;
         case O_STEWARD:
-            steward = 1;
+            o->steward = 1;
             break;
         case 'h':
             fputs(help, stdout);
-            return 0;
+            return -1;
         default:
             return cli_usage("audit", "unknown option, or an option without its value");
         }
     }
     if (optind != argc) /* not echoed: a stray argument may be a citizen ID */
         return cli_usage("audit", "unexpected argument; the citizen goes in --citizen ID");
-    if ((db == NULL) == (audit_dir == NULL))
+    if ((db == NULL) == (o->audit_dir == NULL))
         return cli_usage("audit", "give the database (--db DIR) or the trail (--audit DIR)");
-    if (audit_dir == NULL) {
-        audit_beside(db, derived, sizeof derived);
-        audit_dir = derived;
+    if (o->audit_dir == NULL) {
+        audit_beside(db, o->derived, sizeof o->derived);
+        o->audit_dir = o->derived;
     }
-    if (governance && (citizen != NULL || rid != NULL || f.institution != NULL ||
-                       f.from_us != 0 || f.to_us != 0))
+    int ranged = f->institution != NULL || f->from_us != 0 || f->to_us != 0;
+    if (o->governance && (o->citizen != NULL || o->rid != NULL || ranged))
         return cli_usage("audit", "--governance takes only --limit");
-    if (steward && (governance || rid != NULL || f.institution != NULL || f.from_us != 0 ||
-                    f.to_us != 0))
+    if (o->steward && (o->governance || o->rid != NULL || ranged))
         return cli_usage("audit", "--steward takes only --citizen and --limit");
-    if (citizen != NULL && rid != NULL)
+    if (o->citizen != NULL && o->rid != NULL)
         return cli_usage("audit", "give --citizen or --request-id, not both");
-    if (rid != NULL && (rid[0] == '\0' || strlen(rid) > TC_AUDIT_TEXT_MAX))
+    if (o->rid != NULL && (o->rid[0] == '\0' || strlen(o->rid) > TC_AUDIT_TEXT_MAX))
         return cli_usage("audit", "--request-id: 1 to %d characters", TC_AUDIT_TEXT_MAX);
-    if (key_path == NULL)
-        key_path = cli_default_key();
-    if (citizen != NULL && key_path == NULL)
+    if (o->key_path == NULL)
+        o->key_path = cli_default_key();
+    if (o->citizen != NULL && o->key_path == NULL)
         return cli_usage("audit", "--citizen needs the secret key: --key FILE or $TINCHAP_KEY");
-    if (rid != NULL && key_path == NULL && tc_text_has_id_run(rid, strlen(rid)))
+    if (o->rid != NULL && o->key_path == NULL && tc_text_has_id_run(o->rid, strlen(o->rid)))
         return cli_usage("audit", "a --request-id with 12 digits in a row is found by its keyed "
                          "hash: give the secret key (--key FILE or $TINCHAP_KEY)");
+    return 0;
+}
+
+int cmd_audit(int argc, char **argv)
+{
+    audit_opts o;
+    memset(&o, 0, sizeof o);
+    int rc = parse_opts(argc, argv, &o);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+    filter *f = &o.f;
     tc_error err = {0};
     tc_key *key = NULL;
     tc_audit *audit = NULL;
     tc_audit_reader *reader = NULL;
     unsigned char ckey[TC_CITIZEN_KEY_LEN];
     rc = CLI_EXIT_FAIL;
-    if ((key_path != NULL && tc_key_load(key_path, &key, &err) != TC_OK) ||
-        (citizen != NULL && citizen_key(key, citizen, ckey, &err) != TC_OK) ||
-        (rid != NULL && request_key(key, rid, &f, &err) != TC_OK)) {
+    if ((o.key_path != NULL && tc_key_load(o.key_path, &key, &err) != TC_OK) ||
+        (o.citizen != NULL && citizen_key(key, o.citizen, ckey, &err) != TC_OK) ||
+        (o.rid != NULL && request_key(key, o.rid, f, &err) != TC_OK)) {
         cli_fail("audit", &err);
         goto out;
     }
     /* read-only: nothing is created, and a trail the service has not written yet is absent */
-    tc_audit_options ao = {.dir = audit_dir, .key = key, .read_only = 1};
+    tc_audit_options ao = {.dir = o.audit_dir, .key = key, .read_only = 1};
     int arc = tc_audit_open(&ao, &audit, &err);
     if (arc == TC_ENOTFOUND) {
         fprintf(stderr,
                 "tinchap audit: no audit trail yet in %s (tinchapd has not served a "
                 "Score call with this trail)\n",
-                audit_dir);
+                o.audit_dir);
         rc = 0;
         goto out;
     }
@@ -345,15 +363,16 @@ int cmd_audit(int argc, char **argv)
         goto out;
     }
     int src;
-    if (governance)
-        src = tc_audit_governance_scan(reader, print_governance, &f, &err);
-    else if (steward)
-        src = tc_audit_steward_scan(reader, citizen != NULL ? ckey : NULL, print_text, &f, &err);
-    else if (citizen != NULL)
-        src = tc_audit_by_citizen(reader, ckey, 0, SIZE_MAX, print_record, &f, &err);
+    if (o.governance)
+        src = tc_audit_governance_scan(reader, print_governance, f, &err);
+    else if (o.steward)
+        src = tc_audit_steward_scan(reader, o.citizen != NULL ? ckey : NULL, print_text, f,
+                                    &err);
+    else if (o.citizen != NULL)
+        src = tc_audit_by_citizen(reader, ckey, 0, SIZE_MAX, print_record, f, &err);
     else
-        src = tc_audit_scan(reader, f.from_us, f.to_us, print_record, &f, &err);
-    if (f.write_error || fflush(stdout) != 0) {
+        src = tc_audit_scan(reader, f->from_us, f->to_us, print_record, f, &err);
+    if (f->write_error || fflush(stdout) != 0) {
         cli_failf("audit", "cannot write the output");
         goto out;
     }
