@@ -16,30 +16,6 @@
 
 #define MODELS_OUT_MAX TC_REGISTRY_MODELS_MAX
 
-static void reply(tc_api_slot *s, const ProtobufCMessage *msg)
-{
-    size_t len = 0;
-    unsigned char *out = tc_api_pack(s, msg, &len);
-    if (out == NULL)
-        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, "the reply is larger than the server's "
-                                                       "scratch memory");
-    else
-        tc_api_finish(s, GRPC_STATUS_OK, out, len);
-}
-
-/* Unpack the request into the worker's arena; answers INVALID_ARGUMENT itself on failure. */
-static ProtobufCMessage *request(tc_api_slot *s, const ProtobufCMessageDescriptor *d)
-{
-    size_t len = 0;
-    const unsigned char *data = tc_api_payload(s, &len);
-    ProtobufCMessage *m = data != NULL
-                              ? protobuf_c_message_unpack(d, &s->w->allocator, len, data)
-                              : NULL;
-    if (m == NULL)
-        tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, "%s message is %s", d->short_name,
-                    data == NULL ? "missing" : "malformed");
-    return m;
-}
 
 static char *text(const char *v)
 {
@@ -60,7 +36,8 @@ static void fill_summary(Tinchap__V1__ModelSummary *o, const tc_model *m)
 void tc_api_handle_list_models(tc_api_slot *s)
 {
     Tinchap__V1__ListModelsRequest *q =
-        (Tinchap__V1__ListModelsRequest *)request(s, &tinchap__v1__list_models_request__descriptor);
+        (Tinchap__V1__ListModelsRequest *)tc_api_request(
+            s, &tinchap__v1__list_models_request__descriptor);
     if (q == NULL)
         return;
     tc_registry *reg = s->w->srv->registry;
@@ -77,7 +54,7 @@ void tc_api_handle_list_models(tc_api_slot *s)
     }
     r.models = ptrs;
     r.generation = tc_model_set_generation(set);
-    reply(s, &r.base);
+    tc_api_reply(s, &r.base);
     tc_registry_release(reg, set);
 }
 
@@ -151,7 +128,8 @@ static char *model_card(tc_api_slot *s, const tc_model *m)
 void tc_api_handle_get_model(tc_api_slot *s)
 {
     Tinchap__V1__GetModelRequest *q =
-        (Tinchap__V1__GetModelRequest *)request(s, &tinchap__v1__get_model_request__descriptor);
+        (Tinchap__V1__GetModelRequest *)tc_api_request(
+            s, &tinchap__v1__get_model_request__descriptor);
     if (q == NULL)
         return;
     tc_registry *reg = s->w->srv->registry;
@@ -224,7 +202,7 @@ void tc_api_handle_get_model(tc_api_slot *s)
     }
     r.reasons = rp;
     r.n_reasons = m->n_reasons < TC_MODEL_CHARS_MAX ? m->n_reasons : TC_MODEL_CHARS_MAX;
-    reply(s, &r.base);
+    tc_api_reply(s, &r.base);
     tc_registry_release(reg, set);
 }
 
@@ -248,7 +226,7 @@ static size_t loaded_models(const tc_model_set *set, Tinchap__V1__LoadedModel *i
 void tc_api_handle_reload(tc_api_slot *s)
 {
     tc_api_server *srv = s->w->srv;
-    if (request(s, &tinchap__v1__reload_models_request__descriptor) == NULL)
+    if (tc_api_request(s, &tinchap__v1__reload_models_request__descriptor) == NULL)
         return;
     s->stage = SLOT_RELOADING;
     s->next_reload = NULL;
@@ -346,7 +324,7 @@ void tc_api_reloader_stop(tc_api_server *srv)
 void tc_api_handle_status(tc_api_slot *s)
 {
     tc_api_server *srv = s->w->srv;
-    if (request(s, &tinchap__v1__get_status_request__descriptor) == NULL)
+    if (tc_api_request(s, &tinchap__v1__get_status_request__descriptor) == NULL)
         return;
     tc_store_stats st;
     memset(&st, 0, sizeof st);
@@ -367,7 +345,7 @@ void tc_api_handle_status(tc_api_slot *s)
     r.inquiries = inquiries;
     r.audit_sync = (char *)(srv->cfg.relaxed_audit ? "relaxed" : "durable");
     r.serving = atomic_load(&srv->serving) != 0;
-    reply(s, &r.base);
+    tc_api_reply(s, &r.base);
     tc_registry_release(srv->registry, set);
 }
 
@@ -375,7 +353,7 @@ void tc_api_handle_status(tc_api_slot *s)
 void tc_api_handle_monitor(tc_api_slot *s)
 {
     tc_api_server *srv = s->w->srv;
-    if (request(s, &tinchap__v1__get_monitor_request__descriptor) == NULL)
+    if (tc_api_request(s, &tinchap__v1__get_monitor_request__descriptor) == NULL)
         return;
     const tc_model_set *set = tc_registry_acquire(srv->registry);
     size_t n = tc_model_set_count(set);
@@ -437,7 +415,7 @@ void tc_api_handle_monitor(tc_api_slot *s)
         r.models[i] = mm;
     }
     r.n_models = n;
-    reply(s, &r.base);
+    tc_api_reply(s, &r.base);
     tc_registry_release(srv->registry, set);
 }
 
@@ -445,7 +423,7 @@ void tc_api_handle_monitor(tc_api_slot *s)
 void tc_api_handle_health(tc_api_slot *s)
 {
     Grpc__Health__V1__HealthCheckRequest *q =
-        (Grpc__Health__V1__HealthCheckRequest *)request(
+        (Grpc__Health__V1__HealthCheckRequest *)tc_api_request(
             s, &grpc__health__v1__health_check_request__descriptor);
     if (q == NULL)
         return;
@@ -459,10 +437,9 @@ void tc_api_handle_health(tc_api_slot *s)
         return;
     }
     Grpc__Health__V1__HealthCheckResponse r = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
-    r.status = atomic_load(&s->w->srv->serving)
-                   ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
-                   : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
-    reply(s, &r.base);
+    r.status = (Grpc__Health__V1__HealthCheckResponse__ServingStatus)tc_api_health_status(
+        s->w->srv);
+    tc_api_reply(s, &r.base);
 }
 
 size_t tc_api_health_encode(int status, unsigned char out[8])
@@ -479,7 +456,7 @@ size_t tc_api_health_encode(int status, unsigned char out[8])
 void tc_api_handle_health_watch(tc_api_slot *s)
 {
     Grpc__Health__V1__HealthCheckRequest *q =
-        (Grpc__Health__V1__HealthCheckRequest *)request(
+        (Grpc__Health__V1__HealthCheckRequest *)tc_api_request(
             s, &grpc__health__v1__health_check_request__descriptor);
     if (q == NULL)
         return;

@@ -22,6 +22,10 @@ void tc_api_config_defaults(tc_api_config *c)
     c->keepalive_ms = 20000;
     c->max_message_bytes = 1u << 20;
     c->access_log = 1;
+    c->client_names = TC_NAME_DNS;
+    c->health_streams_per_identity = 256;
+    c->audit_denials_per_second = 20;
+    c->audit_denials_burst = 200;
 }
 
 int tc_api_role_parse(const char *name, unsigned *out)
@@ -79,21 +83,41 @@ static int get_uint(const tc_jctx *ctx, json_t *obj, const char *key, long min, 
     return rc;
 }
 
-static int parse_identities(const tc_jctx *root, json_t *list, const char *field, int tokens,
-                            tc_api_config *c, tc_error *err)
+static int parse_roles(const tc_jctx *ic, json_t *roles, unsigned *out, tc_error *err)
+{
+    tc_jctx rc_ctx = tc_jctx_key(ic, "roles");
+    *out = 0;
+    for (size_t k = 0; k < json_array_size(roles); k++) {
+        json_t *r = json_array_get(roles, k);
+        unsigned bit;
+        tc_jctx kc = tc_jctx_index(&rc_ctx, k);
+        if (!json_is_string(r) || tc_api_role_parse(json_string_value(r), &bit) != TC_OK)
+            return tc_json_fail(&kc, NULL, err, "roles are \"scorer\", \"steward\", \"admin\"");
+        *out |= bit;
+    }
+    return TC_OK;
+}
+
+/* "clients" (tokens 0) or "tokens" (tokens 1) into their own list: a certificate name is never
+ * compared with a token's hash, nor the other way round. */
+static int parse_identities(const tc_jctx *root, json_t *list, int tokens, tc_api_config *c,
+                            tc_error *err)
 {
     static const char *const client_keys[] = {"identity", "institution", "roles", NULL};
     static const char *const token_keys[] = {"sha256", "institution", "roles", NULL};
-    tc_jctx lc = tc_jctx_key(root, field);
+    tc_jctx lc = tc_jctx_key(root, tokens ? "tokens" : "clients");
+    tc_api_identity *all = tokens ? c->tokens : c->clients;
+    size_t *n = tokens ? &c->n_tokens : &c->n_clients;
+    *n = 0;
     for (size_t i = 0; i < json_array_size(list); i++) {
         tc_jctx ic = tc_jctx_index(&lc, i);
         json_t *o = json_array_get(list, i);
         const char *id = NULL, *inst = NULL;
         json_t *roles = NULL;
         int rc;
-        if (c->n_clients == TC_API_CLIENTS_MAX)
+        if (*n == TC_API_CLIENTS_MAX)
             return tc_json_fail(&ic, NULL, err, "more than %d identities", TC_API_CLIENTS_MAX);
-        tc_api_identity *d = &c->clients[c->n_clients];
+        tc_api_identity *d = &all[*n];
         if ((rc = tc_json_expect_object(&ic, o, tokens ? token_keys : client_keys, err)) ||
             (rc = tc_json_get_string(&ic, o, tokens ? "sha256" : "identity", 1,
                                      TC_API_IDENTITY_MAX, &id, err)) ||
@@ -114,23 +138,37 @@ static int parse_identities(const tc_jctx *root, json_t *list, const char *field
         if (tc_consent_check_institution(inst, strlen(inst), NULL) != TC_OK)
             return tc_json_fail(&ic, "institution", err,
                                 "'%s' is not an institution id (a-z, 0-9, '.', '_', '-')", inst);
+        memset(d, 0, sizeof *d);
         snprintf(d->identity, sizeof d->identity, "%s", id);
         snprintf(d->institution, sizeof d->institution, "%s", inst);
-        d->roles = 0;
-        tc_jctx rc_ctx = tc_jctx_key(&ic, "roles");
-        for (size_t k = 0; k < json_array_size(roles); k++) {
-            json_t *r = json_array_get(roles, k);
-            unsigned bit;
-            tc_jctx kc = tc_jctx_index(&rc_ctx, k);
-            if (!json_is_string(r) || tc_api_role_parse(json_string_value(r), &bit) != TC_OK)
-                return tc_json_fail(&kc, NULL, err, "roles are \"scorer\", \"steward\", \"admin\"");
-            d->roles |= bit;
-        }
-        for (size_t k = 0; k < c->n_clients; k++)
-            if (strcmp(c->clients[k].identity, d->identity) == 0)
+        d->uri = !tokens && strchr(id, ':') != NULL;
+        if ((rc = parse_roles(&ic, roles, &d->roles, err)) != TC_OK)
+            return rc;
+        for (size_t k = 0; k < *n; k++)
+            if (strcmp(all[k].identity, d->identity) == 0)
                 return tc_json_fail(&ic, tokens ? "sha256" : "identity", err,
                                     "repeats an earlier identity");
-        c->n_clients++;
+        (*n)++;
+    }
+    return TC_OK;
+}
+
+/* tls.client_names: some of "dns", "uri", "cn". */
+static int parse_client_names(const tc_jctx *tc, json_t *names, unsigned *out, tc_error *err)
+{
+    tc_jctx nc = tc_jctx_key(tc, "client_names");
+    *out = 0;
+    for (size_t k = 0; k < json_array_size(names); k++) {
+        json_t *v = json_array_get(names, k);
+        const char *t = json_is_string(v) ? json_string_value(v) : "";
+        tc_jctx kc = tc_jctx_index(&nc, k);
+        unsigned bit = strcmp(t, "dns") == 0 ? TC_NAME_DNS
+                       : strcmp(t, "uri") == 0 ? TC_NAME_URI
+                       : strcmp(t, "cn") == 0  ? TC_NAME_CN
+                                               : 0;
+        if (bit == 0)
+            return tc_json_fail(&kc, NULL, err, "certificate names are \"dns\", \"uri\", \"cn\"");
+        *out |= bit;
     }
     return TC_OK;
 }
@@ -154,8 +192,10 @@ int tc_api_config_load(tc_api_config *c, const char *path, tc_error *err)
         "reasons", "map_size",        "audit_map_size",   "workers",          "audit_sync",  "audit_sync_ms",
         "metrics_listen", "drain_timeout_ms", "drain_grace_ms", "max_inflight", "keepalive_ms",
         "max_message_bytes", "access_log", "log_level", "insecure", "tls", "clients", "tokens",
-        "monitor_window_s", NULL};
-    static const char *const tls_keys[] = {"cert", "key", "client_ca", NULL};
+        "monitor_window_s", "health_streams_per_identity", "audit_denials_per_second",
+        "audit_denials_burst", NULL};
+    static const char *const tls_keys[] = {"cert", "key", "client_ca", "client_names", "crl_dir",
+                                           NULL};
     json_t *root = NULL, *tls = NULL, *clients = NULL, *tokens = NULL;
     const char *sync = NULL, *level = NULL, *map = NULL, *audit_map = NULL;
     long workers = c->workers;
@@ -188,6 +228,12 @@ int tc_api_config_load(tc_api_config *c, const char *path, tc_error *err)
         (rc = get_uint(&r, root, "keepalive_ms", 1000, 3600000, &c->keepalive_ms, err)) ||
         (rc = get_uint(&r, root, "max_message_bytes", 1024, 64 << 20, &c->max_message_bytes,
                        err)) ||
+        (rc = get_uint(&r, root, "health_streams_per_identity", 1, 65536,
+                       &c->health_streams_per_identity, err)) ||
+        (rc = get_uint(&r, root, "audit_denials_per_second", 0, 1000000,
+                       &c->audit_denials_per_second, err)) ||
+        (rc = get_uint(&r, root, "audit_denials_burst", 1, 1000000, &c->audit_denials_burst,
+                       err)) ||
         (rc = tc_json_get_bool(&r, root, "access_log", 0, &c->access_log, err)) ||
         (rc = tc_json_get_string(&r, root, "log_level", 0, 16, &level, err)) ||
         (rc = tc_json_get_bool(&r, root, "insecure", 0, &c->insecure, err)) ||
@@ -217,17 +263,26 @@ int tc_api_config_load(tc_api_config *c, const char *path, tc_error *err)
         goto out;
     if (tls != NULL) {
         tc_jctx tc = tc_jctx_key(&r, "tls");
+        json_t *names = NULL;
         if ((rc = tc_json_expect_object(&tc, tls, tls_keys, err)) ||
             (rc = get_path(&tc, tls, "cert", dir, c->tls_cert, sizeof c->tls_cert, err)) ||
             (rc = get_path(&tc, tls, "key", dir, c->tls_key, sizeof c->tls_key, err)) ||
             (rc = get_path(&tc, tls, "client_ca", dir, c->tls_client_ca, sizeof c->tls_client_ca,
-                           err)))
+                           err)) ||
+            (rc = get_path(&tc, tls, "crl_dir", dir, c->tls_crl_dir, sizeof c->tls_crl_dir,
+                           err)) ||
+            (rc = tc_json_get_array(&tc, tls, "client_names", 0, 3, &names, err)) ||
+            (names != NULL && (rc = parse_client_names(&tc, names, &c->client_names, err))))
             goto out;
+        if (names != NULL && c->client_names == 0) {
+            rc = tc_json_fail(&tc, "client_names", err, "must name at least one of \"dns\", "
+                              "\"uri\", \"cn\"");
+            goto out;
+        }
     }
-    c->n_clients = 0;
-    if (clients != NULL && (rc = parse_identities(&r, clients, "clients", 0, c, err)) != TC_OK)
+    if (clients != NULL && (rc = parse_identities(&r, clients, 0, c, err)) != TC_OK)
         goto out;
-    if (tokens != NULL && (rc = parse_identities(&r, tokens, "tokens", 1, c, err)) != TC_OK)
+    if (tokens != NULL && (rc = parse_identities(&r, tokens, 1, c, err)) != TC_OK)
         goto out;
 out:
     json_decref(root);
@@ -253,8 +308,31 @@ int tc_api_listen_is_loopback(const char *listen)
     return inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
 }
 
+/* Number the identities, and the institutions they speak for (what per-institution limits
+ * are kept by). */
+static void number_identities(tc_api_config *c)
+{
+    const char *seen[2 * TC_API_CLIENTS_MAX];
+    size_t n = 0;
+    for (int tokens = 0; tokens < 2; tokens++) {
+        tc_api_identity *all = tokens ? c->tokens : c->clients;
+        size_t count = tokens ? c->n_tokens : c->n_clients;
+        for (size_t i = 0; i < count; i++) {
+            size_t k = 0;
+            while (k < n && strcmp(seen[k], all[i].institution) != 0)
+                k++;
+            if (k == n)
+                seen[n++] = all[i].institution;
+            all[i].index = (unsigned)i;
+            all[i].institution_index = (unsigned)k;
+        }
+    }
+    c->n_institutions = n;
+}
+
 void tc_api_config_finish(tc_api_config *c)
 {
+    number_identities(c);
     if (c->audit_dir[0] != '\0' || c->database[0] == '\0')
         return;
     /* beside the database, not inside it: replacing the database by a snapshot keeps it */
@@ -296,18 +374,46 @@ int tc_api_config_check(const tc_api_config *c, tc_error *err)
                          "certificates (tls.cert, tls.key, tls.client_ca or --tls-cert, "
                          "--tls-key, --client-ca), or --insecure on a loopback address");
     }
-    if (c->n_clients == 0)
+    /* Each kind of identity belongs to one transport: a token is a password sent in the clear
+     * of a loopback connection, a client identity a certificate name checked by TLS. */
+    if (!c->insecure && c->n_tokens > 0)
+        return tc_errorf(err, TC_EINVAL, "\"tokens\" are bearer tokens for a plaintext server on "
+                         "loopback: they are refused unless \"insecure\" is set (with mTLS, "
+                         "clients are identified by their certificates, \"clients\")");
+    if (c->insecure && c->n_clients > 0)
+        return tc_errorf(err, TC_EINVAL, "\"clients\" are certificate identities, and "
+                         "\"insecure\" serves without TLS: with \"insecure\", identities are "
+                         "\"tokens\"");
+    if ((c->insecure ? c->n_tokens : c->n_clients) == 0)
         return tc_errorf(err, TC_EINVAL, "no %s configured: nobody could call the service",
                          c->insecure ? "tokens" : "clients");
+    for (size_t i = 0; i < c->n_clients; i++) {
+        const tc_api_identity *id = &c->clients[i];
+        if (id->uri ? !(c->client_names & TC_NAME_URI)
+                    : !(c->client_names & (TC_NAME_DNS | TC_NAME_CN)))
+            return tc_errorf(err, TC_EINVAL, "clients[%zu]: identity '%s' is a %s, but "
+                             "tls.client_names does not take %s names: no certificate could "
+                             "match it", i, id->identity, id->uri ? "URI" : "DNS name",
+                             id->uri ? "\"uri\"" : "\"dns\" or \"cn\"");
+    }
     return TC_OK;
 }
 
-const tc_api_identity *tc_api_config_find(const tc_api_config *c, const char *identity,
-                                          size_t len)
+const tc_api_identity *tc_api_config_find_client(const tc_api_config *c, unsigned kind,
+                                                 const char *name, size_t len)
 {
+    int uri = kind == TC_NAME_URI;
     for (size_t i = 0; i < c->n_clients; i++)
-        if (strlen(c->clients[i].identity) == len &&
-            memcmp(c->clients[i].identity, identity, len) == 0)
+        if (c->clients[i].uri == uri && strlen(c->clients[i].identity) == len &&
+            memcmp(c->clients[i].identity, name, len) == 0)
             return &c->clients[i];
+    return NULL;
+}
+
+const tc_api_identity *tc_api_config_find_token(const tc_api_config *c, const char *sha256_hex)
+{
+    for (size_t i = 0; i < c->n_tokens; i++)
+        if (strcmp(c->tokens[i].identity, sha256_hex) == 0)
+            return &c->tokens[i];
     return NULL;
 }

@@ -28,20 +28,48 @@
 #include "tc_audit.h"
 #include "tc_catalog.h"
 #include "tc_eval.h"
+#include "tc_id.h"
 #include "tc_key.h"
 #include "tc_registry.h"
 #include "tc_store.h"
 
 #define TC_API_SLOTS_PER_WORKER 2048
-#define TC_API_ARENA_BYTES (256u << 10)
+/* Per worker: a request is copied into it and decoded, and a reply is built and encoded in
+ * it; ListInquiries' 1000 inquiries take about 400 KiB. A request larger than what is left
+ * goes to the heap (tc_api_payload), so every request up to max_message_bytes is served. */
+#define TC_API_ARENA_BYTES (1u << 20)
 #define TC_API_STATUS_TEXT_MAX 256
 #define TC_API_PUT_MAX 10000 /* records in one PutCitizens call */
 /* Health/Watch streams per worker (counted over the server): each holds a slot for as long as
  * its client stays connected, so together they may take at most half of the slots, whatever
- * clients do. */
+ * clients do; per identity, at most health_streams_per_identity of them (configured); per
+ * connection, at most TC_API_WATCH_PER_CONNECTION (a client's health checker holds one per
+ * service it watches). */
 #define TC_API_WATCH_PER_WORKER (TC_API_SLOTS_PER_WORKER / 2)
+#define TC_API_WATCH_PER_CONNECTION 8
 #define TC_API_STREAMS_PER_CONNECTION 256 /* calls in flight on one HTTP/2 connection */
 #define TC_API_HANDSHAKE_TIMEOUT_MS 10000   /* to finish the TLS handshake after connecting */
+
+/* ThreadSanitizer does not see the synchronisation inside gRPC (Debian's build is not
+ * instrumented). A Score slot is finished by the audit writer thread and comes back on its
+ * worker's queue: these annotations tell TSan about that hand-over, so that it keeps checking
+ * every access of ours around it. They compile to nothing in other builds. */
+#if defined(__SANITIZE_THREAD__)
+#define TC_THREAD_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TC_THREAD_SANITIZER 1
+#endif
+#endif
+#ifdef TC_THREAD_SANITIZER
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define HANDOFF_RELEASE(p) __tsan_release(p)
+#define HANDOFF_ACQUIRE(p) __tsan_acquire(p)
+#else
+#define HANDOFF_RELEASE(p) ((void)(p))
+#define HANDOFF_ACQUIRE(p) ((void)(p))
+#endif
 
 typedef enum tc_api_method {
     M_SCORE,
@@ -52,6 +80,7 @@ typedef enum tc_api_method {
     M_REVOKE_CONSENT,
     M_ERASE_CITIZEN,
     M_LIST_INQUIRIES,
+    M_LIST_CONSENTS,
     M_RELOAD_MODELS,
     M_GET_STATUS,
     M_GET_MONITOR,
@@ -83,9 +112,7 @@ typedef enum slot_stage {
     SLOT_RELOADING, /* ReloadModels: waiting for the reload thread */
 } slot_stage;
 
-/* A Health/Watch stream. Its batches may be started by the worker that owns the slot or by the
- * thread that drains the server, so this state is guarded by the server's watch_mu; the
- * completions still arrive on the owning worker's queue, which alone releases the slot. The
+/* A Health/Watch stream (tc_api_watch.c), guarded by the server's watch_mu. The
  * RECV_CLOSE_ON_SERVER batch is tagged with the slot's address + 1 to tell it from the others. */
 typedef struct tc_api_watch {
     struct tc_api_slot *next;  /* in the server's list of open streams */
@@ -97,6 +124,7 @@ typedef struct tc_api_watch {
     int closed;                /* RECV_CLOSE_ON_SERVER completed */
     int batches;               /* batches pending */
     unsigned char msg[8];      /* the encoded HealthCheckResponse being sent */
+    char peer[64];             /* the connection ("ipv4:127.0.0.1:40412"), for its cap */
 } tc_api_watch;
 
 struct tc_api_worker;
@@ -111,6 +139,8 @@ typedef struct tc_api_slot {
     gpr_timespec deadline;
     grpc_metadata_array md;
     grpc_byte_buffer *payload;
+    unsigned char *payload_heap; /* a request larger than the arena, until the slot is free */
+    ProtobufCMessage *request_msg; /* tc_api_request's, while its handler runs */
     int cancelled;
     int initial_sent;            /* initial metadata already sent (streaming calls) */
     int64_t start_us;
@@ -119,12 +149,15 @@ typedef struct tc_api_slot {
     grpc_status_code status;
     char status_text[TC_API_STATUS_TEXT_MAX];
     grpc_slice status_slice;
-    unsigned char *reply;        /* encoded message, or NULL for an error reply */
+    const unsigned char *reply;  /* encoded message, or NULL for an error reply */
     size_t reply_len;
     char request_id[TC_AUDIT_TEXT_MAX + 1]; /* for the access log */
     /* Score */
     tc_audit_entry audit;
-    unsigned char response[TC_AUDIT_RESPONSE_MAX];
+    unsigned char response[TC_AUDIT_RESPONSE_MAX]; /* see tc_api_score.c */
+    unsigned char rid_field[2 + TC_AUDIT_TEXT_MAX];   /* the reply's request_id, encoded */
+    size_t rid_field_len;
+    size_t idem_key_len;         /* of audit.idem_key, once the request ID is known */
     /* PutCitizens */
     struct put_state *put;
     /* Health/Watch */
@@ -184,12 +217,19 @@ struct tc_api_server {
     atomic_int refusing;         /* 1: new calls get UNAVAILABLE (draining) */
     atomic_int stopping;         /* 1: the gRPC server is shutting down; post no more slots */
     int64_t started_us;
+    int64_t crl_next_update;     /* tls.crl_dir: when its CRL must be replaced (0: no CRL) */
     int64_t audit_error_logged_us; /* the audit writer's thread only */
     tc_api_worker admin;         /* reader and hasher for the metrics/admin paths */
     pthread_mutex_t admin_mu;
     pthread_mutex_t watch_mu;    /* the Health/Watch streams and their state */
     tc_api_slot *watchers;
     size_t n_watchers;
+    unsigned watch_by_identity[TC_API_CLIENTS_MAX]; /* open streams per identity (its index) */
+    /* Audited Score refusals per institution (its institution_index), limited with the generic
+     * cell rate algorithm: the theoretical time of the next one (µs), and how many calls were
+     * turned away for being over the limit (tc_api_score.c). */
+    _Atomic int64_t denial_tat_us[2 * TC_API_CLIENTS_MAX];
+    atomic_uint_fast64_t denials_throttled[2 * TC_API_CLIENTS_MAX];
     int watch_closing;           /* draining: streams end, new ones end at once */
     /* The reload thread and its queue of ReloadModels calls (tc_api_admin.c) */
     pthread_t reloader;
@@ -215,6 +255,14 @@ const char *tc_api_status_name(grpc_status_code code);
 /* The request payload as one contiguous buffer in the worker's arena (NULL if none). */
 const unsigned char *tc_api_payload(tc_api_slot *s, size_t *len);
 
+/* The request, decoded into the worker's arena after its strings are checked
+ * (tc_api_strings_check); answers INVALID_ARGUMENT itself and returns NULL when it is missing,
+ * malformed or holds a NUL or bytes that are not UTF-8. */
+ProtobufCMessage *tc_api_request(tc_api_slot *s, const ProtobufCMessageDescriptor *d);
+
+/* Encode msg and finish the call with it (RESOURCE_EXHAUSTED if it does not fit). */
+void tc_api_reply(tc_api_slot *s, const ProtobufCMessage *msg);
+
 /* Encode a protobuf-c message into the worker's arena. */
 unsigned char *tc_api_pack(tc_api_slot *s, const ProtobufCMessage *msg, size_t *len);
 
@@ -224,6 +272,14 @@ void *tc_api_arena_alloc(tc_api_worker *w, size_t n);
 /* Authenticate the call and check it has the method's role. Answers the call itself
  * (UNAUTHENTICATED / PERMISSION_DENIED) and returns nonzero when it may not proceed. */
 int tc_api_authorize(tc_api_slot *s);
+
+/* Return a slot whose call is over to its worker's pool; repost 0 when the server is stopping
+ * (requests fail at once then, so a replacement would only spin through the queue). */
+void tc_api_release_slot(tc_api_worker *w, tc_api_slot *s, int repost);
+
+/* With tls.crl_dir set: check it holds a CRL of every CA in tls.client_ca, signed by it and not
+ * expired; *next_update receives the earliest next-update time (seconds since the epoch). */
+int tc_api_crl_check(const tc_api_config *c, int64_t *next_update, tc_error *err);
 
 /* 1 when the deadline has passed (the call was then answered with DEADLINE_EXCEEDED). */
 int tc_api_past_deadline(tc_api_slot *s);
@@ -247,16 +303,28 @@ void tc_api_handle_monitor(tc_api_slot *s);
 void tc_api_handle_health(tc_api_slot *s);
 void tc_api_handle_health_watch(tc_api_slot *s);
 
-/* Health/Watch (tc_api_server.c): open the stream on s and send the current status (or
- * SERVICE_UNKNOWN when unknown); then tc_api_watch_notify sends every change. The status values
- * are grpc.health.v1's ServingStatus. encode writes a HealthCheckResponse into the 8-byte
- * buffer and returns its length. */
+/* Health/Watch (tc_api_watch.c): open the stream on s (authenticated) and send the current
+ * status (or SERVICE_UNKNOWN when unknown), or refuse it RESOURCE_EXHAUSTED past a cap; then
+ * tc_api_watch_notify sends every change, from any thread. event and closed take the stream's
+ * completions on its worker. end_all ends every stream, and every one opened from then on (the
+ * drain). The status values are grpc.health.v1's ServingStatus; health_status is the server's
+ * now. encode writes a HealthCheckResponse into the 8-byte buffer and returns its length. */
 void tc_api_watch_start(tc_api_slot *s, int unknown);
+void tc_api_watch_event(tc_api_worker *w, tc_api_slot *s, int ok);
+void tc_api_watch_closed(tc_api_worker *w, tc_api_slot *s);
+void tc_api_watch_notify(tc_api_server *srv);
+void tc_api_watch_end_all(tc_api_server *srv);
+int tc_api_health_status(tc_api_server *srv);
 size_t tc_api_health_encode(int status, unsigned char out[8]);
 void tc_api_handle_grant(tc_api_slot *s);
 void tc_api_handle_revoke(tc_api_slot *s);
 void tc_api_handle_erase(tc_api_slot *s);
 void tc_api_handle_inquiries(tc_api_slot *s);
+void tc_api_handle_consents(tc_api_slot *s);
+
+/* Validate and hash a request's citizen ID; answers INVALID_ARGUMENT itself (nonzero). */
+int tc_api_citizen_key(tc_api_slot *s, const char *id, unsigned char key[TC_CITIZEN_KEY_LEN],
+                       tc_id_info *info);
 /* PutCitizens: called to start (msg NULL, end 0), for each streamed message, once at the end
  * of the stream (end 1), and once more when the call is confirmed alive (confirmed 1). */
 void tc_api_handle_put(tc_api_slot *s, const unsigned char *msg, size_t len, int end);

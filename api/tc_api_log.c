@@ -1,8 +1,10 @@
 #include "tc_api_log.h"
 
+#include "tc_text.h"
 #include "tc_time.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -10,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <grpc/support/log.h>
 
 struct tc_api_log_shard {
     pthread_mutex_t mu;
@@ -133,7 +137,10 @@ void tc_api_log_escape(const char *text, char *out, size_t size)
 {
     static const char hex[] = "0123456789abcdef";
     size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *)text; *p != '\0' && o + 7 < size; p++) {
+    size_t len = strlen(text);
+    const unsigned char *p = (const unsigned char *)text, *end = p + len;
+    for (; p < end && o + 7 < size; p++) {
+        size_t seq = tc_utf8_seq(p, (size_t)(end - p));
         if (*p == '"' || *p == '\\') {
             out[o++] = '\\';
             out[o++] = (char)*p;
@@ -142,8 +149,14 @@ void tc_api_log_escape(const char *text, char *out, size_t size)
             out[o + 4] = hex[*p >> 4];
             out[o + 5] = hex[*p & 15];
             o += 6;
+        } else if (seq == 0) {
+            /* not UTF-8: the line must stay valid JSON, which is UTF-8 (RFC 8259 section 8.1) */
+            memcpy(out + o, "\\ufffd", 6);
+            o += 6;
         } else {
-            out[o++] = (char)*p;
+            memcpy(out + o, p, seq); /* o + 7 < size: room for 4 bytes */
+            o += seq;
+            p += seq - 1;
         }
     }
     out[o] = '\0';
@@ -181,9 +194,12 @@ void tc_api_log_call(tc_api_log_shard *shard, const char *method, const char *st
     pthread_mutex_unlock(&shard->mu);
 }
 
+/* Lines written before the log is open, or for gRPC core, go to standard error under this. */
+static pthread_mutex_t stderr_mu = PTHREAD_MUTEX_INITIALIZER;
+
 void tc_api_log_event(tc_api_log *log, const char *level, const char *event, const char *fields)
 {
-    if (log == NULL || (!log->debug && strcmp(level, "debug") == 0))
+    if (log != NULL && !log->debug && strcmp(level, "debug") == 0)
         return;
     char line[TC_API_LOG_LINE_MAX * 2], t[TC_TIME_US_TEXT_LEN];
     now_text(t);
@@ -193,7 +209,48 @@ void tc_api_log_event(tc_api_log *log, const char *level, const char *event, con
         return;
     if ((size_t)n >= sizeof line)
         n = (int)sizeof line - 1;
-    pthread_mutex_lock(&log->event_mu);
-    write_all(log->fd, line, (size_t)n);
-    pthread_mutex_unlock(&log->event_mu);
+    pthread_mutex_t *mu = log != NULL ? &log->event_mu : &stderr_mu;
+    pthread_mutex_lock(mu);
+    write_all(log != NULL ? log->fd : STDERR_FILENO, line, (size_t)n);
+    pthread_mutex_unlock(mu);
+}
+
+void tc_api_log_eventf(tc_api_log *log, const char *level, const char *event, const char *key,
+                       const char *fmt, ...)
+{
+    char text[TC_API_LOG_LINE_MAX], esc[TC_API_LOG_LINE_MAX], fields[TC_API_LOG_LINE_MAX + 64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    tc_text_redact_ids(text);
+    tc_api_log_escape(text, esc, sizeof esc);
+    snprintf(fields, sizeof fields, "\"%s\":\"%s\"", key, esc);
+    tc_api_log_event(log, level, event, fields);
+}
+
+/* gRPC core's own messages (a failed TLS handshake, a bad HTTP/2 frame), as JSON lines like
+ * every other: by default core prints them in a format of its own on standard error. */
+static void grpc_line(gpr_log_func_args *a)
+{
+    const char *file = a->file != NULL ? strrchr(a->file, '/') : NULL;
+    file = file != NULL ? file + 1 : a->file != NULL ? a->file : "";
+    char msg[TC_API_LOG_LINE_MAX], esc[TC_API_LOG_LINE_MAX], where[160];
+    char fields[TC_API_LOG_LINE_MAX + 256];
+    snprintf(msg, sizeof msg, "%s", a->message != NULL ? a->message : "");
+    tc_text_redact_ids(msg);
+    tc_api_log_escape(msg, esc, sizeof esc);
+    tc_api_log_escape(file, where, sizeof where);
+    snprintf(fields, sizeof fields, "\"file\":\"%s\",\"line\":%d,\"message\":\"%s\"", where,
+             a->line, esc);
+    tc_api_log_event(NULL,
+                     a->severity == GPR_LOG_SEVERITY_ERROR  ? "error"
+                     : a->severity == GPR_LOG_SEVERITY_INFO ? "info"
+                                                            : "debug",
+                     "grpc", fields);
+}
+
+void tc_api_log_capture_grpc(void)
+{
+    gpr_set_log_function(grpc_line);
 }

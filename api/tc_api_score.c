@@ -14,15 +14,28 @@
 #include "tc_api_validate.h"
 #include "tc_consent.h"
 #include "tc_id.h"
+#include "tc_text.h"
 #include "tc_time.h"
 #include "tinchap/v1/scoring.pb-c.h"
 
 #define DENIED_TEXT "no consent valid now for this citizen, institution and purpose"
 
-/* protobuf field 14 (replayed) = true, appended to a stored answer: the last value of a
- * scalar field wins when a message is parsed, so stored bytes + this = the same answer marked
- * as a replay, without re-encoding it. */
-static const unsigned char replayed_suffix[2] = {0x70, 0x01};
+/* protobuf field 14 (replayed) = true. A remembered answer is this, then the answer encoded
+ * without its request_id (a request ID may hold a citizen ID: it is never stored): fields may
+ * come in any order, and the answer never encodes replayed = false (proto3 omits it), so these
+ * bytes parse as the same answer marked as a replay, without re-encoding it. The request_id is
+ * appended to every reply (rid_field). s->response holds [replayed][answer][request_id]: a fresh
+ * reply is its last two parts, what is remembered its first two. */
+static const unsigned char replayed_prefix[2] = {0x70, 0x01};
+
+/* Append the request's request_id field (s->rid_field) to buf[0..len) of capacity cap. */
+static size_t with_request_id(const tc_api_slot *s, unsigned char *buf, size_t len, size_t cap)
+{
+    if (len + s->rid_field_len > cap)
+        return len; /* cannot happen: an answer is far below TC_AUDIT_RESPONSE_MAX */
+    memcpy(buf + len, s->rid_field, s->rid_field_len);
+    return len + s->rid_field_len;
+}
 
 /* The operator learns why (which directory, disk or map full), at most once a second while
  * it lasts; the client learns that it is refused and that it may retry. Writer thread. */
@@ -49,13 +62,13 @@ static void score_done(tc_audit_entry *e, int status, void *arg)
     } else if (e->conflict) {
         tc_api_fail(s, GRPC_STATUS_ALREADY_EXISTS, "%s", e->rec.status_text);
     } else if (e->replayed) {
-        tc_api_finish(s, GRPC_STATUS_OK, e->replay, e->replay_len);
+        tc_api_finish(s, GRPC_STATUS_OK, e->replay,
+                      with_request_id(s, e->replay, e->replay_len, sizeof e->replay));
     } else if (e->rec.outcome == TC_AUDIT_DENIED) {
         snprintf(s->status_text, sizeof s->status_text, "%s", e->rec.status_text);
         tc_api_finish(s, (grpc_status_code)e->rec.status, NULL, 0);
     } else {
-        /* the answer; what is remembered for retries carries the replayed flag after it */
-        tc_api_finish(s, GRPC_STATUS_OK, s->response, s->reply_len);
+        tc_api_finish(s, GRPC_STATUS_OK, s->reply, s->reply_len);
     }
 }
 
@@ -73,6 +86,40 @@ static void submit(tc_api_slot *s)
     }
 }
 
+/* ---- audited refusals, limited per institution ----
+ *
+ * Every refusal is audited, so a client sending requests that will be refused (probing for
+ * citizens, a broken integration) writes to the trail as fast as it can send: 2 343 records a
+ * second from one client would fill a 64 GiB trail in a day, and bury the inquiries a steward
+ * looks for. Each institution may have audit_denials_per_second refusals (audit_denials_burst at
+ * once); past that, its Score calls are turned away RESOURCE_EXHAUSTED before any work, and
+ * counted (tinchap_audit_denials_throttled_total), until it is back under the limit. The check
+ * is one atomic load per Score. */
+
+static int64_t denial_interval_us(const tc_api_server *srv)
+{
+    return 1000000 / (int64_t)srv->cfg.audit_denials_per_second;
+}
+
+static int denials_over_limit(tc_api_server *srv, unsigned inst, int64_t now_us)
+{
+    if (srv->cfg.audit_denials_per_second == 0)
+        return 0;
+    int64_t tat = atomic_load_explicit(&srv->denial_tat_us[inst], memory_order_relaxed);
+    return tat - now_us > (int64_t)srv->cfg.audit_denials_burst * denial_interval_us(srv);
+}
+
+static void denial_counted(tc_api_server *srv, unsigned inst, int64_t now_us)
+{
+    if (srv->cfg.audit_denials_per_second == 0)
+        return;
+    int64_t tat = atomic_load_explicit(&srv->denial_tat_us[inst], memory_order_relaxed), next;
+    do
+        next = (tat > now_us ? tat : now_us) + denial_interval_us(srv);
+    while (!atomic_compare_exchange_weak_explicit(&srv->denial_tat_us[inst], &tat, next,
+                                                  memory_order_relaxed, memory_order_relaxed));
+}
+
 static void deny(tc_api_slot *s, grpc_status_code status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -82,11 +129,12 @@ static void deny(tc_api_slot *s, grpc_status_code status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(s->audit.rec.status_text, sizeof s->audit.rec.status_text, fmt, ap);
     va_end(ap);
-    tc_api_redact_ids(s->audit.rec.status_text); /* the audit trail keeps it */
+    tc_text_redact_ids(s->audit.rec.status_text); /* the audit trail keeps it */
     s->audit.rec.outcome = TC_AUDIT_DENIED;
     s->audit.rec.status = (int)status;
     s->audit.idem_key_len = 0;
     s->audit.response_len = 0;
+    denial_counted(s->w->srv, s->who->institution_index, s->audit.rec.time_us);
     submit(s);
 }
 
@@ -185,7 +233,7 @@ static int encode_answer(tc_api_slot *s, const Tinchap__V1__ScoreRequest *q,
     Tinchap__V1__Reason reasons[TC_REASONS_OUT_MAX], *rp[TC_REASONS_OUT_MAX];
     char scored_at[TC_TIME_US_TEXT_LEN];
     tc_time_format_us(s->audit.rec.time_us, scored_at);
-    r.request_id = q->request_id;
+    (void)q; /* its request_id goes in each reply, not in what is remembered */
     r.inquiry_id = s->audit.rec.inquiry_id;
     r.score = res->score;
     r.pd = res->pd;
@@ -208,12 +256,15 @@ static int encode_answer(tc_api_slot *s, const Tinchap__V1__ScoreRequest *q,
     r.model_version = (uint32_t)res->model->version;
     r.scored_at = scored_at;
     size_t n = tinchap__v1__score_response__get_packed_size(&r);
-    if (n + sizeof replayed_suffix > sizeof s->response)
+    if (sizeof replayed_prefix + n + s->rid_field_len > sizeof s->response)
         return TC_ENOMEM;
-    s->reply_len = tinchap__v1__score_response__pack(&r, s->response);
-    memcpy(s->response + s->reply_len, replayed_suffix, sizeof replayed_suffix);
+    memcpy(s->response, replayed_prefix, sizeof replayed_prefix);
+    n = tinchap__v1__score_response__pack(&r, s->response + sizeof replayed_prefix);
     s->audit.response = s->response;
-    s->audit.response_len = s->reply_len + sizeof replayed_suffix;
+    s->audit.response_len = sizeof replayed_prefix + n;
+    s->reply = s->response + sizeof replayed_prefix;
+    s->reply_len = with_request_id(s, s->response, s->audit.response_len, sizeof s->response) -
+                   sizeof replayed_prefix;
     return TC_OK;
 }
 
@@ -231,6 +282,60 @@ static void record_result(tc_audit_record *r, const tc_score_result *res)
         copy_text(r->reasons[i], sizeof r->reasons[i], res->reasons[i].code);
 }
 
+/* A valid request ID: kept redacted in the record and the log, remembered by its key (itself,
+ * or its keyed hash when it holds a digit run, which the record keeps too, for tinchap audit
+ * --request-id), and echoed in the reply. */
+static void note_request_id(tc_api_slot *s, const char *rid)
+{
+    tc_audit_entry *e = &s->audit;
+    size_t n = strlen(rid), inst = strlen(s->who->institution); /* both checked */
+    unsigned char key[TC_AUDIT_REQUEST_KEY_MAX];
+    size_t key_len = tc_audit_request_key(s->w->hasher, rid, key);
+    copy_text(e->rec.request_id, sizeof e->rec.request_id, rid);
+    if (tc_text_redact_ids(e->rec.request_id) && key_len == 1 + TC_TEXT_HASH_LEN) {
+        e->rec.request_hashed = 1;
+        memcpy(e->rec.request_hash, key + 1, TC_TEXT_HASH_LEN);
+    }
+    copy_text(s->request_id, sizeof s->request_id, e->rec.request_id);
+    memcpy(e->idem_key, s->who->institution, inst + 1);
+    memcpy(e->idem_key + inst + 1, key, key_len);
+    s->idem_key_len = key_len > 0 ? inst + 1 + key_len : 0;
+    s->rid_field[0] = 0x0a; /* field 1, length-delimited */
+    s->rid_field[1] = (unsigned char)n;
+    memcpy(s->rid_field + 2, rid, n);
+    s->rid_field_len = 2 + n;
+}
+
+/* The consent holds: is this request ID's answer remembered? 1 when the call was settled
+ * (replayed, or refused for reusing the ID), 0 to score it. The audit writer settles races. */
+static int replay(tc_api_slot *s, const Tinchap__V1__ScoreRequest *q)
+{
+    tc_audit_entry *e = &s->audit;
+    unsigned char digest[16];
+    size_t stored_len = 0;
+    if (s->idem_key_len == 0)
+        return 0;
+    e->idem_key_len = s->idem_key_len;
+    request_digest(q, e->rec.citizen, e->digest);
+    if (tc_audit_idem_lookup(s->w->audit_reader, e->idem_key, e->idem_key_len, e->rec.time_us,
+                             digest, s->response, &stored_len) != TC_OK)
+        return 0;
+    if (memcmp(digest, e->digest, 16) != 0) {
+        deny(s, GRPC_STATUS_ALREADY_EXISTS,
+             "request_id was used in the last 24 h for a different request");
+        return 1;
+    }
+    e->response = s->response;
+    e->response_len = stored_len;
+    s->reply = s->response; /* stored answers carry the replayed flag */
+    s->reply_len = with_request_id(s, s->response, stored_len, sizeof s->response);
+    e->rec.outcome = TC_AUDIT_REPLAYED;
+    e->rec.status = GRPC_STATUS_OK;
+    e->idem_key_len = 0; /* already remembered */
+    submit(s);
+    return 1;
+}
+
 void tc_api_handle_score(tc_api_slot *s)
 {
     tc_api_worker *w = s->w;
@@ -239,12 +344,29 @@ void tc_api_handle_score(tc_api_slot *s)
     memset(rec, 0, sizeof *rec);
     s->audit.idem_key_len = 0;
     s->audit.response_len = 0;
+    s->idem_key_len = 0;
+    s->rid_field_len = 0;
     rec->time_us = tc_time_now_us();
+    if (denials_over_limit(srv, s->who->institution_index, rec->time_us)) {
+        atomic_fetch_add_explicit(&srv->denials_throttled[s->who->institution_index], 1,
+                                  memory_order_relaxed);
+        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                    "too many refused Score calls from this institution (at most %u a second "
+                    "are answered and audited); retry later",
+                    srv->cfg.audit_denials_per_second);
+        return;
+    }
     tc_audit_inquiry_id(rec->inquiry_id);
     copy_text(rec->institution, sizeof rec->institution, s->who->institution);
 
     size_t len = 0;
+    char bad[TC_AUDIT_STATUS_TEXT_MAX];
     const unsigned char *data = tc_api_payload(s, &len);
+    if (data != NULL &&
+        tc_api_strings_check(&tinchap__v1__score_request__descriptor, data, len, bad, sizeof bad)) {
+        deny(s, GRPC_STATUS_INVALID_ARGUMENT, "%s", bad);
+        return;
+    }
     Tinchap__V1__ScoreRequest *q =
         data != NULL ? tinchap__v1__score_request__unpack(&w->allocator, len, data) : NULL;
     if (q == NULL) {
@@ -252,16 +374,14 @@ void tc_api_handle_score(tc_api_slot *s)
                                                            : "the ScoreRequest message is malformed");
         return;
     }
-    /* Echo only validated text into the record and the log. */
-    if (tc_api_request_id_problem(q->request_id) == NULL) {
-        copy_text(rec->request_id, sizeof rec->request_id, q->request_id);
-        copy_text(s->request_id, sizeof s->request_id, q->request_id);
-    }
+    if (tc_api_request_id_problem(q->request_id) == NULL)
+        note_request_id(s, q->request_id);
     if (validate(s, q))
         goto out;
     copy_text(rec->purpose, sizeof rec->purpose, q->purpose);
     copy_text(rec->product, sizeof rec->product, q->product);
     copy_text(rec->consent_ref, sizeof rec->consent_ref, q->consent_ref);
+    tc_text_redact_ids(rec->consent_ref);
     rec->loan_amount_vnd = q->loan_amount_vnd;
     rec->loan_term_months = q->loan_term_months;
     if (tc_hasher_citizen(w->hasher, q->citizen_id, rec->citizen) != TC_OK) {
@@ -278,41 +398,25 @@ void tc_api_handle_score(tc_api_slot *s)
     }
     copy_text(rec->model, sizeof rec->model, model->name);
     rec->model_version = (uint32_t)model->version;
-
-    /* Request-ID memory, for the retry fast path; the audit writer settles races. */
-    s->audit.idem_key_len = (size_t)snprintf(s->audit.idem_key, sizeof s->audit.idem_key,
-                                             "%s%c%s", s->who->institution, 0, q->request_id);
-    request_digest(q, rec->citizen, s->audit.digest);
     tc_error err;
-    unsigned char digest[16];
-    size_t stored_len = 0;
-    if (tc_audit_idem_lookup(w->audit_reader, s->audit.idem_key, s->audit.idem_key_len,
-                             rec->time_us, digest, s->response, &stored_len) == TC_OK) {
-        tc_registry_release(srv->registry, set);
-        if (memcmp(digest, s->audit.digest, 16) != 0) {
-            deny(s, GRPC_STATUS_ALREADY_EXISTS,
-                 "request_id was used in the last 24 h for a different request");
-            goto out;
-        }
-        /* stored answers already end with the replayed flag */
-        s->audit.response = s->response;
-        s->audit.response_len = stored_len;
-        s->reply_len = stored_len;
-        rec->outcome = TC_AUDIT_REPLAYED;
-        rec->status = GRPC_STATUS_OK;
-        s->audit.idem_key_len = 0; /* already remembered */
-        submit(s);
-        goto out;
-    }
     if (tc_reader_begin(w->reader, &err) != TC_OK) {
         tc_registry_release(srv->registry, set);
         deny(s, GRPC_STATUS_UNAVAILABLE, "the database cannot be read now");
         goto out;
     }
-
+    /* Consent first, for every call: a retry after the consent was revoked or the citizen
+     * erased is refused exactly as a first call would be, not given the remembered answer. */
     tc_record citizen;
+    unsigned char ref_hash[TC_TEXT_HASH_LEN];
+    int hashed = tc_consent_ref_hash(w->hasher, q->consent_ref, ref_hash);
     int rc = tc_consent_check(w->reader, rec->citizen, s->who->institution, q->purpose,
-                              q->consent_ref, rec->time_us / 1000000, NULL);
+                              q->consent_ref, hashed ? ref_hash : NULL, rec->time_us / 1000000,
+                              NULL);
+    if (rc == TC_OK && replay(s, q)) {
+        tc_reader_end(w->reader);
+        tc_registry_release(srv->registry, set);
+        goto out;
+    }
     if (rc == TC_OK)
         rc = tc_reader_citizen(w->reader, rec->citizen, &citizen, &err);
     if (rc != TC_OK) {

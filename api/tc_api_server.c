@@ -2,6 +2,7 @@
  * batch of every call, start-up, reload and drain. Method handlers live in tc_api_score.c,
  * tc_api_steward.c and tc_api_admin.c. */
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "tc_api_monitor.h"
 #include "tc_api_validate.h"
 #include "tc_json.h"
+#include "tc_text.h"
 #include "tc_time.h"
 
 const tc_api_method_info tc_api_methods[M_COUNT] = {
@@ -35,36 +37,18 @@ const tc_api_method_info tc_api_methods[M_COUNT] = {
                          2},
     [M_LIST_INQUIRIES] = {"/tinchap.v1.Steward/ListInquiries", "ListInquiries", 0,
                           TC_ROLE_STEWARD, 2},
+    [M_LIST_CONSENTS] = {"/tinchap.v1.Steward/ListConsents", "ListConsents", 0,
+                         TC_ROLE_STEWARD, 2},
     [M_RELOAD_MODELS] = {"/tinchap.v1.Admin/ReloadModels", "ReloadModels", 0, TC_ROLE_ADMIN, 2},
     [M_GET_STATUS] = {"/tinchap.v1.Admin/GetStatus", "GetStatus", 0, TC_ROLE_ADMIN, 2},
     [M_GET_MONITOR] = {"/tinchap.v1.Admin/GetMonitor", "GetMonitor", 0, TC_ROLE_ADMIN, 2},
     [M_HEALTH_CHECK] = {"/grpc.health.v1.Health/Check", "Check", 0, 0, 8},
     [M_HEALTH_WATCH] = {"/grpc.health.v1.Health/Watch", "Watch", 0, 0, 4},
-    /* The benchmark floor: same binary, threads and slots, no work. */
-    [M_NOOP] = {"/tinchap.v1.Diagnostics/Noop", "Noop", 0, 0, 64},
+    /* The benchmark floor: same binary, threads, slots and authentication as Score, no work
+     * (api/tinchap/v1/diagnostics.proto). */
+    [M_NOOP] = {"/tinchap.v1.Diagnostics/Noop", "Noop", 0, TC_ROLE_SCORER, 64},
     [M_UNKNOWN] = {NULL, "Unknown", 0, 0, 2},
 };
-
-/* ThreadSanitizer does not see the synchronisation inside gRPC (Debian's build is not
- * instrumented). A Score slot is finished by the audit writer thread and comes back on its
- * worker's queue: these annotations tell TSan about that hand-over, so that it keeps checking
- * every access of ours around it. They compile to nothing in other builds. */
-#if defined(__SANITIZE_THREAD__)
-#define TC_THREAD_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TC_THREAD_SANITIZER 1
-#endif
-#endif
-#ifdef TC_THREAD_SANITIZER
-void __tsan_acquire(void *addr);
-void __tsan_release(void *addr);
-#define HANDOFF_RELEASE(p) __tsan_release(p)
-#define HANDOFF_ACQUIRE(p) __tsan_acquire(p)
-#else
-#define HANDOFF_RELEASE(p) ((void)(p))
-#define HANDOFF_ACQUIRE(p) ((void)(p))
-#endif
 
 #ifndef TC_VERSION
 #define TC_VERSION "0.0.0"
@@ -114,8 +98,12 @@ const unsigned char *tc_api_payload(tc_api_slot *s, size_t *len)
         return NULL;
     size_t n = grpc_byte_buffer_length(s->payload);
     unsigned char *out = tc_api_arena_alloc(s->w, n + 1);
-    if (out == NULL)
-        return NULL;
+    if (out == NULL) { /* larger than the arena, up to max_message_bytes: rare, on the heap */
+        free(s->payload_heap);
+        out = s->payload_heap = malloc(n + 1);
+        if (out == NULL)
+            return NULL;
+    }
     grpc_byte_buffer_reader r;
     grpc_slice slice;
     size_t o = 0;
@@ -141,6 +129,36 @@ unsigned char *tc_api_pack(tc_api_slot *s, const ProtobufCMessage *msg, size_t *
         return NULL;
     *len = protobuf_c_message_pack(msg, out);
     return out;
+}
+
+ProtobufCMessage *tc_api_request(tc_api_slot *s, const ProtobufCMessageDescriptor *d)
+{
+    size_t len = 0;
+    char msg[TC_API_STATUS_TEXT_MAX];
+    const unsigned char *data = tc_api_payload(s, &len);
+    if (data != NULL && tc_api_strings_check(d, data, len, msg, sizeof msg)) {
+        tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, "%s", msg);
+        return NULL;
+    }
+    ProtobufCMessage *m = data != NULL
+                              ? protobuf_c_message_unpack(d, &s->w->allocator, len, data)
+                              : NULL;
+    if (m == NULL)
+        tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, "%s message is %s", d->short_name,
+                    data == NULL ? "missing" : "malformed");
+    s->request_msg = m; /* freed once the handler returns (what did not fit the arena) */
+    return m;
+}
+
+void tc_api_reply(tc_api_slot *s, const ProtobufCMessage *msg)
+{
+    size_t len = 0;
+    unsigned char *out = tc_api_pack(s, msg, &len);
+    if (out == NULL)
+        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, "the reply is larger than the server's "
+                                                       "scratch memory");
+    else
+        tc_api_finish(s, GRPC_STATUS_OK, out, len);
 }
 
 /* ---- status codes ---- */
@@ -239,9 +257,7 @@ static void post_slot(tc_api_worker *w, tc_api_method m)
     w->posted[m]++;
 }
 
-/* repost 0: the server is stopping and requests fail at once, so a replacement would only
- * spin through the queue. */
-static void release_slot(tc_api_worker *w, tc_api_slot *s, int repost)
+void tc_api_release_slot(tc_api_worker *w, tc_api_slot *s, int repost)
 {
     if (s->payload != NULL)
         grpc_byte_buffer_destroy(s->payload);
@@ -254,6 +270,8 @@ static void release_slot(tc_api_worker *w, tc_api_slot *s, int repost)
     s->call = NULL;
     if (s->put != NULL)
         tc_api_put_release(s);
+    free(s->payload_heap);
+    s->payload_heap = NULL;
     tc_api_method m = s->method;
     s->stage = SLOT_FREE;
     s->next_free = w->free;
@@ -284,7 +302,7 @@ void tc_api_finish(tc_api_slot *s, grpc_status_code status, const unsigned char 
         ops[n].op = GRPC_OP_SEND_MESSAGE;
         ops[n++].data.send_message.send_message = bb;
     }
-    tc_api_redact_ids(s->status_text); /* sent, then logged by finished() */
+    tc_text_redact_ids(s->status_text); /* sent, then logged by finished() */
     s->status_slice = grpc_slice_from_copied_string(s->status_text);
     ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
     ops[n].data.send_status_from_server.status = status;
@@ -328,77 +346,6 @@ int tc_api_past_deadline(tc_api_slot *s)
     return 1;
 }
 
-/* ---- authentication ---- */
-
-static const tc_api_identity *identify_by_token(tc_api_slot *s)
-{
-    const tc_api_config *c = &s->w->srv->cfg;
-    for (size_t i = 0; i < s->md.count; i++) {
-        const grpc_metadata *m = &s->md.metadata[i];
-        if (grpc_slice_str_cmp(m->key, "authorization") != 0)
-            continue;
-        const char *v = (const char *)GRPC_SLICE_START_PTR(m->value);
-        size_t len = GRPC_SLICE_LENGTH(m->value);
-        if (len <= 7 || strncmp(v, "Bearer ", 7) != 0)
-            return NULL;
-        unsigned char digest[32];
-        unsigned int dl = 0;
-        char hex[65];
-        if (EVP_Digest(v + 7, len - 7, digest, &dl, EVP_sha256(), NULL) != 1)
-            return NULL;
-        tc_hex(digest, 32, hex);
-        return tc_api_config_find(c, hex, 64);
-    }
-    return NULL;
-}
-
-static const tc_api_identity *identify_by_certificate(tc_api_slot *s)
-{
-    const tc_api_config *c = &s->w->srv->cfg;
-    const tc_api_identity *found = NULL;
-    grpc_auth_context *ctx = grpc_call_auth_context(s->call);
-    if (ctx == NULL)
-        return NULL;
-    if (grpc_auth_context_peer_is_authenticated(ctx)) {
-        static const char *const props[] = {GRPC_X509_SAN_PROPERTY_NAME,
-                                            GRPC_X509_CN_PROPERTY_NAME};
-        for (size_t k = 0; k < 2 && found == NULL; k++) {
-            grpc_auth_property_iterator it = grpc_auth_context_find_properties_by_name(ctx, props[k]);
-            const grpc_auth_property *p;
-            while (found == NULL && (p = grpc_auth_property_iterator_next(&it)) != NULL)
-                found = tc_api_config_find(c, p->value, p->value_length);
-        }
-    }
-    grpc_auth_context_release(ctx);
-    return found;
-}
-
-static const char *role_names(unsigned roles)
-{
-    return roles & TC_ROLE_ADMIN ? "admin" : roles & TC_ROLE_STEWARD ? "steward" : "scorer";
-}
-
-int tc_api_authorize(tc_api_slot *s)
-{
-    const tc_api_method_info *mi = &tc_api_methods[s->method];
-    const tc_api_identity *id =
-        s->w->srv->cfg.insecure ? identify_by_token(s) : identify_by_certificate(s);
-    if (id == NULL) {
-        tc_api_fail(s, GRPC_STATUS_UNAUTHENTICATED,
-                    s->w->srv->cfg.insecure
-                        ? "no known bearer token in the 'authorization' metadata"
-                        : "the client certificate names no identity this server knows");
-        return 1;
-    }
-    s->who = id;
-    if (mi->role != 0 && (id->roles & mi->role) == 0) {
-        tc_api_fail(s, GRPC_STATUS_PERMISSION_DENIED, "%s needs the %s role, which %s lacks",
-                    mi->name, role_names(mi->role), id->institution);
-        return 1;
-    }
-    return 0;
-}
-
 /* ---- dispatch ---- */
 
 static void handle_noop(tc_api_slot *s)
@@ -433,22 +380,8 @@ static void dispatch(tc_api_slot *s)
                     "the server is at its limit of calls in flight; retry with backoff");
         return;
     }
-    switch (s->method) {
-    case M_NOOP:
-        handle_noop(s);
-        return;
-    case M_UNKNOWN:
-        handle_unknown(s);
-        return;
-    case M_HEALTH_CHECK:
-        tc_api_handle_health(s);
-        return;
-    case M_HEALTH_WATCH:
-        tc_api_handle_health_watch(s);
-        return;
-    default:
-        break;
-    }
+    /* every method, health checks included: a certificate that names no configured identity
+     * gets nothing but UNAUTHENTICATED */
     if (tc_api_past_deadline(s) || tc_api_authorize(s))
         return;
     switch (s->method) {
@@ -476,6 +409,9 @@ static void dispatch(tc_api_slot *s)
     case M_LIST_INQUIRIES:
         tc_api_handle_inquiries(s);
         break;
+    case M_LIST_CONSENTS:
+        tc_api_handle_consents(s);
+        break;
     case M_RELOAD_MODELS:
         tc_api_handle_reload(s);
         break;
@@ -484,6 +420,18 @@ static void dispatch(tc_api_slot *s)
         break;
     case M_GET_MONITOR:
         tc_api_handle_monitor(s);
+        break;
+    case M_HEALTH_CHECK:
+        tc_api_handle_health(s);
+        break;
+    case M_HEALTH_WATCH:
+        tc_api_handle_health_watch(s);
+        break;
+    case M_NOOP:
+        handle_noop(s);
+        break;
+    case M_UNKNOWN:
+        handle_unknown(s);
         break;
     default:
         tc_api_fail(s, GRPC_STATUS_INTERNAL, "unrouted method");
@@ -502,204 +450,7 @@ static void finished(tc_api_worker *w, tc_api_slot *s)
                         s->who != NULL ? s->who->institution : "", s->request_id, latency,
                         s->status == GRPC_STATUS_OK ? "" : s->status_text);
     grpc_slice_unref(s->status_slice);
-    release_slot(w, s, 1);
-}
-
-/* ---- Health/Watch streams ----
- *
- * Status values are grpc.health.v1's: 1 SERVING, 2 NOT_SERVING, 3 SERVICE_UNKNOWN. A stream
- * sends the status when it opens and again on every change (the drain's NOT_SERVING); the drain
- * ends every stream with UNAVAILABLE before the gRPC server shuts down, since gRPC's shutdown
- * waits for open calls. A stream is not a call in flight: it holds up neither the drain nor
- * max_inflight. */
-
-#define HEALTH_SERVING 1
-#define HEALTH_NOT_SERVING 2
-#define HEALTH_SERVICE_UNKNOWN 3
-
-static int health_status(tc_api_server *srv)
-{
-    return atomic_load(&srv->serving) ? HEALTH_SERVING : HEALTH_NOT_SERVING;
-}
-
-/* Under watch_mu. */
-static void watch_send(tc_api_slot *s, int status)
-{
-    grpc_op ops[2];
-    size_t n = 0;
-    memset(ops, 0, sizeof ops);
-    if (!s->initial_sent) {
-        ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
-        ops[n++].data.send_initial_metadata.count = 0;
-    }
-    size_t len = tc_api_health_encode(status, s->watch.msg);
-    grpc_slice slice = grpc_slice_from_copied_buffer((const char *)s->watch.msg, len);
-    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&slice, 1);
-    grpc_slice_unref(slice);
-    ops[n].op = GRPC_OP_SEND_MESSAGE;
-    ops[n++].data.send_message.send_message = bb;
-    HANDOFF_RELEASE(s);
-    if (grpc_call_start_batch(s->call, ops, n, s, NULL) == GRPC_CALL_OK) {
-        s->initial_sent = 1;
-        s->watch.sending = 1;
-        s->watch.batches++;
-        s->watch.sent = status;
-    }
-    grpc_byte_buffer_destroy(bb); /* the batch holds its own reference */
-}
-
-/* Under watch_mu: the final status. UNAVAILABLE tells a client's health checker the replica is
- * going away, so it keeps the connection out of its picks until it reconnects. */
-static void watch_end(tc_api_slot *s)
-{
-    grpc_op ops[2];
-    size_t n = 0;
-    memset(ops, 0, sizeof ops);
-    if (!s->initial_sent) {
-        ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
-        ops[n++].data.send_initial_metadata.count = 0;
-    }
-    snprintf(s->status_text, sizeof s->status_text, "the server is shutting down");
-    grpc_slice_unref(s->status_slice);
-    s->status_slice = grpc_slice_from_copied_string(s->status_text);
-    s->status = GRPC_STATUS_UNAVAILABLE;
-    ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
-    ops[n].data.send_status_from_server.status = GRPC_STATUS_UNAVAILABLE;
-    ops[n++].data.send_status_from_server.status_details = &s->status_slice;
-    HANDOFF_RELEASE(s);
-    if (grpc_call_start_batch(s->call, ops, n, s, NULL) == GRPC_CALL_OK) {
-        s->initial_sent = 1;
-        s->watch.ending = 1;
-        s->watch.batches++;
-    }
-}
-
-/* Under watch_mu: take s out of the server's list. */
-static void watch_unlink(tc_api_server *srv, tc_api_slot *s)
-{
-    for (tc_api_slot **p = &srv->watchers; *p != NULL; p = &(*p)->watch.next)
-        if (*p == s) {
-            *p = s->watch.next;
-            srv->n_watchers--;
-            return;
-        }
-}
-
-/* On the owning worker, once the stream is closed and none of its batches is pending. */
-static void watch_release(tc_api_worker *w, tc_api_slot *s)
-{
-    uint64_t latency = (uint64_t)(tc_time_now_us() - s->start_us);
-    tc_api_metrics_observe(w->metrics, M_HEALTH_WATCH,
-                           (int)(s->watch.ending ? GRPC_STATUS_UNAVAILABLE : GRPC_STATUS_CANCELLED),
-                           latency);
-    grpc_slice_unref(s->status_slice);
-    release_slot(w, s, 1);
-}
-
-void tc_api_watch_start(tc_api_slot *s, int unknown)
-{
-    tc_api_worker *w = s->w;
-    tc_api_server *srv = w->srv;
-    grpc_op op;
-    pthread_mutex_lock(&srv->watch_mu);
-    int full = srv->n_watchers >= srv->n_workers * TC_API_WATCH_PER_WORKER;
-    pthread_mutex_unlock(&srv->watch_mu);
-    if (full) {
-        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED,
-                    "too many health streams open on this server; use Health/Check");
-        return;
-    }
-    memset(&op, 0, sizeof op);
-    memset(&s->watch, 0, sizeof s->watch);
-    s->stage = SLOT_WATCHING;
-    s->status = GRPC_STATUS_OK;
-    s->status_slice = grpc_empty_slice();
-    atomic_fetch_sub_explicit(&w->inflight, 1, memory_order_relaxed);
-    op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
-    op.data.recv_close_on_server.cancelled = &s->cancelled;
-    pthread_mutex_lock(&srv->watch_mu);
-    s->watch.unknown = unknown;
-    s->watch.next = srv->watchers;
-    srv->watchers = s;
-    srv->n_watchers++;
-    if (grpc_call_start_batch(s->call, &op, 1, (char *)s + 1, NULL) == GRPC_CALL_OK)
-        s->watch.batches++;
-    else
-        s->watch.closed = 1;
-    watch_send(s, unknown ? HEALTH_SERVICE_UNKNOWN : health_status(srv));
-    if (srv->watch_closing) /* a stream opened during the drain ends at once */
-        s->watch.want_end = 1;
-    int done = s->watch.batches == 0;
-    if (done)
-        watch_unlink(srv, s);
-    pthread_mutex_unlock(&srv->watch_mu);
-    if (done) /* cannot happen for a live call; never leak the slot all the same */
-        watch_release(w, s);
-}
-
-/* A send, or the final status, of a stream completed (never both pending at once). */
-static void watch_event(tc_api_worker *w, tc_api_slot *s, int ok)
-{
-    tc_api_server *srv = w->srv;
-    pthread_mutex_lock(&srv->watch_mu);
-    s->watch.batches--;
-    if (s->watch.sending) {
-        s->watch.sending = 0;
-        int live = ok && !s->watch.closed && !s->watch.ending;
-        if (live && s->watch.want_end)
-            watch_end(s);
-        else if (live && !s->watch.unknown && s->watch.sent != health_status(srv))
-            watch_send(s, health_status(srv));
-    }
-    int done = s->watch.batches == 0 && s->watch.closed;
-    if (done)
-        watch_unlink(srv, s);
-    pthread_mutex_unlock(&srv->watch_mu);
-    if (done)
-        watch_release(w, s);
-}
-
-/* The client went away, or the final status was delivered. */
-static void watch_closed(tc_api_worker *w, tc_api_slot *s)
-{
-    tc_api_server *srv = w->srv;
-    pthread_mutex_lock(&srv->watch_mu);
-    s->watch.batches--;
-    s->watch.closed = 1;
-    int done = s->watch.batches == 0;
-    if (done)
-        watch_unlink(srv, s);
-    pthread_mutex_unlock(&srv->watch_mu);
-    if (done)
-        watch_release(w, s);
-}
-
-/* Send the current status to every stream that has not seen it (from any thread). */
-static void watch_notify(tc_api_server *srv)
-{
-    int status = health_status(srv);
-    pthread_mutex_lock(&srv->watch_mu);
-    for (tc_api_slot *s = srv->watchers; s != NULL; s = s->watch.next)
-        if (!s->watch.sending && !s->watch.ending && !s->watch.closed && !s->watch.unknown &&
-            s->watch.sent != status)
-            watch_send(s, status);
-    pthread_mutex_unlock(&srv->watch_mu);
-}
-
-/* End every stream, and every stream opened from now on. */
-static void watch_end_all(tc_api_server *srv)
-{
-    pthread_mutex_lock(&srv->watch_mu);
-    srv->watch_closing = 1;
-    for (tc_api_slot *s = srv->watchers; s != NULL; s = s->watch.next) {
-        if (s->watch.closed || s->watch.ending)
-            continue;
-        if (s->watch.sending)
-            s->watch.want_end = 1;
-        else
-            watch_end(s);
-    }
-    pthread_mutex_unlock(&srv->watch_mu);
+    tc_api_release_slot(w, s, 1);
 }
 
 static void on_event(tc_api_worker *w, tc_api_slot *s, int ok)
@@ -709,14 +460,19 @@ static void on_event(tc_api_worker *w, tc_api_slot *s, int ok)
         w->posted[s->method]--;
         if (!ok) { /* the server is shutting down: this slot will not get a call */
             s->call = NULL;
-            release_slot(w, s, 0);
+            tc_api_release_slot(w, s, 0);
             return;
         }
         post_slot(w, s->method);
         s->start_us = tc_time_now_us();
         atomic_fetch_add_explicit(&w->inflight, 1, memory_order_relaxed);
         atomic_store_explicit(&w->last_call_us, s->start_us, memory_order_relaxed);
+        s->request_msg = NULL;
         dispatch(s);
+        /* before the arena is reset: a large request's parts are on the heap */
+        if (s->request_msg != NULL)
+            protobuf_c_message_free_unpacked(s->request_msg, &w->allocator);
+        s->request_msg = NULL;
         break;
     case SLOT_RECEIVING: {
         if (!ok) { /* the client went away or its deadline passed: write nothing */
@@ -749,7 +505,7 @@ static void on_event(tc_api_worker *w, tc_api_slot *s, int ok)
         finished(w, s);
         break;
     case SLOT_WATCHING:
-        watch_event(w, s, ok);
+        tc_api_watch_event(w, s, ok);
         break;
     default:
         tc_api_log_event(w->srv->log, "error", "unexpected_event", "");
@@ -774,7 +530,7 @@ static void *worker_main(void *arg)
             continue;
         HANDOFF_ACQUIRE(ev.tag);
         if ((uintptr_t)ev.tag & 1) { /* a Health/Watch stream's RECV_CLOSE_ON_SERVER */
-            watch_closed(w, (tc_api_slot *)((uintptr_t)ev.tag & ~(uintptr_t)1));
+            tc_api_watch_closed(w, (tc_api_slot *)((uintptr_t)ev.tag & ~(uintptr_t)1));
             continue;
         }
         on_event(w, ev.tag, ev.success);
@@ -783,6 +539,17 @@ static void *worker_main(void *arg)
 }
 
 /* ---- metrics the server adds at each scrape ---- */
+
+static const char *institution_name(const tc_api_config *c, size_t k)
+{
+    for (size_t i = 0; i < c->n_clients; i++)
+        if (c->clients[i].institution_index == k)
+            return c->clients[i].institution;
+    for (size_t i = 0; i < c->n_tokens; i++)
+        if (c->tokens[i].institution_index == k)
+            return c->tokens[i].institution;
+    return "?";
+}
 
 static void metrics_extra(FILE *f, void *arg)
 {
@@ -797,6 +564,12 @@ static void metrics_extra(FILE *f, void *arg)
             "# HELP tinchap_audit_failures_total Audit records whose commit failed (their calls "
             "were refused).\n"
             "# TYPE tinchap_audit_failures_total counter\ntinchap_audit_failures_total %llu\n"
+            "# HELP tinchap_audit_sync_failures_total Syncs of the relaxed audit trail to disk "
+            "that failed (retried every audit_sync_ms; health NOT_SERVING meanwhile).\n"
+            "# TYPE tinchap_audit_sync_failures_total counter\ntinchap_audit_sync_failures_total "
+            "%llu\n"
+            "# HELP tinchap_audit_sync_failing 1 while the last sync of the audit trail failed.\n"
+            "# TYPE tinchap_audit_sync_failing gauge\ntinchap_audit_sync_failing %d\n"
             "# HELP tinchap_audit_batch_size Records per audit commit.\n"
             "# TYPE tinchap_audit_batch_size summary\n"
             "tinchap_audit_batch_size_sum %llu\ntinchap_audit_batch_size_count %llu\n"
@@ -807,7 +580,8 @@ static void metrics_extra(FILE *f, void *arg)
             "# TYPE tinchap_audit_commit_seconds_max gauge\n"
             "tinchap_audit_commit_seconds_max %.6f\n",
             (unsigned long long)as.batches, (unsigned long long)as.records,
-            (unsigned long long)as.failures, (unsigned long long)as.batch_size_sum,
+            (unsigned long long)as.failures, (unsigned long long)as.sync_failures,
+            tc_audit_sync_failing(srv->audit), (unsigned long long)as.batch_size_sum,
             (unsigned long long)as.batches, (double)as.commit_us_sum / 1e6,
             (unsigned long long)as.batches, (double)as.commit_us_max / 1e6);
     const tc_model_set *set = tc_registry_acquire(srv->registry);
@@ -845,6 +619,19 @@ static void metrics_extra(FILE *f, void *arg)
                "# HELP tinchap_uptime_seconds Seconds since start.\n"
                "# TYPE tinchap_uptime_seconds gauge\ntinchap_uptime_seconds %.0f\n",
             atomic_load(&srv->serving), (double)(tc_time_now_us() - srv->started_us) / 1e6);
+    fprintf(f, "# HELP tinchap_audit_denials_throttled_total Score calls turned away because "
+               "their institution was over audit_denials_per_second refusals.\n"
+               "# TYPE tinchap_audit_denials_throttled_total counter\n");
+    for (size_t k = 0; k < srv->cfg.n_institutions; k++)
+        fprintf(f, "tinchap_audit_denials_throttled_total{institution=\"%s\"} %llu\n",
+                institution_name(&srv->cfg, k),
+                (unsigned long long)atomic_load(&srv->denials_throttled[k]));
+    if (srv->crl_next_update != 0) /* alert well before it: past it, every client is refused */
+        fprintf(f, "# HELP tinchap_tls_crl_next_update_seconds When the CRL in tls.crl_dir "
+                   "must be replaced (Unix time).\n"
+                   "# TYPE tinchap_tls_crl_next_update_seconds gauge\n"
+                   "tinchap_tls_crl_next_update_seconds %lld\n",
+                (long long)srv->crl_next_update);
 }
 
 /* ---- start, reload, stop ---- */
@@ -855,6 +642,10 @@ static int read_pem(const char *path, char **out, tc_error *err)
     return tc_read_file(path, 1u << 20, TC_EINVAL, out, &len, err);
 }
 
+/* mTLS through gRPC's TLS credentials (grpc_tls_*), which, unlike the older SSL ones, can
+ * enforce certificate revocation lists: with tls.crl_dir set, every client certificate is
+ * checked against the CRLs there (OpenSSL's hashed directory, X509_V_FLAG_CRL_CHECK), so a
+ * revoked one does not complete the handshake. */
 static grpc_server_credentials *make_credentials(const tc_api_config *c, tc_error *err)
 {
     if (c->insecure)
@@ -863,10 +654,22 @@ static grpc_server_credentials *make_credentials(const tc_api_config *c, tc_erro
     grpc_server_credentials *creds = NULL;
     if (read_pem(c->tls_cert, &cert, err) == TC_OK && read_pem(c->tls_key, &key, err) == TC_OK &&
         read_pem(c->tls_client_ca, &ca, err) == TC_OK) {
-        grpc_ssl_pem_key_cert_pair pair = {key, cert};
+        grpc_tls_identity_pairs *pairs = grpc_tls_identity_pairs_create();
+        grpc_tls_identity_pairs_add_pair(pairs, key, cert); /* copied */
+        /* the provider owns pairs from here */
+        grpc_tls_certificate_provider *provider =
+            grpc_tls_certificate_provider_static_data_create(ca, pairs);
+        grpc_tls_credentials_options *o = grpc_tls_credentials_options_create();
+        grpc_tls_credentials_options_set_certificate_provider(o, provider);
+        grpc_tls_credentials_options_watch_root_certs(o);
+        grpc_tls_credentials_options_watch_identity_key_cert_pairs(o);
         /* Clients must present a certificate signed by the client CA: identity is the cert. */
-        creds = grpc_ssl_server_credentials_create_ex(
-            ca, &pair, 1, GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY, NULL);
+        grpc_tls_credentials_options_set_cert_request_type(
+            o, GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+        if (c->tls_crl_dir[0] != '\0')
+            grpc_tls_credentials_options_set_crl_directory(o, c->tls_crl_dir);
+        creds = grpc_tls_server_credentials_create(o); /* owns o */
+        grpc_tls_certificate_provider_release(provider);
         if (creds == NULL)
             tc_errorf(err, TC_EINVAL, "TLS: cannot use %s / %s / %s", c->tls_cert, c->tls_key,
                       c->tls_client_ca);
@@ -920,18 +723,65 @@ static void close_worker(tc_api_worker *w)
     free(w->arena.buf);
 }
 
+/* Relaxed audit: the trail's disk refused a sync (or accepts them again). While it fails, the
+ * answers given are committed but may not survive a machine crash: health turns NOT_SERVING,
+ * so balancers and health-checking clients move to replicas whose disks work, and the log
+ * says why. Called on the audit sync thread. */
+static void audit_sync_state(int failing, const char *error, void *arg)
+{
+    tc_api_server *srv = arg;
+    if (failing)
+        tc_api_log_eventf(srv->log, "error", "audit_sync_failed", "error", "%s; retried every "
+                          "%u ms, health NOT_SERVING until it succeeds",
+                          error, srv->cfg.relaxed_sync_ms);
+    else
+        tc_api_log_event(srv->log, "info", "audit_sync_recovered", "");
+    tc_api_watch_notify(srv);
+}
+
+/* The database and the audit trail hold a nation's data and who asked about whom: their
+ * directories must be closed to everyone but the service's user, and the secret that names
+ * citizens in them must belong to that user (its mode, 0600, is tc_key_load's to check). */
+static int check_private(const char *what, const char *path, tc_error *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return TC_OK; /* created with mode 0700 when opened */
+    if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+        return tc_errorf(err, TC_EINVAL, "the %s directory %s is open to its group or others "
+                         "(mode %04o): chmod 700 %s", what, path,
+                         (unsigned)(st.st_mode & 07777), path);
+    return TC_OK;
+}
+
+static int check_files(const tc_api_config *c, tc_error *err)
+{
+    struct stat st;
+    int rc;
+    if ((rc = check_private("database", c->database, err)) != TC_OK ||
+        (rc = check_private("audit trail", c->audit_dir, err)) != TC_OK)
+        return rc;
+    if (stat(c->secret, &st) == 0 && st.st_uid != geteuid())
+        return tc_errorf(err, TC_EKEY, "the secret key %s belongs to uid %u, not to the user "
+                         "tinchapd runs as (uid %u): chown it to that user",
+                         c->secret, (unsigned)st.st_uid, (unsigned)geteuid());
+    return TC_OK;
+}
+
 static int open_engine(tc_api_server *srv, tc_error *err)
 {
     const tc_api_config *c = &srv->cfg;
     int rc;
     char reasons[TC_API_PATH_MAX + 16];
-    if ((rc = tc_catalog_load(c->catalog, &srv->catalog, err)) != TC_OK ||
+    if ((rc = check_files(c, err)) != TC_OK ||
+        (rc = tc_catalog_load(c->catalog, &srv->catalog, err)) != TC_OK ||
         (rc = tc_key_load(c->secret, &srv->key, err)) != TC_OK)
         return rc;
     tc_store_options so = {.path = c->database, .catalog = srv->catalog, .key = srv->key,
                            .map_size = c->map_size, .create = 1};
     tc_audit_options ao = {.dir = c->audit_dir, .key = srv->key, .relaxed = c->relaxed_audit,
-                           .sync_ms = c->relaxed_sync_ms, .map_size = c->audit_map_size};
+                           .sync_ms = c->relaxed_sync_ms, .map_size = c->audit_map_size,
+                           .sync_state = audit_sync_state, .sync_arg = srv};
     if ((rc = tc_store_open(&so, &srv->store, err)) != TC_OK ||
         (rc = tc_audit_open(&ao, &srv->audit, err)) != TC_OK)
         return rc;
@@ -989,6 +839,11 @@ static int open_server(tc_api_server *srv, tc_error *err)
     }
     srv->shutdown_cq = grpc_completion_queue_create_for_next(NULL);
     grpc_server_register_completion_queue(srv->server, srv->shutdown_cq, NULL);
+    if (!c->insecure && c->tls_crl_dir[0] != '\0') {
+        int rc = tc_api_crl_check(c, &srv->crl_next_update, err);
+        if (rc != TC_OK)
+            return rc;
+    }
     grpc_server_credentials *creds = make_credentials(c, err);
     if (creds == NULL)
         return err != NULL && err->code != TC_OK ? err->code : TC_EINVAL;
@@ -1059,14 +914,20 @@ int tc_api_server_start(const tc_api_config *cfg, tc_api_server **out, tc_error 
             goto fail; /* (not reached in practice; threads already started are leaked) */
         }
     }
-    char fields[512];
+    char fields[640], crl[64] = "";
+    if (srv->crl_next_update != 0) {
+        char t[TC_TIME_TEXT_LEN];
+        tc_time_format(srv->crl_next_update, t);
+        snprintf(crl, sizeof crl, ",\"crl_next_update\":\"%s\"", t);
+    }
     const tc_model_set *set = tc_registry_acquire(srv->registry);
     snprintf(fields, sizeof fields,
              "\"version\":\"%s\",\"commit\":\"%s\",\"listen\":\"%s\",\"port\":%d,"
-             "\"workers\":%zu,\"tls\":%s,\"audit_sync\":\"%s\",\"models\":%zu,\"metrics_port\":%d",
+             "\"workers\":%zu,\"tls\":%s,\"audit_sync\":\"%s\",\"models\":%zu,"
+             "\"metrics_port\":%d%s",
              tc_api_version(), tc_api_commit(), cfg->listen, srv->port, srv->n_workers,
              cfg->insecure ? "false" : "true", cfg->relaxed_audit ? "relaxed" : "durable",
-             tc_model_set_count(set), tc_api_metrics_port(srv->metrics));
+             tc_model_set_count(set), tc_api_metrics_port(srv->metrics), crl);
     tc_registry_release(srv->registry, set);
     tc_api_log_event(srv->log, "info", "serving", fields);
     *out = srv;
@@ -1144,7 +1005,7 @@ void tc_api_server_stop(tc_api_server *srv)
      *    client-side health checking stop picking this replica — and balancers get a grace
      *    period to notice, while calls are still served. */
     atomic_store(&srv->serving, 0);
-    watch_notify(srv);
+    tc_api_watch_notify(srv);
     tc_api_log_event(srv->log, "info", "draining", "");
     if (srv->cfg.drain_grace_ms > 0)
         usleep(srv->cfg.drain_grace_ms * 1000u);
@@ -1173,7 +1034,7 @@ void tc_api_server_stop(tc_api_server *srv)
      *    slot is posted from here on (slots already posted keep matching calls, which are
      *    refused above), and no post is half-way when the server shuts down (see post_mu).
      *    What is still in flight gets the rest of the drain timeout. */
-    watch_end_all(srv);
+    tc_api_watch_end_all(srv);
     atomic_store(&srv->stopping, 1);
     for (size_t i = 0; i < srv->n_workers; i++) {
         pthread_mutex_lock(&srv->workers[i].post_mu);

@@ -1,6 +1,8 @@
-/* tinchap.v1.Steward: PutCitizens, GrantConsent, RevokeConsent, EraseCitizen, ListInquiries.
- * Writes run in one LMDB transaction each on the worker; every input is validated first and
- * nothing is written when any part is bad. Messages name fields and record indices, never IDs. */
+/* tinchap.v1.Steward's writes: PutCitizens, GrantConsent, RevokeConsent, EraseCitizen (the
+ * reads, ListInquiries and ListConsents, are in tc_api_history.c). Writes run in one LMDB
+ * transaction each on the worker; every input is validated first and nothing is written when
+ * any part is bad; each is recorded in the audit trail before it is committed. Messages name
+ * fields and record indices, never IDs. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,31 +16,8 @@
 #include "tc_time.h"
 #include "tinchap/v1/steward.pb-c.h"
 
-static void reply(tc_api_slot *s, const ProtobufCMessage *msg)
-{
-    size_t len = 0;
-    unsigned char *out = tc_api_pack(s, msg, &len);
-    if (out == NULL)
-        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, "reply too large");
-    else
-        tc_api_finish(s, GRPC_STATUS_OK, out, len);
-}
 
-static ProtobufCMessage *request(tc_api_slot *s, const ProtobufCMessageDescriptor *d)
-{
-    size_t len = 0;
-    const unsigned char *data = tc_api_payload(s, &len);
-    ProtobufCMessage *m = data != NULL
-                              ? protobuf_c_message_unpack(d, &s->w->allocator, len, data)
-                              : NULL;
-    if (m == NULL)
-        tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, "%s message is %s", d->short_name,
-                    data == NULL ? "missing" : "malformed");
-    return m;
-}
-
-/* Validate and hash a citizen ID; answers INVALID_ARGUMENT itself. */
-static int citizen_key(tc_api_slot *s, const char *id, unsigned char key[TC_CITIZEN_KEY_LEN],
+int tc_api_citizen_key(tc_api_slot *s, const char *id, unsigned char key[TC_CITIZEN_KEY_LEN],
                        tc_id_info *info)
 {
     tc_error err;
@@ -53,15 +32,50 @@ static int citizen_key(tc_api_slot *s, const char *id, unsigned char key[TC_CITI
     return 0;
 }
 
-/* Run fn inside one write transaction; answers the call on failure. */
-static int commit(tc_api_slot *s, tc_writer *w, int rc, tc_error *err)
+/* A steward record of this call's identity, about one citizen. */
+static void steward_record(tc_api_slot *s, tc_audit_steward *r, tc_steward_action action,
+                           const unsigned char key[TC_CITIZEN_KEY_LEN])
 {
+    memset(r, 0, sizeof *r);
+    r->time_us = tc_time_now_us();
+    r->action = action;
+    snprintf(r->institution, sizeof r->institution, "%s", s->who->institution);
+    if (s->w->srv->cfg.insecure) /* a token's hash: enough of it to tell tokens apart */
+        snprintf(r->identity, sizeof r->identity, "token sha256:%.16s", s->who->identity);
+    else
+        snprintf(r->identity, sizeof r->identity, "%s", s->who->identity);
+    if (key != NULL)
+        memcpy(r->citizen, key, TC_CITIZEN_KEY_LEN);
+    r->applied = 1;
+}
+
+/* End a write transaction: abort it when rc failed; else record the write in the audit trail
+ * (one record, or one per citizen of citizens[0..n)), then commit it. Nothing is written without
+ * its record; a commit that fails after it is recorded too. Answers the call on failure. */
+static int audited_commit(tc_api_slot *s, tc_writer *w, int rc, tc_error *err,
+                          tc_audit_steward *r, const unsigned char *citizens,
+                          const unsigned char *changed, size_t n)
+{
+    tc_api_server *srv = s->w->srv;
     if (rc != TC_OK) {
         tc_writer_abort(w);
         tc_api_fail(s, tc_api_status_of(rc), "%s", err->msg);
         return 1;
     }
+    if ((rc = tc_audit_steward_append(srv->audit, r, citizens, changed, n, err)) != TC_OK) {
+        tc_writer_abort(w);
+        tc_api_log_eventf(srv->log, "error", "audit_write_failed", "error", "%s", err->msg);
+        tc_api_fail(s, GRPC_STATUS_UNAVAILABLE, "the audit trail cannot be written (%s): "
+                    "nothing was written", rc == TC_EFULL ? "it is full" : tc_strerror(rc));
+        return 1;
+    }
     if ((rc = tc_writer_commit(w, err)) != TC_OK) {
+        tc_error ignored;
+        r->applied = 0;
+        snprintf(r->error, sizeof r->error, "%s", err->msg);
+        if (tc_audit_steward_append(srv->audit, r, citizens, changed, n, &ignored) != TC_OK)
+            tc_api_log_eventf(srv->log, "error", "audit_write_failed", "error", "%s",
+                              ignored.msg);
         tc_api_fail(s, tc_api_status_of(rc), "%s", err->msg);
         return 1;
     }
@@ -70,16 +84,20 @@ static int commit(tc_api_slot *s, tc_writer *w, int rc, tc_error *err)
 
 void tc_api_handle_grant(tc_api_slot *s)
 {
-    Tinchap__V1__GrantConsentRequest *q = (Tinchap__V1__GrantConsentRequest *)request(
+    Tinchap__V1__GrantConsentRequest *q = (Tinchap__V1__GrantConsentRequest *)tc_api_request(
         s, &tinchap__v1__grant_consent_request__descriptor);
     unsigned char key[TC_CITIZEN_KEY_LEN];
     tc_consent c;
     tc_error err;
     char msg[sizeof s->status_text];
-    if (q == NULL || citizen_key(s, q->citizen_id, key, NULL))
+    if (q == NULL || tc_api_citizen_key(s, q->citizen_id, key, NULL))
         return;
     if (tc_api_grant_check(q, &c, msg, sizeof msg)) {
         tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, "%s", msg);
+        return;
+    }
+    if (tc_consent_protect_ref(&c, s->w->hasher) != TC_OK) {
+        tc_api_fail(s, GRPC_STATUS_INTERNAL, "hashing the consent reference failed");
         return;
     }
     tc_writer *w = NULL;
@@ -88,21 +106,27 @@ void tc_api_handle_grant(tc_api_slot *s)
         tc_api_fail(s, tc_api_status_of(rc), "%s", err.msg);
         return;
     }
-    if (commit(s, w, tc_writer_put_consent(w, key, &c, NULL, &err), &err))
+    tc_audit_steward r;
+    steward_record(s, &r, TC_STEWARD_GRANT, key);
+    rc = tc_writer_put_consent(w, key, &c, r.time_us / 1000000, &r.changed, &r.previous, &err);
+    r.consent = c;
+    r.has_consent = 1;
+    r.has_previous = r.changed && r.previous.granted_at != 0;
+    if (audited_commit(s, w, rc, &err, &r, NULL, NULL, 1))
         return;
-    Tinchap__V1__GrantConsentResponse r = TINCHAP__V1__GRANT_CONSENT_RESPONSE__INIT;
-    reply(s, &r.base);
+    Tinchap__V1__GrantConsentResponse resp = TINCHAP__V1__GRANT_CONSENT_RESPONSE__INIT;
+    tc_api_reply(s, &resp.base);
 }
 
 void tc_api_handle_revoke(tc_api_slot *s)
 {
-    Tinchap__V1__RevokeConsentRequest *q = (Tinchap__V1__RevokeConsentRequest *)request(
+    Tinchap__V1__RevokeConsentRequest *q = (Tinchap__V1__RevokeConsentRequest *)tc_api_request(
         s, &tinchap__v1__revoke_consent_request__descriptor);
     unsigned char key[TC_CITIZEN_KEY_LEN];
     int64_t at = tc_time_now();
     tc_error err;
     char msg[sizeof s->status_text];
-    if (q == NULL || citizen_key(s, q->citizen_id, key, NULL))
+    if (q == NULL || tc_api_citizen_key(s, q->citizen_id, key, NULL))
         return;
     if (tc_api_revoke_check(q, &at, msg, sizeof msg)) {
         tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, "%s", msg);
@@ -114,23 +138,27 @@ void tc_api_handle_revoke(tc_api_slot *s)
         tc_api_fail(s, tc_api_status_of(rc), "%s", err.msg);
         return;
     }
-    rc = tc_writer_revoke_consent(w, key, q->institution, q->purpose, at, &err);
+    tc_audit_steward r;
+    steward_record(s, &r, TC_STEWARD_REVOKE, key);
+    rc = tc_writer_revoke_consent(w, key, q->institution, q->purpose, at, &r.consent, &err);
     if (rc == TC_ENOTFOUND)
         tc_errorf(&err, rc, "no consent on record for this citizen, institution and purpose");
-    if (commit(s, w, rc, &err))
+    r.has_consent = 1;
+    r.changed = 1;
+    if (audited_commit(s, w, rc, &err, &r, NULL, NULL, 1))
         return;
-    Tinchap__V1__RevokeConsentResponse r = TINCHAP__V1__REVOKE_CONSENT_RESPONSE__INIT;
-    reply(s, &r.base);
+    Tinchap__V1__RevokeConsentResponse resp = TINCHAP__V1__REVOKE_CONSENT_RESPONSE__INIT;
+    tc_api_reply(s, &resp.base);
 }
 
 void tc_api_handle_erase(tc_api_slot *s)
 {
-    Tinchap__V1__EraseCitizenRequest *q = (Tinchap__V1__EraseCitizenRequest *)request(
+    Tinchap__V1__EraseCitizenRequest *q = (Tinchap__V1__EraseCitizenRequest *)tc_api_request(
         s, &tinchap__v1__erase_citizen_request__descriptor);
     unsigned char key[TC_CITIZEN_KEY_LEN];
     tc_error err;
-    int found = 0;
-    if (q == NULL || citizen_key(s, q->citizen_id, key, NULL))
+    size_t consents = 0;
+    if (q == NULL || tc_api_citizen_key(s, q->citizen_id, key, NULL))
         return;
     tc_writer *w = NULL;
     int rc = tc_writer_begin(s->w->srv->store, &w, &err);
@@ -138,81 +166,16 @@ void tc_api_handle_erase(tc_api_slot *s)
         tc_api_fail(s, tc_api_status_of(rc), "%s", err.msg);
         return;
     }
-    if (commit(s, w, tc_writer_erase_citizen(w, key, &found, &err), &err))
+    /* the fact of the erasure is kept, and how many consents went: no attribute */
+    tc_audit_steward r;
+    steward_record(s, &r, TC_STEWARD_ERASE, key);
+    rc = tc_writer_erase_citizen(w, key, &r.changed, &consents, &err);
+    r.consents_erased = (unsigned)consents;
+    if (audited_commit(s, w, rc, &err, &r, NULL, NULL, 1))
         return;
-    Tinchap__V1__EraseCitizenResponse r = TINCHAP__V1__ERASE_CITIZEN_RESPONSE__INIT;
-    r.erased = found != 0;
-    reply(s, &r.base);
-}
-
-typedef struct inquiries {
-    tc_api_slot *s;
-    Tinchap__V1__Inquiry **items;
-    size_t n, max;
-} inquiries;
-
-static char *arena_copy(tc_api_slot *s, const char *v)
-{
-    size_t n = strlen(v) + 1;
-    char *out = tc_api_arena_alloc(s->w, n);
-    if (out != NULL)
-        memcpy(out, v, n);
-    return out != NULL ? out : (char *)"";
-}
-
-static int add_inquiry(const tc_audit_record *r, void *arg)
-{
-    inquiries *q = arg;
-    if (r->outcome == TC_AUDIT_REPLAYED)
-        return 0; /* a retry's answer is not another inquiry */
-    Tinchap__V1__Inquiry *o = tc_api_arena_alloc(q->s->w, sizeof *o);
-    if (o == NULL)
-        return 1;
-    tinchap__v1__inquiry__init(o);
-    char t[TC_TIME_US_TEXT_LEN];
-    tc_time_format_us(r->time_us, t);
-    o->inquiry_id = arena_copy(q->s, r->inquiry_id);
-    o->time = arena_copy(q->s, t);
-    o->institution = arena_copy(q->s, r->institution);
-    o->purpose = arena_copy(q->s, r->purpose);
-    o->model_name = arena_copy(q->s, r->model);
-    o->model_version = r->model_version;
-    o->grade = arena_copy(q->s, r->grade);
-    o->outcome = (char *)(r->outcome == TC_AUDIT_SCORED
-                              ? "scored"
-                              : tc_api_status_name((grpc_status_code)r->status));
-    q->items[q->n++] = o;
-    return q->n >= q->max;
-}
-
-void tc_api_handle_inquiries(tc_api_slot *s)
-{
-    Tinchap__V1__ListInquiriesRequest *q = (Tinchap__V1__ListInquiriesRequest *)request(
-        s, &tinchap__v1__list_inquiries_request__descriptor);
-    unsigned char key[TC_CITIZEN_KEY_LEN];
-    tc_error err;
-    if (q == NULL || citizen_key(s, q->citizen_id, key, NULL))
-        return;
-    size_t limit = q->limit == 0 ? 100 : q->limit;
-    if (limit > 1000) {
-        tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, "field 'limit': at most 1000");
-        return;
-    }
-    inquiries acc = {s, tc_api_arena_alloc(s->w, limit * sizeof(void *)), 0, limit};
-    if (acc.items == NULL) {
-        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, "too many inquiries for the reply");
-        return;
-    }
-    /* replays are skipped, so read a little more than asked */
-    int rc = tc_audit_by_citizen(s->w->audit_reader, key, limit * 2, add_inquiry, &acc, &err);
-    if (rc != TC_OK) {
-        tc_api_fail(s, tc_api_status_of(rc), "%s", err.msg);
-        return;
-    }
-    Tinchap__V1__ListInquiriesResponse r = TINCHAP__V1__LIST_INQUIRIES_RESPONSE__INIT;
-    r.inquiries = acc.items;
-    r.n_inquiries = acc.n;
-    reply(s, &r.base);
+    Tinchap__V1__EraseCitizenResponse resp = TINCHAP__V1__ERASE_CITIZEN_RESPONSE__INIT;
+    resp.erased = r.changed != 0;
+    tc_api_reply(s, &resp.base);
 }
 
 /* ---- PutCitizens: a client stream, validated whole, written in one transaction ---- */
@@ -222,6 +185,7 @@ typedef struct put_state {
     size_t rec_len;
     unsigned char *keys;     /* n x TC_CITIZEN_KEY_LEN */
     unsigned char *records;  /* n x rec_len */
+    unsigned char *changed;  /* n: written (1) or unchanged (0), for the audit trail */
     int failed;              /* a reply has been decided; drain the stream */
     grpc_status_code status;
     char text[TC_API_STATUS_TEXT_MAX];
@@ -233,6 +197,7 @@ void tc_api_put_release(tc_api_slot *s)
         return;
     free(s->put->keys);
     free(s->put->records);
+    free(s->put->changed);
     free(s->put);
     s->put = NULL;
 }
@@ -275,6 +240,12 @@ static void put_one(tc_api_slot *s, put_state *p, const unsigned char *msg, size
                    "more than %d records in one call: split the stream", TC_API_PUT_MAX);
         return;
     }
+    char why[sizeof p->text];
+    if (tc_api_strings_check(&tinchap__v1__citizen_record__descriptor, msg, len, why,
+                             sizeof why)) {
+        put_reject(p, GRPC_STATUS_INVALID_ARGUMENT, "record %zu: %s", idx, why);
+        return;
+    }
     Tinchap__V1__CitizenRecord *r =
         tinchap__v1__citizen_record__unpack(&s->w->allocator, len, msg);
     if (r == NULL) {
@@ -284,7 +255,6 @@ static void put_one(tc_api_slot *s, put_state *p, const unsigned char *msg, size
     tc_id_info info;
     unsigned char *key = p->keys + p->n * TC_CITIZEN_KEY_LEN;
     tc_value values[TC_CATALOG_ATTRS_MAX];
-    char why[sizeof p->text];
     if (tc_api_record_check(cat, r, idx, &info, values, why, sizeof why)) {
         put_reject(p, GRPC_STATUS_INVALID_ARGUMENT, "%s", why);
         goto out;
@@ -339,18 +309,21 @@ static void put_finish(tc_api_slot *s, put_state *p)
         int changed = 0;
         rc = tc_writer_put_citizen(w, p->keys + i * TC_CITIZEN_KEY_LEN,
                                    p->records + i * p->rec_len, p->rec_len, &changed, &err);
+        p->changed[i] = changed != 0;
         if (changed)
             written++;
         else
             unchanged++;
     }
-    if (commit(s, w, rc, &err))
+    tc_audit_steward r; /* one per citizen, in one transaction */
+    steward_record(s, &r, TC_STEWARD_PUT, NULL);
+    if (audited_commit(s, w, rc, &err, &r, p->keys, p->changed, p->n))
         return;
-    Tinchap__V1__PutCitizensResponse r = TINCHAP__V1__PUT_CITIZENS_RESPONSE__INIT;
-    r.received = p->received;
-    r.written = written;
-    r.unchanged = unchanged;
-    reply(s, &r.base);
+    Tinchap__V1__PutCitizensResponse resp = TINCHAP__V1__PUT_CITIZENS_RESPONSE__INIT;
+    resp.received = p->received;
+    resp.written = written;
+    resp.unchanged = unchanged;
+    tc_api_reply(s, &resp.base);
 }
 
 void tc_api_put_confirmed(tc_api_slot *s)
@@ -366,11 +339,13 @@ void tc_api_handle_put(tc_api_slot *s, const unsigned char *msg, size_t len, int
             p->rec_len = tc_record_size(s->w->srv->catalog);
             p->keys = malloc((size_t)TC_API_PUT_MAX * TC_CITIZEN_KEY_LEN);
             p->records = malloc((size_t)TC_API_PUT_MAX * p->rec_len);
+            p->changed = malloc(TC_API_PUT_MAX);
         }
-        if (p == NULL || p->keys == NULL || p->records == NULL) {
+        if (p == NULL || p->keys == NULL || p->records == NULL || p->changed == NULL) {
             if (p != NULL) {
                 free(p->keys);
                 free(p->records);
+                free(p->changed);
                 free(p);
             }
             tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");

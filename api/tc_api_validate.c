@@ -6,6 +6,7 @@
 
 #include "tc_audit.h"
 #include "tc_model.h"
+#include "tc_text.h"
 #include "tc_time.h"
 
 static int fail(char *msg, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -33,27 +34,101 @@ static int token_ok(const char *v, size_t max)
     return 1;
 }
 
-/* 1 if v holds a run of 12 or more digits, which could be a citizen ID. */
 static int has_id_digits(const char *v)
 {
-    size_t digits = 0;
-    for (; *v != '\0'; v++) {
-        digits = *v >= '0' && *v <= '9' ? digits + 1 : 0;
-        if (digits >= TC_ID_LEN)
+    return tc_text_has_id_run(v, strlen(v));
+}
+
+/* ---- strings on the wire ---- */
+
+#define WIRE_DEPTH_MAX 8 /* messages inside messages: tinchap's go two deep */
+
+static int wire_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64 && *pos < len; shift += 7) {
+        uint8_t b = p[(*pos)++];
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if ((b & 0x80) == 0) {
+            *out = v;
             return 1;
+        }
     }
     return 0;
 }
 
-void tc_api_redact_ids(char *text)
+/* Walk one encoded message: 0 when every string field is well-formed UTF-8 without NUL (or the
+ * encoding is broken, which the decoder then reports), 1 with the offending field's path. */
+static int wire_scan(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len,
+                     int depth, char *path, size_t size, const char **why)
 {
-    tc_id_redact(text);
+    size_t pos = 0;
+    while (pos < len) {
+        uint64_t tag, n;
+        if (!wire_varint(p, len, &pos, &tag))
+            return 0;
+        unsigned wt = (unsigned)(tag & 7);
+        if (wt == 0 && !wire_varint(p, len, &pos, &n))
+            return 0;
+        if (wt == 1 || wt == 5) {
+            if (len - pos < (wt == 1 ? 8u : 4u))
+                return 0;
+            pos += wt == 1 ? 8 : 4;
+        }
+        if (wt != 0 && wt != 1 && wt != 2 && wt != 5)
+            return 0;
+        if (wt != 2)
+            continue;
+        if (!wire_varint(p, len, &pos, &n) || n > len - pos)
+            return 0;
+        const ProtobufCFieldDescriptor *f =
+            tag >> 3 <= UINT32_MAX
+                ? protobuf_c_message_descriptor_get_field(d, (unsigned)(tag >> 3))
+                : NULL;
+        const char *field = (const char *)(p + pos);
+        pos += (size_t)n;
+        if (f == NULL)
+            continue; /* an unknown field: never read */
+        if (f->type == PROTOBUF_C_TYPE_STRING) {
+            if (memchr(field, 0, (size_t)n) != NULL)
+                *why = "holds a NUL byte";
+            else if (!tc_utf8_valid(field, (size_t)n))
+                *why = "is not valid UTF-8";
+            else
+                continue;
+            snprintf(path, size, "%s", f->name);
+            return 1;
+        }
+        if (f->type == PROTOBUF_C_TYPE_MESSAGE && depth < WIRE_DEPTH_MAX &&
+            wire_scan(f->descriptor, (const uint8_t *)field, (size_t)n, depth + 1, path, size,
+                      why)) {
+            size_t fl = strlen(f->name), pl = strlen(path);
+            if (fl + 1 + pl < size) { /* "attributes." before "level" */
+                memmove(path + fl + 1, path, pl + 1);
+                memcpy(path, f->name, fl);
+                path[fl] = '.';
+            }
+            return 1;
+        }
+    }
+    return 0;
 }
 
-/* No run of 12 digits: a client cannot put a citizen ID where logs would keep it. */
+int tc_api_strings_check(const ProtobufCMessageDescriptor *d, const void *data, size_t len,
+                         char *msg, size_t size)
+{
+    char path[128];
+    const char *why = NULL;
+    if (!wire_scan(d, data, len, 0, path, sizeof path, &why))
+        return 0;
+    return fail(msg, size, "field '%s' %s", path, why);
+}
+
+/* Any ID a bank's systems make: every UUID form (hex, hyphenated, braced, urn:uuid:), ULIDs,
+ * "app-2026-000123". A run of digits is fine: what is kept of it is redacted or hashed. */
 const char *tc_api_request_id_problem(const char *v)
 {
-    size_t n = strlen(v), digits = 0;
+    size_t n = strlen(v);
     if (n == 0)
         return "is required";
     if (n > TC_AUDIT_TEXT_MAX)
@@ -61,12 +136,8 @@ const char *tc_api_request_id_problem(const char *v)
     for (size_t i = 0; i < n; i++) {
         char c = v[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == ':' || c == '-'))
-            return "may hold only A-Z a-z 0-9 . _ : -";
-        digits = c >= '0' && c <= '9' ? digits + 1 : 0;
-        if (digits >= TC_ID_LEN)
-            return "must not contain 12 or more consecutive digits (it could be a citizen ID, "
-                   "and request IDs are logged)";
+              c == '.' || c == '_' || c == ':' || c == '-' || c == '{' || c == '}'))
+            return "may hold only A-Z a-z 0-9 . _ : - { }";
     }
     return NULL;
 }
@@ -82,9 +153,7 @@ int tc_api_score_check(const Tinchap__V1__ScoreRequest *q, char *msg, size_t siz
     if (tc_consent_check_ref(q->consent_ref, strlen(q->consent_ref), &err) != TC_OK ||
         tc_consent_check_purpose(q->purpose, strlen(q->purpose), &err) != TC_OK)
         return fail(msg, size, "%s", err.msg);
-    /* purpose, product and model name are kept in the audit record as sent */
-    if (has_id_digits(q->purpose))
-        return fail(msg, size, "field 'purpose' must not contain 12 or more consecutive digits");
+    /* purpose (checked above), product and model name are kept in the audit record as sent */
     if (!token_ok(q->product, TC_MODEL_NAME_MAX))
         return fail(msg, size, "field 'product': 1-64 characters of a-z, 0-9, '-', '_', '.'");
     if (has_id_digits(q->product))

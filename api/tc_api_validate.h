@@ -16,20 +16,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <protobuf-c/protobuf-c.h>
+
 #include "tc_catalog.h"
 #include "tc_consent.h"
 #include "tc_id.h"
 #include "tinchap/v1/scoring.pb-c.h"
 #include "tinchap/v1/steward.pb-c.h"
 
-/* NULL when request_id is acceptable (1-64 of A-Z a-z 0-9 . _ : -, no run of 12 digits), else
- * what is wrong, to follow "field 'request_id' ". */
-const char *tc_api_request_id_problem(const char *v);
+/* Every string field of an encoded message, and of the messages inside it, must be
+ * well-formed UTF-8 without a NUL byte (checked on the wire: protobuf-c hands over C strings, so
+ * "loan-origination\0marketing" would arrive as "loan-origination", and bytes that are not
+ * UTF-8 would reach the logs). 0, or 1 with "field 'attributes.level' holds a NUL byte". A
+ * broken encoding passes here and is refused by the decoder. */
+int tc_api_strings_check(const ProtobufCMessageDescriptor *d, const void *data, size_t len,
+                         char *msg, size_t size);
 
-/* Replace every run of 12 or more digits in text by as many '#': applied to each status text
- * before it is sent, logged or audited, since a client may put a citizen ID in any field a
- * message quotes back (an unknown method's path, a category level, a model name). */
-void tc_api_redact_ids(char *text);
+/* NULL when request_id is acceptable (1-64 of A-Z a-z 0-9 . _ : - { }, so every UUID form),
+ * else what is wrong, to follow "field 'request_id' ". */
+const char *tc_api_request_id_problem(const char *v);
 
 /* Score: every field but the model choice (which needs the registry). The citizen ID is parsed
  * against this year. */

@@ -13,7 +13,7 @@
  * Score requests are real: each names a citizen drawn uniformly at random from --citizens (a
  * file of "citizen_id,consent_ref" lines whose consents are valid now for the token's
  * institution) with a unique request ID ("lg" + a run tag + a base-36 counter: the server
- * replays repeated IDs and refuses 12+ consecutive digits in them). Every answer is checked on
+ * replays repeated IDs). Every answer is checked on
  * the fly: an OK status must carry a ScoreResponse echoing the request ID, with a grade and not
  * replayed; anything else is counted under its status name (or BAD_RESPONSE) and reported.
  *

@@ -485,7 +485,7 @@ def main():
       "from every citizen with a bank-a consent valid now in the %s-citizen database, with a "
       "unique request ID, and its answer is checked on the fly (echoed request ID, a grade, "
       "not a replay). The floor is `/tinchap.v1.Diagnostics/Noop` on the same `tinchapd` "
-      "process, threads and slots. Server: 2 workers, audit relaxed, plaintext with a bearer "
+      "process, threads and slots, authenticated as Score is (the scorer's token). Server: 2 workers, audit relaxed, plaintext with a bearer "
       "token on 127.0.0.1 (the service, not TLS; mTLS below), access log on (to a file). "
       "Percentiles from every sample (GSL). CPU per call is the process's user+system time "
       "over the window divided by the calls completed. Caution at c=1: on this VM the round "

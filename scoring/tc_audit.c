@@ -1,346 +1,21 @@
-#include "tc_audit.h"
-
+/* The audit trail: opening, and the writer that group-commits records (the record codec:
+ * tc_audit_codec.c; reading: tc_audit_read.c; the steward's writes: tc_audit_steward.c). */
 #include <errno.h>
-#include <pthread.h>
-#include <semaphore.h>
-#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <lmdb.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <sys/stat.h>
 
-#include "tc_store.h" /* tc_mdb_error */
+#include "tc_audit_impl.h"
 #include "tc_time.h"
 
-#define RECORD_FORMAT 1
 #define RECORD_MAX 2048
 #define PRUNE_EVERY_US (10 * 1000000LL) /* forget old request IDs every 10 s */
 #define PRUNE_MAX 10000                 /* ... at most this many per pass, to bound a batch */
 
-typedef struct producer {
-    pthread_mutex_t mu;
-    tc_audit_entry **items;
-    size_t n;
-} producer;
-
-struct tc_audit {
-    char *path;
-    MDB_env *env;
-    MDB_dbi meta, audit, by_citizen, idem, idem_time, governance;
-    int has_governance; /* 0: a read-only trail written before the table existed */
-    tc_audit_options opt;
-    size_t n_producers;
-    producer producers[TC_AUDIT_PRODUCERS_MAX];
-    sem_t wake;
-    pthread_t thread;
-    int started;
-    atomic_int stopping;
-    uint64_t next_seq;
-    int64_t last_prune_us;
-    /* Relaxed mode: commits without sync set dirty; a thread of its own syncs every sync_ms,
-     * so that no reply waits behind an fdatasync (mdb_env_sync runs beside a write txn). */
-    atomic_int dirty;
-    pthread_t syncer;
-    int syncer_started;
-    pthread_mutex_t sync_mu; /* guards sync_stop, for sync_cv */
-    pthread_cond_t sync_cv;
-    int sync_stop;
-    /* Held by whoever commits: the writer, or in relaxed mode a submitting thread that finds
-     * it free (see tc_audit_submit). Guards next_seq, last_prune_us, last_err and batch. */
-    pthread_mutex_t commit_mu;
-    pthread_mutex_t stats_mu;
-    tc_audit_stats stats;
-    tc_error last_err;      /* of the last failed commit (commit_mu; done() may read it) */
-    tc_audit_entry **batch; /* the writer's working list */
-};
-
-struct tc_audit_reader {
-    tc_audit *a;
-    MDB_txn *txn;
-};
-
-static int mdb_fail(const tc_audit *a, int rc, const char *what, tc_error *err)
-{
-    return tc_mdb_error(a->path, a->env, rc, what, err);
-}
-
-/* ---- codec ---- */
-
-typedef struct wbuf {
-    unsigned char *p;
-    size_t len, size;
-    int overflow;
-} wbuf;
-
-static void put_bytes(wbuf *b, const void *v, size_t n)
-{
-    if (b->len + n > b->size) {
-        b->overflow = 1;
-        return;
-    }
-    memcpy(b->p + b->len, v, n);
-    b->len += n;
-}
-
-static void put_u64(wbuf *b, uint64_t v)
-{
-    unsigned char t[8];
-    for (int i = 0; i < 8; i++)
-        t[i] = (unsigned char)(v >> (8 * i));
-    put_bytes(b, t, 8);
-}
-
-static void put_u32(wbuf *b, uint32_t v)
-{
-    unsigned char t[4];
-    for (int i = 0; i < 4; i++)
-        t[i] = (unsigned char)(v >> (8 * i));
-    put_bytes(b, t, 4);
-}
-
-static void put_u8(wbuf *b, unsigned v)
-{
-    unsigned char c = (unsigned char)v;
-    put_bytes(b, &c, 1);
-}
-
-static void put_f64(wbuf *b, double d)
-{
-    uint64_t v;
-    memcpy(&v, &d, 8);
-    put_u64(b, v);
-}
-
-static void put_str(wbuf *b, const char *s)
-{
-    size_t n = strnlen(s, 255);
-    put_u8(b, (unsigned)n);
-    put_bytes(b, s, n);
-}
-
-typedef struct rbuf {
-    const unsigned char *p;
-    size_t len, pos;
-    int bad;
-} rbuf;
-
-static const unsigned char *take(rbuf *b, size_t n)
-{
-    if (b->bad || b->pos + n > b->len) {
-        b->bad = 1;
-        return NULL;
-    }
-    const unsigned char *p = b->p + b->pos;
-    b->pos += n;
-    return p;
-}
-
-static uint64_t get_u64(rbuf *b)
-{
-    const unsigned char *t = take(b, 8);
-    uint64_t v = 0;
-    for (int i = 0; t != NULL && i < 8; i++)
-        v |= (uint64_t)t[i] << (8 * i);
-    return v;
-}
-
-static uint32_t get_u32(rbuf *b)
-{
-    const unsigned char *t = take(b, 4);
-    uint32_t v = 0;
-    for (int i = 0; t != NULL && i < 4; i++)
-        v |= (uint32_t)t[i] << (8 * i);
-    return v;
-}
-
-static unsigned get_u8(rbuf *b)
-{
-    const unsigned char *t = take(b, 1);
-    return t != NULL ? t[0] : 0;
-}
-
-static double get_f64(rbuf *b)
-{
-    uint64_t v = get_u64(b);
-    double d;
-    memcpy(&d, &v, 8);
-    return d;
-}
-
-static void get_str(rbuf *b, char *out, size_t size)
-{
-    size_t n = get_u8(b);
-    const unsigned char *t = take(b, n);
-    if (t == NULL || n >= size) {
-        b->bad = 1;
-        out[0] = '\0';
-        return;
-    }
-    memcpy(out, t, n);
-    out[n] = '\0';
-}
-
-size_t tc_audit_encode(const tc_audit_record *r, unsigned char *out, size_t size)
-{
-    wbuf b = {out, 0, size, 0};
-    put_u8(&b, RECORD_FORMAT);
-    put_u64(&b, r->seq);
-    put_u64(&b, (uint64_t)r->time_us);
-    put_str(&b, r->inquiry_id);
-    put_str(&b, r->request_id);
-    put_str(&b, r->institution);
-    put_u8(&b, r->has_citizen ? 1 : 0);
-    if (r->has_citizen)
-        put_bytes(&b, r->citizen, TC_CITIZEN_KEY_LEN);
-    put_str(&b, r->purpose);
-    put_str(&b, r->product);
-    put_str(&b, r->consent_ref);
-    put_str(&b, r->model);
-    put_u32(&b, r->model_version);
-    put_u8(&b, (unsigned)r->outcome);
-    put_u8(&b, (unsigned)r->status);
-    put_str(&b, r->status_text);
-    put_f64(&b, r->score);
-    put_f64(&b, r->pd);
-    put_f64(&b, r->pd_low);
-    put_f64(&b, r->pd_high);
-    put_str(&b, r->grade);
-    size_t nr = r->n_reasons < TC_AUDIT_REASONS_MAX ? r->n_reasons : TC_AUDIT_REASONS_MAX;
-    put_u8(&b, (unsigned)nr);
-    for (size_t i = 0; i < nr; i++)
-        put_str(&b, r->reasons[i]);
-    size_t nc = r->n_challengers < TC_AUDIT_CHALLENGERS_MAX ? r->n_challengers
-                                                             : TC_AUDIT_CHALLENGERS_MAX;
-    put_u8(&b, (unsigned)nc);
-    for (size_t i = 0; i < nc; i++) {
-        put_str(&b, r->challengers[i].model);
-        put_u32(&b, r->challengers[i].version);
-        put_f64(&b, r->challengers[i].score);
-        put_f64(&b, r->challengers[i].pd);
-        put_str(&b, r->challengers[i].grade);
-    }
-    put_u64(&b, (uint64_t)r->loan_amount_vnd);
-    put_u32(&b, r->loan_term_months);
-    put_u32(&b, r->latency_us);
-    return b.overflow ? 0 : b.len;
-}
-
-int tc_audit_decode(const void *data, size_t len, tc_audit_record *r, tc_error *err)
-{
-    rbuf b = {data, len, 0, 0};
-    memset(r, 0, sizeof *r);
-    unsigned fmt = get_u8(&b);
-    if (fmt != RECORD_FORMAT)
-        return tc_errorf(err, TC_ERECORD, "audit record format %u is not supported", fmt);
-    r->seq = get_u64(&b);
-    r->time_us = (int64_t)get_u64(&b);
-    get_str(&b, r->inquiry_id, sizeof r->inquiry_id);
-    get_str(&b, r->request_id, sizeof r->request_id);
-    get_str(&b, r->institution, sizeof r->institution);
-    r->has_citizen = get_u8(&b) != 0;
-    if (r->has_citizen) {
-        const unsigned char *k = take(&b, TC_CITIZEN_KEY_LEN);
-        if (k != NULL)
-            memcpy(r->citizen, k, TC_CITIZEN_KEY_LEN);
-    }
-    get_str(&b, r->purpose, sizeof r->purpose);
-    get_str(&b, r->product, sizeof r->product);
-    get_str(&b, r->consent_ref, sizeof r->consent_ref);
-    get_str(&b, r->model, sizeof r->model);
-    r->model_version = get_u32(&b);
-    unsigned outcome = get_u8(&b);
-    if (outcome > TC_AUDIT_REPLAYED)
-        b.bad = 1;
-    r->outcome = (tc_audit_outcome)outcome;
-    r->status = (int)get_u8(&b);
-    get_str(&b, r->status_text, sizeof r->status_text);
-    r->score = get_f64(&b);
-    r->pd = get_f64(&b);
-    r->pd_low = get_f64(&b);
-    r->pd_high = get_f64(&b);
-    get_str(&b, r->grade, sizeof r->grade);
-    r->n_reasons = get_u8(&b);
-    if (r->n_reasons > TC_AUDIT_REASONS_MAX)
-        b.bad = 1;
-    for (size_t i = 0; !b.bad && i < r->n_reasons; i++)
-        get_str(&b, r->reasons[i], sizeof r->reasons[i]);
-    r->n_challengers = get_u8(&b);
-    if (r->n_challengers > TC_AUDIT_CHALLENGERS_MAX)
-        b.bad = 1;
-    for (size_t i = 0; !b.bad && i < r->n_challengers; i++) {
-        tc_audit_challenger *c = &r->challengers[i];
-        get_str(&b, c->model, sizeof c->model);
-        c->version = get_u32(&b);
-        c->score = get_f64(&b);
-        c->pd = get_f64(&b);
-        get_str(&b, c->grade, sizeof c->grade);
-    }
-    r->loan_amount_vnd = (int64_t)get_u64(&b);
-    r->loan_term_months = get_u32(&b);
-    r->latency_us = get_u32(&b);
-    if (b.bad || b.pos != b.len)
-        return tc_errorf(err, TC_ERECORD, "audit record is truncated or malformed");
-    return TC_OK;
-}
-
-const char *tc_audit_outcome_name(tc_audit_outcome o)
-{
-    switch (o) {
-    case TC_AUDIT_SCORED:
-        return "scored";
-    case TC_AUDIT_DENIED:
-        return "denied";
-    case TC_AUDIT_REPLAYED:
-        return "replayed";
-    }
-    return "?";
-}
-
-void tc_audit_inquiry_id(char out[TC_INQUIRY_ID_LEN + 1])
-{
-    static const char hex[] = "0123456789abcdef";
-    uint64_t ms = (uint64_t)(tc_time_now_us() / 1000);
-    unsigned char rnd[8] = {0};
-    if (RAND_bytes(rnd, sizeof rnd) != 1) {
-        /* never leave it predictable-and-equal: fall back to the clock's microseconds */
-        uint64_t us = (uint64_t)tc_time_now_us();
-        memcpy(rnd, &us, sizeof us);
-    }
-    for (int i = 0; i < 11; i++)
-        out[i] = hex[(ms >> (4 * (10 - i))) & 15];
-    for (int i = 0; i < 13; i++)
-        out[11 + i] = hex[(rnd[i / 2] >> (i % 2 ? 0 : 4)) & 15];
-    out[TC_INQUIRY_ID_LEN] = '\0';
-}
-
-void tc_audit_digest(const void *data, size_t len, unsigned char out[16])
-{
-    unsigned char full[32];
-    unsigned int n = 0;
-    if (EVP_Digest(data, len, full, &n, EVP_sha256(), NULL) != 1)
-        memset(full, 0, sizeof full);
-    memcpy(out, full, 16);
-}
-
 /* ---- tables ---- */
-
-static void be64(unsigned char out[8], uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        out[i] = (unsigned char)(v >> (56 - 8 * i));
-}
-
-static uint64_t from_be64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return v;
-}
 
 static int meta_put(MDB_txn *txn, MDB_dbi dbi, const char *name, const void *v, size_t len)
 {
@@ -416,6 +91,14 @@ static int open_tables(tc_audit *a, const tc_audit_options *opt, tc_error *err)
         if (mrc == MDB_NOTFOUND && opt->read_only)
             mrc = MDB_SUCCESS;
     }
+    if (mrc == MDB_SUCCESS) {
+        mrc = mdb_dbi_open(txn, "steward", create, &a->steward);
+        if (mrc == MDB_SUCCESS)
+            mrc = mdb_dbi_open(txn, "steward_citizen", create, &a->steward_citizen);
+        a->has_steward = mrc == MDB_SUCCESS;
+        if (mrc == MDB_NOTFOUND && opt->read_only)
+            mrc = MDB_SUCCESS;
+    }
     if (mrc != MDB_SUCCESS) {
         rc = mdb_fail(a, mrc, "opening the audit tables", err);
         goto out;
@@ -460,7 +143,7 @@ int tc_audit_open(const tc_audit_options *opt, tc_audit **out, tc_error *err)
         }
     }
     if ((mrc = mdb_env_create(&a->env)) != MDB_SUCCESS ||
-        (mrc = mdb_env_set_maxdbs(a->env, 8)) != MDB_SUCCESS ||
+        (mrc = mdb_env_set_maxdbs(a->env, 16)) != MDB_SUCCESS ||
         (mrc = mdb_env_set_maxreaders(a->env, TC_STORE_MAX_READERS)) != MDB_SUCCESS ||
         (mrc = mdb_env_open(a->env, opt->dir,
                             MDB_NOTLS | (opt->read_only ? MDB_RDONLY : 0) |
@@ -513,12 +196,6 @@ static int find_next_seq(tc_audit *a, tc_error *err)
 
 /* ---- the writer ---- */
 
-typedef struct idem_value {
-    int64_t time_us;
-    uint64_t seq;
-    unsigned char digest[16];
-} idem_value;
-#define IDEM_HDR (8 + 8 + 16)
 
 /* Settle e's request ID inside the writer's transaction. */
 static int settle_request_id(tc_audit *a, MDB_txn *txn, tc_audit_entry *e)
@@ -723,6 +400,36 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+/* One sync of a relaxed trail, on the sync thread. A failure (an I/O error, a full thin
+ * volume) leaves the trail dirty, so the next round tries again; it is counted, and reported
+ * to the service, which says so in its log and its health. */
+static void sync_once(tc_audit *a)
+{
+    int mrc = mdb_env_sync(a->env, 1);
+    int64_t now = tc_time_now_us();
+    if (mrc == MDB_SUCCESS) {
+        if (atomic_exchange(&a->sync_failing, 0) && a->opt.sync_state != NULL)
+            a->opt.sync_state(0, "", a->opt.sync_arg);
+        return;
+    }
+    atomic_store_explicit(&a->dirty, 1, memory_order_release);
+    pthread_mutex_lock(&a->stats_mu);
+    a->stats.sync_failures++;
+    pthread_mutex_unlock(&a->stats_mu);
+    int was = atomic_exchange(&a->sync_failing, 1);
+    if (a->opt.sync_state == NULL || (was && now - a->sync_reported_us < 1000000))
+        return;
+    a->sync_reported_us = now;
+    tc_error err;
+    tc_mdb_error(a->path, a->env, mrc, "syncing the audit trail to disk", &err);
+    a->opt.sync_state(1, err.msg, a->opt.sync_arg);
+}
+
+int tc_audit_sync_failing(const tc_audit *a)
+{
+    return atomic_load_explicit(&((tc_audit *)a)->sync_failing, memory_order_relaxed);
+}
+
 static void *syncer_main(void *arg)
 {
     tc_audit *a = arg;
@@ -739,7 +446,7 @@ static void *syncer_main(void *arg)
         pthread_mutex_unlock(&a->sync_mu);
         /* a commit after the exchange sets dirty again: the next round covers it */
         if (atomic_exchange_explicit(&a->dirty, 0, memory_order_acq_rel))
-            mdb_env_sync(a->env, 1);
+            sync_once(a);
         pthread_mutex_lock(&a->sync_mu);
     }
     pthread_mutex_unlock(&a->sync_mu);
@@ -863,221 +570,3 @@ void tc_audit_stats_get(tc_audit *a, tc_audit_stats *out)
     pthread_mutex_unlock(&a->stats_mu);
 }
 
-/* ---- reading ---- */
-
-int tc_audit_reader_new(tc_audit *a, tc_audit_reader **out, tc_error *err)
-{
-    tc_audit_reader *r = calloc(1, sizeof *r);
-    if (r == NULL)
-        return tc_errorf(err, TC_ENOMEM, "out of memory");
-    r->a = a;
-    int mrc = mdb_txn_begin(a->env, NULL, MDB_RDONLY, &r->txn);
-    if (mrc != MDB_SUCCESS) {
-        free(r);
-        return mdb_fail(a, mrc, "starting a read transaction", err);
-    }
-    mdb_txn_reset(r->txn);
-    *out = r;
-    return TC_OK;
-}
-
-void tc_audit_reader_free(tc_audit_reader *r)
-{
-    if (r == NULL)
-        return;
-    mdb_txn_abort(r->txn);
-    free(r);
-}
-
-/* Each read is one fresh snapshot. */
-static int reader_begin(tc_audit_reader *r, tc_error *err)
-{
-    int mrc = mdb_txn_renew(r->txn);
-    return mrc == MDB_SUCCESS ? TC_OK : mdb_fail(r->a, mrc, "reading the audit trail", err);
-}
-
-int tc_audit_idem_lookup(tc_audit_reader *r, const char *key, size_t key_len, int64_t now_us,
-                         unsigned char digest[16], unsigned char *response,
-                         size_t *response_len)
-{
-    MDB_val k = {key_len, (void *)key}, v;
-    int rc = TC_ENOTFOUND;
-    if (reader_begin(r, NULL) != TC_OK)
-        return TC_ENOTFOUND;
-    if (mdb_get(r->txn, r->a->idem, &k, &v) == MDB_SUCCESS && v.mv_size >= IDEM_HDR &&
-        v.mv_size - IDEM_HDR <= TC_AUDIT_RESPONSE_MAX) {
-        const unsigned char *p = v.mv_data;
-        if (now_us - (int64_t)from_be64(p) < (int64_t)TC_AUDIT_IDEM_SECONDS * 1000000) {
-            memcpy(digest, p + 16, 16);
-            memcpy(response, p + IDEM_HDR, v.mv_size - IDEM_HDR);
-            *response_len = v.mv_size - IDEM_HDR;
-            rc = TC_OK;
-        }
-    }
-    mdb_txn_reset(r->txn);
-    return rc;
-}
-
-static int read_record(tc_audit *a, MDB_txn *txn, uint64_t seq, tc_audit_record *out,
-                       tc_error *err)
-{
-    unsigned char key[8];
-    be64(key, seq);
-    MDB_val k = {8, key}, v;
-    int mrc = mdb_get(txn, a->audit, &k, &v);
-    if (mrc != MDB_SUCCESS)
-        return mdb_fail(a, mrc, "reading the audit trail", err);
-    return tc_audit_decode(v.mv_data, v.mv_size, out, err);
-}
-
-int tc_audit_by_citizen(tc_audit_reader *r, const unsigned char key[TC_CITIZEN_KEY_LEN],
-                        size_t limit, tc_audit_fn fn, void *arg, tc_error *err)
-{
-    tc_audit *a = r->a;
-    MDB_cursor *cur = NULL;
-    unsigned char probe[TC_CITIZEN_KEY_LEN + 8];
-    memcpy(probe, key, TC_CITIZEN_KEY_LEN);
-    memset(probe + TC_CITIZEN_KEY_LEN, 0xff, 8);
-    MDB_val k = {sizeof probe, probe}, v;
-    int rc = reader_begin(r, err);
-    if (rc != TC_OK)
-        return rc;
-    int mrc = mdb_cursor_open(r->txn, a->by_citizen, &cur);
-    if (mrc != MDB_SUCCESS) {
-        mdb_txn_reset(r->txn);
-        return mdb_fail(a, mrc, "reading the audit trail", err);
-    }
-    /* newest first: from just past the citizen's last entry, walk backwards */
-    mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    mrc = mdb_cursor_get(cur, &k, &v, mrc == MDB_SUCCESS ? MDB_PREV : MDB_LAST);
-    size_t n = 0;
-    tc_audit_record rec;
-    while (mrc == MDB_SUCCESS && n < limit && k.mv_size == sizeof probe &&
-           memcmp(k.mv_data, key, TC_CITIZEN_KEY_LEN) == 0) {
-        uint64_t seq = from_be64((const unsigned char *)k.mv_data + TC_CITIZEN_KEY_LEN);
-        if ((rc = read_record(a, r->txn, seq, &rec, err)) != TC_OK)
-            break;
-        n++;
-        if (fn(&rec, arg) != 0)
-            break;
-        mrc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
-    }
-    mdb_cursor_close(cur);
-    mdb_txn_reset(r->txn);
-    return rc;
-}
-
-int tc_audit_scan(tc_audit_reader *r, int64_t from_us, int64_t to_us, tc_audit_fn fn,
-                  void *arg, tc_error *err)
-{
-    tc_audit *a = r->a;
-    MDB_cursor *cur = NULL;
-    MDB_val k, v;
-    int rc = reader_begin(r, err);
-    if (rc != TC_OK)
-        return rc;
-    int mrc = mdb_cursor_open(r->txn, a->audit, &cur);
-    if (mrc != MDB_SUCCESS) {
-        mdb_txn_reset(r->txn);
-        return mdb_fail(a, mrc, "reading the audit trail", err);
-    }
-    tc_audit_record rec;
-    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == MDB_SUCCESS;
-         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if ((rc = tc_audit_decode(v.mv_data, v.mv_size, &rec, err)) != TC_OK)
-            break;
-        /* records are in commit order; decision times may differ by a batch, so stop only
-         * well past the end of the range */
-        if (to_us != 0 && rec.time_us > to_us + 60 * 1000000LL)
-            break;
-        if (rec.time_us < from_us || (to_us != 0 && rec.time_us >= to_us))
-            continue;
-        if (fn(&rec, arg) != 0)
-            break;
-    }
-    mdb_cursor_close(cur);
-    mdb_txn_reset(r->txn);
-    return rc;
-}
-
-int tc_audit_governance_append(tc_audit *a, const char *record, size_t len, uint64_t *seq,
-                               tc_error *err)
-{
-    MDB_txn *txn = NULL;
-    MDB_cursor *cur = NULL;
-    MDB_val k, v;
-    unsigned char key[8];
-    if (a->opt.read_only || !a->has_governance)
-        return tc_errorf(err, TC_EINVAL, "%s: opened read-only", a->path);
-    if (len == 0 || len > TC_AUDIT_GOVERNANCE_MAX)
-        return tc_errorf(err, TC_EINVAL, "governance record of %zu bytes (1 to %d)", len,
-                         TC_AUDIT_GOVERNANCE_MAX);
-    int mrc = mdb_txn_begin(a->env, NULL, 0, &txn);
-    if (mrc == MDB_SUCCESS)
-        mrc = mdb_cursor_open(txn, a->governance, &cur);
-    uint64_t next = 1;
-    if (mrc == MDB_SUCCESS) {
-        mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-        if (mrc == MDB_SUCCESS && k.mv_size == 8)
-            next = from_be64(k.mv_data) + 1;
-        if (mrc == MDB_NOTFOUND || mrc == MDB_SUCCESS)
-            mrc = MDB_SUCCESS;
-        mdb_cursor_close(cur);
-    }
-    if (mrc == MDB_SUCCESS) {
-        be64(key, next);
-        MDB_val nk = {8, key}, nv = {len, (void *)record};
-        mrc = mdb_put(txn, a->governance, &nk, &nv, MDB_APPEND);
-    }
-    if (mrc == MDB_SUCCESS) {
-        mrc = mdb_txn_commit(txn);
-        txn = NULL;
-    }
-    if (txn != NULL)
-        mdb_txn_abort(txn);
-    if (mrc != MDB_SUCCESS)
-        return mdb_fail(a, mrc, "writing a governance record", err);
-    if (seq != NULL)
-        *seq = next;
-    return TC_OK;
-}
-
-int tc_audit_governance_scan(tc_audit_reader *r, tc_audit_governance_fn fn, void *arg,
-                             tc_error *err)
-{
-    tc_audit *a = r->a;
-    MDB_cursor *cur = NULL;
-    MDB_val k, v;
-    if (!a->has_governance)
-        return TC_OK;
-    int rc = reader_begin(r, err);
-    if (rc != TC_OK)
-        return rc;
-    int mrc = mdb_cursor_open(r->txn, a->governance, &cur);
-    if (mrc != MDB_SUCCESS) {
-        mdb_txn_reset(r->txn);
-        return mdb_fail(a, mrc, "reading the governance records", err);
-    }
-    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == MDB_SUCCESS;
-         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != 8)
-            continue;
-        if (fn(from_be64(k.mv_data), v.mv_data, v.mv_size, arg) != 0)
-            break;
-    }
-    mdb_cursor_close(cur);
-    mdb_txn_reset(r->txn);
-    return TC_OK;
-}
-
-size_t tc_audit_count(tc_audit_reader *r)
-{
-    MDB_stat st;
-    size_t n = 0;
-    if (reader_begin(r, NULL) != TC_OK)
-        return 0;
-    if (mdb_stat(r->txn, r->a->audit, &st) == MDB_SUCCESS)
-        n = st.ms_entries;
-    mdb_txn_reset(r->txn);
-    return n;
-}

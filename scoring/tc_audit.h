@@ -11,7 +11,15 @@
  *   governance     sequence (u64, big-endian) -> one model governance action as a JSON object
  *                  (who promoted or retired which model when; written by tinchap model, see
  *                  tc_governance.h), kept with the Score records so one trail answers both
- * A record holds the pseudonymous citizen key, never an ID, and no attribute values.
+ *   steward        sequence (u64, big-endian) -> one steward write as a JSON object (who, when,
+ *                  which pseudonym, the consent granted, replaced or revoked, an erasure: see
+ *                  tc_audit_steward), appended before the write is committed
+ *   steward_citizen citizen key + sequence    -> "" (a citizen's steward records)
+ * A record holds the pseudonymous citizen key, never an ID, and no attribute values. Free text a
+ * client sent (request ID, consent reference) is kept with its runs of 12 or more digits
+ * redacted; a request ID that had one is remembered by its keyed hash instead, which its record
+ * keeps too (tc_audit_request_key: a bank finds its inquiries again by the request ID it sent),
+ * and remembered answers do not hold the request ID at all.
  *
  * One writer thread group-commits the records submitted by all service workers: a worker hands
  * over a tc_audit_entry (record, optional request-ID memory, its already-encoded response) and
@@ -36,6 +44,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tc_consent.h"
 #include "tc_error.h"
 #include "tc_key.h"
 
@@ -69,7 +78,9 @@ typedef struct tc_audit_record {
     uint64_t seq;                       /* assigned by the writer */
     int64_t time_us;                    /* when the outcome was decided, UTC microseconds */
     char inquiry_id[TC_INQUIRY_ID_LEN + 1];
-    char request_id[TC_AUDIT_TEXT_MAX + 1];
+    char request_id[TC_AUDIT_TEXT_MAX + 1]; /* its runs of 12 or more digits as '#' */
+    int request_hashed;                 /* it had one: request_hash identifies it */
+    unsigned char request_hash[TC_TEXT_HASH_LEN];
     char institution[TC_AUDIT_TEXT_MAX + 1];
     int has_citizen;                    /* 0 when the request's ID was invalid */
     unsigned char citizen[TC_CITIZEN_KEY_LEN];
@@ -99,10 +110,12 @@ typedef struct tc_audit_entry tc_audit_entry;
  * (e.g. TC_EFULL: the reply must then be an error, never an unaudited answer). */
 typedef void (*tc_audit_done_fn)(tc_audit_entry *e, int status, void *arg);
 
+#define TC_AUDIT_REQUEST_KEY_MAX (TC_AUDIT_TEXT_MAX + 1)
+
 struct tc_audit_entry {
     tc_audit_record rec;
     /* request-ID memory: used when idem_key_len > 0 */
-    char idem_key[2 * TC_AUDIT_TEXT_MAX + 2];  /* institution NUL request_id */
+    char idem_key[TC_AUDIT_TEXT_MAX + 1 + TC_AUDIT_REQUEST_KEY_MAX]; /* institution NUL key */
     size_t idem_key_len;
     unsigned char digest[16];                  /* of the request's content */
     const unsigned char *response;             /* the answer to remember; borrowed until done */
@@ -123,10 +136,16 @@ typedef struct tc_audit_options {
     int read_only;
     int relaxed;              /* 1: commit without waiting for the disk; sync every sync_ms */
     unsigned sync_ms;         /* relaxed mode's loss window (default 100) */
+    /* Relaxed mode: called from the sync thread when a sync fails (failing 1, why in error; at
+     * most once a second while it goes on) and when one succeeds again (failing 0). A failed
+     * sync is retried every sync_ms: records committed since stay unsynced until then. */
+    void (*sync_state)(int failing, const char *error, void *arg);
+    void *sync_arg;
 } tc_audit_options;
 
 typedef struct tc_audit_stats {
     uint64_t batches, records, failures;
+    uint64_t sync_failures;   /* relaxed mode: syncs of the trail that failed */
     uint64_t batch_size_sum;
     uint64_t commit_us_sum;
     uint64_t commit_us_max;
@@ -151,6 +170,9 @@ int tc_audit_submit(tc_audit *a, size_t producer, tc_audit_entry *e);
 /* Counters since start, for metrics. */
 void tc_audit_stats_get(tc_audit *a, tc_audit_stats *out);
 
+/* 1 while the last sync of a relaxed trail failed (committed records are not on disk). */
+int tc_audit_sync_failing(const tc_audit *a);
+
 /* What made the writer's last commit fail (the trail's directory, and why: no space left on
  * the device, or its map size reached), for the operator's log. Only the writer thread writes
  * it: read it from a done() callback. */
@@ -162,6 +184,15 @@ void tc_audit_inquiry_id(char out[TC_INQUIRY_ID_LEN + 1]);
 
 /* The digest of a request's content, for telling a retry from a reused request_id. */
 void tc_audit_digest(const void *data, size_t len, unsigned char out[16]);
+
+/* The key a request ID is remembered by: the ID itself, or, when it holds a run of 12 or more
+ * digits (it may be a citizen ID), 0x01 and its keyed hash (h's secret: the trail's). Returns
+ * its length (0 if hashing failed). */
+size_t tc_audit_request_key(tc_hasher *h, const char *request_id,
+                            unsigned char out[TC_AUDIT_REQUEST_KEY_MAX]);
+
+/* 1 if rec is a record of the request ID whose tc_audit_request_key is key[0..len). */
+int tc_audit_is_request(const tc_audit_record *rec, const unsigned char *key, size_t len);
 
 /* ---- reading: one tc_audit_reader per thread, each call a fresh snapshot ---- */
 
@@ -178,11 +209,14 @@ int tc_audit_idem_lookup(tc_audit_reader *r, const char *key, size_t key_len, in
 
 typedef int (*tc_audit_fn)(const tc_audit_record *rec, void *arg); /* nonzero stops */
 
-/* A citizen's records, newest first, at most limit. */
+/* A citizen's records, newest first, at most limit, those with a sequence number below
+ * before_seq (0: from the newest). */
 int tc_audit_by_citizen(tc_audit_reader *r, const unsigned char key[TC_CITIZEN_KEY_LEN],
-                        size_t limit, tc_audit_fn fn, void *arg, tc_error *err);
+                        uint64_t before_seq, size_t limit, tc_audit_fn fn, void *arg,
+                        tc_error *err);
 
-/* Every record with from_us <= time < to_us, oldest first (to_us 0: no upper bound). */
+/* Every record with from_us <= time < to_us, oldest first (to_us 0: no upper bound). The first
+ * is found by bisection over the sequence numbers, so a range costs its own records only. */
 int tc_audit_scan(tc_audit_reader *r, int64_t from_us, int64_t to_us, tc_audit_fn fn,
                   void *arg, tc_error *err);
 
@@ -205,6 +239,58 @@ typedef int (*tc_audit_governance_fn)(uint64_t seq, const char *record, size_t l
  * record is valid during the call only. */
 int tc_audit_governance_scan(tc_audit_reader *r, tc_audit_governance_fn fn, void *arg,
                              tc_error *err);
+
+/* ---- steward writes (GrantConsent, RevokeConsent, EraseCitizen, PutCitizens) ----
+ *
+ * Each write is recorded before it is committed to the database, durably (synced even in
+ * relaxed mode): a write whose record cannot be made is not made. Should the database then
+ * fail to commit it, a second record with the same fields says so (applied 0). A record names
+ * who (the steward's institution and identity), when, the citizen's pseudonym and the consent
+ * involved (its reference as kept: redacted, see tc_consent.h); an erasure keeps the fact and
+ * how many consents went, never an attribute. */
+
+typedef enum tc_steward_action {
+    TC_STEWARD_GRANT,   /* a consent granted (replacing another one, when previous is set) */
+    TC_STEWARD_REVOKE,  /* a consent revoked */
+    TC_STEWARD_ERASE,   /* a citizen's record, consents and consent history erased */
+    TC_STEWARD_PUT,     /* a citizen's attribute record written (PutCitizens) */
+} tc_steward_action;
+
+#define TC_AUDIT_IDENTITY_MAX 256
+
+typedef struct tc_audit_steward {
+    int64_t time_us;
+    tc_steward_action action;
+    char institution[TC_AUDIT_TEXT_MAX + 1];    /* who: the steward's institution */
+    char identity[TC_AUDIT_IDENTITY_MAX + 1];   /* ... and identity */
+    unsigned char citizen[TC_CITIZEN_KEY_LEN];
+    int has_consent, has_previous;
+    tc_consent consent;     /* grant: the one granted; revoke: the one revoked */
+    tc_consent previous;    /* grant: the one it replaced (kept in the consent history) */
+    int changed;            /* grant, put: something was written; erase: something was there */
+    unsigned consents_erased;
+    int applied;            /* 1; 0 in the record that says the database refused the write */
+    char error[TC_ERROR_MSG_MAX]; /* why, when applied is 0 */
+} tc_audit_steward;
+
+/* Append r in a durable transaction of its own, with the next sequence number. With citizens
+ * (n keys of TC_CITIZEN_KEY_LEN bytes), one record per citizen instead, each r with that
+ * citizen and, when changed is given, changed[i] (PutCitizens: one record per citizen, one
+ * transaction per call). */
+int tc_audit_steward_append(tc_audit *a, const tc_audit_steward *r, const unsigned char *citizens,
+                            const unsigned char *changed, size_t n, tc_error *err);
+
+/* A record as JSON text (malloc'd, NUL-terminated; NULL when out of memory): seq, time, action,
+ * by {institution, identity}, citizen_key, consent, previous, changed, consents_erased, applied,
+ * error. */
+char *tc_audit_steward_json(uint64_t seq, const tc_audit_steward *r);
+
+/* The steward records, oldest first: one citizen's (citizen non-NULL) or all. The text is
+ * valid during the call only. */
+int tc_audit_steward_scan(tc_audit_reader *r, const unsigned char *citizen,
+                          tc_audit_governance_fn fn, void *arg, tc_error *err);
+
+const char *tc_steward_action_name(tc_steward_action a);
 
 /* Codec, exposed for tests and fuzzing. */
 size_t tc_audit_encode(const tc_audit_record *rec, unsigned char *out, size_t size);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "tc_store.h"
+#include "tc_text.h"
 
 static int token_ok(const char *s, size_t len, size_t max)
 {
@@ -26,6 +27,9 @@ int tc_consent_check_institution(const char *s, size_t len, tc_error *err)
                          "field 'institution': 1-%d characters of a-z, 0-9, '.', '_', '-', "
                          "starting with a letter or digit",
                          TC_INSTITUTION_MAX);
+    if (tc_text_has_id_run(s, len))
+        return tc_errorf(err, TC_EINVAL, "field 'institution': must not contain 12 or more "
+                         "consecutive digits (it could be a citizen ID)");
     return TC_OK;
 }
 
@@ -36,6 +40,31 @@ int tc_consent_check_purpose(const char *s, size_t len, tc_error *err)
                          "field 'purpose': 1-%d characters of a-z, 0-9, '.', '_', '-', "
                          "starting with a letter or digit",
                          TC_PURPOSE_MAX);
+    if (tc_text_has_id_run(s, len))
+        return tc_errorf(err, TC_EINVAL, "field 'purpose': must not contain 12 or more "
+                         "consecutive digits (it could be a citizen ID)");
+    return TC_OK;
+}
+
+int tc_consent_ref_hash(tc_hasher *h, const char *ref, unsigned char out[TC_TEXT_HASH_LEN])
+{
+    size_t n = strlen(ref);
+    if (!tc_text_has_id_run(ref, n))
+        return 0;
+    if (tc_hasher_text(h, "consent_ref", ref, n, out) != TC_OK)
+        memset(out, 0, TC_TEXT_HASH_LEN); /* matches nothing stored */
+    return 1;
+}
+
+int tc_consent_protect_ref(tc_consent *c, tc_hasher *h)
+{
+    size_t n = strnlen(c->ref, TC_CONSENT_REF_MAX);
+    if (c->ref_hashed || !tc_text_has_id_run(c->ref, n))
+        return TC_OK;
+    if (tc_hasher_text(h, "consent_ref", c->ref, n, c->ref_hash) != TC_OK)
+        return TC_EKEY;
+    tc_text_redact_ids(c->ref);
+    c->ref_hashed = 1;
     return TC_OK;
 }
 
@@ -88,7 +117,8 @@ size_t tc_consent_key(const unsigned char citizen[TC_CITIZEN_KEY_LEN], const cha
     return TC_CITIZEN_KEY_LEN + il + 1 + pl;
 }
 
-#define CONSENT_FORMAT 1
+#define CONSENT_FORMAT 1        /* the reference as issued */
+#define CONSENT_FORMAT_HASHED 2 /* the reference redacted, then its keyed hash */
 
 static void put_i64(unsigned char *p, int64_t v)
 {
@@ -107,13 +137,20 @@ static int64_t get_i64(const unsigned char *p)
 size_t tc_consent_encode(const tc_consent *c, unsigned char out[TC_CONSENT_VALUE_MAX])
 {
     size_t rl = strnlen(c->ref, TC_CONSENT_REF_MAX);
-    out[0] = CONSENT_FORMAT;
+    out[0] = c->ref_hashed ? CONSENT_FORMAT_HASHED : CONSENT_FORMAT;
     put_i64(out + 1, c->granted_at);
     put_i64(out + 9, c->expires_at);
     put_i64(out + 17, c->revoked_at);
     out[25] = (unsigned char)rl;
     memcpy(out + 26, c->ref, rl);
-    return 26 + rl;
+    out[26 + rl] = '\0';
+    /* never a digit run as it came: an unprotected one matches nothing once redacted */
+    if (!c->ref_hashed)
+        tc_text_redact_ids((char *)out + 26);
+    if (!c->ref_hashed)
+        return 26 + rl;
+    memcpy(out + 26 + rl, c->ref_hash, TC_TEXT_HASH_LEN);
+    return 26 + rl + TC_TEXT_HASH_LEN;
 }
 
 int tc_consent_decode(const void *key, size_t key_len, const void *value, size_t value_len,
@@ -128,8 +165,9 @@ int tc_consent_decode(const void *key, size_t key_len, const void *value, size_t
     if (nul == NULL || (size_t)(nul - names) > TC_INSTITUTION_MAX ||
         names_len - (size_t)(nul - names) - 1 > TC_PURPOSE_MAX)
         return tc_errorf(err, TC_ERECORD, "consent key is malformed");
-    if (value_len < 26 || v[0] != CONSENT_FORMAT || v[25] > TC_CONSENT_REF_MAX ||
-        value_len != 26u + v[25])
+    int hashed = value_len > 0 && v[0] == CONSENT_FORMAT_HASHED;
+    if (value_len < 26 || (v[0] != CONSENT_FORMAT && !hashed) || v[25] > TC_CONSENT_REF_MAX ||
+        value_len != 26u + v[25] + (hashed ? TC_TEXT_HASH_LEN : 0))
         return tc_errorf(err, TC_ERECORD, "consent value is malformed");
     size_t il = (size_t)(nul - names);
     memcpy(out->institution, names, il);
@@ -142,19 +180,27 @@ int tc_consent_decode(const void *key, size_t key_len, const void *value, size_t
     out->revoked_at = get_i64(v + 17);
     memcpy(out->ref, v + 26, v[25]);
     out->ref[v[25]] = '\0';
+    out->ref_hashed = hashed;
+    if (hashed)
+        memcpy(out->ref_hash, v + 26 + v[25], TC_TEXT_HASH_LEN);
+    else
+        memset(out->ref_hash, 0, TC_TEXT_HASH_LEN);
     return TC_OK;
 }
 
 int tc_consent_check(struct tc_reader *r, const unsigned char citizen[TC_CITIZEN_KEY_LEN],
                      const char *institution, const char *purpose, const char *consent_ref,
-                     int64_t now, tc_consent *out)
+                     const unsigned char *ref_hash, int64_t now, tc_consent *out)
 {
     tc_consent c;
     if (tc_reader_consent(r, citizen, institution, purpose, &c, NULL) != TC_OK)
         return TC_ENOCONSENT;
     if (!tc_consent_valid_at(&c, now))
         return TC_ENOCONSENT;
-    if (consent_ref != NULL && strcmp(consent_ref, c.ref) != 0)
+    /* a reference with a digit run was stored as its hash, any other as it is */
+    if (consent_ref != NULL &&
+        (ref_hash != NULL ? !c.ref_hashed || memcmp(ref_hash, c.ref_hash, TC_TEXT_HASH_LEN) != 0
+                          : c.ref_hashed || strcmp(consent_ref, c.ref) != 0))
         return TC_ENOCONSENT;
     if (out != NULL)
         *out = c;

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tc_text.h"
+
 const char *tc_strerror(int code)
 {
     switch (code) {
@@ -92,10 +94,17 @@ const char *tc_error_quote(char *buf, size_t size, const char *text, size_t len)
                 memcpy(buf + size - 4, "...", 3), o = size - 1;
             break;
         }
-        if (c < 0x20 || c == 0x7f) {
+        size_t seq = tc_utf8_seq((const unsigned char *)text + i, len - i);
+        if (c < 0x20 || c == 0x7f || seq == 0) {
             o += (size_t)snprintf(buf + o, size - o, "\\x%02x", c);
-        } else {
-            buf[o++] = (char)c;
+        } else if (o + seq + 4 < size) {
+            memcpy(buf + o, text + i, seq); /* a whole UTF-8 character, never half of one */
+            o += seq;
+            i += seq - 1;
+        } else { /* the character does not fit: cut before it */
+            if (o + 4 <= size)
+                memcpy(buf + o, "...", 3), o += 3;
+            break;
         }
     }
     buf[o < size ? o : size - 1] = '\0';

@@ -68,8 +68,9 @@ void tc_error_prefix(tc_error *err, const char *fmt, ...) __attribute__((format(
 /* Reset to TC_OK and an empty message. */
 void tc_error_clear(tc_error *err);
 
-/* Copy text into a fixed buffer for use in a message, replacing control characters and cutting
- * it to fit, so that hostile input cannot forge lines in a log or a terminal. */
+/* Copy text into a fixed buffer for use in a message, replacing control characters and bytes
+ * that are not well-formed UTF-8 by \xNN and cutting it to fit, so that hostile input cannot
+ * forge lines in a log or a terminal, nor make a log line invalid UTF-8. */
 const char *tc_error_quote(char *buf, size_t size, const char *text, size_t len);
 
 #endif

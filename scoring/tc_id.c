@@ -88,18 +88,3 @@ int tc_id_check_values(const tc_id_info *info, const tc_catalog *cat, const tc_v
     return TC_OK;
 }
 
-void tc_id_redact(char *text)
-{
-    size_t run = 0;
-    for (size_t i = 0;; i++) {
-        if (text[i] >= '0' && text[i] <= '9') {
-            run++;
-            continue;
-        }
-        if (run >= TC_ID_LEN)
-            memset(text + i - run, '#', run);
-        run = 0;
-        if (text[i] == '\0')
-            return;
-    }
-}

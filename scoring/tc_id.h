@@ -33,11 +33,6 @@ int tc_id_parse(const char *text, size_t len, int current_year, tc_id_info *info
 int tc_id_check_values(const tc_id_info *info, const tc_catalog *cat, const tc_value *values,
                        int *attr, tc_error *err);
 
-/* Replace every run of TC_ID_LEN or more digits in text (NUL-terminated) by as many '#': for
- * text that quotes what someone typed (a status text, the reason a row was rejected), which may
- * hold a citizen ID where none belongs. */
-void tc_id_redact(char *text);
-
 /* 1 if code (0..999) is one of the 63 province codes. */
 int tc_id_province_valid(int code);
 

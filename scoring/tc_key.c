@@ -159,6 +159,22 @@ int tc_hasher_citizen(tc_hasher *h, const char id[12], unsigned char out[TC_CITI
     return TC_OK;
 }
 
+int tc_hasher_text(tc_hasher *h, const char *label, const char *text, size_t len,
+                   unsigned char out[TC_TEXT_HASH_LEN])
+{
+    size_t n = 0;
+    unsigned char full[32];
+    /* label NUL text: never 12 digits, so never a citizen's key, and one label's hashes never
+     * another's */
+    if (!EVP_MAC_init(h->ctx, NULL, 0, NULL) ||
+        !EVP_MAC_update(h->ctx, (const unsigned char *)label, strlen(label) + 1) ||
+        !EVP_MAC_update(h->ctx, (const unsigned char *)text, len) ||
+        !EVP_MAC_final(h->ctx, full, &n, sizeof full) || n != sizeof full)
+        return TC_EKEY;
+    memcpy(out, full, TC_TEXT_HASH_LEN);
+    return TC_OK;
+}
+
 void tc_hex(const unsigned char *bytes, size_t n, char *out)
 {
     static const char digits[] = "0123456789abcdef";

@@ -49,6 +49,13 @@ void tc_hasher_free(tc_hasher *h);
  * allocate. Returns TC_OK, or TC_EKEY if the crypto library fails. */
 int tc_hasher_citizen(tc_hasher *h, const char id[12], unsigned char out[TC_CITIZEN_KEY_LEN]);
 
+/* Keyed hash of free text that may hold a citizen ID (a consent reference, a request ID), so
+ * that what is kept can still be compared or found without keeping the text: HMAC-SHA256 of
+ * label, NUL, text, truncated like a citizen key. Does not allocate. */
+#define TC_TEXT_HASH_LEN 16
+int tc_hasher_text(tc_hasher *h, const char *label, const char *text, size_t len,
+                   unsigned char out[TC_TEXT_HASH_LEN]);
+
 /* Lower-case hex of n bytes into out (2n+1 bytes). */
 void tc_hex(const unsigned char *bytes, size_t n, char *out);
 

@@ -1,5 +1,5 @@
-#include "tc_store.h"
-
+/* The store: opening, citizens, statistics and snapshots (consents and their history:
+ * tc_store_consent.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,25 +8,8 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "tc_store_impl.h"
 #include "tc_time.h"
-
-struct tc_store {
-    MDB_env *env;
-    MDB_dbi meta, citizens, consents;
-    const tc_catalog *cat;
-    char *path;
-    int read_only;
-};
-
-struct tc_reader {
-    tc_store *s;
-    MDB_txn *txn;
-};
-
-struct tc_writer {
-    tc_store *s;
-    MDB_txn *txn;
-};
 
 int tc_mdb_error(const char *path, MDB_env *env, int rc, const char *what, tc_error *err)
 {
@@ -81,28 +64,6 @@ int tc_mdb_error(const char *path, MDB_env *env, int rc, const char *what, tc_er
 int tc_store_mdb_error(const tc_store *s, int rc, const char *what, tc_error *err)
 {
     return tc_mdb_error(s != NULL ? s->path : NULL, s != NULL ? s->env : NULL, rc, what, err);
-}
-
-#define MDB_CHECK(expr, what)                                                                      \
-    do {                                                                                           \
-        int mrc_ = (expr);                                                                         \
-        if (mrc_ != MDB_SUCCESS) {                                                                 \
-            rc = tc_store_mdb_error(s, mrc_, what, err);                                           \
-            goto out;                                                                              \
-        }                                                                                          \
-    } while (0)
-
-static int meta_get(MDB_txn *txn, MDB_dbi dbi, const char *name, MDB_val *out)
-{
-    MDB_val k = {strlen(name), (void *)name};
-    return mdb_get(txn, dbi, &k, out);
-}
-
-static int meta_put(MDB_txn *txn, MDB_dbi dbi, const char *name, const void *v, size_t len)
-{
-    MDB_val k = {strlen(name), (void *)name};
-    MDB_val d = {len, (void *)v};
-    return mdb_put(txn, dbi, &k, &d, 0);
 }
 
 /* Record what the database is for, on first open. */
@@ -229,6 +190,10 @@ int tc_store_open(const tc_store_options *opt, tc_store **out, tc_error *err)
     MDB_CHECK(mrc, "opening table meta");
     MDB_CHECK(mdb_dbi_open(txn, "citizens", create, &s->citizens), "opening table citizens");
     MDB_CHECK(mdb_dbi_open(txn, "consents", create, &s->consents), "opening table consents");
+    mrc = mdb_dbi_open(txn, "consent_history", create, &s->history);
+    s->has_history = mrc == MDB_SUCCESS;
+    if (mrc != MDB_NOTFOUND || !opt->read_only)
+        MDB_CHECK(mrc, "opening table consent_history");
     MDB_val v;
     mrc = meta_get(txn, s->meta, "format", &v);
     if (mrc == MDB_NOTFOUND && !opt->read_only)
@@ -242,6 +207,8 @@ int tc_store_open(const tc_store_options *opt, tc_store **out, tc_error *err)
     mrc = mdb_txn_commit(txn);
     txn = NULL;
     MDB_CHECK(mrc, "initialising");
+    if (!opt->read_only && opt->key != NULL)
+        rc = tc_store_protect_old_refs(s, opt->key, err);
 out:
     if (txn != NULL)
         mdb_txn_abort(txn);
@@ -351,66 +318,6 @@ int tc_reader_citizen(tc_reader *r, const unsigned char key[TC_CITIZEN_KEY_LEN],
     return tc_record_view(r->s->cat, v.mv_data, v.mv_size, out, err);
 }
 
-int tc_reader_consent(tc_reader *r, const unsigned char key[TC_CITIZEN_KEY_LEN],
-                      const char *institution, const char *purpose, tc_consent *out,
-                      tc_error *err)
-{
-    unsigned char kb[TC_CONSENT_KEY_MAX];
-    MDB_val k = {tc_consent_key(key, institution, purpose, kb), kb}, v;
-    int mrc = mdb_get(r->txn, r->s->consents, &k, &v);
-    if (mrc == MDB_NOTFOUND)
-        return tc_errorf(err, TC_ENOTFOUND, "no consent on record");
-    if (mrc != MDB_SUCCESS)
-        return tc_store_mdb_error(r->s, mrc, "reading a consent", err);
-    return tc_consent_decode(k.mv_data, k.mv_size, v.mv_data, v.mv_size, out, err);
-}
-
-/* Visit every consent entry whose key starts with the citizen key. */
-static int scan_consents(tc_store *s, MDB_txn *txn, const unsigned char key[TC_CITIZEN_KEY_LEN],
-                         int delete, tc_consent_fn fn, void *arg, size_t *count, tc_error *err)
-{
-    int rc = TC_OK;
-    MDB_cursor *cur = NULL;
-    MDB_val k = {TC_CITIZEN_KEY_LEN, (void *)key}, v;
-    *count = 0;
-    MDB_CHECK(mdb_cursor_open(txn, s->consents, &cur), "opening a cursor");
-    int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    while (mrc == MDB_SUCCESS && k.mv_size > TC_CITIZEN_KEY_LEN &&
-           memcmp(k.mv_data, key, TC_CITIZEN_KEY_LEN) == 0) {
-        (*count)++;
-        if (delete) {
-            /* Re-seek after each delete rather than trusting the cursor's position. */
-            MDB_CHECK(mdb_cursor_del(cur, 0), "erasing a consent");
-            k.mv_size = TC_CITIZEN_KEY_LEN;
-            k.mv_data = (void *)key;
-            mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-            continue;
-        }
-        if (fn != NULL) {
-            tc_consent c;
-            if ((rc = tc_consent_decode(k.mv_data, k.mv_size, v.mv_data, v.mv_size, &c, err)) !=
-                TC_OK)
-                goto out;
-            if (fn(&c, arg) != 0)
-                goto out;
-        }
-        mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
-    if (mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
-        MDB_CHECK(mrc, "listing consents");
-out:
-    if (cur != NULL)
-        mdb_cursor_close(cur);
-    return rc;
-}
-
-int tc_reader_consents(tc_reader *r, const unsigned char key[TC_CITIZEN_KEY_LEN],
-                       tc_consent_fn fn, void *arg, tc_error *err)
-{
-    size_t n;
-    return scan_consents(r->s, r->txn, key, 0, fn, arg, &n, err);
-}
-
 /* ---- writing ---- */
 
 int tc_writer_begin(tc_store *s, tc_writer **out, tc_error *err)
@@ -467,80 +374,23 @@ out:
     return rc;
 }
 
-int tc_writer_put_consent(tc_writer *w, const unsigned char key[TC_CITIZEN_KEY_LEN],
-                          const tc_consent *c, int *changed, tc_error *err)
-{
-    int rc = TC_OK;
-    tc_store *s = w->s;
-    unsigned char kb[TC_CONSENT_KEY_MAX], vb[TC_CONSENT_VALUE_MAX];
-    MDB_val k = {tc_consent_key(key, c->institution, c->purpose, kb), kb};
-    MDB_val v = {tc_consent_encode(c, vb), vb}, old;
-    int mrc = mdb_get(w->txn, s->consents, &k, &old);
-    if (mrc == MDB_SUCCESS && old.mv_size == v.mv_size &&
-        memcmp(old.mv_data, v.mv_data, v.mv_size) == 0) {
-        if (changed != NULL)
-            *changed = 0;
-        return TC_OK;
-    }
-    if (mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
-        MDB_CHECK(mrc, "reading a consent");
-    MDB_CHECK(mdb_put(w->txn, s->consents, &k, &v, 0), "writing a consent");
-    if (changed != NULL)
-        *changed = 1;
-out:
-    return rc;
-}
-
-int tc_writer_append_consent(tc_writer *w, const unsigned char key[TC_CITIZEN_KEY_LEN],
-                             const tc_consent *c, tc_error *err)
-{
-    int rc = TC_OK;
-    tc_store *s = w->s;
-    unsigned char kb[TC_CONSENT_KEY_MAX], vb[TC_CONSENT_VALUE_MAX];
-    MDB_val k = {tc_consent_key(key, c->institution, c->purpose, kb), kb};
-    MDB_val v = {tc_consent_encode(c, vb), vb};
-    MDB_CHECK(mdb_put(w->txn, s->consents, &k, &v, MDB_APPEND), "appending a consent");
-out:
-    return rc;
-}
-
-int tc_writer_revoke_consent(tc_writer *w, const unsigned char key[TC_CITIZEN_KEY_LEN],
-                             const char *institution, const char *purpose, int64_t at,
-                             tc_error *err)
-{
-    int rc = TC_OK;
-    tc_store *s = w->s;
-    unsigned char kb[TC_CONSENT_KEY_MAX];
-    MDB_val k = {tc_consent_key(key, institution, purpose, kb), kb}, v;
-    int mrc = mdb_get(w->txn, s->consents, &k, &v);
-    if (mrc == MDB_NOTFOUND)
-        return tc_errorf(err, TC_ENOTFOUND, "no consent on record");
-    MDB_CHECK(mrc, "reading a consent");
-    tc_consent c;
-    if ((rc = tc_consent_decode(k.mv_data, k.mv_size, v.mv_data, v.mv_size, &c, err)) != TC_OK)
-        goto out;
-    if (c.revoked_at != 0 && c.revoked_at <= at)
-        goto out; /* already revoked earlier: keep the first revocation time */
-    c.revoked_at = at < c.granted_at ? c.granted_at : at;
-    rc = tc_writer_put_consent(w, key, &c, NULL, err);
-out:
-    return rc;
-}
-
 int tc_writer_erase_citizen(tc_writer *w, const unsigned char key[TC_CITIZEN_KEY_LEN],
-                            int *found, tc_error *err)
+                            int *found, size_t *consents, tc_error *err)
 {
     int rc = TC_OK;
     tc_store *s = w->s;
-    size_t n = 0;
+    size_t n = 0, h = 0;
     MDB_val k = {TC_CITIZEN_KEY_LEN, (void *)key};
     int mrc = mdb_del(w->txn, s->citizens, &k, NULL);
     if (mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
         MDB_CHECK(mrc, "erasing a citizen");
-    if ((rc = scan_consents(s, w->txn, key, 1, NULL, NULL, &n, err)) != TC_OK)
+    if ((rc = tc_store_scan_consents(s, w->txn, key, 1, NULL, NULL, &n, err)) != TC_OK ||
+        (rc = tc_store_scan_history(s, w->txn, key, 1, NULL, NULL, &h, err)) != TC_OK)
         goto out;
     if (found != NULL)
-        *found = mrc == MDB_SUCCESS || n > 0;
+        *found = mrc == MDB_SUCCESS || n > 0 || h > 0;
+    if (consents != NULL)
+        *consents = n + h;
 out:
     return rc;
 }
@@ -549,44 +399,6 @@ int tc_writer_has_citizen(tc_writer *w, const unsigned char key[TC_CITIZEN_KEY_L
 {
     MDB_val k = {TC_CITIZEN_KEY_LEN, (void *)key}, v;
     return mdb_get(w->txn, w->s->citizens, &k, &v) == MDB_SUCCESS;
-}
-
-static int any_consent(tc_store *s, MDB_txn *txn, const unsigned char key[TC_CITIZEN_KEY_LEN])
-{
-    MDB_cursor *cur = NULL;
-    MDB_val k = {TC_CITIZEN_KEY_LEN, (void *)key}, v;
-    if (mdb_cursor_open(txn, s->consents, &cur) != MDB_SUCCESS)
-        return 0;
-    int found = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) == MDB_SUCCESS &&
-                k.mv_size > TC_CITIZEN_KEY_LEN && memcmp(k.mv_data, key, TC_CITIZEN_KEY_LEN) == 0;
-    mdb_cursor_close(cur);
-    return found;
-}
-
-int tc_writer_has_consent(tc_writer *w, const unsigned char key[TC_CITIZEN_KEY_LEN])
-{
-    return any_consent(w->s, w->txn, key);
-}
-
-typedef struct valid_probe {
-    int64_t now;
-    int found;
-} valid_probe;
-
-static int probe_valid(const tc_consent *c, void *arg)
-{
-    valid_probe *p = arg;
-    p->found = tc_consent_valid_at(c, p->now);
-    return p->found;
-}
-
-int tc_reader_has_consent(tc_reader *r, const unsigned char key[TC_CITIZEN_KEY_LEN], int64_t now)
-{
-    valid_probe p = {now, 0};
-    size_t n;
-    if (scan_consents(r->s, r->txn, key, 0, probe_valid, &p, &n, NULL) != TC_OK)
-        return 0;
-    return p.found;
 }
 
 size_t tc_writer_citizen_count(tc_writer *w)

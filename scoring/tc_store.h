@@ -4,6 +4,9 @@
  *   meta      store format, catalog name and hash, secret fingerprint, creation time
  *   citizens  pseudonymous key (HMAC-SHA256 of the ID) -> citizen record (tc_record.h)
  *   consents  citizen key + institution + NUL + purpose -> consent (tc_consent.h)
+ *   consent_history  that key + NUL + time replaced (u64 BE) + n (u32 BE) -> the consent a new
+ *             grant replaced: a citizen's consent history (granted, replaced, revoked,
+ *             expired) stays queryable until the citizen is erased
  * Other modules may add named databases through tc_store_dbi. The audit trail is not here: it
  * lives in its own environment (tc_audit.h), so a replica's database can be replaced by a
  * snapshot without touching the replica's trail.
@@ -92,6 +95,12 @@ typedef int (*tc_consent_fn)(const tc_consent *c, void *arg);
 int tc_reader_consents(tc_reader *r, const unsigned char key[TC_CITIZEN_KEY_LEN],
                        tc_consent_fn fn, void *arg, tc_error *err);
 
+/* Every consent of one citizen that a later grant replaced, with when (seconds), in
+ * (institution, purpose, time) order. fn returns nonzero to stop. */
+typedef int (*tc_history_fn)(const tc_consent *c, int64_t replaced_at, void *arg);
+int tc_reader_consent_history(tc_reader *r, const unsigned char key[TC_CITIZEN_KEY_LEN],
+                              tc_history_fn fn, void *arg, tc_error *err);
+
 /* 1 if the citizen has at least one consent valid at now (any institution or purpose). */
 int tc_reader_has_consent(tc_reader *r, const unsigned char key[TC_CITIZEN_KEY_LEN], int64_t now);
 
@@ -111,23 +120,29 @@ int tc_writer_put_citizen(tc_writer *w, const unsigned char key[TC_CITIZEN_KEY_L
 int tc_writer_append_citizen(tc_writer *w, const unsigned char key[TC_CITIZEN_KEY_LEN],
                              const void *record, size_t len, tc_error *err);
 
-/* Upsert a consent (replaces the one for the same citizen, institution and purpose). */
+/* Grant a consent: it replaces the one for the same citizen, institution and purpose, which is
+ * kept in the consent history as replaced at now (seconds) and copied to *previous (granted_at
+ * 0 when there was none). *changed is 0 when the same consent was already stored (nothing is
+ * written then). changed and previous may be NULL. */
 int tc_writer_put_consent(tc_writer *w, const unsigned char key[TC_CITIZEN_KEY_LEN],
-                          const tc_consent *c, int *changed, tc_error *err);
+                          const tc_consent *c, int64_t now, int *changed, tc_consent *previous,
+                          tc_error *err);
 
 /* Same, for consents in ascending key order into an empty consents table: uses MDB_APPEND. */
 int tc_writer_append_consent(tc_writer *w, const unsigned char key[TC_CITIZEN_KEY_LEN],
                              const tc_consent *c, tc_error *err);
 
-/* Mark a consent revoked at time at. TC_ENOTFOUND if there is none. */
+/* Mark a consent revoked at time at (an earlier revocation stands), in place: the consent
+ * stays, revoked. *out (may be NULL) receives it. TC_ENOTFOUND if there is none. */
 int tc_writer_revoke_consent(tc_writer *w, const unsigned char key[TC_CITIZEN_KEY_LEN],
                              const char *institution, const char *purpose, int64_t at,
-                             tc_error *err);
+                             tc_consent *out, tc_error *err);
 
-/* Delete a citizen's record and all their consents. *found (may be NULL) tells whether there
- * was anything to delete. */
+/* Delete a citizen's record, all their consents and their consent history. *found (may be
+ * NULL) tells whether there was anything to delete, *consents (may be NULL) how many consents,
+ * current and replaced, were deleted. */
 int tc_writer_erase_citizen(tc_writer *w, const unsigned char key[TC_CITIZEN_KEY_LEN],
-                            int *found, tc_error *err);
+                            int *found, size_t *consents, tc_error *err);
 
 /* 1 if the citizen has a record, or any consent (valid or not), in this transaction's view. */
 int tc_writer_has_citizen(tc_writer *w, const unsigned char key[TC_CITIZEN_KEY_LEN]);

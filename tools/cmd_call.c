@@ -48,7 +48,11 @@ static const char help[] =
     "  revoke     --citizen ID --institution I --purpose P [--revoked-at T]\n"
     "                                                       Steward/RevokeConsent\n"
     "  erase      --citizen ID                              Steward/EraseCitizen\n"
-    "  inquiries  --citizen ID [--limit N]                  Steward/ListInquiries\n"
+    "  inquiries  --citizen ID [--limit N] [--page-token T] [--from T] [--to T]\n"
+    "                                                       Steward/ListInquiries (a page;\n"
+    "                                                       the next with next_page_token)\n"
+    "  consents   --citizen ID                              Steward/ListConsents (current\n"
+    "                                                       and replaced, with their state)\n"
     "  reload                                               Admin/ReloadModels\n"
     "  status                                               Admin/GetStatus\n"
     "  monitor    [--json]                                  Admin/GetMonitor: per model, the\n"
@@ -105,6 +109,9 @@ enum {
     R_SERVICE,
     R_CATALOG,
     R_BATCH,
+    R_PAGE_TOKEN,
+    R_FROM,
+    R_TO,
     R_COUNT
 };
 #define B(x) (1u << (x))
@@ -112,7 +119,8 @@ enum {
 static const char *const req_names[R_COUNT] = {
     "--citizen",       "--consent-ref", "--purpose", "--product", "--request-id",  "--model",
     "--model-version", "--max-reasons", "--amount",  "--term",    "--institution", "--granted-at",
-    "--expires-at",    "--revoked-at",  "--limit",   "--service", "--catalog",     "--batch"};
+    "--expires-at",    "--revoked-at",  "--limit",   "--service", "--catalog",     "--batch",
+    "--page-token",    "--from",        "--to"};
 
 enum {
     O_TARGET = 1000,
@@ -240,8 +248,8 @@ static char *opt(const req_opts *r, int which)
     return (char *)(r->given & B(which) ? r->v[which] : "");
 }
 
-/* A fresh request ID: letters only, so it can never hold a run of digits the server would
- * refuse as a possible citizen ID. 20 letters = 94 bits of randomness. */
+/* A fresh request ID: 20 letters = 94 bits of randomness (letters only, so that the trail and
+ * the log keep it whole: a run of 12 digits would be kept redacted). */
 static int fresh_request_id(char out[32])
 {
     unsigned char rnd[20];
@@ -346,10 +354,21 @@ static int run_inquiries(call_ctx *cx, const req_opts *r)
     Tinchap__V1__ListInquiriesRequest q = TINCHAP__V1__LIST_INQUIRIES_REQUEST__INIT;
     int rc;
     q.citizen_id = opt(r, R_CITIZEN);
+    q.page_token = opt(r, R_PAGE_TOKEN);
+    q.from = opt(r, R_FROM);
+    q.to = opt(r, R_TO);
     if ((r->given & B(R_LIMIT)) && (rc = parse_u32("--limit", r->v[R_LIMIT], UINT32_MAX, &q.limit)))
         return rc;
     return unary(cx, "/tinchap.v1.Steward/ListInquiries", &q.base,
                  &tinchap__v1__list_inquiries_response__descriptor);
+}
+
+static int run_consents(call_ctx *cx, const req_opts *r)
+{
+    Tinchap__V1__ListConsentsRequest q = TINCHAP__V1__LIST_CONSENTS_REQUEST__INIT;
+    q.citizen_id = opt(r, R_CITIZEN);
+    return unary(cx, "/tinchap.v1.Steward/ListConsents", &q.base,
+                 &tinchap__v1__list_consents_response__descriptor);
 }
 
 static int run_reload(call_ctx *cx, const req_opts *r)
@@ -667,7 +686,9 @@ static const method methods[] = {
     {"revoke", run_revoke, B(R_CITIZEN) | B(R_INSTITUTION) | B(R_PURPOSE) | B(R_REVOKED_AT),
      B(R_CITIZEN) | B(R_INSTITUTION) | B(R_PURPOSE), NULL},
     {"erase", run_erase, B(R_CITIZEN), B(R_CITIZEN), NULL},
-    {"inquiries", run_inquiries, B(R_CITIZEN) | B(R_LIMIT), B(R_CITIZEN), NULL},
+    {"inquiries", run_inquiries,
+     B(R_CITIZEN) | B(R_LIMIT) | B(R_PAGE_TOKEN) | B(R_FROM) | B(R_TO), B(R_CITIZEN), NULL},
+    {"consents", run_consents, B(R_CITIZEN), B(R_CITIZEN), NULL},
     {"reload", run_reload, 0, 0, NULL},
     {"status", run_status, 0, 0, NULL},
     {"monitor", run_monitor, 0, 0, NULL},
@@ -712,6 +733,9 @@ int cmd_call(int argc, char **argv)
         {"service", required_argument, NULL, O_REQ + R_SERVICE},
         {"catalog", required_argument, NULL, O_REQ + R_CATALOG},
         {"batch", required_argument, NULL, O_REQ + R_BATCH},
+        {"page-token", required_argument, NULL, O_REQ + R_PAGE_TOKEN},
+        {"from", required_argument, NULL, O_REQ + R_FROM},
+        {"to", required_argument, NULL, O_REQ + R_TO},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
@@ -778,14 +802,16 @@ int cmd_call(int argc, char **argv)
     }
     if (optind >= argc)
         return cli_usage("call", "which method? score, models, model, put, grant, revoke, "
-                                 "erase, inquiries, reload, status, monitor, health or raw");
+                                 "erase, inquiries, consents, reload, status, monitor, health or "
+                                 "raw");
     const method *m = NULL;
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
         if (strcmp(argv[optind], methods[i].name) == 0)
             m = &methods[i];
     if (m == NULL) /* not echoed: a misplaced argument may be a citizen ID */
         return cli_usage("call", "unknown method; one of score, models, model, put, grant, "
-                                 "revoke, erase, inquiries, reload, status, monitor, health, raw");
+                                 "revoke, erase, inquiries, consents, reload, status, monitor, "
+                                 "health, raw");
     int extra = argc - optind - 1;
     if (m->positional != NULL && extra != 1)
         return cli_usage("call", "%s takes %s", m->name, m->positional);

@@ -196,7 +196,7 @@ int cmd_erase(int argc, char **argv)
     rc = CLI_EXIT_FAIL;
     if (cli_citizen_key(&db, argv[optind], key, &err) != TC_OK ||
         tc_writer_begin(db.store, &w, &err) != TC_OK ||
-        tc_writer_erase_citizen(w, key, &found, &err) != TC_OK) {
+        tc_writer_erase_citizen(w, key, &found, NULL, &err) != TC_OK) {
         tc_writer_abort(w);
         cli_fail("erase", &err);
         goto out;

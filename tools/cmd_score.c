@@ -24,6 +24,7 @@
 #include "tc_file.h"
 #include "tc_id.h"
 #include "tc_record.h"
+#include "tc_text.h"
 
 #define SCORE_PRINT_MAX 100 /* rejected rows named on stderr; the rejects file has them all */
 
@@ -185,7 +186,7 @@ static void reject(score_job *job, const char *file, const csv_row *row, int col
 {
     char text[TC_ERROR_MSG_MAX];
     snprintf(text, sizeof text, "%s", reason);
-    tc_id_redact(text);
+    tc_text_redact_ids(text);
     job->rejected++;
     if (job->rejected <= SCORE_PRINT_MAX) {
         if (column > 0)

@@ -12,6 +12,7 @@
 #include "load.h"
 #include "tc_id.h"
 #include "tc_record.h"
+#include "tc_text.h"
 #include "tc_time.h"
 
 void *load_buf_grow(buf *b, size_t n)
@@ -152,8 +153,9 @@ static int field_error(load *L, const char *file, const csv_row *row, int col, c
                        const char *reason)
 {
     char msg[TC_ERROR_MSG_MAX], q[80];
-    snprintf(msg, sizeof msg, "field '%s' value '%s': %s", name,
-             tc_error_quote(q, sizeof q, row->fields[col], row->lens[col]), reason);
+    tc_error_quote(q, sizeof q, row->fields[col], row->lens[col]);
+    tc_text_redact_ids(q); /* a value may embed a citizen ID: messages never repeat one */
+    snprintf(msg, sizeof msg, "field '%s' value '%s': %s", name, q, reason);
     int rc = load_reject(L, file, row->line, col + 1, msg);
     return rc != TC_OK ? rc : 1;
 }
@@ -281,6 +283,10 @@ int load_read_consents(load *L, const char *file, tc_error *err)
                                                                  : "not after granted_at")) < 0)
                 goto fatal;
             continue;
+        }
+        if (tc_consent_protect_ref(&c, L->hasher) != TC_OK) {
+            rc = TC_EKEY;
+            goto fatal;
         }
         unsigned char kb[TC_CONSENT_KEY_MAX], vb[TC_CONSENT_VALUE_MAX];
         size_t klen = tc_consent_key(key, c.institution, c.purpose, kb);

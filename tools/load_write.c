@@ -175,7 +175,7 @@ int load_write_consents(load *L, tc_error *err)
         if (append)
             rc = tc_writer_append_consent(w, e + CE_HDR, &c, err);
         else
-            rc = tc_writer_put_consent(w, e + CE_HDR, &c, &changed, err);
+            rc = tc_writer_put_consent(w, e + CE_HDR, &c, tc_time_now(), &changed, NULL, err);
         if (rc != TC_OK)
             goto out;
         if (changed)

@@ -14,6 +14,7 @@
 #include "tc_api.h"
 #include "tc_api_config.h"
 #include "tc_file.h"
+#include "tc_api_log.h"
 
 
 static const char help[] =
@@ -40,7 +41,8 @@ static const char help[] =
     "      --tls-cert FILE      server certificate (PEM)\n"
     "      --tls-key FILE       its private key (PEM)\n"
     "      --client-ca FILE     CA that signs client certificates (PEM); clients must present\n"
-    "                           one, and its SAN (or CN) must be a configured identity\n"
+    "                           one, and one of its names (tls.client_names: DNS SANs by\n"
+    "                           default) must be a configured client identity\n"
     "      --insecure           no TLS; clients send 'authorization: Bearer TOKEN' and tokens\n"
     "                           are configured by SHA-256. Refused unless listening on loopback\n"
     "      --map-size SIZE      maximum database size, e.g. 64G\n"
@@ -55,7 +57,8 @@ static const char help[] =
     "  -h, --help               this text\n"
     "\n"
     "Signals: SIGHUP reloads the models (a bad model keeps the old set); SIGTERM and SIGINT\n"
-    "drain and exit 0. Logs are JSON lines on standard error.\n";
+    "drain and exit 0. Logs are JSON lines on standard error, one object a line (gRPC's own\n"
+    "messages and start-up errors included).\n";
 
 enum {
     O_LISTEN = 1000, O_DB, O_AUDIT_DIR, O_KEY, O_CATALOG, O_MODELS, O_WORKERS, O_AUDIT_SYNC, O_AUDIT_MS,
@@ -63,10 +66,13 @@ enum {
     O_DRAIN, O_GRACE, O_NO_ACCESS, O_LEVEL, O_PORT_FILE
 };
 
+/* Everything tinchapd writes on standard error is a JSON line, usage errors included. */
+#define usage(...) tc_api_log_eventf(NULL, "error", "usage", "error", __VA_ARGS__)
+
 static int set(char *dst, size_t size, const char *v, const char *flag)
 {
     if (strlen(v) >= size) {
-        fprintf(stderr, "tinchapd: %s: value too long\n", flag);
+        usage("%s: value too long", flag);
         return 2;
     }
     memcpy(dst, v, strlen(v) + 1);
@@ -79,8 +85,7 @@ static int number(const char *v, long min, long max, const char *flag, unsigned 
     errno = 0;
     long n = strtol(v, &end, 10);
     if (errno != 0 || end == v || *end != '\0' || n < min || n > max) {
-        fprintf(stderr, "tinchapd: %s: '%s' is not a number from %ld to %ld\n", flag, v, min,
-                max);
+        usage("%s: '%s' is not a number from %ld to %ld", flag, v, min, max);
         return 2;
     }
     *out = (unsigned)n;
@@ -94,7 +99,7 @@ static int size_arg(const char *v, const char *flag, size_t *out)
     double k = *end == 'K' ? 1024.0 : *end == 'M' ? 1048576.0 : *end == 'G' ? 1073741824.0
              : *end == 'T' ? 1099511627776.0 : 1.0;
     if (end == v || !(n > 0) || (*end != '\0' && end[1] != '\0')) {
-        fprintf(stderr, "tinchapd: %s: '%s' is not a size like 64G\n", flag, v);
+        usage("%s: '%s' is not a size like 64G", flag, v);
         return 2;
     }
     *out = (size_t)(n * k);
@@ -145,7 +150,7 @@ int main(int argc, char **argv)
         else if (strncmp(argv[i], "--config=", 9) == 0)
             file = argv[i] + 9;
         if (file != NULL && tc_api_config_load(&cfg, file, &err) != TC_OK) {
-            fprintf(stderr, "tinchapd: %s\n", err.msg);
+            tc_api_log_eventf(NULL, "error", "start_refused", "error", "%s", err.msg);
             return 1;
         }
     }
@@ -168,7 +173,7 @@ int main(int argc, char **argv)
             break;
         case O_AUDIT_SYNC:
             if (strcmp(optarg, "durable") != 0 && strcmp(optarg, "relaxed") != 0) {
-                fprintf(stderr, "tinchapd: --audit-sync: durable or relaxed\n");
+                usage("--audit-sync: durable or relaxed");
                 rc = 2;
             }
             cfg.relaxed_audit = strcmp(optarg, "relaxed") == 0;
@@ -187,7 +192,7 @@ int main(int argc, char **argv)
         case O_NO_ACCESS: cfg.access_log = 0; break;
         case O_LEVEL:
             if (strcmp(optarg, "info") != 0 && strcmp(optarg, "debug") != 0) {
-                fprintf(stderr, "tinchapd: --log-level: info or debug\n");
+                usage("--log-level: info or debug");
                 rc = 2;
             }
             cfg.log_debug = strcmp(optarg, "debug") == 0;
@@ -200,20 +205,20 @@ int main(int argc, char **argv)
             fputs(help, stdout);
             return 0;
         default:
-            fprintf(stderr, "tinchapd: unknown option or missing value: '%s'\ntry 'tinchapd --help'\n",
-                    argv[optind - 1]);
+            usage("unknown option or missing value: '%s' (try 'tinchapd --help')",
+                  argv[optind - 1]);
             return 2;
         }
     }
     if (rc != 0)
         return rc;
     if (optind < argc) {
-        fprintf(stderr, "tinchapd: unexpected argument '%s'\n", argv[optind]);
+        usage("unexpected argument '%s'", argv[optind]);
         return 2;
     }
     tc_api_config_finish(&cfg);
     if (tc_api_config_check(&cfg, &err) != TC_OK) {
-        fprintf(stderr, "tinchapd: %s\n", err.msg);
+        tc_api_log_eventf(NULL, "error", "start_refused", "error", "%s", err.msg);
         return 1;
     }
     gsl_set_error_handler_off();
@@ -225,10 +230,11 @@ int main(int argc, char **argv)
     sigaddset(&set_, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set_, NULL);
     signal(SIGPIPE, SIG_IGN);
+    tc_api_log_capture_grpc();
     grpc_init();
     tc_api_server *srv = NULL;
     if (tc_api_server_start(&cfg, &srv, &err) != TC_OK) {
-        fprintf(stderr, "tinchapd: %s\n", err.msg);
+        tc_api_log_eventf(NULL, "error", "start_refused", "error", "%s", err.msg);
         grpc_shutdown_blocking();
         return 1;
     }
@@ -236,7 +242,8 @@ int main(int argc, char **argv)
         char text[16];
         int n = snprintf(text, sizeof text, "%d\n", tc_api_server_port(srv));
         if (tc_file_write(port_file, text, (size_t)n, TC_FILE_REPLACE, 0644, &err) != TC_OK)
-            fprintf(stderr, "tinchapd: cannot write the port file: %s\n", err.msg);
+            tc_api_log_eventf(NULL, "error", "port_file_failed", "error",
+                              "cannot write the port file: %s", err.msg);
     }
     for (;;) {
         int sig = 0;

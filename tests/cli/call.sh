@@ -274,7 +274,9 @@ FID=001085000001
 FREF=$(awk -F, -v id="$FID" '$1 == id && $2 == "bank-a" { print $4; exit }' "$WORK/consents_small.csv")
 plain=("$TINCHAP" call --target "127.0.0.1:$PORT" --insecure)
 run "${plain[@]}" health
-expect_eq "plaintext health needs no token" 0 "$status"
+expect_eq "plaintext health needs a known token (UNAUTHENTICATED)" 26 "$status"
+run "${plain[@]}" --token "$TOKEN" health
+expect_eq "plaintext health with a token" 0 "$status"
 run env TINCHAP_TOKEN="$TOKEN" "${plain[@]}" score --citizen "$FID" --consent-ref "$FREF" \
     --purpose loan-origination --product unsecured-consumer --compact
 expect_eq "token from the environment: score" 0 "$status"

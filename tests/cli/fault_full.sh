@@ -13,6 +13,8 @@
 # Where mounting is not permitted (not root, or no CAP_SYS_ADMIN), or with TC_FULL_NO_MOUNT=1,
 # the same checks run against LMDB map sizes instead (--map-size, --audit-map-size); raising a
 # map size is a configuration change, so that variant restarts the server between steps.
+# TC_FULL_AUDIT_SYNC=relaxed runs it all with a relaxed audit trail (cli.fault_full_relaxed):
+# there a full disk fails the commit itself, before any sync, and must be refused the same.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/server_lib.sh"
 SRC=${TC_SOURCE:?}
@@ -41,6 +43,7 @@ cp "$SRC"/models/*.json "$WORK/models/"
 ln -s "$TINCHAP_KEY" "$FS/secret"
 ln -s "$P" "$FS/pki"
 write_config "$WORK/conf.json" "$FS" "\"audit\": \"$FSA/audit\",
+  \"audit_sync\": \"${TC_FULL_AUDIT_SYNC:-durable}\",
   \"models\": \"$WORK/models\", \"catalog\": \"$WORK/models/catalog.json\""
 
 # v2 of every citizen (one attribute moved), sent through PutCitizens
@@ -90,6 +93,8 @@ else
     load_map=(--map-size "$((used + 8192))")
 fi
 PID0=$SERVER_PID
+expect_contains "the audit mode of this round" "\"audit_sync\":\"${TC_FULL_AUDIT_SYNC:-durable}\"" \
+    "$(head -1 "$WORK/server.log")"
 run "$TINCHAP" load --db "$FS/db" "${load_map[@]}" --consents "$WORK/more/consents.csv" \
     "$WORK/more/population.csv"
 expect_eq "load into a full disk: exit" 1 "$status"

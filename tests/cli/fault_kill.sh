@@ -19,13 +19,16 @@ make_pki "$P"
 make_data "$WORK" 6000
 mkdir -p "$WORK/models"
 cp "$SRC"/models/*.json "$WORK/models/"
+# one call in nine is refused, at full speed: no limit on audited refusals here (cli.limits
+# tests it), so that every call of the load is a real one when the kill comes
 write_config "$WORK/conf.json" "$WORK" \
-    "\"models\": \"$WORK/models\", \"catalog\": \"$WORK/models/catalog.json\""
+    "\"models\": \"$WORK/models\", \"catalog\": \"$WORK/models/catalog.json\",
+  \"audit_denials_per_second\": 0"
 # relaxed audit: records are committed without waiting for the disk, by the workers themselves
 # when no commit is under way; a killed process loses none of them (the kernel has the pages)
 write_config "$WORK/conf-relaxed.json" "$WORK" \
     "\"models\": \"$WORK/models\", \"catalog\": \"$WORK/models/catalog.json\",
-  \"audit_sync\": \"relaxed\""
+  \"audit_sync\": \"relaxed\", \"audit_denials_per_second\": 0"
 export TINCHAP_KEY=$WORK/secret
 
 killed_status() { # wait for the killed server; its status must be 137 (SIGKILL)

@@ -34,6 +34,52 @@ make_pki() {
     )
 }
 
+# make_cert DIR NAME SUBJECT [SAN]: NAME.pem/key signed by DIR/ca, with subject SUBJECT (e.g.
+# "/CN=admin") and subjectAltName SAN (e.g. "DNS:a.example,email:b@example"), or no SAN at all
+make_cert() {
+    local d=$1 name=$2 subj=$3 san=${4:-}
+    (
+        cd "$d"
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "$subj" \
+            -keyout "$name.key" -out "$name.csr" 2>/dev/null
+        printf 'extendedKeyUsage=clientAuth\n' > "$name.ext"
+        [ -z "$san" ] || printf 'subjectAltName=%s\n' "$san" >> "$name.ext"
+        openssl x509 -req -in "$name.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
+            -extfile "$name.ext" -out "$name.pem" 2>/dev/null
+        rm -f "$name.csr" "$name.ext"
+        chmod 600 "$name.key"
+    )
+}
+
+# make_crl DIR NAME...: DIR/crl/, a certificate revocation list of DIR/ca that revokes the
+# certificates DIR/NAME.pem, under OpenSSL's hashed name (what tls.crl_dir expects)
+make_crl() {
+    local d=$1
+    shift
+    (
+        cd "$d"
+        mkdir -p crl-ca crl
+        : > crl-ca/index.txt
+        echo 01 > crl-ca/crlnumber
+        cat > crl-ca/ca.cnf <<CNF
+[ca]
+default_ca = test
+[test]
+database = $d/crl-ca/index.txt
+crlnumber = $d/crl-ca/crlnumber
+certificate = $d/ca.pem
+private_key = $d/ca.key
+default_md = sha256
+default_crl_days = 30
+CNF
+        for name in "$@"; do
+            openssl ca -config crl-ca/ca.cnf -revoke "$name.pem" 2>/dev/null
+        done
+        openssl ca -config crl-ca/ca.cnf -gencrl -out crl/ca.crl.pem 2>/dev/null
+        openssl rehash crl 2>/dev/null
+    )
+}
+
 # make_expired DIR: expired.pem/key, signed by DIR/ca, whose validity ended days ago. Uses a
 # throwaway openssl CA configuration because 'openssl x509 -req' cannot backdate on OpenSSL 3.0.
 make_expired() {

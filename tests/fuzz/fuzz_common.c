@@ -55,6 +55,18 @@ const tc_model *fuzz_model(void)
     return model;
 }
 
+tc_hasher *fuzz_hasher(void)
+{
+    static tc_key *key;
+    static tc_hasher *hasher;
+    static const unsigned char secret[TC_SECRET_LEN] = {1, 2, 3};
+    tc_error err;
+    if (hasher == NULL && (tc_key_from_bytes(secret, &key, &err) != TC_OK ||
+                           tc_hasher_new(key, &hasher, &err) != TC_OK))
+        setup_failed(&err);
+    return hasher;
+}
+
 void fuzz_fail(const char *file, int line, const char *what)
 {
     fprintf(stderr, "%s:%d: property violated: %s\n", file, line, what);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "tc_catalog.h"
+#include "tc_key.h"
 #include "tc_model.h"
 #include "tc_reasons.h"
 
@@ -23,6 +24,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 const tc_catalog *fuzz_catalog(void);
 const tc_reasons *fuzz_reasons(void);
 const tc_model *fuzz_model(void);
+
+/* A hasher of a fixed test secret, made on first use, for what the service hashes (citizen IDs,
+ * consent references). */
+tc_hasher *fuzz_hasher(void);
 
 /* A property that must hold for every input: abort with where and what. */
 #define FUZZ_CHECK(cond)                                                                           \

@@ -14,6 +14,7 @@
 
 #include "csv_reader.h"
 #include "fuzz_common.h"
+#include "tc_text.h"
 #include "tc_consent.h"
 #include "tc_id.h"
 #include "tc_key.h"
@@ -118,7 +119,10 @@ static void consent_row(const csv_row *row, const int *cols)
     ok &= time_field(row, cols[C_REVOKED], 0, &c.revoked_at);
     if (!ok || tc_consent_validate(&c, &err) != TC_OK)
         return;
-    /* Stored as the loader stores it, and read back. */
+    /* Stored as the loader stores it (a reference with a digit run protected), and read back:
+     * no digit run is kept. */
+    FUZZ_CHECK(tc_consent_protect_ref(&c, fuzz_hasher()) == TC_OK);
+    FUZZ_CHECK(!tc_text_has_id_run(c.ref, strlen(c.ref)));
     unsigned char citizen[TC_CITIZEN_KEY_LEN], k[TC_CONSENT_KEY_MAX], v[TC_CONSENT_VALUE_MAX];
     memset(citizen, 0xa5, sizeof citizen);
     size_t kl = tc_consent_key(citizen, c.institution, c.purpose, k);

@@ -9,6 +9,7 @@
 
 #include "fuzz_common.h"
 #include "tc_api_validate.h"
+#include "tc_text.h"
 #include "tc_time.h"
 
 #define MSG_MAX 256 /* the service's status text */
@@ -26,12 +27,19 @@ static int citizen_ok(const char *id)
 static void put_record(const uint8_t *data, size_t size)
 {
     const tc_catalog *cat = fuzz_catalog();
+    char msg[MSG_MAX];
+    if (tc_api_strings_check(&tinchap__v1__citizen_record__descriptor, data, size, msg,
+                             sizeof msg)) {
+        FUZZ_CHECK(strncmp(msg, "field '", 7) == 0);
+        return;
+    }
     Tinchap__V1__CitizenRecord *r = tinchap__v1__citizen_record__unpack(NULL, size, data);
     if (r == NULL)
         return;
+    for (size_t i = 0; i < r->n_attributes; i++)
+        FUZZ_CHECK(tc_utf8_valid(r->attributes[i]->name, strlen(r->attributes[i]->name)));
     tc_id_info info;
     tc_value values[TC_CATALOG_ATTRS_MAX];
-    char msg[MSG_MAX];
     if (tc_api_record_check(cat, r, 7, &info, values, msg, sizeof msg) == 0) {
         for (size_t i = 0; i < cat->n_attrs; i++)
             fuzz_check_value_text(&cat->attrs[i], values[i]);

@@ -118,6 +118,10 @@ static void records(void)
     r.time_us = -1;
     n = tc_audit_encode(&r, ab, sizeof ab);
     write_seed("record", "audit-replayed-negative-time", 1, ab, n);
+    r.request_hashed = 1; /* a request ID with a digit run: format 2, with its keyed hash */
+    memset(r.request_hash, 0x5a, sizeof r.request_hash);
+    n = tc_audit_encode(&r, ab, sizeof ab);
+    write_seed("record", "audit-request-hashed", 1, ab, n);
 
     tc_consent c = {.granted_at = 1767225600, .expires_at = 4070908800, .revoked_at = 0};
     snprintf(c.institution, sizeof c.institution, "bank-a");
@@ -134,6 +138,11 @@ static void records(void)
     write_seed("record", "consent-revoked", 2, cb, 1 + kl + vl);
     cb[1 + kl] = 9; /* another format */
     write_seed("record", "consent-format9", 2, cb, 1 + kl + vl);
+    c.ref_hashed = 1; /* a reference that held a digit run: redacted, then its keyed hash */
+    snprintf(c.ref, sizeof c.ref, "CCCD-############");
+    memset(c.ref_hash, 0x6b, sizeof c.ref_hash);
+    vl = tc_consent_encode(&c, cb + 1 + kl);
+    write_seed("record", "consent-ref-hashed", 2, cb, 1 + kl + vl);
 }
 
 /* ---- fuzz_score_request ---- */

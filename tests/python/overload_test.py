@@ -20,7 +20,7 @@ import time
 import grpc
 
 sys.path.insert(0, os.path.dirname(__file__))
-from service_client import Client, scoring_pb2, scoring_pb2_grpc, steward_pb2  # noqa: E402
+from service_client import Client, citizen_record, scoring_pb2, scoring_pb2_grpc  # noqa: E402
 
 PORT = int(os.environ["TC_PORT"])
 PKI = os.environ["TC_PKI"]
@@ -74,26 +74,8 @@ def probe(client, n):
 
 
 def full_record(citizen):
-    with open(os.path.join(DIR, "data", "population.csv"), newline="") as f:
-        row = next(r for r in csv.DictReader(f) if r["citizen_id"] == citizen)
-    with open(os.path.join(DIR, "models", "catalog.json")) as f:
-        catalog = json.load(f)
-    attrs = []
-    for a in catalog["attributes"]:
-        v = row[a["name"]]
-        av = steward_pb2.AttributeValue(name=a["name"])
-        if v == "":
-            av.missing = True
-        elif a["type"] == "int":
-            av.int_value = int(v)
-        elif a["type"] == "real":
-            av.real_value = float(v)
-        elif a["type"] == "bool":
-            av.bool_value = v in ("1", "true")
-        else:
-            av.level = v
-        attrs.append(av)
-    return steward_pb2.CitizenRecord(citizen_id=citizen, attributes=attrs)
+    return citizen_record(os.path.join(DIR, "data", "population.csv"),
+                          os.path.join(DIR, "models", "catalog.json"), citizen)
 
 
 good = Client(PORT, PKI, "bank-a")

@@ -3,18 +3,21 @@
 Used by the service tests: it proves the .proto files are a usable public contract for a
 client in another language, unchanged. Runs on Debian's python3-grpcio and python3-grpc-tools.
 """
+import csv
 import datetime
 import importlib.util
+import json
 import os
 import subprocess
 import sys
 import tempfile
+import urllib.request
 
 import grpc
 
 API = os.path.join(os.path.dirname(__file__), "..", "..", "api")
 PROTOS = ["tinchap/v1/scoring.proto", "tinchap/v1/steward.proto", "tinchap/v1/admin.proto",
-          "grpc/health/v1/health.proto"]
+          "tinchap/v1/diagnostics.proto", "grpc/health/v1/health.proto"]
 
 
 def _generate():
@@ -33,6 +36,7 @@ def _generate():
 
 _OUT, health_pb2 = _generate()
 from tinchap.v1 import admin_pb2, admin_pb2_grpc  # noqa: E402
+from tinchap.v1 import diagnostics_pb2  # noqa: E402
 from tinchap.v1 import scoring_pb2, scoring_pb2_grpc  # noqa: E402
 from tinchap.v1 import steward_pb2, steward_pb2_grpc  # noqa: E402
 
@@ -44,6 +48,64 @@ def days_from_now(days):
     return day.strftime("%Y-%m-%d")
 
 
+def scorable(data_dir, institution="bank-a", purpose="loan-origination"):
+    """(citizen_id, consent_ref) of every consent of data_dir/consents.csv valid now for the
+    institution and purpose."""
+    t = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with open(os.path.join(data_dir, "consents.csv"), newline="") as f:
+        return [(r["citizen_id"], r["consent_ref"]) for r in csv.DictReader(f)
+                if r["institution"] == institution and r["purpose"] == purpose and
+                not r["revoked_at"] and r["granted_at"] <= t < r["expires_at"]]
+
+
+def citizen_record(population_csv, catalog_json, citizen):
+    """The citizen's attributes as loaded from population_csv, as a CitizenRecord message."""
+    with open(population_csv, newline="") as f:
+        row = next(r for r in csv.DictReader(f) if r["citizen_id"] == citizen)
+    with open(catalog_json) as f:
+        catalog = json.load(f)
+    attrs = []
+    for a in catalog["attributes"]:
+        v, av = row[a["name"]], steward_pb2.AttributeValue(name=a["name"])
+        if v == "":
+            av.missing = True
+        elif a["type"] == "int":
+            av.int_value = int(v)
+        elif a["type"] == "real":
+            av.real_value = float(v)
+        elif a["type"] == "bool":
+            av.bool_value = v in ("1", "true")
+        else:
+            av.level = v
+        attrs.append(av)
+    return steward_pb2.CitizenRecord(citizen_id=citizen, attributes=attrs)
+
+
+def text_fields(msg, prefix=""):
+    """(path, setter) of every string field of msg, nested messages included (the first
+    element of a repeated one, added if there is none): every text a request can carry."""
+    out = []
+    for f in msg.DESCRIPTOR.fields:
+        if f.type == f.TYPE_STRING:
+            out.append((prefix + f.name, lambda v, m=msg, f=f: setattr(m, f.name, v)))
+        elif f.type == f.TYPE_MESSAGE:
+            inner = getattr(msg, f.name)
+            if f.label == f.LABEL_REPEATED:
+                inner = inner[0] if len(inner) else inner.add()
+            out += text_fields(inner, prefix + f.name + ".")
+    return out
+
+
+def metric(port, name):
+    """The value of one sample (name with its labels) of tinchapd's /metrics."""
+    text = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % port,
+                                  timeout=5).read().decode()
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    raise AssertionError("no metric " + name)
+
+
 def _read(path):
     with open(path, "rb") as f:
         return f.read()
@@ -52,10 +114,13 @@ def _read(path):
 class Client:
     """One channel, as one institution (by certificate) or with a token."""
 
-    def __init__(self, port, pki=None, who=None, token=None, ca=None):
+    def __init__(self, port, pki=None, who=None, token=None, ca=None, own_connection=False):
         target = "127.0.0.1:%d" % port
+        # grpcio shares one connection between channels to the same target with the same
+        # options, unless a channel asks for a connection of its own
+        extra = [("grpc.use_local_subchannel_pool", 1)] if own_connection else []
         if token is not None:
-            self.channel = grpc.insecure_channel(target)
+            self.channel = grpc.insecure_channel(target, options=extra)
             self.md = [("authorization", "Bearer " + token)]
         else:
             root = _read(ca or os.path.join(pki, "ca.pem"))
@@ -64,7 +129,7 @@ class Client:
             creds = grpc.ssl_channel_credentials(root, key, cert)
             # the server certificate names localhost and 127.0.0.1
             self.channel = grpc.secure_channel(
-                target, creds, options=[("grpc.ssl_target_name_override", "localhost")])
+                target, creds, options=[("grpc.ssl_target_name_override", "localhost")] + extra)
             self.md = []
         self.scoring = scoring_pb2_grpc.ScoringStub(self.channel)
         self.steward = steward_pb2_grpc.StewardStub(self.channel)
@@ -90,6 +155,19 @@ class Client:
     def score(self, timeout=10, **fields):
         return self.scoring.Score(scoring_pb2.ScoreRequest(**fields), timeout=timeout,
                                   metadata=self.md)
+
+    def send_wire(self, method, wire, streaming=False, timeout=10):
+        """Call method with an encoded request (a client stream of one message when streaming):
+        (status code, details)."""
+        try:
+            if streaming:
+                self.channel.stream_unary(method)(iter([wire]), timeout=timeout,
+                                                  metadata=self.md)
+            else:
+                self.channel.unary_unary(method)(wire, timeout=timeout, metadata=self.md)
+        except grpc.RpcError as e:
+            return e.code(), e.details() or ""
+        return grpc.StatusCode.OK, ""
 
     def raw(self, method, payload=b"", timeout=5):
         call = self.channel.unary_unary(method)

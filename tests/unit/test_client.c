@@ -43,7 +43,7 @@ static void token_hash(const char *token, char out[65])
 
 static void add_token(tc_api_config *c, const char *token, const char *inst, unsigned roles)
 {
-    tc_api_identity *id = &c->clients[c->n_clients++];
+    tc_api_identity *id = &c->tokens[c->n_tokens++];
     token_hash(token, id->identity);
     snprintf(id->institution, sizeof id->institution, "%s", inst);
     id->roles = roles;
@@ -153,15 +153,23 @@ static unsigned char *score_request(const char *request_id, size_t *len)
     return pack(&q.base, len);
 }
 
-static void test_unary_health_without_token(void **state)
+/* Health/Check needs no role, but a known token: without one, UNAUTHENTICATED. */
+static void test_unary_health(void **state)
 {
     (void)state;
-    tc_client *c = open_client(W.target, NULL);
     Grpc__Health__V1__HealthCheckRequest q = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
     size_t len, rlen;
     unsigned char *req = pack(&q.base, &len), *resp = NULL;
     int status = -1;
     char msg[256];
+    tc_client *anon = open_client(W.target, NULL);
+    assert_int_equal(tc_client_unary(anon, "/grpc.health.v1.Health/Check", req, len, 5000, &resp,
+                                     &rlen, &status, msg, sizeof msg),
+                     TC_OK);
+    assert_int_equal(status, 16); /* UNAUTHENTICATED */
+    assert_null(resp);
+    tc_client_close(anon);
+    tc_client *c = open_client(W.target, TOKEN_BANK);
     assert_int_equal(tc_client_unary(c, "/grpc.health.v1.Health/Check", req, len, 5000, &resp,
                                      &rlen, &status, msg, sizeof msg),
                      TC_OK);
@@ -392,7 +400,7 @@ static void test_local_refusals(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_unary_health_without_token),
+        cmocka_unit_test(test_unary_health),
         cmocka_unit_test(test_unary_statuses),
         cmocka_unit_test(test_async_closed_loop),
         cmocka_unit_test(test_async_unreachable),

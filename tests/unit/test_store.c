@@ -175,11 +175,11 @@ static void append_erase_and_snapshots(void **state)
     tc_consent c = {.institution = "bank-a", .purpose = "p", .ref = "r",
                     .granted_at = 1, .expires_at = 2};
     key_of(10, key);
-    assert_int_equal(tc_writer_put_consent(w, key, &c, NULL, &err), TC_OK);
+    assert_int_equal(tc_writer_put_consent(w, key, &c, 0, NULL, NULL, &err), TC_OK);
     snprintf(c.institution, sizeof c.institution, "bank-b");
-    assert_int_equal(tc_writer_put_consent(w, key, &c, NULL, &err), TC_OK);
+    assert_int_equal(tc_writer_put_consent(w, key, &c, 0, NULL, NULL, &err), TC_OK);
     key_of(11, key);
-    assert_int_equal(tc_writer_put_consent(w, key, &c, NULL, &err), TC_OK);
+    assert_int_equal(tc_writer_put_consent(w, key, &c, 0, NULL, NULL, &err), TC_OK);
     assert_int_equal(tc_writer_commit(w, &err), TC_OK);
 
     /* a reader's snapshot does not see a later erase */
@@ -189,7 +189,7 @@ static void append_erase_and_snapshots(void **state)
     assert_int_equal(tc_writer_begin(f->s, &w, &err), TC_OK);
     key_of(10, key);
     int found = 0;
-    assert_int_equal(tc_writer_erase_citizen(w, key, &found, &err), TC_OK);
+    assert_int_equal(tc_writer_erase_citizen(w, key, &found, NULL, &err), TC_OK);
     assert_true(found);
     assert_int_equal(tc_writer_commit(w, &err), TC_OK);
     tc_record got;
@@ -212,7 +212,7 @@ static void append_erase_and_snapshots(void **state)
     /* erasing nobody is not an error */
     assert_int_equal(tc_writer_begin(f->s, &w, &err), TC_OK);
     key_of(123456, key);
-    assert_int_equal(tc_writer_erase_citizen(w, key, &found, &err), TC_OK);
+    assert_int_equal(tc_writer_erase_citizen(w, key, &found, NULL, &err), TC_OK);
     assert_false(found);
     tc_writer_abort(w);
 }

@@ -1,0 +1,269 @@
+/* Reading the audit trail (each call one fresh snapshot), and the model governance records. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tc_audit_impl.h"
+
+/* ---- reading ---- */
+
+int tc_audit_reader_new(tc_audit *a, tc_audit_reader **out, tc_error *err)
+{
+    tc_audit_reader *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return tc_errorf(err, TC_ENOMEM, "out of memory");
+    r->a = a;
+    int mrc = mdb_txn_begin(a->env, NULL, MDB_RDONLY, &r->txn);
+    if (mrc != MDB_SUCCESS) {
+        free(r);
+        return mdb_fail(a, mrc, "starting a read transaction", err);
+    }
+    mdb_txn_reset(r->txn);
+    *out = r;
+    return TC_OK;
+}
+
+void tc_audit_reader_free(tc_audit_reader *r)
+{
+    if (r == NULL)
+        return;
+    mdb_txn_abort(r->txn);
+    free(r);
+}
+
+int tc_audit_reader_begin(tc_audit_reader *r, tc_error *err)
+{
+    int mrc = mdb_txn_renew(r->txn);
+    return mrc == MDB_SUCCESS ? TC_OK : mdb_fail(r->a, mrc, "reading the audit trail", err);
+}
+
+int tc_audit_idem_lookup(tc_audit_reader *r, const char *key, size_t key_len, int64_t now_us,
+                         unsigned char digest[16], unsigned char *response,
+                         size_t *response_len)
+{
+    MDB_val k = {key_len, (void *)key}, v;
+    int rc = TC_ENOTFOUND;
+    if (tc_audit_reader_begin(r, NULL) != TC_OK)
+        return TC_ENOTFOUND;
+    if (mdb_get(r->txn, r->a->idem, &k, &v) == MDB_SUCCESS && v.mv_size >= IDEM_HDR &&
+        v.mv_size - IDEM_HDR <= TC_AUDIT_RESPONSE_MAX) {
+        const unsigned char *p = v.mv_data;
+        if (now_us - (int64_t)from_be64(p) < (int64_t)TC_AUDIT_IDEM_SECONDS * 1000000) {
+            memcpy(digest, p + 16, 16);
+            memcpy(response, p + IDEM_HDR, v.mv_size - IDEM_HDR);
+            *response_len = v.mv_size - IDEM_HDR;
+            rc = TC_OK;
+        }
+    }
+    mdb_txn_reset(r->txn);
+    return rc;
+}
+
+static int read_record(tc_audit *a, MDB_txn *txn, uint64_t seq, tc_audit_record *out,
+                       tc_error *err)
+{
+    unsigned char key[8];
+    be64(key, seq);
+    MDB_val k = {8, key}, v;
+    int mrc = mdb_get(txn, a->audit, &k, &v);
+    if (mrc != MDB_SUCCESS)
+        return mdb_fail(a, mrc, "reading the audit trail", err);
+    return tc_audit_decode(v.mv_data, v.mv_size, out, err);
+}
+
+int tc_audit_by_citizen(tc_audit_reader *r, const unsigned char key[TC_CITIZEN_KEY_LEN],
+                        uint64_t before_seq, size_t limit, tc_audit_fn fn, void *arg,
+                        tc_error *err)
+{
+    tc_audit *a = r->a;
+    MDB_cursor *cur = NULL;
+    unsigned char probe[TC_CITIZEN_KEY_LEN + 8];
+    memcpy(probe, key, TC_CITIZEN_KEY_LEN);
+    if (before_seq == 0)
+        memset(probe + TC_CITIZEN_KEY_LEN, 0xff, 8);
+    else
+        be64(probe + TC_CITIZEN_KEY_LEN, before_seq);
+    MDB_val k = {sizeof probe, probe}, v;
+    int rc = tc_audit_reader_begin(r, err);
+    if (rc != TC_OK)
+        return rc;
+    int mrc = mdb_cursor_open(r->txn, a->by_citizen, &cur);
+    if (mrc != MDB_SUCCESS) {
+        mdb_txn_reset(r->txn);
+        return mdb_fail(a, mrc, "reading the audit trail", err);
+    }
+    /* newest first: from the citizen's entry at or just past the probe, walk backwards */
+    mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    mrc = mdb_cursor_get(cur, &k, &v, mrc == MDB_SUCCESS ? MDB_PREV : MDB_LAST);
+    size_t n = 0;
+    tc_audit_record rec;
+    while (mrc == MDB_SUCCESS && n < limit && k.mv_size == sizeof probe &&
+           memcmp(k.mv_data, key, TC_CITIZEN_KEY_LEN) == 0) {
+        uint64_t seq = from_be64((const unsigned char *)k.mv_data + TC_CITIZEN_KEY_LEN);
+        if ((rc = read_record(a, r->txn, seq, &rec, err)) != TC_OK)
+            break;
+        n++;
+        if (fn(&rec, arg) != 0)
+            break;
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_reset(r->txn);
+    return rc;
+}
+
+/* Records are in commit order, and a record's time (when its outcome was decided) precedes its
+ * commit by at most a batch: time order holds to within this. */
+#define BATCH_SKEW_US (60 * 1000000LL)
+
+/* The time of the record at or after sequence number seq (cur placed on it), or INT64_MAX. */
+static int64_t time_at(MDB_cursor *cur, uint64_t seq, uint64_t *found)
+{
+    unsigned char key[8];
+    be64(key, seq);
+    MDB_val k = {8, key}, v;
+    tc_audit_record rec;
+    if (mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) != MDB_SUCCESS || k.mv_size != 8 ||
+        tc_audit_decode(v.mv_data, v.mv_size, &rec, NULL) != TC_OK)
+        return INT64_MAX;
+    *found = from_be64(k.mv_data);
+    return rec.time_us;
+}
+
+/* Where a scan from from_us starts: bisection over the sequence numbers for the first record
+ * whose time may be at or after it. */
+static uint64_t first_seq_from(MDB_cursor *cur, int64_t from_us)
+{
+    MDB_val k, v;
+    if (from_us <= 0 || mdb_cursor_get(cur, &k, &v, MDB_FIRST) != MDB_SUCCESS || k.mv_size != 8)
+        return 0;
+    uint64_t lo = from_be64(k.mv_data), hi;
+    if (mdb_cursor_get(cur, &k, &v, MDB_LAST) != MDB_SUCCESS || k.mv_size != 8)
+        return 0;
+    hi = from_be64(k.mv_data) + 1;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2, found = mid;
+        if (time_at(cur, mid, &found) < from_us - BATCH_SKEW_US)
+            lo = found + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+int tc_audit_scan(tc_audit_reader *r, int64_t from_us, int64_t to_us, tc_audit_fn fn,
+                  void *arg, tc_error *err)
+{
+    tc_audit *a = r->a;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    int rc = tc_audit_reader_begin(r, err);
+    if (rc != TC_OK)
+        return rc;
+    int mrc = mdb_cursor_open(r->txn, a->audit, &cur);
+    if (mrc != MDB_SUCCESS) {
+        mdb_txn_reset(r->txn);
+        return mdb_fail(a, mrc, "reading the audit trail", err);
+    }
+    tc_audit_record rec;
+    unsigned char start[8];
+    be64(start, first_seq_from(cur, from_us));
+    k.mv_size = 8;
+    k.mv_data = start;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == MDB_SUCCESS;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if ((rc = tc_audit_decode(v.mv_data, v.mv_size, &rec, err)) != TC_OK)
+            break;
+        if (to_us != 0 && rec.time_us > to_us + BATCH_SKEW_US)
+            break;
+        if (rec.time_us < from_us || (to_us != 0 && rec.time_us >= to_us))
+            continue;
+        if (fn(&rec, arg) != 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_reset(r->txn);
+    return rc;
+}
+
+int tc_audit_governance_append(tc_audit *a, const char *record, size_t len, uint64_t *seq,
+                               tc_error *err)
+{
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    unsigned char key[8];
+    if (a->opt.read_only || !a->has_governance)
+        return tc_errorf(err, TC_EINVAL, "%s: opened read-only", a->path);
+    if (len == 0 || len > TC_AUDIT_GOVERNANCE_MAX)
+        return tc_errorf(err, TC_EINVAL, "governance record of %zu bytes (1 to %d)", len,
+                         TC_AUDIT_GOVERNANCE_MAX);
+    int mrc = mdb_txn_begin(a->env, NULL, 0, &txn);
+    if (mrc == MDB_SUCCESS)
+        mrc = mdb_cursor_open(txn, a->governance, &cur);
+    uint64_t next = 1;
+    if (mrc == MDB_SUCCESS) {
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+        if (mrc == MDB_SUCCESS && k.mv_size == 8)
+            next = from_be64(k.mv_data) + 1;
+        if (mrc == MDB_NOTFOUND || mrc == MDB_SUCCESS)
+            mrc = MDB_SUCCESS;
+        mdb_cursor_close(cur);
+    }
+    if (mrc == MDB_SUCCESS) {
+        be64(key, next);
+        MDB_val nk = {8, key}, nv = {len, (void *)record};
+        mrc = mdb_put(txn, a->governance, &nk, &nv, MDB_APPEND);
+    }
+    if (mrc == MDB_SUCCESS) {
+        mrc = mdb_txn_commit(txn);
+        txn = NULL;
+    }
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    if (mrc != MDB_SUCCESS)
+        return mdb_fail(a, mrc, "writing a governance record", err);
+    if (seq != NULL)
+        *seq = next;
+    return TC_OK;
+}
+
+int tc_audit_governance_scan(tc_audit_reader *r, tc_audit_governance_fn fn, void *arg,
+                             tc_error *err)
+{
+    tc_audit *a = r->a;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    if (!a->has_governance)
+        return TC_OK;
+    int rc = tc_audit_reader_begin(r, err);
+    if (rc != TC_OK)
+        return rc;
+    int mrc = mdb_cursor_open(r->txn, a->governance, &cur);
+    if (mrc != MDB_SUCCESS) {
+        mdb_txn_reset(r->txn);
+        return mdb_fail(a, mrc, "reading the governance records", err);
+    }
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == MDB_SUCCESS;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != 8)
+            continue;
+        if (fn(from_be64(k.mv_data), v.mv_data, v.mv_size, arg) != 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_reset(r->txn);
+    return TC_OK;
+}
+
+size_t tc_audit_count(tc_audit_reader *r)
+{
+    MDB_stat st;
+    size_t n = 0;
+    if (tc_audit_reader_begin(r, NULL) != TC_OK)
+        return 0;
+    if (mdb_stat(r->txn, r->a->audit, &st) == MDB_SUCCESS)
+        n = st.ms_entries;
+    mdb_txn_reset(r->txn);
+    return n;
+}
