@@ -26,6 +26,9 @@ void tc_api_config_defaults(tc_api_config *c)
     c->health_streams_per_identity = 256;
     c->audit_denials_per_second = 20;
     c->audit_denials_burst = 200;
+    snprintf(c->feed_stream, sizeof c->feed_stream, "tinchap:consent");
+    c->feed_retain = 10000000;
+    c->consent_max_lag_ms = 1000;
 }
 
 int tc_api_role_parse(const char *name, unsigned *out)
@@ -193,10 +196,12 @@ int tc_api_config_load(tc_api_config *c, const char *path, tc_error *err)
         "metrics_listen", "drain_timeout_ms", "drain_grace_ms", "max_inflight", "keepalive_ms",
         "max_message_bytes", "access_log", "log_level", "insecure", "tls", "clients", "tokens",
         "monitor_window_s", "health_streams_per_identity", "audit_denials_per_second",
-        "audit_denials_burst", NULL};
+        "audit_denials_burst", "consent_feed", "consent_max_lag_ms", NULL};
     static const char *const tls_keys[] = {"cert", "key", "client_ca", "client_names", "crl_dir",
                                            NULL};
-    json_t *root = NULL, *tls = NULL, *clients = NULL, *tokens = NULL;
+    static const char *const feed_keys[] = {"redis", "stream", "origin", "retain", "user",
+                                            "password_file", NULL};
+    json_t *root = NULL, *tls = NULL, *clients = NULL, *tokens = NULL, *feed = NULL;
     const char *sync = NULL, *level = NULL, *map = NULL, *audit_map = NULL;
     long workers = c->workers;
     char dirbuf[TC_API_PATH_MAX];
@@ -239,8 +244,32 @@ int tc_api_config_load(tc_api_config *c, const char *path, tc_error *err)
         (rc = tc_json_get_bool(&r, root, "insecure", 0, &c->insecure, err)) ||
         (rc = tc_json_get_object(&r, root, "tls", 0, &tls, err)) ||
         (rc = tc_json_get_array(&r, root, "clients", 0, TC_API_CLIENTS_MAX, &clients, err)) ||
-        (rc = tc_json_get_array(&r, root, "tokens", 0, TC_API_CLIENTS_MAX, &tokens, err)))
+        (rc = tc_json_get_array(&r, root, "tokens", 0, TC_API_CLIENTS_MAX, &tokens, err)) ||
+        (rc = tc_json_get_object(&r, root, "consent_feed", 0, &feed, err)) ||
+        (rc = get_uint(&r, root, "consent_max_lag_ms", 500, 3600000, &c->consent_max_lag_ms,
+                       err)))
         goto out;
+    if (feed != NULL) {
+        tc_jctx fc = tc_jctx_key(&r, "consent_feed");
+        if ((rc = tc_json_expect_object(&fc, feed, feed_keys, err)) ||
+            (rc = get_text(&fc, feed, "redis", c->feed_redis, sizeof c->feed_redis, err)) ||
+            (rc = get_text(&fc, feed, "stream", c->feed_stream, sizeof c->feed_stream, err)) ||
+            (rc = get_text(&fc, feed, "origin", c->feed_origin, sizeof c->feed_origin, err)) ||
+            (rc = get_text(&fc, feed, "user", c->feed_user, sizeof c->feed_user, err)) ||
+            (rc = get_path(&fc, feed, "password_file", dir, c->feed_password,
+                           sizeof c->feed_password, err)) ||
+            (rc = get_uint(&fc, feed, "retain", 1000, 1000000000, &c->feed_retain, err)))
+            goto out;
+        if (c->feed_redis[0] == '\0' || strrchr(c->feed_redis, ':') == NULL) {
+            rc = tc_json_fail(&fc, "redis", err, "'%s' is not a broker address \"host:port\"",
+                              c->feed_redis);
+            goto out;
+        }
+        if (c->feed_stream[0] == '\0') {
+            rc = tc_json_fail(&fc, "stream", err, "must not be empty");
+            goto out;
+        }
+    }
     c->workers = (int)workers;
     if (sync != NULL) {
         if (strcmp(sync, "durable") != 0 && strcmp(sync, "relaxed") != 0) {

@@ -82,6 +82,16 @@ typedef struct tc_api_config {
     size_t n_tokens;
     tc_api_identity tokens[TC_API_CLIENTS_MAX];  /* bearer-token identities (insecure) */
     size_t n_institutions;            /* distinct institutions over clients and tokens */
+    /* The consent feed (tc_api_feed.h): "consent_feed" in the file; redis "" = no feed, the
+     * single embedded node. */
+    char feed_redis[256];             /* consent_feed.redis: the broker, "host:port" or
+                                       * "unix:PATH" */
+    char feed_stream[128];            /* consent_feed.stream: the stream's key */
+    char feed_origin[64];             /* consent_feed.origin: this node, in what it publishes */
+    char feed_user[64];               /* consent_feed.user: the broker's ACL user ("" = none) */
+    char feed_password[TC_API_PATH_MAX]; /* consent_feed.password_file ("" = no AUTH) */
+    unsigned feed_retain;             /* consent_feed.retain: entries the stream keeps, about */
+    unsigned consent_max_lag_ms;      /* past it behind the feed: NOT_SERVING, Score refused */
 } tc_api_config;
 
 /* Defaults: listen 127.0.0.1:50051, 2 workers, durable audit, drain 10 s, 1 MiB messages,

@@ -149,6 +149,9 @@ typedef struct tc_api_slot {
     grpc_status_code status;
     char status_text[TC_API_STATUS_TEXT_MAX];
     grpc_slice status_slice;
+    int has_details;             /* a google.rpc.Status in details_slice (tc_api_fail_info) */
+    grpc_slice details_slice;
+    grpc_metadata trailer;       /* grpc-status-details-bin: details_slice */
     const unsigned char *reply;  /* encoded message, or NULL for an error reply */
     size_t reply_len;
     char request_id[TC_AUDIT_TEXT_MAX + 1]; /* for the access log */
@@ -207,6 +210,7 @@ struct tc_api_server {
     tc_api_log *log;
     tc_api_metrics *metrics;
     struct tc_api_monitor *monitor; /* live monitoring of the models (tc_api_monitor.h) */
+    struct tc_api_feed *feed;    /* the consent feed (tc_api_feed.h), NULL when not configured */
     grpc_server *server;
     grpc_completion_queue *shutdown_cq;
     void *method_handles[M_COUNT];
@@ -247,6 +251,14 @@ void tc_api_finish(tc_api_slot *s, grpc_status_code status, const unsigned char 
                    size_t reply_len);
 void tc_api_fail(tc_api_slot *s, grpc_status_code status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* The same with gRPC's rich error model: a google.rpc.Status holding a google.rpc.ErrorInfo
+ * (reason, domain "tinchap.v1", metadata: key, value, ... NULL) in the grpc-status-details-bin
+ * trailer, so that a client can act on the reason without parsing the message
+ * (tc_api_errinfo.c). */
+void tc_api_fail_info(tc_api_slot *s, grpc_status_code status, const char *reason,
+                      const char *const *metadata, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 /* Map a TC_E* code to the gRPC status a client should see. */
 grpc_status_code tc_api_status_of(int tc_code);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tc_api_feed.h"
 #include "tc_api_internal.h"
 #include "tc_api_monitor.h"
 #include "tc_api_validate.h"
@@ -336,6 +337,24 @@ static int replay(tc_api_slot *s, const Tinchap__V1__ScoreRequest *q)
     return 1;
 }
 
+/* A node behind the consent feed may not know of a revocation: it refuses, retryably, and
+ * says why in an ErrorInfo, so that the client's retry goes to a current replica. */
+static int feed_behind(tc_api_slot *s)
+{
+    tc_api_server *srv = s->w->srv;
+    int64_t lag_ms;
+    if (srv->feed == NULL || tc_api_feed_current(srv->feed, &lag_ms))
+        return 0;
+    char lag[24], bound[24];
+    snprintf(lag, sizeof lag, "%lld", (long long)lag_ms);
+    snprintf(bound, sizeof bound, "%u", srv->cfg.consent_max_lag_ms);
+    const char *const md[] = {"lag_ms", lag, "max_lag_ms", bound, NULL};
+    tc_api_fail_info(s, GRPC_STATUS_UNAVAILABLE, "CONSENT_FEED_BEHIND", md,
+                     "this replica is %s ms behind the consent feed (bound %s ms): it may not "
+                     "know of a revocation; retry another replica", lag, bound);
+    return 1;
+}
+
 void tc_api_handle_score(tc_api_slot *s)
 {
     tc_api_worker *w = s->w;
@@ -347,6 +366,8 @@ void tc_api_handle_score(tc_api_slot *s)
     s->idem_key_len = 0;
     s->rid_field_len = 0;
     rec->time_us = tc_time_now_us();
+    if (feed_behind(s))
+        return;
     if (denials_over_limit(srv, s->who->institution_index, rec->time_us)) {
         atomic_fetch_add_explicit(&srv->denials_throttled[s->who->institution_index], 1,
                                   memory_order_relaxed);

@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 
 #include "tc_api_internal.h"
+#include "tc_api_feed.h"
 #include "tc_api_monitor.h"
 #include "tc_api_validate.h"
 #include "tc_json.h"
@@ -231,6 +232,7 @@ static void post_slot(tc_api_worker *w, tc_api_method m)
     s->reply = NULL;
     s->reply_len = 0;
     s->status_text[0] = '\0';
+    s->has_details = 0;
     s->request_id[0] = '\0';
     s->put = NULL;
     grpc_metadata_array_init(&s->md);
@@ -306,8 +308,13 @@ void tc_api_finish(tc_api_slot *s, grpc_status_code status, const unsigned char 
     s->status_slice = grpc_slice_from_copied_string(s->status_text);
     ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
     ops[n].data.send_status_from_server.status = status;
-    ops[n++].data.send_status_from_server.status_details =
+    ops[n].data.send_status_from_server.status_details =
         status == GRPC_STATUS_OK ? NULL : &s->status_slice;
+    if (s->has_details) {
+        ops[n].data.send_status_from_server.trailing_metadata_count = 1;
+        ops[n].data.send_status_from_server.trailing_metadata = &s->trailer;
+    }
+    n++;
     ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
     ops[n++].data.recv_close_on_server.cancelled = &s->cancelled;
     grpc_call *call = s->call; /* s may be reused by its worker once the batch is started */
@@ -450,6 +457,9 @@ static void finished(tc_api_worker *w, tc_api_slot *s)
                         s->who != NULL ? s->who->institution : "", s->request_id, latency,
                         s->status == GRPC_STATUS_OK ? "" : s->status_text);
     grpc_slice_unref(s->status_slice);
+    if (s->has_details)
+        grpc_slice_unref(s->details_slice);
+    s->has_details = 0;
     tc_api_release_slot(w, s, 1);
 }
 
@@ -597,6 +607,8 @@ static void metrics_extra(FILE *f, void *arg)
             (unsigned long long)tc_model_set_generation(set));
     tc_api_monitor_render(srv->monitor, set, f);
     tc_registry_release(srv->registry, set);
+    if (srv->feed != NULL)
+        tc_api_feed_metrics(srv->feed, f);
     tc_store_stats st;
     if (tc_store_stats_get(srv->store, &st, NULL) == TC_OK)
         fprintf(f,
@@ -768,6 +780,12 @@ static int check_files(const tc_api_config *c, tc_error *err)
     return TC_OK;
 }
 
+/* The consent feed fell behind its bound, or caught up: health watchers learn it at once. */
+static void feed_state_changed(void *arg)
+{
+    tc_api_watch_notify(arg);
+}
+
 static int open_engine(tc_api_server *srv, tc_error *err)
 {
     const tc_api_config *c = &srv->cfg;
@@ -782,8 +800,17 @@ static int open_engine(tc_api_server *srv, tc_error *err)
     tc_audit_options ao = {.dir = c->audit_dir, .key = srv->key, .relaxed = c->relaxed_audit,
                            .sync_ms = c->relaxed_sync_ms, .map_size = c->audit_map_size,
                            .sync_state = audit_sync_state, .sync_arg = srv};
+    tc_api_feed_options fo = {.redis = c->feed_redis, .stream = c->feed_stream,
+                              .origin = c->feed_origin, .retain = c->feed_retain,
+                              .user = c->feed_user, .password_file = c->feed_password,
+                              .max_lag_ms = c->consent_max_lag_ms, .key = srv->key,
+                              .log = srv->log, .state_changed = feed_state_changed,
+                              .state_arg = srv};
     if ((rc = tc_store_open(&so, &srv->store, err)) != TC_OK ||
         (rc = tc_audit_open(&ao, &srv->audit, err)) != TC_OK)
+        return rc;
+    fo.store = srv->store; /* the feed's tables, before any reader of the store exists */
+    if (c->feed_redis[0] != '\0' && (rc = tc_api_feed_open(&fo, &srv->feed, err)) != TC_OK)
         return rc;
     snprintf(reasons, sizeof reasons, "%s/reasons.json", c->models);
     tc_registry_options ro = {.dir = c->models, .catalog = srv->catalog,
@@ -900,6 +927,7 @@ int tc_api_server_start(const tc_api_config *cfg, tc_api_server **out, tc_error 
         goto fail;
     if ((rc = tc_audit_start(srv->audit, srv->n_workers, err)) != TC_OK ||
         (rc = tc_api_reloader_start(srv, err)) != TC_OK ||
+        (srv->feed != NULL && (rc = tc_api_feed_start(srv->feed, err)) != TC_OK) ||
         (rc = open_server(srv, err)) != TC_OK)
         goto fail;
     (void)audit_done_noop;
@@ -961,6 +989,7 @@ fail:
     close_worker(&srv->admin);
     tc_api_metrics_close(srv->metrics);
     tc_api_monitor_close(srv->monitor);
+    tc_api_feed_close(srv->feed);
     tc_audit_close(srv->audit);
     tc_registry_close(srv->registry);
     tc_store_close(srv->store);
@@ -1071,6 +1100,7 @@ void tc_api_server_stop(tc_api_server *srv)
     for (size_t i = 0; i < srv->n_workers; i++)
         close_worker(&srv->workers[i]);
     close_worker(&srv->admin);
+    tc_api_feed_close(srv->feed);
     tc_audit_close(srv->audit);
     tc_registry_close(srv->registry);
     tc_store_close(srv->store);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tc_api_feed.h"
 #include "tc_api_internal.h"
 #include "tc_api_validate.h"
 #include "tc_consent.h"
@@ -50,13 +51,15 @@ static void steward_record(tc_api_slot *s, tc_audit_steward *r, tc_steward_actio
 }
 
 /* End a write transaction: abort it when rc failed; else record the write in the audit trail
- * (one record, or one per citizen of citizens[0..n)), then commit it. Nothing is written without
- * its record; a commit that fails after it is recorded too. Answers the call on failure. */
+ * (one record, or one per citizen of citizens[0..n)), publish the event (publish, with a consent
+ * feed: NULL otherwise), then commit it. Nothing is written without its record; a publish or a
+ * commit that fails after it is recorded too. Answers the call on failure. */
 static int audited_commit(tc_api_slot *s, tc_writer *w, int rc, tc_error *err,
                           tc_audit_steward *r, const unsigned char *citizens,
-                          const unsigned char *changed, size_t n)
+                          const unsigned char *changed, size_t n, const tc_event *publish)
 {
     tc_api_server *srv = s->w->srv;
+    grpc_status_code failed = GRPC_STATUS_OK;
     if (rc != TC_OK) {
         tc_writer_abort(w);
         tc_api_fail(s, tc_api_status_of(rc), "%s", err->msg);
@@ -69,17 +72,47 @@ static int audited_commit(tc_api_slot *s, tc_writer *w, int rc, tc_error *err,
                     "nothing was written", rc == TC_EFULL ? "it is full" : tc_strerror(rc));
         return 1;
     }
-    if ((rc = tc_writer_commit(w, err)) != TC_OK) {
+    /* with a feed: published once recorded, committed once published */
+    if (publish != NULL && (rc = tc_api_feed_publish(srv->feed, publish, NULL, err)) != TC_OK) {
+        tc_api_log_eventf(srv->log, "error", "consent_feed_publish_failed", "error", "%s",
+                          err->msg);
+        tc_writer_abort(w);
+        tc_error_prefix(err, "nothing was written");
+        failed = GRPC_STATUS_UNAVAILABLE;
+    } else if ((rc = tc_writer_commit(w, err)) != TC_OK) {
+        failed = tc_api_status_of(rc);
+    }
+    if (failed != GRPC_STATUS_OK) {
         tc_error ignored;
         r->applied = 0;
         snprintf(r->error, sizeof r->error, "%s", err->msg);
         if (tc_audit_steward_append(srv->audit, r, citizens, changed, n, &ignored) != TC_OK)
             tc_api_log_eventf(srv->log, "error", "audit_write_failed", "error", "%s",
                               ignored.msg);
-        tc_api_fail(s, tc_api_status_of(rc), "%s", err->msg);
+        tc_api_fail(s, failed, "%s", err->msg);
         return 1;
     }
     return 0;
+}
+
+/* ---- with a consent feed (tc_api_feed.h) ----
+ * A steward's consent write is an event: applied here by version, as every node's consumer
+ * applies it, then recorded in the audit trail, then published, then committed (audited_commit),
+ * all inside this call's write transaction: this node's consumer cannot apply the event before
+ * the call has (it then finds it stale), and when the broker does not take the event nothing is
+ * committed anywhere, the call is answered UNAVAILABLE and the trail says the write failed. */
+
+/* Apply e in w with the version now (microseconds). A stale event (a newer change of this
+ * consent is on record, from another node or producer) becomes TC_EEXIST: ALREADY_EXISTS. */
+static int feed_apply(tc_api_slot *s, tc_writer *w, tc_event *e, tc_event_result *res,
+                      tc_error *err)
+{
+    e->version = tc_time_now_us();
+    int rc = tc_events_apply(tc_api_feed_events(s->w->srv->feed), w, e, res, err);
+    if (rc == TC_OK && res->stale)
+        rc = tc_errorf(err, TC_EEXIST, "a newer change of this consent is on record (from "
+                       "another node or producer): this one changed nothing");
+    return rc;
 }
 
 void tc_api_handle_grant(tc_api_slot *s)
@@ -100,6 +133,9 @@ void tc_api_handle_grant(tc_api_slot *s)
         tc_api_fail(s, GRPC_STATUS_INTERNAL, "hashing the consent reference failed");
         return;
     }
+    tc_event e = {.kind = TC_EVENT_GRANT, .consent = c};
+    tc_event_result res;
+    memcpy(e.citizen, key, TC_CITIZEN_KEY_LEN);
     tc_writer *w = NULL;
     int rc = tc_writer_begin(s->w->srv->store, &w, &err);
     if (rc != TC_OK) {
@@ -108,11 +144,18 @@ void tc_api_handle_grant(tc_api_slot *s)
     }
     tc_audit_steward r;
     steward_record(s, &r, TC_STEWARD_GRANT, key);
-    rc = tc_writer_put_consent(w, key, &c, r.time_us / 1000000, &r.changed, &r.previous, &err);
+    if (s->w->srv->feed != NULL) {
+        rc = feed_apply(s, w, &e, &res, &err);
+        r.changed = res.changed;
+        r.previous = res.previous;
+    } else {
+        rc = tc_writer_put_consent(w, key, &c, r.time_us / 1000000, &r.changed, &r.previous,
+                                   &err);
+    }
     r.consent = c;
     r.has_consent = 1;
     r.has_previous = r.changed && r.previous.granted_at != 0;
-    if (audited_commit(s, w, rc, &err, &r, NULL, NULL, 1))
+    if (audited_commit(s, w, rc, &err, &r, NULL, NULL, 1, s->w->srv->feed ? &e : NULL))
         return;
     Tinchap__V1__GrantConsentResponse resp = TINCHAP__V1__GRANT_CONSENT_RESPONSE__INIT;
     tc_api_reply(s, &resp.base);
@@ -132,6 +175,11 @@ void tc_api_handle_revoke(tc_api_slot *s)
         tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, "%s", msg);
         return;
     }
+    tc_event e = {.kind = TC_EVENT_REVOKE, .consent.revoked_at = at};
+    tc_event_result res;
+    memcpy(e.citizen, key, TC_CITIZEN_KEY_LEN);
+    snprintf(e.consent.institution, sizeof e.consent.institution, "%s", q->institution);
+    snprintf(e.consent.purpose, sizeof e.consent.purpose, "%s", q->purpose);
     tc_writer *w = NULL;
     int rc = tc_writer_begin(s->w->srv->store, &w, &err);
     if (rc != TC_OK) {
@@ -140,12 +188,21 @@ void tc_api_handle_revoke(tc_api_slot *s)
     }
     tc_audit_steward r;
     steward_record(s, &r, TC_STEWARD_REVOKE, key);
-    rc = tc_writer_revoke_consent(w, key, q->institution, q->purpose, at, &r.consent, &err);
+    if (s->w->srv->feed != NULL) {
+        /* a consent this node has no record of: NOT_FOUND, as without a feed, unpublished */
+        rc = tc_writer_consent(w, key, q->institution, q->purpose, &r.consent, &err);
+        if (rc == TC_OK)
+            rc = feed_apply(s, w, &e, &res, &err);
+        if (rc == TC_OK)
+            r.consent = res.consent;
+    } else {
+        rc = tc_writer_revoke_consent(w, key, q->institution, q->purpose, at, &r.consent, &err);
+    }
     if (rc == TC_ENOTFOUND)
         tc_errorf(&err, rc, "no consent on record for this citizen, institution and purpose");
     r.has_consent = 1;
     r.changed = 1;
-    if (audited_commit(s, w, rc, &err, &r, NULL, NULL, 1))
+    if (audited_commit(s, w, rc, &err, &r, NULL, NULL, 1, s->w->srv->feed ? &e : NULL))
         return;
     Tinchap__V1__RevokeConsentResponse resp = TINCHAP__V1__REVOKE_CONSENT_RESPONSE__INIT;
     tc_api_reply(s, &resp.base);
@@ -160,6 +217,9 @@ void tc_api_handle_erase(tc_api_slot *s)
     size_t consents = 0;
     if (q == NULL || tc_api_citizen_key(s, q->citizen_id, key, NULL))
         return;
+    tc_event e = {.kind = TC_EVENT_ERASE};
+    tc_event_result res;
+    memcpy(e.citizen, key, TC_CITIZEN_KEY_LEN);
     tc_writer *w = NULL;
     int rc = tc_writer_begin(s->w->srv->store, &w, &err);
     if (rc != TC_OK) {
@@ -169,9 +229,15 @@ void tc_api_handle_erase(tc_api_slot *s)
     /* the fact of the erasure is kept, and how many consents went: no attribute */
     tc_audit_steward r;
     steward_record(s, &r, TC_STEWARD_ERASE, key);
-    rc = tc_writer_erase_citizen(w, key, &r.changed, &consents, &err);
+    if (s->w->srv->feed != NULL) {
+        rc = feed_apply(s, w, &e, &res, &err);
+        r.changed = res.changed;
+        consents = res.consents_erased;
+    } else {
+        rc = tc_writer_erase_citizen(w, key, &r.changed, &consents, &err);
+    }
     r.consents_erased = (unsigned)consents;
-    if (audited_commit(s, w, rc, &err, &r, NULL, NULL, 1))
+    if (audited_commit(s, w, rc, &err, &r, NULL, NULL, 1, s->w->srv->feed ? &e : NULL))
         return;
     Tinchap__V1__EraseCitizenResponse resp = TINCHAP__V1__ERASE_CITIZEN_RESPONSE__INIT;
     resp.erased = r.changed != 0;
@@ -317,7 +383,7 @@ static void put_finish(tc_api_slot *s, put_state *p)
     }
     tc_audit_steward r; /* one per citizen, in one transaction */
     steward_record(s, &r, TC_STEWARD_PUT, NULL);
-    if (audited_commit(s, w, rc, &err, &r, p->keys, p->changed, p->n))
+    if (audited_commit(s, w, rc, &err, &r, p->keys, p->changed, p->n, NULL))
         return;
     Tinchap__V1__PutCitizensResponse resp = TINCHAP__V1__PUT_CITIZENS_RESPONSE__INIT;
     resp.received = p->received;

@@ -15,6 +15,7 @@
 #include <grpc/byte_buffer.h>
 #include <grpc/support/alloc.h>
 
+#include "tc_api_feed.h"
 #include "tc_api_internal.h"
 #include "tc_time.h"
 
@@ -26,8 +27,10 @@
  * draining, and while a relaxed trail's syncs fail. */
 int tc_api_health_status(tc_api_server *srv)
 {
-    return atomic_load(&srv->serving) && !tc_audit_sync_failing(srv->audit) ? HEALTH_SERVING
-                                                                             : HEALTH_NOT_SERVING;
+    return atomic_load(&srv->serving) && !tc_audit_sync_failing(srv->audit) &&
+                   (srv->feed == NULL || tc_api_feed_current(srv->feed, NULL))
+               ? HEALTH_SERVING
+               : HEALTH_NOT_SERVING;
 }
 
 /* Under watch_mu. */

@@ -144,6 +144,11 @@ int tc_writer_revoke_consent(tc_writer *w, const unsigned char key[TC_CITIZEN_KE
 int tc_writer_erase_citizen(tc_writer *w, const unsigned char key[TC_CITIZEN_KEY_LEN],
                             int *found, size_t *consents, tc_error *err);
 
+/* One consent as this transaction sees it. TC_ENOTFOUND if there is none. */
+int tc_writer_consent(tc_writer *w, const unsigned char key[TC_CITIZEN_KEY_LEN],
+                      const char *institution, const char *purpose, tc_consent *out,
+                      tc_error *err);
+
 /* 1 if the citizen has a record, or any consent (valid or not), in this transaction's view. */
 int tc_writer_has_citizen(tc_writer *w, const unsigned char key[TC_CITIZEN_KEY_LEN]);
 int tc_writer_has_consent(tc_writer *w, const unsigned char key[TC_CITIZEN_KEY_LEN]);

@@ -6,18 +6,32 @@
 #include "tc_store_impl.h"
 #include "tc_text.h"
 
+static int get_consent(tc_store *s, MDB_txn *txn, const unsigned char key[TC_CITIZEN_KEY_LEN],
+                       const char *institution, const char *purpose, tc_consent *out,
+                       tc_error *err)
+{
+    unsigned char kb[TC_CONSENT_KEY_MAX];
+    MDB_val k = {tc_consent_key(key, institution, purpose, kb), kb}, v;
+    int mrc = mdb_get(txn, s->consents, &k, &v);
+    if (mrc == MDB_NOTFOUND)
+        return tc_errorf(err, TC_ENOTFOUND, "no consent on record");
+    if (mrc != MDB_SUCCESS)
+        return tc_store_mdb_error(s, mrc, "reading a consent", err);
+    return tc_consent_decode(k.mv_data, k.mv_size, v.mv_data, v.mv_size, out, err);
+}
+
 int tc_reader_consent(tc_reader *r, const unsigned char key[TC_CITIZEN_KEY_LEN],
                       const char *institution, const char *purpose, tc_consent *out,
                       tc_error *err)
 {
-    unsigned char kb[TC_CONSENT_KEY_MAX];
-    MDB_val k = {tc_consent_key(key, institution, purpose, kb), kb}, v;
-    int mrc = mdb_get(r->txn, r->s->consents, &k, &v);
-    if (mrc == MDB_NOTFOUND)
-        return tc_errorf(err, TC_ENOTFOUND, "no consent on record");
-    if (mrc != MDB_SUCCESS)
-        return tc_store_mdb_error(r->s, mrc, "reading a consent", err);
-    return tc_consent_decode(k.mv_data, k.mv_size, v.mv_data, v.mv_size, out, err);
+    return get_consent(r->s, r->txn, key, institution, purpose, out, err);
+}
+
+int tc_writer_consent(tc_writer *w, const unsigned char key[TC_CITIZEN_KEY_LEN],
+                      const char *institution, const char *purpose, tc_consent *out,
+                      tc_error *err)
+{
+    return get_consent(w->s, w->txn, key, institution, purpose, out, err);
 }
 
 /* Visit every consent entry whose key starts with the citizen key. */

@@ -1,0 +1,588 @@
+/* The consent feed over Redis Streams (see tc_api_feed.h). */
+#include "tc_api_feed.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sys/stat.h>
+
+#include <hiredis.h>
+
+#include "tc_json.h"
+#include "tc_time.h"
+#include "tinchap/v1/consent_event.pb-c.h"
+
+#define CONNECT_TIMEOUT_MS 500
+#define PUBLISH_TIMEOUT_MS 1000
+#define RETRY_PAUSE_MS 200   /* between attempts to reach an unreachable broker */
+#define EVENT_MAX_BYTES 4096 /* an encoded event is about 150 bytes */
+#define ERROR_LOG_EVERY_US 1000000
+
+struct tc_api_feed {
+    char host[256];
+    int port;
+    char stream[128];
+    char origin[64];
+    char user[64];
+    char *password; /* NULL: no AUTH */
+    unsigned retain, max_lag_ms;
+    tc_store *store;
+    tc_events *events;
+    tc_hasher *hasher; /* the consumer thread's */
+    tc_api_log *log;
+    void (*state_changed)(void *arg);
+    void *state_arg;
+    pthread_t thread;
+    int running;
+    atomic_int stop;
+    int64_t started_us;
+    _Atomic int64_t caught_up_us; /* when the node last saw the end of the stream (0: never) */
+    atomic_int gap;               /* the stream lost entries this node never applied */
+    int current;                  /* the consumer's last notified state */
+    int64_t error_logged_us;      /* the consumer's */
+    atomic_uint_fast64_t applied, stale, rejected, broker_errors, published;
+    char position[TC_EVENT_POSITION_MAX + 1];       /* the consumer's */
+    atomic_uint_fast64_t position_ms, position_seq; /* the same, for the metrics */
+    pthread_mutex_t pub_mu;
+    redisContext *pub;
+};
+
+/* "host:port", or "unix:PATH" (port 0) for a broker on this machine's socket. */
+static void split_address(const char *addr, char *host, size_t size, int *port)
+{
+    if (strncmp(addr, "unix:", 5) == 0) {
+        snprintf(host, size, "%s", addr + 5);
+        *port = 0;
+        return;
+    }
+    const char *colon = strrchr(addr, ':');
+    size_t n = (size_t)(colon - addr);
+    if (n >= size)
+        n = size - 1;
+    memcpy(host, addr, n);
+    host[n] = '\0';
+    *port = atoi(colon + 1);
+}
+
+/* The broker's password: a file only the service's user may read, its first line. */
+static int read_password(const char *path, char **out, tc_error *err)
+{
+    struct stat st;
+    size_t len;
+    if (stat(path, &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+        return tc_errorf(err, TC_EINVAL,
+                         "consent_feed.password_file %s is open to its group or "
+                         "others (mode %04o): chmod 600 %s",
+                         path, (unsigned)(st.st_mode & 07777), path);
+    int rc = tc_read_file(path, 4096, TC_EINVAL, out, &len, err);
+    if (rc != TC_OK)
+        return rc;
+    (*out)[strcspn(*out, "\r\n")] = '\0';
+    if ((*out)[0] == '\0') {
+        free(*out);
+        *out = NULL;
+        return tc_errorf(err, TC_EINVAL, "consent_feed.password_file %s is empty", path);
+    }
+    return TC_OK;
+}
+
+int tc_api_feed_open(const tc_api_feed_options *opt, tc_api_feed **out, tc_error *err)
+{
+    int rc;
+    tc_api_feed *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return tc_errorf(err, TC_ENOMEM, "out of memory");
+    split_address(opt->redis, f->host, sizeof f->host, &f->port);
+    snprintf(f->stream, sizeof f->stream, "%s", opt->stream);
+    if (opt->origin != NULL && opt->origin[0] != '\0')
+        snprintf(f->origin, sizeof f->origin, "%s", opt->origin);
+    else if (gethostname(f->origin, sizeof f->origin) != 0)
+        snprintf(f->origin, sizeof f->origin, "tinchapd");
+    f->origin[sizeof f->origin - 1] = '\0';
+    f->retain = opt->retain;
+    f->max_lag_ms = opt->max_lag_ms;
+    f->store = opt->store;
+    f->log = opt->log;
+    f->state_changed = opt->state_changed;
+    f->state_arg = opt->state_arg;
+    f->started_us = tc_time_now_us();
+    pthread_mutex_init(&f->pub_mu, NULL);
+    if ((f->port <= 0 && strncmp(opt->redis, "unix:", 5) != 0) || f->port > 65535) {
+        rc = tc_errorf(err, TC_EINVAL, "consent_feed.redis: '%s' has no valid port", opt->redis);
+        goto fail;
+    }
+    if (opt->user != NULL)
+        snprintf(f->user, sizeof f->user, "%s", opt->user);
+    if (opt->password_file != NULL && opt->password_file[0] != '\0' &&
+        (rc = read_password(opt->password_file, &f->password, err)) != TC_OK)
+        goto fail;
+    if ((rc = tc_events_open(opt->store, &f->events, err)) != TC_OK ||
+        (rc = tc_hasher_new(opt->key, &f->hasher, err)) != TC_OK)
+        goto fail;
+    *out = f;
+    return TC_OK;
+fail:
+    tc_api_feed_close(f);
+    return rc;
+}
+
+tc_events *tc_api_feed_events(tc_api_feed *f)
+{
+    return f->events;
+}
+
+/* ---- state ---- */
+
+int tc_api_feed_current(tc_api_feed *f, int64_t *lag_ms)
+{
+    int64_t now = tc_time_now_us(), cu = atomic_load(&f->caught_up_us);
+    int64_t lag = (now - (cu != 0 ? cu : f->started_us)) / 1000;
+    if (lag < 0)
+        lag = 0;
+    if (lag_ms != NULL)
+        *lag_ms = lag;
+    return cu != 0 && !atomic_load(&f->gap) && lag <= (int64_t)f->max_lag_ms;
+}
+
+/* Consumer thread: log and announce a change of state (health watchers learn it at once). */
+static void check_state(tc_api_feed *f)
+{
+    int64_t lag;
+    int now = tc_api_feed_current(f, &lag);
+    if (now == f->current)
+        return;
+    f->current = now;
+    char fields[128];
+    snprintf(fields, sizeof fields, "\"lag_ms\":%lld,\"max_lag_ms\":%u", (long long)lag,
+             f->max_lag_ms);
+    tc_api_log_event(f->log, now ? "info" : "error",
+                     now ? "consent_feed_current" : "consent_feed_behind", fields);
+    if (f->state_changed != NULL)
+        f->state_changed(f->state_arg);
+}
+
+static void broker_error(tc_api_feed *f, const char *what, const char *detail)
+{
+    atomic_fetch_add(&f->broker_errors, 1);
+    int64_t now = tc_time_now_us();
+    if (now - f->error_logged_us < ERROR_LOG_EVERY_US)
+        return;
+    f->error_logged_us = now;
+    tc_api_log_eventf(f->log, "error", "consent_feed_error", "error", "%s (%s:%d, stream %s): %s",
+                      what, f->host, f->port, f->stream, detail);
+}
+
+static redisContext *connect_broker(tc_api_feed *f, unsigned timeout_ms, const char **why)
+{
+    struct timeval ct = {0, CONNECT_TIMEOUT_MS * 1000};
+    struct timeval tv = {(time_t)(timeout_ms / 1000), (suseconds_t)(timeout_ms % 1000) * 1000};
+    redisContext *c = f->port == 0 ? redisConnectUnixWithTimeout(f->host, ct)
+                                   : redisConnectWithTimeout(f->host, f->port, ct);
+    if (c == NULL) {
+        *why = "out of memory";
+        return NULL;
+    }
+    static __thread char msg[160];
+    if (c->err != 0 || redisSetTimeout(c, tv) != REDIS_OK) {
+        snprintf(msg, sizeof msg, "%s", c->errstr);
+        *why = msg;
+        redisFree(c);
+        return NULL;
+    }
+    if (f->password != NULL) {
+        redisReply *r = f->user[0] != '\0' ? redisCommand(c, "AUTH %s %s", f->user, f->password)
+                                           : redisCommand(c, "AUTH %s", f->password);
+        int ok = r != NULL && r->type == REDIS_REPLY_STATUS;
+        /* the broker's words, never the password */
+        snprintf(msg, sizeof msg, "authentication refused: %s",
+                 r == NULL                      ? c->errstr
+                 : r->type == REDIS_REPLY_ERROR ? r->str
+                                                : "?");
+        if (r != NULL)
+            freeReplyObject(r);
+        if (!ok) {
+            *why = msg;
+            redisFree(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+/* ---- publishing ---- */
+
+static size_t pack_event(const tc_api_feed *f, const tc_event *e, unsigned char *buf)
+{
+    Tinchap__V1__ConsentEvent m = TINCHAP__V1__CONSENT_EVENT__INIT;
+    m.kind = (Tinchap__V1__ConsentEvent__Kind)e->kind;
+    m.citizen_key.data = (uint8_t *)e->citizen;
+    m.citizen_key.len = TC_CITIZEN_KEY_LEN;
+    m.version = e->version;
+    m.origin = (char *)f->origin;
+    if (e->kind != TC_EVENT_ERASE) {
+        m.institution = (char *)e->consent.institution;
+        m.purpose = (char *)e->consent.purpose;
+    }
+    if (e->kind == TC_EVENT_GRANT) {
+        m.consent_ref = (char *)e->consent.ref;
+        if (e->consent.ref_hashed) {
+            m.ref_hash.data = (uint8_t *)e->consent.ref_hash;
+            m.ref_hash.len = TC_TEXT_HASH_LEN;
+        }
+        m.granted_at = e->consent.granted_at;
+        m.expires_at = e->consent.expires_at;
+    }
+    if (e->kind == TC_EVENT_REVOKE)
+        m.revoked_at = e->consent.revoked_at;
+    return tinchap__v1__consent_event__pack(&m, buf);
+}
+
+int tc_api_feed_publish(tc_api_feed *f, const tc_event *e, char *pos, tc_error *err)
+{
+    unsigned char buf[EVENT_MAX_BYTES];
+    int rc = tc_event_validate(e, err);
+    if (rc != TC_OK)
+        return rc;
+    size_t len = pack_event(f, e, buf);
+    const char *why = "no reply";
+    char retain[16];
+    snprintf(retain, sizeof retain, "%u", f->retain);
+    rc = TC_EIO;
+    pthread_mutex_lock(&f->pub_mu);
+    /* A second attempt on a new connection: the broker may have restarted since the last
+     * publish. Publishing an event twice is harmless (its version makes the copy stale). */
+    for (int attempt = 0; attempt < 2 && rc != TC_OK; attempt++) {
+        if (f->pub == NULL && (f->pub = connect_broker(f, PUBLISH_TIMEOUT_MS, &why)) == NULL)
+            continue;
+        redisReply *r =
+            redisCommand(f->pub, "XADD %s MAXLEN ~ %s * event %b", f->stream, retain, buf, len);
+        if (r != NULL && r->type == REDIS_REPLY_STRING && r->len <= TC_EVENT_POSITION_MAX) {
+            if (pos != NULL)
+                snprintf(pos, TC_EVENT_POSITION_MAX + 1, "%s", r->str);
+            rc = TC_OK;
+        } else if (r != NULL) {
+            why = r->type == REDIS_REPLY_ERROR ? "the broker refused the entry"
+                                               : "an unexpected reply";
+        } else {
+            why = f->pub->errstr;
+        }
+        if (r != NULL)
+            freeReplyObject(r);
+        if (rc != TC_OK) {
+            redisFree(f->pub);
+            f->pub = NULL;
+        }
+    }
+    if (rc != TC_OK)
+        rc = tc_errorf(err, TC_EIO, "the consent feed's broker %s:%d cannot take the event: %s",
+                       f->host, f->port, why);
+    pthread_mutex_unlock(&f->pub_mu);
+    if (rc == TC_OK)
+        atomic_fetch_add(&f->published, 1);
+    return rc;
+}
+
+/* ---- consuming ---- */
+
+static int copy_text(char *dst, size_t size, const char *src, const char *field, tc_error *err)
+{
+    size_t n = src != NULL ? strlen(src) : 0;
+    if (n >= size)
+        return tc_errorf(err, TC_EINVAL, "field '%s': longer than %zu bytes", field, size - 1);
+    memcpy(dst, src != NULL ? src : "", n + 1);
+    return TC_OK;
+}
+
+/* One stream entry's ConsentEvent into e. */
+static int decode_event(tc_api_feed *f, const unsigned char *data, size_t len, tc_event *e,
+                        tc_error *err)
+{
+    int rc = TC_OK;
+    Tinchap__V1__ConsentEvent *m = tinchap__v1__consent_event__unpack(NULL, len, data);
+    if (m == NULL)
+        return tc_errorf(err, TC_EPARSE, "not a tinchap.v1.ConsentEvent");
+    memset(e, 0, sizeof *e);
+    e->kind = (tc_event_kind)m->kind;
+    e->version = m->version;
+    tc_consent *c = &e->consent;
+    if (m->citizen_key.len != TC_CITIZEN_KEY_LEN) {
+        rc = tc_errorf(err, TC_EINVAL, "field 'citizen_key': %zu bytes, not %d", m->citizen_key.len,
+                       TC_CITIZEN_KEY_LEN);
+        goto out;
+    }
+    memcpy(e->citizen, m->citizen_key.data, TC_CITIZEN_KEY_LEN);
+    if ((rc = copy_text(c->institution, sizeof c->institution, m->institution, "institution",
+                        err)) ||
+        (rc = copy_text(c->purpose, sizeof c->purpose, m->purpose, "purpose", err)) ||
+        (rc = copy_text(c->ref, sizeof c->ref, m->consent_ref, "consent_ref", err)))
+        goto out;
+    if (m->ref_hash.len != 0 && m->ref_hash.len != TC_TEXT_HASH_LEN) {
+        rc = tc_errorf(err, TC_EINVAL, "field 'ref_hash': %zu bytes, not %d", m->ref_hash.len,
+                       TC_TEXT_HASH_LEN);
+        goto out;
+    }
+    c->ref_hashed = m->ref_hash.len != 0;
+    if (c->ref_hashed)
+        memcpy(c->ref_hash, m->ref_hash.data, TC_TEXT_HASH_LEN);
+    c->granted_at = m->granted_at;
+    c->expires_at = m->expires_at;
+    c->revoked_at = m->revoked_at;
+    /* an upstream producer may send a reference as issued: it is never stored with an ID */
+    if (e->kind == TC_EVENT_GRANT && (rc = tc_consent_protect_ref(c, f->hasher)) != TC_OK)
+        tc_errorf(err, rc, "hashing the consent reference failed");
+out:
+    tinchap__v1__consent_event__free_unpacked(m, NULL);
+    return rc;
+}
+
+/* Apply one stream entry [id, [field, value, ...]]; a malformed one is logged and skipped (it
+ * can never become valid, and must not stop every later event). */
+static int apply_entry(tc_api_feed *f, tc_writer *w, const redisReply *entry, tc_error *err)
+{
+    const redisReply *id = entry->element[0], *fields = entry->element[1];
+    const redisReply *value = NULL;
+    tc_error why;
+    tc_event e;
+    tc_event_result r;
+    if (fields->type == REDIS_REPLY_ARRAY)
+        for (size_t i = 0; i + 1 < fields->elements; i += 2)
+            if (fields->element[i]->type == REDIS_REPLY_STRING &&
+                strcmp(fields->element[i]->str, "event") == 0 &&
+                fields->element[i + 1]->type == REDIS_REPLY_STRING)
+                value = fields->element[i + 1];
+    int rc = value == NULL
+                 ? tc_errorf(&why, TC_EPARSE, "no field 'event'")
+                 : decode_event(f, (const unsigned char *)value->str, value->len, &e, &why);
+    if (rc == TC_OK && (rc = tc_event_validate(&e, &why)) == TC_OK) {
+        rc = tc_events_apply(f->events, w, &e, &r, err);
+        if (rc != TC_OK)
+            return rc; /* the database's fault, not the event's: retried */
+        atomic_fetch_add(r.stale ? &f->stale : &f->applied, 1);
+        return TC_OK;
+    }
+    atomic_fetch_add(&f->rejected, 1);
+    tc_api_log_eventf(f->log, "error", "consent_event_rejected", "error", "entry %s of %s: %s",
+                      id->str, f->stream, why.msg);
+    return TC_OK;
+}
+
+static void set_position(tc_api_feed *f, const char *pos)
+{
+    snprintf(f->position, sizeof f->position, "%s", pos);
+    char *end;
+    atomic_store(&f->position_ms, strtoull(pos, &end, 10));
+    atomic_store(&f->position_seq, *end == '-' ? strtoull(end + 1, NULL, 10) : 0);
+}
+
+/* Apply a batch of entries and the position after them in one transaction. */
+static int apply_batch(tc_api_feed *f, const redisReply *entries, tc_error *err)
+{
+    tc_writer *w = NULL;
+    int rc = tc_writer_begin(f->store, &w, err);
+    if (rc != TC_OK)
+        return rc;
+    const char *last = NULL;
+    for (size_t i = 0; i < entries->elements && rc == TC_OK; i++) {
+        const redisReply *entry = entries->element[i];
+        if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2 ||
+            entry->element[0]->type != REDIS_REPLY_STRING ||
+            entry->element[0]->len > TC_EVENT_POSITION_MAX)
+            continue; /* not an entry: the broker's reply was not what XREAD returns */
+        rc = apply_entry(f, w, entry, err);
+        last = entry->element[0]->str;
+    }
+    if (rc == TC_OK && last != NULL)
+        rc = tc_events_set_position(f->events, w, last, err);
+    if (rc != TC_OK) {
+        tc_writer_abort(w);
+        return rc;
+    }
+    if ((rc = tc_writer_commit(w, err)) == TC_OK && last != NULL)
+        set_position(f, last);
+    return rc;
+}
+
+/* The value of key in a flat [key, value, ...] reply such as XINFO STREAM's, or NULL. */
+static const redisReply *info_field(const redisReply *r, const char *key)
+{
+    for (size_t i = 0; i + 1 < r->elements; i += 2)
+        if (r->element[i]->type == REDIS_REPLY_STRING && strcmp(r->element[i]->str, key) == 0)
+            return r->element[i + 1];
+    return NULL;
+}
+
+/* After (re)connecting: does the stream still hold every entry after our position? Entries
+ * trimmed past it (max-deleted-entry-id, Redis 7), or a stream whose last ID is below it (a
+ * broker that lost its data), are events this node can never apply. */
+static void check_gap(tc_api_feed *f, redisContext *c)
+{
+    if (f->position[0] == '\0')
+        return;
+    redisReply *r = redisCommand(c, "XINFO STREAM %s", f->stream);
+    if (r == NULL)
+        return; /* the read that follows reports the connection's trouble */
+    const char *problem = NULL;
+    if (r->type == REDIS_REPLY_ERROR) {
+        problem = "the stream no longer exists on the broker";
+    } else if (r->type == REDIS_REPLY_ARRAY) {
+        const redisReply *last = info_field(r, "last-generated-id");
+        const redisReply *deleted = info_field(r, "max-deleted-entry-id");
+        if (last != NULL && last->type == REDIS_REPLY_STRING &&
+            tc_event_position_cmp(last->str, f->position) < 0)
+            problem = "the stream ends before this node's position: the broker lost entries";
+        else if (deleted != NULL && deleted->type == REDIS_REPLY_STRING &&
+                 tc_event_position_cmp(deleted->str, f->position) > 0)
+            problem = "entries after this node's position were trimmed from the stream";
+    }
+    if (problem != NULL && !atomic_exchange(&f->gap, 1))
+        tc_api_log_eventf(f->log, "error", "consent_feed_gap", "error",
+                          "%s (position %s of %s):"
+                          " this node refuses to score until it is restored from a current "
+                          "snapshot",
+                          problem, f->position, f->stream);
+    freeReplyObject(r);
+}
+
+/* One XREAD and what it brought. Returns 0, or -1 when the connection must be dropped. */
+static int consume_once(tc_api_feed *f, redisContext *c)
+{
+    tc_error err;
+    int64_t sent_us = tc_time_now_us();
+    redisReply *r =
+        redisCommand(c, "XREAD COUNT %d BLOCK %d STREAMS %s %s", TC_API_FEED_BATCH,
+                     TC_API_FEED_BLOCK_MS, f->stream, f->position[0] != '\0' ? f->position : "0-0");
+    if (r == NULL) {
+        broker_error(f, "reading the stream", c->errstr);
+        return -1;
+    }
+    int rc = 0;
+    size_t n = 0;
+    if (r->type == REDIS_REPLY_ERROR) {
+        broker_error(f, "reading the stream", r->str);
+        rc = -1;
+    } else if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+               r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements == 2 &&
+               r->element[0]->element[1]->type == REDIS_REPLY_ARRAY) {
+        const redisReply *entries = r->element[0]->element[1];
+        n = entries->elements;
+        if (apply_batch(f, entries, &err) != TC_OK) {
+            broker_error(f, "applying events to the database", err.msg);
+            n = TC_API_FEED_BATCH; /* not caught up: retried from the same position */
+            usleep(RETRY_PAUSE_MS * 1000);
+        }
+    }
+    /* fewer than a batch (none: the block timed out): nothing was left when the read was sent */
+    if (rc == 0 && n < TC_API_FEED_BATCH && !atomic_load(&f->gap))
+        atomic_store(&f->caught_up_us, sent_us);
+    freeReplyObject(r);
+    return rc;
+}
+
+static void *consumer_main(void *arg)
+{
+    tc_api_feed *f = arg;
+    redisContext *c = NULL;
+    tc_error err;
+    MDB_txn *txn = NULL;
+    /* resume after the last entry this database committed */
+    char pos[TC_EVENT_POSITION_MAX + 1] = "";
+    if (mdb_txn_begin(tc_store_env(f->store), NULL, MDB_RDONLY, &txn) == MDB_SUCCESS) {
+        if (tc_events_position(f->events, txn, pos, &err) != TC_OK)
+            broker_error(f, "reading the feed position", err.msg);
+        mdb_txn_abort(txn);
+    }
+    set_position(f, pos);
+    while (!atomic_load(&f->stop)) {
+        if (c == NULL) {
+            const char *why = "";
+            c = connect_broker(f, TC_API_FEED_BLOCK_MS + PUBLISH_TIMEOUT_MS, &why);
+            if (c == NULL) {
+                broker_error(f, "connecting", why);
+                check_state(f);
+                usleep(RETRY_PAUSE_MS * 1000);
+                continue;
+            }
+            check_gap(f, c);
+        }
+        if (consume_once(f, c) != 0) {
+            redisFree(c);
+            c = NULL;
+        }
+        check_state(f);
+    }
+    if (c != NULL)
+        redisFree(c);
+    return NULL;
+}
+
+int tc_api_feed_start(tc_api_feed *f, tc_error *err)
+{
+    if (pthread_create(&f->thread, NULL, consumer_main, f) != 0)
+        return tc_errorf(err, TC_ENOMEM, "cannot start the consent feed's consumer");
+    f->running = 1;
+    return TC_OK;
+}
+
+void tc_api_feed_close(tc_api_feed *f)
+{
+    if (f == NULL)
+        return;
+    if (f->running) {
+        atomic_store(&f->stop, 1);
+        pthread_join(f->thread, NULL);
+    }
+    if (f->pub != NULL)
+        redisFree(f->pub);
+    tc_hasher_free(f->hasher);
+    tc_events_close(f->events);
+    free(f->password);
+    pthread_mutex_destroy(&f->pub_mu);
+    free(f);
+}
+
+void tc_api_feed_metrics(tc_api_feed *f, FILE *out)
+{
+    int64_t lag;
+    int current = tc_api_feed_current(f, &lag);
+    fprintf(out,
+            "# HELP tinchap_consent_lag_seconds Time since this node last saw the end of the "
+            "consent feed.\n"
+            "# TYPE tinchap_consent_lag_seconds gauge\ntinchap_consent_lag_seconds %.3f\n"
+            "# HELP tinchap_consent_max_lag_seconds consent_max_lag_ms: past it, Score is "
+            "refused.\n"
+            "# TYPE tinchap_consent_max_lag_seconds gauge\ntinchap_consent_max_lag_seconds %.3f\n"
+            "# HELP tinchap_consent_feed_current 1 while within the lag bound (Score served).\n"
+            "# TYPE tinchap_consent_feed_current gauge\ntinchap_consent_feed_current %d\n"
+            "# HELP tinchap_consent_feed_gap 1 when the stream lost entries this node never "
+            "applied (restore from a snapshot).\n"
+            "# TYPE tinchap_consent_feed_gap gauge\ntinchap_consent_feed_gap %d\n"
+            "# HELP tinchap_consent_events_total Consent events read from the feed, by outcome.\n"
+            "# TYPE tinchap_consent_events_total counter\n"
+            "tinchap_consent_events_total{outcome=\"applied\"} %llu\n"
+            "tinchap_consent_events_total{outcome=\"stale\"} %llu\n"
+            "tinchap_consent_events_total{outcome=\"rejected\"} %llu\n"
+            "# HELP tinchap_consent_feed_position_timestamp_seconds The last stream entry this "
+            "node applied: its ID's time part (when the broker took it) ...\n"
+            "# TYPE tinchap_consent_feed_position_timestamp_seconds gauge\n"
+            "tinchap_consent_feed_position_timestamp_seconds %.3f\n"
+            "# HELP tinchap_consent_feed_position_seq ... and its sequence part.\n"
+            "# TYPE tinchap_consent_feed_position_seq gauge\ntinchap_consent_feed_position_seq "
+            "%llu\n"
+            "# HELP tinchap_consent_events_published_total Events this node published.\n"
+            "# TYPE tinchap_consent_events_published_total counter\n"
+            "tinchap_consent_events_published_total %llu\n"
+            "# HELP tinchap_consent_feed_errors_total Broker errors (unreachable, refused).\n"
+            "# TYPE tinchap_consent_feed_errors_total counter\n"
+            "tinchap_consent_feed_errors_total %llu\n",
+            (double)lag / 1e3, (double)f->max_lag_ms / 1e3, current, atomic_load(&f->gap),
+            (unsigned long long)atomic_load(&f->applied),
+            (unsigned long long)atomic_load(&f->stale),
+            (unsigned long long)atomic_load(&f->rejected),
+            (double)atomic_load(&f->position_ms) / 1e3,
+            (unsigned long long)atomic_load(&f->position_seq),
+            (unsigned long long)atomic_load(&f->published),
+            (unsigned long long)atomic_load(&f->broker_errors));
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The consent feed on 127.0.0.1 with a real broker: a redis-server started here (its own
+# directory, a Unix socket, append-only file fsynced on every write), a steward database and three
+# tinchapd replicas started from snapshots of it, all consuming the feed, with Score load on
+# every replica throughout. tests/python/feed_test.py drives the cases (its docstring lists
+# them): revocations refused everywhere, kill -9 of a replica mid-burst, the broker killed and
+# restarted, a replica down while a backlog builds, a replica past the lag bound, and events
+# published directly by an upstream producer, in order and out of it.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/server_lib.sh"
+SRC=${TC_SOURCE:?}
+REDIS=$(command -v redis-server || true)
+[ -n "$REDIS" ] || { echo "FAIL: redis-server is not installed (tools/setup installs it)" >&2; exit 1; }
+P=$WORK/pki
+make_pki "$P"
+make_data "$WORK" 600
+# the broker's ACL: the nodes' user may only read and add to the feed's stream
+mkdir -p "$WORK/redis"
+head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$WORK/redis/password"
+chmod 600 "$WORK/redis/password"
+for i in 1 2 3; do
+    R=$WORK/r$i
+    mkdir -p "$R"
+    ln -s "$WORK/secret" "$R/secret"
+    ln -s "$P" "$R/pki"
+    "$TINCHAP" snapshot --db "$WORK/db" --out "$R/db" >/dev/null
+    # refusals are what the test polls for: not limited per institution here
+    write_config "$R/conf.json" "$R" "\"workers\": 1, \"drain_grace_ms\": 200,
+  \"audit_denials_per_second\": 0,
+  \"consent_feed\": {\"redis\": \"unix:$WORK/redis/redis.sock\", \"stream\": \"tinchap:consent\",
+                   \"origin\": \"replica-$i\", \"user\": \"tinchap\",
+                   \"password_file\": \"$WORK/redis/password\"},
+  \"consent_max_lag_ms\": 1000"
+done
+"$PY" "$SRC/tests/python/feed_test.py" --work "$WORK" --tinchapd "$TINCHAPD" --redis "$REDIS" \
+    --replicas 3 || fail "feed_test.py"
+# the feed's alert rules: valid, each alert firing when it should, on metrics a node exposes
+RULES="$SRC/tools/prometheus/tinchap-feed.rules.yml"
+run promtool check rules "$RULES"
+expect_eq "promtool check rules (feed)" 0 "$status"
+run bash -c "cd '$SRC/tools/prometheus' && promtool test rules tinchap-feed.rules.test.yml"
+expect_eq "promtool test rules (feed)" 0 "$status"
+run promtool check metrics <"$WORK/metrics.txt"
+expect_eq "promtool check metrics (feed): findings" "" "$out"
+run "$PY" "$SRC/tests/python/promql_names.py" "$WORK/metrics.txt" "$RULES"
+expect_eq "the feed's rules use metrics a node exposes" ok "$out"
+finish
