@@ -1,5 +1,6 @@
 /* The consent feed over Redis Streams (see tc_api_feed.h). */
 #include "tc_api_feed.h"
+#include "tc_api_event.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -13,12 +14,10 @@
 
 #include "tc_json.h"
 #include "tc_time.h"
-#include "tinchap/v1/consent_event.pb-c.h"
 
 #define CONNECT_TIMEOUT_MS 500
 #define PUBLISH_TIMEOUT_MS 1000
-#define RETRY_PAUSE_MS 200   /* between attempts to reach an unreachable broker */
-#define EVENT_MAX_BYTES 4096 /* an encoded event is about 150 bytes */
+#define RETRY_PAUSE_MS 200 /* between attempts to reach an unreachable broker */
 #define ERROR_LOG_EVERY_US 1000000
 
 struct tc_api_feed {
@@ -214,39 +213,16 @@ static redisContext *connect_broker(tc_api_feed *f, unsigned timeout_ms, const c
 
 /* ---- publishing ---- */
 
-static size_t pack_event(const tc_api_feed *f, const tc_event *e, unsigned char *buf)
-{
-    Tinchap__V1__ConsentEvent m = TINCHAP__V1__CONSENT_EVENT__INIT;
-    m.kind = (Tinchap__V1__ConsentEvent__Kind)e->kind;
-    m.citizen_key.data = (uint8_t *)e->citizen;
-    m.citizen_key.len = TC_CITIZEN_KEY_LEN;
-    m.version = e->version;
-    m.origin = (char *)f->origin;
-    if (e->kind != TC_EVENT_ERASE) {
-        m.institution = (char *)e->consent.institution;
-        m.purpose = (char *)e->consent.purpose;
-    }
-    if (e->kind == TC_EVENT_GRANT) {
-        m.consent_ref = (char *)e->consent.ref;
-        if (e->consent.ref_hashed) {
-            m.ref_hash.data = (uint8_t *)e->consent.ref_hash;
-            m.ref_hash.len = TC_TEXT_HASH_LEN;
-        }
-        m.granted_at = e->consent.granted_at;
-        m.expires_at = e->consent.expires_at;
-    }
-    if (e->kind == TC_EVENT_REVOKE)
-        m.revoked_at = e->consent.revoked_at;
-    return tinchap__v1__consent_event__pack(&m, buf);
-}
-
 int tc_api_feed_publish(tc_api_feed *f, const tc_event *e, char *pos, tc_error *err)
 {
-    unsigned char buf[EVENT_MAX_BYTES];
+    unsigned char buf[TC_API_EVENT_MAX_BYTES];
     int rc = tc_event_validate(e, err);
     if (rc != TC_OK)
         return rc;
-    size_t len = pack_event(f, e, buf);
+    size_t len = tc_api_event_encode(e, f->origin, buf, sizeof buf);
+    if (len == 0)
+        return tc_errorf(err, TC_EINVAL, "the event does not encode in %d bytes",
+                         TC_API_EVENT_MAX_BYTES);
     const char *why = "no reply";
     char retain[16];
     snprintf(retain, sizeof retain, "%u", f->retain);
@@ -287,57 +263,6 @@ int tc_api_feed_publish(tc_api_feed *f, const tc_event *e, char *pos, tc_error *
 
 /* ---- consuming ---- */
 
-static int copy_text(char *dst, size_t size, const char *src, const char *field, tc_error *err)
-{
-    size_t n = src != NULL ? strlen(src) : 0;
-    if (n >= size)
-        return tc_errorf(err, TC_EINVAL, "field '%s': longer than %zu bytes", field, size - 1);
-    memcpy(dst, src != NULL ? src : "", n + 1);
-    return TC_OK;
-}
-
-/* One stream entry's ConsentEvent into e. */
-static int decode_event(tc_api_feed *f, const unsigned char *data, size_t len, tc_event *e,
-                        tc_error *err)
-{
-    int rc = TC_OK;
-    Tinchap__V1__ConsentEvent *m = tinchap__v1__consent_event__unpack(NULL, len, data);
-    if (m == NULL)
-        return tc_errorf(err, TC_EPARSE, "not a tinchap.v1.ConsentEvent");
-    memset(e, 0, sizeof *e);
-    e->kind = (tc_event_kind)m->kind;
-    e->version = m->version;
-    tc_consent *c = &e->consent;
-    if (m->citizen_key.len != TC_CITIZEN_KEY_LEN) {
-        rc = tc_errorf(err, TC_EINVAL, "field 'citizen_key': %zu bytes, not %d", m->citizen_key.len,
-                       TC_CITIZEN_KEY_LEN);
-        goto out;
-    }
-    memcpy(e->citizen, m->citizen_key.data, TC_CITIZEN_KEY_LEN);
-    if ((rc = copy_text(c->institution, sizeof c->institution, m->institution, "institution",
-                        err)) ||
-        (rc = copy_text(c->purpose, sizeof c->purpose, m->purpose, "purpose", err)) ||
-        (rc = copy_text(c->ref, sizeof c->ref, m->consent_ref, "consent_ref", err)))
-        goto out;
-    if (m->ref_hash.len != 0 && m->ref_hash.len != TC_TEXT_HASH_LEN) {
-        rc = tc_errorf(err, TC_EINVAL, "field 'ref_hash': %zu bytes, not %d", m->ref_hash.len,
-                       TC_TEXT_HASH_LEN);
-        goto out;
-    }
-    c->ref_hashed = m->ref_hash.len != 0;
-    if (c->ref_hashed)
-        memcpy(c->ref_hash, m->ref_hash.data, TC_TEXT_HASH_LEN);
-    c->granted_at = m->granted_at;
-    c->expires_at = m->expires_at;
-    c->revoked_at = m->revoked_at;
-    /* an upstream producer may send a reference as issued: it is never stored with an ID */
-    if (e->kind == TC_EVENT_GRANT && (rc = tc_consent_protect_ref(c, f->hasher)) != TC_OK)
-        tc_errorf(err, rc, "hashing the consent reference failed");
-out:
-    tinchap__v1__consent_event__free_unpacked(m, NULL);
-    return rc;
-}
-
 /* Apply one stream entry [id, [field, value, ...]]; a malformed one is logged and skipped (it
  * can never become valid, and must not stop every later event). */
 static int apply_entry(tc_api_feed *f, tc_writer *w, const redisReply *entry, tc_error *err)
@@ -353,9 +278,9 @@ static int apply_entry(tc_api_feed *f, tc_writer *w, const redisReply *entry, tc
                 strcmp(fields->element[i]->str, "event") == 0 &&
                 fields->element[i + 1]->type == REDIS_REPLY_STRING)
                 value = fields->element[i + 1];
-    int rc = value == NULL
-                 ? tc_errorf(&why, TC_EPARSE, "no field 'event'")
-                 : decode_event(f, (const unsigned char *)value->str, value->len, &e, &why);
+    int rc = value == NULL ? tc_errorf(&why, TC_EPARSE, "no field 'event'")
+                           : tc_api_event_decode(f->hasher, (const unsigned char *)value->str,
+                                                 value->len, &e, &why);
     if (rc == TC_OK && (rc = tc_event_validate(&e, &why)) == TC_OK) {
         rc = tc_events_apply(f->events, w, &e, &r, err);
         if (rc != TC_OK)
@@ -547,42 +472,41 @@ void tc_api_feed_metrics(tc_api_feed *f, FILE *out)
 {
     int64_t lag;
     int current = tc_api_feed_current(f, &lag);
-    fprintf(out,
-            "# HELP tinchap_consent_lag_seconds Time since this node last saw the end of the "
-            "consent feed.\n"
-            "# TYPE tinchap_consent_lag_seconds gauge\ntinchap_consent_lag_seconds %.3f\n"
-            "# HELP tinchap_consent_max_lag_seconds consent_max_lag_ms: past it, Score is "
-            "refused.\n"
-            "# TYPE tinchap_consent_max_lag_seconds gauge\ntinchap_consent_max_lag_seconds %.3f\n"
-            "# HELP tinchap_consent_feed_current 1 while within the lag bound (Score served).\n"
-            "# TYPE tinchap_consent_feed_current gauge\ntinchap_consent_feed_current %d\n"
-            "# HELP tinchap_consent_feed_gap 1 when the stream lost entries this node never "
-            "applied (restore from a snapshot).\n"
-            "# TYPE tinchap_consent_feed_gap gauge\ntinchap_consent_feed_gap %d\n"
-            "# HELP tinchap_consent_events_total Consent events read from the feed, by outcome.\n"
-            "# TYPE tinchap_consent_events_total counter\n"
-            "tinchap_consent_events_total{outcome=\"applied\"} %llu\n"
-            "tinchap_consent_events_total{outcome=\"stale\"} %llu\n"
-            "tinchap_consent_events_total{outcome=\"rejected\"} %llu\n"
-            "# HELP tinchap_consent_feed_position_timestamp_seconds The last stream entry this "
-            "node applied: its ID's time part (when the broker took it) ...\n"
-            "# TYPE tinchap_consent_feed_position_timestamp_seconds gauge\n"
-            "tinchap_consent_feed_position_timestamp_seconds %.3f\n"
-            "# HELP tinchap_consent_feed_position_seq ... and its sequence part.\n"
-            "# TYPE tinchap_consent_feed_position_seq gauge\ntinchap_consent_feed_position_seq "
-            "%llu\n"
-            "# HELP tinchap_consent_events_published_total Events this node published.\n"
-            "# TYPE tinchap_consent_events_published_total counter\n"
-            "tinchap_consent_events_published_total %llu\n"
-            "# HELP tinchap_consent_feed_errors_total Broker errors (unreachable, refused).\n"
-            "# TYPE tinchap_consent_feed_errors_total counter\n"
-            "tinchap_consent_feed_errors_total %llu\n",
-            (double)lag / 1e3, (double)f->max_lag_ms / 1e3, current, atomic_load(&f->gap),
-            (unsigned long long)atomic_load(&f->applied),
-            (unsigned long long)atomic_load(&f->stale),
-            (unsigned long long)atomic_load(&f->rejected),
-            (double)atomic_load(&f->position_ms) / 1e3,
-            (unsigned long long)atomic_load(&f->position_seq),
-            (unsigned long long)atomic_load(&f->published),
-            (unsigned long long)atomic_load(&f->broker_errors));
+    fprintf(
+        out,
+        "# HELP tinchap_consent_lag_seconds Time since this node last saw the end of the "
+        "consent feed.\n"
+        "# TYPE tinchap_consent_lag_seconds gauge\ntinchap_consent_lag_seconds %.3f\n"
+        "# HELP tinchap_consent_max_lag_seconds consent_max_lag_ms: past it, Score is "
+        "refused.\n"
+        "# TYPE tinchap_consent_max_lag_seconds gauge\ntinchap_consent_max_lag_seconds %.3f\n"
+        "# HELP tinchap_consent_feed_current 1 while within the lag bound (Score served).\n"
+        "# TYPE tinchap_consent_feed_current gauge\ntinchap_consent_feed_current %d\n"
+        "# HELP tinchap_consent_feed_gap 1 when the stream lost entries this node never "
+        "applied (restore from a snapshot).\n"
+        "# TYPE tinchap_consent_feed_gap gauge\ntinchap_consent_feed_gap %d\n"
+        "# HELP tinchap_consent_events_total Consent events read from the feed, by outcome.\n"
+        "# TYPE tinchap_consent_events_total counter\n"
+        "tinchap_consent_events_total{outcome=\"applied\"} %llu\n"
+        "tinchap_consent_events_total{outcome=\"stale\"} %llu\n"
+        "tinchap_consent_events_total{outcome=\"rejected\"} %llu\n"
+        "# HELP tinchap_consent_feed_position_timestamp_seconds The last stream entry this "
+        "node applied: its ID's time part (when the broker took it) ...\n"
+        "# TYPE tinchap_consent_feed_position_timestamp_seconds gauge\n"
+        "tinchap_consent_feed_position_timestamp_seconds %.3f\n"
+        "# HELP tinchap_consent_feed_position_seq ... and its sequence part.\n"
+        "# TYPE tinchap_consent_feed_position_seq gauge\ntinchap_consent_feed_position_seq "
+        "%llu\n"
+        "# HELP tinchap_consent_events_published_total Events this node published.\n"
+        "# TYPE tinchap_consent_events_published_total counter\n"
+        "tinchap_consent_events_published_total %llu\n"
+        "# HELP tinchap_consent_feed_errors_total Broker errors (unreachable, refused).\n"
+        "# TYPE tinchap_consent_feed_errors_total counter\n"
+        "tinchap_consent_feed_errors_total %llu\n",
+        (double)lag / 1e3, (double)f->max_lag_ms / 1e3, current, atomic_load(&f->gap),
+        (unsigned long long)atomic_load(&f->applied), (unsigned long long)atomic_load(&f->stale),
+        (unsigned long long)atomic_load(&f->rejected), (double)atomic_load(&f->position_ms) / 1e3,
+        (unsigned long long)atomic_load(&f->position_seq),
+        (unsigned long long)atomic_load(&f->published),
+        (unsigned long long)atomic_load(&f->broker_errors));
 }

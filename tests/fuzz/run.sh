@@ -17,7 +17,7 @@ root=$(cd "$here/../.." && pwd)
 build="$root/build-fuzz"
 seconds=${1:-30}
 shift || true
-all=(id catalog model record csv_row score_request steward_request train_spec)
+all=(id catalog model record csv_row score_request steward_request train_spec consent_event)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 jobs=${FUZZ_JOBS:-$(nproc)}
