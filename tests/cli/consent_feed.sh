@@ -32,6 +32,11 @@ for i in 1 2 3; do
                    \"password_file\": \"$WORK/redis/password\"},
   \"consent_max_lag_ms\": 1000"
 done
+if [ -n "${TC_FEED_BENCH:-}" ]; then # benchmarks/feed: measure instead of test
+    "$PY" "$SRC/tests/python/feed_test.py" --work "$WORK" --tinchapd "$TINCHAPD" --redis "$REDIS" \
+        --replicas 3 --bench "$TC_FEED_BENCH" --loadgen "${TC_LOADGEN:-}"
+    exit
+fi
 "$PY" "$SRC/tests/python/feed_test.py" --work "$WORK" --tinchapd "$TINCHAPD" --redis "$REDIS" \
     --replicas 3 || fail "feed_test.py"
 # the feed's alert rules: valid, each alert firing when it should, on metrics a node exposes
