@@ -420,6 +420,19 @@ static void *consumer_main(void *arg)
         mdb_txn_abort(txn);
     }
     set_position(f, pos);
+    /* NOT_SERVING until the node has read to the end of the feed: say so, and from where */
+    char fields[1024], host[300], stream[300];
+    tc_api_log_escape(f->host, host, sizeof host);
+    tc_api_log_escape(f->stream, stream, sizeof stream);
+    char port[16] = "";
+    if (f->port != 0)
+        snprintf(port, sizeof port, ":%d", f->port);
+    snprintf(fields, sizeof fields,
+             "\"broker\":\"%s%.299s%s\",\"stream\":\"%.299s\",\"position\":\"%.48s\","
+             "\"max_lag_ms\":%u",
+             f->port == 0 ? "unix:" : "", host, port, stream, pos[0] ? pos : "start",
+             f->max_lag_ms);
+    tc_api_log_event(f->log, "info", "consent_feed_catching_up", fields);
     while (!atomic_load(&f->stop)) {
         if (c == NULL) {
             const char *why = "";

@@ -32,6 +32,24 @@ for i in 1 2 3; do
                    \"password_file\": \"$WORK/redis/password\"},
   \"consent_max_lag_ms\": 1000"
 done
+# a feed misconfigured: refused at start, naming the setting (and never a password)
+R=$WORK/r1
+bad() { # NAME FEED-JSON EXPECTED
+    write_config "$WORK/bad.json" "$R" "\"consent_feed\": $2"
+    run timeout 20 "$TINCHAPD" --config "$WORK/bad.json"
+    expect_eq "$1: exit 1" 1 "$status"
+    expect_contains "$1: message" "$3" "$out"
+}
+bad "no port" '{"redis": "localhost"}' "consent_feed.redis"
+bad "unknown key" '{"redis": "127.0.0.1:6379", "stram": "x"}' "stram"
+bad "empty stream" '{"redis": "127.0.0.1:6379", "stream": ""}' "consent_feed.stream"
+cp "$WORK/redis/password" "$WORK/open-password"
+chmod 644 "$WORK/open-password"
+bad "password readable by others" \
+    "{\"redis\": \"unix:$WORK/none.sock\", \"password_file\": \"$WORK/open-password\"}" \
+    "open to its group or others (mode 0644): chmod 600"
+case "$out" in *"$(cat "$WORK/redis/password")"*) fail "the broker password was printed" ;; esac
+
 if [ -n "${TC_FEED_BENCH:-}" ]; then # benchmarks/feed: measure instead of test
     "$PY" "$SRC/tests/python/feed_test.py" --work "$WORK" --tinchapd "$TINCHAPD" --redis "$REDIS" \
         --replicas 3 --bench "$TC_FEED_BENCH" --loadgen "${TC_LOADGEN:-}"
