@@ -228,11 +228,13 @@ int tc_api_feed_publish(tc_api_feed *f, const tc_event *e, char *pos, tc_error *
     snprintf(retain, sizeof retain, "%u", f->retain);
     rc = TC_EIO;
     pthread_mutex_lock(&f->pub_mu);
-    /* A second attempt on a new connection: the broker may have restarted since the last
-     * publish. Publishing an event twice is harmless (its version makes the copy stale). */
+    /* A second attempt on a new connection when the one kept from an earlier publish failed:
+     * the broker may have restarted since. Not when connecting fails: the caller (a worker,
+     * holding the database's write lock) waits at most a connect timeout for an unreachable
+     * broker. Publishing an event twice is harmless (its version makes the copy stale). */
     for (int attempt = 0; attempt < 2 && rc != TC_OK; attempt++) {
         if (f->pub == NULL && (f->pub = connect_broker(f, PUBLISH_TIMEOUT_MS, &why)) == NULL)
-            continue;
+            break;
         redisReply *r =
             redisCommand(f->pub, "XADD %s MAXLEN ~ %s * event %b", f->stream, retain, buf, len);
         if (r != NULL && r->type == REDIS_REPLY_STRING && r->len <= TC_EVENT_POSITION_MAX) {
