@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "tc_text.h"
+
 #include "tinchap/v1/consent_event.pb-c.h"
 
 static int copy_text(char *dst, size_t size, const char *src, const char *field, tc_error *err)
@@ -47,8 +49,17 @@ int tc_api_event_decode(tc_hasher *h, const unsigned char *data, size_t len, tc_
     c->granted_at = m->granted_at;
     c->expires_at = m->expires_at;
     c->revoked_at = m->revoked_at;
-    /* an upstream producer may send a reference as issued: it is never stored with an ID */
-    if (e->kind == TC_EVENT_GRANT && (rc = tc_consent_protect_ref(c, h)) != TC_OK)
+    if (e->kind != TC_EVENT_GRANT) { /* only a grant carries a reference: nothing else kept */
+        memset(c->ref, 0, sizeof c->ref);
+        c->ref_hashed = 0;
+        goto out;
+    }
+    /* An upstream producer may send a reference as issued: it is never stored with an ID. One
+     * that still holds an ID is the reference as issued, whatever ref_hash says: its hash is
+     * made here, from it, as for a reference sent to the Steward API. */
+    if (tc_text_has_id_run(c->ref, strlen(c->ref)))
+        c->ref_hashed = 0;
+    if ((rc = tc_consent_protect_ref(c, h)) != TC_OK)
         tc_errorf(err, rc, "hashing the consent reference failed");
 out:
     tinchap__v1__consent_event__free_unpacked(m, NULL);
