@@ -349,12 +349,38 @@ def main():
     return 1 if failures else 0
 
 
+def wrong_password(cl, a):
+    """A node with the wrong broker password: never current, so never serving, and its log
+    says why without the password."""
+    conf = json.load(open(os.path.join(a.work, "r1", "conf.json")))
+    bad = os.path.join(a.work, "wrong-password")
+    with open(bad, "w") as f:
+        f.write("not-the-password\n")
+    os.chmod(bad, 0o600)
+    conf["consent_feed"]["password_file"] = bad
+    conf["database"] = os.path.join(a.work, "db")
+    conf["audit"] = os.path.join(a.work, "audit-r0")
+    os.makedirs(os.path.join(a.work, "r0"), exist_ok=True)
+    json.dump(conf, open(os.path.join(a.work, "r0", "conf.json"), "w"))
+    cl.start(0)
+    time.sleep(1.5)
+    check("a node with the wrong broker password is NOT_SERVING", not cl.serving(0))
+    cl.kill(0, signal.SIGTERM)
+    text = open(cl.logs[0][-1]).read()
+    check("its log says the broker refused it", "authentication refused" in text, text[-400:])
+    check("its log never shows a password", "not-the-password" not in text and
+          cl.password not in text)
+    del cl.procs[0]
+
+
 def run(cl, a):
     redis = cl.start_broker()
     for i in range(1, cl.n + 1):
         cl.start(i)
     for i in range(1, cl.n + 1):
         wait_for("replica %d serves once it has read the feed" % i, 20, lambda i=i: cl.serving(i))
+    if not a.bench:
+        wrong_password(cl, a)
     pairs = scorable(os.path.join(a.work, "data"))
     victims, steady = pairs[:len(pairs) // 2], pairs[len(pairs) // 2:]
     if a.bench:
