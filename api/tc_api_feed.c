@@ -516,7 +516,7 @@ void tc_api_feed_metrics(tc_api_feed *f, FILE *out)
         "# TYPE tinchap_consent_events_published_total counter\n"
         "tinchap_consent_events_published_total %llu\n"
         "# HELP tinchap_consent_feed_errors_total Feed errors: broker unreachable or refusing, "
-            "events that cannot be applied to the database (retried).\n"
+        "events that cannot be applied to the database (retried).\n"
         "# TYPE tinchap_consent_feed_errors_total counter\n"
         "tinchap_consent_feed_errors_total %llu\n",
         (double)lag / 1e3, (double)f->max_lag_ms / 1e3, current, atomic_load(&f->gap),
