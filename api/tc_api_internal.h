@@ -25,6 +25,7 @@
 #include "tc_api_config.h"
 #include "tc_api_log.h"
 #include "tc_api_metrics.h"
+#include "tc_api_reflection.h"
 #include "tc_audit.h"
 #include "tc_catalog.h"
 #include "tc_eval.h"
@@ -86,6 +87,8 @@ typedef enum tc_api_method {
     M_GET_MONITOR,
     M_HEALTH_CHECK,
     M_HEALTH_WATCH, /* server-streaming: a status now, another on every change */
+    M_REFLECTION,       /* grpc.reflection.v1 ServerReflectionInfo: a bidirectional stream */
+    M_REFLECTION_ALPHA, /* the same under its older name, v1alpha */
     M_NOOP,    /* benchmark floor: the same server, no work */
     M_UNKNOWN, /* anything else: UNIMPLEMENTED */
     M_COUNT
@@ -110,6 +113,7 @@ typedef enum slot_stage {
     SLOT_FINISHING, /* final batch pending */
     SLOT_WATCHING,  /* Health/Watch: an open stream; see tc_api_watch */
     SLOT_RELOADING, /* ReloadModels: waiting for the reload thread */
+    SLOT_REFLECTING,/* ServerReflectionInfo: a receive or a send pending (tc_api_reflect.c) */
 } slot_stage;
 
 /* A Health/Watch stream (tc_api_watch.c), guarded by the server's watch_mu. The
@@ -162,6 +166,9 @@ typedef struct tc_api_slot {
     struct put_state *put;
     /* Health/Watch */
     tc_api_watch watch;
+    /* ServerReflectionInfo */
+    tc_api_reflection_stream reflect;
+    int reflect_sending;         /* the pending batch is a send (else a receive) */
     struct tc_api_slot *next_free;
     struct tc_api_slot *next_reload; /* in the reload thread's queue */
 } tc_api_slot;
@@ -207,6 +214,7 @@ struct tc_api_server {
     tc_api_log *log;
     tc_api_metrics *metrics;
     struct tc_api_monitor *monitor; /* live monitoring of the models (tc_api_monitor.h) */
+    tc_api_reflection *reflection;
     grpc_server *server;
     grpc_completion_queue *shutdown_cq;
     void *method_handles[M_COUNT];
@@ -316,6 +324,11 @@ void tc_api_watch_notify(tc_api_server *srv);
 void tc_api_watch_end_all(tc_api_server *srv);
 int tc_api_health_status(tc_api_server *srv);
 size_t tc_api_health_encode(int status, unsigned char out[8]);
+/* ServerReflectionInfo (tc_api_reflect.c): open the stream, then on each completion of its
+ * pending batch (ok as the completion queue gave it) answer the request received or take the
+ * next one; the client's half-close ends the call with OK. */
+void tc_api_handle_reflection(tc_api_slot *s);
+void tc_api_reflection_event(tc_api_slot *s, int ok);
 void tc_api_handle_grant(tc_api_slot *s);
 void tc_api_handle_revoke(tc_api_slot *s);
 void tc_api_handle_erase(tc_api_slot *s);

@@ -44,6 +44,11 @@ const tc_api_method_info tc_api_methods[M_COUNT] = {
     [M_GET_MONITOR] = {"/tinchap.v1.Admin/GetMonitor", "GetMonitor", 0, TC_ROLE_ADMIN, 2},
     [M_HEALTH_CHECK] = {"/grpc.health.v1.Health/Check", "Check", 0, 0, 8},
     [M_HEALTH_WATCH] = {"/grpc.health.v1.Health/Watch", "Watch", 0, 0, 4},
+    /* Any known caller may discover the API; what it then calls is checked as usual. */
+    [M_REFLECTION] = {"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+                      "ServerReflectionInfo", 1, 0, 2},
+    [M_REFLECTION_ALPHA] = {"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+                            "ServerReflectionInfoV1alpha", 1, 0, 2},
     /* The benchmark floor: same binary, threads, slots and authentication as Score, no work
      * (api/tinchap/v1/diagnostics.proto). */
     [M_NOOP] = {"/tinchap.v1.Diagnostics/Noop", "Noop", 0, TC_ROLE_SCORER, 64},
@@ -433,6 +438,10 @@ static void dispatch(tc_api_slot *s)
     case M_UNKNOWN:
         handle_unknown(s);
         break;
+    case M_REFLECTION:
+    case M_REFLECTION_ALPHA:
+        tc_api_handle_reflection(s);
+        break;
     default:
         tc_api_fail(s, GRPC_STATUS_INTERNAL, "unrouted method");
         break;
@@ -506,6 +515,9 @@ static void on_event(tc_api_worker *w, tc_api_slot *s, int ok)
         break;
     case SLOT_WATCHING:
         tc_api_watch_event(w, s, ok);
+        break;
+    case SLOT_REFLECTING:
+        tc_api_reflection_event(s, ok);
         break;
     default:
         tc_api_log_event(w->srv->log, "error", "unexpected_event", "");
@@ -891,6 +903,7 @@ int tc_api_server_start(const tc_api_config *cfg, tc_api_server **out, tc_error 
         (rc = open_engine(srv, err)) ||
         (rc = tc_api_monitor_open(srv->n_workers, cfg->monitor_window_s, TC_MONITOR_SLOTS_MAX,
                                    srv->log, &srv->monitor, err)) ||
+        (rc = tc_api_reflection_new(&srv->reflection, err)) ||
         (rc = tc_api_metrics_open(&mo, &srv->metrics, err)))
         goto fail;
     for (size_t i = 0; i < srv->n_workers; i++)
@@ -961,6 +974,7 @@ fail:
     close_worker(&srv->admin);
     tc_api_metrics_close(srv->metrics);
     tc_api_monitor_close(srv->monitor);
+    tc_api_reflection_free(srv->reflection);
     tc_audit_close(srv->audit);
     tc_registry_close(srv->registry);
     tc_store_close(srv->store);
@@ -1071,6 +1085,7 @@ void tc_api_server_stop(tc_api_server *srv)
     for (size_t i = 0; i < srv->n_workers; i++)
         close_worker(&srv->workers[i]);
     close_worker(&srv->admin);
+    tc_api_reflection_free(srv->reflection);
     tc_audit_close(srv->audit);
     tc_registry_close(srv->registry);
     tc_store_close(srv->store);
