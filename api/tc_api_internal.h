@@ -21,6 +21,7 @@
 #include <grpc/grpc.h>
 #include <protobuf-c/protobuf-c.h>
 
+#include "google/protobuf/timestamp.pb-c.h"
 #include "tc_api.h"
 #include "tc_api_config.h"
 #include "tc_api_log.h"
@@ -274,6 +275,9 @@ void tc_api_reply(tc_api_slot *s, const ProtobufCMessage *msg);
 /* Encode a protobuf-c message into the worker's arena. */
 unsigned char *tc_api_pack(tc_api_slot *s, const ProtobufCMessage *msg, size_t *len);
 
+/* A Timestamp of t microseconds since the epoch (UTC), into *out. */
+void tc_api_timestamp(Google__Protobuf__Timestamp *out, int64_t t_us);
+
 /* Bump allocation from the worker's arena, reset after each call. NULL when full. */
 void *tc_api_arena_alloc(tc_api_worker *w, size_t n);
 
@@ -295,6 +299,8 @@ int tc_api_past_deadline(tc_api_slot *s);
 /* ---- handlers ---- */
 
 void tc_api_handle_score(tc_api_slot *s);
+/* A model status as the API names it (tc_api_model.c). */
+int tc_api_model_status(tc_model_status st);
 void tc_api_handle_list_models(tc_api_slot *s);
 void tc_api_handle_get_model(tc_api_slot *s);
 void tc_api_handle_reload(tc_api_slot *s);

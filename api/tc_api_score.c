@@ -231,8 +231,8 @@ static int encode_answer(tc_api_slot *s, const Tinchap__V1__ScoreRequest *q,
 {
     Tinchap__V1__ScoreResponse r = TINCHAP__V1__SCORE_RESPONSE__INIT;
     Tinchap__V1__Reason reasons[TC_REASONS_OUT_MAX], *rp[TC_REASONS_OUT_MAX];
-    char scored_at[TC_TIME_US_TEXT_LEN];
-    tc_time_format_us(s->audit.rec.time_us, scored_at);
+    Google__Protobuf__Timestamp scored_at;
+    tc_api_timestamp(&scored_at, s->audit.rec.time_us);
     (void)q; /* its request_id goes in each reply, not in what is remembered */
     r.inquiry_id = s->audit.rec.inquiry_id;
     r.score = res->score;
@@ -254,7 +254,7 @@ static int encode_answer(tc_api_slot *s, const Tinchap__V1__ScoreRequest *q,
     r.reasons = rp;
     r.model_name = (char *)res->model->name;
     r.model_version = (uint32_t)res->model->version;
-    r.scored_at = scored_at;
+    r.scored_at = &scored_at;
     size_t n = tinchap__v1__score_response__get_packed_size(&r);
     if (sizeof replayed_prefix + n + s->rid_field_len > sizeof s->response)
         return TC_ENOMEM;

@@ -136,6 +136,15 @@ unsigned char *tc_api_pack(tc_api_slot *s, const ProtobufCMessage *msg, size_t *
     return out;
 }
 
+void tc_api_timestamp(Google__Protobuf__Timestamp *out, int64_t t_us)
+{
+    google__protobuf__timestamp__init(out);
+    /* floor division: the nanoseconds of a Timestamp are never negative */
+    int64_t sec = t_us / 1000000 - (t_us % 1000000 < 0);
+    out->seconds = sec;
+    out->nanos = (int32_t)((t_us - sec * 1000000) * 1000);
+}
+
 ProtobufCMessage *tc_api_request(tc_api_slot *s, const ProtobufCMessageDescriptor *d)
 {
     size_t len = 0;

@@ -7,6 +7,8 @@
 
 #include <openssl/evp.h>
 
+#include "tc_time.h"
+
 static json_t *real_json(double v)
 {
     if (isnan(v))
@@ -113,9 +115,27 @@ static size_t type_size(ProtobufCType t)
     return 0;
 }
 
+/* google.protobuf.Timestamp as the proto3 JSON mapping writes it: RFC 3339 UTC, with six
+ * fractional digits when there is a fraction (the service's times are microseconds). */
+static json_t *timestamp_json(const ProtobufCMessage *msg)
+{
+    const ProtobufCMessageDescriptor *d = msg->descriptor;
+    const char *base = (const char *)msg;
+    int64_t sec = *(const int64_t *)(base + d->fields[0].offset);
+    int32_t nanos = *(const int32_t *)(base + d->fields[1].offset);
+    char buf[TC_TIME_US_TEXT_LEN];
+    if (nanos == 0)
+        tc_time_format(sec, buf);
+    else
+        tc_time_format_us(sec * 1000000 + nanos / 1000, buf);
+    return json_string(buf);
+}
+
 json_t *pb_json_encode(const ProtobufCMessage *msg)
 {
     const ProtobufCMessageDescriptor *d = msg->descriptor;
+    if (strcmp(d->name, "google.protobuf.Timestamp") == 0)
+        return timestamp_json(msg);
     const char *base = (const char *)msg;
     json_t *o = json_object();
     if (o == NULL)

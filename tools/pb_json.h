@@ -4,8 +4,8 @@
  * Field names are those of the .proto file (snake_case). Every field is printed, defaults
  * included (a response's false or 0 is an answer, not an absence), except oneof members that
  * are not set. Enums print their value names, 64-bit integers print as JSON numbers (as strings
- * past 2^63), bytes as base64, and non-finite doubles as "NaN", "Infinity", "-Infinity" as in
- * the proto3 JSON mapping.
+ * past 2^63), bytes as base64, non-finite doubles as "NaN", "Infinity", "-Infinity", and
+ * google.protobuf.Timestamp as an RFC 3339 string, as in the proto3 JSON mapping.
  */
 #ifndef TC_PB_JSON_H
 #define TC_PB_JSON_H

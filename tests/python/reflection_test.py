@@ -107,7 +107,8 @@ for version in ("v1", "v1alpha"):
     pool = descriptor_pool.DescriptorPool()
     files = load_files(pool, res)
     check(files == {"tinchap/v1/scoring.proto", "tinchap/v1/steward.proto",
-                    "tinchap/v1/admin.proto"}, "%s: files: %s" % (version, sorted(files)))
+                    "tinchap/v1/admin.proto", "google/protobuf/timestamp.proto"},
+          "%s: files: %s" % (version, sorted(files)))
     svc = pool.FindServiceByName("tinchap.v1.Scoring")
     methods = sorted(m.name for m in svc.methods)
     check(methods == ["GetModel", "ListModels", "Score"], "%s: methods %s" % (version, methods))

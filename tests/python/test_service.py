@@ -9,6 +9,7 @@ Environment (set by tests/cli/service.sh, which starts the server):
 import csv
 import datetime
 import json
+import math
 import os
 import shutil
 import signal
@@ -155,37 +156,84 @@ class ServiceTest(unittest.TestCase):
             self.assertTrue(r.pd_low <= r.pd <= r.pd_high)
             self.assertEqual(len(r.inquiry_id), 24)
             self.assertFalse(r.replayed)
-            self.assertTrue(r.scored_at.endswith("Z"))
+            self.assertGreater(r.scored_at.seconds, 1.7e9)
+            self.assertEqual(r.scored_at.nanos % 1000, 0)  # microseconds
             # least data: the answer carries no attribute values and no ID
             self.assertNotIn(citizen.encode(), r.SerializeToString())
 
     def test_03_models(self):
         models = self.a.scoring.ListModels(scoring_pb2.ListModelsRequest(), timeout=5)
-        champions = [m for m in models.models if m.status == "champion"]
+        champions = [m for m in models.models if m.status == scoring_pb2.MODEL_STATUS_CHAMPION]
         self.assertEqual(len(champions), 1)
+        self.assertEqual(champions[0].kind, scoring_pb2.MODEL_KIND_SCORECARD)
         self.assertGreaterEqual(models.generation, 1)
         d = self.a.scoring.GetModel(scoring_pb2.GetModelRequest(name=champions[0].name), timeout=5)
         self.assertEqual(d.summary.name, champions[0].name)
-        self.assertGreater(len(d.characteristics), 10)
-        self.assertGreater(len(d.grades), 2)
+        with open(champion_file()) as f:
+            doc = json.load(f)
+        with open(os.path.join(MODELS, "catalog.json")) as f:
+            catalog = {a["name"]: a for a in json.load(f)["attributes"]}
+        self.assertEqual(d.summary.created_at.ToDatetime(),
+                         datetime.datetime.fromisoformat(doc["created_at"]))
         self.assertNotIn("gender", [c.attribute for c in d.characteristics])
         codes = {r.code for r in d.reasons}
-        for c in d.characteristics:
+        # the whole scorecard: every bin with its points, values and unit, as the file has it
+        self.assertEqual([c.attribute for c in d.characteristics],
+                         [c["attribute"] for c in doc["characteristics"]])
+        for c, fc in zip(d.characteristics, doc["characteristics"]):
+            attr = catalog[c.attribute]
             self.assertIn(c.reason_code, codes)
-            self.assertGreater(len(c.bins), 0)
-        card = json.loads(d.model_card_json)
-        self.assertEqual(card["name"], d.summary.name)
-        # the file's model card, figures as written, for a bank's model-risk review
-        with open(champion_file()) as f:
-            file_card = json.load(f)["model_card"]
-        self.assertEqual({k: card[k] for k in file_card}, file_card)
-        figures = card["validation"]["validation"]
-        self.assertAlmostEqual(figures["gini"], 2 * figures["auc"] - 1, delta=0.01)
-        for k in ("rows", "events", "ks", "brier", "hl_p"):
-            self.assertIn(k, figures)
-        self.assertIn("psi_score", card["validation"])
-        self.assertEqual(status_of(lambda: self.a.scoring.GetModel(
-            scoring_pb2.GetModelRequest(name="nope"), timeout=5))[0], grpc.StatusCode.NOT_FOUND)
+            self.assertEqual(c.unit, attr.get("unit", ""))
+            self.assertEqual(c.label, fc.get("label") or attr["description"]["en"])
+            self.assertEqual(c.coefficient, fc["coefficient"])
+            self.assertEqual([b.points for b in c.bins], [b["points"] for b in fc["bins"]])
+            self.assertEqual(c.max_points, max(b["points"] for b in fc["bins"]))
+            for b, fb in zip(c.bins, fc["bins"]):
+                if "levels" in fb:
+                    self.assertEqual(b.kind, scoring_pb2.BIN_KIND_LEVELS)
+                    self.assertEqual(list(b.levels), [str(v).lower() for v in fb["levels"]])
+                elif fb.get("missing"):
+                    self.assertEqual((b.kind, b.description), (scoring_pb2.BIN_KIND_MISSING,
+                                                               "missing"))
+                elif "special" in fb:
+                    self.assertEqual(list(b.special_values), fb["special"])
+                else:
+                    self.assertEqual(b.kind, scoring_pb2.BIN_KIND_INTERVAL)
+                    self.assertEqual((b.has_lower, b.has_upper),
+                                     (fb.get("lower") is not None, fb.get("upper") is not None))
+                    self.assertEqual((b.lower, b.upper), (fb.get("lower") or 0,
+                                                          fb.get("upper") or 0))
+                    if attr.get("unit"):
+                        self.assertTrue(b.description.endswith(" " + attr["unit"]), b.description)
+        # every grade with the PD range its scores imply through the scaling
+        sc = doc["scaling"]
+        factor = sc["pdo"] / math.log(2)
+        offset = sc["points"] - factor * math.log(sc["odds"])
+
+        def pd_at(score):
+            return 1 / (1 + math.exp(-(offset - score) / factor))
+        self.assertEqual([g.grade for g in d.grades], [g["grade"] for g in doc["grades"]])
+        for i, (g, fg) in enumerate(zip(d.grades, doc["grades"])):
+            top = doc["score_bounds"]["max"] if i == 0 else doc["grades"][i - 1]["min_score"]
+            self.assertEqual((g.min_score, g.max_score), (fg["min_score"], top))
+            self.assertAlmostEqual(g.pd_low, 0 if i == 0 else pd_at(top), delta=1e-12)
+            self.assertAlmostEqual(g.pd_high, 1 if i == len(d.grades) - 1
+                                   else pd_at(fg["min_score"]), delta=1e-12)
+            self.assertLess(g.pd_low, g.pd_high)
+        # the file's model card as typed fields, for a bank's model-risk review
+        card, fcard = d.model_card, doc["model_card"]
+        self.assertEqual(card.intended_use, fcard["intended_use"])
+        self.assertEqual(list(card.limitations), fcard["limitations"])
+        td = fcard["training_data"]
+        self.assertEqual((card.training_data.rows, card.training_data.events),
+                         (td["rows"], td["events"]))
+        self.assertEqual(card.training_data.to.ToDatetime().date().isoformat(), td["to"])
+        for name in ("development", "validation"):
+            got, want = getattr(card.validation, name), fcard["validation"][name]
+            self.assertEqual((got.rows, got.auc, got.gini, got.ks, got.brier),
+                             (want["rows"], want["auc"], want["gini"], want["ks"], want["brier"]))
+            self.assertEqual((got.has_hl_p, got.hl_p), ("hl_p" in want, want.get("hl_p", 0)))
+        self.assertEqual(card.validation.psi_score, fcard["validation"]["psi_score"])
 
     def test_04_probe_resistance(self):
         """An unknown citizen and one without consent are indistinguishable."""
@@ -390,7 +438,7 @@ class ServiceTest(unittest.TestCase):
         st = self.admin.admin.GetStatus(admin_pb2.GetStatusRequest(), timeout=5)
         self.assertTrue(st.serving)
         self.assertGreater(st.citizens, 100)
-        self.assertEqual(st.audit_sync, "durable")
+        self.assertEqual(st.audit_sync, admin_pb2.AUDIT_SYNC_DURABLE)
         r = self.admin.admin.ReloadModels(admin_pb2.ReloadModelsRequest(), timeout=10)
         self.assertEqual(r.generation, st.generation + 1)
 
