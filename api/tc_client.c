@@ -13,6 +13,9 @@
 #include <grpc/grpc_security.h>
 #include <grpc/support/time.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "tc_json.h"
 
@@ -121,6 +124,50 @@ static int read_pem(const char *what, const char *path, char **out, tc_error *er
     return rc;
 }
 
+/* What gRPC would only say as "empty address list" after a failed handshake: a file that is
+ * not what it should be, a key that is not the certificate's, a certificate out of its dates.
+ * Checked here, before any connection, with the files' own names in the message. */
+static int check_pair(const tc_client_options *o, const char *cert_pem, const char *key_pem,
+                      tc_error *err)
+{
+    int rc = TC_OK;
+    BIO *cb = BIO_new_mem_buf(cert_pem, -1), *kb = BIO_new_mem_buf(key_pem, -1);
+    X509 *cert = cb != NULL ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
+    EVP_PKEY *key = kb != NULL ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
+    if (cert == NULL)
+        rc = tc_errorf(err, TC_EINVAL, "certificate %s: not a PEM certificate", o->cert_file);
+    else if (key == NULL)
+        rc = tc_errorf(err, TC_EINVAL, "key %s: not a PEM private key (or an encrypted one)",
+                       o->key_file);
+    else if (X509_check_private_key(cert, key) != 1)
+        rc = tc_errorf(err, TC_EINVAL, "the key %s is not the key of the certificate %s: give "
+                       "the pair that was issued together", o->key_file, o->cert_file);
+    else if (X509_cmp_current_time(X509_get0_notAfter(cert)) < 0)
+        rc = tc_errorf(err, TC_EINVAL, "the certificate %s has expired: ask for a new one",
+                       o->cert_file);
+    else if (X509_cmp_current_time(X509_get0_notBefore(cert)) > 0)
+        rc = tc_errorf(err, TC_EINVAL, "the certificate %s is not valid yet (is this machine's "
+                       "clock right?)", o->cert_file);
+    ERR_clear_error();
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    BIO_free(cb);
+    BIO_free(kb);
+    return rc;
+}
+
+static int check_ca(const char *path, const char *pem, tc_error *err)
+{
+    BIO *b = BIO_new_mem_buf(pem, -1);
+    X509 *ca = b != NULL ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    int rc = ca != NULL ? TC_OK
+                        : tc_errorf(err, TC_EINVAL, "CA file %s: not a PEM certificate", path);
+    ERR_clear_error();
+    X509_free(ca);
+    BIO_free(b);
+    return rc;
+}
+
 static grpc_channel_credentials *tls_credentials(const tc_client_options *o, tc_error *err)
 {
     char *ca = NULL, *cert = NULL, *key = NULL;
@@ -134,6 +181,9 @@ static grpc_channel_credentials *tls_credentials(const tc_client_options *o, tc_
     if ((o->ca_file != NULL && read_pem("CA file", o->ca_file, &ca, err) != TC_OK) ||
         (o->cert_file != NULL && read_pem("certificate", o->cert_file, &cert, err) != TC_OK) ||
         (o->key_file != NULL && read_pem("key", o->key_file, &key, err) != TC_OK))
+        goto out;
+    if ((ca != NULL && check_ca(o->ca_file, ca, err) != TC_OK) ||
+        (cert != NULL && check_pair(o, cert, key, err) != TC_OK))
         goto out;
     grpc_ssl_pem_key_cert_pair pair = {key, cert};
     /* ca NULL: gRPC's default roots (GRPC_DEFAULT_SSL_ROOTS_FILE_PATH or its bundled set) */

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include <grpc/support/log.h>
+
 #include "cli.h"
 #include "commands.h"
 #include "call_monitor.h"
@@ -81,6 +83,7 @@ static const char help[] =
     "put reads citizen_id plus every catalog attribute by header name, checks every row\n"
     "before sending anything, and streams at most --batch rows per call (default and\n"
     "maximum 10000); each call is all or nothing. Citizen IDs are never printed.\n"
+    "gRPC's own log lines are shown only with GRPC_VERBOSITY set (e.g. ERROR).\n"
     "\n"
     "Exit status: 0 OK; 1 a local error (unreadable file, bad CSV); 2 bad usage;\n"
     "10 + the gRPC status code when the server refused the call, e.g. 13 INVALID_ARGUMENT,\n"
@@ -702,6 +705,11 @@ static const char *env(const char *name)
     return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
+static void drop_grpc_log(gpr_log_func_args *args)
+{
+    (void)args;
+}
+
 int cmd_call(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -830,6 +838,10 @@ int cmd_call(int argc, char **argv)
                                  "$TINCHAP_CERT, $TINCHAP_CERT_KEY); for a server started with "
                                  "--insecure, pass --insecure [--token TOKEN]");
     tc_error err = {0};
+    /* gRPC core's own lines (a failed handshake, a refused connection) repeat, less clearly,
+     * what the status says; they stay available through gRPC's own GRPC_VERBOSITY. */
+    if (getenv("GRPC_VERBOSITY") == NULL)
+        gpr_set_log_function(drop_grpc_log);
     if (tc_client_open(&co, &cx.client, &err) != TC_OK)
         return cli_fail("call", &err);
     rc = m->run(&cx, &r);

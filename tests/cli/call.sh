@@ -123,6 +123,29 @@ callas bank-a raw /tinchap.v1.Nothing/Here
 expect_eq "unknown method: UNIMPLEMENTED exit" 22 "$status"
 callas rogue health
 expect_eq "certificate of another CA: handshake refused, UNAVAILABLE exit" 24 "$status"
+expect_eq "handshake refused: one line, no gRPC core lines" 1 "$(grep -c . <<<"$errout")"
+expect_contains "handshake refused: said as UNAVAILABLE" "tinchap call: UNAVAILABLE: " "$errout"
+# 4b. client files that cannot work are named before anything is sent
+make_expired "$P"
+cp "$P/bank-b.key" "$P/mixed.key"
+cp "$P/bank-a.pem" "$P/mixed.pem"
+callas mixed health
+expect_eq "certificate with another's key: local error exit" 1 "$status"
+expect_eq "certificate with another's key: said so, alone" \
+    "tinchap call: the key $P/mixed.key is not the key of the certificate $P/mixed.pem: give the pair that was issued together" \
+    "$errout"
+callas expired health
+expect_eq "expired certificate: local error exit" 1 "$status"
+expect_eq "expired certificate: said so" \
+    "tinchap call: the certificate $P/expired.pem has expired: ask for a new one" "$errout"
+cp "$P/ca.pem" "$P/notakey.key"
+cp "$P/bank-a.pem" "$P/notakey.pem"
+callas notakey health
+expect_eq "a certificate as the key: said so" \
+    "tinchap call: key $P/notakey.key: not a PEM private key (or an encrypted one)" "$errout"
+run "$TINCHAP" call --target "127.0.0.1:$PORT" --ca "$P/bank-a.key" --cert "$P/bank-a.pem" \
+    --key "$P/bank-a.key" health
+expect_contains "a key as the CA: said so" "tinchap call: CA file $P/bank-a.key: not a PEM certificate" "$out"
 callas bank-a score --consent-ref "$REF" --purpose p --product p
 expect_eq "missing --citizen: usage exit" 2 "$status"
 callas bank-a models --citizen "$ID"
