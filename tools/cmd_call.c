@@ -18,10 +18,10 @@
 #include "commands.h"
 #include "call_monitor.h"
 #include "csv_reader.h"
-#include "pb_json.h"
 #include "tc_catalog.h"
 #include "tc_client.h"
 #include "tc_id.h"
+#include "tc_pb_json.h"
 
 #include "grpc/health/v1/health.pb-c.h"
 #include "tinchap/v1/admin.pb-c.h"
@@ -217,7 +217,9 @@ static int unary(call_ctx *cx, const char *path, const ProtobufCMessage *req,
     free(resp);
     if (m == NULL)
         return cli_failf("call", "the server's %s is malformed", resp_desc->short_name);
-    rc = cx->table != NULL && !cx->json ? cx->table(m) : print_json(cx, pb_json_encode(m));
+    rc = cx->table != NULL && !cx->json
+             ? cx->table(m)
+             : print_json(cx, tc_pb_json_encode(m, TC_PB_JSON_PROTO_NAMES | TC_PB_JSON_INT64_NUMBERS));
     protobuf_c_message_free_unpacked(m, NULL);
     return rc;
 }
