@@ -197,7 +197,7 @@ void tc_api_handle_monitor(tc_api_slot *s)
         mm->name = (char *)m->name;
         mm->version = (uint32_t)m->version;
         mm->product = (char *)m->product;
-        mm->status = (char *)tc_model_status_name(m->status);
+        mm->status = (Tinchap__V1__ModelStatus)tc_api_model_status(m->status);
         mm->has_development = m->dev != NULL;
         mm->window_seconds = v->window_seconds;
         mm->window_scores = v->window_scores;
