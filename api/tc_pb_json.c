@@ -12,9 +12,14 @@
 
 #include <openssl/evp.h>
 
+#include "google/protobuf/any.pb-c.h"
+#include "google/rpc/error_details.pb-c.h"
 #include "tc_time.h"
 
 #define TIMESTAMP "google.protobuf.Timestamp"
+#define DURATION "google.protobuf.Duration"
+#define ANY "google.protobuf.Any"
+#define TYPE_URL_PREFIX "type.googleapis.com/"
 #define TIMESTAMP_MAX_SECONDS 253402300799LL /* 9999-12-31T23:59:59Z, as the mapping bounds it */
 
 void tc_pb_json_name(const char *proto_name, char *buf, size_t size)
@@ -95,6 +100,90 @@ static json_t *timestamp_json(const ProtobufCMessage *msg)
         snprintf(buf + 19, sizeof buf - 19, "%sZ", frac);
     }
     return json_string(buf);
+}
+
+/* "1.5s", "0.250s": seconds with 0, 3, 6 or 9 fractional digits. */
+static json_t *duration_json(const ProtobufCMessage *msg)
+{
+    const ProtobufCMessageDescriptor *d = msg->descriptor;
+    const char *base = (const char *)msg;
+    int64_t sec = *(const int64_t *)(base + d->fields[0].offset);
+    int32_t nanos = *(const int32_t *)(base + d->fields[1].offset);
+    char buf[48];
+    int neg = sec < 0 || nanos < 0;
+    uint64_t as = (uint64_t)(sec < 0 ? -sec : sec);
+    uint32_t an = (uint32_t)(nanos < 0 ? -nanos : nanos);
+    if (an == 0)
+        snprintf(buf, sizeof buf, "%s%" PRIu64 "s", neg ? "-" : "", as);
+    else if (an % 1000000 == 0)
+        snprintf(buf, sizeof buf, "%s%" PRIu64 ".%03us", neg ? "-" : "", as, an / 1000000);
+    else if (an % 1000 == 0)
+        snprintf(buf, sizeof buf, "%s%" PRIu64 ".%06us", neg ? "-" : "", as, an / 1000);
+    else
+        snprintf(buf, sizeof buf, "%s%" PRIu64 ".%09us", neg ? "-" : "", as, an);
+    return json_string(buf);
+}
+
+/* The types an Any in an answer can hold: the error details (tc_api_error.h). */
+static const ProtobufCMessageDescriptor *any_type(const char *url)
+{
+    static const ProtobufCMessageDescriptor *const known[] = {
+        &google__rpc__error_info__descriptor,
+        &google__rpc__bad_request__descriptor,
+        &google__rpc__retry_info__descriptor,
+    };
+    size_t n = strlen(TYPE_URL_PREFIX);
+    if (url == NULL || strncmp(url, TYPE_URL_PREFIX, n) != 0)
+        return NULL;
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strcmp(url + n, known[i]->name) == 0)
+            return known[i];
+    return NULL;
+}
+
+/* {"@type": URL, ...the fields of the message it holds}; a type this API does not know is
+ * kept as {"@type": URL, "value": base64}. */
+static json_t *any_json(const ProtobufCMessage *msg, unsigned flags)
+{
+    const Google__Protobuf__Any *any = (const Google__Protobuf__Any *)msg;
+    const ProtobufCMessageDescriptor *d = any_type(any->type_url);
+    ProtobufCMessage *inner =
+        d != NULL ? protobuf_c_message_unpack(d, NULL, any->value.len, any->value.data) : NULL;
+    json_t *o = inner != NULL ? tc_pb_json_encode(inner, flags) : json_object();
+    if (inner != NULL)
+        protobuf_c_message_free_unpacked(inner, NULL);
+    if (o == NULL)
+        return NULL;
+    if (inner == NULL)
+        json_object_set_new(o, "value", bytes_json(&any->value));
+    json_object_set_new(o, "@type", json_string(any->type_url != NULL ? any->type_url : ""));
+    return o;
+}
+
+/* protobuf-c writes map<K, V> as a repeated nested message "...Entry" {key = 1; value = 2}. */
+static int is_map_entry(const ProtobufCMessageDescriptor *d)
+{
+    size_t n = strlen(d->name);
+    return n > 5 && strcmp(d->name + n - 5, "Entry") == 0 && d->n_fields == 2 &&
+           d->fields[0].id == 1 && strcmp(d->fields[0].name, "key") == 0 &&
+           d->fields[1].id == 2 && strcmp(d->fields[1].name, "value") == 0 &&
+           d->fields[0].type == PROTOBUF_C_TYPE_STRING;
+}
+
+static json_t *value_json(const ProtobufCFieldDescriptor *f, const void *p, unsigned flags);
+
+static json_t *map_json(const ProtobufCFieldDescriptor *f, const char *arr, size_t n,
+                        unsigned flags)
+{
+    const ProtobufCMessageDescriptor *d = f->descriptor;
+    json_t *o = json_object();
+    for (size_t k = 0; o != NULL && k < n; k++) {
+        const char *entry = *(char *const *)(arr + k * sizeof(ProtobufCMessage *));
+        const char *key = *(char *const *)(entry + d->fields[0].offset);
+        json_object_set_new(o, key != NULL ? key : "",
+                            value_json(&d->fields[1], entry + d->fields[1].offset, flags));
+    }
+    return o;
 }
 
 static json_t *value_json(const ProtobufCFieldDescriptor *f, const void *p, unsigned flags)
@@ -191,6 +280,10 @@ json_t *tc_pb_json_encode(const ProtobufCMessage *msg, unsigned flags)
     const ProtobufCMessageDescriptor *d = msg->descriptor;
     if (strcmp(d->name, TIMESTAMP) == 0)
         return timestamp_json(msg);
+    if (strcmp(d->name, DURATION) == 0)
+        return duration_json(msg);
+    if (strcmp(d->name, ANY) == 0)
+        return any_json(msg, flags);
     const char *base = (const char *)msg;
     json_t *o = json_object();
     if (o == NULL)
@@ -198,7 +291,11 @@ json_t *tc_pb_json_encode(const ProtobufCMessage *msg, unsigned flags)
     for (unsigned i = 0; i < d->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];
         json_t *v;
-        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+        if (f->label == PROTOBUF_C_LABEL_REPEATED && f->type == PROTOBUF_C_TYPE_MESSAGE &&
+            is_map_entry(f->descriptor)) {
+            v = map_json(f, *(char *const *)(base + f->offset),
+                         *(const size_t *)(base + f->quantifier_offset), flags);
+        } else if (f->label == PROTOBUF_C_LABEL_REPEATED) {
             size_t n = *(const size_t *)(base + f->quantifier_offset);
             const char *arr = *(char *const *)(base + f->offset);
             v = json_array();
@@ -604,6 +701,10 @@ static int message_of(dec *c, const ProtobufCMessageDescriptor *d, const json_t 
                       ProtobufCMessage **out)
 {
     *out = NULL;
+    if (strcmp(d->name, ANY) == 0 || strcmp(d->name, DURATION) == 0) {
+        violation(c, "a %s is not accepted here", d->name);
+        return -1;
+    }
     int timestamp = strcmp(d->name, TIMESTAMP) == 0;
     if (!timestamp && !json_is_object(j)) {
         violation(c, "expected an object, got %s", type_word(j));

@@ -8,11 +8,15 @@
  * TC_PB_JSON_PROTO_NAMES asks for the .proto names. Enums are their value names; 64-bit
  * integers are decimal strings (numbers with TC_PB_JSON_INT64_NUMBERS, for people reading a
  * terminal); bytes are base64; non-finite doubles "NaN", "Infinity", "-Infinity";
- * google.protobuf.Timestamp an RFC 3339 UTC string with 0, 3, 6 or 9 fractional digits.
+ * google.protobuf.Timestamp an RFC 3339 UTC string with 0, 3, 6 or 9 fractional digits,
+ * google.protobuf.Duration "1.5s"; a map an object; a google.protobuf.Any {"@type": URL, ...}
+ * with the fields of the error detail it holds (google.rpc.ErrorInfo, BadRequest, RetryInfo),
+ * or its bytes as "value" for a type this API does not know.
  *
  * Decoding accepts what the mapping allows: either field name, 64-bit integers as numbers or
  * strings, enums by name or number, null for a default, a Timestamp with a UTC offset and up to
- * 9 fractional digits. It is strict where the mapping is silent: an unknown field, a value of
+ * 9 fractional digits (requests hold no Any, Duration or map: decoding refuses them). It is
+ * strict where the mapping is silent: an unknown field, a value of
  * the wrong type, an integer out of range, a string that is not valid UTF-8 or holds a NUL is
  * a violation, named by its JSON path ("loanAmountVnd", "reasons[2].code") with what is wrong,
  * and every violation is reported (up to TC_PB_JSON_VIOLATIONS_MAX), not just the first. */

@@ -151,6 +151,13 @@ static void test_symbols(void **state)
     request q = symbol_request("grpc.health.v1.HealthCheckResponse.ServingStatus");
     file_names(ask(&st, &q), names, sizeof names);
     assert_string_equal(names, "grpc/health/v1/health.proto");
+    /* the error model a client decodes failures with */
+    q = symbol_request("google.rpc.ErrorInfo");
+    file_names(ask(&st, &q), names, sizeof names);
+    assert_string_equal(names, "google/rpc/error_details.proto,google/protobuf/duration.proto");
+    q = symbol_request("tinchap.v1.ErrorReason");
+    file_names(ask(&st, &q), names, sizeof names);
+    assert_string_equal(names, "tinchap/v1/errors.proto");
     /* the whole file as protoc wrote it: its services and methods are there */
     q = symbol_request("tinchap.v1.Steward.GrantConsent");
     response *res = ask(&st, &q);
@@ -183,7 +190,7 @@ static void test_by_filename(void **state)
         file_names(ask(&one, &q), names, sizeof names);
         assert_int_equal(strncmp(names, q.file_by_filename, strlen(q.file_by_filename)), 0);
     }
-    assert_int_equal(tc_api_reflection_file_count(R), 7);
+    assert_int_equal(tc_api_reflection_file_count(R), 12);
 }
 
 static void test_not_found(void **state)
