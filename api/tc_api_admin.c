@@ -1,7 +1,5 @@
-/* Scoring/ListModels, Scoring/GetModel, Admin/ReloadModels, Admin/GetStatus, Admin/GetMonitor
- * and grpc.health.v1.Health/Check: answered on the worker at once, nothing audited. */
-/* Admin/ReloadModels, Admin/GetStatus and grpc.health.v1.Health/Check and Watch: answered on
- * the worker at once (a reload on the reload thread), nothing audited. */
+/* Admin/ReloadModels, Admin/GetStatus, Admin/GetMonitor and grpc.health.v1.Health/Check and
+ * Watch: answered on the worker at once (a reload on the reload thread), nothing audited. */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
