@@ -97,7 +97,7 @@ for version in ("v1", "v1alpha"):
     names = sorted(s.name for s in res[0].list_services_response.service)
     check(names == ["grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
                     "grpc.reflection.v1alpha.ServerReflection", "tinchap.v1.Admin",
-                    "tinchap.v1.Scoring", "tinchap.v1.Steward"],
+                    "tinchap.v1.Diagnostics", "tinchap.v1.Scoring", "tinchap.v1.Steward"],
           "%s: services listed: %s" % (version, names))
     # 2. the descriptors of every tinchap service, in one stream, as grpcurl asks them
     wanted = [n for n in names if n.startswith("tinchap.")]
@@ -107,7 +107,8 @@ for version in ("v1", "v1alpha"):
     pool = descriptor_pool.DescriptorPool()
     files = load_files(pool, res)
     check(files == {"tinchap/v1/scoring.proto", "tinchap/v1/steward.proto",
-                    "tinchap/v1/admin.proto", "google/protobuf/timestamp.proto"},
+                    "tinchap/v1/admin.proto", "tinchap/v1/diagnostics.proto",
+                    "google/protobuf/timestamp.proto"},
           "%s: files: %s" % (version, sorted(files)))
     svc = pool.FindServiceByName("tinchap.v1.Scoring")
     methods = sorted(m.name for m in svc.methods)

@@ -121,7 +121,8 @@ static void test_list_services(void **state)
         strcat(all, " ");
     }
     assert_string_equal(all, "tinchap.v1.Scoring tinchap.v1.Steward tinchap.v1.Admin "
-                             "grpc.health.v1.Health grpc.reflection.v1.ServerReflection "
+                             "tinchap.v1.Diagnostics grpc.health.v1.Health "
+                             "grpc.reflection.v1.ServerReflection "
                              "grpc.reflection.v1alpha.ServerReflection ");
 }
 
@@ -190,7 +191,7 @@ static void test_by_filename(void **state)
         file_names(ask(&one, &q), names, sizeof names);
         assert_int_equal(strncmp(names, q.file_by_filename, strlen(q.file_by_filename)), 0);
     }
-    assert_int_equal(tc_api_reflection_file_count(R), 12);
+    assert_int_equal(tc_api_reflection_file_count(R), 13);
 }
 
 static void test_not_found(void **state)
