@@ -56,7 +56,7 @@ static void reload_one(tc_api_server *srv, tc_api_slot *s)
 {
     tc_error err;
     if (tc_api_server_reload(srv, &err) != TC_OK) {
-        tc_api_fail(s, GRPC_STATUS_FAILED_PRECONDITION,
+        tc_api_fail(s, GRPC_STATUS_FAILED_PRECONDITION, TINCHAP__V1__ERROR_REASON__RELOAD_REFUSED,
                     "reload refused, the models in service keep serving: %s", err.msg);
         return;
     }
@@ -70,8 +70,9 @@ static void reload_one(tc_api_server *srv, tc_api_slot *s)
     unsigned char *out = malloc(len > 0 ? len : 1);
     if (out == NULL) {
         tc_registry_release(srv->registry, set);
-        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory for the reply (the new "
-                                                       "models are in service)");
+        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, TINCHAP__V1__ERROR_REASON__MESSAGE_TOO_LARGE,
+                    "out of memory for the reply (the new "
+                    "models are in service)");
         return;
     }
     protobuf_c_message_pack(&r.base, out);
@@ -174,7 +175,8 @@ void tc_api_handle_monitor(tc_api_slot *s)
     tc_api_monitor_view *v = tc_api_arena_alloc(s->w, sizeof *v);
     if (r.models == NULL || v == NULL) {
         tc_registry_release(srv->registry, set);
-        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, "the monitor's answer does not fit");
+        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, TINCHAP__V1__ERROR_REASON__MESSAGE_TOO_LARGE,
+                    "the monitor's answer does not fit");
         return;
     }
     for (size_t i = 0; i < n; i++) {
@@ -187,7 +189,9 @@ void tc_api_handle_monitor(tc_api_slot *s)
         Tinchap__V1__CharacteristicMonitor **cp = tc_api_arena_alloc(s->w, (nc + 1) * sizeof *cp);
         if (mm == NULL || g == NULL || gp == NULL || c == NULL || cp == NULL) {
             tc_registry_release(srv->registry, set);
-            tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, "the monitor's answer does not fit");
+            tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                        TINCHAP__V1__ERROR_REASON__MESSAGE_TOO_LARGE,
+                        "the monitor's answer does not fit");
             return;
         }
         tc_api_monitor_view_of(srv->monitor, m, v);
@@ -207,9 +211,8 @@ void tc_api_handle_monitor(tc_api_slot *s)
             g[k].min_score = m->grades[k].min_score;
             g[k].development_share = m->dev != NULL ? m->dev->grade_share[k] : 0;
             g[k].window_scores = v->window_grades[k];
-            g[k].window_share = v->window_scores > 0 ? (double)v->window_grades[k] /
-                                                           (double)v->window_scores
-                                                     : 0;
+            g[k].window_share =
+                v->window_scores > 0 ? (double)v->window_grades[k] / (double)v->window_scores : 0;
             g[k].total_scores = v->grades[k];
             gp[k] = &g[k];
         }
@@ -244,12 +247,13 @@ void tc_api_handle_health(tc_api_slot *s)
     for (size_t i = 0; i < 4; i++)
         known |= strcmp(q->service, services[i]) == 0;
     if (!known) {
-        tc_api_fail(s, GRPC_STATUS_NOT_FOUND, "unknown service");
+        tc_api_fail(s, GRPC_STATUS_NOT_FOUND, TINCHAP__V1__ERROR_REASON__SERVICE_UNKNOWN,
+                    "unknown service");
         return;
     }
     Grpc__Health__V1__HealthCheckResponse r = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
-    r.status = (Grpc__Health__V1__HealthCheckResponse__ServingStatus)tc_api_health_status(
-        s->w->srv);
+    r.status =
+        (Grpc__Health__V1__HealthCheckResponse__ServingStatus)tc_api_health_status(s->w->srv);
     tc_api_reply(s, &r.base);
 }
 

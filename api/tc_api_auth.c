@@ -97,16 +97,22 @@ int tc_api_authorize(tc_api_slot *s)
 {
     const tc_api_method_info *mi = &tc_api_methods[s->method];
     const char *why = NULL;
-    const tc_api_identity *id = s->w->srv->cfg.insecure ? identify_by_token(s, &why)
-                                                        : identify_by_certificate(s, &why);
+    const tc_api_identity *id =
+        s->w->srv->cfg.insecure ? identify_by_token(s, &why) : identify_by_certificate(s, &why);
     if (id == NULL) {
-        tc_api_fail(s, GRPC_STATUS_UNAUTHENTICATED, "%s", why);
+        tc_api_fail(s, GRPC_STATUS_UNAUTHENTICATED, TINCHAP__V1__ERROR_REASON__UNKNOWN_CALLER, "%s",
+                    why);
         return 1;
     }
     s->who = id;
     if (mi->role != 0 && (id->roles & mi->role) == 0) {
-        tc_api_fail(s, GRPC_STATUS_PERMISSION_DENIED, "%s needs the %s role, which %s lacks",
-                    mi->name, role_names(mi->role), id->institution);
+        tc_api_error e;
+        tc_api_error_set(&e, GRPC_STATUS_PERMISSION_DENIED,
+                         TINCHAP__V1__ERROR_REASON__ROLE_REQUIRED,
+                         "%s needs the %s role, which %s lacks", mi->name, role_names(mi->role),
+                         id->institution);
+        tc_api_error_meta(&e, "role", "%s", role_names(mi->role));
+        tc_api_fail_error(s, &e);
         return 1;
     }
     return 0;
@@ -135,16 +141,17 @@ static int check_one_crl(const char *dir, X509 *ca, int64_t *next_update, tc_err
                        "without it every certificate would be accepted, revoked or not",
                        dir, subject, hash, dir);
     } else if (X509_CRL_verify(crl, X509_get0_pubkey(ca)) != 1) {
-        rc = tc_errorf(err, TC_EINVAL, "%s is not a CRL signed by the client CA %s", path,
-                       subject);
+        rc = tc_errorf(err, TC_EINVAL, "%s is not a CRL signed by the client CA %s", path, subject);
     } else {
         const ASN1_TIME *nu = X509_CRL_get0_nextUpdate(crl);
         struct tm t;
         if (nu == NULL || ASN1_TIME_to_tm(nu, &t) != 1) {
             rc = tc_errorf(err, TC_EINVAL, "%s has no next-update time", path);
         } else if (X509_cmp_time(nu, NULL) <= 0) {
-            rc = tc_errorf(err, TC_EINVAL, "%s expired (its next update was due): every client "
-                           "would be refused; publish a fresh CRL of %s", path, subject);
+            rc = tc_errorf(err, TC_EINVAL,
+                           "%s expired (its next update was due): every client "
+                           "would be refused; publish a fresh CRL of %s",
+                           path, subject);
         } else {
             int64_t when = (int64_t)timegm(&t);
             if (*next_update == 0 || when < *next_update)
@@ -171,7 +178,7 @@ int tc_api_crl_check(const tc_api_config *c, int64_t *next_update, tc_error *err
     ERR_clear_error(); /* the end of the file reads as an error */
     BIO_free(in);
     if (rc == TC_OK && n == 0)
-        rc = tc_errorf(err, TC_EINVAL, "%s: no certificate in the client CA file",
-                       c->tls_client_ca);
+        rc =
+            tc_errorf(err, TC_EINVAL, "%s: no certificate in the client CA file", c->tls_client_ca);
     return rc;
 }

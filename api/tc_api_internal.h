@@ -24,6 +24,7 @@
 #include "google/protobuf/timestamp.pb-c.h"
 #include "tc_api.h"
 #include "tc_api_config.h"
+#include "tc_api_error.h"
 #include "tc_api_log.h"
 #include "tc_api_metrics.h"
 #include "tc_api_reflection.h"
@@ -154,6 +155,10 @@ typedef struct tc_api_slot {
     grpc_status_code status;
     char status_text[TC_API_STATUS_TEXT_MAX];
     grpc_slice status_slice;
+    /* A refusal's google.rpc.Status, packed (tc_api_set_error), and the trailer it goes in */
+    grpc_slice status_details;
+    int has_status_details;
+    grpc_metadata trailer;
     const unsigned char *reply;  /* encoded message, or NULL for an error reply */
     size_t reply_len;
     char request_id[TC_AUDIT_TEXT_MAX + 1]; /* for the access log */
@@ -254,11 +259,24 @@ struct tc_api_server {
 /* Finish a call: set the status (and message) and send the final batch. reply may be NULL. */
 void tc_api_finish(tc_api_slot *s, grpc_status_code status, const unsigned char *reply,
                    size_t reply_len);
-void tc_api_fail(tc_api_slot *s, grpc_status_code status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* Finish a call with a refusal: its status, the stable reason a program switches on, and a
+ * message for people. The google.rpc.Status with its ErrorInfo goes with it (in the
+ * "grpc-status-details-bin" trailer, or as a REST body). */
+void tc_api_fail(tc_api_slot *s, grpc_status_code status, tc_api_reason reason,
+                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-/* Map a TC_E* code to the gRPC status a client should see. */
+/* The same with a built error: violations, metadata, a retry delay. */
+void tc_api_fail_error(tc_api_slot *s, tc_api_error *e);
+
+/* Keep e's packed google.rpc.Status (and its message as the status text) with s, for a refusal
+ * finished later by tc_api_finish (Score's, by the audit writer). Texts are redacted of citizen
+ * ID digits first. Callable from any thread that owns s. */
+void tc_api_set_error(tc_api_slot *s, tc_api_error *e);
+
+/* Map a TC_E* code to the gRPC status a client should see, and to its usual reason (a caller
+ * that knows better names its own). */
 grpc_status_code tc_api_status_of(int tc_code);
+tc_api_reason tc_api_reason_of(int tc_code);
 const char *tc_api_status_name(grpc_status_code code);
 
 /* The request payload as one contiguous buffer in the worker's arena (NULL if none). */
@@ -341,9 +359,17 @@ void tc_api_handle_erase(tc_api_slot *s);
 void tc_api_handle_inquiries(tc_api_slot *s);
 void tc_api_handle_consents(tc_api_slot *s);
 
-/* Validate and hash a request's citizen ID; answers INVALID_ARGUMENT itself (nonzero). */
+/* Check and hash a request's citizen ID into key: 0; 1 with a violation of citizen_id added to
+ * e; -1 when hashing failed (the call was answered INTERNAL). */
 int tc_api_citizen_key(tc_api_slot *s, const char *id, unsigned char key[TC_CITIZEN_KEY_LEN],
-                       tc_id_info *info);
+                       tc_api_error *e);
+
+/* A steward request's error, started as an invalid request for its checks to add to
+ * (tc_api_invalid_start); then tc_api_refused answers the call when the citizen key was bad
+ * (key_rc 1: a violation in e; -1: already answered) or more violations were found, and
+ * returns nonzero when the handler must stop. */
+void tc_api_invalid_start(tc_api_error *e);
+int tc_api_refused(tc_api_slot *s, tc_api_error *e, int key_rc, int more);
 /* PutCitizens: called to start (msg NULL, end 0), for each streamed message, once at the end
  * of the stream (end 1), and once more when the call is confirmed alive (confirmed 1). */
 void tc_api_handle_put(tc_api_slot *s, const unsigned char *msg, size_t len, int end);

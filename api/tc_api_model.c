@@ -254,8 +254,7 @@ static Tinchap__V1__ModelCard *model_card(tc_api_worker *w, const tc_model *m)
     td->to = file_time(w, json_string_value(json_object_get(t, "to")));
     o->training_data = td;
     json_t *v = json_object_get(card, "validation");
-    Tinchap__V1__ModelValidation *mv = json_is_object(v) ? tc_api_arena_alloc(w, sizeof *mv)
-                                                         : NULL;
+    Tinchap__V1__ModelValidation *mv = json_is_object(v) ? tc_api_arena_alloc(w, sizeof *mv) : NULL;
     if (mv != NULL) {
         tinchap__v1__model_validation__init(mv);
         mv->method = json_text(w, v, "method");
@@ -343,10 +342,10 @@ void tc_api_handle_get_model(tc_api_slot *s)
     const tc_model *m = tc_model_set_find(set, q->name, (int)q->version);
     Tinchap__V1__ModelDescription r = TINCHAP__V1__MODEL_DESCRIPTION__INIT;
     if (m == NULL)
-        tc_api_fail(s, GRPC_STATUS_NOT_FOUND, "no model '%s' version %u in service",
-                    text(q->name), q->version);
+        tc_api_fail(s, GRPC_STATUS_NOT_FOUND, TINCHAP__V1__ERROR_REASON__MODEL_NOT_FOUND,
+                    "no model '%s' version %u in service", text(q->name), q->version);
     else if (describe(s->w, m, &r) != 0)
-        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED,
+        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, TINCHAP__V1__ERROR_REASON__MESSAGE_TOO_LARGE,
                     "the description is larger than the server's scratch memory");
     else
         tc_api_reply(s, &r.base);

@@ -17,7 +17,8 @@ static void receive_next(tc_api_slot *s)
     s->stage = SLOT_REFLECTING;
     s->reflect_sending = 0;
     if (grpc_call_start_batch(s->call, &op, 1, s, NULL) != GRPC_CALL_OK)
-        tc_api_fail(s, GRPC_STATUS_INTERNAL, "cannot read the stream");
+        tc_api_fail(s, GRPC_STATUS_INTERNAL, TINCHAP__V1__ERROR_REASON__INTERNAL_ERROR,
+                    "cannot read the stream");
 }
 
 static void send_answer(tc_api_slot *s, const unsigned char *msg, size_t len)
@@ -40,7 +41,8 @@ static void send_answer(tc_api_slot *s, const unsigned char *msg, size_t len)
     grpc_call_error e = grpc_call_start_batch(s->call, ops, n, s, NULL);
     grpc_byte_buffer_destroy(bb); /* the batch holds its own reference */
     if (e != GRPC_CALL_OK)
-        tc_api_fail(s, GRPC_STATUS_INTERNAL, "cannot write the stream");
+        tc_api_fail(s, GRPC_STATUS_INTERNAL, TINCHAP__V1__ERROR_REASON__INTERNAL_ERROR,
+                    "cannot write the stream");
 }
 
 void tc_api_handle_reflection(tc_api_slot *s)
@@ -56,7 +58,7 @@ static void answer(tc_api_slot *s)
     grpc_byte_buffer_destroy(s->payload);
     s->payload = NULL;
     if (req == NULL) {
-        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED,
+        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, TINCHAP__V1__ERROR_REASON__MESSAGE_TOO_LARGE,
                     "reflection request larger than the server's scratch memory");
         return;
     }
@@ -66,9 +68,11 @@ static void answer(tc_api_slot *s)
     int rc = tc_api_reflection_answer(s->w->srv->reflection, &s->reflect, req, len,
                                       &s->w->allocator, &out, &out_len, &err);
     if (rc == TC_EPARSE)
-        tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, "%s", err.msg);
+        tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, TINCHAP__V1__ERROR_REASON__INVALID_REQUEST,
+                    "%s", err.msg);
     else if (rc != TC_OK)
-        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, "%s", err.msg);
+        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, TINCHAP__V1__ERROR_REASON__MESSAGE_TOO_LARGE,
+                    "%s", err.msg);
     else
         send_answer(s, out, out_len);
 }
@@ -76,7 +80,8 @@ static void answer(tc_api_slot *s)
 void tc_api_reflection_event(tc_api_slot *s, int ok)
 {
     if (!ok) { /* the client went away, or its deadline passed */
-        tc_api_fail(s, GRPC_STATUS_CANCELLED, "the stream ended");
+        tc_api_fail(s, GRPC_STATUS_CANCELLED, TINCHAP__V1__ERROR_REASON__CALL_CANCELLED,
+                    "the stream ended");
         return;
     }
     if (s->reflect_sending)

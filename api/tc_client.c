@@ -46,6 +46,8 @@ struct tc_client_call {
     unsigned char *resp; /* grows to the largest response, kept for reuse */
     size_t resp_len, resp_cap;
     char message[TC_CLIENT_MESSAGE_MAX];
+    unsigned char *sd;   /* the packed google.rpc.Status of a failure, kept for reuse */
+    size_t sd_len, sd_cap;
 };
 
 struct tc_client_queue {
@@ -61,6 +63,8 @@ struct tc_client_stream {
     grpc_status_code status;
     grpc_slice details;
     int recv_started, ended, finished;
+    unsigned char *sd; /* the packed google.rpc.Status of a failure */
+    size_t sd_len, sd_cap;
     /* distinct addresses, used as the tags of the stream's batches */
     char tag_md, tag_send, tag_close, tag_recv;
 };
@@ -345,6 +349,30 @@ static void take_details(grpc_slice details, char *msg, size_t size)
     msg[n] = '\0';
 }
 
+/* The "grpc-status-details-bin" trailer (a packed google.rpc.Status) into a growing buffer. */
+static void take_status_details(const grpc_metadata_array *md, unsigned char **buf, size_t *len,
+                                size_t *cap)
+{
+    *len = 0;
+    for (size_t i = 0; i < md->count; i++) {
+        if (grpc_slice_str_cmp(md->metadata[i].key, "grpc-status-details-bin") != 0)
+            continue;
+        size_t n = GRPC_SLICE_LENGTH(md->metadata[i].value);
+        if (n > TC_CLIENT_DETAILS_MAX)
+            return;
+        if (n > *cap) {
+            unsigned char *p = realloc(*buf, n);
+            if (p == NULL)
+                return;
+            *buf = p;
+            *cap = n;
+        }
+        memcpy(*buf, GRPC_SLICE_START_PTR(md->metadata[i].value), n);
+        *len = n;
+        return;
+    }
+}
+
 /* ---- one unary call: the batch and its completion, shared by blocking and async use ---- */
 
 static int call_start(tc_client_call *k, grpc_completion_queue *cq, const char *method,
@@ -405,6 +433,7 @@ static int call_start(tc_client_call *k, grpc_completion_queue *cq, const char *
 static void call_complete(tc_client_call *k)
 {
     take_details(k->details, k->message, sizeof k->message);
+    take_status_details(&k->trailing_md, &k->sd, &k->sd_len, &k->sd_cap);
     if (take_message(k->recv, &k->resp, &k->resp_len, &k->resp_cap) != TC_OK &&
         k->status == GRPC_STATUS_OK) {
         k->status = GRPC_STATUS_RESOURCE_EXHAUSTED;
@@ -427,6 +456,15 @@ int tc_client_unary(tc_client *c, const char *method, const void *req, size_t re
                     int timeout_ms, unsigned char **resp, size_t *resp_len, int *status, char *msg,
                     size_t msg_size)
 {
+    return tc_client_unary_details(c, method, req, req_len, timeout_ms, resp, resp_len, status,
+                                   msg, msg_size, NULL, NULL);
+}
+
+int tc_client_unary_details(tc_client *c, const char *method, const void *req, size_t req_len,
+                            int timeout_ms, unsigned char **resp, size_t *resp_len, int *status,
+                            char *msg, size_t msg_size, unsigned char **details,
+                            size_t *details_len)
+{
     tc_client_call k;
     memset(&k, 0, sizeof k);
     k.client = c;
@@ -447,6 +485,13 @@ int tc_client_unary(tc_client *c, const char *method, const void *req, size_t re
         }
     }
     set_msg(msg, msg_size, k.message);
+    if (details != NULL) {
+        *details = k.sd_len > 0 ? k.sd : NULL; /* handed over: the caller frees it */
+        *details_len = k.sd_len;
+        if (k.sd_len > 0)
+            k.sd = NULL;
+    }
+    free(k.sd);
     free(k.resp);
     grpc_completion_queue_shutdown(cq);
     grpc_completion_queue_destroy(cq);
@@ -541,6 +586,7 @@ void tc_client_call_free(tc_client_call *k)
     if (k == NULL)
         return;
     free(k->resp);
+    free(k->sd);
     free(k);
 }
 
@@ -640,6 +686,7 @@ int tc_client_stream_finish(tc_client_stream *s, unsigned char **resp, size_t *r
     s->finished = 1;
     *status = (int)s->status;
     take_details(s->details, msg, msg_size);
+    take_status_details(&s->trailing_md, &s->sd, &s->sd_len, &s->sd_cap);
     size_t cap = 0;
     int rc = take_message(s->recv, resp, resp_len, &cap);
     if (rc != TC_OK) {
@@ -675,5 +722,18 @@ void tc_client_stream_free(tc_client_stream *s)
     grpc_metadata_array_destroy(&s->trailing_md);
     grpc_completion_queue_shutdown(s->cq);
     grpc_completion_queue_destroy(s->cq);
+    free(s->sd);
     free(s);
+}
+
+const unsigned char *tc_client_stream_details(const tc_client_stream *s, size_t *len)
+{
+    *len = s->sd_len;
+    return s->sd_len > 0 ? s->sd : NULL;
+}
+
+const unsigned char *tc_client_call_details(const tc_client_call *k, size_t *len)
+{
+    *len = k->sd_len;
+    return k->sd_len > 0 ? k->sd : NULL;
 }

@@ -9,10 +9,12 @@ set(TC_FUZZ_csv_row_SOURCES ${CMAKE_SOURCE_DIR}/tools/csv_reader.c)
 set(TC_FUZZ_csv_row_LIBS csv::csv)
 set(TC_FUZZ_csv_row_INCLUDES ${CMAKE_SOURCE_DIR}/tools)
 # the validation code of the service, without the service (no gRPC)
-set(TC_FUZZ_score_request_SOURCES ${CMAKE_SOURCE_DIR}/api/tc_api_validate.c)
+set(TC_FUZZ_score_request_SOURCES ${CMAKE_SOURCE_DIR}/api/tc_api_validate.c
+    ${CMAKE_SOURCE_DIR}/api/tc_api_error.c)
 set(TC_FUZZ_score_request_LIBS tinchap_proto)
 set(TC_FUZZ_score_request_INCLUDES ${CMAKE_SOURCE_DIR}/api)
-set(TC_FUZZ_steward_request_SOURCES ${CMAKE_SOURCE_DIR}/api/tc_api_validate.c)
+set(TC_FUZZ_steward_request_SOURCES ${CMAKE_SOURCE_DIR}/api/tc_api_validate.c
+    ${CMAKE_SOURCE_DIR}/api/tc_api_error.c)
 set(TC_FUZZ_steward_request_LIBS tinchap_proto)
 set(TC_FUZZ_steward_request_INCLUDES ${CMAKE_SOURCE_DIR}/api)
 

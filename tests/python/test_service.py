@@ -20,8 +20,8 @@ import unittest
 
 import grpc
 
-from service_client import (Client, admin_pb2, citizen_record, days_from_now, scoring_pb2,
-                            steward_pb2)
+from service_client import (Client, admin_pb2, citizen_record, error_details, scoring_pb2,
+                            steward_pb2, ts)
 
 PORT = int(os.environ["TC_PORT"])
 PKI = os.environ["TC_PKI"]
@@ -112,6 +112,17 @@ def status_of(fn):
     except grpc.RpcError as e:
         return e.code(), e.details()
     return grpc.StatusCode.OK, ""
+
+
+def refusal(fn):
+    """(code, message, the google.rpc.Status's details as service_client.error_details reads
+    them, and the raw trailer bytes) of a call that fails."""
+    try:
+        fn()
+    except grpc.RpcError as e:
+        raw = dict(e.trailing_metadata() or ()).get("grpc-status-details-bin")
+        return e.code(), e.details(), error_details(e), raw
+    raise AssertionError("the call succeeded")
 
 
 def full_record(citizen):
@@ -236,24 +247,27 @@ class ServiceTest(unittest.TestCase):
         self.assertEqual(card.validation.psi_score, fcard["validation"]["psi_score"])
 
     def test_04_probe_resistance(self):
-        """An unknown citizen and one without consent are indistinguishable."""
+        """An unknown citizen and one without consent are indistinguishable, details and all."""
         unknown = "001099" + "987654"  # a valid ID nobody in the database has
         self.assertNotIn(unknown, CONSENTS)
         no_consent = A_ONLY[10]  # known, consented to bank-a only
-        st_unknown = status_of(lambda: self.b.score(**request(unknown, "bank-b")))
-        st_other = status_of(lambda: self.b.score(**request(no_consent, "bank-b")))
+        st_unknown = refusal(lambda: self.b.score(**request(unknown, "bank-b")))
+        st_other = refusal(lambda: self.b.score(**request(no_consent, "bank-b")))
         self.assertEqual(st_unknown[0], grpc.StatusCode.PERMISSION_DENIED)
+        self.assertEqual(st_unknown[2]["reason"], "CONSENT_NOT_VALID")
+        self.assertEqual(st_unknown[2]["domain"], "tinchap.v1")
+        # byte for byte: the trailer a client could compare is the same
         self.assertEqual(st_unknown, st_other)
         # bank-b presenting bank-a's consent reference: the same answer
         row = CONSENTS[no_consent]["bank-a"]
-        st_borrowed = status_of(lambda: self.b.score(**request(
+        st_borrowed = refusal(lambda: self.b.score(**request(
             no_consent, "bank-b", consent_ref=row["consent_ref"])))
         self.assertEqual(st_borrowed, st_unknown)
         # a wrong consent reference
-        st_ref = status_of(lambda: self.a.score(**request(no_consent, consent_ref="VNEID-WRONG")))
+        st_ref = refusal(lambda: self.a.score(**request(no_consent, consent_ref="VNEID-WRONG")))
         self.assertEqual(st_ref, st_unknown)
         # another purpose
-        st_purpose = status_of(lambda: self.a.score(**request(no_consent, purpose="marketing")))
+        st_purpose = refusal(lambda: self.a.score(**request(no_consent, purpose="marketing")))
         self.assertEqual(st_purpose, st_unknown)
 
     def test_05_expired_and_revoked(self):
@@ -277,24 +291,50 @@ class ServiceTest(unittest.TestCase):
     def test_06_validation(self):
         c = A_ONLY[0]
         cases = [
-            (dict(citizen_id="12345"), "field 'citizen_id': citizen ID must be 12 digits, got 5 characters"),
-            (dict(citizen_id="003085000001"), "field 'citizen_id': citizen ID digits 1-3 are not a province code"),
-            (dict(request_id=""), "field 'request_id' is required"),
-            (dict(request_id="app 1"), "field 'request_id' may hold only A-Z a-z 0-9 . _ : - { }"),
-            (dict(purpose="Loan Origination"), "field 'purpose'"),
-            (dict(product=""), "field 'product'"),
-            (dict(max_reasons=9), "field 'max_reasons': 9 is more than 8"),
-            (dict(loan_amount_vnd=-1), "field 'loan_amount_vnd': must not be negative"),
+            (dict(citizen_id="12345"), "citizen_id", "citizen ID must be 12 digits, got 5 characters"),
+            (dict(citizen_id="003085000001"), "citizen_id", "citizen ID digits 1-3 are not a province code"),
+            (dict(request_id=""), "request_id", "is required"),
+            (dict(request_id="app 1"), "request_id", "may hold only A-Z a-z 0-9 . _ : - { }"),
+            (dict(purpose="Loan Origination"), "purpose", None),
+            (dict(product=""), "product", None),
+            (dict(max_reasons=9), "max_reasons", "9 is more than 8"),
+            (dict(loan_amount_vnd=-1), "loan_amount_vnd", "must not be negative"),
+            (dict(loan_amount_vnd=10000000001), "loan_amount_vnd",
+             "10000000001 is more than 10000000000 VND"),
+            (dict(model_version=2), "model_version", None),
         ]
-        for extra, msg in cases:
-            code, details = status_of(lambda: self.a.score(**request(c, **extra)))
+        for extra, field, why in cases:
+            code, details, d, _ = refusal(lambda: self.a.score(**request(c, **extra)))
             self.assertEqual(code, grpc.StatusCode.INVALID_ARGUMENT, extra)
-            self.assertIn(msg, details)
+            self.assertEqual(d["reason"], "INVALID_REQUEST")
+            self.assertEqual(len(d["violations"]), 1, d)
+            self.assertEqual(d["violations"][0][0], field)
+            if why is not None:
+                self.assertEqual(d["violations"][0][1], why)
+                self.assertIn("field '%s'" % field, details)
+                self.assertTrue(details.endswith(why), details)
             self.assertNotIn(c, details)
-        code, details = status_of(lambda: self.a.score(**request(c, product="mortgage")))
-        self.assertEqual(code, grpc.StatusCode.NOT_FOUND)
-        code, _ = status_of(lambda: self.a.score(**request(c, model_name="no-such-model")))
-        self.assertEqual(code, grpc.StatusCode.NOT_FOUND)
+        # every bad field, not just the first
+        code, details, d, _ = refusal(lambda: self.a.score(**request(
+            c, citizen_id="12345", purpose="Loan Origination", max_reasons=9, loan_term_months=601)))
+        self.assertEqual([f for f, _ in d["violations"]],
+                         ["citizen_id", "purpose", "max_reasons", "loan_term_months"])
+        self.assertTrue(details.startswith("4 fields are wrong"), details)
+        # a retired model: still there, no longer scoring
+        with open(os.path.join(MODELS, "unsecured-consumer-v1.json")) as f:
+            retired = json.load(f)
+        self.assertEqual(retired["status"], "retired")
+        code, details, d, _ = refusal(lambda: self.a.score(**request(
+            c, model_name=retired["name"], model_version=retired["version"],
+            product=retired["product"])))
+        self.assertEqual((code, d["reason"]), (grpc.StatusCode.FAILED_PRECONDITION, "MODEL_RETIRED"))
+        self.assertIn("retired", details)
+        code, _, d, _ = refusal(lambda: self.a.score(**request(c, product="mortgage")))
+        self.assertEqual((code, d["reason"], d["metadata"]),
+                         (grpc.StatusCode.NOT_FOUND, "PRODUCT_HAS_NO_CHAMPION",
+                          {"product": "mortgage"}))
+        code, _, d, _ = refusal(lambda: self.a.score(**request(c, model_name="no-such-model")))
+        self.assertEqual((code, d["reason"]), (grpc.StatusCode.NOT_FOUND, "MODEL_NOT_FOUND"))
         # an empty message: the request was not sent at all
         code, _ = status_of(lambda: self.a.raw("/tinchap.v1.Scoring/Score", b"\xff\xff\xff"))
         self.assertEqual(code, grpc.StatusCode.INVALID_ARGUMENT)
@@ -363,12 +403,12 @@ class ServiceTest(unittest.TestCase):
         other = A_ONLY[4]
         self.steward.steward.GrantConsent(steward_pb2.GrantConsentRequest(
             citizen_id=other, institution="bank-b", purpose=PURPOSE, consent_ref="VNEID-B-GRANT",
-            granted_at=days_from_now(-1), expires_at=days_from_now(365)), timeout=5)
+            granted_at=ts(-1), expires_at=ts(365)), timeout=5)
         r = self.b.score(**dict(request(other, rid=rid), consent_ref="VNEID-B-GRANT"))
         self.assertFalse(r.replayed)
         # the same request_id for a different request is refused
-        code, details = status_of(lambda: self.a.score(**request(other, rid=rid)))
-        self.assertEqual(code, grpc.StatusCode.ALREADY_EXISTS)
+        code, details, d, _ = refusal(lambda: self.a.score(**request(other, rid=rid)))
+        self.assertEqual((code, d["reason"]), (grpc.StatusCode.ALREADY_EXISTS, "REQUEST_ID_REUSED"))
         # one inquiry, one replay, the bank-b score and the refusal: four records
         after = self.admin.admin.GetStatus(admin_pb2.GetStatusRequest(), timeout=5).inquiries
         self.assertEqual(after - before, 4)
@@ -403,11 +443,14 @@ class ServiceTest(unittest.TestCase):
         for av in bad.attributes:
             if av.name == "household_size":
                 av.int_value = 0
-        code, details = status_of(lambda: self.steward.steward.PutCitizens(iter([rec, bad]),
-                                                                            timeout=10))
+        code, details, d, _ = refusal(lambda: self.steward.steward.PutCitizens(
+            iter([rec, bad, bad]), timeout=10))
         self.assertEqual(code, grpc.StatusCode.INVALID_ARGUMENT)
-        self.assertEqual(details, "record 1: field 'household_size' value '0': out of range "
-                                  "[1, 50]; nothing was written")
+        k = [a.name for a in bad.attributes].index("household_size")
+        self.assertEqual(d["violations"], [
+            ("records[%d].attributes[%d]" % (i, k), "field 'household_size' value '0': out of "
+             "range [1, 50]") for i in (1, 2)])
+        self.assertTrue(details.startswith("nothing was written: 2 fields are wrong"), details)
         self.assertEqual(self.a.score(**request(c)).score, after.score)
         # a citizen with no consent: refused, nothing written
         nobody = steward_pb2.CitizenRecord()
@@ -430,8 +473,10 @@ class ServiceTest(unittest.TestCase):
         inq = self.steward.steward.ListInquiries(
             steward_pb2.ListInquiriesRequest(citizen_id=c), timeout=5).inquiries
         self.assertEqual(len(inq), n_before + 1)
-        self.assertEqual(inq[0].outcome, "PERMISSION_DENIED")
-        self.assertEqual(inq[1].outcome, "scored")
+        self.assertEqual((inq[0].outcome, inq[0].status),
+                         (steward_pb2.INQUIRY_OUTCOME_DENIED, "PERMISSION_DENIED"))
+        self.assertEqual((inq[1].outcome, inq[1].status),
+                         (steward_pb2.INQUIRY_OUTCOME_SCORED, ""))
         self.assertEqual(inq[1].institution, "bank-a")
 
     def test_11_admin(self):
