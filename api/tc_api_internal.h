@@ -172,6 +172,10 @@ typedef struct tc_api_slot {
     struct put_state *put;
     /* Health/Watch */
     tc_api_watch watch;
+    /* REST (tc_api_rest.c): the request as packed bytes, and where the answer goes */
+    struct tc_api_rest_call *rest;
+    const unsigned char *rest_payload;
+    size_t rest_len;
     /* ServerReflectionInfo */
     tc_api_reflection_stream reflect;
     int reflect_sending;         /* the pending batch is a send (else a receive) */
@@ -221,6 +225,9 @@ struct tc_api_server {
     tc_api_metrics *metrics;
     struct tc_api_monitor *monitor; /* live monitoring of the models (tc_api_monitor.h) */
     tc_api_reflection *reflection;
+    struct tc_api_rest *rest;    /* NULL: no REST interface */
+    size_t n_rest;               /* REST callers, ids n_workers .. n_workers + n_rest - 1 */
+    tc_api_worker *rest_workers;
     grpc_server *server;
     grpc_completion_queue *shutdown_cq;
     void *method_handles[M_COUNT];
@@ -273,6 +280,9 @@ void tc_api_fail_error(tc_api_slot *s, tc_api_error *e);
  * ID digits first. Callable from any thread that owns s. */
 void tc_api_set_error(tc_api_slot *s, tc_api_error *e);
 
+/* Give a refusal without one a google.rpc.Status (a fallback reason by status). */
+void tc_api_ensure_error(tc_api_slot *s, grpc_status_code status);
+
 /* Map a TC_E* code to the gRPC status a client should see, and to its usual reason (a caller
  * that knows better names its own). */
 grpc_status_code tc_api_status_of(int tc_code);
@@ -298,6 +308,33 @@ void tc_api_timestamp(Google__Protobuf__Timestamp *out, int64_t t_us);
 
 /* Bump allocation from the worker's arena, reset after each call. NULL when full. */
 void *tc_api_arena_alloc(tc_api_worker *w, size_t n);
+
+/* A name a client certificate carries: kind TC_NAME_DNS, _URI or _CN (tc_api_config.h), or 0
+ * for a SAN of a type that identifies nobody (e-mail, IP), which still counts as a SAN. */
+#define TC_API_CERT_NAMES_MAX 32
+typedef struct tc_api_cert_name {
+    unsigned kind;
+    char name[TC_API_IDENTITY_MAX + 1];
+} tc_api_cert_name;
+
+/* The identity a certificate's names (all of them, SANs and CN) map to under the configured
+ * rules, or NULL with why: no name matches, or names match more than one identity. The one
+ * policy for gRPC and REST. */
+const tc_api_identity *tc_api_identify_names(const tc_api_config *c, const tc_api_cert_name *names,
+                                             size_t n, const char **why);
+
+/* The token identity of an "authorization: Bearer TOKEN" value (v may be NULL), or NULL. */
+const tc_api_identity *tc_api_identify_token(const tc_api_config *c, const char *v, size_t len,
+                                             const char **why);
+
+/* Whether s->who has the method's role; answers PERMISSION_DENIED (ROLE_REQUIRED) itself and
+ * returns nonzero when not. */
+int tc_api_check_role(tc_api_slot *s);
+
+/* The checks before any method (draining, calls in flight); answers the call itself and
+ * returns nonzero when it may not proceed. Then tc_api_route runs its handler. */
+int tc_api_admit(tc_api_slot *s);
+void tc_api_route(tc_api_slot *s);
 
 /* Authenticate the call and check it has the method's role. Answers the call itself
  * (UNAUTHENTICATED / PERMISSION_DENIED) and returns nonzero when it may not proceed. */
@@ -348,6 +385,11 @@ void tc_api_watch_notify(tc_api_server *srv);
 void tc_api_watch_end_all(tc_api_server *srv);
 int tc_api_health_status(tc_api_server *srv);
 size_t tc_api_health_encode(int status, unsigned char out[8]);
+/* REST (tc_api_rest.c): the answer of a REST request, however its handler finished it (on the
+ * REST thread, or later on the audit writer's), handed back to the thread that waits for it. */
+void tc_api_rest_finish(tc_api_slot *s, grpc_status_code status, const unsigned char *reply,
+                        size_t reply_len);
+
 /* ServerReflectionInfo (tc_api_reflect.c): open the stream, then on each completion of its
  * pending batch (ok as the completion queue gave it) answer the request received or take the
  * next one; the client's half-close ends the call with OK. */

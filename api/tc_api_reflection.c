@@ -224,6 +224,11 @@ void tc_api_reflection_free(tc_api_reflection *r)
     free(r);
 }
 
+const struct Google__Protobuf__FileDescriptorSet *tc_api_reflection_set(const tc_api_reflection *r)
+{
+    return r->set;
+}
+
 size_t tc_api_reflection_file_count(const tc_api_reflection *r)
 {
     return r->n_files;

@@ -38,6 +38,9 @@ int tc_api_reflection_answer(const tc_api_reflection *r, tc_api_reflection_strea
                              const uint8_t *req, size_t len, ProtobufCAllocator *alloc,
                              uint8_t **out, size_t *out_len, tc_error *err);
 
+/* The descriptor set it answers from (with the files' comments), for the OpenAPI document. */
+const struct Google__Protobuf__FileDescriptorSet *tc_api_reflection_set(const tc_api_reflection *r);
+
 /* The number of files and the name of file i, for tests and the start-up log. */
 size_t tc_api_reflection_file_count(const tc_api_reflection *r);
 const char *tc_api_reflection_file_name(const tc_api_reflection *r, size_t i);

@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 
 #include "tc_api_internal.h"
+#include "tc_api_rest.h"
 #include "tc_api_monitor.h"
 #include "tc_api_validate.h"
 #include "tc_json.h"
@@ -95,6 +96,10 @@ static void pb_free(void *data, void *p)
 
 const unsigned char *tc_api_payload(tc_api_slot *s, size_t *len)
 {
+    if (s->rest != NULL) {
+        *len = s->rest_len;
+        return s->rest_payload;
+    }
     if (s->payload == NULL)
         return NULL;
     size_t n = grpc_byte_buffer_length(s->payload);
@@ -327,6 +332,9 @@ void tc_api_release_slot(tc_api_worker *w, tc_api_slot *s, int repost)
         tc_api_put_release(s);
     free(s->payload_heap);
     s->payload_heap = NULL;
+    if (s->has_status_details)
+        grpc_slice_unref(s->status_details);
+    s->has_status_details = 0;
     tc_api_method m = s->method;
     s->stage = SLOT_FREE;
     s->next_free = w->free;
@@ -355,6 +363,15 @@ static tc_api_reason fallback_reason(grpc_status_code status)
     }
 }
 
+void tc_api_ensure_error(tc_api_slot *s, grpc_status_code status)
+{
+    if (s->has_status_details)
+        return;
+    tc_api_error e;
+    tc_api_error_set(&e, (int)status, fallback_reason(status), "%s", s->status_text);
+    tc_api_set_error(s, &e);
+}
+
 void tc_api_set_error(tc_api_slot *s, tc_api_error *e)
 {
     /* a client may have put a citizen ID in any field a message quotes */
@@ -377,6 +394,10 @@ void tc_api_set_error(tc_api_slot *s, tc_api_error *e)
 void tc_api_finish(tc_api_slot *s, grpc_status_code status, const unsigned char *reply,
                    size_t reply_len)
 {
+    if (s->rest != NULL) {
+        tc_api_rest_finish(s, status, reply, reply_len);
+        return;
+    }
     grpc_op ops[4];
     grpc_byte_buffer *bb = NULL;
     size_t n = 0;
@@ -394,11 +415,8 @@ void tc_api_finish(tc_api_slot *s, grpc_status_code status, const unsigned char 
         ops[n].op = GRPC_OP_SEND_MESSAGE;
         ops[n++].data.send_message.send_message = bb;
     }
-    if (status != GRPC_STATUS_OK && !s->has_status_details) {
-        tc_api_error e;
-        tc_api_error_set(&e, (int)status, fallback_reason(status), "%s", s->status_text);
-        tc_api_set_error(s, &e);
-    }
+    if (status != GRPC_STATUS_OK)
+        tc_api_ensure_error(s, status);
     tc_text_redact_ids(s->status_text); /* sent, then logged by finished() */
     s->status_slice = grpc_slice_from_copied_string(s->status_text);
     ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
@@ -482,7 +500,7 @@ static void handle_unknown(tc_api_slot *s)
                 "no method %s on this server", safe);
 }
 
-static void dispatch(tc_api_slot *s)
+int tc_api_admit(tc_api_slot *s)
 {
     tc_api_worker *w = s->w;
     if (atomic_load_explicit(&w->srv->refusing, memory_order_relaxed) &&
@@ -492,7 +510,7 @@ static void dispatch(tc_api_slot *s)
                          "the server is draining; retry another replica");
         e.retry_ms = 100;
         tc_api_fail_error(s, &e);
-        return;
+        return 1;
     }
     if (atomic_load_explicit(&w->inflight, memory_order_relaxed) > w->srv->cfg.max_inflight) {
         tc_api_error e;
@@ -500,12 +518,22 @@ static void dispatch(tc_api_slot *s)
                          "the server is at its limit of calls in flight; retry with backoff");
         e.retry_ms = 50;
         tc_api_fail_error(s, &e);
-        return;
+        return 1;
     }
+    return 0;
+}
+
+static void dispatch(tc_api_slot *s)
+{
     /* every method, health checks included: a certificate that names no configured identity
      * gets nothing but UNAUTHENTICATED */
-    if (tc_api_past_deadline(s) || tc_api_authorize(s))
+    if (tc_api_admit(s) || tc_api_past_deadline(s) || tc_api_authorize(s))
         return;
+    tc_api_route(s);
+}
+
+void tc_api_route(tc_api_slot *s)
+{
     switch (s->method) {
     case M_SCORE:
         tc_api_handle_score(s);
@@ -820,7 +848,8 @@ static grpc_server_credentials *make_credentials(const tc_api_config *c, tc_erro
     return creds;
 }
 
-static int open_worker(tc_api_server *srv, tc_api_worker *w, size_t id, tc_error *err)
+static int open_worker(tc_api_server *srv, tc_api_worker *w, size_t id, size_t n_slots,
+                       tc_error *err)
 {
     int rc;
     w->id = id;
@@ -833,15 +862,15 @@ static int open_worker(tc_api_server *srv, tc_api_worker *w, size_t id, tc_error
         return rc;
     w->arena.size = TC_API_ARENA_BYTES;
     w->arena.buf = malloc(w->arena.size);
-    w->slots = calloc(TC_API_SLOTS_PER_WORKER, sizeof *w->slots);
+    w->slots = calloc(n_slots, sizeof *w->slots);
     if (w->arena.buf == NULL || w->slots == NULL)
         return tc_errorf(err, TC_ENOMEM, "out of memory");
     w->allocator.alloc = pb_alloc;
     w->allocator.free = pb_free;
     w->allocator.allocator_data = w;
-    for (size_t i = 0; i < TC_API_SLOTS_PER_WORKER; i++) {
+    for (size_t i = 0; i < n_slots; i++) {
         w->slots[i].w = w;
-        w->slots[i].next_free = i + 1 < TC_API_SLOTS_PER_WORKER ? &w->slots[i + 1] : NULL;
+        w->slots[i].next_free = i + 1 < n_slots ? &w->slots[i + 1] : NULL;
     }
     w->free = &w->slots[0];
     w->metrics = tc_api_metrics_shard_of(srv->metrics, id);
@@ -1019,11 +1048,18 @@ int tc_api_server_start(const tc_api_config *cfg, tc_api_server **out, tc_error 
         return tc_errorf(err, TC_ENOMEM, "out of memory");
     srv->cfg = *cfg;
     srv->n_workers = (size_t)cfg->workers;
+    /* REST threads are callers like gRPC workers: their own arena, reader, metrics shard, log
+     * shard and audit queue, ids after the workers'; the admin context comes last */
+    srv->n_rest = cfg->rest_listen[0] != '\0' ? cfg->rest_threads : 0;
+    size_t callers = srv->n_workers + srv->n_rest;
     srv->started_us = tc_time_now_us();
     pthread_mutex_init(&srv->admin_mu, NULL);
     pthread_mutex_init(&srv->watch_mu, NULL);
     srv->workers = calloc(srv->n_workers, sizeof *srv->workers);
-    if (srv->workers == NULL) {
+    srv->rest_workers = calloc(srv->n_rest + 1, sizeof *srv->rest_workers);
+    if (srv->workers == NULL || srv->rest_workers == NULL) {
+        free(srv->workers);
+        free(srv->rest_workers);
         pthread_mutex_destroy(&srv->watch_mu);
         pthread_mutex_destroy(&srv->admin_mu);
         free(srv);
@@ -1035,22 +1071,25 @@ int tc_api_server_start(const tc_api_config *cfg, tc_api_server **out, tc_error 
     tc_api_metrics_options mo = {.listen = cfg->metrics_listen,
                                  .n_methods = M_COUNT,
                                  .method_names = names,
-                                 .n_shards = srv->n_workers,
+                                 .n_shards = callers,
                                  .extra = metrics_extra,
                                  .extra_arg = srv};
-    if ((rc = tc_api_log_open(STDERR_FILENO, cfg->log_debug, srv->n_workers, &srv->log, err)) ||
+    if ((rc = tc_api_log_open(STDERR_FILENO, cfg->log_debug, callers, &srv->log, err)) ||
         (rc = open_engine(srv, err)) ||
-        (rc = tc_api_monitor_open(srv->n_workers, cfg->monitor_window_s, TC_MONITOR_SLOTS_MAX,
+        (rc = tc_api_monitor_open(callers, cfg->monitor_window_s, TC_MONITOR_SLOTS_MAX,
                                   srv->log, &srv->monitor, err)) ||
         (rc = tc_api_reflection_new(&srv->reflection, err)) ||
         (rc = tc_api_metrics_open(&mo, &srv->metrics, err)))
         goto fail;
     for (size_t i = 0; i < srv->n_workers; i++)
-        if ((rc = open_worker(srv, &srv->workers[i], i, err)) != TC_OK)
+        if ((rc = open_worker(srv, &srv->workers[i], i, TC_API_SLOTS_PER_WORKER, err)) != TC_OK)
             goto fail;
-    if ((rc = open_worker(srv, &srv->admin, srv->n_workers, err)) != TC_OK)
+    for (size_t i = 0; i < srv->n_rest; i++) /* one request at a time each: one slot */
+        if ((rc = open_worker(srv, &srv->rest_workers[i], srv->n_workers + i, 1, err)) != TC_OK)
+            goto fail;
+    if ((rc = open_worker(srv, &srv->admin, callers, TC_API_SLOTS_PER_WORKER, err)) != TC_OK)
         goto fail;
-    if ((rc = tc_audit_start(srv->audit, srv->n_workers, err)) != TC_OK ||
+    if ((rc = tc_audit_start(srv->audit, callers, err)) != TC_OK ||
         (rc = tc_api_reloader_start(srv, err)) != TC_OK || (rc = open_server(srv, err)) != TC_OK)
         goto fail;
     (void)audit_done_noop;
@@ -1065,7 +1104,12 @@ int tc_api_server_start(const tc_api_config *cfg, tc_api_server **out, tc_error 
             goto fail; /* (not reached in practice; threads already started are leaked) */
         }
     }
-    char fields[640], crl[64] = "";
+    if (srv->n_rest > 0 &&
+        (rc = tc_api_rest_start(srv, srv->n_workers, srv->n_rest, &srv->rest, err)) != TC_OK)
+        goto fail; /* (the workers already started are not stopped: tinchapd exits) */
+    char fields[704], crl[64] = "", rest[32] = "";
+    if (srv->rest != NULL)
+        snprintf(rest, sizeof rest, ",\"rest_port\":%d", tc_api_rest_port(srv->rest));
     if (srv->crl_next_update != 0) {
         char t[TC_TIME_TEXT_LEN];
         tc_time_format(srv->crl_next_update, t);
@@ -1075,10 +1119,10 @@ int tc_api_server_start(const tc_api_config *cfg, tc_api_server **out, tc_error 
     snprintf(fields, sizeof fields,
              "\"version\":\"%s\",\"commit\":\"%s\",\"listen\":\"%s\",\"port\":%d,"
              "\"workers\":%zu,\"tls\":%s,\"audit_sync\":\"%s\",\"models\":%zu,"
-             "\"metrics_port\":%d%s",
+             "\"metrics_port\":%d%s%s",
              tc_api_version(), tc_api_commit(), cfg->listen, srv->port, srv->n_workers,
              cfg->insecure ? "false" : "true", cfg->relaxed_audit ? "relaxed" : "durable",
-             tc_model_set_count(set), tc_api_metrics_port(srv->metrics), crl);
+             tc_model_set_count(set), tc_api_metrics_port(srv->metrics), crl, rest);
     tc_registry_release(srv->registry, set);
     tc_api_log_event(srv->log, "info", "serving", fields);
     *out = srv;
@@ -1109,6 +1153,8 @@ fail:
         }
         grpc_completion_queue_destroy(srv->shutdown_cq);
     }
+    for (size_t i = 0; i < srv->n_rest; i++)
+        close_worker(&srv->rest_workers[i]);
     close_worker(&srv->admin);
     tc_api_metrics_close(srv->metrics);
     tc_api_monitor_close(srv->monitor);
@@ -1122,6 +1168,7 @@ fail:
     pthread_mutex_destroy(&srv->watch_mu);
     pthread_mutex_destroy(&srv->admin_mu);
     free(srv->workers);
+    free(srv->rest_workers);
     free(srv);
     return rc;
 }
@@ -1170,9 +1217,11 @@ void tc_api_server_stop(tc_api_server *srv)
     for (;;) {
         unsigned busy = 0;
         int64_t last = 0;
-        for (size_t i = 0; i < srv->n_workers; i++) {
-            busy += atomic_load(&srv->workers[i].inflight);
-            int64_t l = atomic_load_explicit(&srv->workers[i].last_call_us, memory_order_relaxed);
+        for (size_t i = 0; i < srv->n_workers + srv->n_rest; i++) {
+            tc_api_worker *w = i < srv->n_workers ? &srv->workers[i]
+                                                  : &srv->rest_workers[i - srv->n_workers];
+            busy += atomic_load(&w->inflight);
+            int64_t l = atomic_load_explicit(&w->last_call_us, memory_order_relaxed);
             last = l > last ? l : last;
         }
         int64_t t = tc_time_now_us();
@@ -1187,6 +1236,10 @@ void tc_api_server_stop(tc_api_server *srv)
      *    refused above), and no post is half-way when the server shuts down (see post_mu).
      *    What is still in flight gets the rest of the drain timeout. */
     tc_api_watch_end_all(srv);
+    /* REST: stop accepting, and let the requests in progress finish (they are refused as
+     *    DRAINING since step 2, or answered) */
+    tc_api_rest_stop(srv->rest);
+    srv->rest = NULL;
     atomic_store(&srv->stopping, 1);
     for (size_t i = 0; i < srv->n_workers; i++) {
         pthread_mutex_lock(&srv->workers[i].post_mu);
@@ -1223,6 +1276,8 @@ void tc_api_server_stop(tc_api_server *srv)
     tc_api_monitor_close(srv->monitor);
     for (size_t i = 0; i < srv->n_workers; i++)
         close_worker(&srv->workers[i]);
+    for (size_t i = 0; i < srv->n_rest; i++)
+        close_worker(&srv->rest_workers[i]);
     close_worker(&srv->admin);
     tc_api_reflection_free(srv->reflection);
     tc_audit_close(srv->audit);
@@ -1235,5 +1290,6 @@ void tc_api_server_stop(tc_api_server *srv)
     pthread_mutex_destroy(&srv->watch_mu);
     pthread_mutex_destroy(&srv->admin_mu);
     free(srv->workers);
+    free(srv->rest_workers);
     free(srv);
 }

@@ -109,9 +109,6 @@ static void watch_release(tc_api_worker *w, tc_api_slot *s)
                            (int)(s->watch.ending ? GRPC_STATUS_UNAVAILABLE : GRPC_STATUS_CANCELLED),
                            latency);
     grpc_slice_unref(s->status_slice);
-    if (s->has_status_details)
-        grpc_slice_unref(s->status_details);
-    s->has_status_details = 0;
     tc_api_release_slot(w, s, 1);
 }
 
