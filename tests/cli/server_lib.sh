@@ -173,7 +173,8 @@ start_server() {
     done
     PORT=$(cat "$log.port")
     METRICS_PORT=$(grep -o '"metrics_port":[0-9]*' "$log" | head -1 | cut -d: -f2)
-    REST_PORT=$(grep -o '"rest_port":[0-9]*' "$log" | head -1 | cut -d: -f2)
+    REST_PORT=$(grep -o '"rest_port":[0-9]*' "$log" | head -1 | cut -d: -f2 || true)
+
 }
 
 # stop_server: SIGTERM and wait; returns tinchapd's exit status
