@@ -814,7 +814,7 @@ int cmd_call(int argc, char **argv)
                             .token = env("TINCHAP_TOKEN")};
     call_ctx cx = {.timeout_ms = CALL_DEFAULT_TIMEOUT_MS};
     req_opts r;
-    uint32_t u;
+    uint32_t u = 0;
     int c, rc;
     memset(&r, 0, sizeof r);
     optind = 1;
