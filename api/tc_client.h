@@ -56,6 +56,7 @@
 
 #include "tc_error.h"
 
+#define TC_CLIENT_DETAILS_MAX 65536 /* a status's details kept at most */
 #define TC_CLIENT_MESSAGE_MAX 512 /* status message kept per call, longer ones are cut */
 #define TC_CLIENT_METHODS_MAX 64  /* distinct method paths registered per client */
 #define TC_CLIENT_TOKEN_MAX 4096
@@ -95,6 +96,21 @@ int tc_client_unary(tc_client *c, const char *method, const void *req, size_t re
                     int timeout_ms, unsigned char **resp, size_t *resp_len, int *status, char *msg,
                     size_t msg_size);
 
+/* The same, and a failed call's google.rpc.Status as the server sent it (packed, from the
+ * "grpc-status-details-bin" trailer): *details malloc'd (the caller frees it), or NULL when
+ * there was none (a failure of the transport, not of the server). tc_client_describe reads it. */
+int tc_client_unary_details(tc_client *c, const char *method, const void *req, size_t req_len,
+                            int timeout_ms, unsigned char **resp, size_t *resp_len, int *status,
+                            char *msg, size_t msg_size, unsigned char **details,
+                            size_t *details_len);
+
+/* A packed google.rpc.Status as lines a person reads: "reason: CONSENT_NOT_VALID (tinchap.v1)",
+ * then one "field 'x': why" per violation of a BadRequest and "retry after: 0.250 s", each
+ * line prefixed by indent. Writes at most size bytes (NUL-terminated); 0 if the bytes are not
+ * a Status. */
+size_t tc_client_describe(const unsigned char *details, size_t len, const char *indent, char *out,
+                          size_t size);
+
 /* ---- blocking client streaming ---- */
 
 typedef struct tc_client_stream tc_client_stream;
@@ -111,6 +127,9 @@ int tc_client_stream_send(tc_client_stream *s, const void *msg, size_t len);
 /* Close the sending side and wait for the response and status, as tc_client_unary. */
 int tc_client_stream_finish(tc_client_stream *s, unsigned char **resp, size_t *resp_len,
                             int *status, char *msg, size_t msg_size);
+
+/* A finished stream's google.rpc.Status (packed), or NULL; valid until the stream is freed. */
+const unsigned char *tc_client_stream_details(const tc_client_stream *s, size_t *len);
 
 /* Free the stream (cancelling it if it was not finished). */
 void tc_client_stream_free(tc_client_stream *s);
@@ -144,6 +163,9 @@ int tc_client_call_start(tc_client_call *call, tc_client_queue *q, const char *m
 void *tc_client_call_user(const tc_client_call *call);
 int tc_client_call_status(const tc_client_call *call);
 const char *tc_client_call_message(const tc_client_call *call);
+/* The call's google.rpc.Status (packed) when it failed with one, or NULL; valid until the call
+ * is started again or freed. */
+const unsigned char *tc_client_call_details(const tc_client_call *call, size_t *len);
 const unsigned char *tc_client_call_response(const tc_client_call *call, size_t *len);
 
 /* Free a call that is not in flight. */

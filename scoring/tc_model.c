@@ -1624,6 +1624,12 @@ double tc_model_score_of_eta(const tc_model *m, double eta)
     return m->offset - m->factor * eta;
 }
 
+double tc_model_pd_at_score(const tc_model *m, double score)
+{
+    double eta = (m->offset - score) / m->factor;
+    return 1.0 / (1.0 + exp(-eta));
+}
+
 int tc_model_find_char(const tc_model *m, const char *attribute)
 {
     for (size_t j = 0; j < m->n_chars; j++)

@@ -12,14 +12,17 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include <grpc/support/log.h>
+
 #include "cli.h"
 #include "commands.h"
 #include "call_monitor.h"
 #include "csv_reader.h"
-#include "pb_json.h"
 #include "tc_catalog.h"
 #include "tc_client.h"
 #include "tc_id.h"
+#include "tc_pb_json.h"
+#include "tc_time.h"
 
 #include "grpc/health/v1/health.pb-c.h"
 #include "tinchap/v1/admin.pb-c.h"
@@ -81,6 +84,7 @@ static const char help[] =
     "put reads citizen_id plus every catalog attribute by header name, checks every row\n"
     "before sending anything, and streams at most --batch rows per call (default and\n"
     "maximum 10000); each call is all or nothing. Citizen IDs are never printed.\n"
+    "gRPC's own log lines are shown only with GRPC_VERBOSITY set (e.g. ERROR).\n"
     "\n"
     "Exit status: 0 OK; 1 a local error (unreadable file, bad CSV); 2 bad usage;\n"
     "10 + the gRPC status code when the server refused the call, e.g. 13 INVALID_ARGUMENT,\n"
@@ -171,14 +175,23 @@ static int print_json(const call_ctx *cx, json_t *j)
     return fflush(stdout) == 0 ? 0 : cli_failf("call", "cannot write the output");
 }
 
-/* "tinchap call: STATUS_NAME: message"; the server's text is quoted so that it cannot forge
+/* "tinchap call: STATUS_NAME: message", then the google.rpc.Status's details, a line each
+ * (reason, every bad field, retry advice); the server's text is quoted so that it cannot forge
  * terminal lines, and it never holds an ID (the server's contract). */
-static int rpc_fail(int status, const char *msg, const char *context)
+static int rpc_fail(int status, const char *msg, const char *context,
+                    const unsigned char *details, size_t details_len)
 {
-    char safe[TC_CLIENT_MESSAGE_MAX];
+    char safe[TC_CLIENT_MESSAGE_MAX], lines[4096], safe_lines[sizeof lines];
     tc_error_quote(safe, sizeof safe, msg, strlen(msg));
     fprintf(stderr, "tinchap call: %s: %s%s\n", tc_client_status_name(status), safe,
             context != NULL ? context : "");
+    if (tc_client_describe(details, details_len, "  ", lines, sizeof lines) > 0) {
+        /* quote each line, keeping the newlines that separate them */
+        for (char *line = strtok(lines, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+            tc_error_quote(safe_lines, sizeof safe_lines, line, strlen(line));
+            fprintf(stderr, "%s\n", safe_lines);
+        }
+    }
     return status > 0 && status <= 16 ? CALL_EXIT_RPC_BASE + status : CLI_EXIT_FAIL;
 }
 
@@ -196,25 +209,30 @@ static int unary(call_ctx *cx, const char *path, const ProtobufCMessage *req,
                  const ProtobufCMessageDescriptor *resp_desc)
 {
     size_t len = 0, rlen = 0;
-    unsigned char *buf = pack(req, &len), *resp = NULL;
+    unsigned char *buf = pack(req, &len), *resp = NULL, *details = NULL;
+    size_t dlen = 0;
     char msg[TC_CLIENT_MESSAGE_MAX];
     int status = 0;
     if (buf == NULL)
         return cli_failf("call", "out of memory");
-    int rc = tc_client_unary(cx->client, path, buf, len, cx->timeout_ms, &resp, &rlen, &status, msg,
-                             sizeof msg);
+    int rc = tc_client_unary_details(cx->client, path, buf, len, cx->timeout_ms, &resp, &rlen,
+                                     &status, msg, sizeof msg, &details, &dlen);
     free(buf);
     if (rc != TC_OK)
         return cli_failf("call", "%s", msg);
     if (status != 0) {
         free(resp);
-        return rpc_fail(status, msg, NULL);
+        rc = rpc_fail(status, msg, NULL, details, dlen);
+        free(details);
+        return rc;
     }
     ProtobufCMessage *m = protobuf_c_message_unpack(resp_desc, NULL, rlen, resp);
     free(resp);
     if (m == NULL)
         return cli_failf("call", "the server's %s is malformed", resp_desc->short_name);
-    rc = cx->table != NULL && !cx->json ? cx->table(m) : print_json(cx, pb_json_encode(m));
+    rc = cx->table != NULL && !cx->json
+             ? cx->table(m)
+             : print_json(cx, tc_pb_json_encode(m, TC_PB_JSON_PROTO_NAMES | TC_PB_JSON_INT64_NUMBERS));
     protobuf_c_message_free_unpacked(m, NULL);
     return rc;
 }
@@ -229,6 +247,25 @@ static int parse_u32(const char *opt, const char *v, uint32_t max, uint32_t *out
     if (end == NULL || *end != '\0' || errno != 0 || n > max)
         return cli_usage("call", "%s takes a whole number from 0 to %" PRIu32, opt, max);
     *out = (uint32_t)n;
+    return 0;
+}
+
+/* A time option ("2026-01-31" or "2026-01-31T09:00:00Z", UTC) into *ts and *out = ts, or, when
+ * the option was not given, *out = NULL. */
+static int parse_time(const req_opts *r, int which, const char *opt,
+                      Google__Protobuf__Timestamp *ts, Google__Protobuf__Timestamp **out)
+{
+    int64_t t;
+    *out = NULL;
+    if (!(r->given & B(which)))
+        return 0;
+    const char *v = r->v[which];
+    if (tc_time_parse(v, strlen(v), &t) != TC_OK)
+        return cli_usage("call", "%s takes a UTC time like 2026-01-31T09:00:00Z or a date like "
+                                 "2026-01-31", opt);
+    google__protobuf__timestamp__init(ts);
+    ts->seconds = t;
+    *out = ts;
     return 0;
 }
 
@@ -324,8 +361,11 @@ static int run_grant(call_ctx *cx, const req_opts *r)
     q.institution = opt(r, R_INSTITUTION);
     q.purpose = opt(r, R_PURPOSE);
     q.consent_ref = opt(r, R_CONSENT_REF);
-    q.granted_at = opt(r, R_GRANTED_AT);
-    q.expires_at = opt(r, R_EXPIRES_AT);
+    Google__Protobuf__Timestamp from, to;
+    int rc;
+    if ((rc = parse_time(r, R_GRANTED_AT, "--granted-at", &from, &q.granted_at)) != 0 ||
+        (rc = parse_time(r, R_EXPIRES_AT, "--expires-at", &to, &q.expires_at)) != 0)
+        return rc;
     return unary(cx, "/tinchap.v1.Steward/GrantConsent", &q.base,
                  &tinchap__v1__grant_consent_response__descriptor);
 }
@@ -336,7 +376,10 @@ static int run_revoke(call_ctx *cx, const req_opts *r)
     q.citizen_id = opt(r, R_CITIZEN);
     q.institution = opt(r, R_INSTITUTION);
     q.purpose = opt(r, R_PURPOSE);
-    q.revoked_at = opt(r, R_REVOKED_AT);
+    Google__Protobuf__Timestamp at;
+    int rc = parse_time(r, R_REVOKED_AT, "--revoked-at", &at, &q.revoked_at);
+    if (rc != 0)
+        return rc;
     return unary(cx, "/tinchap.v1.Steward/RevokeConsent", &q.base,
                  &tinchap__v1__revoke_consent_response__descriptor);
 }
@@ -355,8 +398,10 @@ static int run_inquiries(call_ctx *cx, const req_opts *r)
     int rc;
     q.citizen_id = opt(r, R_CITIZEN);
     q.page_token = opt(r, R_PAGE_TOKEN);
-    q.from = opt(r, R_FROM);
-    q.to = opt(r, R_TO);
+    Google__Protobuf__Timestamp from, to;
+    if ((rc = parse_time(r, R_FROM, "--from", &from, &q.from)) != 0 ||
+        (rc = parse_time(r, R_TO, "--to", &to, &q.to)) != 0)
+        return rc;
     if ((r->given & B(R_LIMIT)) && (rc = parse_u32("--limit", r->v[R_LIMIT], UINT32_MAX, &q.limit)))
         return rc;
     return unary(cx, "/tinchap.v1.Steward/ListInquiries", &q.base,
@@ -413,13 +458,18 @@ static int run_raw(call_ctx *cx, const req_opts *r)
     char msg[TC_CLIENT_MESSAGE_MAX];
     if (path[0] != '/' || strchr(path + 1, '/') == NULL)
         return cli_usage("call", "raw takes a method path like /package.Service/Method");
-    int rc = tc_client_unary(cx->client, path, "", 0, cx->timeout_ms, &resp, &rlen, &status, msg,
-                             sizeof msg);
+    unsigned char *details = NULL;
+    size_t dlen = 0;
+    int rc = tc_client_unary_details(cx->client, path, "", 0, cx->timeout_ms, &resp, &rlen,
+                                     &status, msg, sizeof msg, &details, &dlen);
     free(resp);
     if (rc != TC_OK)
         return cli_failf("call", "%s", msg);
-    if (status != 0)
-        return rpc_fail(status, msg, NULL);
+    if (status != 0) {
+        rc = rpc_fail(status, msg, NULL, details, dlen);
+        free(details);
+        return rc;
+    }
     return print_json(cx,
                       json_pack("{s:s, s:I}", "method", path, "response_bytes", (json_int_t)rlen));
 }
@@ -617,10 +667,16 @@ static int run_put(call_ctx *cx, const req_opts *r)
                 break; /* the server has answered already: finish says how */
         }
         rc = tc_client_stream_finish(s, &resp, &rlen, &status, msg, sizeof msg);
+        size_t dlen = 0;
+        const unsigned char *d = tc_client_stream_details(s, &dlen);
+        unsigned char *details = dlen > 0 ? malloc(dlen) : NULL;
+        if (details != NULL)
+            memcpy(details, d, dlen);
         tc_client_stream_free(s);
         calls++;
         if (rc != TC_OK) {
             free(resp);
+            free(details);
             rc = cli_failf("call", "%s", msg);
             goto out;
         }
@@ -629,7 +685,12 @@ static int run_put(call_ctx *cx, const req_opts *r)
             /* the server numbers records within its call: name the file's line too */
             size_t rec = 0;
             int o = 0;
-            if (sscanf(msg, "record %zu", &rec) == 1 && first + rec < last)
+            const char *named = strstr(msg, "records[");
+            if (named == NULL)
+                named = strstr(msg, "record ");
+            if (named != NULL && (sscanf(named, "records[%zu]", &rec) == 1 ||
+                                  sscanf(named, "record %zu", &rec) == 1) &&
+                first + rec < last)
                 o = snprintf(context, sizeof context, " (record %zu is %s:%ld)", rec, r->positional,
                              rows.lines[first + rec]);
             else
@@ -638,9 +699,11 @@ static int run_put(call_ctx *cx, const req_opts *r)
                 snprintf(context + o, sizeof context - (size_t)o,
                          " (call %zu, rows %zu-%zu of the file; %s)", calls, first + 1, last,
                          first > 0 ? "the rows before them were written" : "nothing was written");
-            rc = rpc_fail(status, msg, context);
+            rc = rpc_fail(status, msg, context, details, dlen);
+            free(details);
             goto out;
         }
+        free(details);
         Tinchap__V1__PutCitizensResponse *pr =
             tinchap__v1__put_citizens_response__unpack(NULL, rlen, resp);
         free(resp);
@@ -702,6 +765,11 @@ static const char *env(const char *name)
     return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
+static void drop_grpc_log(gpr_log_func_args *args)
+{
+    (void)args;
+}
+
 int cmd_call(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -746,7 +814,7 @@ int cmd_call(int argc, char **argv)
                             .token = env("TINCHAP_TOKEN")};
     call_ctx cx = {.timeout_ms = CALL_DEFAULT_TIMEOUT_MS};
     req_opts r;
-    uint32_t u;
+    uint32_t u = 0;
     int c, rc;
     memset(&r, 0, sizeof r);
     optind = 1;
@@ -830,6 +898,10 @@ int cmd_call(int argc, char **argv)
                                  "$TINCHAP_CERT, $TINCHAP_CERT_KEY); for a server started with "
                                  "--insecure, pass --insecure [--token TOKEN]");
     tc_error err = {0};
+    /* gRPC core's own lines (a failed handshake, a refused connection) repeat, less clearly,
+     * what the status says; they stay available through gRPC's own GRPC_VERBOSITY. */
+    if (getenv("GRPC_VERBOSITY") == NULL)
+        gpr_set_log_function(drop_grpc_log);
     if (tc_client_open(&co, &cx.client, &err) != TC_OK)
         return cli_fail("call", &err);
     rc = m->run(&cx, &r);

@@ -401,7 +401,7 @@ int cmd_validate(int argc, char **argv)
         cutoff = m->n_grades >= 2 ? m->grades[m->n_grades - 2].min_score : m->score_min;
     }
 
-    size_t bins_used, score_bins;
+    size_t bins_used = 0, score_bins = 0; /* set by drift(); gcc -O2 cannot tell */
     double cuts[TC_PSI_BINS_MAX];
     double psi = drift(&base, &cur, 1, 0, 0, base.score, cur.score, &score_bins, cuts, &err);
     int act = psi > TC_PSI_ACT, watch = psi >= TC_PSI_WATCH;

@@ -155,7 +155,9 @@ static int field_error(load *L, const char *file, const csv_row *row, int col, c
     char msg[TC_ERROR_MSG_MAX], q[80];
     tc_error_quote(q, sizeof q, row->fields[col], row->lens[col]);
     tc_text_redact_ids(q); /* a value may embed a citizen ID: messages never repeat one */
-    snprintf(msg, sizeof msg, "field '%s' value '%s': %s", name, q, reason);
+    /* a long reason is cut, never the row's place: the message is bounded on purpose */
+    if (snprintf(msg, sizeof msg, "field '%s' value '%s': %s", name, q, reason) < 0)
+        msg[0] = '\0';
     int rc = load_reject(L, file, row->line, col + 1, msg);
     return rc != TC_OK ? rc : 1;
 }

@@ -15,6 +15,7 @@
 #include "tc_api_config.h"
 #include "tc_file.h"
 #include "tc_api_log.h"
+#include "tc_api_rest.h"
 
 
 static const char help[] =
@@ -38,6 +39,8 @@ static const char help[] =
     "                           --audit-sync-ms (a machine crash may lose that window)\n"
     "      --audit-sync-ms MS   relaxed mode's sync interval (default 100)\n"
     "      --metrics ADDR       Prometheus /metrics on this loopback address (default off)\n"
+    "      --rest ADDR          also serve the methods over HTTPS and JSON on ADDR (default\n"
+    "                           off; same certificates, identities and roles as gRPC)\n"
     "      --tls-cert FILE      server certificate (PEM)\n"
     "      --tls-key FILE       its private key (PEM)\n"
     "      --client-ca FILE     CA that signs client certificates (PEM); clients must present\n"
@@ -53,6 +56,7 @@ static const char help[] =
     "      --no-access-log      do not log every call\n"
     "      --log-level LEVEL    info (default) or debug\n"
     "      --port-file FILE     write the bound port to FILE once serving\n"
+    "      --openapi            print the REST API's OpenAPI document and exit\n"
     "  -V, --version            print version and commit\n"
     "  -h, --help               this text\n"
     "\n"
@@ -63,7 +67,7 @@ static const char help[] =
 enum {
     O_LISTEN = 1000, O_DB, O_AUDIT_DIR, O_KEY, O_CATALOG, O_MODELS, O_WORKERS, O_AUDIT_SYNC, O_AUDIT_MS,
     O_METRICS, O_TLS_CERT, O_TLS_KEY, O_CLIENT_CA, O_INSECURE, O_MAP, O_AUDIT_MAP, O_MAX_INFLIGHT,
-    O_DRAIN, O_GRACE, O_NO_ACCESS, O_LEVEL, O_PORT_FILE
+    O_DRAIN, O_GRACE, O_NO_ACCESS, O_LEVEL, O_PORT_FILE, O_REST, O_OPENAPI
 };
 
 /* Everything tinchapd writes on standard error is a JSON line, usage errors included. */
@@ -132,6 +136,8 @@ int main(int argc, char **argv)
         {"no-access-log", no_argument, NULL, O_NO_ACCESS},
         {"log-level", required_argument, NULL, O_LEVEL},
         {"port-file", required_argument, NULL, O_PORT_FILE},
+        {"rest", required_argument, NULL, O_REST},
+        {"openapi", no_argument, NULL, O_OPENAPI},
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
@@ -198,6 +204,18 @@ int main(int argc, char **argv)
             cfg.log_debug = strcmp(optarg, "debug") == 0;
             break;
         case O_PORT_FILE: port_file = optarg; break;
+        case O_REST: rc = set(cfg.rest_listen, sizeof cfg.rest_listen, optarg, "--rest"); break;
+        case O_OPENAPI: {
+            char *doc = tc_api_openapi_json();
+            if (doc == NULL) {
+                usage("--openapi: out of memory");
+                return 1;
+            }
+            fputs(doc, stdout);
+            putchar('\n');
+            free(doc);
+            return 0;
+        }
         case 'V':
             printf("tinchapd %s (commit %s)\n", tc_api_version(), tc_api_commit());
             return 0;

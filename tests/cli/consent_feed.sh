@@ -30,7 +30,7 @@ for i in 1 2 3; do
   \"consent_feed\": {\"redis\": \"unix:$WORK/redis/redis.sock\", \"stream\": \"tinchap:consent\",
                    \"origin\": \"replica-$i\", \"user\": \"tinchap\",
                    \"password_file\": \"$WORK/redis/password\"},
-  \"consent_max_lag_ms\": 1000"
+  \"consent_max_lag_ms\": 1000, \"rest_listen\": \"127.0.0.1:0\""
 done
 # a feed misconfigured: refused at start, naming the setting (and never a password)
 R=$WORK/r1

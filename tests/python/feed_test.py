@@ -39,9 +39,11 @@ import time
 import urllib.request
 
 import grpc
+import requests
 
 sys.path.insert(0, os.path.dirname(__file__))
-from service_client import Client, API, scorable, steward_pb2, metric  # noqa: E402
+from service_client import (Client, API, scorable, steward_pb2, metric,  # noqa: E402
+                            error_details)
 
 STREAM = "tinchap:consent"
 NOW = lambda: time.time()  # noqa: E731
@@ -49,20 +51,17 @@ NOW = lambda: time.time()  # noqa: E731
 
 def _load_protos():
     out = tempfile.mkdtemp(prefix="tinchap-feed-py-")
-    protos = ["tinchap/v1/consent_event.proto", "google/rpc/status.proto"]
+    protos = ["tinchap/v1/consent_event.proto"]
     subprocess.run([sys.executable, "-m", "grpc_tools.protoc", "-I" + API,
                     "--python_out=" + out] + protos, check=True)
-    mods = []
-    for name, path in (("tc_consent_event_pb2", "tinchap/v1/consent_event_pb2.py"),
-                       ("tc_rpc_status_pb2", "google/rpc/status_pb2.py")):
-        spec = importlib.util.spec_from_file_location(name, os.path.join(out, path))
-        m = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(m)
-        mods.append(m)
-    return mods
+    spec = importlib.util.spec_from_file_location(
+        "tc_consent_event_pb2", os.path.join(out, "tinchap/v1/consent_event_pb2.py"))
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    return m
 
 
-event_pb2, status_pb2 = _load_protos()
+event_pb2 = _load_protos()
 failures = []
 
 
@@ -131,7 +130,7 @@ class Cluster:
         self.sock = os.path.join(work, "redis", "redis.sock")
         self.password = open(os.path.join(work, "redis", "password")).read().strip()
         self.n = n
-        self.procs, self.ports, self.mports, self.logs = {}, {}, {}, {}
+        self.procs, self.ports, self.mports, self.rports, self.logs = {}, {}, {}, {}, {}
         self.redis = None
         self.restarts = 0
 
@@ -191,6 +190,7 @@ class Cluster:
         for line in open(log):
             if '"metrics_port"' in line:
                 self.mports[i] = json.loads(line)["metrics_port"]
+                self.rports[i] = json.loads(line).get("rest_port")
         return self.ports[i]
 
     def kill(self, i, sig=signal.SIGKILL):
@@ -254,15 +254,27 @@ def score_code(client, citizen, ref):
         return e.code()
 
 
-def error_info(e):
-    """The ErrorInfo of a refusal's grpc-status-details-bin trailer, or None."""
-    for k, v in e.trailing_metadata() or ():
-        if k == "grpc-status-details-bin":
-            st = status_pb2.Status.FromString(v)
-            for d in st.details:
-                if d.type_url.endswith("/google.rpc.ErrorInfo"):
-                    return status_pb2.ErrorInfo.FromString(d.value)
-    return None
+def rest_refusal_behind(cl, i, applicant):
+    """Score over REST on replica i, past the lag bound: the same refusal as over gRPC, as
+    HTTP 503 with the google.rpc.Status as its body."""
+    s = requests.Session()
+    s.trust_env = False
+    s.verify = os.path.join(cl.pki, "ca.pem")
+    s.cert = (os.path.join(cl.pki, "bank-a.pem"), os.path.join(cl.pki, "bank-a.key"))
+    body = {"citizenId": applicant[0], "consentRef": applicant[1], "requestId": rid(),
+            "purpose": "loan-origination", "product": "unsecured-consumer",
+            "loanAmountVnd": "20000000", "loanTermMonths": 12}
+    r = s.post("https://localhost:%d/v1/score" % cl.rports[i], json=body, timeout=10)
+    answer = r.json()
+    infos = [d for d in answer.get("details", []) if d["@type"].endswith("google.rpc.ErrorInfo")]
+    check("past the lag bound: REST Score 503 on replica %d" % i, r.status_code == 503,
+          str(r.status_code))
+    check("past the lag bound: REST ErrorInfo CONSENT_FEED_BEHIND on replica %d" % i,
+          len(infos) == 1 and infos[0]["reason"] == "CONSENT_FEED_BEHIND" and
+          int(infos[0]["metadata"]["lag_ms"]) > 1000, str(answer))
+    check("past the lag bound: no citizen ID in the REST answer on replica %d" % i,
+          applicant[0] not in r.text)
+    s.close()
 
 
 class Load:
@@ -476,11 +488,13 @@ def run(cl, a):
         except grpc.RpcError as e:
             check("past the lag bound: UNAVAILABLE on replica %d" % i,
                   e.code() == grpc.StatusCode.UNAVAILABLE, str(e.code()))
-            info = error_info(e)
+            info = error_details(e)
             check("past the lag bound: ErrorInfo CONSENT_FEED_BEHIND on replica %d" % i,
-                  info is not None and info.reason == "CONSENT_FEED_BEHIND" and
-                  info.domain == "tinchap.v1" and int(info.metadata["lag_ms"]) > 1000,
+                  info is not None and info["reason"] == "CONSENT_FEED_BEHIND" and
+                  info["domain"] == "tinchap.v1" and int(info["metadata"]["lag_ms"]) > 1000 and
+                  info["metadata"]["max_lag_ms"] == "1000" and info["retry_s"] is not None,
                   str(info))
+        rest_refusal_behind(cl, i, steady[0])
         check("past the lag bound: health NOT_SERVING on replica %d" % i, not cl.serving(i))
         check("tinchap_consent_lag_seconds past the bound on replica %d" % i,
               metric(cl.mports[i], "tinchap_consent_lag_seconds") > 1.0)
@@ -492,6 +506,10 @@ def run(cl, a):
         check("a steward write without a broker: UNAVAILABLE, nothing written",
               e.code() == grpc.StatusCode.UNAVAILABLE and "nothing was written" in e.details(),
               e.details())
+        info = error_details(e)
+        check("a steward write without a broker: ErrorInfo CONSENT_FEED_UNAVAILABLE",
+              info is not None and info["reason"] == "CONSENT_FEED_UNAVAILABLE" and
+              info["retry_s"] is not None, str(info))
     check("nothing written on replica 1 while the broker is down",
           consents_of(cl.client(1, "steward"), c) == before_down, str(consents_of(
               cl.client(1, "steward"), c)))
