@@ -159,6 +159,10 @@ static void test_symbols(void **state)
     q = symbol_request("tinchap.v1.ErrorReason");
     file_names(ask(&st, &q), names, sizeof names);
     assert_string_equal(names, "tinchap/v1/errors.proto");
+    /* the consent feed's event, which upstream producers publish */
+    q = symbol_request("tinchap.v1.ConsentEvent");
+    file_names(ask(&st, &q), names, sizeof names);
+    assert_string_equal(names, "tinchap/v1/consent_event.proto");
     /* the whole file as protoc wrote it: its services and methods are there */
     q = symbol_request("tinchap.v1.Steward.GrantConsent");
     response *res = ask(&st, &q);
@@ -191,7 +195,8 @@ static void test_by_filename(void **state)
         file_names(ask(&one, &q), names, sizeof names);
         assert_int_equal(strncmp(names, q.file_by_filename, strlen(q.file_by_filename)), 0);
     }
-    assert_int_equal(tc_api_reflection_file_count(R), 13);
+    /* the 11 files of api/CMakeLists.txt's TC_PROTOS and the 3 of protobuf's they import */
+    assert_int_equal(tc_api_reflection_file_count(R), 14);
 }
 
 static void test_not_found(void **state)
