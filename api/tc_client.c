@@ -75,6 +75,20 @@ const char *tc_client_status_name(int code)
     return tc_grpc_status_name(code);
 }
 
+int tc_client_option(tc_client_options *o, int c, const char *arg)
+{
+    switch (c) {
+    case TC_CLIENT_OPT_TARGET: o->target = arg; return 1;
+    case TC_CLIENT_OPT_CA: o->ca_file = arg; return 1;
+    case TC_CLIENT_OPT_CERT: o->cert_file = arg; return 1;
+    case TC_CLIENT_OPT_KEY: o->key_file = arg; return 1;
+    case TC_CLIENT_OPT_SERVER_NAME: o->server_name = arg; return 1;
+    case TC_CLIENT_OPT_INSECURE: o->insecure = 1; return 1;
+    case TC_CLIENT_OPT_TOKEN: o->token = arg; return 1;
+    default: return 0;
+    }
+}
+
 static void set_msg(char *msg, size_t size, const char *text)
 {
     if (msg != NULL && size > 0)

@@ -539,14 +539,7 @@ static const char help[] =
     "status name.\n";
 
 enum {
-    O_TARGET = 1000,
-    O_INSECURE,
-    O_TOKEN,
-    O_CA,
-    O_CERT,
-    O_KEY,
-    O_SERVER_NAME,
-    O_METHOD,
+    O_METHOD = 1000,
     O_CONC,
     O_RATE,
     O_MAXOUT,
@@ -581,13 +574,7 @@ static int positive(const char *v, double min, double max, const char *flag, dou
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"target", required_argument, NULL, O_TARGET},
-                                         {"insecure", no_argument, NULL, O_INSECURE},
-                                         {"token", required_argument, NULL, O_TOKEN},
-                                         {"ca", required_argument, NULL, O_CA},
-                                         {"cert", required_argument, NULL, O_CERT},
-                                         {"key", required_argument, NULL, O_KEY},
-                                         {"server-name", required_argument, NULL, O_SERVER_NAME},
+    static const struct option opts[] = {TC_CLIENT_LONG_OPTIONS,
                                          {"method", required_argument, NULL, O_METHOD},
                                          {"concurrency", required_argument, NULL, O_CONC},
                                          {"rate", required_argument, NULL, O_RATE},
@@ -618,28 +605,9 @@ int main(int argc, char **argv)
     G.product = "unsecured-consumer";
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         int bad = 0;
+        if (tc_client_option(&co, c, optarg))
+            continue;
         switch (c) {
-        case O_TARGET:
-            co.target = optarg;
-            break;
-        case O_INSECURE:
-            co.insecure = 1;
-            break;
-        case O_TOKEN:
-            co.token = optarg;
-            break;
-        case O_CA:
-            co.ca_file = optarg;
-            break;
-        case O_CERT:
-            co.cert_file = optarg;
-            break;
-        case O_KEY:
-            co.key_file = optarg;
-            break;
-        case O_SERVER_NAME:
-            co.server_name = optarg;
-            break;
         case O_METHOD:
             method = optarg;
             break;

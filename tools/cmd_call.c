@@ -127,14 +127,7 @@ static const char *const req_names[R_COUNT] = {
     "--page-token",    "--from",        "--to"};
 
 enum {
-    O_TARGET = 1000,
-    O_CA,
-    O_CERT,
-    O_KEY,
-    O_SERVER_NAME,
-    O_INSECURE,
-    O_TOKEN,
-    O_TIMEOUT,
+    O_TIMEOUT = 1000,
     O_COMPACT,
     O_JSON,
     O_REQ /* O_REQ + R_* */
@@ -773,13 +766,7 @@ static void drop_grpc_log(gpr_log_func_args *args)
 int cmd_call(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"target", required_argument, NULL, O_TARGET},
-        {"ca", required_argument, NULL, O_CA},
-        {"cert", required_argument, NULL, O_CERT},
-        {"key", required_argument, NULL, O_KEY},
-        {"server-name", required_argument, NULL, O_SERVER_NAME},
-        {"insecure", no_argument, NULL, O_INSECURE},
-        {"token", required_argument, NULL, O_TOKEN},
+        TC_CLIENT_LONG_OPTIONS,
         {"timeout", required_argument, NULL, O_TIMEOUT},
         {"compact", no_argument, NULL, O_COMPACT},
         {"json", no_argument, NULL, O_JSON},
@@ -820,28 +807,9 @@ int cmd_call(int argc, char **argv)
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (tc_client_option(&co, c, optarg))
+            continue;
         switch (c) {
-        case O_TARGET:
-            co.target = optarg;
-            break;
-        case O_CA:
-            co.ca_file = optarg;
-            break;
-        case O_CERT:
-            co.cert_file = optarg;
-            break;
-        case O_KEY:
-            co.key_file = optarg;
-            break;
-        case O_SERVER_NAME:
-            co.server_name = optarg;
-            break;
-        case O_INSECURE:
-            co.insecure = 1;
-            break;
-        case O_TOKEN:
-            co.token = optarg;
-            break;
         case O_TIMEOUT:
             if ((rc = parse_u32("--timeout", optarg, 3600000, &u)) != 0)
                 return rc;
@@ -863,7 +831,7 @@ int cmd_call(int argc, char **argv)
                 break;
             }
             /* name the option, never its value: a value may be a citizen ID */
-            if (optopt != 0 && optopt < O_TARGET)
+            if (optopt != 0 && optopt < 256)
                 return cli_usage("call", "unknown option '-%c'", optopt);
             return cli_usage("call", "unknown option, or an option without its value");
         }
