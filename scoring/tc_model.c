@@ -11,6 +11,7 @@
 
 #include "tc_json.h"
 #include "tc_model_impl.h"
+#include "tc_schema.h"
 #include "tc_record.h"
 #include "tc_time.h"
 
@@ -33,49 +34,6 @@ const char *tc_reason_method_name(tc_reason_method method)
     return (unsigned)method < 2 ? method_names[method] : "?";
 }
 
-/* Shortest text that reads back as v, for messages ("12.5", not "12.500000000000002"). */
-const char *tc_model_num(char buf[40], double v)
-{
-    if (isinf(v)) {
-        snprintf(buf, 40, "%s", v > 0 ? "+inf" : "-inf");
-        return buf;
-    }
-    for (int prec = 6; prec <= 17; prec++) {
-        snprintf(buf, 40, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
-            break;
-    }
-    return buf;
-}
-
-static int valid_model_name(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > TC_MODEL_NAME_MAX || s[0] < 'a' || s[0] > 'z')
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-            return 0;
-    return 1;
-}
-
-int tc_model_get_enum(const tc_jctx *ctx, json_t *obj, const char *key, const char *const names[],
-                    size_t n, const char *expect, int *out, tc_error *err)
-{
-    const char *s = NULL;
-    int rc = tc_json_get_string(ctx, obj, key, 1, 32, &s, err);
-    if (rc != TC_OK)
-        return rc;
-    for (size_t i = 0; i < n; i++)
-        if (names[i][0] != '\0' && strcmp(s, names[i]) == 0) {
-            *out = (int)i;
-            return TC_OK;
-        }
-    char q[64];
-    return tc_json_fail(ctx, key, err, "'%s' is not one of %s",
-                        tc_error_quote(q, sizeof q, s, strlen(s)), expect);
-}
-
 int tc_model_get_label(const tc_jctx *ctx, json_t *obj, const char **out, tc_error *err)
 {
     *out = "";
@@ -86,8 +44,8 @@ int tc_model_get_label(const tc_jctx *ctx, json_t *obj, const char **out, tc_err
 
 static int parse_fingerprint(const tc_jctx *ctx, json_t *root, tc_model *m, tc_error *err)
 {
-    int rc = tc_json_get_string(ctx, root, "training_fingerprint", 1, 80,
-                                &m->training_fingerprint, err);
+    int rc =
+        tc_json_get_string(ctx, root, "training_fingerprint", 1, 80, &m->training_fingerprint, err);
     if (rc != TC_OK)
         return rc;
     const char *f = m->training_fingerprint;
@@ -137,9 +95,10 @@ static int parse_scaling(const tc_jctx *ctx, json_t *root, tc_model *m, tc_error
         (rc = tc_json_get_number(&c, s, "pdo", 1, &m->scale_pdo, err)) != TC_OK)
         return rc;
     if (!(m->scale_odds > 0))
-        return tc_json_fail(&c, "odds", err, "%s is not positive", tc_model_num(n1, m->scale_odds));
+        return tc_json_fail(&c, "odds", err, "%s is not positive",
+                            tc_schema_num(n1, m->scale_odds));
     if (!(m->scale_pdo > 0))
-        return tc_json_fail(&c, "pdo", err, "%s is not positive", tc_model_num(n1, m->scale_pdo));
+        return tc_json_fail(&c, "pdo", err, "%s is not positive", tc_schema_num(n1, m->scale_pdo));
     m->factor = m->scale_pdo / M_LN2;
     m->offset = m->scale_points - m->factor * log(m->scale_odds);
     if ((rc = tc_json_get_object(ctx, root, "score_bounds", 1, &b, err)) != TC_OK)
@@ -150,8 +109,8 @@ static int parse_scaling(const tc_jctx *ctx, json_t *root, tc_model *m, tc_error
         (rc = tc_json_get_number(&c, b, "max", 1, &m->score_max, err)) != TC_OK)
         return rc;
     if (!(m->score_min < m->score_max))
-        return tc_json_fail(&c, "max", err, "%s is not above min %s", tc_model_num(n1, m->score_max),
-                            tc_model_num(n2, m->score_min));
+        return tc_json_fail(&c, "max", err, "%s is not above min %s",
+                            tc_schema_num(n1, m->score_max), tc_schema_num(n2, m->score_min));
     return TC_OK;
 }
 
@@ -168,7 +127,8 @@ static int parse_reason_settings(const tc_jctx *ctx, json_t *root, tc_model *m, 
     if ((rc = tc_json_expect_object(&c, r, keys, err)) != TC_OK)
         return rc;
     if (json_object_get(r, "method") != NULL &&
-        (rc = tc_model_get_enum(&c, r, "method", method_names, 2, "max, baseline", &method, err)) != TC_OK)
+        (rc = tc_schema_get_enum(&c, r, "method", 1, method_names, 2, "max, baseline", &method,
+                                 err)) != TC_OK)
         return rc;
     if ((rc = tc_json_get_int(&c, r, "count", 0, 1, TC_REASONS_OUT_MAX, &count, err)) != TC_OK)
         return rc;
@@ -179,63 +139,14 @@ static int parse_reason_settings(const tc_jctx *ctx, json_t *root, tc_model *m, 
 
 static int parse_grades(const tc_jctx *ctx, json_t *root, model_impl *mi, tc_error *err)
 {
-    static const char *const keys[] = {"grade", "min_score", "vi", "en", NULL};
     tc_model *m = &mi->pub;
-    json_t *arr = NULL;
-    char n1[40], n2[40];
-    int rc = tc_json_get_array(ctx, root, "grades", 1, TC_MODEL_GRADES_MAX, &arr, err);
-    if (rc != TC_OK)
-        return rc;
-    size_t n = json_array_size(arr);
-    if (n == 0)
-        return tc_json_fail(ctx, "grades", err, "a model needs at least one grade");
-    mi->grades = calloc(n, sizeof *mi->grades);
+    size_t n = 0;
+    mi->grades = calloc(TC_MODEL_GRADES_MAX, sizeof *mi->grades);
     if (mi->grades == NULL)
         return tc_errorf(err, TC_ENOMEM, "out of memory");
-    tc_jctx gc = tc_jctx_key(ctx, "grades");
-    for (size_t i = 0; i < n; i++) {
-        tc_jctx c = tc_jctx_index(&gc, i);
-        json_t *g = json_array_get(arr, i);
-        tc_grade *gr = &mi->grades[i];
-        if ((rc = tc_json_expect_object(&c, g, keys, err)) != TC_OK ||
-            (rc = tc_json_get_string(&c, g, "grade", 1, 4, &gr->letter, err)) != TC_OK ||
-            (rc = tc_json_get_number(&c, g, "min_score", 1, &gr->min_score, err)) != TC_OK ||
-            (rc = tc_json_get_string(&c, g, "vi", 1, 256, &gr->vi, err)) != TC_OK ||
-            (rc = tc_json_get_string(&c, g, "en", 1, 256, &gr->en, err)) != TC_OK)
-            return rc;
-        const char *l = gr->letter;
-        int ok = l[0] >= 'A' && l[0] <= 'Z';
-        for (size_t k = 1; ok && l[k] != '\0'; k++)
-            ok = (l[k] >= 'A' && l[k] <= 'Z') || (l[k] >= '0' && l[k] <= '9') || l[k] == '+' ||
-                 l[k] == '-';
-        if (!ok)
-            return tc_json_fail(&c, "grade", err,
-                                "'%s' is not a grade: an upper-case letter, then up to 3 "
-                                "letters, digits, '+' or '-'",
-                                l);
-        if (gr->vi[0] == '\0' || gr->en[0] == '\0')
-            return tc_json_fail(&c, gr->vi[0] == '\0' ? "vi" : "en", err, "must not be empty");
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(mi->grades[j].letter, l) == 0)
-                return tc_json_fail(&c, "grade", err, "'%s' repeats grades[%zu]", l, j);
-        if (i == 0 && gr->min_score > m->score_max)
-            return tc_json_fail(&c, "min_score", err,
-                                "%s is above score_bounds.max %s: no score reaches it",
-                                tc_model_num(n1, gr->min_score), tc_model_num(n2, m->score_max));
-        if (i > 0 && !(gr->min_score < mi->grades[i - 1].min_score))
-            return tc_json_fail(&c, "min_score", err,
-                                "%s is not below grades[%zu].min_score %s: cut-offs must "
-                                "descend from the best grade",
-                                tc_model_num(n1, gr->min_score), i - 1,
-                                tc_model_num(n2, mi->grades[i - 1].min_score));
-    }
-    if (mi->grades[n - 1].min_score > m->score_min) {
-        tc_jctx c = tc_jctx_index(&gc, n - 1);
-        return tc_json_fail(&c, "min_score", err,
-                            "%s is above score_bounds.min %s: the lowest grade must cover "
-                            "every score",
-                            tc_model_num(n1, mi->grades[n - 1].min_score), tc_model_num(n2, m->score_min));
-    }
+    int rc = tc_schema_grades(ctx, root, m->score_min, m->score_max, mi->grades, &n, err);
+    if (rc != TC_OK)
+        return rc;
     m->grades = mi->grades;
     m->n_grades = n;
     return TC_OK;
@@ -246,8 +157,8 @@ static int copy_reason_texts(model_impl *mi, tc_error *err)
     tc_model *m = &mi->pub;
     size_t total = 0;
     for (size_t g = 0; g < m->n_reasons; g++)
-        total += strlen(mi->reasons[g].code) + strlen(mi->reasons[g].vi) +
-                 strlen(mi->reasons[g].en) + 3;
+        total +=
+            strlen(mi->reasons[g].code) + strlen(mi->reasons[g].vi) + strlen(mi->reasons[g].en) + 3;
     mi->reason_texts = malloc(total + 1);
     if (mi->reason_texts == NULL)
         return tc_errorf(err, TC_ENOMEM, "out of memory");
@@ -292,12 +203,26 @@ static int layout_digest(model_impl *mi, tc_error *err)
 int tc_model_parse(const char *text, size_t len, const char *origin, const tc_catalog *catalog,
                    const tc_reasons *reasons, tc_model **out, tc_error *err)
 {
-    static const char *const keys[] = {
-        "format_version", "name",         "version",         "kind",
-        "product",        "status",       "created_at",      "description",
-        "training_fingerprint", "catalog_hash", "scaling",   "score_bounds",
-        "grades",         "reasons",      "intercept",       "characteristics",
-        "covariance",     "model_card",   "development",     NULL};
+    static const char *const keys[] = {"format_version",
+                                       "name",
+                                       "version",
+                                       "kind",
+                                       "product",
+                                       "status",
+                                       "created_at",
+                                       "description",
+                                       "training_fingerprint",
+                                       "catalog_hash",
+                                       "scaling",
+                                       "score_bounds",
+                                       "grades",
+                                       "reasons",
+                                       "intercept",
+                                       "characteristics",
+                                       "covariance",
+                                       "model_card",
+                                       "development",
+                                       NULL};
     model_impl *mi = calloc(1, sizeof *mi);
     tc_model *m = mi != NULL ? &mi->pub : NULL;
     long format = 0, version = 0;
@@ -316,35 +241,35 @@ int tc_model_parse(const char *text, size_t len, const char *origin, const tc_ca
             TC_OK)
         goto fail;
     if (format != TC_MODEL_FORMAT) {
-        rc = tc_json_fail(&root, "format_version", err, "%ld is not supported (this build reads %d)",
-                          format, TC_MODEL_FORMAT);
+        rc = tc_json_fail(&root, "format_version", err,
+                          "%ld is not supported (this build reads %d)", format, TC_MODEL_FORMAT);
         goto fail;
     }
     if ((rc = tc_json_get_string(&root, mi->root, "name", 1, TC_MODEL_NAME_MAX, &m->name, err)) !=
         TC_OK)
         goto fail;
-    if (!valid_model_name(m->name)) {
+    if (!tc_schema_name_ok(m->name)) {
         rc = tc_json_fail(&root, "name", err,
                           "'%s' is not a name: a lower-case letter, then letters, digits, '-'",
                           m->name);
         goto fail;
     }
     if ((rc = tc_json_get_int(&root, mi->root, "version", 1, 1, 1000000, &version, err)) != TC_OK ||
-        (rc = tc_model_get_enum(&root, mi->root, "kind", kind_names, 2, "scorecard, logistic", &kind,
-                       err)) != TC_OK ||
+        (rc = tc_schema_get_enum(&root, mi->root, "kind", 1, kind_names, 2, "scorecard, logistic",
+                                 &kind, err)) != TC_OK ||
         (rc = tc_json_get_string(&root, mi->root, "product", 1, TC_MODEL_NAME_MAX, &m->product,
                                  err)) != TC_OK)
         goto fail;
     m->version = (int)version;
     m->kind = (tc_model_kind)kind;
-    if (!valid_model_name(m->product)) {
+    if (!tc_schema_name_ok(m->product)) {
         rc = tc_json_fail(&root, "product", err,
                           "'%s' is not a product: a lower-case letter, then letters, digits, '-'",
                           m->product);
         goto fail;
     }
-    if ((rc = tc_model_get_enum(&root, mi->root, "status", status_names, 3,
-                       "champion, challenger, retired", &status, err)) != TC_OK ||
+    if ((rc = tc_schema_get_enum(&root, mi->root, "status", 1, status_names, 3,
+                                 "champion, challenger, retired", &status, err)) != TC_OK ||
         (rc = tc_json_get_string(&root, mi->root, "created_at", 1, 32, &m->created_at, err)) !=
             TC_OK)
         goto fail;

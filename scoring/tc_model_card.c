@@ -1,4 +1,5 @@
-/* The model card: what a model-risk review reads about the model (a part of the model loader; tc_model.h is the contract). */
+/* The model card: what a model-risk review reads about the model (a part of the model loader;
+ * tc_model.h is the contract). */
 #include "tc_model.h"
 
 #include <math.h>
@@ -8,12 +9,13 @@
 
 #include "tc_json.h"
 #include "tc_model_impl.h"
+#include "tc_schema.h"
 #include "tc_time.h"
 
 /* ---- the model card ---- */
 
-static int card_text(const tc_jctx *c, json_t *obj, const char *key, int required,
-                     const char **out, tc_error *err)
+static int card_text(const tc_jctx *c, json_t *obj, const char *key, int required, const char **out,
+                     tc_error *err)
 {
     *out = NULL;
     int rc = tc_json_get_string(c, obj, key, required, TC_MODEL_CARD_TEXT_MAX, out, err);
@@ -30,8 +32,8 @@ static int card_number(const tc_jctx *c, json_t *obj, const char *key, int requi
     *out = NAN;
     int rc = tc_json_get_number(c, obj, key, required, out, err);
     if (rc == TC_OK && !isnan(*out) && (*out < lo || *out > hi))
-        return tc_json_fail(c, key, err, "%s is outside [%s, %s]", tc_model_num(n1, *out), tc_model_num(n2, lo),
-                            tc_model_num(n3, hi));
+        return tc_json_fail(c, key, err, "%s is outside [%s, %s]", tc_schema_num(n1, *out),
+                            tc_schema_num(n2, lo), tc_schema_num(n3, hi));
     return rc;
 }
 
@@ -52,8 +54,8 @@ static int card_date(const tc_jctx *c, json_t *obj, const char *key, int require
 static int parse_card_sample(const tc_jctx *parent, json_t *v, const char *key, int required,
                              tc_error *err)
 {
-    static const char *const keys[] = {"rows", "events", "auc", "gini", "ks", "brier", "hl_p",
-                                       NULL};
+    static const char *const keys[] = {"rows", "events", "auc",  "gini",
+                                       "ks",   "brier",  "hl_p", NULL};
     json_t *o = NULL;
     long rows = 0;
     double events, auc, gini, ks, brier, hl_p;
@@ -74,7 +76,7 @@ static int parse_card_sample(const tc_jctx *parent, json_t *v, const char *key, 
     /* Gini = 2·AUC − 1 by definition; 0.01 leaves room for figures rounded for print. */
     if (fabs(gini - (2 * auc - 1)) > 0.01)
         return tc_json_fail(&c, "gini", err, "%s does not match auc %s (gini = 2 x auc - 1)",
-                            tc_model_num(n1, gini), tc_model_num(n2, auc));
+                            tc_schema_num(n1, gini), tc_schema_num(n2, auc));
     return TC_OK;
 }
 
@@ -82,12 +84,12 @@ static int parse_card_sample(const tc_jctx *parent, json_t *v, const char *key, 
  * display: the engine never reads it to score. */
 int tc_model_parse_card(const tc_jctx *ctx, json_t *root, model_impl *mi, tc_error *err)
 {
-    static const char *const keys[] = {"intended_use", "training_data", "validation",
-                                       "limitations", NULL};
+    static const char *const keys[] = {"intended_use", "training_data", "validation", "limitations",
+                                       NULL};
     static const char *const tkeys[] = {"description", "rows", "events", "from", "to", NULL};
-    static const char *const vkeys[] = {"method", "date", "development", "validation",
-                                        "psi_score", NULL};
-    json_t *card = NULL, *td = NULL, *val = NULL, *lim = NULL;
+    static const char *const vkeys[] = {"method",     "date",      "development",
+                                        "validation", "psi_score", NULL};
+    json_t *card = NULL, *td = NULL, *val = NULL;
     const char *text = NULL;
     long rows = 0;
     double number;
@@ -122,22 +124,12 @@ int tc_model_parse_card(const tc_jctx *ctx, json_t *root, model_impl *mi, tc_err
             (rc = card_number(&vc, val, "psi_score", 0, 0, INFINITY, &number, err)) != TC_OK)
             return rc;
     }
-    if ((rc = tc_json_get_array(&c, card, "limitations", 0, TC_MODEL_CARD_LIMITATIONS_MAX, &lim,
-                                err)) != TC_OK)
+    size_t n_limitations;
+    if ((rc = tc_schema_limitations(&c, card, NULL, &n_limitations, err)) != TC_OK)
         return rc;
-    tc_jctx lc = tc_jctx_key(&c, "limitations");
-    for (size_t i = 0; lim != NULL && i < json_array_size(lim); i++) {
-        json_t *item = json_array_get(lim, i);
-        tc_jctx ic = tc_jctx_index(&lc, i);
-        if (!json_is_string(item) || json_string_length(item) == 0 ||
-            json_string_length(item) > TC_MODEL_CARD_TEXT_MAX)
-            return tc_json_fail(&ic, NULL, err, "expected a text of 1 to %d bytes",
-                                TC_MODEL_CARD_TEXT_MAX);
-    }
     mi->card = json_dumps(card, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
     if (mi->card == NULL)
         return tc_errorf(err, TC_ENOMEM, "out of memory");
     mi->pub.model_card = mi->card;
     return TC_OK;
 }
-

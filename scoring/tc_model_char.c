@@ -1,4 +1,5 @@
-/* Characteristics: bins, levels, special values, missing rules, logistic terms (a part of the model loader; tc_model.h is the contract). */
+/* Characteristics: bins, levels, special values, missing rules, logistic terms (a part of the model
+ * loader; tc_model.h is the contract). */
 #include "tc_model.h"
 
 #include <math.h>
@@ -8,6 +9,7 @@
 
 #include "tc_json.h"
 #include "tc_model_impl.h"
+#include "tc_schema.h"
 #include "tc_record.h"
 
 static const char *const transform_names[] = {"", "identity", "log1p", "clip", "indicator"};
@@ -35,16 +37,16 @@ static int resolve_attribute(const tc_jctx *c, json_t *obj, const tc_catalog *ca
         int j = tc_catalog_find(cat, a->derived_from);
         if (j >= 0 && cat->attrs[j].protected_attr)
             return tc_json_fail(c, "attribute", err,
-                                "'%s' is derived from protected '%s': no model may use it",
-                                a->name, a->derived_from);
+                                "'%s' is derived from protected '%s': no model may use it", a->name,
+                                a->derived_from);
     }
     ch->attr_index = (size_t)i;
     ch->attr = a;
     return TC_OK;
 }
 
-static int find_or_add_reason(const tc_jctx *c, json_t *obj, model_impl *mi,
-                              const tc_reasons *dict, tc_characteristic *ch, tc_error *err)
+static int find_or_add_reason(const tc_jctx *c, json_t *obj, model_impl *mi, const tc_reasons *dict,
+                              tc_characteristic *ch, tc_error *err)
 {
     const char *code = NULL;
     int rc = tc_json_get_string(c, obj, "reason_code", 1, 64, &code, err);
@@ -111,8 +113,7 @@ static int parse_bin_levels(const tc_jctx *c, json_t *lv, const tc_attr *a, size
         char q[TC_LEVEL_LEN_MAX + 8];
         if (a->type == TC_ATTR_BOOL) {
             if (!json_is_boolean(e))
-                return tc_json_fail(&ec, NULL, err, "'%s' is a bool: list true or false",
-                                    a->name);
+                return tc_json_fail(&ec, NULL, err, "'%s' is a bool: list true or false", a->name);
             level = json_is_true(e);
         } else {
             if (!json_is_string(e))
@@ -121,15 +122,14 @@ static int parse_bin_levels(const tc_jctx *c, json_t *lv, const tc_attr *a, size
             level = tc_attr_level(a, s, json_string_length(e));
             if (level < 0)
                 return tc_json_fail(&ec, NULL, err, "'%s' is not a level of '%s'",
-                                    tc_error_quote(q, sizeof q, s, json_string_length(e)),
-                                    a->name);
+                                    tc_error_quote(q, sizeof q, s, json_string_length(e)), a->name);
         }
         if (bc->level_owner[level] != 0) {
             if (a->type == TC_ATTR_BOOL)
                 return tc_json_fail(&ec, NULL, err, "%s is already in bins[%d]",
                                     level ? "true" : "false", bc->level_owner[level] - 1);
-            return tc_json_fail(&ec, NULL, err, "'%s' is already in bins[%d]",
-                                a->levels[level], bc->level_owner[level] - 1);
+            return tc_json_fail(&ec, NULL, err, "'%s' is already in bins[%d]", a->levels[level],
+                                bc->level_owner[level] - 1);
         }
         bc->level_owner[level] = (int)bin_index + 1;
         values[k] = level;
@@ -155,17 +155,20 @@ static int parse_bin_special(const tc_jctx *c, json_t *sv, const tc_attr *a, siz
             return rc;
         if (v < a->min || v > a->max)
             return tc_json_fail(&ec, NULL, err, "%s is outside the range of '%s' [%s, %s]",
-                                tc_model_num(n1, v), a->name, tc_model_num(n2, a->min), tc_model_num(n3, a->max));
+                                tc_schema_num(n1, v), a->name, tc_schema_num(n2, a->min),
+                                tc_schema_num(n3, a->max));
         if (a->type == TC_ATTR_INT && v != floor(v))
             return tc_json_fail(&ec, NULL, err, "%s is not a whole number, and '%s' is an int",
-                                tc_model_num(n1, v), a->name);
+                                tc_schema_num(n1, v), a->name);
         for (size_t j = 0; j < bc->n_specials; j++)
             if (bc->specials[j] == v)
                 return tc_json_fail(&ec, NULL, err, "%s is already a special value in bins[%zu]",
-                                    tc_model_num(n1, v), bc->special_owner[j]);
+                                    tc_schema_num(n1, v), bc->special_owner[j]);
         if (bc->n_specials == TC_MODEL_SPECIALS_MAX)
-            return tc_json_fail(&ec, NULL, err, "more than %d special values in one "
-                                "characteristic", TC_MODEL_SPECIALS_MAX);
+            return tc_json_fail(&ec, NULL, err,
+                                "more than %d special values in one "
+                                "characteristic",
+                                TC_MODEL_SPECIALS_MAX);
         bc->specials[bc->n_specials] = v;
         bc->special_owner[bc->n_specials++] = bin_index;
         values[k] = v;
@@ -176,11 +179,11 @@ static int parse_bin_special(const tc_jctx *c, json_t *sv, const tc_attr *a, siz
     return TC_OK;
 }
 
-static int parse_bin(const tc_jctx *c, json_t *b, const tc_attr *a, size_t bin_index,
-                     tc_bin *bin, double *values, bin_check *bc, tc_error *err)
+static int parse_bin(const tc_jctx *c, json_t *b, const tc_attr *a, size_t bin_index, tc_bin *bin,
+                     double *values, bin_check *bc, tc_error *err)
 {
-    static const char *const keys[] = {"lower", "upper", "levels", "special",
-                                       "missing", "woe", "points", "label", NULL};
+    static const char *const keys[] = {"lower", "upper",  "levels", "special", "missing",
+                                       "woe",   "points", "label",  NULL};
     char n1[40], n2[40];
     int rc;
     if ((rc = tc_json_expect_object(c, b, keys, err)) != TC_OK)
@@ -213,19 +216,18 @@ static int parse_bin(const tc_jctx *c, json_t *b, const tc_attr *a, size_t bin_i
     }
     if (!is_numeric(a)) {
         if (has_interval || sv != NULL)
-            return tc_json_fail(c, has_interval ? (json_object_get(b, "lower") ? "lower" : "upper")
-                                                : "special",
-                                err, "'%s' is a %s: its bins list levels", a->name,
-                                tc_attr_type_name(a->type));
+            return tc_json_fail(
+                c, has_interval ? (json_object_get(b, "lower") ? "lower" : "upper") : "special",
+                err, "'%s' is a %s: its bins list levels", a->name, tc_attr_type_name(a->type));
         if (lv == NULL)
             return tc_json_fail(c, NULL, err, "'%s' is a %s: a bin needs levels", a->name,
                                 tc_attr_type_name(a->type));
         return parse_bin_levels(c, lv, a, bin_index, bin, values, bc, err);
     }
     if (lv != NULL)
-        return tc_json_fail(c, "levels", err,
-                            "'%s' is %s %s: its bins are intervals, not levels", a->name,
-                            a->type == TC_ATTR_INT ? "an" : "a", tc_attr_type_name(a->type));
+        return tc_json_fail(c, "levels", err, "'%s' is %s %s: its bins are intervals, not levels",
+                            a->name, a->type == TC_ATTR_INT ? "an" : "a",
+                            tc_attr_type_name(a->type));
     if (sv != NULL)
         return parse_bin_special(c, sv, a, bin_index, bin, values, bc, err);
     int has_lower, has_upper;
@@ -233,8 +235,8 @@ static int parse_bin(const tc_jctx *c, json_t *b, const tc_attr *a, size_t bin_i
         (rc = parse_bound(c, b, "upper", INFINITY, &bin->upper, &has_upper, err)) != TC_OK)
         return rc;
     if (!(bin->lower < bin->upper))
-        return tc_json_fail(c, "upper", err, "%s is not above lower %s", tc_model_num(n1, bin->upper),
-                            tc_model_num(n2, bin->lower));
+        return tc_json_fail(c, "upper", err, "%s is not above lower %s",
+                            tc_schema_num(n1, bin->upper), tc_schema_num(n2, bin->lower));
     bin->kind = TC_BIN_INTERVAL;
     return TC_OK;
 }
@@ -254,9 +256,9 @@ static int check_intervals(const tc_jctx *chc, const tc_characteristic *ch, tc_e
         tc_jctx c = tc_jctx_index(&bsc, i);
         if (prev == SIZE_MAX) {
             if (b->lower > a->min)
-                return tc_json_fail(&c, "lower", err,
-                                    "%s leaves values of '%s' from its minimum %s unbinned",
-                                    tc_model_num(n1, b->lower), a->name, tc_model_num(n2, a->min));
+                return tc_json_fail(
+                    &c, "lower", err, "%s leaves values of '%s' from its minimum %s unbinned",
+                    tc_schema_num(n1, b->lower), a->name, tc_schema_num(n2, a->min));
         } else {
             const tc_bin *p = &ch->bins[prev];
             tc_jctx pc = tc_jctx_index(&bsc, prev);
@@ -266,14 +268,14 @@ static int check_intervals(const tc_jctx *chc, const tc_characteristic *ch, tc_e
                                     "ascending order",
                                     i);
             if (isinf(b->lower))
-                return tc_json_fail(&c, "lower", err,
-                                    "only the first interval may be open below");
+                return tc_json_fail(&c, "lower", err, "only the first interval may be open below");
             if (p->upper > b->lower)
                 return tc_json_fail(&pc, "upper", err, "%s overlaps bins[%zu]",
-                                    tc_model_num(n1, p->upper), i);
+                                    tc_schema_num(n1, p->upper), i);
             if (p->upper < b->lower)
-                return tc_json_fail(&pc, "upper", err, "%s leaves a gap before bins[%zu] (lower %s)",
-                                    tc_model_num(n1, p->upper), i, tc_model_num(n2, b->lower));
+                return tc_json_fail(&pc, "upper", err,
+                                    "%s leaves a gap before bins[%zu] (lower %s)",
+                                    tc_schema_num(n1, p->upper), i, tc_schema_num(n2, b->lower));
         }
         prev = i;
     }
@@ -283,9 +285,11 @@ static int check_intervals(const tc_jctx *chc, const tc_characteristic *ch, tc_e
                             tc_attr_type_name(a->type));
     if (ch->bins[prev].upper <= a->max) {
         tc_jctx c = tc_jctx_index(&bsc, prev);
-        return tc_json_fail(&c, "upper", err, "%s leaves values of '%s' up to its maximum %s "
+        return tc_json_fail(&c, "upper", err,
+                            "%s leaves values of '%s' up to its maximum %s "
                             "unbinned",
-                            tc_model_num(n1, ch->bins[prev].upper), a->name, tc_model_num(n2, a->max));
+                            tc_schema_num(n1, ch->bins[prev].upper), a->name,
+                            tc_schema_num(n2, a->max));
     }
     return TC_OK;
 }
@@ -333,7 +337,7 @@ static int check_reachable(const tc_jctx *chc, const tc_characteristic *ch, tc_e
         if (!reachable) {
             tc_jctx c = tc_jctx_index(&bsc, i);
             return tc_json_fail(&c, NULL, err, "no value of '%s' in [%s, %s] falls in this bin",
-                                a->name, tc_model_num(n1, a->min), tc_model_num(n2, a->max));
+                                a->name, tc_schema_num(n1, a->min), tc_schema_num(n2, a->max));
         }
     }
     return TC_OK;
@@ -386,8 +390,8 @@ static int parse_scorecard_char(const tc_jctx *c, json_t *obj, model_impl *mi,
         goto out;
     }
     if (a->missing_allowed && bc->missing_bin == SIZE_MAX) {
-        rc = tc_json_fail(c, "bins", err,
-                          "'%s' may be missing, but no bin has \"missing\": true", a->name);
+        rc = tc_json_fail(c, "bins", err, "'%s' may be missing, but no bin has \"missing\": true",
+                          a->name);
         goto out;
     }
     ch->missing = bc->missing_bin != SIZE_MAX ? TC_MISSING_BIN : TC_MISSING_NONE;
@@ -419,10 +423,9 @@ static int parse_impute(const tc_jctx *c, json_t *v, const tc_attr *a, double *o
                                 a->name);
         int l = tc_attr_level(a, json_string_value(v), json_string_length(v));
         if (l < 0)
-            return tc_json_fail(c, NULL, err, "'%s' is not a level of '%s'",
-                                tc_error_quote(q, sizeof q, json_string_value(v),
-                                               json_string_length(v)),
-                                a->name);
+            return tc_json_fail(
+                c, NULL, err, "'%s' is not a level of '%s'",
+                tc_error_quote(q, sizeof q, json_string_value(v), json_string_length(v)), a->name);
         *out = l;
         return TC_OK;
     }
@@ -432,14 +435,14 @@ static int parse_impute(const tc_jctx *c, json_t *v, const tc_attr *a, double *o
             return rc;
         if (*out < a->min || *out > a->max)
             return tc_json_fail(c, NULL, err, "%s is outside the range of '%s' [%s, %s]",
-                                tc_model_num(n1, *out), a->name, tc_model_num(n2, a->min), tc_model_num(n3, a->max));
+                                tc_schema_num(n1, *out), a->name, tc_schema_num(n2, a->min),
+                                tc_schema_num(n3, a->max));
         return TC_OK;
     }
     }
 }
 
-static int parse_missing_rule(const tc_jctx *c, json_t *obj, tc_characteristic *ch,
-                              tc_error *err)
+static int parse_missing_rule(const tc_jctx *c, json_t *obj, tc_characteristic *ch, tc_error *err)
 {
     static const char *const keys[] = {"impute", "indicator", NULL};
     const tc_attr *a = ch->attr;
@@ -454,8 +457,8 @@ static int parse_missing_rule(const tc_jctx *c, json_t *obj, tc_characteristic *
         return TC_OK;
     }
     if (!a->missing_allowed)
-        return tc_json_fail(c, "missing", err,
-                            "'%s' is never missing, so it takes no missing rule", a->name);
+        return tc_json_fail(c, "missing", err, "'%s' is never missing, so it takes no missing rule",
+                            a->name);
     tc_jctx mc = tc_jctx_key(c, "missing");
     int rc = tc_json_expect_object(&mc, mv, keys, err);
     if (rc != TC_OK)
@@ -481,19 +484,19 @@ static int parse_logistic_char(const tc_jctx *c, json_t *obj, tc_characteristic 
     const tc_attr *a = ch->attr;
     int t = 0, rc;
     char n1[40], n2[40];
-    if ((rc = tc_model_get_enum(c, obj, "transform", transform_names, 5,
-                       "identity, log1p, clip, indicator", &t, err)) != TC_OK)
+    if ((rc = tc_schema_get_enum(c, obj, "transform", 1, transform_names, 5,
+                                 "identity, log1p, clip, indicator", &t, err)) != TC_OK)
         return rc;
     ch->transform = (tc_transform)t;
     int numeric = is_numeric(a);
-    int ok = (ch->transform == TC_TRANSFORM_IDENTITY && a->type != TC_ATTR_CATEGORY) ||
-             ((ch->transform == TC_TRANSFORM_LOG1P || ch->transform == TC_TRANSFORM_CLIP) &&
-              numeric) ||
-             (ch->transform == TC_TRANSFORM_INDICATOR && a->type == TC_ATTR_CATEGORY);
+    int ok =
+        (ch->transform == TC_TRANSFORM_IDENTITY && a->type != TC_ATTR_CATEGORY) ||
+        ((ch->transform == TC_TRANSFORM_LOG1P || ch->transform == TC_TRANSFORM_CLIP) && numeric) ||
+        (ch->transform == TC_TRANSFORM_INDICATOR && a->type == TC_ATTR_CATEGORY);
     if (!ok)
         return tc_json_fail(c, "transform", err, "%s does not apply to '%s', %s %s",
-                            transform_names[t], a->name,
-                            a->type == TC_ATTR_INT ? "an" : "a", tc_attr_type_name(a->type));
+                            transform_names[t], a->name, a->type == TC_ATTR_INT ? "an" : "a",
+                            tc_attr_type_name(a->type));
     json_t *clip = json_object_get(obj, "clip"), *levels = json_object_get(obj, "levels");
     if (clip != NULL && ch->transform != TC_TRANSFORM_CLIP)
         return tc_json_fail(c, "clip", err, "only the clip transform takes a clip range");
@@ -518,8 +521,8 @@ static int parse_logistic_char(const tc_jctx *c, json_t *obj, tc_characteristic 
             if ((rc = tc_json_expect_object(&ec, e, term_keys, err)) != TC_OK ||
                 (rc = tc_json_get_string(&ec, e, "level", 1, TC_LEVEL_LEN_MAX, &level, err)) !=
                     TC_OK ||
-                (rc = tc_json_get_number(&ec, e, "coefficient", 1, &terms[k].coefficient,
-                                         err)) != TC_OK)
+                (rc = tc_json_get_number(&ec, e, "coefficient", 1, &terms[k].coefficient, err)) !=
+                    TC_OK)
                 return rc;
             int l = tc_attr_level(a, level, strlen(level));
             if (l < 0)
@@ -540,8 +543,8 @@ static int parse_logistic_char(const tc_jctx *c, json_t *obj, tc_characteristic 
         ch->n_params = 1;
         if (ch->transform == TC_TRANSFORM_LOG1P && !(a->min > -1))
             return tc_json_fail(c, "transform", err,
-                                "log1p needs values above -1, and '%s' goes down to %s",
-                                a->name, tc_model_num(n1, a->min));
+                                "log1p needs values above -1, and '%s' goes down to %s", a->name,
+                                tc_schema_num(n1, a->min));
         if (ch->transform == TC_TRANSFORM_CLIP) {
             if (clip == NULL)
                 return tc_json_fail(c, "clip", err, "the clip transform needs {\"min\", \"max\"}");
@@ -552,7 +555,8 @@ static int parse_logistic_char(const tc_jctx *c, json_t *obj, tc_characteristic 
                 return rc;
             if (!(ch->clip_min < ch->clip_max))
                 return tc_json_fail(&cc, "max", err, "%s is not above min %s",
-                                    tc_model_num(n1, ch->clip_max), tc_model_num(n2, ch->clip_min));
+                                    tc_schema_num(n1, ch->clip_max),
+                                    tc_schema_num(n2, ch->clip_min));
         }
     }
     if ((rc = parse_missing_rule(c, obj, ch, err)) != TC_OK)
@@ -676,7 +680,7 @@ static int check_points(const tc_jctx *root, model_impl *mi, tc_error *err)
                                     "%s does not follow from coefficient x woe: the bins imply "
                                     "offsets from %.2f to %.2f, more than the 1 point rounding "
                                     "allows",
-                                    tc_model_num(n1, ch->bins[i].points), lo, hi);
+                                    tc_schema_num(n1, ch->bins[i].points), lo, hi);
             }
         }
         sum_mid += (lo + hi) / 2;
@@ -687,17 +691,18 @@ static int check_points(const tc_jctx *root, model_impl *mi, tc_error *err)
         return tc_json_fail(root, "intercept", err,
                             "%s gives offset - factor x intercept = %s, but the points add up to "
                             "%s (at most %.1f apart from rounding)",
-                            tc_model_num(n1, m->intercept), tc_model_num(n2, want), tc_model_num(n3, sum_mid), tol);
+                            tc_schema_num(n1, m->intercept), tc_schema_num(n2, want),
+                            tc_schema_num(n3, sum_mid), tol);
     return TC_OK;
 }
 
-int tc_model_parse_chars(const tc_jctx *root, json_t *doc, model_impl *mi,
-                         const tc_reasons *dict, tc_error *err)
+int tc_model_parse_chars(const tc_jctx *root, json_t *doc, model_impl *mi, const tc_reasons *dict,
+                         tc_error *err)
 {
-    static const char *const sc_keys[] = {"attribute", "reason_code", "label",  "baseline",
-                                          "coefficient", "bins",      NULL};
-    static const char *const lr_keys[] = {"attribute", "reason_code", "label",  "baseline",
-                                          "transform", "coefficient", "clip",   "levels",
+    static const char *const sc_keys[] = {"attribute",   "reason_code", "label", "baseline",
+                                          "coefficient", "bins",        NULL};
+    static const char *const lr_keys[] = {"attribute", "reason_code", "label", "baseline",
+                                          "transform", "coefficient", "clip",  "levels",
                                           "missing",   NULL};
     tc_model *m = &mi->pub;
     json_t *arr = NULL;
@@ -731,7 +736,8 @@ int tc_model_parse_chars(const tc_jctx *root, json_t *doc, model_impl *mi,
             return rc;
         for (size_t k = 0; k < j; k++)
             if (mi->chars[k].attr_index == ch->attr_index)
-                return tc_json_fail(&c, "attribute", err, "'%s' is already used by "
+                return tc_json_fail(&c, "attribute", err,
+                                    "'%s' is already used by "
                                     "characteristics[%zu]",
                                     ch->attribute, k);
         if ((rc = find_or_add_reason(&c, obj, mi, dict, ch, err)) != TC_OK ||
@@ -749,8 +755,8 @@ int tc_model_parse_chars(const tc_jctx *root, json_t *doc, model_impl *mi,
                 return rc;
             used_bins += ch->n_bins;
         } else {
-            if ((rc = parse_logistic_char(&c, obj, ch, mi->terms + used_terms, &used_terms,
-                                          err)) != TC_OK)
+            if ((rc = parse_logistic_char(&c, obj, ch, mi->terms + used_terms, &used_terms, err)) !=
+                TC_OK)
                 return rc;
             ch->max_points *= m->factor;
             ch->min_points *= m->factor;
@@ -773,4 +779,3 @@ int tc_model_parse_chars(const tc_jctx *root, json_t *doc, model_impl *mi,
         return check_points(root, mi, err);
     return TC_OK;
 }
-

@@ -42,18 +42,13 @@ typedef struct model_impl {
     double *bin_points, *bin_woe, *bin_eta, *bin_lost_max, *bin_lost_base;
 } model_impl;
 
-/* Shortest text that reads back as v, for messages ("12.5", not "12.500000000000002"). */
-const char *tc_model_num(char buf[40], double v);
-/* obj[key] as the index of one of names[0..n) (expect lists them for the message). */
-int tc_model_get_enum(const tc_jctx *ctx, json_t *obj, const char *key, const char *const names[],
-                      size_t n, const char *expect, int *out, tc_error *err);
 /* obj's optional "label" (at most LABEL_MAX bytes), "" when absent. */
 int tc_model_get_label(const tc_jctx *ctx, json_t *obj, const char **out, tc_error *err);
 
 /* The parts: each fills its members of mi from the document; errors name the JSON path. */
 int tc_model_parse_card(const tc_jctx *ctx, json_t *root, model_impl *mi, tc_error *err);
-int tc_model_parse_chars(const tc_jctx *root, json_t *doc, model_impl *mi,
-                         const tc_reasons *dict, tc_error *err);
+int tc_model_parse_chars(const tc_jctx *root, json_t *doc, model_impl *mi, const tc_reasons *dict,
+                         tc_error *err);
 /* The bin of ch a present value falls in (special values first), or SIZE_MAX. */
 size_t tc_model_bin_of_value(const tc_characteristic *ch, double v);
 int tc_model_build_param_names(model_impl *mi, tc_error *err);

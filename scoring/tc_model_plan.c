@@ -1,4 +1,5 @@
-/* The covariance of the parameters, and the evaluation plan a scorecard is run by (a part of the model loader; tc_model.h is the contract). */
+/* The covariance of the parameters, and the evaluation plan a scorecard is run by (a part of the
+ * model loader; tc_model.h is the contract). */
 #include "tc_model.h"
 
 #include <math.h>
@@ -11,6 +12,7 @@
 
 #include "tc_json.h"
 #include "tc_model_impl.h"
+#include "tc_schema.h"
 #include "tc_record.h"
 
 /* ---- covariance ---- */
@@ -67,10 +69,10 @@ int tc_model_parse_covariance(const tc_jctx *root, json_t *doc, model_impl *mi, 
         if (!json_is_string(v))
             return tc_json_fail(&ic, NULL, err, "expected a parameter name");
         if (strcmp(json_string_value(v), m->param_names[p]) != 0)
-            return tc_json_fail(&ic, NULL, err, "'%s', but the model's coefficient %zu is '%s'",
-                                tc_error_quote(q, sizeof q, json_string_value(v),
-                                               json_string_length(v)),
-                                p, m->param_names[p]);
+            return tc_json_fail(
+                &ic, NULL, err, "'%s', but the model's coefficient %zu is '%s'",
+                tc_error_quote(q, sizeof q, json_string_value(v), json_string_length(v)), p,
+                m->param_names[p]);
     }
     if (json_array_size(rows) != n)
         return tc_json_fail(&c, "matrix", err, "%zu rows, expected %zu (one per parameter)",
@@ -106,7 +108,7 @@ int tc_model_parse_covariance(const tc_jctx *root, json_t *doc, model_impl *mi, 
                 return tc_json_fail(&ec, NULL, err,
                                     "%s differs from matrix[%zu][%zu] %s: the matrix must be "
                                     "symmetric",
-                                    tc_model_num(n1, a), j, i, tc_model_num(n2, b));
+                                    tc_schema_num(n1, a), j, i, tc_schema_num(n2, b));
             }
         }
     if (gsl_matrix_memcpy(mi->chol, mi->cov) != GSL_SUCCESS)
@@ -172,10 +174,10 @@ int tc_model_build_plan(model_impl *mi, tc_error *err)
     mi->bin_eta = calloc(n_bins, sizeof(double));
     mi->bin_lost_max = calloc(n_bins, sizeof(double));
     mi->bin_lost_base = calloc(n_bins, sizeof(double));
-    if (mi->pchars == NULL || mi->tables == NULL || mi->thresholds == NULL ||
-        mi->thr_bin == NULL || mi->specials == NULL || mi->special_bin == NULL ||
-        mi->bin_points == NULL || mi->bin_woe == NULL || mi->bin_eta == NULL ||
-        mi->bin_lost_max == NULL || mi->bin_lost_base == NULL)
+    if (mi->pchars == NULL || mi->tables == NULL || mi->thresholds == NULL || mi->thr_bin == NULL ||
+        mi->specials == NULL || mi->special_bin == NULL || mi->bin_points == NULL ||
+        mi->bin_woe == NULL || mi->bin_eta == NULL || mi->bin_lost_max == NULL ||
+        mi->bin_lost_base == NULL)
         return tc_errorf(err, TC_ENOMEM, "out of memory");
     size_t bitmap = (cat->n_attrs + 7) / 8, bin_base = 0, toff = 0, thoff = 0, soff = 0;
     for (size_t j = 0; j < m->n_chars; j++) {

@@ -339,7 +339,7 @@ int tc_train_model_text(const tc_train_result *r, const char *fingerprint, int w
     sb_add(&b, "  \"intercept\": %s,\n  \"grades\": [\n", num(n1, r->fit->coef[0]));
     for (size_t g = 0; g < s->n_grades; g++) {
         sb_add(&b, "    {\"grade\": ");
-        sb_str(&b, s->grades[g].grade);
+        sb_str(&b, s->grades[g].letter);
         sb_add(&b, ", \"min_score\": %s, \"vi\": ", num(n1, s->grades[g].min_score));
         sb_str(&b, s->grades[g].vi);
         sb_add(&b, ", \"en\": ");
