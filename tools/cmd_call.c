@@ -18,6 +18,7 @@
 #include "commands.h"
 #include "call_monitor.h"
 #include "csv_reader.h"
+#include "tc_buf.h"
 #include "tc_catalog.h"
 #include "tc_client.h"
 #include "tc_id.h"
@@ -469,43 +470,43 @@ static int run_raw(call_ctx *cx, const req_opts *r)
 
 /* ---- put: a population CSV, checked whole, then streamed ---- */
 
+/* Every row packed as a CitizenRecord, back to back, with where each ends and the CSV line it
+ * started on (for the server's "record N"). */
 typedef struct packed_rows {
-    unsigned char *buf;
-    size_t len, cap;
-    size_t *ends; /* end offset of each packed record */
-    long *lines;  /* the CSV line each record started on, for the server's "record N" */
-    size_t n, max;
+    tc_buf bytes, ends, lines; /* ends: size_t per record; lines: long per record */
+    size_t n;
 } packed_rows;
+
+static size_t row_end(const packed_rows *p, size_t i)
+{
+    return ((const size_t *)p->ends.data)[i];
+}
+
+static long row_line(const packed_rows *p, size_t i)
+{
+    return ((const long *)p->lines.data)[i];
+}
 
 static int rows_add(packed_rows *p, const ProtobufCMessage *m, long line)
 {
     size_t n = protobuf_c_message_get_packed_size(m);
-    if (p->len + n > p->cap) {
-        size_t cap = p->cap ? p->cap : 1u << 16;
-        while (cap < p->len + n)
-            cap *= 2;
-        unsigned char *b = realloc(p->buf, cap);
-        if (b == NULL)
-            return TC_ENOMEM;
-        p->buf = b;
-        p->cap = cap;
-    }
-    if (p->n == p->max) {
-        size_t max = p->max ? p->max * 2 : 1024;
-        size_t *e = realloc(p->ends, max * sizeof *e);
-        if (e != NULL)
-            p->ends = e;
-        long *l = realloc(p->lines, max * sizeof *l);
-        if (l != NULL)
-            p->lines = l;
-        if (e == NULL || l == NULL)
-            return TC_ENOMEM;
-        p->max = max;
-    }
-    p->len += protobuf_c_message_pack(m, p->buf + p->len);
-    p->lines[p->n] = line;
-    p->ends[p->n++] = p->len;
+    unsigned char *at = tc_buf_grow(&p->bytes, n);
+    if (at == NULL)
+        return TC_ENOMEM;
+    protobuf_c_message_pack(m, at);
+    size_t end = p->bytes.len;
+    if (tc_buf_add(&p->ends, &end, sizeof end) != 0 ||
+        tc_buf_add(&p->lines, &line, sizeof line) != 0)
+        return TC_ENOMEM;
+    p->n++;
     return TC_OK;
+}
+
+static void rows_free(packed_rows *p)
+{
+    tc_buf_free(&p->bytes);
+    tc_buf_free(&p->ends);
+    tc_buf_free(&p->lines);
 }
 
 /* Read and check every row, packing each as a CitizenRecord. Errors name file, line, column
@@ -630,7 +631,7 @@ static int run_put(call_ctx *cx, const req_opts *r)
     uint32_t batch = CALL_PUT_BATCH_MAX;
     tc_catalog *cat = NULL;
     tc_error err = {0};
-    packed_rows rows = {0};
+    packed_rows rows = {.bytes = {.first = 1u << 16}};
     uint64_t received = 0, written = 0, unchanged = 0;
     size_t calls = 0;
     int rc;
@@ -655,8 +656,9 @@ static int run_put(call_ctx *cx, const req_opts *r)
             goto out;
         }
         for (size_t i = first; i < last; i++) {
-            size_t start = i == 0 ? 0 : rows.ends[i - 1];
-            if (tc_client_stream_send(s, rows.buf + start, rows.ends[i] - start) != TC_OK)
+            size_t start = i == 0 ? 0 : row_end(&rows, i - 1);
+            if (tc_client_stream_send(s, rows.bytes.data + start, row_end(&rows, i) - start) !=
+                TC_OK)
                 break; /* the server has answered already: finish says how */
         }
         rc = tc_client_stream_finish(s, &resp, &rlen, &status, msg, sizeof msg);
@@ -685,7 +687,7 @@ static int run_put(call_ctx *cx, const req_opts *r)
                                   sscanf(named, "record %zu", &rec) == 1) &&
                 first + rec < last)
                 o = snprintf(context, sizeof context, " (record %zu is %s:%ld)", rec, r->positional,
-                             rows.lines[first + rec]);
+                             row_line(&rows, first + rec));
             else
                 context[0] = '\0';
             if (rows.n > batch && o >= 0 && (size_t)o < sizeof context)
@@ -716,9 +718,7 @@ static int run_put(call_ctx *cx, const req_opts *r)
         json_object_set_new(j, "calls", json_integer((json_int_t)calls));
     rc = print_json(cx, j);
 out:
-    free(rows.buf);
-    free(rows.ends);
-    free(rows.lines);
+    rows_free(&rows);
     tc_catalog_free(cat);
     return rc;
 }

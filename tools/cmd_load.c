@@ -198,7 +198,8 @@ static int read_inputs(load *L, const load_opts *lo, tc_error *err)
 
 int cmd_load(int argc, char **argv)
 {
-    load L = {.cmd = "load", .batch = LOAD_DEFAULT_BATCH, .max_errors_pct = -1};
+    load L = {.cmd = "load", .batch = LOAD_DEFAULT_BATCH, .max_errors_pct = -1,
+              .pop = {.first = 1u << 20}, .consent_arena = {.first = 1u << 20}};
     load_opts lo;
     int rc = parse_opts(argc, argv, &lo, &L);
     if (rc >= 0)

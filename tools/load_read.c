@@ -15,23 +15,6 @@
 #include "tc_text.h"
 #include "tc_time.h"
 
-void *load_buf_grow(buf *b, size_t n)
-{
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : (1u << 20);
-        while (cap < b->len + n)
-            cap *= 2;
-        unsigned char *d = realloc(b->data, cap);
-        if (d == NULL)
-            return NULL;
-        b->data = d;
-        b->cap = cap;
-    }
-    void *p = b->data + b->len;
-    b->len += n;
-    return p;
-}
-
 /* Record a problem with one row; rows may have several. */
 int load_reject(load *L, const char *file, long line, int column, const char *msg)
 {
@@ -211,7 +194,7 @@ static int add_consent_entry(load *L, long line, const unsigned char *key, size_
         L->cap_consents = cap;
     }
     size_t off = L->consent_arena.len;
-    unsigned char *p = load_buf_grow(&L->consent_arena, CE_HDR + klen + vlen);
+    unsigned char *p = tc_buf_grow(&L->consent_arena, CE_HDR + klen + vlen);
     if (p == NULL)
         return TC_ENOMEM;
     uint32_t ln = (uint32_t)line;
@@ -400,7 +383,7 @@ int load_read_population(load *L, const char *file, tc_error *err)
         }
         if (bad)
             continue;
-        unsigned char *e = load_buf_grow(&L->pop, L->pop_stride);
+        unsigned char *e = tc_buf_grow(&L->pop, L->pop_stride);
         if (e == NULL) {
             rc = TC_ENOMEM;
             goto fatal;
