@@ -18,6 +18,7 @@
 #include "commands.h"
 #include "call_monitor.h"
 #include "csv_reader.h"
+#include "population_csv.h"
 #include "tc_buf.h"
 #include "tc_catalog.h"
 #include "tc_client.h"
@@ -509,120 +510,71 @@ static void rows_free(packed_rows *p)
     tc_buf_free(&p->lines);
 }
 
-/* Read and check every row, packing each as a CitizenRecord. Errors name file, line, column
- * and field; a citizen ID's digits are never repeated. */
+/* call put stops at the first problem of the file, naming its place. */
+static int stop_at_problem(void *ctx, const char *file, long line, int column, const char *msg)
+{
+    if (column > 0)
+        return tc_errorf(ctx, TC_EPARSE, "%s:%ld:%d: %s", file, line, column, msg);
+    return tc_errorf(ctx, TC_EPARSE, "%s:%ld: %s", file, line, msg);
+}
+
+/* One checked row as the CitizenRecord PutCitizens takes (strings borrowed from row and cat). */
+static void citizen_record(const tc_catalog *cat, const population_row *row,
+                           Tinchap__V1__AttributeValue *vals, Tinchap__V1__AttributeValue **ptrs,
+                           Tinchap__V1__CitizenRecord *rec)
+{
+    tinchap__v1__citizen_record__init(rec);
+    rec->citizen_id = (char *)row->id;
+    for (size_t k = 0; k < cat->n_attrs; k++) {
+        const tc_attr *a = &cat->attrs[k];
+        const tc_value *x = &row->values[k];
+        Tinchap__V1__AttributeValue *v = &vals[k];
+        tinchap__v1__attribute_value__init(v);
+        v->name = (char *)a->name;
+        if (!x->present) {
+            v->value_case = TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_MISSING;
+            v->missing = 1;
+        } else if (a->type == TC_ATTR_INT) {
+            v->value_case = TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_INT_VALUE;
+            v->int_value = (int64_t)x->v;
+        } else if (a->type == TC_ATTR_REAL) {
+            v->value_case = TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_REAL_VALUE;
+            v->real_value = x->v;
+        } else if (a->type == TC_ATTR_BOOL) {
+            v->value_case = TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_BOOL_VALUE;
+            v->bool_value = x->v != 0;
+        } else {
+            v->value_case = TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_LEVEL;
+            v->level = (char *)a->levels[(size_t)x->v];
+        }
+        ptrs[k] = v;
+    }
+    rec->n_attributes = cat->n_attrs;
+    rec->attributes = ptrs;
+}
+
+/* Read and check every row (population_csv, as tinchap load does), packing each as a
+ * CitizenRecord. The first problem stops the read, named by file, line and column; a citizen
+ * ID's digits are never repeated. */
 static int read_population(const char *file, const tc_catalog *cat, packed_rows *out, tc_error *err)
 {
-    csv_reader *in = NULL;
-    csv_row row;
-    int rc = csv_reader_open(file, &in, err);
-    if (rc != TC_OK)
-        return rc;
-    int col_of[TC_CATALOG_ATTRS_MAX]; /* catalog attribute -> CSV column */
-    int id_col = -1;
-    size_t n_cols = 0;
+    population_csv in;
+    population_row row;
     Tinchap__V1__AttributeValue vals[TC_CATALOG_ATTRS_MAX];
     Tinchap__V1__AttributeValue *ptrs[TC_CATALOG_ATTRS_MAX];
-    tc_value values[TC_CATALOG_ATTRS_MAX];
-    int got = csv_reader_next(in, &row, err);
-    if (got <= 0) {
-        rc = got < 0 ? got
-                     : tc_errorf(err, TC_EPARSE, "%s: empty file (expected a header row)", file);
-        goto out;
-    }
-    n_cols = row.n;
-    for (size_t k = 0; k < cat->n_attrs; k++)
-        col_of[k] = -1;
-    for (size_t i = 0; i < row.n; i++) {
-        char q[80];
-        int a = tc_catalog_find(cat, row.fields[i]);
-        int *slot = strcmp(row.fields[i], "citizen_id") == 0 ? &id_col : a >= 0 ? &col_of[a] : NULL;
-        if (slot == NULL) {
-            rc = tc_errorf(err, TC_EPARSE, "%s:%ld:%zu: column '%s' is not in catalog '%s'", file,
-                           row.line, i + 1, tc_error_quote(q, sizeof q, row.fields[i], row.lens[i]),
-                           cat->name);
-            goto out;
-        }
-        if (*slot >= 0) {
-            rc = tc_errorf(err, TC_EPARSE, "%s:%ld:%zu: column '%s' repeats column %d", file,
-                           row.line, i + 1, row.fields[i], *slot + 1);
-            goto out;
-        }
-        *slot = (int)i;
-    }
-    if (id_col < 0) {
-        rc = tc_errorf(err, TC_EPARSE, "%s:%ld: no citizen_id column", file, row.line);
-        goto out;
-    }
-    for (size_t k = 0; k < cat->n_attrs; k++)
-        if (col_of[k] < 0) {
-            rc = tc_errorf(err, TC_EPARSE,
-                           "%s:%ld: no column for attribute '%s' (every "
-                           "catalog attribute is needed; leave a cell empty when it is missing)",
-                           file, row.line, cat->attrs[k].name);
-            goto out;
-        }
-    while ((got = csv_reader_next(in, &row, err)) > 0) {
-        tc_error verr;
-        tc_id_info info;
-        if (row.n != n_cols) {
-            rc = tc_errorf(err, TC_EPARSE, "%s:%ld: %zu fields, the header has %zu", file, row.line,
-                           row.n, n_cols);
-            goto out;
-        }
-        if (tc_id_parse(row.fields[id_col], row.lens[id_col], 0, &info, &verr) != TC_OK) {
-            rc = tc_errorf(err, TC_EPARSE, "%s:%ld:%d: field 'citizen_id': %s", file, row.line,
-                           id_col + 1, verr.msg);
-            goto out;
-        }
-        Tinchap__V1__CitizenRecord rec = TINCHAP__V1__CITIZEN_RECORD__INIT;
-        rec.citizen_id = (char *)row.fields[id_col];
-        for (size_t k = 0; k < cat->n_attrs; k++) {
-            const tc_attr *a = &cat->attrs[k];
-            int c = col_of[k];
-            Tinchap__V1__AttributeValue *v = &vals[k];
-            tinchap__v1__attribute_value__init(v);
-            if (tc_attr_parse(a, row.fields[c], row.lens[c], &values[k], &verr) != TC_OK) {
-                rc = tc_errorf(err, TC_EPARSE, "%s:%ld:%d: %s", file, row.line, c + 1, verr.msg);
-                goto out;
-            }
-            v->name = (char *)a->name;
-            if (!values[k].present) {
-                v->value_case = TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_MISSING;
-                v->missing = 1;
-            } else if (a->type == TC_ATTR_INT) {
-                v->value_case = TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_INT_VALUE;
-                v->int_value = (int64_t)values[k].v;
-            } else if (a->type == TC_ATTR_REAL) {
-                v->value_case = TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_REAL_VALUE;
-                v->real_value = values[k].v;
-            } else if (a->type == TC_ATTR_BOOL) {
-                v->value_case = TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_BOOL_VALUE;
-                v->bool_value = values[k].v != 0;
-            } else {
-                v->value_case = TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_LEVEL;
-                v->level = (char *)a->levels[(size_t)values[k].v];
-            }
-            ptrs[k] = v;
-        }
-        int bad = -1;
-        if (tc_id_check_values(&info, cat, values, &bad, &verr) != TC_OK) {
-            rc = tc_errorf(err, TC_EPARSE, "%s:%ld:%d: %s", file, row.line,
-                           bad >= 0 ? col_of[bad] + 1 : id_col + 1, verr.msg);
-            goto out;
-        }
-        rec.n_attributes = cat->n_attrs;
-        rec.attributes = ptrs;
+    int rc = population_csv_open(&in, file, cat, 0, err), bad = 0;
+    if (rc != TC_OK)
+        return rc;
+    while ((rc = population_csv_next(&in, &row, &bad, stop_at_problem, err, err)) == 1) {
+        Tinchap__V1__CitizenRecord rec;
+        citizen_record(cat, &row, vals, ptrs, &rec);
         if (rows_add(out, &rec.base, row.line) != TC_OK) {
             rc = tc_errorf(err, TC_ENOMEM, "out of memory");
-            goto out;
+            break;
         }
     }
-    if (got < 0)
-        rc = got;
-out:
-    csv_reader_close(in);
-    return rc;
+    population_csv_close(&in);
+    return rc < 0 ? rc : TC_OK;
 }
 
 static int run_put(call_ctx *cx, const req_opts *r)
