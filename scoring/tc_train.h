@@ -75,12 +75,6 @@ typedef struct tc_train_attr {
     double impute_value; /* raw value (level index, 0/1 for bools) */
 } tc_train_attr;
 
-typedef struct tc_train_grade {
-    const char *grade;
-    double min_score;
-    const char *vi, *en;
-} tc_train_grade;
-
 typedef struct tc_train_spec {
     const char *origin;
     const tc_catalog *catalog;
@@ -118,7 +112,7 @@ typedef struct tc_train_spec {
     tc_reason_method reason_method;
     int reason_count;
     size_t n_grades;
-    tc_train_grade grades[TC_MODEL_GRADES_MAX];
+    tc_grade grades[TC_MODEL_GRADES_MAX]; /* letter, min_score, vi, en */
     size_t n_attrs;
     tc_train_attr attrs[TC_TRAIN_ATTRS_MAX];
 } tc_train_spec;

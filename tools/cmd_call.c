@@ -18,6 +18,8 @@
 #include "commands.h"
 #include "call_monitor.h"
 #include "csv_reader.h"
+#include "population_csv.h"
+#include "tc_buf.h"
 #include "tc_catalog.h"
 #include "tc_client.h"
 #include "tc_id.h"
@@ -127,14 +129,7 @@ static const char *const req_names[R_COUNT] = {
     "--page-token",    "--from",        "--to"};
 
 enum {
-    O_TARGET = 1000,
-    O_CA,
-    O_CERT,
-    O_KEY,
-    O_SERVER_NAME,
-    O_INSECURE,
-    O_TOKEN,
-    O_TIMEOUT,
+    O_TIMEOUT = 1000,
     O_COMPACT,
     O_JSON,
     O_REQ /* O_REQ + R_* */
@@ -476,159 +471,110 @@ static int run_raw(call_ctx *cx, const req_opts *r)
 
 /* ---- put: a population CSV, checked whole, then streamed ---- */
 
+/* Every row packed as a CitizenRecord, back to back, with where each ends and the CSV line it
+ * started on (for the server's "record N"). */
 typedef struct packed_rows {
-    unsigned char *buf;
-    size_t len, cap;
-    size_t *ends; /* end offset of each packed record */
-    long *lines;  /* the CSV line each record started on, for the server's "record N" */
-    size_t n, max;
+    tc_buf bytes, ends, lines; /* ends: size_t per record; lines: long per record */
+    size_t n;
 } packed_rows;
+
+static size_t row_end(const packed_rows *p, size_t i)
+{
+    return ((const size_t *)p->ends.data)[i];
+}
+
+static long row_line(const packed_rows *p, size_t i)
+{
+    return ((const long *)p->lines.data)[i];
+}
 
 static int rows_add(packed_rows *p, const ProtobufCMessage *m, long line)
 {
     size_t n = protobuf_c_message_get_packed_size(m);
-    if (p->len + n > p->cap) {
-        size_t cap = p->cap ? p->cap : 1u << 16;
-        while (cap < p->len + n)
-            cap *= 2;
-        unsigned char *b = realloc(p->buf, cap);
-        if (b == NULL)
-            return TC_ENOMEM;
-        p->buf = b;
-        p->cap = cap;
-    }
-    if (p->n == p->max) {
-        size_t max = p->max ? p->max * 2 : 1024;
-        size_t *e = realloc(p->ends, max * sizeof *e);
-        if (e != NULL)
-            p->ends = e;
-        long *l = realloc(p->lines, max * sizeof *l);
-        if (l != NULL)
-            p->lines = l;
-        if (e == NULL || l == NULL)
-            return TC_ENOMEM;
-        p->max = max;
-    }
-    p->len += protobuf_c_message_pack(m, p->buf + p->len);
-    p->lines[p->n] = line;
-    p->ends[p->n++] = p->len;
+    unsigned char *at = tc_buf_grow(&p->bytes, n);
+    if (at == NULL)
+        return TC_ENOMEM;
+    protobuf_c_message_pack(m, at);
+    size_t end = p->bytes.len;
+    if (tc_buf_add(&p->ends, &end, sizeof end) != 0 ||
+        tc_buf_add(&p->lines, &line, sizeof line) != 0)
+        return TC_ENOMEM;
+    p->n++;
     return TC_OK;
 }
 
-/* Read and check every row, packing each as a CitizenRecord. Errors name file, line, column
- * and field; a citizen ID's digits are never repeated. */
+static void rows_free(packed_rows *p)
+{
+    tc_buf_free(&p->bytes);
+    tc_buf_free(&p->ends);
+    tc_buf_free(&p->lines);
+}
+
+/* call put stops at the first problem of the file, naming its place. */
+static int stop_at_problem(void *ctx, const char *file, long line, int column, const char *msg)
+{
+    if (column > 0)
+        return tc_errorf(ctx, TC_EPARSE, "%s:%ld:%d: %s", file, line, column, msg);
+    return tc_errorf(ctx, TC_EPARSE, "%s:%ld: %s", file, line, msg);
+}
+
+/* One checked row as the CitizenRecord PutCitizens takes (strings borrowed from row and cat). */
+static void citizen_record(const tc_catalog *cat, const population_row *row,
+                           Tinchap__V1__AttributeValue *vals, Tinchap__V1__AttributeValue **ptrs,
+                           Tinchap__V1__CitizenRecord *rec)
+{
+    tinchap__v1__citizen_record__init(rec);
+    rec->citizen_id = (char *)row->id;
+    for (size_t k = 0; k < cat->n_attrs; k++) {
+        const tc_attr *a = &cat->attrs[k];
+        const tc_value *x = &row->values[k];
+        Tinchap__V1__AttributeValue *v = &vals[k];
+        tinchap__v1__attribute_value__init(v);
+        v->name = (char *)a->name;
+        if (!x->present) {
+            v->value_case = TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_MISSING;
+            v->missing = 1;
+        } else if (a->type == TC_ATTR_INT) {
+            v->value_case = TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_INT_VALUE;
+            v->int_value = (int64_t)x->v;
+        } else if (a->type == TC_ATTR_REAL) {
+            v->value_case = TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_REAL_VALUE;
+            v->real_value = x->v;
+        } else if (a->type == TC_ATTR_BOOL) {
+            v->value_case = TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_BOOL_VALUE;
+            v->bool_value = x->v != 0;
+        } else {
+            v->value_case = TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_LEVEL;
+            v->level = (char *)a->levels[(size_t)x->v];
+        }
+        ptrs[k] = v;
+    }
+    rec->n_attributes = cat->n_attrs;
+    rec->attributes = ptrs;
+}
+
+/* Read and check every row (population_csv, as tinchap load does), packing each as a
+ * CitizenRecord. The first problem stops the read, named by file, line and column; a citizen
+ * ID's digits are never repeated. */
 static int read_population(const char *file, const tc_catalog *cat, packed_rows *out, tc_error *err)
 {
-    csv_reader *in = NULL;
-    csv_row row;
-    int rc = csv_reader_open(file, &in, err);
-    if (rc != TC_OK)
-        return rc;
-    int col_of[TC_CATALOG_ATTRS_MAX]; /* catalog attribute -> CSV column */
-    int id_col = -1;
-    size_t n_cols = 0;
+    population_csv in;
+    population_row row;
     Tinchap__V1__AttributeValue vals[TC_CATALOG_ATTRS_MAX];
     Tinchap__V1__AttributeValue *ptrs[TC_CATALOG_ATTRS_MAX];
-    tc_value values[TC_CATALOG_ATTRS_MAX];
-    int got = csv_reader_next(in, &row, err);
-    if (got <= 0) {
-        rc = got < 0 ? got
-                     : tc_errorf(err, TC_EPARSE, "%s: empty file (expected a header row)", file);
-        goto out;
-    }
-    n_cols = row.n;
-    for (size_t k = 0; k < cat->n_attrs; k++)
-        col_of[k] = -1;
-    for (size_t i = 0; i < row.n; i++) {
-        char q[80];
-        int a = tc_catalog_find(cat, row.fields[i]);
-        int *slot = strcmp(row.fields[i], "citizen_id") == 0 ? &id_col : a >= 0 ? &col_of[a] : NULL;
-        if (slot == NULL) {
-            rc = tc_errorf(err, TC_EPARSE, "%s:%ld:%zu: column '%s' is not in catalog '%s'", file,
-                           row.line, i + 1, tc_error_quote(q, sizeof q, row.fields[i], row.lens[i]),
-                           cat->name);
-            goto out;
-        }
-        if (*slot >= 0) {
-            rc = tc_errorf(err, TC_EPARSE, "%s:%ld:%zu: column '%s' repeats column %d", file,
-                           row.line, i + 1, row.fields[i], *slot + 1);
-            goto out;
-        }
-        *slot = (int)i;
-    }
-    if (id_col < 0) {
-        rc = tc_errorf(err, TC_EPARSE, "%s:%ld: no citizen_id column", file, row.line);
-        goto out;
-    }
-    for (size_t k = 0; k < cat->n_attrs; k++)
-        if (col_of[k] < 0) {
-            rc = tc_errorf(err, TC_EPARSE,
-                           "%s:%ld: no column for attribute '%s' (every "
-                           "catalog attribute is needed; leave a cell empty when it is missing)",
-                           file, row.line, cat->attrs[k].name);
-            goto out;
-        }
-    while ((got = csv_reader_next(in, &row, err)) > 0) {
-        tc_error verr;
-        tc_id_info info;
-        if (row.n != n_cols) {
-            rc = tc_errorf(err, TC_EPARSE, "%s:%ld: %zu fields, the header has %zu", file, row.line,
-                           row.n, n_cols);
-            goto out;
-        }
-        if (tc_id_parse(row.fields[id_col], row.lens[id_col], 0, &info, &verr) != TC_OK) {
-            rc = tc_errorf(err, TC_EPARSE, "%s:%ld:%d: field 'citizen_id': %s", file, row.line,
-                           id_col + 1, verr.msg);
-            goto out;
-        }
-        Tinchap__V1__CitizenRecord rec = TINCHAP__V1__CITIZEN_RECORD__INIT;
-        rec.citizen_id = (char *)row.fields[id_col];
-        for (size_t k = 0; k < cat->n_attrs; k++) {
-            const tc_attr *a = &cat->attrs[k];
-            int c = col_of[k];
-            Tinchap__V1__AttributeValue *v = &vals[k];
-            tinchap__v1__attribute_value__init(v);
-            if (tc_attr_parse(a, row.fields[c], row.lens[c], &values[k], &verr) != TC_OK) {
-                rc = tc_errorf(err, TC_EPARSE, "%s:%ld:%d: %s", file, row.line, c + 1, verr.msg);
-                goto out;
-            }
-            v->name = (char *)a->name;
-            if (!values[k].present) {
-                v->value_case = TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_MISSING;
-                v->missing = 1;
-            } else if (a->type == TC_ATTR_INT) {
-                v->value_case = TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_INT_VALUE;
-                v->int_value = (int64_t)values[k].v;
-            } else if (a->type == TC_ATTR_REAL) {
-                v->value_case = TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_REAL_VALUE;
-                v->real_value = values[k].v;
-            } else if (a->type == TC_ATTR_BOOL) {
-                v->value_case = TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_BOOL_VALUE;
-                v->bool_value = values[k].v != 0;
-            } else {
-                v->value_case = TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_LEVEL;
-                v->level = (char *)a->levels[(size_t)values[k].v];
-            }
-            ptrs[k] = v;
-        }
-        int bad = -1;
-        if (tc_id_check_values(&info, cat, values, &bad, &verr) != TC_OK) {
-            rc = tc_errorf(err, TC_EPARSE, "%s:%ld:%d: %s", file, row.line,
-                           bad >= 0 ? col_of[bad] + 1 : id_col + 1, verr.msg);
-            goto out;
-        }
-        rec.n_attributes = cat->n_attrs;
-        rec.attributes = ptrs;
+    int rc = population_csv_open(&in, file, cat, 0, err), bad = 0;
+    if (rc != TC_OK)
+        return rc;
+    while ((rc = population_csv_next(&in, &row, &bad, stop_at_problem, err, err)) == 1) {
+        Tinchap__V1__CitizenRecord rec;
+        citizen_record(cat, &row, vals, ptrs, &rec);
         if (rows_add(out, &rec.base, row.line) != TC_OK) {
             rc = tc_errorf(err, TC_ENOMEM, "out of memory");
-            goto out;
+            break;
         }
     }
-    if (got < 0)
-        rc = got;
-out:
-    csv_reader_close(in);
-    return rc;
+    population_csv_close(&in);
+    return rc < 0 ? rc : TC_OK;
 }
 
 static int run_put(call_ctx *cx, const req_opts *r)
@@ -637,7 +583,7 @@ static int run_put(call_ctx *cx, const req_opts *r)
     uint32_t batch = CALL_PUT_BATCH_MAX;
     tc_catalog *cat = NULL;
     tc_error err = {0};
-    packed_rows rows = {0};
+    packed_rows rows = {.bytes = {.first = 1u << 16}};
     uint64_t received = 0, written = 0, unchanged = 0;
     size_t calls = 0;
     int rc;
@@ -662,8 +608,9 @@ static int run_put(call_ctx *cx, const req_opts *r)
             goto out;
         }
         for (size_t i = first; i < last; i++) {
-            size_t start = i == 0 ? 0 : rows.ends[i - 1];
-            if (tc_client_stream_send(s, rows.buf + start, rows.ends[i] - start) != TC_OK)
+            size_t start = i == 0 ? 0 : row_end(&rows, i - 1);
+            if (tc_client_stream_send(s, rows.bytes.data + start, row_end(&rows, i) - start) !=
+                TC_OK)
                 break; /* the server has answered already: finish says how */
         }
         rc = tc_client_stream_finish(s, &resp, &rlen, &status, msg, sizeof msg);
@@ -692,7 +639,7 @@ static int run_put(call_ctx *cx, const req_opts *r)
                                   sscanf(named, "record %zu", &rec) == 1) &&
                 first + rec < last)
                 o = snprintf(context, sizeof context, " (record %zu is %s:%ld)", rec, r->positional,
-                             rows.lines[first + rec]);
+                             row_line(&rows, first + rec));
             else
                 context[0] = '\0';
             if (rows.n > batch && o >= 0 && (size_t)o < sizeof context)
@@ -723,9 +670,7 @@ static int run_put(call_ctx *cx, const req_opts *r)
         json_object_set_new(j, "calls", json_integer((json_int_t)calls));
     rc = print_json(cx, j);
 out:
-    free(rows.buf);
-    free(rows.ends);
-    free(rows.lines);
+    rows_free(&rows);
     tc_catalog_free(cat);
     return rc;
 }
@@ -773,13 +718,7 @@ static void drop_grpc_log(gpr_log_func_args *args)
 int cmd_call(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"target", required_argument, NULL, O_TARGET},
-        {"ca", required_argument, NULL, O_CA},
-        {"cert", required_argument, NULL, O_CERT},
-        {"key", required_argument, NULL, O_KEY},
-        {"server-name", required_argument, NULL, O_SERVER_NAME},
-        {"insecure", no_argument, NULL, O_INSECURE},
-        {"token", required_argument, NULL, O_TOKEN},
+        TC_CLIENT_LONG_OPTIONS,
         {"timeout", required_argument, NULL, O_TIMEOUT},
         {"compact", no_argument, NULL, O_COMPACT},
         {"json", no_argument, NULL, O_JSON},
@@ -820,28 +759,9 @@ int cmd_call(int argc, char **argv)
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (tc_client_option(&co, c, optarg))
+            continue;
         switch (c) {
-        case O_TARGET:
-            co.target = optarg;
-            break;
-        case O_CA:
-            co.ca_file = optarg;
-            break;
-        case O_CERT:
-            co.cert_file = optarg;
-            break;
-        case O_KEY:
-            co.key_file = optarg;
-            break;
-        case O_SERVER_NAME:
-            co.server_name = optarg;
-            break;
-        case O_INSECURE:
-            co.insecure = 1;
-            break;
-        case O_TOKEN:
-            co.token = optarg;
-            break;
         case O_TIMEOUT:
             if ((rc = parse_u32("--timeout", optarg, 3600000, &u)) != 0)
                 return rc;
@@ -863,7 +783,7 @@ int cmd_call(int argc, char **argv)
                 break;
             }
             /* name the option, never its value: a value may be a citizen ID */
-            if (optopt != 0 && optopt < O_TARGET)
+            if (optopt != 0 && optopt < 256)
                 return cli_usage("call", "unknown option '-%c'", optopt);
             return cli_usage("call", "unknown option, or an option without its value");
         }
