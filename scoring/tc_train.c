@@ -298,7 +298,7 @@ out:
     return rc;
 }
 
-static int metrics_of(job *jb, int val, tc_metrics *out, tc_error *err)
+static int metrics_of(job *jb, int val, tc_perf *out, tc_error *err)
 {
     tc_train_result *r = jb->r;
     const tc_dataset *ds = jb->ds;
@@ -319,7 +319,7 @@ static int metrics_of(job *jb, int val, tc_metrics *out, tc_error *err)
                 w[m] = ds->w[i];
             m++;
         }
-    rc = tc_metrics_compute(pd, y, w, m, out, err);
+    rc = tc_perf_compute(pd, y, w, m, out, err);
 out:
     free(w);
     free(y);
