@@ -50,7 +50,7 @@ static int card_date(const tc_jctx *c, json_t *obj, const char *key, int require
     return TC_OK;
 }
 
-/* Figures of one sample: the statistics tc_metrics defines (see tc_metrics.h). */
+/* Figures of one sample: the statistics tc_perf defines (see tc_perf.h). */
 static int parse_card_sample(const tc_jctx *parent, json_t *v, const char *key, int required,
                              tc_error *err)
 {

@@ -148,7 +148,7 @@ static const char *figure(char buf[40], double v)
     return num(buf, strtod(t, NULL));
 }
 
-static void write_sample(tc_buf *b, const char *key, const tc_metrics *m, int last)
+static void write_sample(tc_buf *b, const char *key, const tc_perf *m, int last)
 {
     char n1[40], n2[40], n3[40], n4[40], n5[40], n6[40];
     tc_buf_printf(b, "      \"%s\": {\"rows\": %zu, \"events\": %s, \"auc\": %s, \"gini\": %s, "

@@ -19,7 +19,7 @@
 #include "commands.h"
 #include "csv_reader.h"
 #include "tc_eval.h"
-#include "tc_metrics.h"
+#include "tc_perf.h"
 #include "tc_model.h"
 #include "tc_record.h"
 #include "train_data.h"

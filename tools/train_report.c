@@ -226,7 +226,7 @@ static void roc_chart(tc_buf *b, const tc_train_result *r)
 static void calibration_chart(tc_buf *b, const tc_train_result *r)
 {
     double hi = 0;
-    const tc_metrics *ms[2] = {&r->dev, &r->val};
+    const tc_perf *ms[2] = {&r->dev, &r->val};
     for (int k = 0; k < 1 + r->has_validation; k++)
         for (size_t g = 0; g < ms[k]->n_groups; g++) {
             const tc_calibration_group *cg = &ms[k]->groups[g];
@@ -240,7 +240,7 @@ static void calibration_chart(tc_buf *b, const tc_train_result *r)
     polyline(&c, d, d, 2, "ref");
     static const char *const cls[2] = {"dev", "val"};
     for (int k = 0; k < 1 + r->has_validation; k++) {
-        double x[TC_METRICS_GROUPS], y[TC_METRICS_GROUPS];
+        double x[TC_PERF_GROUPS], y[TC_PERF_GROUPS];
         for (size_t g = 0; g < ms[k]->n_groups; g++) {
             x[g] = ms[k]->groups[g].expected / ms[k]->groups[g].n;
             y[g] = ms[k]->groups[g].events / ms[k]->groups[g].n;
@@ -351,7 +351,7 @@ static void ks_chart(tc_buf *b, const tc_train_result *r, const hist *h)
     const char *names[2] = {"default", "non-default"}, *cls[2] = {"bad", "good"};
     legend(&c, 2, names, cls, 0);
     char cap[200];
-    const tc_metrics *m = r->has_validation ? &r->val : &r->dev;
+    const tc_perf *m = r->has_validation ? &r->val : &r->dev;
     snprintf(cap, sizeof cap,
              "KS %.4f on PD (%s); %.4f on the %g-point score bins drawn, widest near %g", m->ks,
              r->has_validation ? "validation" : "development", ks, h->width, ks_x);
@@ -417,7 +417,7 @@ static void metric_row(tc_buf *b, const char *name, int digits, int general, dou
 
 static void key_figures(tc_buf *b, const tc_train_result *r)
 {
-    const tc_metrics *d = &r->dev, *v = &r->val;
+    const tc_perf *d = &r->dev, *v = &r->val;
     int hv = r->has_validation;
     tc_buf_printf(b, "<table class=\"figures\"><tr><th></th><th>development</th><th>validation</th></tr>\n");
     metric_row(b, "rows", 0, 0, (double)d->rows, (double)v->rows, hv);
