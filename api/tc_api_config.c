@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tc_api_rest.h"
 #include "tc_json.h"
 
 #define CONFIG_FILE_MAX (1u << 20)

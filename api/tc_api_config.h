@@ -46,6 +46,8 @@ typedef struct tc_api_identity {
     unsigned institution_index;             /* institutions numbered from 0, by first use */
 } tc_api_identity;
 
+#define TC_API_REST_THREADS_MAX 16 /* rest_threads at most */
+
 typedef struct tc_api_config {
     char listen[256];
     char database[TC_API_PATH_MAX];

@@ -24,9 +24,9 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "tc_api_config.h"
 #include "tc_error.h"
 
-#define TC_API_REST_THREADS_MAX 16
 
 struct tc_api_server;
 typedef struct tc_api_rest tc_api_rest;

@@ -18,6 +18,7 @@
 
 #include "tc_api_internal.h"
 #include "tc_api_feed.h"
+#include "tc_grpc_status.h"
 #include "tc_api_rest.h"
 #include "tc_api_monitor.h"
 #include "tc_api_validate.h"
@@ -247,24 +248,7 @@ tc_api_reason tc_api_reason_of(int code)
 
 const char *tc_api_status_name(grpc_status_code code)
 {
-    static const char *const names[] = {"OK",
-                                        "CANCELLED",
-                                        "UNKNOWN",
-                                        "INVALID_ARGUMENT",
-                                        "DEADLINE_EXCEEDED",
-                                        "NOT_FOUND",
-                                        "ALREADY_EXISTS",
-                                        "PERMISSION_DENIED",
-                                        "RESOURCE_EXHAUSTED",
-                                        "FAILED_PRECONDITION",
-                                        "ABORTED",
-                                        "OUT_OF_RANGE",
-                                        "UNIMPLEMENTED",
-                                        "INTERNAL",
-                                        "UNAVAILABLE",
-                                        "DATA_LOSS",
-                                        "UNAUTHENTICATED"};
-    return (unsigned)code < sizeof names / sizeof names[0] ? names[code] : "UNKNOWN";
+    return tc_grpc_status_name((int)code);
 }
 
 /* ---- slots ---- */

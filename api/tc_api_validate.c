@@ -13,8 +13,13 @@
 
 /* The engine's checks say "field 'x': why": the violation is of x, for why; anything else is of
  * the given field. Returns 1 (one more problem). */
-static int bad_from(tc_api_error *e, const char *field, const char *msg)
+/* What a request's checks say repeats what the client sent (a name, a level, a value): any run
+ * of digits long enough to be a citizen ID is redacted before it goes back or into a log. */
+static int bad_from(tc_api_error *e, const char *field, const char *text)
 {
+    char msg[TC_ERROR_MSG_MAX];
+    snprintf(msg, sizeof msg, "%s", text);
+    tc_text_redact_ids(msg);
     const char *q;
     if (strncmp(msg, "field '", 7) == 0 && (q = strchr(msg + 7, '\'')) != NULL &&
         strncmp(q, "': ", 3) == 0 && (size_t)(q - msg - 7) < TC_API_ERROR_FIELD_MAX) {
@@ -39,6 +44,7 @@ static int bad(tc_api_error *e, const char *field, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
+    tc_text_redact_ids(why);
     tc_api_error_violation(e, field, "%s", why);
     return 1;
 }

@@ -1,6 +1,7 @@
 /* The client: one channel, blocking unary and client-streaming calls on private completion
  * queues, and reusable asynchronous calls on a caller's queue. See tc_client.h. */
 #include "tc_client.h"
+#include "tc_grpc_status.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -71,24 +72,21 @@ struct tc_client_stream {
 
 const char *tc_client_status_name(int code)
 {
-    static const char *const names[] = {"OK",
-                                        "CANCELLED",
-                                        "UNKNOWN",
-                                        "INVALID_ARGUMENT",
-                                        "DEADLINE_EXCEEDED",
-                                        "NOT_FOUND",
-                                        "ALREADY_EXISTS",
-                                        "PERMISSION_DENIED",
-                                        "RESOURCE_EXHAUSTED",
-                                        "FAILED_PRECONDITION",
-                                        "ABORTED",
-                                        "OUT_OF_RANGE",
-                                        "UNIMPLEMENTED",
-                                        "INTERNAL",
-                                        "UNAVAILABLE",
-                                        "DATA_LOSS",
-                                        "UNAUTHENTICATED"};
-    return code >= 0 && (size_t)code < sizeof names / sizeof names[0] ? names[code] : "UNKNOWN";
+    return tc_grpc_status_name(code);
+}
+
+int tc_client_option(tc_client_options *o, int c, const char *arg)
+{
+    switch (c) {
+    case TC_CLIENT_OPT_TARGET: o->target = arg; return 1;
+    case TC_CLIENT_OPT_CA: o->ca_file = arg; return 1;
+    case TC_CLIENT_OPT_CERT: o->cert_file = arg; return 1;
+    case TC_CLIENT_OPT_KEY: o->key_file = arg; return 1;
+    case TC_CLIENT_OPT_SERVER_NAME: o->server_name = arg; return 1;
+    case TC_CLIENT_OPT_INSECURE: o->insecure = 1; return 1;
+    case TC_CLIENT_OPT_TOKEN: o->token = arg; return 1;
+    default: return 0;
+    }
 }
 
 static void set_msg(char *msg, size_t size, const char *text)

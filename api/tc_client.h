@@ -52,6 +52,7 @@
 #ifndef TC_CLIENT_H
 #define TC_CLIENT_H
 
+#include <getopt.h>
 #include <stddef.h>
 
 #include "tc_error.h"
@@ -76,6 +77,30 @@ typedef struct tc_client_options {
 } tc_client_options;
 
 typedef struct tc_client tc_client;
+
+/* The connection options every client program takes (tinchap call, benchmarks/loadgen, the
+ * fault tests' load), from one table: put TC_CLIENT_LONG_OPTIONS in the program's getopt_long
+ * table and hand each option getopt returns to tc_client_option first. */
+enum {
+    TC_CLIENT_OPT_TARGET = 0x7100, /* above any short option and any program's own values */
+    TC_CLIENT_OPT_CA,
+    TC_CLIENT_OPT_CERT,
+    TC_CLIENT_OPT_KEY,
+    TC_CLIENT_OPT_SERVER_NAME,
+    TC_CLIENT_OPT_INSECURE,
+    TC_CLIENT_OPT_TOKEN,
+};
+#define TC_CLIENT_LONG_OPTIONS                                                                   \
+    {"target", required_argument, NULL, TC_CLIENT_OPT_TARGET},                                   \
+        {"ca", required_argument, NULL, TC_CLIENT_OPT_CA},                                       \
+        {"cert", required_argument, NULL, TC_CLIENT_OPT_CERT},                                   \
+        {"key", required_argument, NULL, TC_CLIENT_OPT_KEY},                                     \
+        {"server-name", required_argument, NULL, TC_CLIENT_OPT_SERVER_NAME},                     \
+        {"insecure", no_argument, NULL, TC_CLIENT_OPT_INSECURE},                                 \
+        {"token", required_argument, NULL, TC_CLIENT_OPT_TOKEN}
+
+/* 1 when c (a getopt_long result) is a connection option, applied to o from arg; else 0. */
+int tc_client_option(tc_client_options *o, int c, const char *arg);
 
 /* Open a channel. It connects lazily, on the first call. A bearer token over plaintext is
  * refused unless the target is a loopback address: anywhere else it would travel readable. */

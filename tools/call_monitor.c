@@ -5,7 +5,7 @@
 #include <stdio.h>
 
 #include "call_monitor.h"
-#include "tc_metrics.h"
+#include "tc_perf.h"
 #include "tinchap/v1/admin.pb-c.h"
 
 static const char *band(double v)

@@ -110,7 +110,27 @@ static int size_arg(const char *v, const char *flag, size_t *out)
     return 0;
 }
 
-int main(int argc, char **argv)
+/* The configuration file first, wherever --config appears, so flags override it. */
+static int load_config_files(int argc, char **argv, tc_api_config *cfg)
+{
+    tc_error err = {0};
+    for (int i = 1; i < argc; i++) {
+        const char *file = NULL;
+        if ((strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "-c") == 0) && i + 1 < argc)
+            file = argv[i + 1];
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            file = argv[i] + 9;
+        if (file != NULL && tc_api_config_load(cfg, file, &err) != TC_OK) {
+            tc_api_log_eventf(NULL, "error", "start_refused", "error", "%s", err.msg);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The configuration: the file first, wherever --config appears, then the flags over it; checked.
+ * -1: go on; otherwise the exit status (help or version printed, or refused). */
+static int parse_opts(int argc, char **argv, tc_api_config *cfg_out, const char **port_file_out)
 {
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -148,18 +168,8 @@ int main(int argc, char **argv)
     tc_api_config_defaults(&cfg);
     snprintf(cfg.catalog, sizeof cfg.catalog, "%s/catalog.json", tc_default_models_dir());
     snprintf(cfg.models, sizeof cfg.models, "%s", tc_default_models_dir());
-    /* The configuration file first, wherever --config appears, so flags override it. */
-    for (int i = 1; i < argc; i++) {
-        const char *file = NULL;
-        if ((strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "-c") == 0) && i + 1 < argc)
-            file = argv[i + 1];
-        else if (strncmp(argv[i], "--config=", 9) == 0)
-            file = argv[i] + 9;
-        if (file != NULL && tc_api_config_load(&cfg, file, &err) != TC_OK) {
-            tc_api_log_eventf(NULL, "error", "start_refused", "error", "%s", err.msg);
-            return 1;
-        }
-    }
+    if (load_config_files(argc, argv, &cfg) != 0)
+        return 1;
     int c, rc = 0;
     unsigned u;
     opterr = 0;
@@ -239,6 +249,15 @@ int main(int argc, char **argv)
         tc_api_log_eventf(NULL, "error", "start_refused", "error", "%s", err.msg);
         return 1;
     }
+    *cfg_out = cfg;
+    *port_file_out = port_file;
+    return -1;
+}
+
+/* Serve until SIGTERM or SIGINT; SIGHUP reloads the models. The exit status. */
+static int serve(const tc_api_config *cfg, const char *port_file)
+{
+    tc_error err = {0};
     gsl_set_error_handler_off();
     /* One thread takes the signals; every other thread, gRPC's included, has them blocked. */
     sigset_t set_;
@@ -251,7 +270,7 @@ int main(int argc, char **argv)
     tc_api_log_capture_grpc();
     grpc_init();
     tc_api_server *srv = NULL;
-    if (tc_api_server_start(&cfg, &srv, &err) != TC_OK) {
+    if (tc_api_server_start(cfg, &srv, &err) != TC_OK) {
         tc_api_log_eventf(NULL, "error", "start_refused", "error", "%s", err.msg);
         grpc_shutdown_blocking();
         return 1;
@@ -277,4 +296,12 @@ int main(int argc, char **argv)
     tc_api_server_stop(srv);
     grpc_shutdown_blocking();
     return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static tc_api_config cfg; /* large: not on the stack */
+    const char *port_file = NULL;
+    int status = parse_opts(argc, argv, &cfg, &port_file);
+    return status >= 0 ? status : serve(&cfg, port_file);
 }

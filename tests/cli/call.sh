@@ -214,7 +214,7 @@ expect_eq "score the new citizen" 0 "$status"
 printf 'citizen_id,not_an_attribute\n%s,1\n' "$NEW" > "$WORK/bad.csv"
 callas steward put "$WORK/bad.csv"
 expect_eq "bad CSV: local error, nothing sent" 1 "$status"
-expect_contains "bad CSV names the column" "bad.csv:1:2: column 'not_an_attribute'" "$errout"
+expect_contains "bad CSV names the column" "bad.csv:1:2: unknown column 'not_an_attribute' (not citizen_id nor an attribute of catalog" "$errout"
 callas steward revoke --citizen "$NEW" --institution bank-a --purpose loan-origination
 expect_eq "revoke" 0 "$status"
 callas bank-a score --citizen "$NEW" --consent-ref VNEID-CALL-TEST --purpose loan-origination \

@@ -5,22 +5,12 @@ set(TC_FUZZ_TARGETS id catalog model record csv_row score_request steward_reques
                     pb_json consent_event)
 
 set(TC_FUZZ_DIR ${CMAKE_SOURCE_DIR}/tests/fuzz)
-set(TC_FUZZ_csv_row_SOURCES ${CMAKE_SOURCE_DIR}/tools/csv_reader.c)
-set(TC_FUZZ_csv_row_LIBS csv::csv)
-set(TC_FUZZ_csv_row_INCLUDES ${CMAKE_SOURCE_DIR}/tools)
-# the validation code of the service, without the service (no gRPC)
-set(TC_FUZZ_score_request_SOURCES ${CMAKE_SOURCE_DIR}/api/tc_api_validate.c
-    ${CMAKE_SOURCE_DIR}/api/tc_api_error.c)
-set(TC_FUZZ_score_request_LIBS tinchap_proto)
-set(TC_FUZZ_score_request_INCLUDES ${CMAKE_SOURCE_DIR}/api)
-set(TC_FUZZ_steward_request_SOURCES ${CMAKE_SOURCE_DIR}/api/tc_api_validate.c
-    ${CMAKE_SOURCE_DIR}/api/tc_api_error.c)
-set(TC_FUZZ_steward_request_LIBS tinchap_proto)
-set(TC_FUZZ_steward_request_INCLUDES ${CMAKE_SOURCE_DIR}/api)
-# the consent feed's codec, without the broker client
-set(TC_FUZZ_consent_event_SOURCES ${CMAKE_SOURCE_DIR}/api/tc_api_event.c)
-set(TC_FUZZ_consent_event_LIBS tinchap_proto)
-set(TC_FUZZ_consent_event_INCLUDES ${CMAKE_SOURCE_DIR}/api)
+set(TC_FUZZ_csv_row_LIBS tinchap_csv)
+# the checks of the service's requests and the consent feed's codec, without the service (no
+# gRPC, no broker client)
+set(TC_FUZZ_score_request_LIBS tinchap_checks)
+set(TC_FUZZ_steward_request_LIBS tinchap_checks)
+set(TC_FUZZ_consent_event_LIBS tinchap_checks)
 
 # the proto3 JSON mapping of the REST interface, as a library
 set(TC_FUZZ_pb_json_LIBS tinchap_json tinchap_proto)
