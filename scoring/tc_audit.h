@@ -6,8 +6,9 @@
  *   meta           format, fingerprint of the secret the citizen keys come from, creation
  *   audit          sequence (u64, big-endian) -> encoded record
  *   audit_citizen  citizen key + sequence     -> "" ("who scored me")
- *   idempotency    institution NUL request_id -> time, sequence, request digest, the response
- *   idem_time      time (u64 BE) + that key   -> "" (to forget entries older than 24 h)
+ *   responses      sequence (u64, big-endian) -> time, request digest, the request-ID key
+ *                  (institution NUL request_id) and the answer given, for each answer whose
+ *                  request ID is remembered; appended, and forgotten after 24 h from the front
  *   governance     sequence (u64, big-endian) -> one model governance action as a JSON object
  *                  (who promoted or retired which model when; written by tinchap model, see
  *                  tc_governance.h), kept with the Score records so one trail answers both
@@ -33,6 +34,11 @@
  * record is marked as a replay, which is not an inquiry) or, if the request differed, a
  * conflict. Doing this in the single writer makes it exact even for concurrent retries. The
  * memory is per trail, so per replica: a retry that lands on another replica is scored again.
+ * Which keys were answered is held in RAM (32 bytes per answer of the last 24 h, rebuilt from
+ * the responses table when the writer starts), so a new request ID costs no B-tree walk, and
+ * remembering an answer is an append: both writes of a Score go to the end of their tables.
+ * (A trail written with the former tables idempotency and idem_time has their answers of the
+ * last 24 h moved to responses, and both dropped, when it is first opened read-write.)
  *
  * Submitting takes no global lock: each producer (worker) has its own queue, and waking the
  * writer costs a system call only when it is asleep. Reading goes through a tc_audit_reader,

@@ -14,9 +14,39 @@
 #include "tc_audit.h"
 #include "tc_store.h" /* tc_mdb_error */
 
-/* An idempotency value: time (u64 BE), sequence (u64 BE), the request's digest, then the
- * remembered response. */
+/* A responses value: time (u64 BE), the request's digest, the length of the request-ID key
+ * (u16 BE), that key (institution NUL key), then the remembered response. */
+#define RESP_HDR (8 + 16 + 2)
+/* Trails written before the responses table kept the memory in idempotency (key -> time,
+ * sequence, digest, response) and idem_time: opening such a trail moves it (tc_audit.c). */
 #define IDEM_HDR (8 + 8 + 16)
+
+/* Records are in commit order, and a record's time (when its outcome was decided) precedes its
+ * commit by at most a batch: time order holds to within this. */
+#define BATCH_SKEW_US (60 * 1000000LL)
+
+/* The request-ID memory in RAM (tc_audit_memory.c): one 32-byte slot per answer remembered. */
+typedef struct idem_slot {
+    uint64_t hash, seq;
+    int64_t time_us;
+    uint32_t next; /* the bucket's next slot */
+} idem_slot;
+
+typedef struct idem_memory {
+    pthread_mutex_t mu; /* the committer adds, workers look up (tc_audit_idem_lookup) */
+    uint64_t seed[2];
+    idem_slot *ring;    /* cap slots (a power of two), n of them used from head, oldest first */
+    uint32_t *buckets;  /* cap chains */
+    size_t cap, head, n;
+} idem_memory;
+
+int idem_memory_init(idem_memory *m);
+void idem_memory_free(idem_memory *m);
+uint64_t idem_memory_hash(const idem_memory *m, const void *key, size_t len);
+size_t idem_memory_find(idem_memory *m, uint64_t hash, uint64_t *seqs, size_t max);
+int idem_memory_add(idem_memory *m, uint64_t hash, uint64_t seq, int64_t time_us);
+void idem_memory_expire(idem_memory *m, int64_t before_us);
+void idem_memory_rollback(idem_memory *m, uint64_t from_seq);
 
 typedef struct producer {
     pthread_mutex_t mu;
@@ -27,10 +57,11 @@ typedef struct producer {
 struct tc_audit {
     char *path;
     MDB_env *env;
-    MDB_dbi meta, audit, by_citizen, idem, idem_time, governance;
+    MDB_dbi meta, audit, by_citizen, responses, governance;
     MDB_dbi steward, steward_citizen;
     int has_governance; /* 0: a read-only trail written before the table existed */
     int has_steward;    /* the same */
+    int has_responses;  /* the same */
     tc_audit_options opt;
     size_t n_producers;
     producer producers[TC_AUDIT_PRODUCERS_MAX];
@@ -40,6 +71,8 @@ struct tc_audit {
     atomic_int stopping;
     uint64_t next_seq;
     int64_t last_prune_us;
+    idem_memory memory; /* request IDs answered in the last 24 h (writer only when started) */
+    int memory_ready;
     /* Relaxed mode: commits without sync set dirty; a thread of its own syncs every sync_ms,
      * so that no reply waits behind an fdatasync (mdb_env_sync runs beside a write txn). */
     atomic_int dirty;
@@ -83,6 +116,11 @@ static inline uint64_t from_be64(const unsigned char *p)
         v = v << 8 | p[i];
     return v;
 }
+
+/* The remembered answer to key, committed or in txn, younger than 24 h at now_us: its
+ * responses value, or NULL. */
+const unsigned char *tc_audit_response_find(tc_audit *a, MDB_txn *txn, const void *key,
+                                            size_t key_len, int64_t now_us, size_t *len);
 
 /* Renew r's read transaction: each read is one fresh snapshot. */
 int tc_audit_reader_begin(tc_audit_reader *r, tc_error *err);

@@ -37,23 +37,47 @@ int tc_audit_reader_begin(tc_audit_reader *r, tc_error *err)
     return mrc == MDB_SUCCESS ? TC_OK : mdb_fail(r->a, mrc, "reading the audit trail", err);
 }
 
+const unsigned char *tc_audit_response_find(tc_audit *a, MDB_txn *txn, const void *key,
+                                            size_t key_len, int64_t now_us, size_t *len)
+{
+    uint64_t seqs[4];
+    uint64_t h = idem_memory_hash(&a->memory, key, key_len);
+    pthread_mutex_lock(&a->memory.mu);
+    size_t n = idem_memory_find(&a->memory, h, seqs, 4);
+    pthread_mutex_unlock(&a->memory.mu);
+    for (size_t i = 0; i < n; i++) { /* newest first; the stored key settles a collision */
+        unsigned char sk[8];
+        be64(sk, seqs[i]);
+        MDB_val k = {8, sk}, v;
+        if (mdb_get(txn, a->responses, &k, &v) != MDB_SUCCESS || v.mv_size < RESP_HDR)
+            continue; /* not committed yet: the writer settles it */
+        const unsigned char *p = v.mv_data;
+        size_t stored = (size_t)p[24] << 8 | p[25];
+        if (stored != key_len || v.mv_size - RESP_HDR < key_len ||
+            memcmp(p + RESP_HDR, key, key_len) != 0)
+            continue;
+        if (now_us - (int64_t)from_be64(p) >= (int64_t)TC_AUDIT_IDEM_SECONDS * 1000000)
+            return NULL;
+        *len = v.mv_size;
+        return p;
+    }
+    return NULL;
+}
+
 int tc_audit_idem_lookup(tc_audit_reader *r, const char *key, size_t key_len, int64_t now_us,
                          unsigned char digest[16], unsigned char *response,
                          size_t *response_len)
 {
-    MDB_val k = {key_len, (void *)key}, v;
     int rc = TC_ENOTFOUND;
-    if (tc_audit_reader_begin(r, NULL) != TC_OK)
+    size_t len = 0;
+    if (!r->a->has_responses || tc_audit_reader_begin(r, NULL) != TC_OK)
         return TC_ENOTFOUND;
-    if (mdb_get(r->txn, r->a->idem, &k, &v) == MDB_SUCCESS && v.mv_size >= IDEM_HDR &&
-        v.mv_size - IDEM_HDR <= TC_AUDIT_RESPONSE_MAX) {
-        const unsigned char *p = v.mv_data;
-        if (now_us - (int64_t)from_be64(p) < (int64_t)TC_AUDIT_IDEM_SECONDS * 1000000) {
-            memcpy(digest, p + 16, 16);
-            memcpy(response, p + IDEM_HDR, v.mv_size - IDEM_HDR);
-            *response_len = v.mv_size - IDEM_HDR;
-            rc = TC_OK;
-        }
+    const unsigned char *p = tc_audit_response_find(r->a, r->txn, key, key_len, now_us, &len);
+    if (p != NULL && len - RESP_HDR - key_len <= TC_AUDIT_RESPONSE_MAX) {
+        memcpy(digest, p + 8, 16);
+        memcpy(response, p + RESP_HDR + key_len, len - RESP_HDR - key_len);
+        *response_len = len - RESP_HDR - key_len;
+        rc = TC_OK;
     }
     mdb_txn_reset(r->txn);
     return rc;
@@ -112,9 +136,6 @@ int tc_audit_by_citizen(tc_audit_reader *r, const unsigned char key[TC_CITIZEN_K
     return rc;
 }
 
-/* Records are in commit order, and a record's time (when its outcome was decided) precedes its
- * commit by at most a batch: time order holds to within this. */
-#define BATCH_SKEW_US (60 * 1000000LL)
 
 /* The time of the record at or after sequence number seq (cur placed on it), or INT64_MAX. */
 static int64_t time_at(MDB_cursor *cur, uint64_t seq, uint64_t *found)
