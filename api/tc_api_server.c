@@ -570,6 +570,10 @@ static void metrics_extra(FILE *f, void *arg)
             "%llu\n"
             "# HELP tinchap_audit_sync_failing 1 while the last sync of the audit trail failed.\n"
             "# TYPE tinchap_audit_sync_failing gauge\ntinchap_audit_sync_failing %d\n"
+            "# HELP tinchap_audit_index_failures_total Passes of the citizen indexer that could "
+            "not write (retried every 100 ms; who-scored-me stays exact, reading more records).\n"
+            "# TYPE tinchap_audit_index_failures_total counter\n"
+            "tinchap_audit_index_failures_total %llu\n"
             "# HELP tinchap_audit_batch_size Records per audit commit.\n"
             "# TYPE tinchap_audit_batch_size summary\n"
             "tinchap_audit_batch_size_sum %llu\ntinchap_audit_batch_size_count %llu\n"
@@ -581,7 +585,8 @@ static void metrics_extra(FILE *f, void *arg)
             "tinchap_audit_commit_seconds_max %.6f\n",
             (unsigned long long)as.batches, (unsigned long long)as.records,
             (unsigned long long)as.failures, (unsigned long long)as.sync_failures,
-            tc_audit_sync_failing(srv->audit), (unsigned long long)as.batch_size_sum,
+            tc_audit_sync_failing(srv->audit), (unsigned long long)as.index_failures,
+            (unsigned long long)as.batch_size_sum,
             (unsigned long long)as.batches, (double)as.commit_us_sum / 1e6,
             (unsigned long long)as.batches, (double)as.commit_us_max / 1e6);
     const tc_model_set *set = tc_registry_acquire(srv->registry);

@@ -126,8 +126,12 @@ static int open_tables(tc_audit *a, const tc_audit_options *opt, tc_error *err)
     }
     if (mrc == MDB_SUCCESS)
         mrc = mdb_dbi_open(txn, "audit", create, &a->audit);
-    if (mrc == MDB_SUCCESS)
-        mrc = mdb_dbi_open(txn, "audit_citizen", create, &a->by_citizen);
+    if (mrc == MDB_SUCCESS && opt->read_only) { /* the index is in citizen-index/ since */
+        mrc = mdb_dbi_open(txn, "audit_citizen", 0, &a->by_citizen);
+        a->has_old_citizen = mrc == MDB_SUCCESS;
+        if (mrc == MDB_NOTFOUND)
+            mrc = MDB_SUCCESS;
+    }
     if (mrc == MDB_SUCCESS) {
         mrc = mdb_dbi_open(txn, "responses", create, &a->responses);
         a->has_responses = mrc == MDB_SUCCESS;
@@ -220,6 +224,10 @@ int tc_audit_open(const tc_audit_options *opt, tc_audit **out, tc_error *err)
         }
     }
     if ((rc = open_tables(a, opt, err)) != TC_OK)
+        goto fail;
+    MDB_envinfo info;
+    mdb_env_info(a->env, &info);
+    if ((rc = tc_audit_index_open(a, info.me_mapsize, err)) != TC_OK)
         goto fail;
     *out = a;
     return TC_OK;
@@ -356,16 +364,9 @@ static int write_entry(tc_audit *a, MDB_txn *txn, tc_audit_entry *e)
         return EINVAL;
     be64(key, e->rec.seq);
     MDB_val k = {8, key}, v = {n, rec};
+    /* the only write of a record: the citizen index follows off the reply path */
     if ((mrc = mdb_put(txn, a->audit, &k, &v, MDB_APPEND)) != MDB_SUCCESS)
         return mrc;
-    if (e->rec.has_citizen) {
-        unsigned char ck[TC_CITIZEN_KEY_LEN + 8];
-        memcpy(ck, e->rec.citizen, TC_CITIZEN_KEY_LEN);
-        be64(ck + TC_CITIZEN_KEY_LEN, e->rec.seq);
-        MDB_val cv = {sizeof ck, ck}, empty = {0, NULL};
-        if ((mrc = mdb_put(txn, a->by_citizen, &cv, &empty, 0)) != MDB_SUCCESS)
-            return mrc;
-    }
     a->next_seq++;
     return MDB_SUCCESS;
 }
@@ -593,6 +594,8 @@ int tc_audit_start(tc_audit *a, size_t producers, tc_error *err)
     a->last_prune_us = tc_time_now_us();
     if (a->opt.relaxed && (rc = start_syncer(a, err)) != TC_OK)
         return rc;
+    if (a->ix_env != NULL && (rc = tc_audit_index_start(a, err)) != TC_OK)
+        return rc;
     if (pthread_create(&a->thread, NULL, writer_main, a) != 0)
         return tc_errorf(err, TC_ENOMEM, "audit: cannot start the writer thread");
     a->started = 1;
@@ -609,6 +612,7 @@ void tc_audit_close(tc_audit *a)
         pthread_join(a->thread, NULL);
         sem_destroy(&a->wake);
     }
+    tc_audit_index_close(a); /* after the writer: its last records are indexed */
     if (a->syncer_started) { /* after the writer: its last commits are synced below */
         pthread_mutex_lock(&a->sync_mu);
         a->sync_stop = 1;

@@ -57,7 +57,9 @@ typedef struct producer {
 struct tc_audit {
     char *path;
     MDB_env *env;
-    MDB_dbi meta, audit, by_citizen, responses, governance;
+    MDB_dbi meta, audit, responses, governance;
+    MDB_dbi by_citizen; /* read-only, a trail without citizen-index/: its former index table */
+    int has_old_citizen;
     MDB_dbi steward, steward_citizen;
     int has_governance; /* 0: a read-only trail written before the table existed */
     int has_steward;    /* the same */
@@ -90,12 +92,32 @@ struct tc_audit {
     tc_audit_stats stats;
     tc_error last_err;      /* of the last failed commit (commit_mu; done() may read it) */
     tc_audit_entry **batch; /* the writer's working list */
+    /* The citizen index, an environment of its own written by the indexer thread
+     * (tc_audit_index.c). ix_env is NULL for a read-only copy without one. */
+    char *ix_path;
+    MDB_env *ix_env;
+    MDB_dbi ix_meta, ix_citizen;
+    pthread_t indexer;
+    int indexer_started;
+    pthread_mutex_t ix_mu; /* guards ix_stop, for ix_cv */
+    pthread_cond_t ix_cv;
+    int ix_stop;
+    unsigned char *ix_entries; /* the indexer's working list */
 };
 
 struct tc_audit_reader {
     tc_audit *a;
     MDB_txn *txn;
+    MDB_txn *ix_txn; /* on the citizen index, when the trail has one */
 };
+
+/* The citizen index (tc_audit_index.c): opened (created, and a former index table moved into
+ * it, unless read-only) after the trail's tables; started with the writer; closed after it. */
+int tc_audit_index_open(tc_audit *a, size_t map_size, tc_error *err);
+int tc_audit_index_start(tc_audit *a, tc_error *err);
+void tc_audit_index_close(tc_audit *a);
+/* The sequence number below which every record is in the index (1: none is). */
+uint64_t tc_audit_index_upto(tc_audit *a, MDB_txn *ix_txn);
 
 
 static inline int mdb_fail(const tc_audit *a, int rc, const char *what, tc_error *err)

@@ -19,6 +19,13 @@ int tc_audit_reader_new(tc_audit *a, tc_audit_reader **out, tc_error *err)
         return mdb_fail(a, mrc, "starting a read transaction", err);
     }
     mdb_txn_reset(r->txn);
+    if (a->ix_env != NULL) {
+        if ((mrc = mdb_txn_begin(a->ix_env, NULL, MDB_RDONLY, &r->ix_txn)) != MDB_SUCCESS) {
+            tc_audit_reader_free(r);
+            return tc_mdb_error(a->ix_path, a->ix_env, mrc, "starting a read transaction", err);
+        }
+        mdb_txn_reset(r->ix_txn);
+    }
     *out = r;
     return TC_OK;
 }
@@ -28,6 +35,8 @@ void tc_audit_reader_free(tc_audit_reader *r)
     if (r == NULL)
         return;
     mdb_txn_abort(r->txn);
+    if (r->ix_txn != NULL)
+        mdb_txn_abort(r->ix_txn);
     free(r);
 }
 
@@ -95,47 +104,109 @@ static int read_record(tc_audit *a, MDB_txn *txn, uint64_t seq, tc_audit_record 
     return tc_audit_decode(v.mv_data, v.mv_size, out, err);
 }
 
+typedef struct citizen_walk {
+    tc_audit *a;
+    MDB_txn *txn; /* the records' snapshot */
+    const unsigned char *key;
+    uint64_t before_seq; /* 0: no bound */
+    size_t limit, n;
+    tc_audit_fn fn;
+    void *arg;
+    int stopped;
+} citizen_walk;
+
+static void emit(citizen_walk *w, const tc_audit_record *rec)
+{
+    w->n++;
+    if (w->fn(rec, w->arg) != 0 || w->n >= w->limit)
+        w->stopped = 1;
+}
+
+/* The records from sequence number upto on, which the index does not hold yet: newest first,
+ * each decoded and compared. Bounded by the indexer's lag (every record, for a copy of a trail
+ * without its index). */
+static int walk_unindexed(citizen_walk *w, uint64_t upto, tc_error *err)
+{
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    tc_audit_record rec;
+    int rc = TC_OK, mrc = mdb_cursor_open(w->txn, w->a->audit, &cur);
+    if (mrc != MDB_SUCCESS)
+        return mdb_fail(w->a, mrc, "reading the audit trail", err);
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST); mrc == MDB_SUCCESS && !w->stopped;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
+        uint64_t seq = k.mv_size == 8 ? from_be64(k.mv_data) : 0;
+        if (seq < upto)
+            break;
+        if (w->before_seq != 0 && seq >= w->before_seq)
+            continue;
+        if ((rc = tc_audit_decode(v.mv_data, v.mv_size, &rec, err)) != TC_OK)
+            break;
+        if (rec.has_citizen && memcmp(rec.citizen, w->key, TC_CITIZEN_KEY_LEN) == 0)
+            emit(w, &rec);
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+/* The index's entries for the citizen below sequence number below, newest first. */
+static int walk_index(citizen_walk *w, MDB_txn *ix_txn, MDB_dbi dbi, uint64_t below,
+                      tc_error *err)
+{
+    MDB_cursor *cur = NULL;
+    unsigned char probe[TC_CITIZEN_KEY_LEN + 8];
+    memcpy(probe, w->key, TC_CITIZEN_KEY_LEN);
+    be64(probe + TC_CITIZEN_KEY_LEN, below);
+    MDB_val k = {sizeof probe, probe}, v;
+    tc_audit_record rec;
+    int rc = TC_OK, mrc = mdb_cursor_open(ix_txn, dbi, &cur);
+    if (mrc != MDB_SUCCESS)
+        return mdb_fail(w->a, mrc, "reading the audit trail", err);
+    /* from the citizen's entry at or just past the probe, walk backwards */
+    mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    mrc = mdb_cursor_get(cur, &k, &v, mrc == MDB_SUCCESS ? MDB_PREV : MDB_LAST);
+    while (mrc == MDB_SUCCESS && !w->stopped && k.mv_size == sizeof probe &&
+           memcmp(k.mv_data, w->key, TC_CITIZEN_KEY_LEN) == 0) {
+        uint64_t seq = from_be64((const unsigned char *)k.mv_data + TC_CITIZEN_KEY_LEN);
+        if ((rc = read_record(w->a, w->txn, seq, &rec, err)) != TC_OK)
+            break;
+        emit(w, &rec);
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
 int tc_audit_by_citizen(tc_audit_reader *r, const unsigned char key[TC_CITIZEN_KEY_LEN],
                         uint64_t before_seq, size_t limit, tc_audit_fn fn, void *arg,
                         tc_error *err)
 {
     tc_audit *a = r->a;
-    MDB_cursor *cur = NULL;
-    unsigned char probe[TC_CITIZEN_KEY_LEN + 8];
-    memcpy(probe, key, TC_CITIZEN_KEY_LEN);
-    if (before_seq == 0)
-        memset(probe + TC_CITIZEN_KEY_LEN, 0xff, 8);
-    else
-        be64(probe + TC_CITIZEN_KEY_LEN, before_seq);
-    MDB_val k = {sizeof probe, probe}, v;
-    int rc = tc_audit_reader_begin(r, err);
-    if (rc != TC_OK)
+    citizen_walk w = {a, r->txn, key, before_seq, limit, 0, fn, arg, limit == 0};
+    int rc, mrc;
+    /* the index's snapshot first: every record at or past its mark is in the later one */
+    if (r->ix_txn != NULL && (mrc = mdb_txn_renew(r->ix_txn)) != MDB_SUCCESS)
+        return tc_mdb_error(a->ix_path, a->ix_env, mrc, "reading the citizen index", err);
+    if ((rc = tc_audit_reader_begin(r, err)) != TC_OK) {
+        if (r->ix_txn != NULL)
+            mdb_txn_reset(r->ix_txn);
         return rc;
-    int mrc = mdb_cursor_open(r->txn, a->by_citizen, &cur);
-    if (mrc != MDB_SUCCESS) {
-        mdb_txn_reset(r->txn);
-        return mdb_fail(a, mrc, "reading the audit trail", err);
     }
-    /* newest first: from the citizen's entry at or just past the probe, walk backwards */
-    mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    mrc = mdb_cursor_get(cur, &k, &v, mrc == MDB_SUCCESS ? MDB_PREV : MDB_LAST);
-    size_t n = 0;
-    tc_audit_record rec;
-    while (mrc == MDB_SUCCESS && n < limit && k.mv_size == sizeof probe &&
-           memcmp(k.mv_data, key, TC_CITIZEN_KEY_LEN) == 0) {
-        uint64_t seq = from_be64((const unsigned char *)k.mv_data + TC_CITIZEN_KEY_LEN);
-        if ((rc = read_record(a, r->txn, seq, &rec, err)) != TC_OK)
-            break;
-        n++;
-        if (fn(&rec, arg) != 0)
-            break;
-        mrc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+    uint64_t below = before_seq != 0 ? before_seq : UINT64_MAX;
+    if (r->ix_txn != NULL) {
+        uint64_t upto = tc_audit_index_upto(a, r->ix_txn);
+        rc = walk_unindexed(&w, upto, err);
+        if (rc == TC_OK && !w.stopped)
+            rc = walk_index(&w, r->ix_txn, a->ix_citizen, below < upto ? below : upto, err);
+        mdb_txn_reset(r->ix_txn);
+    } else if (a->has_old_citizen) { /* a copy made before the index had its own place */
+        rc = walk_index(&w, r->txn, a->by_citizen, below, err);
+    } else { /* a copy without its index */
+        rc = walk_unindexed(&w, 0, err);
     }
-    mdb_cursor_close(cur);
     mdb_txn_reset(r->txn);
     return rc;
 }
-
 
 /* The time of the record at or after sequence number seq (cur placed on it), or INT64_MAX. */
 static int64_t time_at(MDB_cursor *cur, uint64_t seq, uint64_t *found)
