@@ -537,40 +537,60 @@ static void *syncer_main(void *arg)
 {
     tc_audit *a = arg;
     pthread_setname_np(pthread_self(), "tc-audit-sync");
-    pthread_mutex_lock(&a->sync_mu);
-    while (!a->sync_stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        long ns = ts.tv_nsec + (long)(a->opt.sync_ms % 1000) * 1000000L;
-        ts.tv_sec += (time_t)(a->opt.sync_ms / 1000) + ns / 1000000000L;
-        ts.tv_nsec = ns % 1000000000L;
-        while (!a->sync_stop && pthread_cond_timedwait(&a->sync_cv, &a->sync_mu, &ts) == 0) {
-        }
-        pthread_mutex_unlock(&a->sync_mu);
+    while (!periodic_wait(&a->syncer)) {
         /* a commit after the exchange sets dirty again: the next round covers it */
         if (atomic_exchange_explicit(&a->dirty, 0, memory_order_acq_rel))
             sync_once(a);
-        pthread_mutex_lock(&a->sync_mu);
     }
-    pthread_mutex_unlock(&a->sync_mu);
     return NULL;
 }
 
-static int start_syncer(tc_audit *a, tc_error *err)
+int periodic_start(periodic *p, unsigned ms, void *(*fn)(void *), void *arg, tc_error *err)
 {
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&a->sync_cv, &ca);
+    pthread_cond_init(&p->cv, &ca);
     pthread_condattr_destroy(&ca);
-    pthread_mutex_init(&a->sync_mu, NULL);
-    if (pthread_create(&a->syncer, NULL, syncer_main, a) != 0) {
-        pthread_cond_destroy(&a->sync_cv);
-        pthread_mutex_destroy(&a->sync_mu);
-        return tc_errorf(err, TC_ENOMEM, "audit: cannot start the sync thread");
+    pthread_mutex_init(&p->mu, NULL);
+    p->ms = ms;
+    p->stop = 0;
+    if (pthread_create(&p->thread, NULL, fn, arg) != 0) {
+        pthread_cond_destroy(&p->cv);
+        pthread_mutex_destroy(&p->mu);
+        return tc_errorf(err, TC_ENOMEM, "audit: cannot start a thread");
     }
-    a->syncer_started = 1;
+    p->started = 1;
     return TC_OK;
+}
+
+int periodic_wait(periodic *p)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    long ns = ts.tv_nsec + (long)(p->ms % 1000) * 1000000L;
+    ts.tv_sec += (time_t)(p->ms / 1000) + ns / 1000000000L;
+    ts.tv_nsec = ns % 1000000000L;
+    pthread_mutex_lock(&p->mu);
+    while (!p->stop && pthread_cond_timedwait(&p->cv, &p->mu, &ts) == 0) {
+    }
+    int stop = p->stop;
+    pthread_mutex_unlock(&p->mu);
+    return stop;
+}
+
+void periodic_stop(periodic *p)
+{
+    if (!p->started)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->stop = 1;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    pthread_join(p->thread, NULL);
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
+    p->started = 0;
 }
 
 int tc_audit_start(tc_audit *a, size_t producers, tc_error *err)
@@ -592,7 +612,8 @@ int tc_audit_start(tc_audit *a, size_t producers, tc_error *err)
     if (a->batch == NULL || sem_init(&a->wake, 0, 0) != 0)
         return tc_errorf(err, TC_ENOMEM, "out of memory");
     a->last_prune_us = tc_time_now_us();
-    if (a->opt.relaxed && (rc = start_syncer(a, err)) != TC_OK)
+    if (a->opt.relaxed &&
+        (rc = periodic_start(&a->syncer, a->opt.sync_ms, syncer_main, a, err)) != TC_OK)
         return rc;
     if (a->ix_env != NULL && (rc = tc_audit_index_start(a, err)) != TC_OK)
         return rc;
@@ -613,15 +634,7 @@ void tc_audit_close(tc_audit *a)
         sem_destroy(&a->wake);
     }
     tc_audit_index_close(a); /* after the writer: its last records are indexed */
-    if (a->syncer_started) { /* after the writer: its last commits are synced below */
-        pthread_mutex_lock(&a->sync_mu);
-        a->sync_stop = 1;
-        pthread_cond_signal(&a->sync_cv);
-        pthread_mutex_unlock(&a->sync_mu);
-        pthread_join(a->syncer, NULL);
-        pthread_cond_destroy(&a->sync_cv);
-        pthread_mutex_destroy(&a->sync_mu);
-    }
+    periodic_stop(&a->syncer); /* after the writer: its last commits are synced below */
     for (size_t i = 0; i < TC_AUDIT_PRODUCERS_MAX; i++) {
         free(a->producers[i].items);
         pthread_mutex_destroy(&a->producers[i].mu);

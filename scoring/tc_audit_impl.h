@@ -48,6 +48,24 @@ int idem_memory_add(idem_memory *m, uint64_t hash, uint64_t seq, int64_t time_us
 void idem_memory_expire(idem_memory *m, int64_t before_us);
 void idem_memory_rollback(idem_memory *m, uint64_t from_seq);
 
+/* A thread of the trail that works in rounds every ms milliseconds until stopped (the sync
+ * thread of a relaxed trail, the citizen indexer): see tc_audit.c. */
+typedef struct periodic {
+    pthread_t thread;
+    int started;
+    pthread_mutex_t mu; /* guards stop, for cv */
+    pthread_cond_t cv;
+    int stop;
+    unsigned ms;
+} periodic;
+
+/* Start fn(arg) on a thread named name; fn loops while periodic_wait returns 0. */
+int periodic_start(periodic *p, unsigned ms, void *(*fn)(void *), void *arg, tc_error *err);
+/* Wait a round (or until stopped): 1 once stopped. */
+int periodic_wait(periodic *p);
+/* Stop it and wait for it to return. */
+void periodic_stop(periodic *p);
+
 typedef struct producer {
     pthread_mutex_t mu;
     tc_audit_entry **items;
@@ -78,11 +96,7 @@ struct tc_audit {
     /* Relaxed mode: commits without sync set dirty; a thread of its own syncs every sync_ms,
      * so that no reply waits behind an fdatasync (mdb_env_sync runs beside a write txn). */
     atomic_int dirty;
-    pthread_t syncer;
-    int syncer_started;
-    pthread_mutex_t sync_mu; /* guards sync_stop, for sync_cv */
-    pthread_cond_t sync_cv;
-    int sync_stop;
+    periodic syncer;
     atomic_int sync_failing;    /* the last sync failed */
     int64_t sync_reported_us;   /* the sync thread's: when a failure was last reported */
     /* Held by whoever commits: the writer, or in relaxed mode a submitting thread that finds
@@ -97,11 +111,7 @@ struct tc_audit {
     char *ix_path;
     MDB_env *ix_env;
     MDB_dbi ix_meta, ix_citizen;
-    pthread_t indexer;
-    int indexer_started;
-    pthread_mutex_t ix_mu; /* guards ix_stop, for ix_cv */
-    pthread_cond_t ix_cv;
-    int ix_stop;
+    periodic indexer;
     unsigned char *ix_entries; /* the indexer's working list */
 };
 

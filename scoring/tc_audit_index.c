@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sys/stat.h>
 
@@ -216,21 +215,10 @@ static void *indexer_main(void *arg)
 {
     tc_audit *a = arg;
     pthread_setname_np(pthread_self(), "tc-audit-index");
-    pthread_mutex_lock(&a->ix_mu);
-    while (!a->ix_stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += INDEX_EVERY_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000L)
-            ts.tv_sec++, ts.tv_nsec -= 1000000000L;
-        while (!a->ix_stop && pthread_cond_timedwait(&a->ix_cv, &a->ix_mu, &ts) == 0) {
-        }
-        pthread_mutex_unlock(&a->ix_mu);
+    while (!periodic_wait(&a->indexer)) {
         while (index_pass(a) == INDEX_BATCH) {
         }
-        pthread_mutex_lock(&a->ix_mu);
     }
-    pthread_mutex_unlock(&a->ix_mu);
     while (index_pass(a) == INDEX_BATCH) { /* what the writer committed last */
     }
     return NULL;
@@ -238,36 +226,15 @@ static void *indexer_main(void *arg)
 
 int tc_audit_index_start(tc_audit *a, tc_error *err)
 {
-    pthread_condattr_t ca;
     if ((a->ix_entries = malloc((size_t)INDEX_BATCH * ENTRY_LEN)) == NULL)
         return tc_errorf(err, TC_ENOMEM, "out of memory");
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&a->ix_cv, &ca);
-    pthread_condattr_destroy(&ca);
-    pthread_mutex_init(&a->ix_mu, NULL);
-    if (pthread_create(&a->indexer, NULL, indexer_main, a) != 0) {
-        pthread_cond_destroy(&a->ix_cv);
-        pthread_mutex_destroy(&a->ix_mu);
-        return tc_errorf(err, TC_ENOMEM, "audit: cannot start the indexer thread");
-    }
-    a->indexer_started = 1;
-    return TC_OK;
+    return periodic_start(&a->indexer, INDEX_EVERY_MS, indexer_main, a, err);
 }
 
 /* Stop the indexer after a last pass over what is committed (the writer stopped first). */
 void tc_audit_index_close(tc_audit *a)
 {
-    if (a->indexer_started) {
-        pthread_mutex_lock(&a->ix_mu);
-        a->ix_stop = 1;
-        pthread_cond_signal(&a->ix_cv);
-        pthread_mutex_unlock(&a->ix_mu);
-        pthread_join(a->indexer, NULL);
-        pthread_cond_destroy(&a->ix_cv);
-        pthread_mutex_destroy(&a->ix_mu);
-        a->indexer_started = 0;
-    }
+    periodic_stop(&a->indexer);
     free(a->ix_entries);
     a->ix_entries = NULL;
     if (a->ix_env != NULL)
