@@ -571,7 +571,7 @@ static void metrics_extra(FILE *f, void *arg)
             "# HELP tinchap_audit_sync_failing 1 while the last sync of the audit trail failed.\n"
             "# TYPE tinchap_audit_sync_failing gauge\ntinchap_audit_sync_failing %d\n"
             "# HELP tinchap_audit_index_failures_total Passes of the citizen indexer that could "
-            "not write (retried every 100 ms; who-scored-me stays exact, reading more records).\n"
+            "not write (retried every 250 ms; who-scored-me stays exact, reading more records).\n"
             "# TYPE tinchap_audit_index_failures_total counter\n"
             "tinchap_audit_index_failures_total %llu\n"
             "# HELP tinchap_audit_batch_size Records per audit commit.\n"

@@ -31,7 +31,7 @@
  * — and then calls each entry's done() on the writer thread, which is where the service sends
  * the reply. So no answer leaves before its record is committed, and one fsync covers a batch.
  * A commit writes at the end of its tables only (the record, and the answer when its request
- * ID is remembered); the citizen index is written by a thread of its own within about 100 ms,
+ * ID is remembered); the citizen index is written by a thread of its own within about 250 ms,
  * in its own environment, so it never holds the trail's write lock (tc_audit_index.c).
  *
  * The writer is also where request IDs are settled: an entry whose institution and request_id
@@ -223,7 +223,7 @@ typedef int (*tc_audit_fn)(const tc_audit_record *rec, void *arg); /* nonzero st
 
 /* A citizen's records, newest first, at most limit, those with a sequence number below
  * before_seq (0: from the newest). Exact from the moment a record is committed: the records the
- * citizen index has not reached yet (about 100 ms of them) are read and compared one by one. */
+ * citizen index has not reached yet (about 250 ms of them) are read and compared one by one. */
 int tc_audit_by_citizen(tc_audit_reader *r, const unsigned char key[TC_CITIZEN_KEY_LEN],
                         uint64_t before_seq, size_t limit, tc_audit_fn fn, void *arg,
                         tc_error *err);

@@ -100,8 +100,8 @@ static tc_audit *open_trail(const char *dir, int read_only)
 {
     tc_audit *a = NULL;
     tc_error err = {0};
-    tc_audit_options ao = {.dir = dir, .map_size = (size_t)64 << 20, .relaxed = 1,
-                           .read_only = read_only};
+    tc_audit_options ao = {
+        .dir = dir, .map_size = (size_t)64 << 20, .relaxed = 1, .read_only = read_only};
     assert_int_equal(tc_audit_open(&ao, &a, &err), TC_OK);
     if (!read_only)
         assert_int_equal(tc_audit_start(a, 1, &err), TC_OK);
@@ -117,7 +117,7 @@ static void found_before_and_after_indexing(void **state)
     write_range(a, 0, 1);
     check_citizen(a, 0, 1); /* at once, before any pass of the indexer */
     write_range(a, 1, 30);
-    nanosleep(&(struct timespec){0, 400 * 1000000L}, NULL); /* the indexer has passed */
+    nanosleep(&(struct timespec){0, 700 * 1000000L}, NULL); /* the indexer has passed */
     write_range(a, 30, N);
     for (int c = 0; c < 3; c++) /* the index, then the records it has not reached */
         check_citizen(a, c, N);
