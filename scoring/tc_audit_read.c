@@ -79,7 +79,14 @@ int tc_audit_idem_lookup(tc_audit_reader *r, const char *key, size_t key_len, in
 {
     int rc = TC_ENOTFOUND;
     size_t len = 0;
-    if (!r->a->has_responses || tc_audit_reader_begin(r, NULL) != TC_OK)
+    uint64_t seq;
+    idem_memory *m = &r->a->memory;
+    uint64_t h = idem_memory_hash(m, key, key_len);
+    pthread_mutex_lock(&m->mu);
+    size_t candidates = idem_memory_find(m, h, &seq, 1);
+    pthread_mutex_unlock(&m->mu);
+    /* a new request ID (the usual case) is settled here, without a read transaction */
+    if (candidates == 0 || !r->a->has_responses || tc_audit_reader_begin(r, NULL) != TC_OK)
         return TC_ENOTFOUND;
     const unsigned char *p = tc_audit_response_find(r->a, r->txn, key, key_len, now_us, &len);
     if (p != NULL && len - RESP_HDR - key_len <= TC_AUDIT_RESPONSE_MAX) {
