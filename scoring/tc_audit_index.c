@@ -182,6 +182,12 @@ static long index_pass(tc_audit *a)
         memcpy(e, rec.citizen, TC_CITIZEN_KEY_LEN);
         memcpy(e + TC_CITIZEN_KEY_LEN, k.mv_data, 8);
     }
+    /* The trail's snapshot goes before the index is written and synced: a snapshot held
+     * keeps the trail's writer from reusing the pages freed since, so its file would grow. */
+    mdb_cursor_close(cur);
+    cur = NULL;
+    mdb_txn_abort(rt);
+    rt = NULL;
     if (mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
         goto out;
     mrc = MDB_SUCCESS;
