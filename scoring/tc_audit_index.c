@@ -15,7 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "tc_audit_impl.h"
 
@@ -225,6 +228,10 @@ static void *indexer_main(void *arg)
 {
     tc_audit *a = arg;
     pthread_setname_np(pthread_self(), "tc-audit-index");
+    /* background work: on cores shared with the workers, a pass yields to the calls */
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10) != 0) {
+        /* not fatal: the index is written at the workers' priority */
+    }
     while (!periodic_wait(&a->indexer)) {
         while (index_pass(a) == INDEX_BATCH) {
         }
