@@ -25,7 +25,7 @@
 /* Each pass commits with an fdatasync: a pass every 250 ms keeps that to four a second, and what
  * a reader decodes beyond the index to about 250 ms of records. */
 #define INDEX_EVERY_MS 250
-#define INDEX_BATCH 65536 /* records per pass: a pass stays short, the next follows at once */
+#define INDEX_BATCH 4096 /* records per pass: the trail snapshot is held briefly; more follow */
 #define ENTRY_LEN (TC_CITIZEN_KEY_LEN + 8)
 
 static const char UPTO_KEY[] = "indexed";
