@@ -1,5 +1,5 @@
-/* Scoring/ListModels, Scoring/GetModel, Admin/ReloadModels, Admin/GetStatus, Admin/GetMonitor
- * and grpc.health.v1.Health/Check: answered on the worker at once, nothing audited. */
+/* Admin/ReloadModels, Admin/GetStatus, Admin/GetMonitor and grpc.health.v1.Health/Check and
+ * Watch: answered on the worker at once (a reload on the reload thread), nothing audited. */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -16,196 +16,6 @@
 
 #define MODELS_OUT_MAX TC_REGISTRY_MODELS_MAX
 
-
-static char *text(const char *v)
-{
-    return (char *)(v != NULL ? v : "");
-}
-
-static void fill_summary(Tinchap__V1__ModelSummary *o, const tc_model *m)
-{
-    tinchap__v1__model_summary__init(o);
-    o->name = (char *)m->name;
-    o->version = (uint32_t)m->version;
-    o->product = (char *)m->product;
-    o->status = (char *)tc_model_status_name(m->status);
-    o->kind = (char *)tc_model_kind_name(m->kind);
-    o->created_at = (char *)(m->created_at != NULL ? m->created_at : "");
-}
-
-void tc_api_handle_list_models(tc_api_slot *s)
-{
-    Tinchap__V1__ListModelsRequest *q =
-        (Tinchap__V1__ListModelsRequest *)tc_api_request(
-            s, &tinchap__v1__list_models_request__descriptor);
-    if (q == NULL)
-        return;
-    tc_registry *reg = s->w->srv->registry;
-    const tc_model_set *set = tc_registry_acquire(reg);
-    Tinchap__V1__ModelSummary items[MODELS_OUT_MAX], *ptrs[MODELS_OUT_MAX];
-    Tinchap__V1__ListModelsResponse r = TINCHAP__V1__LIST_MODELS_RESPONSE__INIT;
-    for (size_t i = 0; i < tc_model_set_count(set) && r.n_models < MODELS_OUT_MAX; i++) {
-        const tc_model *m = tc_model_set_model(set, i);
-        if (q->product[0] != '\0' && strcmp(q->product, m->product) != 0)
-            continue;
-        fill_summary(&items[r.n_models], m);
-        ptrs[r.n_models] = &items[r.n_models];
-        r.n_models++;
-    }
-    r.models = ptrs;
-    r.generation = tc_model_set_generation(set);
-    tc_api_reply(s, &r.base);
-    tc_registry_release(reg, set);
-}
-
-/* "[12, 24)", "[-inf, 3)", "married, single", "missing", "special 999". */
-static char *describe_bin(tc_api_slot *s, const tc_characteristic *c, const tc_bin *b)
-{
-    char buf[512];
-    size_t o = 0;
-    switch (b->kind) {
-    case TC_BIN_INTERVAL:
-        snprintf(buf, sizeof buf, "[%s%g, %s%g)", isinf(b->lower) ? "-" : "",
-                 isinf(b->lower) ? INFINITY : b->lower, isinf(b->upper) ? "+" : "",
-                 isinf(b->upper) ? INFINITY : b->upper);
-        break;
-    case TC_BIN_MISSING:
-        snprintf(buf, sizeof buf, "missing");
-        break;
-    case TC_BIN_SPECIAL:
-        o = (size_t)snprintf(buf, sizeof buf, "special");
-        for (size_t i = 0; i < b->n_values && o < sizeof buf; i++)
-            o += (size_t)snprintf(buf + o, sizeof buf - o, " %g", b->values[i]);
-        break;
-    case TC_BIN_LEVELS:
-        buf[0] = '\0';
-        for (size_t i = 0; i < b->n_values && o < sizeof buf; i++) {
-            size_t l = (size_t)b->values[i];
-            const char *name = c->attr->type == TC_ATTR_BOOL ? (l ? "true" : "false")
-                               : l < c->attr->n_levels       ? c->attr->levels[l]
-                                                             : "?";
-            o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%s", i ? ", " : "", name);
-        }
-        break;
-    }
-    if (b->label != NULL && b->label[0] != '\0') {
-        size_t n = strlen(buf);
-        snprintf(buf + n, sizeof buf - n, " (%s)", b->label);
-    }
-    char *out = tc_api_arena_alloc(s->w, strlen(buf) + 1);
-    if (out != NULL)
-        memcpy(out, buf, strlen(buf) + 1);
-    return out != NULL ? out : (char *)"";
-}
-
-/* The model card: what a partner bank's model-risk reviewer asks first. */
-static char *model_card(tc_api_slot *s, const tc_model *m)
-{
-    json_t *card = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:s}", "name", m->name, "version",
-                             m->version, "product", m->product, "status",
-                             tc_model_status_name(m->status), "kind",
-                             tc_model_kind_name(m->kind), "created_at",
-                             m->created_at != NULL ? m->created_at : "",
-                             "training_data_fingerprint",
-                             m->training_fingerprint != NULL ? m->training_fingerprint : "");
-    json_object_set_new(card, "purpose_vi", json_string(m->description_vi ? m->description_vi : ""));
-    json_object_set_new(card, "purpose_en", json_string(m->description_en ? m->description_en : ""));
-    /* The file's own card (intended use, training data, validation figures, limitations),
-     * already validated at load. 15 digits print the figures as the file wrote them. */
-    json_t *file_card = m->model_card != NULL ? json_loads(m->model_card, 0, NULL) : NULL;
-    if (file_card != NULL)
-        json_object_update(card, file_card);
-    json_decref(file_card);
-    char *dump = json_dumps(card, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
-    json_decref(card);
-    char *out = dump != NULL ? tc_api_arena_alloc(s->w, strlen(dump) + 1) : NULL;
-    if (out != NULL)
-        memcpy(out, dump, strlen(dump) + 1);
-    free(dump);
-    return out != NULL ? out : (char *)"{}";
-}
-
-void tc_api_handle_get_model(tc_api_slot *s)
-{
-    Tinchap__V1__GetModelRequest *q =
-        (Tinchap__V1__GetModelRequest *)tc_api_request(
-            s, &tinchap__v1__get_model_request__descriptor);
-    if (q == NULL)
-        return;
-    tc_registry *reg = s->w->srv->registry;
-    const tc_model_set *set = tc_registry_acquire(reg);
-    const tc_model *m = tc_model_set_find(set, q->name, (int)q->version);
-    if (m == NULL) {
-        tc_registry_release(reg, set);
-        tc_api_fail(s, GRPC_STATUS_NOT_FOUND, "no model '%s' version %u in service",
-                    text(q->name), q->version);
-        return;
-    }
-    Tinchap__V1__ModelSummary summary;
-    fill_summary(&summary, m);
-    Tinchap__V1__ModelDescription r = TINCHAP__V1__MODEL_DESCRIPTION__INIT;
-    r.summary = &summary;
-    r.description_vi = text(m->description_vi);
-    r.description_en = text(m->description_en);
-    r.catalog_hash = (char *)m->catalog->hash_hex;
-    r.training_fingerprint = text(m->training_fingerprint);
-    r.score_min = m->score_min;
-    r.score_max = m->score_max;
-    r.points_at_odds = m->scale_points;
-    r.odds = m->scale_odds;
-    r.pdo = m->scale_pdo;
-    r.reason_method = (char *)tc_reason_method_name(m->reason_method);
-    r.max_reasons = (uint32_t)m->max_reasons;
-    r.model_card_json = model_card(s, m);
-    Tinchap__V1__Characteristic chars[TC_MODEL_CHARS_MAX], *cp[TC_MODEL_CHARS_MAX];
-    for (size_t i = 0; i < m->n_chars; i++) {
-        const tc_characteristic *c = &m->chars[i];
-        Tinchap__V1__Characteristic *o = &chars[i];
-        tinchap__v1__characteristic__init(o);
-        o->attribute = (char *)c->attribute;
-        o->label = text(c->label);
-        o->description_vi = (char *)c->attr->description_vi;
-        o->description_en = (char *)c->attr->description_en;
-        o->reason_code = (char *)m->reasons[c->reason].code;
-        o->max_points = c->max_points;
-        o->min_points = c->min_points;
-        if (c->n_bins > 0) {
-            char **bins = tc_api_arena_alloc(s->w, c->n_bins * sizeof *bins);
-            for (size_t b = 0; bins != NULL && b < c->n_bins; b++)
-                bins[b] = describe_bin(s, c, &c->bins[b]);
-            o->bins = bins;
-            o->n_bins = bins != NULL ? c->n_bins : 0;
-        }
-        cp[i] = o;
-    }
-    r.characteristics = cp;
-    r.n_characteristics = m->n_chars;
-    Tinchap__V1__Grade grades[TC_MODEL_GRADES_MAX], *gp[TC_MODEL_GRADES_MAX];
-    for (size_t i = 0; i < m->n_grades; i++) {
-        tinchap__v1__grade__init(&grades[i]);
-        grades[i].grade = (char *)m->grades[i].letter;
-        grades[i].min_score = m->grades[i].min_score;
-        grades[i].label_vi = (char *)m->grades[i].vi;
-        grades[i].label_en = (char *)m->grades[i].en;
-        gp[i] = &grades[i];
-    }
-    r.grades = gp;
-    r.n_grades = m->n_grades;
-    Tinchap__V1__ReasonText *rp[TC_MODEL_CHARS_MAX];
-    Tinchap__V1__ReasonText reasons[TC_MODEL_CHARS_MAX];
-    for (size_t i = 0; i < m->n_reasons && i < TC_MODEL_CHARS_MAX; i++) {
-        tinchap__v1__reason_text__init(&reasons[i]);
-        reasons[i].code = (char *)m->reasons[i].code;
-        reasons[i].text_vi = (char *)m->reasons[i].vi;
-        reasons[i].text_en = (char *)m->reasons[i].en;
-        rp[i] = &reasons[i];
-    }
-    r.reasons = rp;
-    r.n_reasons = m->n_reasons < TC_MODEL_CHARS_MAX ? m->n_reasons : TC_MODEL_CHARS_MAX;
-    tc_api_reply(s, &r.base);
-    tc_registry_release(reg, set);
-}
-
 static size_t loaded_models(const tc_model_set *set, Tinchap__V1__LoadedModel *items,
                             Tinchap__V1__LoadedModel **ptrs)
 {
@@ -216,7 +26,7 @@ static size_t loaded_models(const tc_model_set *set, Tinchap__V1__LoadedModel *i
         items[n].name = (char *)m->name;
         items[n].version = (uint32_t)m->version;
         items[n].product = (char *)m->product;
-        items[n].status = (char *)tc_model_status_name(m->status);
+        items[n].status = (Tinchap__V1__ModelStatus)tc_api_model_status(m->status);
         ptrs[n] = &items[n];
     }
     return n;
@@ -246,7 +56,7 @@ static void reload_one(tc_api_server *srv, tc_api_slot *s)
 {
     tc_error err;
     if (tc_api_server_reload(srv, &err) != TC_OK) {
-        tc_api_fail(s, GRPC_STATUS_FAILED_PRECONDITION,
+        tc_api_fail(s, GRPC_STATUS_FAILED_PRECONDITION, TINCHAP__V1__ERROR_REASON__RELOAD_REFUSED,
                     "reload refused, the models in service keep serving: %s", err.msg);
         return;
     }
@@ -260,8 +70,9 @@ static void reload_one(tc_api_server *srv, tc_api_slot *s)
     unsigned char *out = malloc(len > 0 ? len : 1);
     if (out == NULL) {
         tc_registry_release(srv->registry, set);
-        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory for the reply (the new "
-                                                       "models are in service)");
+        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, TINCHAP__V1__ERROR_REASON__MESSAGE_TOO_LARGE,
+                    "out of memory for the reply (the new "
+                    "models are in service)");
         return;
     }
     protobuf_c_message_pack(&r.base, out);
@@ -343,7 +154,8 @@ void tc_api_handle_status(tc_api_slot *s)
     r.citizens = st.citizens;
     r.consents = st.consents;
     r.inquiries = inquiries;
-    r.audit_sync = (char *)(srv->cfg.relaxed_audit ? "relaxed" : "durable");
+    r.audit_sync = srv->cfg.relaxed_audit ? TINCHAP__V1__AUDIT_SYNC__AUDIT_SYNC_RELAXED
+                                          : TINCHAP__V1__AUDIT_SYNC__AUDIT_SYNC_DURABLE;
     r.serving = atomic_load(&srv->serving) != 0;
     tc_api_reply(s, &r.base);
     tc_registry_release(srv->registry, set);
@@ -363,7 +175,8 @@ void tc_api_handle_monitor(tc_api_slot *s)
     tc_api_monitor_view *v = tc_api_arena_alloc(s->w, sizeof *v);
     if (r.models == NULL || v == NULL) {
         tc_registry_release(srv->registry, set);
-        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, "the monitor's answer does not fit");
+        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, TINCHAP__V1__ERROR_REASON__MESSAGE_TOO_LARGE,
+                    "the monitor's answer does not fit");
         return;
     }
     for (size_t i = 0; i < n; i++) {
@@ -376,7 +189,9 @@ void tc_api_handle_monitor(tc_api_slot *s)
         Tinchap__V1__CharacteristicMonitor **cp = tc_api_arena_alloc(s->w, (nc + 1) * sizeof *cp);
         if (mm == NULL || g == NULL || gp == NULL || c == NULL || cp == NULL) {
             tc_registry_release(srv->registry, set);
-            tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, "the monitor's answer does not fit");
+            tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                        TINCHAP__V1__ERROR_REASON__MESSAGE_TOO_LARGE,
+                        "the monitor's answer does not fit");
             return;
         }
         tc_api_monitor_view_of(srv->monitor, m, v);
@@ -384,7 +199,7 @@ void tc_api_handle_monitor(tc_api_slot *s)
         mm->name = (char *)m->name;
         mm->version = (uint32_t)m->version;
         mm->product = (char *)m->product;
-        mm->status = (char *)tc_model_status_name(m->status);
+        mm->status = (Tinchap__V1__ModelStatus)tc_api_model_status(m->status);
         mm->has_development = m->dev != NULL;
         mm->window_seconds = v->window_seconds;
         mm->window_scores = v->window_scores;
@@ -396,9 +211,8 @@ void tc_api_handle_monitor(tc_api_slot *s)
             g[k].min_score = m->grades[k].min_score;
             g[k].development_share = m->dev != NULL ? m->dev->grade_share[k] : 0;
             g[k].window_scores = v->window_grades[k];
-            g[k].window_share = v->window_scores > 0 ? (double)v->window_grades[k] /
-                                                           (double)v->window_scores
-                                                     : 0;
+            g[k].window_share =
+                v->window_scores > 0 ? (double)v->window_grades[k] / (double)v->window_scores : 0;
             g[k].total_scores = v->grades[k];
             gp[k] = &g[k];
         }
@@ -433,12 +247,13 @@ void tc_api_handle_health(tc_api_slot *s)
     for (size_t i = 0; i < 4; i++)
         known |= strcmp(q->service, services[i]) == 0;
     if (!known) {
-        tc_api_fail(s, GRPC_STATUS_NOT_FOUND, "unknown service");
+        tc_api_fail(s, GRPC_STATUS_NOT_FOUND, TINCHAP__V1__ERROR_REASON__SERVICE_UNKNOWN,
+                    "unknown service");
         return;
     }
     Grpc__Health__V1__HealthCheckResponse r = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
-    r.status = (Grpc__Health__V1__HealthCheckResponse__ServingStatus)tc_api_health_status(
-        s->w->srv);
+    r.status =
+        (Grpc__Health__V1__HealthCheckResponse__ServingStatus)tc_api_health_status(s->w->srv);
     tc_api_reply(s, &r.base);
 }
 

@@ -17,75 +17,99 @@
 
 #include "tc_api_internal.h"
 
+const tc_api_identity *tc_api_identify_token(const tc_api_config *c, const char *v, size_t len,
+                                             const char **why)
+{
+    *why = "no known bearer token in the 'authorization' metadata";
+    if (v == NULL || len <= 7 || strncmp(v, "Bearer ", 7) != 0)
+        return NULL;
+    unsigned char digest[32];
+    unsigned int dl = 0;
+    char hex[65];
+    if (EVP_Digest(v + 7, len - 7, digest, &dl, EVP_sha256(), NULL) != 1)
+        return NULL;
+    tc_hex(digest, 32, hex);
+    return tc_api_config_find_token(c, hex);
+}
+
 static const tc_api_identity *identify_by_token(tc_api_slot *s, const char **why)
 {
-    const tc_api_config *c = &s->w->srv->cfg;
-    *why = "no known bearer token in the 'authorization' metadata";
     for (size_t i = 0; i < s->md.count; i++) {
         const grpc_metadata *m = &s->md.metadata[i];
-        if (grpc_slice_str_cmp(m->key, "authorization") != 0)
-            continue;
-        const char *v = (const char *)GRPC_SLICE_START_PTR(m->value);
-        size_t len = GRPC_SLICE_LENGTH(m->value);
-        if (len <= 7 || strncmp(v, "Bearer ", 7) != 0)
-            return NULL;
-        unsigned char digest[32];
-        unsigned int dl = 0;
-        char hex[65];
-        if (EVP_Digest(v + 7, len - 7, digest, &dl, EVP_sha256(), NULL) != 1)
-            return NULL;
-        tc_hex(digest, 32, hex);
-        return tc_api_config_find_token(c, hex);
+        if (grpc_slice_str_cmp(m->key, "authorization") == 0)
+            return tc_api_identify_token(&s->w->srv->cfg,
+                                         (const char *)GRPC_SLICE_START_PTR(m->value),
+                                         GRPC_SLICE_LENGTH(m->value), why);
     }
-    return NULL;
+    return tc_api_identify_token(&s->w->srv->cfg, NULL, 0, why);
 }
 
-/* Match every name of one property against the clients; count distinct identities matched. */
-static void match_names(const tc_api_config *c, grpc_auth_context *ctx, const char *property,
-                        unsigned kind, const tc_api_identity **found, int *distinct, int *any)
+const tc_api_identity *tc_api_identify_names(const tc_api_config *c, const tc_api_cert_name *names,
+                                             size_t n, const char **why)
 {
-    grpc_auth_property_iterator it = grpc_auth_context_find_properties_by_name(ctx, property);
-    const grpc_auth_property *p;
-    while ((p = grpc_auth_property_iterator_next(&it)) != NULL) {
-        *any = 1;
-        if (kind == 0)
-            continue; /* a name that identifies nobody (e-mail, IP, or a kind not configured) */
-        const tc_api_identity *id = tc_api_config_find_client(c, kind, p->value, p->value_length);
-        if (id != NULL && id != *found) {
-            (*distinct)++;
-            *found = id;
-        }
-    }
-}
-
-static const tc_api_identity *identify_by_certificate(tc_api_slot *s, const char **why)
-{
-    const tc_api_config *c = &s->w->srv->cfg;
     const tc_api_identity *found = NULL;
     int distinct = 0, has_san = 0;
     *why = "the client certificate names no identity this server knows";
-    grpc_auth_context *ctx = grpc_call_auth_context(s->call);
-    if (ctx == NULL)
-        return NULL;
-    if (grpc_auth_context_peer_is_authenticated(ctx)) {
-        match_names(c, ctx, GRPC_PEER_DNS_PROPERTY_NAME,
-                    c->client_names & TC_NAME_DNS ? TC_NAME_DNS : 0, &found, &distinct, &has_san);
-        match_names(c, ctx, GRPC_PEER_URI_PROPERTY_NAME,
-                    c->client_names & TC_NAME_URI ? TC_NAME_URI : 0, &found, &distinct, &has_san);
-        match_names(c, ctx, GRPC_PEER_EMAIL_PROPERTY_NAME, 0, &found, &distinct, &has_san);
-        match_names(c, ctx, GRPC_PEER_IP_PROPERTY_NAME, 0, &found, &distinct, &has_san);
+    for (int cn = 0; cn < 2; cn++) {
         /* the common name only when asked for, and only when the certificate has no SAN: a
          * SAN is what the CA vouched for as the holder's name */
-        if (!has_san && (c->client_names & TC_NAME_CN))
-            match_names(c, ctx, GRPC_X509_CN_PROPERTY_NAME, TC_NAME_CN, &found, &distinct,
-                        &has_san);
+        if (cn && (has_san || !(c->client_names & TC_NAME_CN)))
+            break;
+        for (size_t i = 0; i < n; i++) {
+            unsigned kind = names[i].kind;
+            if ((kind == TC_NAME_CN) != cn)
+                continue;
+            if (!cn)
+                has_san = 1; /* every SAN counts as one, even of a type that identifies nobody */
+            if (kind == 0 || !(c->client_names & kind))
+                continue;
+            const tc_api_identity *id =
+                tc_api_config_find_client(c, kind, names[i].name, strlen(names[i].name));
+            if (id != NULL && id != found) {
+                distinct++;
+                found = id;
+            }
+        }
     }
-    grpc_auth_context_release(ctx);
     if (distinct > 1) {
         *why = "the client certificate names more than one configured identity; it is refused";
         return NULL;
     }
     return found;
+}
+
+/* One property's names (DNS, URI, e-mail, IP SANs, or the CN) as kind. */
+static void names_of(grpc_auth_context *ctx, const char *property, unsigned kind,
+                     tc_api_cert_name *names, size_t *n)
+{
+    grpc_auth_property_iterator it = grpc_auth_context_find_properties_by_name(ctx, property);
+    const grpc_auth_property *p;
+    while ((p = grpc_auth_property_iterator_next(&it)) != NULL && *n < TC_API_CERT_NAMES_MAX) {
+        size_t len = p->value_length < TC_API_IDENTITY_MAX ? p->value_length : 0;
+        names[*n].kind = len > 0 || kind == 0 ? kind : 0; /* too long: identifies nobody */
+        memcpy(names[*n].name, p->value, len);
+        names[*n].name[len] = '\0';
+        (*n)++;
+    }
+}
+
+static const tc_api_identity *identify_by_certificate(tc_api_slot *s, const char **why)
+{
+    tc_api_cert_name names[TC_API_CERT_NAMES_MAX];
+    size_t n = 0;
+    *why = "the client certificate names no identity this server knows";
+    grpc_auth_context *ctx = grpc_call_auth_context(s->call);
+    if (ctx == NULL)
+        return NULL;
+    if (grpc_auth_context_peer_is_authenticated(ctx)) {
+        names_of(ctx, GRPC_PEER_DNS_PROPERTY_NAME, TC_NAME_DNS, names, &n);
+        names_of(ctx, GRPC_PEER_URI_PROPERTY_NAME, TC_NAME_URI, names, &n);
+        names_of(ctx, GRPC_PEER_EMAIL_PROPERTY_NAME, 0, names, &n);
+        names_of(ctx, GRPC_PEER_IP_PROPERTY_NAME, 0, names, &n);
+        names_of(ctx, GRPC_X509_CN_PROPERTY_NAME, TC_NAME_CN, names, &n);
+    }
+    grpc_auth_context_release(ctx);
+    return n > 0 ? tc_api_identify_names(&s->w->srv->cfg, names, n, why) : NULL;
 }
 
 static const char *role_names(unsigned roles)
@@ -95,21 +119,30 @@ static const char *role_names(unsigned roles)
 
 int tc_api_authorize(tc_api_slot *s)
 {
-    const tc_api_method_info *mi = &tc_api_methods[s->method];
     const char *why = NULL;
-    const tc_api_identity *id = s->w->srv->cfg.insecure ? identify_by_token(s, &why)
-                                                        : identify_by_certificate(s, &why);
+    const tc_api_identity *id =
+        s->w->srv->cfg.insecure ? identify_by_token(s, &why) : identify_by_certificate(s, &why);
     if (id == NULL) {
-        tc_api_fail(s, GRPC_STATUS_UNAUTHENTICATED, "%s", why);
+        tc_api_fail(s, GRPC_STATUS_UNAUTHENTICATED, TINCHAP__V1__ERROR_REASON__UNKNOWN_CALLER, "%s",
+                    why);
         return 1;
     }
     s->who = id;
-    if (mi->role != 0 && (id->roles & mi->role) == 0) {
-        tc_api_fail(s, GRPC_STATUS_PERMISSION_DENIED, "%s needs the %s role, which %s lacks",
-                    mi->name, role_names(mi->role), id->institution);
-        return 1;
-    }
-    return 0;
+    return tc_api_check_role(s);
+}
+
+int tc_api_check_role(tc_api_slot *s)
+{
+    const tc_api_method_info *mi = &tc_api_methods[s->method];
+    if (mi->role == 0 || (s->who->roles & mi->role) != 0)
+        return 0;
+    tc_api_error e;
+    tc_api_error_set(&e, GRPC_STATUS_PERMISSION_DENIED, TINCHAP__V1__ERROR_REASON__ROLE_REQUIRED,
+                     "%s needs the %s role, which %s lacks", mi->name, role_names(mi->role),
+                     s->who->institution);
+    tc_api_error_meta(&e, "role", "%s", role_names(mi->role));
+    tc_api_fail_error(s, &e);
+    return 1;
 }
 
 /* ---- the certificate revocation list ---- */
@@ -135,16 +168,17 @@ static int check_one_crl(const char *dir, X509 *ca, int64_t *next_update, tc_err
                        "without it every certificate would be accepted, revoked or not",
                        dir, subject, hash, dir);
     } else if (X509_CRL_verify(crl, X509_get0_pubkey(ca)) != 1) {
-        rc = tc_errorf(err, TC_EINVAL, "%s is not a CRL signed by the client CA %s", path,
-                       subject);
+        rc = tc_errorf(err, TC_EINVAL, "%s is not a CRL signed by the client CA %s", path, subject);
     } else {
         const ASN1_TIME *nu = X509_CRL_get0_nextUpdate(crl);
         struct tm t;
         if (nu == NULL || ASN1_TIME_to_tm(nu, &t) != 1) {
             rc = tc_errorf(err, TC_EINVAL, "%s has no next-update time", path);
         } else if (X509_cmp_time(nu, NULL) <= 0) {
-            rc = tc_errorf(err, TC_EINVAL, "%s expired (its next update was due): every client "
-                           "would be refused; publish a fresh CRL of %s", path, subject);
+            rc = tc_errorf(err, TC_EINVAL,
+                           "%s expired (its next update was due): every client "
+                           "would be refused; publish a fresh CRL of %s",
+                           path, subject);
         } else {
             int64_t when = (int64_t)timegm(&t);
             if (*next_update == 0 || when < *next_update)
@@ -171,7 +205,7 @@ int tc_api_crl_check(const tc_api_config *c, int64_t *next_update, tc_error *err
     ERR_clear_error(); /* the end of the file reads as an error */
     BIO_free(in);
     if (rc == TC_OK && n == 0)
-        rc = tc_errorf(err, TC_EINVAL, "%s: no certificate in the client CA file",
-                       c->tls_client_ca);
+        rc =
+            tc_errorf(err, TC_EINVAL, "%s: no certificate in the client CA file", c->tls_client_ca);
     return rc;
 }

@@ -19,6 +19,7 @@ void tc_api_config_defaults(tc_api_config *c)
     c->drain_timeout_ms = 10000;
     c->max_inflight = 1024;
     c->monitor_window_s = 3600;
+    c->rest_threads = 4;
     c->keepalive_ms = 20000;
     c->max_message_bytes = 1u << 20;
     c->access_log = 1;
@@ -193,7 +194,7 @@ int tc_api_config_load(tc_api_config *c, const char *path, tc_error *err)
         "metrics_listen", "drain_timeout_ms", "drain_grace_ms", "max_inflight", "keepalive_ms",
         "max_message_bytes", "access_log", "log_level", "insecure", "tls", "clients", "tokens",
         "monitor_window_s", "health_streams_per_identity", "audit_denials_per_second",
-        "audit_denials_burst", NULL};
+        "audit_denials_burst", "rest_listen", "rest_threads", NULL};
     static const char *const tls_keys[] = {"cert", "key", "client_ca", "client_names", "crl_dir",
                                            NULL};
     json_t *root = NULL, *tls = NULL, *clients = NULL, *tokens = NULL;
@@ -220,6 +221,9 @@ int tc_api_config_load(tc_api_config *c, const char *path, tc_error *err)
         (rc = tc_json_get_string(&r, root, "audit_sync", 0, 16, &sync, err)) ||
         (rc = get_uint(&r, root, "audit_sync_ms", 1, 10000, &c->relaxed_sync_ms, err)) ||
         (rc = get_text(&r, root, "metrics_listen", c->metrics_listen, sizeof c->metrics_listen,
+                       err)) ||
+        (rc = get_text(&r, root, "rest_listen", c->rest_listen, sizeof c->rest_listen, err)) ||
+        (rc = get_uint(&r, root, "rest_threads", 1, TC_API_REST_THREADS_MAX, &c->rest_threads,
                        err)) ||
         (rc = get_uint(&r, root, "drain_timeout_ms", 0, 3600000, &c->drain_timeout_ms, err)) ||
         (rc = get_uint(&r, root, "drain_grace_ms", 0, 600000, &c->drain_grace_ms, err)) ||
@@ -368,6 +372,11 @@ int tc_api_config_check(const tc_api_config *c, tc_error *err)
                              "--insecure serves without TLS and accepts bearer tokens: it is "
                              "refused on %s; bind it to 127.0.0.1 or [::1]",
                              c->listen);
+        if (c->rest_listen[0] != '\0' && !tc_api_listen_is_loopback(c->rest_listen))
+            return tc_errorf(err, TC_EINVAL,
+                             "--insecure serves REST without TLS too: it is refused on %s; bind "
+                             "rest_listen to 127.0.0.1",
+                             c->rest_listen);
     } else if (c->tls_cert[0] == '\0' || c->tls_key[0] == '\0' || c->tls_client_ca[0] == '\0') {
         return tc_errorf(err, TC_EINVAL,
                          "mTLS needs a server certificate, its key and the CA of client "

@@ -46,6 +46,8 @@ typedef struct tc_api_identity {
     unsigned institution_index;             /* institutions numbered from 0, by first use */
 } tc_api_identity;
 
+#define TC_API_REST_THREADS_MAX 16 /* rest_threads at most */
+
 typedef struct tc_api_config {
     char listen[256];
     char database[TC_API_PATH_MAX];
@@ -60,6 +62,8 @@ typedef struct tc_api_config {
     int relaxed_audit;                /* audit_sync: "relaxed" */
     unsigned relaxed_sync_ms;
     char metrics_listen[256];         /* "" = no metrics endpoint */
+    char rest_listen[256];            /* "" = no REST interface; else HOST:PORT (IPv4) */
+    unsigned rest_threads;            /* REST requests served at once */
     unsigned drain_timeout_ms;
     unsigned drain_grace_ms;          /* NOT_SERVING before refusing calls, for balancers */
     unsigned max_inflight;            /* per worker; beyond it calls get RESOURCE_EXHAUSTED */

@@ -51,19 +51,25 @@ static int add_inquiry(const tc_audit_record *r, void *arg)
         q->full = 1;
         return 1;
     }
+    Google__Protobuf__Timestamp *t = tc_api_arena_alloc(q->s->w, sizeof *t);
+    if (t == NULL) {
+        q->full = 1;
+        return 1;
+    }
     tinchap__v1__inquiry__init(o);
-    char t[TC_TIME_US_TEXT_LEN];
-    tc_time_format_us(r->time_us, t);
+    tc_api_timestamp(t, r->time_us);
     o->inquiry_id = arena_copy(q->s, r->inquiry_id);
-    o->time = arena_copy(q->s, t);
+    o->time = t;
     o->institution = arena_copy(q->s, r->institution);
     o->purpose = arena_copy(q->s, r->purpose);
     o->model_name = arena_copy(q->s, r->model);
     o->model_version = r->model_version;
     o->grade = arena_copy(q->s, r->grade);
-    o->outcome = (char *)(r->outcome == TC_AUDIT_SCORED
-                              ? "scored"
-                              : tc_api_status_name((grpc_status_code)r->status));
+    o->outcome = r->outcome == TC_AUDIT_SCORED ? TINCHAP__V1__INQUIRY_OUTCOME__INQUIRY_OUTCOME_SCORED
+                                               : TINCHAP__V1__INQUIRY_OUTCOME__INQUIRY_OUTCOME_DENIED;
+    o->status = (char *)(r->outcome == TC_AUDIT_SCORED
+                             ? ""
+                             : tc_api_status_name((grpc_status_code)r->status));
     q->items[q->n++] = o;
     q->last_seq = r->seq;
     return 0;
@@ -87,36 +93,26 @@ static int parse_page_token(const char *t, uint64_t *seq)
     return *seq == 0;
 }
 
-/* Limit, page token and time range; answers INVALID_ARGUMENT itself (nonzero). */
-static int inquiries_options(tc_api_slot *s, const Tinchap__V1__ListInquiriesRequest *q,
-                             inquiries *acc, uint64_t *before)
+/* Limit, page token and time range: a violation each that is wrong (how many). */
+static int inquiries_options(const Tinchap__V1__ListInquiriesRequest *q, inquiries *acc,
+                             uint64_t *before, tc_api_error *e)
 {
-    char msg[TC_API_STATUS_TEXT_MAX];
-    int64_t t;
+    int n = 0;
+    int64_t t = 0;
     acc->max = q->limit == 0 ? INQUIRIES_DEFAULT : q->limit;
-    if (acc->max > INQUIRIES_MAX) {
-        tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, "field 'limit': at most %d", INQUIRIES_MAX);
-        return 1;
-    }
-    if (parse_page_token(q->page_token, before)) {
-        tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT,
-                    "field 'page_token': not a next_page_token of this server");
-        return 1;
-    }
-    if (q->from[0] != '\0') {
-        if (tc_api_time_parse("from", q->from, &t, msg, sizeof msg))
-            goto bad;
+    if (acc->max > INQUIRIES_MAX)
+        n++, tc_api_error_violation(e, "limit", "%u is more than %d", q->limit, INQUIRIES_MAX);
+    if (parse_page_token(q->page_token, before))
+        n++, tc_api_error_violation(e, "page_token", "not a next_page_token of this server");
+    if (tc_api_time_of("from", q->from, 0, &t, e) != 0)
+        n++;
+    else if (q->from != NULL)
         acc->from_us = t * 1000000;
-    }
-    if (q->to[0] != '\0') {
-        if (tc_api_time_parse("to", q->to, &t, msg, sizeof msg))
-            goto bad;
+    if (tc_api_time_of("to", q->to, 0, &t, e) != 0)
+        n++;
+    else if (q->to != NULL)
         acc->to_us = t * 1000000;
-    }
-    return 0;
-bad:
-    tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, "%s", msg);
-    return 1;
+    return n;
 }
 
 void tc_api_handle_inquiries(tc_api_slot *s)
@@ -127,20 +123,24 @@ void tc_api_handle_inquiries(tc_api_slot *s)
     tc_error err;
     uint64_t before = 0;
     inquiries acc = {.s = s};
-    if (q == NULL || tc_api_citizen_key(s, q->citizen_id, key, NULL) ||
-        inquiries_options(s, q, &acc, &before))
+    tc_api_error e;
+    tc_api_invalid_start(&e);
+    if (q == NULL)
+        return;
+    int key_rc = tc_api_citizen_key(s, q->citizen_id, key, &e);
+    if (tc_api_refused(s, &e, key_rc, inquiries_options(q, &acc, &before, &e)))
         return;
     acc.items = tc_api_arena_alloc(s->w, acc.max * sizeof(void *));
     int rc = acc.items == NULL ? TC_OK
                                : tc_audit_by_citizen(s->w->audit_reader, key, before, SIZE_MAX,
                                                      add_inquiry, &acc, &err);
     if (rc != TC_OK) {
-        tc_api_fail(s, tc_api_status_of(rc), "%s", err.msg);
+        tc_api_fail(s, tc_api_status_of(rc), tc_api_reason_of(rc), "%s", err.msg);
         return;
     }
     if (acc.items == NULL || acc.full) {
-        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, "the reply is larger than the server's "
-                                                       "scratch memory");
+        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, TINCHAP__V1__ERROR_REASON__MESSAGE_TOO_LARGE,
+                    "the reply is larger than the server's scratch memory");
         return;
     }
     char token[18];
@@ -166,13 +166,13 @@ typedef struct consents {
     int full;
 } consents;
 
-static char *time_text(tc_api_slot *s, int64_t t)
+/* A Timestamp in the arena for t seconds, or NULL (unset) for 0 or when the arena is full. */
+static Google__Protobuf__Timestamp *time_of(tc_api_slot *s, int64_t t)
 {
-    char buf[TC_TIME_TEXT_LEN];
-    if (t == 0)
-        return (char *)"";
-    tc_time_format(t, buf);
-    return arena_copy(s, buf);
+    Google__Protobuf__Timestamp *ts = t != 0 ? tc_api_arena_alloc(s->w, sizeof *ts) : NULL;
+    if (ts != NULL)
+        tc_api_timestamp(ts, t * 1000000);
+    return ts;
 }
 
 static int add_consent(consents *acc, const tc_consent *c, int64_t replaced_at)
@@ -190,15 +190,16 @@ static int add_consent(consents *acc, const tc_consent *c, int64_t replaced_at)
     o->institution = arena_copy(acc->s, c->institution);
     o->purpose = arena_copy(acc->s, c->purpose);
     o->consent_ref = arena_copy(acc->s, c->ref);
-    o->granted_at = time_text(acc->s, c->granted_at);
-    o->expires_at = time_text(acc->s, c->expires_at);
-    o->revoked_at = time_text(acc->s, c->revoked_at);
-    o->replaced_at = time_text(acc->s, replaced_at);
-    o->state = (char *)(replaced_at != 0                                   ? "replaced"
-                        : c->revoked_at != 0 && c->revoked_at <= acc->now ? "revoked"
-                        : acc->now < c->granted_at                         ? "not_yet_valid"
-                        : acc->now >= c->expires_at                        ? "expired"
-                                                                           : "valid");
+    o->granted_at = time_of(acc->s, c->granted_at);
+    o->expires_at = time_of(acc->s, c->expires_at);
+    o->revoked_at = time_of(acc->s, c->revoked_at);
+    o->replaced_at = time_of(acc->s, replaced_at);
+    o->state = replaced_at != 0 ? TINCHAP__V1__CONSENT_STATE__CONSENT_STATE_REPLACED
+               : c->revoked_at != 0 && c->revoked_at <= acc->now
+                   ? TINCHAP__V1__CONSENT_STATE__CONSENT_STATE_REVOKED
+               : acc->now < c->granted_at ? TINCHAP__V1__CONSENT_STATE__CONSENT_STATE_NOT_YET_VALID
+               : acc->now >= c->expires_at ? TINCHAP__V1__CONSENT_STATE__CONSENT_STATE_EXPIRED
+                                           : TINCHAP__V1__CONSENT_STATE__CONSENT_STATE_VALID;
     acc->items[acc->n++] = o;
     return 0;
 }
@@ -219,13 +220,15 @@ void tc_api_handle_consents(tc_api_slot *s)
         s, &tinchap__v1__list_consents_request__descriptor);
     unsigned char key[TC_CITIZEN_KEY_LEN];
     tc_error err;
-    if (q == NULL || tc_api_citizen_key(s, q->citizen_id, key, NULL))
+    tc_api_error e;
+    tc_api_invalid_start(&e);
+    if (q == NULL || tc_api_refused(s, &e, tc_api_citizen_key(s, q->citizen_id, key, &e), 0))
         return;
     consents acc = {s, tc_time_now(), tc_api_arena_alloc(s->w, CONSENTS_OUT_MAX * sizeof(void *)),
                     0, 0};
     if (acc.items == NULL) {
-        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, "the reply is larger than the server's "
-                                                       "scratch memory");
+        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, TINCHAP__V1__ERROR_REASON__MESSAGE_TOO_LARGE,
+                    "the reply is larger than the server's scratch memory");
         return;
     }
     int rc = tc_reader_begin(s->w->reader, &err);
@@ -236,7 +239,7 @@ void tc_api_handle_consents(tc_api_slot *s)
         tc_reader_end(s->w->reader);
     }
     if (rc != TC_OK) {
-        tc_api_fail(s, tc_api_status_of(rc), "%s", err.msg);
+        tc_api_fail(s, tc_api_status_of(rc), tc_api_reason_of(rc), "%s", err.msg);
         return;
     }
     Tinchap__V1__ListConsentsResponse r = TINCHAP__V1__LIST_CONSENTS_RESPONSE__INIT;

@@ -21,10 +21,13 @@
 #include <grpc/grpc.h>
 #include <protobuf-c/protobuf-c.h>
 
+#include "google/protobuf/timestamp.pb-c.h"
 #include "tc_api.h"
 #include "tc_api_config.h"
+#include "tc_api_error.h"
 #include "tc_api_log.h"
 #include "tc_api_metrics.h"
+#include "tc_api_reflection.h"
 #include "tc_audit.h"
 #include "tc_catalog.h"
 #include "tc_eval.h"
@@ -86,6 +89,8 @@ typedef enum tc_api_method {
     M_GET_MONITOR,
     M_HEALTH_CHECK,
     M_HEALTH_WATCH, /* server-streaming: a status now, another on every change */
+    M_REFLECTION,       /* grpc.reflection.v1 ServerReflectionInfo: a bidirectional stream */
+    M_REFLECTION_ALPHA, /* the same under its older name, v1alpha */
     M_NOOP,    /* benchmark floor: the same server, no work */
     M_UNKNOWN, /* anything else: UNIMPLEMENTED */
     M_COUNT
@@ -110,6 +115,7 @@ typedef enum slot_stage {
     SLOT_FINISHING, /* final batch pending */
     SLOT_WATCHING,  /* Health/Watch: an open stream; see tc_api_watch */
     SLOT_RELOADING, /* ReloadModels: waiting for the reload thread */
+    SLOT_REFLECTING,/* ServerReflectionInfo: a receive or a send pending (tc_api_reflect.c) */
 } slot_stage;
 
 /* A Health/Watch stream (tc_api_watch.c), guarded by the server's watch_mu. The
@@ -149,6 +155,10 @@ typedef struct tc_api_slot {
     grpc_status_code status;
     char status_text[TC_API_STATUS_TEXT_MAX];
     grpc_slice status_slice;
+    /* A refusal's google.rpc.Status, packed (tc_api_set_error), and the trailer it goes in */
+    grpc_slice status_details;
+    int has_status_details;
+    grpc_metadata trailer;
     const unsigned char *reply;  /* encoded message, or NULL for an error reply */
     size_t reply_len;
     char request_id[TC_AUDIT_TEXT_MAX + 1]; /* for the access log */
@@ -162,6 +172,13 @@ typedef struct tc_api_slot {
     struct put_state *put;
     /* Health/Watch */
     tc_api_watch watch;
+    /* REST (tc_api_rest.c): the request as packed bytes, and where the answer goes */
+    struct tc_api_rest_call *rest;
+    const unsigned char *rest_payload;
+    size_t rest_len;
+    /* ServerReflectionInfo */
+    tc_api_reflection_stream reflect;
+    int reflect_sending;         /* the pending batch is a send (else a receive) */
     struct tc_api_slot *next_free;
     struct tc_api_slot *next_reload; /* in the reload thread's queue */
 } tc_api_slot;
@@ -207,6 +224,10 @@ struct tc_api_server {
     tc_api_log *log;
     tc_api_metrics *metrics;
     struct tc_api_monitor *monitor; /* live monitoring of the models (tc_api_monitor.h) */
+    tc_api_reflection *reflection;
+    struct tc_api_rest *rest;    /* NULL: no REST interface */
+    size_t n_rest;               /* REST callers, ids n_workers .. n_workers + n_rest - 1 */
+    tc_api_worker *rest_workers;
     grpc_server *server;
     grpc_completion_queue *shutdown_cq;
     void *method_handles[M_COUNT];
@@ -245,11 +266,27 @@ struct tc_api_server {
 /* Finish a call: set the status (and message) and send the final batch. reply may be NULL. */
 void tc_api_finish(tc_api_slot *s, grpc_status_code status, const unsigned char *reply,
                    size_t reply_len);
-void tc_api_fail(tc_api_slot *s, grpc_status_code status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* Finish a call with a refusal: its status, the stable reason a program switches on, and a
+ * message for people. The google.rpc.Status with its ErrorInfo goes with it (in the
+ * "grpc-status-details-bin" trailer, or as a REST body). */
+void tc_api_fail(tc_api_slot *s, grpc_status_code status, tc_api_reason reason,
+                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-/* Map a TC_E* code to the gRPC status a client should see. */
+/* The same with a built error: violations, metadata, a retry delay. */
+void tc_api_fail_error(tc_api_slot *s, tc_api_error *e);
+
+/* Keep e's packed google.rpc.Status (and its message as the status text) with s, for a refusal
+ * finished later by tc_api_finish (Score's, by the audit writer). Texts are redacted of citizen
+ * ID digits first. Callable from any thread that owns s. */
+void tc_api_set_error(tc_api_slot *s, tc_api_error *e);
+
+/* Give a refusal without one a google.rpc.Status (a fallback reason by status). */
+void tc_api_ensure_error(tc_api_slot *s, grpc_status_code status);
+
+/* Map a TC_E* code to the gRPC status a client should see, and to its usual reason (a caller
+ * that knows better names its own). */
 grpc_status_code tc_api_status_of(int tc_code);
+tc_api_reason tc_api_reason_of(int tc_code);
 const char *tc_api_status_name(grpc_status_code code);
 
 /* The request payload as one contiguous buffer in the worker's arena (NULL if none). */
@@ -266,8 +303,38 @@ void tc_api_reply(tc_api_slot *s, const ProtobufCMessage *msg);
 /* Encode a protobuf-c message into the worker's arena. */
 unsigned char *tc_api_pack(tc_api_slot *s, const ProtobufCMessage *msg, size_t *len);
 
+/* A Timestamp of t microseconds since the epoch (UTC), into *out. */
+void tc_api_timestamp(Google__Protobuf__Timestamp *out, int64_t t_us);
+
 /* Bump allocation from the worker's arena, reset after each call. NULL when full. */
 void *tc_api_arena_alloc(tc_api_worker *w, size_t n);
+
+/* A name a client certificate carries: kind TC_NAME_DNS, _URI or _CN (tc_api_config.h), or 0
+ * for a SAN of a type that identifies nobody (e-mail, IP), which still counts as a SAN. */
+#define TC_API_CERT_NAMES_MAX 32
+typedef struct tc_api_cert_name {
+    unsigned kind;
+    char name[TC_API_IDENTITY_MAX + 1];
+} tc_api_cert_name;
+
+/* The identity a certificate's names (all of them, SANs and CN) map to under the configured
+ * rules, or NULL with why: no name matches, or names match more than one identity. The one
+ * policy for gRPC and REST. */
+const tc_api_identity *tc_api_identify_names(const tc_api_config *c, const tc_api_cert_name *names,
+                                             size_t n, const char **why);
+
+/* The token identity of an "authorization: Bearer TOKEN" value (v may be NULL), or NULL. */
+const tc_api_identity *tc_api_identify_token(const tc_api_config *c, const char *v, size_t len,
+                                             const char **why);
+
+/* Whether s->who has the method's role; answers PERMISSION_DENIED (ROLE_REQUIRED) itself and
+ * returns nonzero when not. */
+int tc_api_check_role(tc_api_slot *s);
+
+/* The checks before any method (draining, calls in flight); answers the call itself and
+ * returns nonzero when it may not proceed. Then tc_api_route runs its handler. */
+int tc_api_admit(tc_api_slot *s);
+void tc_api_route(tc_api_slot *s);
 
 /* Authenticate the call and check it has the method's role. Answers the call itself
  * (UNAUTHENTICATED / PERMISSION_DENIED) and returns nonzero when it may not proceed. */
@@ -287,6 +354,8 @@ int tc_api_past_deadline(tc_api_slot *s);
 /* ---- handlers ---- */
 
 void tc_api_handle_score(tc_api_slot *s);
+/* A model status as the API names it (tc_api_model.c). */
+int tc_api_model_status(tc_model_status st);
 void tc_api_handle_list_models(tc_api_slot *s);
 void tc_api_handle_get_model(tc_api_slot *s);
 void tc_api_handle_reload(tc_api_slot *s);
@@ -316,15 +385,33 @@ void tc_api_watch_notify(tc_api_server *srv);
 void tc_api_watch_end_all(tc_api_server *srv);
 int tc_api_health_status(tc_api_server *srv);
 size_t tc_api_health_encode(int status, unsigned char out[8]);
+/* REST (tc_api_rest.c): the answer of a REST request, however its handler finished it (on the
+ * REST thread, or later on the audit writer's), handed back to the thread that waits for it. */
+void tc_api_rest_finish(tc_api_slot *s, grpc_status_code status, const unsigned char *reply,
+                        size_t reply_len);
+
+/* ServerReflectionInfo (tc_api_reflect.c): open the stream, then on each completion of its
+ * pending batch (ok as the completion queue gave it) answer the request received or take the
+ * next one; the client's half-close ends the call with OK. */
+void tc_api_handle_reflection(tc_api_slot *s);
+void tc_api_reflection_event(tc_api_slot *s, int ok);
 void tc_api_handle_grant(tc_api_slot *s);
 void tc_api_handle_revoke(tc_api_slot *s);
 void tc_api_handle_erase(tc_api_slot *s);
 void tc_api_handle_inquiries(tc_api_slot *s);
 void tc_api_handle_consents(tc_api_slot *s);
 
-/* Validate and hash a request's citizen ID; answers INVALID_ARGUMENT itself (nonzero). */
+/* Check and hash a request's citizen ID into key: 0; 1 with a violation of citizen_id added to
+ * e; -1 when hashing failed (the call was answered INTERNAL). */
 int tc_api_citizen_key(tc_api_slot *s, const char *id, unsigned char key[TC_CITIZEN_KEY_LEN],
-                       tc_id_info *info);
+                       tc_api_error *e);
+
+/* A steward request's error, started as an invalid request for its checks to add to
+ * (tc_api_invalid_start); then tc_api_refused answers the call when the citizen key was bad
+ * (key_rc 1: a violation in e; -1: already answered) or more violations were found, and
+ * returns nonzero when the handler must stop. */
+void tc_api_invalid_start(tc_api_error *e);
+int tc_api_refused(tc_api_slot *s, tc_api_error *e, int key_rc, int more);
 /* PutCitizens: called to start (msg NULL, end 0), for each streamed message, once at the end
  * of the stream (end 1), and once more when the call is confirmed alive (confirmed 1). */
 void tc_api_handle_put(tc_api_slot *s, const unsigned char *msg, size_t len, int end);

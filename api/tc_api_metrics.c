@@ -6,16 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tc_grpc_status.h"
+
 /* Latency bucket upper bounds in microseconds (Prometheus "le" labels in seconds). */
 static const uint64_t bounds_us[TC_METRICS_BUCKETS] = {
     50, 100, 200, 300, 500, 750, 1000, 2000, 5000, 10000, 25000, 100000, 500000, 2000000};
-
-static const char *const status_names[TC_METRICS_STATUSES] = {
-    "OK",          "CANCELLED",         "UNKNOWN",           "INVALID_ARGUMENT",
-    "DEADLINE_EXCEEDED", "NOT_FOUND",   "ALREADY_EXISTS",    "PERMISSION_DENIED",
-    "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",  "OUT_OF_RANGE",
-    "UNIMPLEMENTED", "INTERNAL",        "UNAVAILABLE",       "DATA_LOSS",
-    "UNAUTHENTICATED"};
 
 struct tc_api_metrics {
     tc_api_metrics_options opt;
@@ -66,7 +61,7 @@ char *tc_api_metrics_render(tc_api_metrics *m, size_t *len)
             uint64_t v = sum_calls(m, mi, st);
             if (v > 0 || st == 0)
                 fprintf(f, "tinchap_requests_total{method=\"%s\",status=\"%s\"} %llu\n",
-                        m->opt.method_names[mi], status_names[st], (unsigned long long)v);
+                        m->opt.method_names[mi], tc_grpc_status_name((int)st), (unsigned long long)v);
         }
     fprintf(f, "# HELP tinchap_request_duration_seconds Time from a call's arrival to its "
                "final batch being sent.\n"

@@ -16,7 +16,7 @@
 #include "tc_error.h"
 
 #define TC_METRICS_METHODS_MAX 16
-#define TC_METRICS_STATUSES 17 /* gRPC status codes 0..16 */
+#define TC_METRICS_STATUSES 17 /* gRPC status codes 0..16 (TC_GRPC_STATUS_COUNT) */
 #define TC_METRICS_BUCKETS 14
 
 typedef struct tc_api_metrics_shard {

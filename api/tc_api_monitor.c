@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "tc_metrics.h"
+#include "tc_perf.h"
 #include "tc_model_dev.h"
 
 #define CACHE_MAX TC_REGISTRY_MODELS_MAX /* models of one set */

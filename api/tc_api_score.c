@@ -56,17 +56,19 @@ static void score_done(tc_audit_entry *e, int status, void *arg)
     tc_api_slot *s = arg;
     if (status != TC_OK) {
         audit_failed(s->w->srv, s->w->srv->audit);
-        tc_api_fail(s, GRPC_STATUS_UNAVAILABLE,
-                    "the audit trail cannot be written (%s): no answer is given without it",
-                    status == TC_EFULL ? "it is full" : tc_strerror(status));
+        tc_api_error err;
+        tc_api_error_set(&err, GRPC_STATUS_UNAVAILABLE, TINCHAP__V1__ERROR_REASON__AUDIT_UNAVAILABLE,
+                         "the audit trail cannot be written (%s): no answer is given without it",
+                         status == TC_EFULL ? "it is full" : tc_strerror(status));
+        err.retry_ms = 1000;
+        tc_api_fail_error(s, &err);
     } else if (e->conflict) {
-        tc_api_fail(s, GRPC_STATUS_ALREADY_EXISTS, "%s", e->rec.status_text);
+        tc_api_fail(s, GRPC_STATUS_ALREADY_EXISTS, TINCHAP__V1__ERROR_REASON__REQUEST_ID_REUSED, "%s", e->rec.status_text);
     } else if (e->replayed) {
         tc_api_finish(s, GRPC_STATUS_OK, e->replay,
                       with_request_id(s, e->replay, e->replay_len, sizeof e->replay));
     } else if (e->rec.outcome == TC_AUDIT_DENIED) {
-        snprintf(s->status_text, sizeof s->status_text, "%s", e->rec.status_text);
-        tc_api_finish(s, (grpc_status_code)e->rec.status, NULL, 0);
+        tc_api_finish(s, (grpc_status_code)e->rec.status, NULL, 0); /* deny() set its error */
     } else {
         tc_api_finish(s, GRPC_STATUS_OK, s->reply, s->reply_len);
     }
@@ -81,8 +83,11 @@ static void submit(tc_api_slot *s)
     s->stage = SLOT_AUDITING;
     if (tc_audit_submit(s->w->srv->audit, s->w->id, &s->audit) != TC_OK) {
         /* the writer is this far behind: shed load rather than queue without bound */
-        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED,
-                    "the audit trail is behind; retry with backoff");
+        tc_api_error err;
+        tc_api_error_set(&err, GRPC_STATUS_RESOURCE_EXHAUSTED, TINCHAP__V1__ERROR_REASON__OVERLOADED,
+                         "the audit trail is behind; retry with backoff");
+        err.retry_ms = 50;
+        tc_api_fail_error(s, &err);
     }
 }
 
@@ -120,22 +125,36 @@ static void denial_counted(tc_api_server *srv, unsigned inst, int64_t now_us)
                                                   memory_order_relaxed, memory_order_relaxed));
 }
 
-static void deny(tc_api_slot *s, grpc_status_code status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void deny(tc_api_slot *s, grpc_status_code status, const char *fmt, ...)
+/* A refusal, audited before it is answered: its google.rpc.Status is kept with the slot for the
+ * reply, its message in the record. */
+static void deny_error(tc_api_slot *s, tc_api_error *e)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(s->audit.rec.status_text, sizeof s->audit.rec.status_text, fmt, ap);
-    va_end(ap);
-    tc_text_redact_ids(s->audit.rec.status_text); /* the audit trail keeps it */
+    tc_api_set_error(s, e); /* redacts the texts */
+    /* the record keeps what fits of it */
+    size_t n = strnlen(e->message, sizeof s->audit.rec.status_text - 1);
+    memcpy(s->audit.rec.status_text, e->message, n);
+    s->audit.rec.status_text[n] = '\0';
     s->audit.rec.outcome = TC_AUDIT_DENIED;
-    s->audit.rec.status = (int)status;
+    s->audit.rec.status = e->code;
     s->audit.idem_key_len = 0;
     s->audit.response_len = 0;
     denial_counted(s->w->srv, s->who->institution_index, s->audit.rec.time_us);
     submit(s);
+}
+
+static void deny(tc_api_slot *s, grpc_status_code status, tc_api_reason reason, const char *fmt,
+                 ...) __attribute__((format(printf, 4, 5)));
+
+static void deny(tc_api_slot *s, grpc_status_code status, tc_api_reason reason, const char *fmt,
+                 ...)
+{
+    tc_api_error e;
+    tc_api_error_set(&e, (int)status, reason, "%s", "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e.message, sizeof e.message, fmt, ap);
+    va_end(ap);
+    deny_error(s, &e);
 }
 
 static void copy_text(char *dst, size_t size, const char *src)
@@ -172,33 +191,49 @@ static const tc_model *choose_model(tc_api_slot *s, const tc_model_set *set,
     const tc_model *m;
     if (q->model_name[0] == '\0') {
         m = tc_model_set_champion(set, q->product);
-        if (m == NULL)
-            deny(s, GRPC_STATUS_NOT_FOUND, "product '%s' has no champion model in service",
-                 q->product);
+        if (m == NULL) {
+            tc_api_error e;
+            tc_api_error_set(&e, GRPC_STATUS_NOT_FOUND, TINCHAP__V1__ERROR_REASON__PRODUCT_HAS_NO_CHAMPION,
+                             "product '%s' has no champion model in service", q->product);
+            tc_api_error_meta(&e, "product", "%s", q->product);
+            deny_error(s, &e);
+        }
         return m;
     }
     m = tc_model_set_find(set, q->model_name, (int)q->model_version);
-    if (m == NULL || m->status == TC_STATUS_RETIRED) {
-        deny(s, GRPC_STATUS_NOT_FOUND, "model '%s' version %u is not in service", q->model_name,
-             q->model_version);
+    if (m == NULL) {
+        deny(s, GRPC_STATUS_NOT_FOUND, TINCHAP__V1__ERROR_REASON__MODEL_NOT_FOUND, "model '%s' version %u is not in service",
+             q->model_name, q->model_version);
+        return NULL;
+    }
+    /* retired models stay listed and described (models/README.md): they are there, not usable */
+    if (m->status == TC_STATUS_RETIRED) {
+        deny(s, GRPC_STATUS_FAILED_PRECONDITION, TINCHAP__V1__ERROR_REASON__MODEL_RETIRED,
+             "model '%s' version %d is retired: it no longer scores; use the product's champion",
+             m->name, m->version);
         return NULL;
     }
     if (strcmp(m->product, q->product) != 0) {
-        deny(s, GRPC_STATUS_INVALID_ARGUMENT, "field 'model_name': model '%s' is for product "
-             "'%s', not '%s'", m->name, m->product, q->product);
+        tc_api_error e;
+        tc_api_error_set(&e, GRPC_STATUS_INVALID_ARGUMENT, TINCHAP__V1__ERROR_REASON__INVALID_REQUEST, "%s", "");
+        tc_api_error_violation(&e, "model_name", "model '%s' is for product '%s', not '%s'",
+                               m->name, m->product, q->product);
+        tc_api_invalid(&e, "");
+        deny_error(s, &e);
         return NULL;
     }
     return m;
 }
 
-/* Validation in field order (tc_api_score_check); the message names the field and never
- * echoes an ID. */
+/* Every field (tc_api_score_check), every violation named, never an ID echoed. */
 static int validate(tc_api_slot *s, const Tinchap__V1__ScoreRequest *q)
 {
-    char msg[sizeof s->audit.rec.status_text];
-    if (tc_api_score_check(q, msg, sizeof msg) == 0)
+    tc_api_error e;
+    tc_api_error_set(&e, GRPC_STATUS_INVALID_ARGUMENT, TINCHAP__V1__ERROR_REASON__INVALID_REQUEST, "%s", "");
+    if (tc_api_score_check(q, &e) == 0)
         return 0;
-    deny(s, GRPC_STATUS_INVALID_ARGUMENT, "%s", msg);
+    tc_api_invalid(&e, "");
+    deny_error(s, &e);
     return 1;
 }
 
@@ -231,8 +266,8 @@ static int encode_answer(tc_api_slot *s, const Tinchap__V1__ScoreRequest *q,
 {
     Tinchap__V1__ScoreResponse r = TINCHAP__V1__SCORE_RESPONSE__INIT;
     Tinchap__V1__Reason reasons[TC_REASONS_OUT_MAX], *rp[TC_REASONS_OUT_MAX];
-    char scored_at[TC_TIME_US_TEXT_LEN];
-    tc_time_format_us(s->audit.rec.time_us, scored_at);
+    Google__Protobuf__Timestamp scored_at;
+    tc_api_timestamp(&scored_at, s->audit.rec.time_us);
     (void)q; /* its request_id goes in each reply, not in what is remembered */
     r.inquiry_id = s->audit.rec.inquiry_id;
     r.score = res->score;
@@ -254,7 +289,7 @@ static int encode_answer(tc_api_slot *s, const Tinchap__V1__ScoreRequest *q,
     r.reasons = rp;
     r.model_name = (char *)res->model->name;
     r.model_version = (uint32_t)res->model->version;
-    r.scored_at = scored_at;
+    r.scored_at = &scored_at;
     size_t n = tinchap__v1__score_response__get_packed_size(&r);
     if (sizeof replayed_prefix + n + s->rid_field_len > sizeof s->response)
         return TC_ENOMEM;
@@ -321,7 +356,7 @@ static int replay(tc_api_slot *s, const Tinchap__V1__ScoreRequest *q)
                              digest, s->response, &stored_len) != TC_OK)
         return 0;
     if (memcmp(digest, e->digest, 16) != 0) {
-        deny(s, GRPC_STATUS_ALREADY_EXISTS,
+        deny(s, GRPC_STATUS_ALREADY_EXISTS, TINCHAP__V1__ERROR_REASON__REQUEST_ID_REUSED,
              "request_id was used in the last 24 h for a different request");
         return 1;
     }
@@ -350,28 +385,34 @@ void tc_api_handle_score(tc_api_slot *s)
     if (denials_over_limit(srv, s->who->institution_index, rec->time_us)) {
         atomic_fetch_add_explicit(&srv->denials_throttled[s->who->institution_index], 1,
                                   memory_order_relaxed);
-        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED,
-                    "too many refused Score calls from this institution (at most %u a second "
-                    "are answered and audited); retry later",
-                    srv->cfg.audit_denials_per_second);
+        tc_api_error e;
+        tc_api_error_set(&e, GRPC_STATUS_RESOURCE_EXHAUSTED, TINCHAP__V1__ERROR_REASON__DENIALS_RATE_LIMITED,
+                         "too many refused Score calls from this institution (at most %u a "
+                         "second are answered and audited); retry later",
+                         srv->cfg.audit_denials_per_second);
+        e.retry_ms = 1000;
+        tc_api_fail_error(s, &e);
         return;
     }
     tc_audit_inquiry_id(rec->inquiry_id);
     copy_text(rec->institution, sizeof rec->institution, s->who->institution);
 
     size_t len = 0;
-    char bad[TC_AUDIT_STATUS_TEXT_MAX];
+    tc_api_error e;
+    tc_api_error_set(&e, GRPC_STATUS_INVALID_ARGUMENT, TINCHAP__V1__ERROR_REASON__INVALID_REQUEST, "%s", "");
     const unsigned char *data = tc_api_payload(s, &len);
     if (data != NULL &&
-        tc_api_strings_check(&tinchap__v1__score_request__descriptor, data, len, bad, sizeof bad)) {
-        deny(s, GRPC_STATUS_INVALID_ARGUMENT, "%s", bad);
+        tc_api_strings_check(&tinchap__v1__score_request__descriptor, data, len, "", &e) > 0) {
+        tc_api_invalid(&e, "");
+        deny_error(s, &e);
         return;
     }
     Tinchap__V1__ScoreRequest *q =
         data != NULL ? tinchap__v1__score_request__unpack(&w->allocator, len, data) : NULL;
     if (q == NULL) {
-        deny(s, GRPC_STATUS_INVALID_ARGUMENT, data == NULL ? "no ScoreRequest message was sent"
-                                                           : "the ScoreRequest message is malformed");
+        deny(s, GRPC_STATUS_INVALID_ARGUMENT, TINCHAP__V1__ERROR_REASON__INVALID_REQUEST, "%s",
+             data == NULL ? "no ScoreRequest message was sent"
+                          : "the ScoreRequest message is malformed");
         return;
     }
     if (tc_api_request_id_problem(q->request_id) == NULL)
@@ -385,7 +426,7 @@ void tc_api_handle_score(tc_api_slot *s)
     rec->loan_amount_vnd = q->loan_amount_vnd;
     rec->loan_term_months = q->loan_term_months;
     if (tc_hasher_citizen(w->hasher, q->citizen_id, rec->citizen) != TC_OK) {
-        deny(s, GRPC_STATUS_INTERNAL, "hashing the citizen ID failed");
+        deny(s, GRPC_STATUS_INTERNAL, TINCHAP__V1__ERROR_REASON__INTERNAL_ERROR, "hashing the citizen ID failed");
         goto out;
     }
     rec->has_citizen = 1;
@@ -401,7 +442,7 @@ void tc_api_handle_score(tc_api_slot *s)
     tc_error err;
     if (tc_reader_begin(w->reader, &err) != TC_OK) {
         tc_registry_release(srv->registry, set);
-        deny(s, GRPC_STATUS_UNAVAILABLE, "the database cannot be read now");
+        deny(s, GRPC_STATUS_UNAVAILABLE, TINCHAP__V1__ERROR_REASON__DATABASE_UNAVAILABLE, "the database cannot be read now");
         goto out;
     }
     /* Consent first, for every call: a retry after the consent was revoked or the citizen
@@ -422,13 +463,15 @@ void tc_api_handle_score(tc_api_slot *s)
     if (rc != TC_OK) {
         tc_reader_end(w->reader);
         tc_registry_release(srv->registry, set);
+        /* the same bytes, details included, whether the citizen is unknown or did not consent */
         if (rc == TC_ENOCONSENT)
-            deny(s, GRPC_STATUS_PERMISSION_DENIED, DENIED_TEXT);
+            deny(s, GRPC_STATUS_PERMISSION_DENIED, TINCHAP__V1__ERROR_REASON__CONSENT_NOT_VALID, DENIED_TEXT);
         else if (rc == TC_ENOTFOUND)
-            deny(s, GRPC_STATUS_FAILED_PRECONDITION,
+            deny(s, GRPC_STATUS_FAILED_PRECONDITION, TINCHAP__V1__ERROR_REASON__CITIZEN_NOT_LOADED,
                  "the citizen has consented but no attribute record has been loaded yet");
         else
-            deny(s, tc_api_status_of(rc), "the citizen's record cannot be read");
+            deny(s, tc_api_status_of(rc), tc_api_reason_of(rc),
+                 "the citizen's record cannot be read");
         goto out;
     }
     tc_eval_options opt = {.max_reasons = (int)q->max_reasons};
@@ -444,11 +487,12 @@ void tc_api_handle_score(tc_api_slot *s)
     tc_reader_end(w->reader);
     tc_registry_release(srv->registry, set);
     if (rc != TC_OK) {
-        deny(s, GRPC_STATUS_INTERNAL, "the model could not be evaluated on this record");
+        deny(s, GRPC_STATUS_INTERNAL, TINCHAP__V1__ERROR_REASON__INTERNAL_ERROR,
+             "the model could not be evaluated on this record");
         goto out;
     }
     if (!encoded) {
-        deny(s, GRPC_STATUS_INTERNAL, "the answer does not fit the reply buffer");
+        deny(s, GRPC_STATUS_INTERNAL, TINCHAP__V1__ERROR_REASON__INTERNAL_ERROR, "the answer does not fit the reply buffer");
         goto out;
     }
     submit(s);

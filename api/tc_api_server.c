@@ -17,6 +17,8 @@
 #include <openssl/evp.h>
 
 #include "tc_api_internal.h"
+#include "tc_grpc_status.h"
+#include "tc_api_rest.h"
 #include "tc_api_monitor.h"
 #include "tc_api_validate.h"
 #include "tc_json.h"
@@ -27,23 +29,24 @@ const tc_api_method_info tc_api_methods[M_COUNT] = {
     [M_SCORE] = {"/tinchap.v1.Scoring/Score", "Score", 0, TC_ROLE_SCORER, 64},
     [M_LIST_MODELS] = {"/tinchap.v1.Scoring/ListModels", "ListModels", 0, TC_ROLE_SCORER, 2},
     [M_GET_MODEL] = {"/tinchap.v1.Scoring/GetModel", "GetModel", 0, TC_ROLE_SCORER, 2},
-    [M_PUT_CITIZENS] = {"/tinchap.v1.Steward/PutCitizens", "PutCitizens", 1, TC_ROLE_STEWARD,
-                        2},
-    [M_GRANT_CONSENT] = {"/tinchap.v1.Steward/GrantConsent", "GrantConsent", 0,
-                         TC_ROLE_STEWARD, 4},
-    [M_REVOKE_CONSENT] = {"/tinchap.v1.Steward/RevokeConsent", "RevokeConsent", 0,
-                          TC_ROLE_STEWARD, 4},
-    [M_ERASE_CITIZEN] = {"/tinchap.v1.Steward/EraseCitizen", "EraseCitizen", 0, TC_ROLE_STEWARD,
-                         2},
-    [M_LIST_INQUIRIES] = {"/tinchap.v1.Steward/ListInquiries", "ListInquiries", 0,
-                          TC_ROLE_STEWARD, 2},
-    [M_LIST_CONSENTS] = {"/tinchap.v1.Steward/ListConsents", "ListConsents", 0,
-                         TC_ROLE_STEWARD, 2},
+    [M_PUT_CITIZENS] = {"/tinchap.v1.Steward/PutCitizens", "PutCitizens", 1, TC_ROLE_STEWARD, 2},
+    [M_GRANT_CONSENT] = {"/tinchap.v1.Steward/GrantConsent", "GrantConsent", 0, TC_ROLE_STEWARD, 4},
+    [M_REVOKE_CONSENT] = {"/tinchap.v1.Steward/RevokeConsent", "RevokeConsent", 0, TC_ROLE_STEWARD,
+                          4},
+    [M_ERASE_CITIZEN] = {"/tinchap.v1.Steward/EraseCitizen", "EraseCitizen", 0, TC_ROLE_STEWARD, 2},
+    [M_LIST_INQUIRIES] = {"/tinchap.v1.Steward/ListInquiries", "ListInquiries", 0, TC_ROLE_STEWARD,
+                          2},
+    [M_LIST_CONSENTS] = {"/tinchap.v1.Steward/ListConsents", "ListConsents", 0, TC_ROLE_STEWARD, 2},
     [M_RELOAD_MODELS] = {"/tinchap.v1.Admin/ReloadModels", "ReloadModels", 0, TC_ROLE_ADMIN, 2},
     [M_GET_STATUS] = {"/tinchap.v1.Admin/GetStatus", "GetStatus", 0, TC_ROLE_ADMIN, 2},
     [M_GET_MONITOR] = {"/tinchap.v1.Admin/GetMonitor", "GetMonitor", 0, TC_ROLE_ADMIN, 2},
     [M_HEALTH_CHECK] = {"/grpc.health.v1.Health/Check", "Check", 0, 0, 8},
     [M_HEALTH_WATCH] = {"/grpc.health.v1.Health/Watch", "Watch", 0, 0, 4},
+    /* Any known caller may discover the API; what it then calls is checked as usual. */
+    [M_REFLECTION] = {"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+                      "ServerReflectionInfo", 1, 0, 2},
+    [M_REFLECTION_ALPHA] = {"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+                            "ServerReflectionInfoV1alpha", 1, 0, 2},
     /* The benchmark floor: same binary, threads, slots and authentication as Score, no work
      * (api/tinchap/v1/diagnostics.proto). */
     [M_NOOP] = {"/tinchap.v1.Diagnostics/Noop", "Noop", 0, TC_ROLE_SCORER, 64},
@@ -94,6 +97,10 @@ static void pb_free(void *data, void *p)
 
 const unsigned char *tc_api_payload(tc_api_slot *s, size_t *len)
 {
+    if (s->rest != NULL) {
+        *len = s->rest_len;
+        return s->rest_payload;
+    }
     if (s->payload == NULL)
         return NULL;
     size_t n = grpc_byte_buffer_length(s->payload);
@@ -131,21 +138,32 @@ unsigned char *tc_api_pack(tc_api_slot *s, const ProtobufCMessage *msg, size_t *
     return out;
 }
 
+void tc_api_timestamp(Google__Protobuf__Timestamp *out, int64_t t_us)
+{
+    google__protobuf__timestamp__init(out);
+    /* floor division: the nanoseconds of a Timestamp are never negative */
+    int64_t sec = t_us / 1000000 - (t_us % 1000000 < 0);
+    out->seconds = sec;
+    out->nanos = (int32_t)((t_us - sec * 1000000) * 1000);
+}
+
 ProtobufCMessage *tc_api_request(tc_api_slot *s, const ProtobufCMessageDescriptor *d)
 {
     size_t len = 0;
-    char msg[TC_API_STATUS_TEXT_MAX];
     const unsigned char *data = tc_api_payload(s, &len);
-    if (data != NULL && tc_api_strings_check(d, data, len, msg, sizeof msg)) {
-        tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, "%s", msg);
+    tc_api_error e;
+    tc_api_error_set(&e, GRPC_STATUS_INVALID_ARGUMENT, TINCHAP__V1__ERROR_REASON__INVALID_REQUEST,
+                     "%s", "");
+    if (data != NULL && tc_api_strings_check(d, data, len, "", &e) > 0) {
+        tc_api_invalid(&e, "");
+        tc_api_fail_error(s, &e);
         return NULL;
     }
-    ProtobufCMessage *m = data != NULL
-                              ? protobuf_c_message_unpack(d, &s->w->allocator, len, data)
-                              : NULL;
+    ProtobufCMessage *m =
+        data != NULL ? protobuf_c_message_unpack(d, &s->w->allocator, len, data) : NULL;
     if (m == NULL)
-        tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, "%s message is %s", d->short_name,
-                    data == NULL ? "missing" : "malformed");
+        tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, TINCHAP__V1__ERROR_REASON__INVALID_REQUEST,
+                    "%s message is %s", d->short_name, data == NULL ? "missing" : "malformed");
     s->request_msg = m; /* freed once the handler returns (what did not fit the arena) */
     return m;
 }
@@ -155,8 +173,9 @@ void tc_api_reply(tc_api_slot *s, const ProtobufCMessage *msg)
     size_t len = 0;
     unsigned char *out = tc_api_pack(s, msg, &len);
     if (out == NULL)
-        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, "the reply is larger than the server's "
-                                                       "scratch memory");
+        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, TINCHAP__V1__ERROR_REASON__MESSAGE_TOO_LARGE,
+                    "the reply is larger than the server's "
+                    "scratch memory");
     else
         tc_api_finish(s, GRPC_STATUS_OK, out, len);
 }
@@ -195,15 +214,40 @@ grpc_status_code tc_api_status_of(int code)
     }
 }
 
+tc_api_reason tc_api_reason_of(int code)
+{
+    switch (code) {
+    case TC_EINVAL:
+    case TC_EPARSE:
+    case TC_EID:
+        return TINCHAP__V1__ERROR_REASON__INVALID_REQUEST;
+    case TC_ENOTFOUND:
+        return TINCHAP__V1__ERROR_REASON__CITIZEN_NOT_FOUND;
+    case TC_EEXIST:
+        return TINCHAP__V1__ERROR_REASON__REQUEST_ID_REUSED;
+    case TC_ENOCONSENT:
+        return TINCHAP__V1__ERROR_REASON__CONSENT_NOT_VALID;
+    case TC_EFULL:
+        return TINCHAP__V1__ERROR_REASON__DATABASE_FULL;
+    case TC_EBUSY:
+        return TINCHAP__V1__ERROR_REASON__OVERLOADED;
+    case TC_EMODEL:
+    case TC_ECATALOG:
+    case TC_ECATALOG_MISMATCH:
+        return TINCHAP__V1__ERROR_REASON__RELOAD_REFUSED;
+    case TC_ECANCELLED:
+        return TINCHAP__V1__ERROR_REASON__CALL_CANCELLED;
+    case TC_EIO:
+    case TC_EDB:
+        return TINCHAP__V1__ERROR_REASON__DATABASE_UNAVAILABLE;
+    default:
+        return TINCHAP__V1__ERROR_REASON__INTERNAL_ERROR;
+    }
+}
+
 const char *tc_api_status_name(grpc_status_code code)
 {
-    static const char *const names[] = {
-        "OK",          "CANCELLED",         "UNKNOWN",           "INVALID_ARGUMENT",
-        "DEADLINE_EXCEEDED", "NOT_FOUND",   "ALREADY_EXISTS",    "PERMISSION_DENIED",
-        "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",  "OUT_OF_RANGE",
-        "UNIMPLEMENTED", "INTERNAL",        "UNAVAILABLE",       "DATA_LOSS",
-        "UNAUTHENTICATED"};
-    return (unsigned)code < sizeof names / sizeof names[0] ? names[code] : "UNKNOWN";
+    return tc_grpc_status_name((int)code);
 }
 
 /* ---- slots ---- */
@@ -231,14 +275,14 @@ static void post_slot(tc_api_worker *w, tc_api_method m)
     s->reply = NULL;
     s->reply_len = 0;
     s->status_text[0] = '\0';
+    s->has_status_details = 0;
     s->request_id[0] = '\0';
     s->put = NULL;
     grpc_metadata_array_init(&s->md);
     grpc_call_error e;
     if (m == M_UNKNOWN) {
         grpc_call_details_init(&s->details);
-        e = grpc_server_request_call(srv->server, &s->call, &s->details, &s->md, w->cq, w->cq,
-                                     s);
+        e = grpc_server_request_call(srv->server, &s->call, &s->details, &s->md, w->cq, w->cq, s);
     } else {
         e = grpc_server_request_registered_call(
             srv->server, srv->method_handles[m], &s->call, &s->deadline, &s->md,
@@ -272,6 +316,9 @@ void tc_api_release_slot(tc_api_worker *w, tc_api_slot *s, int repost)
         tc_api_put_release(s);
     free(s->payload_heap);
     s->payload_heap = NULL;
+    if (s->has_status_details)
+        grpc_slice_unref(s->status_details);
+    s->has_status_details = 0;
     tc_api_method m = s->method;
     s->stage = SLOT_FREE;
     s->next_free = w->free;
@@ -282,9 +329,59 @@ void tc_api_release_slot(tc_api_worker *w, tc_api_slot *s, int repost)
         post_slot(w, m);
 }
 
+/* The reason a refusal gets when its handler named none (a fault of ours to fix, not a path a
+ * client should meet: every refusal names its reason). */
+static tc_api_reason fallback_reason(grpc_status_code status)
+{
+    switch (status) {
+    case GRPC_STATUS_INVALID_ARGUMENT:
+        return TINCHAP__V1__ERROR_REASON__INVALID_REQUEST;
+    case GRPC_STATUS_UNAVAILABLE:
+        return TINCHAP__V1__ERROR_REASON__DATABASE_UNAVAILABLE;
+    case GRPC_STATUS_CANCELLED:
+        return TINCHAP__V1__ERROR_REASON__CALL_CANCELLED;
+    case GRPC_STATUS_DEADLINE_EXCEEDED:
+        return TINCHAP__V1__ERROR_REASON__DEADLINE_PASSED;
+    default:
+        return TINCHAP__V1__ERROR_REASON__INTERNAL_ERROR;
+    }
+}
+
+void tc_api_ensure_error(tc_api_slot *s, grpc_status_code status)
+{
+    if (s->has_status_details)
+        return;
+    tc_api_error e;
+    tc_api_error_set(&e, (int)status, fallback_reason(status), "%s", s->status_text);
+    tc_api_set_error(s, &e);
+}
+
+void tc_api_set_error(tc_api_slot *s, tc_api_error *e)
+{
+    /* a client may have put a citizen ID in any field a message quotes */
+    tc_text_redact_ids(e->message);
+    for (size_t i = 0; i < e->n_violations && i < TC_API_ERROR_VIOLATIONS_MAX; i++) {
+        tc_text_redact_ids(e->violations[i].field);
+        tc_text_redact_ids(e->violations[i].why);
+    }
+    for (size_t i = 0; i < e->n_meta; i++)
+        tc_text_redact_ids(e->meta[i].value);
+    snprintf(s->status_text, sizeof s->status_text, "%s", e->message);
+    uint8_t packed[TC_API_ERROR_PACKED_MAX];
+    size_t n = tc_api_error_pack(e, packed, sizeof packed);
+    if (s->has_status_details)
+        grpc_slice_unref(s->status_details);
+    s->status_details = grpc_slice_from_copied_buffer((const char *)packed, n);
+    s->has_status_details = 1;
+}
+
 void tc_api_finish(tc_api_slot *s, grpc_status_code status, const unsigned char *reply,
                    size_t reply_len)
 {
+    if (s->rest != NULL) {
+        tc_api_rest_finish(s, status, reply, reply_len);
+        return;
+    }
     grpc_op ops[4];
     grpc_byte_buffer *bb = NULL;
     size_t n = 0;
@@ -302,12 +399,22 @@ void tc_api_finish(tc_api_slot *s, grpc_status_code status, const unsigned char 
         ops[n].op = GRPC_OP_SEND_MESSAGE;
         ops[n++].data.send_message.send_message = bb;
     }
+    if (status != GRPC_STATUS_OK)
+        tc_api_ensure_error(s, status);
     tc_text_redact_ids(s->status_text); /* sent, then logged by finished() */
     s->status_slice = grpc_slice_from_copied_string(s->status_text);
     ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
     ops[n].data.send_status_from_server.status = status;
-    ops[n++].data.send_status_from_server.status_details =
+    ops[n].data.send_status_from_server.status_details =
         status == GRPC_STATUS_OK ? NULL : &s->status_slice;
+    if (status != GRPC_STATUS_OK) {
+        /* every refusal carries its google.rpc.Status: reason, fields, retry advice */
+        s->trailer.key = grpc_slice_from_static_string("grpc-status-details-bin");
+        s->trailer.value = s->status_details;
+        ops[n].data.send_status_from_server.trailing_metadata_count = 1;
+        ops[n].data.send_status_from_server.trailing_metadata = &s->trailer;
+    }
+    n++;
     ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
     ops[n++].data.recv_close_on_server.cancelled = &s->cancelled;
     grpc_call *call = s->call; /* s may be reused by its worker once the batch is started */
@@ -326,23 +433,32 @@ void tc_api_finish(tc_api_slot *s, grpc_status_code status, const unsigned char 
     }
 }
 
-void tc_api_fail(tc_api_slot *s, grpc_status_code status, const char *fmt, ...)
+void tc_api_fail(tc_api_slot *s, grpc_status_code status, tc_api_reason reason, const char *fmt,
+                 ...)
 {
+    tc_api_error e;
+    tc_api_error_set(&e, (int)status, reason, "%s", "");
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(s->status_text, sizeof s->status_text, fmt, ap);
+    vsnprintf(e.message, sizeof e.message, fmt, ap);
     va_end(ap);
-    tc_api_finish(s, status, NULL, 0);
+    tc_api_fail_error(s, &e);
+}
+
+void tc_api_fail_error(tc_api_slot *s, tc_api_error *e)
+{
+    tc_api_set_error(s, e);
+    tc_api_finish(s, (grpc_status_code)e->code, NULL, 0);
 }
 
 int tc_api_past_deadline(tc_api_slot *s)
 {
-    gpr_timespec d = gpr_convert_clock_type(s->method == M_UNKNOWN ? s->details.deadline
-                                                                   : s->deadline,
-                                            GPR_CLOCK_MONOTONIC);
+    gpr_timespec d = gpr_convert_clock_type(
+        s->method == M_UNKNOWN ? s->details.deadline : s->deadline, GPR_CLOCK_MONOTONIC);
     if (gpr_time_cmp(d, gpr_now(GPR_CLOCK_MONOTONIC)) > 0)
         return 0;
-    tc_api_fail(s, GRPC_STATUS_DEADLINE_EXCEEDED, "the deadline passed before the call was served");
+    tc_api_fail(s, GRPC_STATUS_DEADLINE_EXCEEDED, TINCHAP__V1__ERROR_REASON__DEADLINE_PASSED,
+                "the deadline passed before the call was served");
     return 1;
 }
 
@@ -364,26 +480,44 @@ static void handle_unknown(tc_api_slot *s)
     path[n] = '\0';
     char safe[128];
     tc_error_quote(safe, sizeof safe, path, n);
-    tc_api_fail(s, GRPC_STATUS_UNIMPLEMENTED, "no method %s on this server", safe);
+    tc_api_fail(s, GRPC_STATUS_UNIMPLEMENTED, TINCHAP__V1__ERROR_REASON__METHOD_NOT_FOUND,
+                "no method %s on this server", safe);
 }
 
-static void dispatch(tc_api_slot *s)
+int tc_api_admit(tc_api_slot *s)
 {
     tc_api_worker *w = s->w;
     if (atomic_load_explicit(&w->srv->refusing, memory_order_relaxed) &&
         s->method != M_HEALTH_CHECK && s->method != M_HEALTH_WATCH) {
-        tc_api_fail(s, GRPC_STATUS_UNAVAILABLE, "the server is draining; retry another replica");
-        return;
+        tc_api_error e;
+        tc_api_error_set(&e, GRPC_STATUS_UNAVAILABLE, TINCHAP__V1__ERROR_REASON__DRAINING,
+                         "the server is draining; retry another replica");
+        e.retry_ms = 100;
+        tc_api_fail_error(s, &e);
+        return 1;
     }
     if (atomic_load_explicit(&w->inflight, memory_order_relaxed) > w->srv->cfg.max_inflight) {
-        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED,
-                    "the server is at its limit of calls in flight; retry with backoff");
-        return;
+        tc_api_error e;
+        tc_api_error_set(&e, GRPC_STATUS_RESOURCE_EXHAUSTED, TINCHAP__V1__ERROR_REASON__OVERLOADED,
+                         "the server is at its limit of calls in flight; retry with backoff");
+        e.retry_ms = 50;
+        tc_api_fail_error(s, &e);
+        return 1;
     }
+    return 0;
+}
+
+static void dispatch(tc_api_slot *s)
+{
     /* every method, health checks included: a certificate that names no configured identity
      * gets nothing but UNAUTHENTICATED */
-    if (tc_api_past_deadline(s) || tc_api_authorize(s))
+    if (tc_api_admit(s) || tc_api_past_deadline(s) || tc_api_authorize(s))
         return;
+    tc_api_route(s);
+}
+
+void tc_api_route(tc_api_slot *s)
+{
     switch (s->method) {
     case M_SCORE:
         tc_api_handle_score(s);
@@ -433,8 +567,13 @@ static void dispatch(tc_api_slot *s)
     case M_UNKNOWN:
         handle_unknown(s);
         break;
+    case M_REFLECTION:
+    case M_REFLECTION_ALPHA:
+        tc_api_handle_reflection(s);
+        break;
     default:
-        tc_api_fail(s, GRPC_STATUS_INTERNAL, "unrouted method");
+        tc_api_fail(s, GRPC_STATUS_INTERNAL, TINCHAP__V1__ERROR_REASON__INTERNAL_ERROR,
+                    "unrouted method");
         break;
     }
 }
@@ -442,8 +581,8 @@ static void dispatch(tc_api_slot *s)
 static void finished(tc_api_worker *w, tc_api_slot *s)
 {
     uint64_t latency = (uint64_t)(tc_time_now_us() - s->start_us);
-    grpc_status_code st = s->cancelled && s->status == GRPC_STATUS_OK ? GRPC_STATUS_CANCELLED
-                                                                      : s->status;
+    grpc_status_code st =
+        s->cancelled && s->status == GRPC_STATUS_OK ? GRPC_STATUS_CANCELLED : s->status;
     tc_api_metrics_observe(w->metrics, s->method, (int)st, latency);
     if (w->srv->cfg.access_log && s->method != M_HEALTH_CHECK && s->method != M_NOOP)
         tc_api_log_call(w->log, tc_api_methods[s->method].name, tc_api_status_name(st),
@@ -476,7 +615,8 @@ static void on_event(tc_api_worker *w, tc_api_slot *s, int ok)
         break;
     case SLOT_RECEIVING: {
         if (!ok) { /* the client went away or its deadline passed: write nothing */
-            tc_api_fail(s, GRPC_STATUS_CANCELLED, "the stream ended before it was complete");
+            tc_api_fail(s, GRPC_STATUS_CANCELLED, TINCHAP__V1__ERROR_REASON__CALL_CANCELLED,
+                        "the stream ended before it was complete");
             break;
         }
         size_t len = 0;
@@ -487,8 +627,9 @@ static void on_event(tc_api_worker *w, tc_api_slot *s, int ok)
             s->payload = NULL;
         }
         if (!end && msg == NULL) {
-            tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, "message larger than the server's "
-                                                           "scratch memory");
+            tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                        TINCHAP__V1__ERROR_REASON__MESSAGE_TOO_LARGE,
+                        "message larger than the server's scratch memory");
             break;
         }
         tc_api_handle_put(s, msg, len, end);
@@ -496,7 +637,8 @@ static void on_event(tc_api_worker *w, tc_api_slot *s, int ok)
     }
     case SLOT_CONFIRMING:
         if (!ok) { /* the call is gone: nothing may be written for it */
-            tc_api_fail(s, GRPC_STATUS_CANCELLED, "the call ended before it was served");
+            tc_api_fail(s, GRPC_STATUS_CANCELLED, TINCHAP__V1__ERROR_REASON__CALL_CANCELLED,
+                        "the call ended before it was served");
             break;
         }
         tc_api_put_confirmed(s);
@@ -506,6 +648,9 @@ static void on_event(tc_api_worker *w, tc_api_slot *s, int ok)
         break;
     case SLOT_WATCHING:
         tc_api_watch_event(w, s, ok);
+        break;
+    case SLOT_REFLECTING:
+        tc_api_reflection_event(s, ok);
         break;
     default:
         tc_api_log_event(w->srv->log, "error", "unexpected_event", "");
@@ -594,11 +739,13 @@ static void metrics_extra(FILE *f, void *arg)
                "# TYPE tinchap_model_info gauge\n");
     for (size_t i = 0; i < tc_model_set_count(set); i++) {
         const tc_model *m = tc_model_set_model(set, i);
-        fprintf(f, "tinchap_model_info{name=\"%s\",version=\"%d\",product=\"%s\",status=\"%s\"} 1\n",
+        fprintf(f,
+                "tinchap_model_info{name=\"%s\",version=\"%d\",product=\"%s\",status=\"%s\"} 1\n",
                 m->name, m->version, m->product, tc_model_status_name(m->status));
     }
-    fprintf(f, "# HELP tinchap_models_generation Successful model loads since start.\n"
-               "# TYPE tinchap_models_generation gauge\ntinchap_models_generation %llu\n",
+    fprintf(f,
+            "# HELP tinchap_models_generation Successful model loads since start.\n"
+            "# TYPE tinchap_models_generation gauge\ntinchap_models_generation %llu\n",
             (unsigned long long)tc_model_set_generation(set));
     tc_api_monitor_render(srv->monitor, set, f);
     tc_registry_release(srv->registry, set);
@@ -615,14 +762,16 @@ static void metrics_extra(FILE *f, void *arg)
     pthread_mutex_lock(&srv->watch_mu);
     size_t streams = srv->n_watchers;
     pthread_mutex_unlock(&srv->watch_mu);
-    fprintf(f, "# HELP tinchap_health_streams Open Health/Watch streams (client-side health "
-               "checking).\n"
-               "# TYPE tinchap_health_streams gauge\ntinchap_health_streams %zu\n",
+    fprintf(f,
+            "# HELP tinchap_health_streams Open Health/Watch streams (client-side health "
+            "checking).\n"
+            "# TYPE tinchap_health_streams gauge\ntinchap_health_streams %zu\n",
             streams);
-    fprintf(f, "# HELP tinchap_serving 1 while accepting calls, 0 while draining.\n"
-               "# TYPE tinchap_serving gauge\ntinchap_serving %d\n"
-               "# HELP tinchap_uptime_seconds Seconds since start.\n"
-               "# TYPE tinchap_uptime_seconds gauge\ntinchap_uptime_seconds %.0f\n",
+    fprintf(f,
+            "# HELP tinchap_serving 1 while accepting calls, 0 while draining.\n"
+            "# TYPE tinchap_serving gauge\ntinchap_serving %d\n"
+            "# HELP tinchap_uptime_seconds Seconds since start.\n"
+            "# TYPE tinchap_uptime_seconds gauge\ntinchap_uptime_seconds %.0f\n",
             atomic_load(&srv->serving), (double)(tc_time_now_us() - srv->started_us) / 1e6);
     fprintf(f, "# HELP tinchap_audit_denials_throttled_total Score calls turned away because "
                "their institution was over audit_denials_per_second refusals.\n"
@@ -632,10 +781,11 @@ static void metrics_extra(FILE *f, void *arg)
                 institution_name(&srv->cfg, k),
                 (unsigned long long)atomic_load(&srv->denials_throttled[k]));
     if (srv->crl_next_update != 0) /* alert well before it: past it, every client is refused */
-        fprintf(f, "# HELP tinchap_tls_crl_next_update_seconds When the CRL in tls.crl_dir "
-                   "must be replaced (Unix time).\n"
-                   "# TYPE tinchap_tls_crl_next_update_seconds gauge\n"
-                   "tinchap_tls_crl_next_update_seconds %lld\n",
+        fprintf(f,
+                "# HELP tinchap_tls_crl_next_update_seconds When the CRL in tls.crl_dir "
+                "must be replaced (Unix time).\n"
+                "# TYPE tinchap_tls_crl_next_update_seconds gauge\n"
+                "tinchap_tls_crl_next_update_seconds %lld\n",
                 (long long)srv->crl_next_update);
 }
 
@@ -687,7 +837,8 @@ static grpc_server_credentials *make_credentials(const tc_api_config *c, tc_erro
     return creds;
 }
 
-static int open_worker(tc_api_server *srv, tc_api_worker *w, size_t id, tc_error *err)
+static int open_worker(tc_api_server *srv, tc_api_worker *w, size_t id, size_t n_slots,
+                       tc_error *err)
 {
     int rc;
     w->id = id;
@@ -700,15 +851,15 @@ static int open_worker(tc_api_server *srv, tc_api_worker *w, size_t id, tc_error
         return rc;
     w->arena.size = TC_API_ARENA_BYTES;
     w->arena.buf = malloc(w->arena.size);
-    w->slots = calloc(TC_API_SLOTS_PER_WORKER, sizeof *w->slots);
+    w->slots = calloc(n_slots, sizeof *w->slots);
     if (w->arena.buf == NULL || w->slots == NULL)
         return tc_errorf(err, TC_ENOMEM, "out of memory");
     w->allocator.alloc = pb_alloc;
     w->allocator.free = pb_free;
     w->allocator.allocator_data = w;
-    for (size_t i = 0; i < TC_API_SLOTS_PER_WORKER; i++) {
+    for (size_t i = 0; i < n_slots; i++) {
         w->slots[i].w = w;
-        w->slots[i].next_free = i + 1 < TC_API_SLOTS_PER_WORKER ? &w->slots[i + 1] : NULL;
+        w->slots[i].next_free = i + 1 < n_slots ? &w->slots[i + 1] : NULL;
     }
     w->free = &w->slots[0];
     w->metrics = tc_api_metrics_shard_of(srv->metrics, id);
@@ -736,7 +887,8 @@ static void audit_sync_state(int failing, const char *error, void *arg)
 {
     tc_api_server *srv = arg;
     if (failing)
-        tc_api_log_eventf(srv->log, "error", "audit_sync_failed", "error", "%s; retried every "
+        tc_api_log_eventf(srv->log, "error", "audit_sync_failed", "error",
+                          "%s; retried every "
                           "%u ms, health NOT_SERVING until it succeeds",
                           error, srv->cfg.relaxed_sync_ms);
     else
@@ -753,9 +905,10 @@ static int check_private(const char *what, const char *path, tc_error *err)
     if (stat(path, &st) != 0)
         return TC_OK; /* created with mode 0700 when opened */
     if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
-        return tc_errorf(err, TC_EINVAL, "the %s directory %s is open to its group or others "
-                         "(mode %04o): chmod 700 %s", what, path,
-                         (unsigned)(st.st_mode & 07777), path);
+        return tc_errorf(err, TC_EINVAL,
+                         "the %s directory %s is open to its group or others "
+                         "(mode %04o): chmod 700 %s",
+                         what, path, (unsigned)(st.st_mode & 07777), path);
     return TC_OK;
 }
 
@@ -767,7 +920,8 @@ static int check_files(const tc_api_config *c, tc_error *err)
         (rc = check_private("audit trail", c->audit_dir, err)) != TC_OK)
         return rc;
     if (stat(c->secret, &st) == 0 && st.st_uid != geteuid())
-        return tc_errorf(err, TC_EKEY, "the secret key %s belongs to uid %u, not to the user "
+        return tc_errorf(err, TC_EKEY,
+                         "the secret key %s belongs to uid %u, not to the user "
                          "tinchapd runs as (uid %u): chown it to that user",
                          c->secret, (unsigned)st.st_uid, (unsigned)geteuid());
     return TC_OK;
@@ -782,16 +936,24 @@ static int open_engine(tc_api_server *srv, tc_error *err)
         (rc = tc_catalog_load(c->catalog, &srv->catalog, err)) != TC_OK ||
         (rc = tc_key_load(c->secret, &srv->key, err)) != TC_OK)
         return rc;
-    tc_store_options so = {.path = c->database, .catalog = srv->catalog, .key = srv->key,
-                           .map_size = c->map_size, .create = 1};
-    tc_audit_options ao = {.dir = c->audit_dir, .key = srv->key, .relaxed = c->relaxed_audit,
-                           .sync_ms = c->relaxed_sync_ms, .map_size = c->audit_map_size,
-                           .sync_state = audit_sync_state, .sync_arg = srv};
+    tc_store_options so = {.path = c->database,
+                           .catalog = srv->catalog,
+                           .key = srv->key,
+                           .map_size = c->map_size,
+                           .create = 1};
+    tc_audit_options ao = {.dir = c->audit_dir,
+                           .key = srv->key,
+                           .relaxed = c->relaxed_audit,
+                           .sync_ms = c->relaxed_sync_ms,
+                           .map_size = c->audit_map_size,
+                           .sync_state = audit_sync_state,
+                           .sync_arg = srv};
     if ((rc = tc_store_open(&so, &srv->store, err)) != TC_OK ||
         (rc = tc_audit_open(&ao, &srv->audit, err)) != TC_OK)
         return rc;
     snprintf(reasons, sizeof reasons, "%s/reasons.json", c->models);
-    tc_registry_options ro = {.dir = c->models, .catalog = srv->catalog,
+    tc_registry_options ro = {.dir = c->models,
+                              .catalog = srv->catalog,
                               .reasons_path = c->reasons[0] ? c->reasons : reasons};
     return tc_registry_open(&ro, &srv->registry, err);
 }
@@ -855,8 +1017,7 @@ static int open_server(tc_api_server *srv, tc_error *err)
     srv->port = grpc_server_add_http2_port(srv->server, c->listen, creds);
     grpc_server_credentials_release(creds);
     if (srv->port == 0)
-        return tc_errorf(err, TC_EIO, "cannot listen on %s (in use, or not an address)",
-                         c->listen);
+        return tc_errorf(err, TC_EIO, "cannot listen on %s (in use, or not an address)", c->listen);
     grpc_server_start(srv->server);
     return TC_OK;
 }
@@ -876,11 +1037,18 @@ int tc_api_server_start(const tc_api_config *cfg, tc_api_server **out, tc_error 
         return tc_errorf(err, TC_ENOMEM, "out of memory");
     srv->cfg = *cfg;
     srv->n_workers = (size_t)cfg->workers;
+    /* REST threads are callers like gRPC workers: their own arena, reader, metrics shard, log
+     * shard and audit queue, ids after the workers'; the admin context comes last */
+    srv->n_rest = cfg->rest_listen[0] != '\0' ? cfg->rest_threads : 0;
+    size_t callers = srv->n_workers + srv->n_rest;
     srv->started_us = tc_time_now_us();
     pthread_mutex_init(&srv->admin_mu, NULL);
     pthread_mutex_init(&srv->watch_mu, NULL);
     srv->workers = calloc(srv->n_workers, sizeof *srv->workers);
-    if (srv->workers == NULL) {
+    srv->rest_workers = calloc(srv->n_rest + 1, sizeof *srv->rest_workers);
+    if (srv->workers == NULL || srv->rest_workers == NULL) {
+        free(srv->workers);
+        free(srv->rest_workers);
         pthread_mutex_destroy(&srv->watch_mu);
         pthread_mutex_destroy(&srv->admin_mu);
         free(srv);
@@ -889,23 +1057,29 @@ int tc_api_server_start(const tc_api_config *cfg, tc_api_server **out, tc_error 
     static const char *names[M_COUNT]; /* the metrics keep this pointer */
     for (size_t m = 0; m < M_COUNT; m++)
         names[m] = tc_api_methods[m].name;
-    tc_api_metrics_options mo = {.listen = cfg->metrics_listen, .n_methods = M_COUNT,
-                                 .method_names = names, .n_shards = srv->n_workers,
-                                 .extra = metrics_extra, .extra_arg = srv};
-    if ((rc = tc_api_log_open(STDERR_FILENO, cfg->log_debug, srv->n_workers, &srv->log, err)) ||
+    tc_api_metrics_options mo = {.listen = cfg->metrics_listen,
+                                 .n_methods = M_COUNT,
+                                 .method_names = names,
+                                 .n_shards = callers,
+                                 .extra = metrics_extra,
+                                 .extra_arg = srv};
+    if ((rc = tc_api_log_open(STDERR_FILENO, cfg->log_debug, callers, &srv->log, err)) ||
         (rc = open_engine(srv, err)) ||
-        (rc = tc_api_monitor_open(srv->n_workers, cfg->monitor_window_s, TC_MONITOR_SLOTS_MAX,
-                                   srv->log, &srv->monitor, err)) ||
+        (rc = tc_api_monitor_open(callers, cfg->monitor_window_s, TC_MONITOR_SLOTS_MAX,
+                                  srv->log, &srv->monitor, err)) ||
+        (rc = tc_api_reflection_new(&srv->reflection, err)) ||
         (rc = tc_api_metrics_open(&mo, &srv->metrics, err)))
         goto fail;
     for (size_t i = 0; i < srv->n_workers; i++)
-        if ((rc = open_worker(srv, &srv->workers[i], i, err)) != TC_OK)
+        if ((rc = open_worker(srv, &srv->workers[i], i, TC_API_SLOTS_PER_WORKER, err)) != TC_OK)
             goto fail;
-    if ((rc = open_worker(srv, &srv->admin, srv->n_workers, err)) != TC_OK)
+    for (size_t i = 0; i < srv->n_rest; i++) /* one request at a time each: one slot */
+        if ((rc = open_worker(srv, &srv->rest_workers[i], srv->n_workers + i, 1, err)) != TC_OK)
+            goto fail;
+    if ((rc = open_worker(srv, &srv->admin, callers, TC_API_SLOTS_PER_WORKER, err)) != TC_OK)
         goto fail;
-    if ((rc = tc_audit_start(srv->audit, srv->n_workers, err)) != TC_OK ||
-        (rc = tc_api_reloader_start(srv, err)) != TC_OK ||
-        (rc = open_server(srv, err)) != TC_OK)
+    if ((rc = tc_audit_start(srv->audit, callers, err)) != TC_OK ||
+        (rc = tc_api_reloader_start(srv, err)) != TC_OK || (rc = open_server(srv, err)) != TC_OK)
         goto fail;
     (void)audit_done_noop;
     atomic_store(&srv->serving, 1);
@@ -919,7 +1093,12 @@ int tc_api_server_start(const tc_api_config *cfg, tc_api_server **out, tc_error 
             goto fail; /* (not reached in practice; threads already started are leaked) */
         }
     }
-    char fields[640], crl[64] = "";
+    if (srv->n_rest > 0 &&
+        (rc = tc_api_rest_start(srv, srv->n_workers, srv->n_rest, &srv->rest, err)) != TC_OK)
+        goto fail; /* (the workers already started are not stopped: tinchapd exits) */
+    char fields[704], crl[64] = "", rest[32] = "";
+    if (srv->rest != NULL)
+        snprintf(rest, sizeof rest, ",\"rest_port\":%d", tc_api_rest_port(srv->rest));
     if (srv->crl_next_update != 0) {
         char t[TC_TIME_TEXT_LEN];
         tc_time_format(srv->crl_next_update, t);
@@ -929,10 +1108,10 @@ int tc_api_server_start(const tc_api_config *cfg, tc_api_server **out, tc_error 
     snprintf(fields, sizeof fields,
              "\"version\":\"%s\",\"commit\":\"%s\",\"listen\":\"%s\",\"port\":%d,"
              "\"workers\":%zu,\"tls\":%s,\"audit_sync\":\"%s\",\"models\":%zu,"
-             "\"metrics_port\":%d%s",
+             "\"metrics_port\":%d%s%s",
              tc_api_version(), tc_api_commit(), cfg->listen, srv->port, srv->n_workers,
              cfg->insecure ? "false" : "true", cfg->relaxed_audit ? "relaxed" : "durable",
-             tc_model_set_count(set), tc_api_metrics_port(srv->metrics), crl);
+             tc_model_set_count(set), tc_api_metrics_port(srv->metrics), crl, rest);
     tc_registry_release(srv->registry, set);
     tc_api_log_event(srv->log, "info", "serving", fields);
     *out = srv;
@@ -957,15 +1136,18 @@ fail:
     }
     if (srv->shutdown_cq != NULL) {
         grpc_completion_queue_shutdown(srv->shutdown_cq);
-        while (grpc_completion_queue_next(srv->shutdown_cq, gpr_inf_future(GPR_CLOCK_REALTIME),
-                                          NULL)
-                   .type != GRPC_QUEUE_SHUTDOWN) {
+        while (
+            grpc_completion_queue_next(srv->shutdown_cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
+                .type != GRPC_QUEUE_SHUTDOWN) {
         }
         grpc_completion_queue_destroy(srv->shutdown_cq);
     }
+    for (size_t i = 0; i < srv->n_rest; i++)
+        close_worker(&srv->rest_workers[i]);
     close_worker(&srv->admin);
     tc_api_metrics_close(srv->metrics);
     tc_api_monitor_close(srv->monitor);
+    tc_api_reflection_free(srv->reflection);
     tc_audit_close(srv->audit);
     tc_registry_close(srv->registry);
     tc_store_close(srv->store);
@@ -975,6 +1157,7 @@ fail:
     pthread_mutex_destroy(&srv->watch_mu);
     pthread_mutex_destroy(&srv->admin_mu);
     free(srv->workers);
+    free(srv->rest_workers);
     free(srv);
     return rc;
 }
@@ -1023,9 +1206,11 @@ void tc_api_server_stop(tc_api_server *srv)
     for (;;) {
         unsigned busy = 0;
         int64_t last = 0;
-        for (size_t i = 0; i < srv->n_workers; i++) {
-            busy += atomic_load(&srv->workers[i].inflight);
-            int64_t l = atomic_load_explicit(&srv->workers[i].last_call_us, memory_order_relaxed);
+        for (size_t i = 0; i < srv->n_workers + srv->n_rest; i++) {
+            tc_api_worker *w = i < srv->n_workers ? &srv->workers[i]
+                                                  : &srv->rest_workers[i - srv->n_workers];
+            busy += atomic_load(&w->inflight);
+            int64_t l = atomic_load_explicit(&w->last_call_us, memory_order_relaxed);
             last = l > last ? l : last;
         }
         int64_t t = tc_time_now_us();
@@ -1040,6 +1225,10 @@ void tc_api_server_stop(tc_api_server *srv)
      *    refused above), and no post is half-way when the server shuts down (see post_mu).
      *    What is still in flight gets the rest of the drain timeout. */
     tc_api_watch_end_all(srv);
+    /* REST: stop accepting, and let the requests in progress finish (they are refused as
+     *    DRAINING since step 2, or answered) */
+    tc_api_rest_stop(srv->rest);
+    srv->rest = NULL;
     atomic_store(&srv->stopping, 1);
     for (size_t i = 0; i < srv->n_workers; i++) {
         pthread_mutex_lock(&srv->workers[i].post_mu);
@@ -1047,8 +1236,9 @@ void tc_api_server_stop(tc_api_server *srv)
     }
     grpc_server_shutdown_and_notify(srv->server, srv->shutdown_cq, srv);
     int64_t left_ms = (until - tc_time_now_us()) / 1000;
-    gpr_timespec limit = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-                                      gpr_time_from_millis(left_ms > 0 ? left_ms : 0, GPR_TIMESPAN));
+    gpr_timespec limit =
+        gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                     gpr_time_from_millis(left_ms > 0 ? left_ms : 0, GPR_TIMESPAN));
     grpc_event ev = grpc_completion_queue_next(srv->shutdown_cq, limit, NULL);
     if (ev.type == GRPC_QUEUE_TIMEOUT) {
         tc_api_log_event(srv->log, "warn", "drain_timeout", "");
@@ -1075,7 +1265,10 @@ void tc_api_server_stop(tc_api_server *srv)
     tc_api_monitor_close(srv->monitor);
     for (size_t i = 0; i < srv->n_workers; i++)
         close_worker(&srv->workers[i]);
+    for (size_t i = 0; i < srv->n_rest; i++)
+        close_worker(&srv->rest_workers[i]);
     close_worker(&srv->admin);
+    tc_api_reflection_free(srv->reflection);
     tc_audit_close(srv->audit);
     tc_registry_close(srv->registry);
     tc_store_close(srv->store);
@@ -1086,5 +1279,6 @@ void tc_api_server_stop(tc_api_server *srv)
     pthread_mutex_destroy(&srv->watch_mu);
     pthread_mutex_destroy(&srv->admin_mu);
     free(srv->workers);
+    free(srv->rest_workers);
     free(srv);
 }

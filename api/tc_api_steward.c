@@ -18,18 +18,34 @@
 
 
 int tc_api_citizen_key(tc_api_slot *s, const char *id, unsigned char key[TC_CITIZEN_KEY_LEN],
-                       tc_id_info *info)
+                       tc_api_error *e)
 {
     tc_error err;
-    if (tc_id_parse(id, strlen(id), 0, info, &err) != TC_OK) {
-        tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, "field 'citizen_id': %s", err.msg);
+    if (tc_id_parse(id, strlen(id), 0, NULL, &err) != TC_OK) {
+        tc_api_error_violation(e, "citizen_id", "%s", err.msg);
         return 1;
     }
     if (tc_hasher_citizen(s->w->hasher, id, key) != TC_OK) {
-        tc_api_fail(s, GRPC_STATUS_INTERNAL, "hashing the citizen ID failed");
-        return 1;
+        tc_api_fail(s, GRPC_STATUS_INTERNAL, TINCHAP__V1__ERROR_REASON__INTERNAL_ERROR, "hashing the citizen ID failed");
+        return -1;
     }
     return 0;
+}
+
+void tc_api_invalid_start(tc_api_error *e)
+{
+    tc_api_error_set(e, GRPC_STATUS_INVALID_ARGUMENT, TINCHAP__V1__ERROR_REASON__INVALID_REQUEST, "%s", "");
+}
+
+int tc_api_refused(tc_api_slot *s, tc_api_error *e, int key_rc, int more)
+{
+    if (key_rc < 0)
+        return 1;
+    if (key_rc == 0 && more == 0)
+        return 0;
+    tc_api_invalid(e, "");
+    tc_api_fail_error(s, e);
+    return 1;
 }
 
 /* A steward record of this call's identity, about one citizen. */
@@ -49,6 +65,15 @@ static void steward_record(tc_api_slot *s, tc_audit_steward *r, tc_steward_actio
     r->applied = 1;
 }
 
+/* What a steward write's failure is: not found means the consent to revoke (an erasure of
+ * nobody is not a failure), the rest as tc_api_reason_of says. */
+static tc_api_reason reason_of(const tc_audit_steward *r, int rc)
+{
+    if (rc == TC_ENOTFOUND && r->action == TC_STEWARD_REVOKE)
+        return TINCHAP__V1__ERROR_REASON__CONSENT_NOT_FOUND;
+    return tc_api_reason_of(rc);
+}
+
 /* End a write transaction: abort it when rc failed; else record the write in the audit trail
  * (one record, or one per citizen of citizens[0..n)), then commit it. Nothing is written without
  * its record; a commit that fails after it is recorded too. Answers the call on failure. */
@@ -59,14 +84,18 @@ static int audited_commit(tc_api_slot *s, tc_writer *w, int rc, tc_error *err,
     tc_api_server *srv = s->w->srv;
     if (rc != TC_OK) {
         tc_writer_abort(w);
-        tc_api_fail(s, tc_api_status_of(rc), "%s", err->msg);
+        tc_api_fail(s, tc_api_status_of(rc), reason_of(r, rc), "%s", err->msg);
         return 1;
     }
     if ((rc = tc_audit_steward_append(srv->audit, r, citizens, changed, n, err)) != TC_OK) {
         tc_writer_abort(w);
         tc_api_log_eventf(srv->log, "error", "audit_write_failed", "error", "%s", err->msg);
-        tc_api_fail(s, GRPC_STATUS_UNAVAILABLE, "the audit trail cannot be written (%s): "
-                    "nothing was written", rc == TC_EFULL ? "it is full" : tc_strerror(rc));
+        tc_api_error e;
+        tc_api_error_set(&e, GRPC_STATUS_UNAVAILABLE, TINCHAP__V1__ERROR_REASON__AUDIT_UNAVAILABLE,
+                         "the audit trail cannot be written (%s): nothing was written",
+                         rc == TC_EFULL ? "it is full" : tc_strerror(rc));
+        e.retry_ms = 1000;
+        tc_api_fail_error(s, &e);
         return 1;
     }
     if ((rc = tc_writer_commit(w, err)) != TC_OK) {
@@ -76,7 +105,7 @@ static int audited_commit(tc_api_slot *s, tc_writer *w, int rc, tc_error *err,
         if (tc_audit_steward_append(srv->audit, r, citizens, changed, n, &ignored) != TC_OK)
             tc_api_log_eventf(srv->log, "error", "audit_write_failed", "error", "%s",
                               ignored.msg);
-        tc_api_fail(s, tc_api_status_of(rc), "%s", err->msg);
+        tc_api_fail(s, tc_api_status_of(rc), reason_of(r, rc), "%s", err->msg);
         return 1;
     }
     return 0;
@@ -89,21 +118,22 @@ void tc_api_handle_grant(tc_api_slot *s)
     unsigned char key[TC_CITIZEN_KEY_LEN];
     tc_consent c;
     tc_error err;
-    char msg[sizeof s->status_text];
-    if (q == NULL || tc_api_citizen_key(s, q->citizen_id, key, NULL))
+    tc_api_error e;
+    tc_api_invalid_start(&e);
+    if (q == NULL)
         return;
-    if (tc_api_grant_check(q, &c, msg, sizeof msg)) {
-        tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, "%s", msg);
+    int key_rc = tc_api_citizen_key(s, q->citizen_id, key, &e);
+    if (tc_api_refused(s, &e, key_rc, tc_api_grant_check(q, &c, &e)))
         return;
-    }
     if (tc_consent_protect_ref(&c, s->w->hasher) != TC_OK) {
-        tc_api_fail(s, GRPC_STATUS_INTERNAL, "hashing the consent reference failed");
+        tc_api_fail(s, GRPC_STATUS_INTERNAL, TINCHAP__V1__ERROR_REASON__INTERNAL_ERROR,
+                    "hashing the consent reference failed");
         return;
     }
     tc_writer *w = NULL;
     int rc = tc_writer_begin(s->w->srv->store, &w, &err);
     if (rc != TC_OK) {
-        tc_api_fail(s, tc_api_status_of(rc), "%s", err.msg);
+        tc_api_fail(s, tc_api_status_of(rc), tc_api_reason_of(rc), "%s", err.msg);
         return;
     }
     tc_audit_steward r;
@@ -125,17 +155,17 @@ void tc_api_handle_revoke(tc_api_slot *s)
     unsigned char key[TC_CITIZEN_KEY_LEN];
     int64_t at = tc_time_now();
     tc_error err;
-    char msg[sizeof s->status_text];
-    if (q == NULL || tc_api_citizen_key(s, q->citizen_id, key, NULL))
+    tc_api_error e;
+    tc_api_invalid_start(&e);
+    if (q == NULL)
         return;
-    if (tc_api_revoke_check(q, &at, msg, sizeof msg)) {
-        tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, "%s", msg);
+    int key_rc = tc_api_citizen_key(s, q->citizen_id, key, &e);
+    if (tc_api_refused(s, &e, key_rc, tc_api_revoke_check(q, &at, &e)))
         return;
-    }
     tc_writer *w = NULL;
     int rc = tc_writer_begin(s->w->srv->store, &w, &err);
     if (rc != TC_OK) {
-        tc_api_fail(s, tc_api_status_of(rc), "%s", err.msg);
+        tc_api_fail(s, tc_api_status_of(rc), tc_api_reason_of(rc), "%s", err.msg);
         return;
     }
     tc_audit_steward r;
@@ -158,12 +188,14 @@ void tc_api_handle_erase(tc_api_slot *s)
     unsigned char key[TC_CITIZEN_KEY_LEN];
     tc_error err;
     size_t consents = 0;
-    if (q == NULL || tc_api_citizen_key(s, q->citizen_id, key, NULL))
+    tc_api_error e;
+    tc_api_invalid_start(&e);
+    if (q == NULL || tc_api_refused(s, &e, tc_api_citizen_key(s, q->citizen_id, key, &e), 0))
         return;
     tc_writer *w = NULL;
     int rc = tc_writer_begin(s->w->srv->store, &w, &err);
     if (rc != TC_OK) {
-        tc_api_fail(s, tc_api_status_of(rc), "%s", err.msg);
+        tc_api_fail(s, tc_api_status_of(rc), tc_api_reason_of(rc), "%s", err.msg);
         return;
     }
     /* the fact of the erasure is kept, and how many consents went: no attribute */
@@ -186,9 +218,8 @@ typedef struct put_state {
     unsigned char *keys;     /* n x TC_CITIZEN_KEY_LEN */
     unsigned char *records;  /* n x rec_len */
     unsigned char *changed;  /* n: written (1) or unchanged (0), for the audit trail */
-    int failed;              /* a reply has been decided; drain the stream */
-    grpc_status_code status;
-    char text[TC_API_STATUS_TEXT_MAX];
+    int failed;              /* a refusal other than bad records: drain the stream */
+    tc_api_error err;        /* that refusal, or the violations of every bad record so far */
 } put_state;
 
 void tc_api_put_release(tc_api_slot *s)
@@ -202,18 +233,20 @@ void tc_api_put_release(tc_api_slot *s)
     s->put = NULL;
 }
 
-static void put_reject(put_state *p, grpc_status_code st, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void put_reject(put_state *p, grpc_status_code st, tc_api_reason reason, const char *fmt,
+                       ...) __attribute__((format(printf, 4, 5)));
 
-static void put_reject(put_state *p, grpc_status_code st, const char *fmt, ...)
+/* A refusal of the whole call that is not about a field (too many records, a fault). */
+static void put_reject(put_state *p, grpc_status_code st, tc_api_reason reason, const char *fmt,
+                       ...)
 {
     if (p->failed)
-        return; /* the first problem is the one reported */
+        return; /* the first such problem is the one reported */
+    tc_api_error_set(&p->err, (int)st, reason, "%s", "");
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(p->text, sizeof p->text, fmt, ap);
+    vsnprintf(p->err.message, sizeof p->err.message, fmt, ap);
     va_end(ap);
-    p->status = st;
     p->failed = 1;
 }
 
@@ -225,7 +258,7 @@ static void receive_next(tc_api_slot *s)
     op.data.recv_message.recv_message = &s->payload;
     s->stage = SLOT_RECEIVING;
     if (grpc_call_start_batch(s->call, &op, 1, s, NULL) != GRPC_CALL_OK)
-        tc_api_fail(s, GRPC_STATUS_INTERNAL, "cannot read the stream");
+        tc_api_fail(s, GRPC_STATUS_INTERNAL, TINCHAP__V1__ERROR_REASON__INTERNAL_ERROR, "cannot read the stream");
 }
 
 /* One streamed record into the state, or a reason to refuse the whole call. */
@@ -236,37 +269,35 @@ static void put_one(tc_api_slot *s, put_state *p, const unsigned char *msg, size
     if (p->failed)
         return;
     if (p->n == TC_API_PUT_MAX) {
-        put_reject(p, GRPC_STATUS_RESOURCE_EXHAUSTED,
+        put_reject(p, GRPC_STATUS_RESOURCE_EXHAUSTED, TINCHAP__V1__ERROR_REASON__MESSAGE_TOO_LARGE,
                    "more than %d records in one call: split the stream", TC_API_PUT_MAX);
         return;
     }
-    char why[sizeof p->text];
-    if (tc_api_strings_check(&tinchap__v1__citizen_record__descriptor, msg, len, why,
-                             sizeof why)) {
-        put_reject(p, GRPC_STATUS_INVALID_ARGUMENT, "record %zu: %s", idx, why);
+    /* every bad record is named (up to TC_API_ERROR_VIOLATIONS_MAX), the stream read to its end */
+    char path[32];
+    snprintf(path, sizeof path, "records[%zu]", idx);
+    if (tc_api_strings_check(&tinchap__v1__citizen_record__descriptor, msg, len, path,
+                             &p->err) > 0)
         return;
-    }
     Tinchap__V1__CitizenRecord *r =
         tinchap__v1__citizen_record__unpack(&s->w->allocator, len, msg);
     if (r == NULL) {
-        put_reject(p, GRPC_STATUS_INVALID_ARGUMENT, "record %zu: malformed CitizenRecord", idx);
+        tc_api_error_violation(&p->err, path, "not a CitizenRecord (malformed)");
         return;
     }
     tc_id_info info;
     unsigned char *key = p->keys + p->n * TC_CITIZEN_KEY_LEN;
     tc_value values[TC_CATALOG_ATTRS_MAX];
-    if (tc_api_record_check(cat, r, idx, &info, values, why, sizeof why)) {
-        put_reject(p, GRPC_STATUS_INVALID_ARGUMENT, "%s", why);
-        goto out;
-    }
+    if (tc_api_record_check(cat, r, idx, &info, values, &p->err) > 0 || p->err.n_violations > 0)
+        goto out; /* nothing of a call with a bad record is written: no need to keep this one */
     if (tc_hasher_citizen(s->w->hasher, r->citizen_id, key) != TC_OK) {
-        put_reject(p, GRPC_STATUS_INTERNAL, "hashing the citizen ID failed");
+        put_reject(p, GRPC_STATUS_INTERNAL, TINCHAP__V1__ERROR_REASON__INTERNAL_ERROR, "hashing the citizen ID failed");
         goto out;
     }
     for (size_t i = 0; i < p->n; i++)
         if (memcmp(p->keys + i * TC_CITIZEN_KEY_LEN, key, TC_CITIZEN_KEY_LEN) == 0) {
-            put_reject(p, GRPC_STATUS_INVALID_ARGUMENT,
-                       "record %zu: the same citizen as an earlier record of this call", idx);
+            tc_api_error_violation(&p->err, path,
+                                   "the same citizen as records[%zu] of this call", i);
             goto out;
         }
     tc_record_encode(cat, values, (uint32_t)tc_time_now(), p->records + p->n * p->rec_len);
@@ -278,30 +309,37 @@ out:
 static void put_finish(tc_api_slot *s, put_state *p)
 {
     tc_error err;
-    if (p->failed) {
-        tc_api_fail(s, p->status, "%s; nothing was written", p->text);
+    if (p->failed || p->err.n_violations > 0) {
+        if (!p->failed)
+            tc_api_invalid(&p->err, "nothing was written");
+        tc_api_fail_error(s, &p->err);
         return;
     }
     /* Attributes are kept only for citizens who consent now (any institution or purpose).
      * Checked on a snapshot before the write lock is taken, to hold it briefly. */
     int64_t now = tc_time_now();
     if (tc_reader_begin(s->w->reader, &err) != TC_OK) {
-        tc_api_fail(s, GRPC_STATUS_UNAVAILABLE, "the database cannot be read now");
+        tc_api_fail(s, GRPC_STATUS_UNAVAILABLE, TINCHAP__V1__ERROR_REASON__DATABASE_UNAVAILABLE,
+                    "the database cannot be read now");
         return;
     }
     for (size_t i = 0; i < p->n; i++)
         if (!tc_reader_has_consent(s->w->reader, p->keys + i * TC_CITIZEN_KEY_LEN, now)) {
             tc_reader_end(s->w->reader);
-            tc_api_fail(s, GRPC_STATUS_FAILED_PRECONDITION,
-                        "record %zu: the citizen has no consent valid now; nothing was written",
-                        i);
+            tc_api_error e;
+            tc_api_error_set(&e, GRPC_STATUS_FAILED_PRECONDITION,
+                             TINCHAP__V1__ERROR_REASON__NO_VALID_CONSENT_FOR_RECORD,
+                             "record %zu: the citizen has no consent valid now; nothing was "
+                             "written", i);
+            tc_api_error_meta(&e, "record", "%zu", i);
+            tc_api_fail_error(s, &e);
             return;
         }
     tc_reader_end(s->w->reader);
     tc_writer *w = NULL;
     int rc = tc_writer_begin(s->w->srv->store, &w, &err);
     if (rc != TC_OK) {
-        tc_api_fail(s, tc_api_status_of(rc), "%s", err.msg);
+        tc_api_fail(s, tc_api_status_of(rc), tc_api_reason_of(rc), "%s", err.msg);
         return;
     }
     size_t written = 0, unchanged = 0;
@@ -348,9 +386,10 @@ void tc_api_handle_put(tc_api_slot *s, const unsigned char *msg, size_t len, int
                 free(p->changed);
                 free(p);
             }
-            tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+            tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, TINCHAP__V1__ERROR_REASON__MESSAGE_TOO_LARGE, "out of memory");
             return;
         }
+        tc_api_invalid_start(&p->err);
         s->put = p;
         receive_next(s);
         return;
@@ -366,7 +405,7 @@ void tc_api_handle_put(tc_api_slot *s, const unsigned char *msg, size_t len, int
         s->stage = SLOT_CONFIRMING;
         s->initial_sent = 1;
         if (grpc_call_start_batch(s->call, &op, 1, s, NULL) != GRPC_CALL_OK)
-            tc_api_fail(s, GRPC_STATUS_INTERNAL, "cannot answer the stream");
+            tc_api_fail(s, GRPC_STATUS_INTERNAL, TINCHAP__V1__ERROR_REASON__INTERNAL_ERROR, "cannot answer the stream");
         return;
     }
     put_one(s, s->put, msg, len);

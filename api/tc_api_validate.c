@@ -9,15 +9,80 @@
 #include "tc_text.h"
 #include "tc_time.h"
 
-static int fail(char *msg, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+#define TIMESTAMP_SECONDS_MAX 253402300799LL /* 9999-12-31T23:59:59Z */
 
-static int fail(char *msg, size_t size, const char *fmt, ...)
+/* The engine's checks say "field 'x': why": the violation is of x, for why; anything else is of
+ * the given field. Returns 1 (one more problem). */
+/* What a request's checks say repeats what the client sent (a name, a level, a value): any run
+ * of digits long enough to be a citizen ID is redacted before it goes back or into a log. */
+static int bad_from(tc_api_error *e, const char *field, const char *text)
 {
+    char msg[TC_ERROR_MSG_MAX];
+    snprintf(msg, sizeof msg, "%s", text);
+    tc_text_redact_ids(msg);
+    const char *q;
+    if (strncmp(msg, "field '", 7) == 0 && (q = strchr(msg + 7, '\'')) != NULL &&
+        strncmp(q, "': ", 3) == 0 && (size_t)(q - msg - 7) < TC_API_ERROR_FIELD_MAX) {
+        char name[TC_API_ERROR_FIELD_MAX];
+        memcpy(name, msg + 7, (size_t)(q - msg - 7));
+        name[q - msg - 7] = '\0';
+        tc_api_error_violation(e, name, "%s", q + 3);
+    } else {
+        tc_api_error_violation(e, field, "%s", msg);
+    }
+    return 1;
+}
+
+/* A violation of field, as "field 'x': why" would read; returns 1 (one more problem). */
+static int bad(tc_api_error *e, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int bad(tc_api_error *e, const char *field, const char *fmt, ...)
+{
+    char why[TC_API_ERROR_WHY_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, size, fmt, ap);
+    vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
+    tc_text_redact_ids(why);
+    tc_api_error_violation(e, field, "%s", why);
     return 1;
+}
+
+/* "field 'x' is required" reads as a sentence, "field 'x': 9 is more than 8" as a label and a
+ * fact: the colon only where the reason does not go on from the field's name. */
+static const char *joint(const char *why)
+{
+    static const char *const verbs[] = {"is ", "are ", "holds ", "must ", "may ", "has ", "not "};
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        if (strncmp(why, verbs[i], strlen(verbs[i])) == 0)
+            return " ";
+    return ": ";
+}
+
+void tc_api_invalid(tc_api_error *e, const char *context)
+{
+    size_t n = e->n_violations;
+    const tc_api_violation *v = &e->violations[0];
+    const char *sep = context[0] != '\0' ? ": " : "";
+    /* composed at full length, then cut to the message's size */
+    char text[TC_API_ERROR_MESSAGE_MAX + TC_API_ERROR_FIELD_MAX + TC_API_ERROR_WHY_MAX + 96];
+    e->code = 3; /* INVALID_ARGUMENT */
+    e->reason = TINCHAP__V1__ERROR_REASON__INVALID_REQUEST;
+    if (n == 1 && v->field[0] != '\0')
+        snprintf(text, sizeof text, "%.64s%sfield '%s'%s%s", context, sep, v->field,
+                 joint(v->why), v->why);
+    else if (n == 1)
+        snprintf(text, sizeof text, "%.64s%s%s", context, sep, v->why);
+    else
+        snprintf(text, sizeof text, "%.64s%s%zu fields are wrong (google.rpc.BadRequest lists "
+                 "them), the first: field '%s'%s%s", context, sep, n, v->field, joint(v->why),
+                 v->why);
+    size_t len = strlen(text);
+    if (len >= sizeof e->message)
+        len = sizeof e->message - 1;
+    memcpy(e->message, text, len);
+    e->message[len] = '\0';
 }
 
 static int token_ok(const char *v, size_t max)
@@ -57,30 +122,32 @@ static int wire_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *out)
     return 0;
 }
 
-/* Walk one encoded message: 0 when every string field is well-formed UTF-8 without NUL (or the
- * encoding is broken, which the decoder then reports), 1 with the offending field's path. */
-static int wire_scan(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len,
-                     int depth, char *path, size_t size, const char **why)
+/* Walk one encoded message and add a violation for every string field that is not
+ * well-formed UTF-8 or holds a NUL (a broken encoding stops the walk: the decoder reports it).
+ * prefix is the path of the message ("" at the top, "attributes[2]" inside). */
+static void wire_scan(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len,
+                      int depth, const char *prefix, tc_api_error *e)
 {
     size_t pos = 0;
+    size_t index[64] = {0}; /* occurrences so far of fields 1..63: repeated fields' indices */
     while (pos < len) {
         uint64_t tag, n;
         if (!wire_varint(p, len, &pos, &tag))
-            return 0;
+            return;
         unsigned wt = (unsigned)(tag & 7);
         if (wt == 0 && !wire_varint(p, len, &pos, &n))
-            return 0;
+            return;
         if (wt == 1 || wt == 5) {
             if (len - pos < (wt == 1 ? 8u : 4u))
-                return 0;
+                return;
             pos += wt == 1 ? 8 : 4;
         }
         if (wt != 0 && wt != 1 && wt != 2 && wt != 5)
-            return 0;
+            return;
         if (wt != 2)
             continue;
         if (!wire_varint(p, len, &pos, &n) || n > len - pos)
-            return 0;
+            return;
         const ProtobufCFieldDescriptor *f =
             tag >> 3 <= UINT32_MAX
                 ? protobuf_c_message_descriptor_get_field(d, (unsigned)(tag >> 3))
@@ -89,39 +156,29 @@ static int wire_scan(const ProtobufCMessageDescriptor *d, const uint8_t *p, size
         pos += (size_t)n;
         if (f == NULL)
             continue; /* an unknown field: never read */
+        char path[TC_API_ERROR_FIELD_MAX];
+        size_t k = f->id < 64 ? index[f->id]++ : 0;
+        if (f->label == PROTOBUF_C_LABEL_REPEATED)
+            snprintf(path, sizeof path, "%s%s%s[%zu]", prefix, prefix[0] ? "." : "", f->name, k);
+        else
+            snprintf(path, sizeof path, "%s%s%s", prefix, prefix[0] ? "." : "", f->name);
         if (f->type == PROTOBUF_C_TYPE_STRING) {
             if (memchr(field, 0, (size_t)n) != NULL)
-                *why = "holds a NUL byte";
+                bad(e, path, "holds a NUL byte");
             else if (!tc_utf8_valid(field, (size_t)n))
-                *why = "is not valid UTF-8";
-            else
-                continue;
-            snprintf(path, size, "%s", f->name);
-            return 1;
-        }
-        if (f->type == PROTOBUF_C_TYPE_MESSAGE && depth < WIRE_DEPTH_MAX &&
-            wire_scan(f->descriptor, (const uint8_t *)field, (size_t)n, depth + 1, path, size,
-                      why)) {
-            size_t fl = strlen(f->name), pl = strlen(path);
-            if (fl + 1 + pl < size) { /* "attributes." before "level" */
-                memmove(path + fl + 1, path, pl + 1);
-                memcpy(path, f->name, fl);
-                path[fl] = '.';
-            }
-            return 1;
+                bad(e, path, "is not valid UTF-8");
+        } else if (f->type == PROTOBUF_C_TYPE_MESSAGE && depth < WIRE_DEPTH_MAX) {
+            wire_scan(f->descriptor, (const uint8_t *)field, (size_t)n, depth + 1, path, e);
         }
     }
-    return 0;
 }
 
 int tc_api_strings_check(const ProtobufCMessageDescriptor *d, const void *data, size_t len,
-                         char *msg, size_t size)
+                         const char *prefix, tc_api_error *e)
 {
-    char path[128];
-    const char *why = NULL;
-    if (!wire_scan(d, data, len, 0, path, sizeof path, &why))
-        return 0;
-    return fail(msg, size, "field '%s' %s", path, why);
+    size_t before = e->n_violations;
+    wire_scan(d, data, len, 0, prefix, e);
+    return (int)(e->n_violations - before);
 }
 
 /* Any ID a bank's systems make: every UUID form (hex, hyphenated, braced, urn:uuid:), ULIDs,
@@ -142,155 +199,168 @@ const char *tc_api_request_id_problem(const char *v)
     return NULL;
 }
 
-int tc_api_score_check(const Tinchap__V1__ScoreRequest *q, char *msg, size_t size)
+int tc_api_score_check(const Tinchap__V1__ScoreRequest *q, tc_api_error *e)
 {
     tc_error err;
+    int n = 0;
     const char *p = tc_api_request_id_problem(q->request_id);
     if (p != NULL)
-        return fail(msg, size, "field 'request_id' %s", p);
+        n += bad(e, "request_id", "%s", p);
     if (tc_id_parse(q->citizen_id, strlen(q->citizen_id), 0, NULL, &err) != TC_OK)
-        return fail(msg, size, "field 'citizen_id': %s", err.msg);
-    if (tc_consent_check_ref(q->consent_ref, strlen(q->consent_ref), &err) != TC_OK ||
-        tc_consent_check_purpose(q->purpose, strlen(q->purpose), &err) != TC_OK)
-        return fail(msg, size, "%s", err.msg);
+        n += bad(e, "citizen_id", "%s", err.msg);
+    if (tc_consent_check_ref(q->consent_ref, strlen(q->consent_ref), &err) != TC_OK)
+        n += bad_from(e, "consent_ref", err.msg);
+    if (tc_consent_check_purpose(q->purpose, strlen(q->purpose), &err) != TC_OK)
+        n += bad_from(e, "purpose", err.msg);
     /* purpose (checked above), product and model name are kept in the audit record as sent */
     if (!token_ok(q->product, TC_MODEL_NAME_MAX))
-        return fail(msg, size, "field 'product': 1-64 characters of a-z, 0-9, '-', '_', '.'");
-    if (has_id_digits(q->product))
-        return fail(msg, size, "field 'product' must not contain 12 or more consecutive digits");
+        n += bad(e, "product", "1-64 characters of a-z, 0-9, '-', '_', '.'");
+    else if (has_id_digits(q->product))
+        n += bad(e, "product", "must not contain 12 or more consecutive digits");
     if (q->model_name[0] != '\0' && !token_ok(q->model_name, TC_MODEL_NAME_MAX))
-        return fail(msg, size, "field 'model_name': 1-64 characters of a-z, 0-9, '-', '_', '.'");
-    if (has_id_digits(q->model_name))
-        return fail(msg, size,
-                    "field 'model_name' must not contain 12 or more consecutive digits");
+        n += bad(e, "model_name", "1-64 characters of a-z, 0-9, '-', '_', '.'");
+    else if (has_id_digits(q->model_name))
+        n += bad(e, "model_name", "must not contain 12 or more consecutive digits");
+    if (q->model_version != 0 && q->model_name[0] == '\0')
+        n += bad(e, "model_version", "a version needs its model_name (the champion is the "
+                 "product's, whatever its version)");
     if (q->max_reasons > TC_REASONS_OUT_MAX)
-        return fail(msg, size, "field 'max_reasons': %u is more than %d", q->max_reasons,
-                    TC_REASONS_OUT_MAX);
+        n += bad(e, "max_reasons", "%u is more than %d", q->max_reasons, TC_REASONS_OUT_MAX);
     if (q->loan_amount_vnd < 0)
-        return fail(msg, size, "field 'loan_amount_vnd': must not be negative");
-    if (q->loan_term_months > 600)
-        return fail(msg, size, "field 'loan_term_months': %u is more than 600",
-                    q->loan_term_months);
-    return 0;
+        n += bad(e, "loan_amount_vnd", "must not be negative");
+    else if (q->loan_amount_vnd > TC_API_LOAN_AMOUNT_MAX)
+        n += bad(e, "loan_amount_vnd", "%lld is more than %lld VND",
+                 (long long)q->loan_amount_vnd, (long long)TC_API_LOAN_AMOUNT_MAX);
+    if (q->loan_term_months > TC_API_LOAN_TERM_MAX)
+        n += bad(e, "loan_term_months", "%u is more than %d", q->loan_term_months,
+                 TC_API_LOAN_TERM_MAX);
+    return n;
 }
 
-int tc_api_time_parse(const char *field, const char *v, int64_t *out, char *msg, size_t size)
+int tc_api_time_of(const char *field, const Google__Protobuf__Timestamp *t, int required,
+                   int64_t *out, tc_api_error *e)
 {
-    size_t n = strlen(v);
-    /* RFC 3339 with fractional seconds: keep whole seconds */
-    char buf[TC_TIME_TEXT_LEN];
-    if (n > 20 && v[19] == '.' && v[n - 1] == 'Z' && n < 40) {
-        memcpy(buf, v, 19);
-        buf[19] = 'Z';
-        buf[20] = '\0';
-        v = buf;
-        n = 20;
-    }
-    if (tc_time_parse(v, n, out) != TC_OK)
-        return fail(msg, size,
-                    "field '%s': not a UTC time like 2026-01-31T09:00:00Z or a date like "
-                    "2026-01-31",
-                    field);
+    if (t == NULL)
+        return required ? bad(e, field, "is required") : 0;
+    if (t->seconds < 0 || t->seconds > TIMESTAMP_SECONDS_MAX || t->nanos < 0 ||
+        t->nanos > 999999999)
+        return bad(e, field, "not a time between 1970 and 9999");
+    *out = t->seconds; /* consents are kept to the second */
     return 0;
 }
 
-int tc_api_grant_check(const Tinchap__V1__GrantConsentRequest *q, tc_consent *c, char *msg,
-                       size_t size)
+int tc_api_grant_check(const Tinchap__V1__GrantConsentRequest *q, tc_consent *c, tc_api_error *e)
 {
     tc_error err;
     memset(c, 0, sizeof *c);
-    if (tc_api_time_parse("granted_at", q->granted_at, &c->granted_at, msg, size) ||
-        tc_api_time_parse("expires_at", q->expires_at, &c->expires_at, msg, size))
-        return 1;
-    if (strlen(q->institution) > TC_INSTITUTION_MAX || strlen(q->purpose) > TC_PURPOSE_MAX ||
-        strlen(q->consent_ref) > TC_CONSENT_REF_MAX)
-        return fail(msg, size, "a field is longer than allowed");
+    int n = tc_api_time_of("granted_at", q->granted_at, 1, &c->granted_at, e) +
+            tc_api_time_of("expires_at", q->expires_at, 1, &c->expires_at, e);
+    if (tc_consent_check_institution(q->institution, strlen(q->institution), &err) != TC_OK)
+        n += bad_from(e, "institution", err.msg);
+    if (tc_consent_check_purpose(q->purpose, strlen(q->purpose), &err) != TC_OK)
+        n += bad_from(e, "purpose", err.msg);
+    if (tc_consent_check_ref(q->consent_ref, strlen(q->consent_ref), &err) != TC_OK)
+        n += bad_from(e, "consent_ref", err.msg);
+    if (n > 0)
+        return n;
     memcpy(c->institution, q->institution, strlen(q->institution) + 1);
     memcpy(c->purpose, q->purpose, strlen(q->purpose) + 1);
     memcpy(c->ref, q->consent_ref, strlen(q->consent_ref) + 1);
     if (tc_consent_validate(c, &err) != TC_OK)
-        return fail(msg, size, "%s", err.msg);
+        return bad_from(e, "expires_at", err.msg);
     return 0;
 }
 
-int tc_api_revoke_check(const Tinchap__V1__RevokeConsentRequest *q, int64_t *at, char *msg,
-                        size_t size)
+int tc_api_revoke_check(const Tinchap__V1__RevokeConsentRequest *q, int64_t *at, tc_api_error *e)
 {
     tc_error err;
-    if (q->revoked_at[0] != '\0' && tc_api_time_parse("revoked_at", q->revoked_at, at, msg, size))
-        return 1;
-    if (tc_consent_check_institution(q->institution, strlen(q->institution), &err) != TC_OK ||
-        tc_consent_check_purpose(q->purpose, strlen(q->purpose), &err) != TC_OK)
-        return fail(msg, size, "%s", err.msg);
+    int n = tc_api_time_of("revoked_at", q->revoked_at, 0, at, e);
+    if (tc_consent_check_institution(q->institution, strlen(q->institution), &err) != TC_OK)
+        n += bad_from(e, "institution", err.msg);
+    if (tc_consent_check_purpose(q->purpose, strlen(q->purpose), &err) != TC_OK)
+        n += bad_from(e, "purpose", err.msg);
+    return n;
+}
+
+/* One attribute of a record into values[k]; a violation when its value is not of the
+ * attribute's type or range. */
+static int attribute_value(const tc_attr *at, const Tinchap__V1__AttributeValue *a,
+                           const char *path, tc_value *out, tc_api_error *e)
+{
+    tc_error err;
+    tc_value v = {0, 1};
+    int type_ok = 1;
+    switch (a->value_case) {
+    case TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_INT_VALUE:
+        type_ok = at->type == TC_ATTR_INT || at->type == TC_ATTR_REAL;
+        v.v = (double)a->int_value;
+        break;
+    case TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_REAL_VALUE:
+        type_ok = at->type == TC_ATTR_REAL;
+        v.v = a->real_value;
+        break;
+    case TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_BOOL_VALUE:
+        type_ok = at->type == TC_ATTR_BOOL;
+        v.v = a->bool_value ? 1 : 0;
+        break;
+    case TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_LEVEL: {
+        type_ok = at->type == TC_ATTR_CATEGORY;
+        int l = type_ok ? tc_attr_level(at, a->level, strlen(a->level)) : 0;
+        if (type_ok && l < 0) {
+            char q[80];
+            return bad(e, path, "field '%s' value '%s': not a level of this category", at->name,
+                       tc_error_quote(q, sizeof q, a->level, strlen(a->level)));
+        }
+        v.v = l;
+        break;
+    }
+    case TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_MISSING:
+        v.present = 0;
+        break;
+    default:
+        type_ok = 0;
+        break;
+    }
+    if (!type_ok)
+        return bad(e, path, "field '%s': expected a value of type %s", at->name,
+                   tc_attr_type_name(at->type));
+    if (tc_attr_check(at, v, &err) != TC_OK)
+        return bad(e, path, "%s", err.msg);
+    *out = v;
     return 0;
 }
 
 int tc_api_record_check(const tc_catalog *cat, const Tinchap__V1__CitizenRecord *r, size_t idx,
-                        tc_id_info *info, tc_value values[TC_CATALOG_ATTRS_MAX], char *msg,
-                        size_t size)
+                        tc_id_info *info, tc_value values[TC_CATALOG_ATTRS_MAX], tc_api_error *e)
 {
     tc_error err;
     unsigned char seen[TC_CATALOG_ATTRS_MAX] = {0};
+    char path[TC_API_ERROR_FIELD_MAX];
+    int n = 0;
+    snprintf(path, sizeof path, "records[%zu].citizen_id", idx);
     if (tc_id_parse(r->citizen_id, strlen(r->citizen_id), 0, info, &err) != TC_OK)
-        return fail(msg, size, "record %zu: field 'citizen_id': %s", idx, err.msg);
+        n += bad(e, path, "%s", err.msg);
     for (size_t i = 0; i < r->n_attributes; i++) {
         const Tinchap__V1__AttributeValue *a = r->attributes[i];
+        snprintf(path, sizeof path, "records[%zu].attributes[%zu]", idx, i);
         int k = tc_catalog_find(cat, a->name);
         if (k < 0) {
             char q[80];
-            return fail(msg, size, "record %zu: attribute '%s' is not in catalog '%s'", idx,
-                        tc_error_quote(q, sizeof q, a->name, strlen(a->name)), cat->name);
+            n += bad(e, path, "attribute '%s' is not in catalog '%s'",
+                     tc_error_quote(q, sizeof q, a->name, strlen(a->name)), cat->name);
+        } else if (seen[k]++) {
+            n += bad(e, path, "attribute '%s' repeats", a->name);
+        } else {
+            n += attribute_value(&cat->attrs[k], a, path, &values[k], e);
         }
-        if (seen[k]++)
-            return fail(msg, size, "record %zu: attribute '%s' repeats", idx, a->name);
-        const tc_attr *at = &cat->attrs[k];
-        tc_value v = {0, 1};
-        int type_ok = 1;
-        switch (a->value_case) {
-        case TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_INT_VALUE:
-            type_ok = at->type == TC_ATTR_INT || at->type == TC_ATTR_REAL;
-            v.v = (double)a->int_value;
-            break;
-        case TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_REAL_VALUE:
-            type_ok = at->type == TC_ATTR_REAL;
-            v.v = a->real_value;
-            break;
-        case TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_BOOL_VALUE:
-            type_ok = at->type == TC_ATTR_BOOL;
-            v.v = a->bool_value ? 1 : 0;
-            break;
-        case TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_LEVEL: {
-            type_ok = at->type == TC_ATTR_CATEGORY;
-            int l = type_ok ? tc_attr_level(at, a->level, strlen(a->level)) : 0;
-            if (type_ok && l < 0) {
-                char q[80];
-                return fail(msg, size,
-                            "record %zu: field '%s' value '%s': not a level of this category",
-                            idx, at->name, tc_error_quote(q, sizeof q, a->level, strlen(a->level)));
-            }
-            v.v = l;
-            break;
-        }
-        case TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_MISSING:
-            v.present = 0;
-            break;
-        default:
-            type_ok = 0;
-            break;
-        }
-        if (!type_ok)
-            return fail(msg, size, "record %zu: field '%s': expected a value of type %s", idx,
-                        at->name, tc_attr_type_name(at->type));
-        if (tc_attr_check(at, v, &err) != TC_OK)
-            return fail(msg, size, "record %zu: %s", idx, err.msg);
-        values[k] = v;
     }
+    snprintf(path, sizeof path, "records[%zu].attributes", idx);
     for (size_t k = 0; k < cat->n_attrs; k++)
         if (!seen[k])
-            return fail(msg, size, "record %zu: attribute '%s' is missing "
-                        "(send it with missing=true if it has no value)", idx, cat->attrs[k].name);
-    int bad = -1;
-    if (tc_id_check_values(info, cat, values, &bad, &err) != TC_OK)
-        return fail(msg, size, "record %zu: %s", idx, err.msg);
-    return 0;
+            n += bad(e, path, "attribute '%s' is missing (send it with missing=true if it has "
+                     "no value)", cat->attrs[k].name);
+    int which = -1;
+    if (n == 0 && tc_id_check_values(info, cat, values, &which, &err) != TC_OK)
+        n += bad(e, path, "%s", err.msg);
+    return n;
 }

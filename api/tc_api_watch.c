@@ -27,7 +27,7 @@
 int tc_api_health_status(tc_api_server *srv)
 {
     return atomic_load(&srv->serving) && !tc_audit_sync_failing(srv->audit) ? HEALTH_SERVING
-                                                                             : HEALTH_NOT_SERVING;
+                                                                            : HEALTH_NOT_SERVING;
 }
 
 /* Under watch_mu. */
@@ -67,12 +67,19 @@ static void watch_end(tc_api_slot *s)
         ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
         ops[n++].data.send_initial_metadata.count = 0;
     }
-    snprintf(s->status_text, sizeof s->status_text, "the server is shutting down");
+    tc_api_error e;
+    tc_api_error_set(&e, GRPC_STATUS_UNAVAILABLE, TINCHAP__V1__ERROR_REASON__DRAINING,
+                     "the server is shutting down");
+    tc_api_set_error(s, &e);
     grpc_slice_unref(s->status_slice);
     s->status_slice = grpc_slice_from_copied_string(s->status_text);
     s->status = GRPC_STATUS_UNAVAILABLE;
+    s->trailer.key = grpc_slice_from_static_string("grpc-status-details-bin");
+    s->trailer.value = s->status_details;
     ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
     ops[n].data.send_status_from_server.status = GRPC_STATUS_UNAVAILABLE;
+    ops[n].data.send_status_from_server.trailing_metadata_count = 1;
+    ops[n].data.send_status_from_server.trailing_metadata = &s->trailer;
     ops[n++].data.send_status_from_server.status_details = &s->status_slice;
     HANDOFF_RELEASE(s);
     if (grpc_call_start_batch(s->call, ops, n, s, NULL) == GRPC_CALL_OK) {
@@ -142,7 +149,8 @@ void tc_api_watch_start(tc_api_slot *s, int unknown)
     }
     pthread_mutex_unlock(&srv->watch_mu);
     if (refused != NULL) {
-        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, "%s", refused);
+        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, TINCHAP__V1__ERROR_REASON__OVERLOADED, "%s",
+                    refused);
         return;
     }
     memset(&op, 0, sizeof op);
@@ -233,4 +241,3 @@ void tc_api_watch_end_all(tc_api_server *srv)
     }
     pthread_mutex_unlock(&srv->watch_mu);
 }
-

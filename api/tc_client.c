@@ -1,6 +1,7 @@
 /* The client: one channel, blocking unary and client-streaming calls on private completion
  * queues, and reusable asynchronous calls on a caller's queue. See tc_client.h. */
 #include "tc_client.h"
+#include "tc_grpc_status.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -13,6 +14,9 @@
 #include <grpc/grpc_security.h>
 #include <grpc/support/time.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "tc_json.h"
 
@@ -43,6 +47,8 @@ struct tc_client_call {
     unsigned char *resp; /* grows to the largest response, kept for reuse */
     size_t resp_len, resp_cap;
     char message[TC_CLIENT_MESSAGE_MAX];
+    unsigned char *sd;   /* the packed google.rpc.Status of a failure, kept for reuse */
+    size_t sd_len, sd_cap;
 };
 
 struct tc_client_queue {
@@ -58,30 +64,29 @@ struct tc_client_stream {
     grpc_status_code status;
     grpc_slice details;
     int recv_started, ended, finished;
+    unsigned char *sd; /* the packed google.rpc.Status of a failure */
+    size_t sd_len, sd_cap;
     /* distinct addresses, used as the tags of the stream's batches */
     char tag_md, tag_send, tag_close, tag_recv;
 };
 
 const char *tc_client_status_name(int code)
 {
-    static const char *const names[] = {"OK",
-                                        "CANCELLED",
-                                        "UNKNOWN",
-                                        "INVALID_ARGUMENT",
-                                        "DEADLINE_EXCEEDED",
-                                        "NOT_FOUND",
-                                        "ALREADY_EXISTS",
-                                        "PERMISSION_DENIED",
-                                        "RESOURCE_EXHAUSTED",
-                                        "FAILED_PRECONDITION",
-                                        "ABORTED",
-                                        "OUT_OF_RANGE",
-                                        "UNIMPLEMENTED",
-                                        "INTERNAL",
-                                        "UNAVAILABLE",
-                                        "DATA_LOSS",
-                                        "UNAUTHENTICATED"};
-    return code >= 0 && (size_t)code < sizeof names / sizeof names[0] ? names[code] : "UNKNOWN";
+    return tc_grpc_status_name(code);
+}
+
+int tc_client_option(tc_client_options *o, int c, const char *arg)
+{
+    switch (c) {
+    case TC_CLIENT_OPT_TARGET: o->target = arg; return 1;
+    case TC_CLIENT_OPT_CA: o->ca_file = arg; return 1;
+    case TC_CLIENT_OPT_CERT: o->cert_file = arg; return 1;
+    case TC_CLIENT_OPT_KEY: o->key_file = arg; return 1;
+    case TC_CLIENT_OPT_SERVER_NAME: o->server_name = arg; return 1;
+    case TC_CLIENT_OPT_INSECURE: o->insecure = 1; return 1;
+    case TC_CLIENT_OPT_TOKEN: o->token = arg; return 1;
+    default: return 0;
+    }
 }
 
 static void set_msg(char *msg, size_t size, const char *text)
@@ -121,6 +126,50 @@ static int read_pem(const char *what, const char *path, char **out, tc_error *er
     return rc;
 }
 
+/* What gRPC would only say as "empty address list" after a failed handshake: a file that is
+ * not what it should be, a key that is not the certificate's, a certificate out of its dates.
+ * Checked here, before any connection, with the files' own names in the message. */
+static int check_pair(const tc_client_options *o, const char *cert_pem, const char *key_pem,
+                      tc_error *err)
+{
+    int rc = TC_OK;
+    BIO *cb = BIO_new_mem_buf(cert_pem, -1), *kb = BIO_new_mem_buf(key_pem, -1);
+    X509 *cert = cb != NULL ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
+    EVP_PKEY *key = kb != NULL ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
+    if (cert == NULL)
+        rc = tc_errorf(err, TC_EINVAL, "certificate %s: not a PEM certificate", o->cert_file);
+    else if (key == NULL)
+        rc = tc_errorf(err, TC_EINVAL, "key %s: not a PEM private key (or an encrypted one)",
+                       o->key_file);
+    else if (X509_check_private_key(cert, key) != 1)
+        rc = tc_errorf(err, TC_EINVAL, "the key %s is not the key of the certificate %s: give "
+                       "the pair that was issued together", o->key_file, o->cert_file);
+    else if (X509_cmp_current_time(X509_get0_notAfter(cert)) < 0)
+        rc = tc_errorf(err, TC_EINVAL, "the certificate %s has expired: ask for a new one",
+                       o->cert_file);
+    else if (X509_cmp_current_time(X509_get0_notBefore(cert)) > 0)
+        rc = tc_errorf(err, TC_EINVAL, "the certificate %s is not valid yet (is this machine's "
+                       "clock right?)", o->cert_file);
+    ERR_clear_error();
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    BIO_free(cb);
+    BIO_free(kb);
+    return rc;
+}
+
+static int check_ca(const char *path, const char *pem, tc_error *err)
+{
+    BIO *b = BIO_new_mem_buf(pem, -1);
+    X509 *ca = b != NULL ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    int rc = ca != NULL ? TC_OK
+                        : tc_errorf(err, TC_EINVAL, "CA file %s: not a PEM certificate", path);
+    ERR_clear_error();
+    X509_free(ca);
+    BIO_free(b);
+    return rc;
+}
+
 static grpc_channel_credentials *tls_credentials(const tc_client_options *o, tc_error *err)
 {
     char *ca = NULL, *cert = NULL, *key = NULL;
@@ -134,6 +183,9 @@ static grpc_channel_credentials *tls_credentials(const tc_client_options *o, tc_
     if ((o->ca_file != NULL && read_pem("CA file", o->ca_file, &ca, err) != TC_OK) ||
         (o->cert_file != NULL && read_pem("certificate", o->cert_file, &cert, err) != TC_OK) ||
         (o->key_file != NULL && read_pem("key", o->key_file, &key, err) != TC_OK))
+        goto out;
+    if ((ca != NULL && check_ca(o->ca_file, ca, err) != TC_OK) ||
+        (cert != NULL && check_pair(o, cert, key, err) != TC_OK))
         goto out;
     grpc_ssl_pem_key_cert_pair pair = {key, cert};
     /* ca NULL: gRPC's default roots (GRPC_DEFAULT_SSL_ROOTS_FILE_PATH or its bundled set) */
@@ -295,6 +347,30 @@ static void take_details(grpc_slice details, char *msg, size_t size)
     msg[n] = '\0';
 }
 
+/* The "grpc-status-details-bin" trailer (a packed google.rpc.Status) into a growing buffer. */
+static void take_status_details(const grpc_metadata_array *md, unsigned char **buf, size_t *len,
+                                size_t *cap)
+{
+    *len = 0;
+    for (size_t i = 0; i < md->count; i++) {
+        if (grpc_slice_str_cmp(md->metadata[i].key, "grpc-status-details-bin") != 0)
+            continue;
+        size_t n = GRPC_SLICE_LENGTH(md->metadata[i].value);
+        if (n > TC_CLIENT_DETAILS_MAX)
+            return;
+        if (n > *cap) {
+            unsigned char *p = realloc(*buf, n);
+            if (p == NULL)
+                return;
+            *buf = p;
+            *cap = n;
+        }
+        memcpy(*buf, GRPC_SLICE_START_PTR(md->metadata[i].value), n);
+        *len = n;
+        return;
+    }
+}
+
 /* ---- one unary call: the batch and its completion, shared by blocking and async use ---- */
 
 static int call_start(tc_client_call *k, grpc_completion_queue *cq, const char *method,
@@ -355,6 +431,7 @@ static int call_start(tc_client_call *k, grpc_completion_queue *cq, const char *
 static void call_complete(tc_client_call *k)
 {
     take_details(k->details, k->message, sizeof k->message);
+    take_status_details(&k->trailing_md, &k->sd, &k->sd_len, &k->sd_cap);
     if (take_message(k->recv, &k->resp, &k->resp_len, &k->resp_cap) != TC_OK &&
         k->status == GRPC_STATUS_OK) {
         k->status = GRPC_STATUS_RESOURCE_EXHAUSTED;
@@ -377,6 +454,15 @@ int tc_client_unary(tc_client *c, const char *method, const void *req, size_t re
                     int timeout_ms, unsigned char **resp, size_t *resp_len, int *status, char *msg,
                     size_t msg_size)
 {
+    return tc_client_unary_details(c, method, req, req_len, timeout_ms, resp, resp_len, status,
+                                   msg, msg_size, NULL, NULL);
+}
+
+int tc_client_unary_details(tc_client *c, const char *method, const void *req, size_t req_len,
+                            int timeout_ms, unsigned char **resp, size_t *resp_len, int *status,
+                            char *msg, size_t msg_size, unsigned char **details,
+                            size_t *details_len)
+{
     tc_client_call k;
     memset(&k, 0, sizeof k);
     k.client = c;
@@ -397,6 +483,13 @@ int tc_client_unary(tc_client *c, const char *method, const void *req, size_t re
         }
     }
     set_msg(msg, msg_size, k.message);
+    if (details != NULL) {
+        *details = k.sd_len > 0 ? k.sd : NULL; /* handed over: the caller frees it */
+        *details_len = k.sd_len;
+        if (k.sd_len > 0)
+            k.sd = NULL;
+    }
+    free(k.sd);
     free(k.resp);
     grpc_completion_queue_shutdown(cq);
     grpc_completion_queue_destroy(cq);
@@ -491,6 +584,7 @@ void tc_client_call_free(tc_client_call *k)
     if (k == NULL)
         return;
     free(k->resp);
+    free(k->sd);
     free(k);
 }
 
@@ -590,6 +684,7 @@ int tc_client_stream_finish(tc_client_stream *s, unsigned char **resp, size_t *r
     s->finished = 1;
     *status = (int)s->status;
     take_details(s->details, msg, msg_size);
+    take_status_details(&s->trailing_md, &s->sd, &s->sd_len, &s->sd_cap);
     size_t cap = 0;
     int rc = take_message(s->recv, resp, resp_len, &cap);
     if (rc != TC_OK) {
@@ -625,5 +720,18 @@ void tc_client_stream_free(tc_client_stream *s)
     grpc_metadata_array_destroy(&s->trailing_md);
     grpc_completion_queue_shutdown(s->cq);
     grpc_completion_queue_destroy(s->cq);
+    free(s->sd);
     free(s);
+}
+
+const unsigned char *tc_client_stream_details(const tc_client_stream *s, size_t *len)
+{
+    *len = s->sd_len;
+    return s->sd_len > 0 ? s->sd : NULL;
+}
+
+const unsigned char *tc_client_call_details(const tc_client_call *k, size_t *len)
+{
+    *len = k->sd_len;
+    return k->sd_len > 0 ? k->sd : NULL;
 }

@@ -52,10 +52,12 @@
 #ifndef TC_CLIENT_H
 #define TC_CLIENT_H
 
+#include <getopt.h>
 #include <stddef.h>
 
 #include "tc_error.h"
 
+#define TC_CLIENT_DETAILS_MAX 65536 /* a status's details kept at most */
 #define TC_CLIENT_MESSAGE_MAX 512 /* status message kept per call, longer ones are cut */
 #define TC_CLIENT_METHODS_MAX 64  /* distinct method paths registered per client */
 #define TC_CLIENT_TOKEN_MAX 4096
@@ -76,6 +78,30 @@ typedef struct tc_client_options {
 
 typedef struct tc_client tc_client;
 
+/* The connection options every client program takes (tinchap call, benchmarks/loadgen, the
+ * fault tests' load), from one table: put TC_CLIENT_LONG_OPTIONS in the program's getopt_long
+ * table and hand each option getopt returns to tc_client_option first. */
+enum {
+    TC_CLIENT_OPT_TARGET = 0x7100, /* above any short option and any program's own values */
+    TC_CLIENT_OPT_CA,
+    TC_CLIENT_OPT_CERT,
+    TC_CLIENT_OPT_KEY,
+    TC_CLIENT_OPT_SERVER_NAME,
+    TC_CLIENT_OPT_INSECURE,
+    TC_CLIENT_OPT_TOKEN,
+};
+#define TC_CLIENT_LONG_OPTIONS                                                                   \
+    {"target", required_argument, NULL, TC_CLIENT_OPT_TARGET},                                   \
+        {"ca", required_argument, NULL, TC_CLIENT_OPT_CA},                                       \
+        {"cert", required_argument, NULL, TC_CLIENT_OPT_CERT},                                   \
+        {"key", required_argument, NULL, TC_CLIENT_OPT_KEY},                                     \
+        {"server-name", required_argument, NULL, TC_CLIENT_OPT_SERVER_NAME},                     \
+        {"insecure", no_argument, NULL, TC_CLIENT_OPT_INSECURE},                                 \
+        {"token", required_argument, NULL, TC_CLIENT_OPT_TOKEN}
+
+/* 1 when c (a getopt_long result) is a connection option, applied to o from arg; else 0. */
+int tc_client_option(tc_client_options *o, int c, const char *arg);
+
 /* Open a channel. It connects lazily, on the first call. A bearer token over plaintext is
  * refused unless the target is a loopback address: anywhere else it would travel readable. */
 int tc_client_open(const tc_client_options *opt, tc_client **out, tc_error *err);
@@ -95,6 +121,21 @@ int tc_client_unary(tc_client *c, const char *method, const void *req, size_t re
                     int timeout_ms, unsigned char **resp, size_t *resp_len, int *status, char *msg,
                     size_t msg_size);
 
+/* The same, and a failed call's google.rpc.Status as the server sent it (packed, from the
+ * "grpc-status-details-bin" trailer): *details malloc'd (the caller frees it), or NULL when
+ * there was none (a failure of the transport, not of the server). tc_client_describe reads it. */
+int tc_client_unary_details(tc_client *c, const char *method, const void *req, size_t req_len,
+                            int timeout_ms, unsigned char **resp, size_t *resp_len, int *status,
+                            char *msg, size_t msg_size, unsigned char **details,
+                            size_t *details_len);
+
+/* A packed google.rpc.Status as lines a person reads: "reason: CONSENT_NOT_VALID (tinchap.v1)",
+ * then one "field 'x': why" per violation of a BadRequest and "retry after: 0.250 s", each
+ * line prefixed by indent. Writes at most size bytes (NUL-terminated); 0 if the bytes are not
+ * a Status. */
+size_t tc_client_describe(const unsigned char *details, size_t len, const char *indent, char *out,
+                          size_t size);
+
 /* ---- blocking client streaming ---- */
 
 typedef struct tc_client_stream tc_client_stream;
@@ -111,6 +152,9 @@ int tc_client_stream_send(tc_client_stream *s, const void *msg, size_t len);
 /* Close the sending side and wait for the response and status, as tc_client_unary. */
 int tc_client_stream_finish(tc_client_stream *s, unsigned char **resp, size_t *resp_len,
                             int *status, char *msg, size_t msg_size);
+
+/* A finished stream's google.rpc.Status (packed), or NULL; valid until the stream is freed. */
+const unsigned char *tc_client_stream_details(const tc_client_stream *s, size_t *len);
 
 /* Free the stream (cancelling it if it was not finished). */
 void tc_client_stream_free(tc_client_stream *s);
@@ -144,6 +188,9 @@ int tc_client_call_start(tc_client_call *call, tc_client_queue *q, const char *m
 void *tc_client_call_user(const tc_client_call *call);
 int tc_client_call_status(const tc_client_call *call);
 const char *tc_client_call_message(const tc_client_call *call);
+/* The call's google.rpc.Status (packed) when it failed with one, or NULL; valid until the call
+ * is started again or freed. */
+const unsigned char *tc_client_call_details(const tc_client_call *call, size_t *len);
 const unsigned char *tc_client_call_response(const tc_client_call *call, size_t *len);
 
 /* Free a call that is not in flight. */

@@ -126,8 +126,7 @@ static int load_champion(const tc_catalog *cat, const tc_reasons *reasons, tc_mo
 {
     struct dirent **names = NULL;
     int n = scandir(TC_MODELS_DIR, &names, NULL, alphasort);
-    int rc = tc_errorf(err, TC_ENOTFOUND, "%s: no model file with status champion",
-                       TC_MODELS_DIR);
+    int rc = tc_errorf(err, TC_ENOTFOUND, "%s: no model file with status champion", TC_MODELS_DIR);
     for (int i = 0; i < n; i++) {
         const char *name = names[i]->d_name;
         size_t len = strlen(name);
@@ -151,15 +150,150 @@ static int load_champion(const tc_catalog *cat, const tc_reasons *reasons, tc_mo
     return rc;
 }
 
+/* What one run times, and where its figures go. */
+typedef struct bench_run {
+    const tc_catalog *cat;
+    const tc_model *m;
+    const tc_eval_options *eo;
+    tc_eval_workspace *ws;
+    size_t n;
+    long batch, reps;
+    double *batches, *rep_medians;
+    volatile double *sink;
+} bench_run;
+
+/* Evaluation alone, on n random records held in memory. 0, or 1 on an error. */
+static int time_in_memory(const bench_run *b)
+{
+    const tc_catalog *cat = b->cat;
+    const tc_model *m = b->m;
+    const tc_eval_options *eo = b->eo;
+    tc_eval_workspace *ws = b->ws;
+    size_t n = b->n, size = tc_record_size(cat);
+    long batch = b->batch, reps = b->reps;
+    double *batches = b->batches, *rep_medians = b->rep_medians;
+    volatile double *sink = b->sink;
+    tc_score_result r;
+    tc_error err = {0};
+    unsigned char *recs = malloc(n * size);
+    tc_value values[TC_CATALOG_ATTRS_MAX];
+    for (size_t i = 0; i < n; i++) {
+        for (size_t a = 0; a < cat->n_attrs; a++)
+            values[a] = random_value(&cat->attrs[a]);
+        for (size_t j = 0; j < m->n_chars; j++) {
+            const tc_characteristic *ch = &m->chars[j];
+            if (ch->n_bins > 0)
+                values[ch->attr_index] = value_in_bin(ch, &ch->bins[rnd() % ch->n_bins]);
+        }
+        tc_record_encode(cat, values, 0, recs + i * size);
+    }
+    tc_record *views = malloc(n * sizeof *views);
+    for (size_t i = 0; i < n; i++)
+        if (tc_record_view(cat, recs + i * size, size, &views[i], &err) != TC_OK) {
+            fprintf(stderr, "bench_engine: %s\n", err.msg);
+            return 1;
+        }
+    for (size_t i = 0; i < n; i++) /* warm caches and predictors on the model */
+        *sink += tc_model_eval(m, &views[i], eo, ws, &r) == TC_OK ? r.pd : 0;
+    for (long rep = 0; rep < reps; rep++) {
+        size_t nb = 0;
+        for (size_t i = 0; i + (size_t)batch <= n; i += (size_t)batch) {
+            double t0 = now_ns();
+            for (size_t k = i; k < i + (size_t)batch; k++) {
+                if (tc_model_eval(m, &views[k], eo, ws, &r) != TC_OK)
+                    abort();
+                *sink += r.pd_high;
+            }
+            batches[nb++] = (now_ns() - t0) / (double)batch;
+        }
+        rep_medians[rep] = median(batches, nb);
+    }
+    free(views);
+    free(recs);
+    return 0;
+}
+
+/* Lookup, decode and evaluation of n random citizens of the database db (IDs from the file
+ * ids, hashed before the clock starts). 0, or 1 on an error. */
+static int time_from_db(const bench_run *b, const char *db, const char *key_path, const char *ids,
+                        int json)
+{
+    const tc_catalog *cat = b->cat;
+    const tc_model *m = b->m;
+    const tc_eval_options *eo = b->eo;
+    tc_eval_workspace *ws = b->ws;
+    size_t n = b->n;
+    long batch = b->batch, reps = b->reps;
+    double *batches = b->batches, *rep_medians = b->rep_medians;
+    volatile double *sink = b->sink;
+    tc_score_result r;
+    tc_error err = {0};
+    tc_key *key = NULL;
+    tc_store *store = NULL;
+    tc_reader *reader = NULL;
+    tc_hasher *h = NULL;
+    tc_store_options so = {.path = db, .catalog = cat, .read_only = 1};
+    if (tc_key_load(key_path, &key, &err) || (so.key = key, tc_store_open(&so, &store, &err)) ||
+        tc_reader_new(store, &reader, &err) || tc_hasher_new(key, &h, &err)) {
+        fprintf(stderr, "bench_engine: %s\n", err.msg);
+        return 1;
+    }
+    /* All IDs of the file, then n of them at random, hashed before the clock starts. */
+    FILE *f = fopen(ids, "r");
+    char line[8192];
+    size_t cap = 1 << 20, n_ids = 0;
+    char(*all)[13] = malloc(cap * 13);
+    if (f == NULL || fgets(line, sizeof line, f) == NULL) {
+        fprintf(stderr, "bench_engine: cannot read %s\n", ids);
+        return 1;
+    }
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (n_ids == cap)
+            all = realloc(all, (cap *= 2) * 13);
+        memcpy(all[n_ids], line, 12);
+        all[n_ids++][12] = '\0';
+    }
+    fclose(f);
+    unsigned char(*keys)[TC_CITIZEN_KEY_LEN] = malloc(n * TC_CITIZEN_KEY_LEN);
+    for (size_t i = 0; i < n; i++)
+        tc_hasher_citizen(h, all[rnd() % n_ids], keys[i]);
+    free(all);
+    if (!json)
+        fprintf(stderr, "%zu IDs in %s; timing %zu random lookups\n", n_ids, ids, n);
+    for (long rep = 0; rep < reps; rep++) {
+        size_t nb = 0;
+        for (size_t i = 0; i + (size_t)batch <= n; i += (size_t)batch) {
+            double t0 = now_ns();
+            for (size_t k = i; k < i + (size_t)batch; k++) {
+                tc_record rec;
+                if (tc_reader_begin(reader, NULL) != TC_OK ||
+                    tc_reader_citizen(reader, keys[k], &rec, NULL) != TC_OK ||
+                    tc_model_eval(m, &rec, eo, ws, &r) != TC_OK)
+                    abort();
+                *sink += r.pd_high;
+                tc_reader_end(reader);
+            }
+            batches[nb++] = (now_ns() - t0) / (double)batch;
+        }
+        rep_medians[rep] = median(batches, nb);
+    }
+    free(keys);
+    tc_hasher_free(h);
+    tc_reader_free(reader);
+    tc_store_close(store);
+    tc_key_free(key);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"model", required_argument, NULL, 'm'}, {"records", required_argument, NULL, 'n'},
-        {"batch", required_argument, NULL, 'b'}, {"reps", required_argument, NULL, 'r'},
+        {"model", required_argument, NULL, 'm'},   {"records", required_argument, NULL, 'n'},
+        {"batch", required_argument, NULL, 'b'},   {"reps", required_argument, NULL, 'r'},
         {"reasons", required_argument, NULL, 'k'}, {"no-interval", no_argument, NULL, 'I'},
-        {"db", required_argument, NULL, 'd'},    {"key", required_argument, NULL, 'K'},
-        {"ids", required_argument, NULL, 'i'},   {"help", no_argument, NULL, 'h'},
-        {"json", no_argument, NULL, 'j'},        {0, 0, 0, 0}};
+        {"db", required_argument, NULL, 'd'},      {"key", required_argument, NULL, 'K'},
+        {"ids", required_argument, NULL, 'i'},     {"help", no_argument, NULL, 'h'},
+        {"json", no_argument, NULL, 'j'},          {0, 0, 0, 0}};
     const char *model_path = NULL;
     char champion_path[4096];
     int json = 0;
@@ -169,17 +303,39 @@ int main(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'm': model_path = optarg; break;
-        case 'n': n_records = atol(optarg); break;
-        case 'b': batch = atol(optarg); break;
-        case 'r': reps = atol(optarg); break;
-        case 'k': eo.max_reasons = atoi(optarg); break;
-        case 'I': eo.no_interval = 1; break;
-        case 'd': db = optarg; break;
-        case 'K': key_path = optarg; break;
-        case 'i': ids = optarg; break;
-        case 'j': json = 1; break;
-        default: fputs(help, c == 'h' ? stdout : stderr); return c == 'h' ? 0 : 2;
+        case 'm':
+            model_path = optarg;
+            break;
+        case 'n':
+            n_records = atol(optarg);
+            break;
+        case 'b':
+            batch = atol(optarg);
+            break;
+        case 'r':
+            reps = atol(optarg);
+            break;
+        case 'k':
+            eo.max_reasons = atoi(optarg);
+            break;
+        case 'I':
+            eo.no_interval = 1;
+            break;
+        case 'd':
+            db = optarg;
+            break;
+        case 'K':
+            key_path = optarg;
+            break;
+        case 'i':
+            ids = optarg;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        default:
+            fputs(help, c == 'h' ? stdout : stderr);
+            return c == 'h' ? 0 : 2;
         }
     }
     if (n_records < batch || batch < 1 || reps < 1) {
@@ -194,112 +350,30 @@ int main(int argc, char **argv)
     tc_eval_workspace *ws = NULL;
     if (tc_catalog_load(TC_MODELS_DIR "/catalog.json", &cat, &err) ||
         tc_reasons_load(TC_MODELS_DIR "/reasons.json", &reasons, &err) ||
-        (model_path != NULL ? tc_model_load(model_path, cat, reasons, &m, &err)
-                            : load_champion(cat, reasons, &m, champion_path,
-                                            sizeof champion_path, &err)) ||
+        (model_path != NULL
+             ? tc_model_load(model_path, cat, reasons, &m, &err)
+             : load_champion(cat, reasons, &m, champion_path, sizeof champion_path, &err)) ||
         tc_eval_workspace_new(&ws, &err)) {
         fprintf(stderr, "bench_engine: %s\n", err.msg);
         return 1;
     }
-    size_t size = tc_record_size(cat);
     size_t n = (size_t)n_records;
     double *batches = malloc(sizeof(double) * (n / (size_t)batch));
     double *rep_medians = malloc(sizeof(double) * (size_t)reps);
     volatile double sink = 0;
-    tc_score_result r;
 
-    if (db == NULL) {
-        unsigned char *recs = malloc(n * size);
-        tc_value values[TC_CATALOG_ATTRS_MAX];
-        for (size_t i = 0; i < n; i++) {
-            for (size_t a = 0; a < cat->n_attrs; a++)
-                values[a] = random_value(&cat->attrs[a]);
-            for (size_t j = 0; j < m->n_chars; j++) {
-                const tc_characteristic *ch = &m->chars[j];
-                if (ch->n_bins > 0)
-                    values[ch->attr_index] = value_in_bin(ch, &ch->bins[rnd() % ch->n_bins]);
-            }
-            tc_record_encode(cat, values, 0, recs + i * size);
-        }
-        tc_record *views = malloc(n * sizeof *views);
-        for (size_t i = 0; i < n; i++)
-            if (tc_record_view(cat, recs + i * size, size, &views[i], &err) != TC_OK) {
-                fprintf(stderr, "bench_engine: %s\n", err.msg);
-                return 1;
-            }
-        for (size_t i = 0; i < n; i++) /* warm caches and predictors on the model */
-            sink += tc_model_eval(m, &views[i], &eo, ws, &r) == TC_OK ? r.pd : 0;
-        for (long rep = 0; rep < reps; rep++) {
-            size_t nb = 0;
-            for (size_t i = 0; i + (size_t)batch <= n; i += (size_t)batch) {
-                double t0 = now_ns();
-                for (size_t k = i; k < i + (size_t)batch; k++) {
-                    if (tc_model_eval(m, &views[k], &eo, ws, &r) != TC_OK)
-                        abort();
-                    sink += r.pd_high;
-                }
-                batches[nb++] = (now_ns() - t0) / (double)batch;
-            }
-            rep_medians[rep] = median(batches, nb);
-        }
-        free(views);
-        free(recs);
-    } else {
-        tc_key *key = NULL;
-        tc_store *store = NULL;
-        tc_reader *reader = NULL;
-        tc_hasher *h = NULL;
-        tc_store_options so = {.path = db, .catalog = cat, .read_only = 1};
-        if (tc_key_load(key_path, &key, &err) || (so.key = key, tc_store_open(&so, &store, &err)) ||
-            tc_reader_new(store, &reader, &err) || tc_hasher_new(key, &h, &err)) {
-            fprintf(stderr, "bench_engine: %s\n", err.msg);
-            return 1;
-        }
-        /* All IDs of the file, then n of them at random, hashed before the clock starts. */
-        FILE *f = fopen(ids, "r");
-        char line[8192];
-        size_t cap = 1 << 20, n_ids = 0;
-        char (*all)[13] = malloc(cap * 13);
-        if (f == NULL || fgets(line, sizeof line, f) == NULL) {
-            fprintf(stderr, "bench_engine: cannot read %s\n", ids);
-            return 1;
-        }
-        while (fgets(line, sizeof line, f) != NULL) {
-            if (n_ids == cap)
-                all = realloc(all, (cap *= 2) * 13);
-            memcpy(all[n_ids], line, 12);
-            all[n_ids++][12] = '\0';
-        }
-        fclose(f);
-        unsigned char (*keys)[TC_CITIZEN_KEY_LEN] = malloc(n * TC_CITIZEN_KEY_LEN);
-        for (size_t i = 0; i < n; i++)
-            tc_hasher_citizen(h, all[rnd() % n_ids], keys[i]);
-        free(all);
-        if (!json)
-            fprintf(stderr, "%zu IDs in %s; timing %zu random lookups\n", n_ids, ids, n);
-        for (long rep = 0; rep < reps; rep++) {
-            size_t nb = 0;
-            for (size_t i = 0; i + (size_t)batch <= n; i += (size_t)batch) {
-                double t0 = now_ns();
-                for (size_t k = i; k < i + (size_t)batch; k++) {
-                    tc_record rec;
-                    if (tc_reader_begin(reader, NULL) != TC_OK ||
-                        tc_reader_citizen(reader, keys[k], &rec, NULL) != TC_OK ||
-                        tc_model_eval(m, &rec, &eo, ws, &r) != TC_OK)
-                        abort();
-                    sink += r.pd_high;
-                    tc_reader_end(reader);
-                }
-                batches[nb++] = (now_ns() - t0) / (double)batch;
-            }
-            rep_medians[rep] = median(batches, nb);
-        }
-        free(keys);
-        tc_hasher_free(h);
-        tc_reader_free(reader);
-        tc_store_close(store);
-        tc_key_free(key);
-    }
+    bench_run b = {.cat = cat,
+                   .m = m,
+                   .eo = &eo,
+                   .ws = ws,
+                   .n = n,
+                   .batch = batch,
+                   .reps = reps,
+                   .batches = batches,
+                   .rep_medians = rep_medians,
+                   .sink = &sink};
+    if ((db == NULL ? time_in_memory(&b) : time_from_db(&b, db, key_path, ids, json)) != 0)
+        return 1;
     if (model_path == NULL)
         model_path = champion_path;
     if (json) {

@@ -42,449 +42,7 @@
 #include "tc_client.h"
 #include "tinchap/v1/scoring.pb-c.h"
 
-#define METHOD_SCORE "/tinchap.v1.Scoring/Score"
-#define METHOD_NOOP "/tinchap.v1.Diagnostics/Noop"
-#define METHOD_RELOAD "/tinchap.v1.Admin/ReloadModels"
-#define THREADS_MAX 8
-#define CONCURRENCY_MAX 4096
-#define REQUEST_MAX 512 /* one encoded ScoreRequest: IDs, refs and names are short */
-#define REQUEST_ID_MAX 40
-#define CITIZEN_REF_MAX 64
-#define N_STATUS 17           /* gRPC status codes 0..16 */
-#define BAD_RESPONSE N_STATUS /* OK status, but not the answer asked for */
-#define START_FAILED (N_STATUS + 1)
-#define N_OUTCOMES (N_STATUS + 2)
-#define DRAIN_GRACE_NS 5e9 /* after the end, how long calls still due may be sent */
-
-typedef struct citizen {
-    char id[13];
-    char ref[CITIZEN_REF_MAX];
-} citizen;
-
-typedef struct lane lane;
-
-typedef struct slot {
-    tc_client_call *call;
-    lane *ln;
-    double t0; /* ns: when the call started (closed) or was due (open) */
-    char request_id[REQUEST_ID_MAX];
-    struct slot *next;
-} slot;
-
-/* One client thread: its channel, queue, calls and results. */
-struct lane {
-    int id;
-    pthread_t thread, sender;
-    tc_client *client;
-    tc_client_queue *q;
-    slot *slots;
-    size_t n_slots;
-    uint64_t rng;
-    uint64_t counter;
-    unsigned char req[REQUEST_MAX];
-    /* results, touched by the lane's completing thread only */
-    double *lat; /* µs */
-    size_t n_lat, cap_lat;
-    uint64_t outcomes[N_OUTCOMES];
-    uint64_t completed_in_window;
-    char first_error[TC_CLIENT_MESSAGE_MAX + 32];
-    /* open loop: the sender and the completer share these under mu, and start calls (the
-     * request buffer, counter and draw) under start_mu */
-    pthread_mutex_t mu, start_mu;
-    slot *free;
-    double *backlog; /* due times of calls waiting for a free slot, a ring */
-    size_t bl_head, bl_len, bl_cap;
-    size_t outstanding;
-    int sending_done;
-    uint64_t due, unsent, backlog_max;
-    double rate;  /* this lane's share, calls/s */
-    double phase; /* ns: offset of this lane's schedule, so lanes do not send in lockstep */
-};
-
-static struct {
-    const char *method;
-    int score;
-    const char *purpose, *product;
-    citizen *citizens;
-    size_t n_citizens;
-    int timeout_ms;
-    double t_start, t_warm, t_end; /* ns, CLOCK_MONOTONIC */
-    char tag[6];
-} G;
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static void sleep_until(double t_ns)
-{
-    struct timespec ts;
-    ts.tv_sec = (time_t)(t_ns / 1e9);
-    ts.tv_nsec = (long)(t_ns - (double)ts.tv_sec * 1e9);
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
-    }
-}
-
-static uint64_t next_rand(uint64_t *s)
-{
-    /* xorshift64*: cheap, and only needs to spread draws over the citizens */
-    *s ^= *s >> 12;
-    *s ^= *s << 25;
-    *s ^= *s >> 27;
-    return *s * 2685821657736338717ull;
-}
-
-static int read_citizens(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        fprintf(stderr, "loadgen: %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    size_t cap = 1 << 16;
-    G.citizens = malloc(cap * sizeof *G.citizens);
-    char line[256];
-    while (G.citizens != NULL && fgets(line, sizeof line, f) != NULL) {
-        /* citizen_id,consent_ref — a header or any other line is skipped */
-        char *comma = strchr(line, ',');
-        if (comma == NULL || comma - line != 12 || strspn(line, "0123456789") != 12)
-            continue;
-        char *ref = comma + 1;
-        ref[strcspn(ref, ",\r\n")] = '\0';
-        if (ref[0] == '\0' || strlen(ref) >= CITIZEN_REF_MAX)
-            continue;
-        if (G.n_citizens == cap) {
-            citizen *p = realloc(G.citizens, (cap *= 2) * sizeof *G.citizens);
-            if (p == NULL) {
-                free(G.citizens);
-                G.citizens = NULL;
-                break;
-            }
-            G.citizens = p;
-        }
-        citizen *c = &G.citizens[G.n_citizens++];
-        memcpy(c->id, line, 12);
-        c->id[12] = '\0';
-        memcpy(c->ref, ref, strlen(ref) + 1);
-    }
-    fclose(f);
-    if (G.citizens == NULL) {
-        fprintf(stderr, "loadgen: out of memory reading %s\n", path);
-        return -1;
-    }
-    if (G.n_citizens == 0) {
-        fprintf(stderr, "loadgen: %s has no 'citizen_id,consent_ref' lines\n", path);
-        return -1;
-    }
-    return 0;
-}
-
-/* "lg" + run tag + lane letter + base-36 counter: unique across runs and lanes, never 12
- * digits in a row (the counter would need 36^11 calls). */
-static void make_request_id(lane *ln, char out[REQUEST_ID_MAX])
-{
-    static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
-    char rev[16];
-    size_t n = 0;
-    uint64_t v = ln->counter++;
-    do {
-        rev[n++] = digits[v % 36];
-        v /= 36;
-    } while (v > 0);
-    int o = snprintf(out, REQUEST_ID_MAX, "lg%s%c-", G.tag, 'a' + ln->id);
-    while (n > 0)
-        out[o++] = rev[--n];
-    out[o] = '\0';
-}
-
-/* Start s's call; 0 on success. The request is built here, outside any timed section. */
-static int start(lane *ln, slot *s, double t0)
-{
-    size_t len = 0;
-    if (G.score) {
-        const citizen *c = &G.citizens[next_rand(&ln->rng) % G.n_citizens];
-        make_request_id(ln, s->request_id);
-        Tinchap__V1__ScoreRequest r = TINCHAP__V1__SCORE_REQUEST__INIT;
-        r.request_id = s->request_id;
-        r.citizen_id = (char *)c->id;
-        r.consent_ref = (char *)c->ref;
-        r.purpose = (char *)G.purpose;
-        r.product = (char *)G.product;
-        r.loan_amount_vnd = 50000000;
-        r.loan_term_months = 24;
-        len = tinchap__v1__score_request__pack(&r, ln->req);
-    }
-    s->t0 = t0 > 0 ? t0 : now_ns();
-    return tc_client_call_start(s->call, ln->q, G.method, ln->req, len, G.timeout_ms, s);
-}
-
-/* The outcome of a completed call: OK with the right answer, or why not. */
-static int outcome(lane *ln, slot *s)
-{
-    int st = tc_client_call_status(s->call);
-    if (st < 0 || st >= N_STATUS)
-        st = 2; /* UNKNOWN */
-    if (st == 0) {
-        size_t len = 0;
-        const unsigned char *resp = tc_client_call_response(s->call, &len);
-        if (G.score) {
-            Tinchap__V1__ScoreResponse *r = tinchap__v1__score_response__unpack(NULL, len, resp);
-            int good = r != NULL && strcmp(r->request_id, s->request_id) == 0 &&
-                       r->grade[0] != '\0' && !r->replayed && r->pd > 0 && r->pd < 1;
-            if (r != NULL)
-                tinchap__v1__score_response__free_unpacked(r, NULL);
-            if (!good)
-                st = BAD_RESPONSE;
-        } else if (len != 0) {
-            st = BAD_RESPONSE;
-        }
-    }
-    if (st != 0 && ln->first_error[0] == '\0')
-        snprintf(ln->first_error, sizeof ln->first_error, "%s: %s",
-                 st == BAD_RESPONSE ? "BAD_RESPONSE" : tc_client_status_name(st),
-                 st == BAD_RESPONSE ? "the answer does not match the request"
-                                    : tc_client_call_message(s->call));
-    return st;
-}
-
-/* Account for a completed call that was started (closed) or due (open) at s->t0. */
-static void record(lane *ln, slot *s, double t_done)
-{
-    int st = outcome(ln, s);
-    if (s->t0 < G.t_warm || s->t0 >= G.t_end)
-        return;
-    ln->outcomes[st]++;
-    if (t_done < G.t_end)
-        ln->completed_in_window++;
-    if (st != 0)
-        return;
-    if (ln->n_lat == ln->cap_lat) {
-        size_t cap = ln->cap_lat ? ln->cap_lat * 2 : 1 << 16;
-        double *p = realloc(ln->lat, cap * sizeof *p);
-        if (p == NULL)
-            return; /* out of memory: this sample is lost, the counts stay right */
-        ln->lat = p;
-        ln->cap_lat = cap;
-    }
-    ln->lat[ln->n_lat++] = (t_done - s->t0) / 1e3;
-}
-
-static void note_start_failure(lane *ln, slot *s)
-{
-    if (s->t0 >= G.t_warm && s->t0 < G.t_end)
-        ln->outcomes[START_FAILED]++;
-    if (ln->first_error[0] == '\0')
-        snprintf(ln->first_error, sizeof ln->first_error, "START_FAILED: %s",
-                 tc_client_call_message(s->call));
-}
-
-/* ---- closed loop ---- */
-
-static void *closed_main(void *arg)
-{
-    lane *ln = arg;
-    size_t in_flight = 0;
-    sleep_until(G.t_start);
-    for (size_t i = 0; i < ln->n_slots; i++) {
-        if (start(ln, &ln->slots[i], 0) == 0)
-            in_flight++;
-        else
-            note_start_failure(ln, &ln->slots[i]);
-    }
-    while (in_flight > 0) {
-        tc_client_call *done;
-        if (tc_client_queue_next(ln->q, 100, &done) == 0)
-            continue;
-        double t = now_ns();
-        slot *s = tc_client_call_user(done);
-        record(ln, s, t);
-        in_flight--;
-        if (t < G.t_end) {
-            if (start(ln, s, 0) == 0)
-                in_flight++;
-            else
-                note_start_failure(ln, s);
-        }
-    }
-    return NULL;
-}
-
-/* ---- open loop: a sender on the schedule, this thread completing ---- */
-
-static int open_start(lane *ln, slot *s, double due)
-{
-    pthread_mutex_lock(&ln->start_mu);
-    int rc = start(ln, s, due);
-    if (rc != 0)
-        note_start_failure(ln, s);
-    pthread_mutex_unlock(&ln->start_mu);
-    return rc;
-}
-
-static void *sender_main(void *arg)
-{
-    lane *ln = arg;
-    double interval = 1e9 / ln->rate;
-    for (uint64_t k = 0;; k++) {
-        double due = G.t_start + ln->phase + (double)k * interval;
-        if (due >= G.t_end)
-            break;
-        sleep_until(due);
-        pthread_mutex_lock(&ln->mu);
-        ln->due++;
-        slot *s = ln->free;
-        if (s != NULL) {
-            ln->free = s->next;
-            ln->outstanding++;
-        } else if (ln->bl_len < ln->bl_cap) {
-            ln->backlog[(ln->bl_head + ln->bl_len++) % ln->bl_cap] = due;
-            if (ln->bl_len > ln->backlog_max)
-                ln->backlog_max = ln->bl_len;
-        } else {
-            ln->unsent++; /* hopelessly behind: the report says so */
-        }
-        pthread_mutex_unlock(&ln->mu);
-        if (s != NULL && open_start(ln, s, due) != 0) {
-            pthread_mutex_lock(&ln->mu);
-            s->next = ln->free;
-            ln->free = s;
-            ln->outstanding--;
-            pthread_mutex_unlock(&ln->mu);
-        }
-    }
-    pthread_mutex_lock(&ln->mu);
-    ln->sending_done = 1;
-    pthread_mutex_unlock(&ln->mu);
-    return NULL;
-}
-
-static void *open_main(void *arg)
-{
-    lane *ln = arg;
-    for (;;) {
-        pthread_mutex_lock(&ln->mu);
-        int finished = ln->sending_done && ln->outstanding == 0 && ln->bl_len == 0;
-        pthread_mutex_unlock(&ln->mu);
-        if (finished)
-            break;
-        tc_client_call *done;
-        if (tc_client_queue_next(ln->q, 20, &done) == 0)
-            continue;
-        double t = now_ns();
-        slot *s = tc_client_call_user(done);
-        pthread_mutex_lock(&ln->start_mu);
-        record(ln, s, t);
-        pthread_mutex_unlock(&ln->start_mu);
-        /* the slot serves the oldest due call waiting, if any, else goes back to the pool */
-        for (;;) {
-            double due = 0;
-            pthread_mutex_lock(&ln->mu);
-            if (ln->bl_len > 0) {
-                due = ln->backlog[ln->bl_head];
-                ln->bl_head = (ln->bl_head + 1) % ln->bl_cap;
-                ln->bl_len--;
-                if (t > G.t_end + DRAIN_GRACE_NS) {
-                    ln->unsent++;
-                    pthread_mutex_unlock(&ln->mu);
-                    continue;
-                }
-            } else {
-                s->next = ln->free;
-                ln->free = s;
-                ln->outstanding--;
-            }
-            pthread_mutex_unlock(&ln->mu);
-            if (due == 0 || open_start(ln, s, due) == 0)
-                break;
-        }
-    }
-    return NULL;
-}
-
-/* ---- a background ReloadModels loop, for the "reload under load" point ---- */
-
-static struct {
-    tc_client *client;
-    int every_ms;
-    uint64_t ok, failed;
-    double *lat; /* µs */
-    size_t n_lat, cap_lat;
-    char first_error[TC_CLIENT_MESSAGE_MAX + 32];
-} R;
-
-static void *reload_main(void *arg)
-{
-    (void)arg;
-    sleep_until(G.t_start);
-    for (double t = G.t_start; t < G.t_end; t += R.every_ms * 1e6) {
-        sleep_until(t);
-        unsigned char *resp = NULL;
-        size_t len = 0;
-        int status = 0;
-        char msg[TC_CLIENT_MESSAGE_MAX];
-        double t0 = now_ns();
-        int rc = tc_client_unary(R.client, METHOD_RELOAD, "", 0, 10000, &resp, &len, &status, msg,
-                                 sizeof msg);
-        double us = (now_ns() - t0) / 1e3;
-        free(resp);
-        if (rc == 0 && status == 0) {
-            R.ok++;
-            if (R.n_lat == R.cap_lat) {
-                size_t cap = R.cap_lat ? R.cap_lat * 2 : 256;
-                double *p = realloc(R.lat, cap * sizeof *p);
-                if (p == NULL)
-                    continue;
-                R.lat = p;
-                R.cap_lat = cap;
-            }
-            R.lat[R.n_lat++] = us;
-        } else {
-            R.failed++;
-            if (R.first_error[0] == '\0')
-                snprintf(R.first_error, sizeof R.first_error, "%s: %s",
-                         rc ? "START_FAILED" : tc_client_status_name(status), msg);
-        }
-    }
-    return NULL;
-}
-
-/* ---- CPU time ---- */
-
-/* utime + stime of a process, in seconds; -1 when it cannot be read. */
-static double process_cpu(long pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    /* the command name may hold spaces: fields are counted after its closing parenthesis */
-    char *p = strrchr(buf, ')');
-    if (p == NULL)
-        return -1;
-    unsigned long utime = 0, stime = 0;
-    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
-        return -1;
-    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
-}
-
-static double self_cpu(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
+#include "loadgen.h"
 
 /* ---- output ---- */
 
@@ -539,14 +97,7 @@ static const char help[] =
     "status name.\n";
 
 enum {
-    O_TARGET = 1000,
-    O_INSECURE,
-    O_TOKEN,
-    O_CA,
-    O_CERT,
-    O_KEY,
-    O_SERVER_NAME,
-    O_METHOD,
+    O_METHOD = 1000,
     O_CONC,
     O_RATE,
     O_MAXOUT,
@@ -579,15 +130,28 @@ static int positive(const char *v, double min, double max, const char *flag, dou
     return 0;
 }
 
-int main(int argc, char **argv)
+/* What the command line asks for. */
+typedef struct lg_opts {
+    tc_client_options co;
+    const char *method, *citizens, *samples, *label, *admin_token;
+    double concurrency, rate, max_out, duration, warmup, threads;
+    double timeout, server_pid, reload_ms, seed;
+    int fail_on_error;
+} lg_opts;
+
+/* The merged result of every lane. */
+typedef struct lg_result {
+    size_t n; /* latency samples, in all[] sorted */
+    double *all;
+    uint64_t outcomes[N_OUTCOMES], completed, due, unsent, backlog_max, requests, errors;
+    const char *first_error;
+    double srv0, srv1, cli0, cli1; /* CPU seconds at the window's start and end */
+} lg_result;
+
+/* -1: go on; otherwise the exit status. */
+static int parse_opts(int argc, char **argv, lg_opts *o)
 {
-    static const struct option opts[] = {{"target", required_argument, NULL, O_TARGET},
-                                         {"insecure", no_argument, NULL, O_INSECURE},
-                                         {"token", required_argument, NULL, O_TOKEN},
-                                         {"ca", required_argument, NULL, O_CA},
-                                         {"cert", required_argument, NULL, O_CERT},
-                                         {"key", required_argument, NULL, O_KEY},
-                                         {"server-name", required_argument, NULL, O_SERVER_NAME},
+    static const struct option opts[] = {TC_CLIENT_LONG_OPTIONS,
                                          {"method", required_argument, NULL, O_METHOD},
                                          {"concurrency", required_argument, NULL, O_CONC},
                                          {"rate", required_argument, NULL, O_RATE},
@@ -608,58 +172,43 @@ int main(int argc, char **argv)
                                          {"fail-on-error", no_argument, NULL, O_FAIL},
                                          {"help", no_argument, NULL, 'h'},
                                          {0, 0, 0, 0}};
-    tc_client_options co = {.target = "127.0.0.1:50051"};
-    const char *method = "score", *citizens = NULL, *samples = NULL, *label = "";
-    const char *admin_token = NULL;
-    double concurrency = 0, rate = 0, max_out = 1024, duration = 10, warmup = 2, threads = 1;
-    double timeout = 10000, server_pid = 0, reload_ms = 0, seed = 1;
-    int fail_on_error = 0, c;
+    *o = (lg_opts){.co = {.target = "127.0.0.1:50051"},
+                   .method = "score",
+                   .label = "",
+                   .max_out = 1024,
+                   .duration = 10,
+                   .warmup = 2,
+                   .threads = 1,
+                   .timeout = 10000,
+                   .seed = 1};
+    int c;
     G.purpose = "loan-origination";
     G.product = "unsecured-consumer";
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         int bad = 0;
+        if (tc_client_option(&o->co, c, optarg))
+            continue;
         switch (c) {
-        case O_TARGET:
-            co.target = optarg;
-            break;
-        case O_INSECURE:
-            co.insecure = 1;
-            break;
-        case O_TOKEN:
-            co.token = optarg;
-            break;
-        case O_CA:
-            co.ca_file = optarg;
-            break;
-        case O_CERT:
-            co.cert_file = optarg;
-            break;
-        case O_KEY:
-            co.key_file = optarg;
-            break;
-        case O_SERVER_NAME:
-            co.server_name = optarg;
-            break;
         case O_METHOD:
-            method = optarg;
+            o->method = optarg;
             break;
         case O_CONC:
-            bad = positive(optarg, 1, CONCURRENCY_MAX, "--concurrency", &concurrency);
+            bad = positive(optarg, 1, CONCURRENCY_MAX, "--concurrency", &o->concurrency);
             break;
         case O_RATE:
-            bad = positive(optarg, 1, 1e7, "--rate", &rate);
+            bad = positive(optarg, 1, 1e7, "--rate", &o->rate);
             break;
         case O_MAXOUT:
-            bad = positive(optarg, 1, CONCURRENCY_MAX, "--max-outstanding", &max_out);
+            bad = positive(optarg, 1, CONCURRENCY_MAX, "--max-outstanding", &o->max_out);
             break;
         case O_DURATION:
-            bad = positive(optarg, 0.1, 86400, "--duration", &duration);
+            bad = positive(optarg, 0.1, 86400, "--duration", &o->duration);
             break;
         case O_WARMUP:
-            bad = positive(optarg, 0, 3600, "--warmup", &warmup);
+            bad = positive(optarg, 0, 3600, "--warmup", &o->warmup);
             break;
         case O_CITIZENS:
-            citizens = optarg;
+            o->citizens = optarg;
             break;
         case O_PURPOSE:
             G.purpose = optarg;
@@ -668,31 +217,31 @@ int main(int argc, char **argv)
             G.product = optarg;
             break;
         case O_THREADS:
-            bad = positive(optarg, 1, THREADS_MAX, "--threads", &threads);
+            bad = positive(optarg, 1, THREADS_MAX, "--threads", &o->threads);
             break;
         case O_TIMEOUT:
-            bad = positive(optarg, 1, 3600000, "--timeout-ms", &timeout);
+            bad = positive(optarg, 1, 3600000, "--timeout-ms", &o->timeout);
             break;
         case O_SAMPLES:
-            samples = optarg;
+            o->samples = optarg;
             break;
         case O_SERVER_PID:
-            bad = positive(optarg, 1, 1e9, "--server-pid", &server_pid);
+            bad = positive(optarg, 1, 1e9, "--server-pid", &o->server_pid);
             break;
         case O_RELOAD:
-            bad = positive(optarg, 1, 3600000, "--reload-every", &reload_ms);
+            bad = positive(optarg, 1, 3600000, "--reload-every", &o->reload_ms);
             break;
         case O_ADMIN_TOKEN:
-            admin_token = optarg;
+            o->admin_token = optarg;
             break;
         case O_LABEL:
-            label = optarg;
+            o->label = optarg;
             break;
         case O_SEED:
-            bad = positive(optarg, 0, 4294967295.0, "--seed", &seed);
+            bad = positive(optarg, 0, 4294967295.0, "--seed", &o->seed);
             break;
         case O_FAIL:
-            fail_on_error = 1;
+            o->fail_on_error = 1;
             break;
         case 'h':
             fputs(help, stdout);
@@ -704,59 +253,48 @@ int main(int argc, char **argv)
         if (bad)
             return 2;
     }
-    if (optind < argc || (concurrency > 0) == (rate > 0)) {
+    if (optind < argc || (o->concurrency > 0) == (o->rate > 0)) {
         fprintf(stderr, "loadgen: give exactly one of --concurrency and --rate\n%s", help);
         return 2;
     }
-    if (strcmp(method, "score") == 0) {
+    if (strcmp(o->method, "score") == 0) {
         G.method = METHOD_SCORE;
         G.score = 1;
-        if (citizens == NULL) {
+        if (o->citizens == NULL) {
             fprintf(stderr, "loadgen: --method score needs --citizens FILE\n");
             return 2;
         }
-        if (read_citizens(citizens) != 0)
+        if (read_citizens(o->citizens) != 0)
             return 1;
-    } else if (strcmp(method, "noop") == 0) {
+    } else if (strcmp(o->method, "noop") == 0) {
         G.method = METHOD_NOOP;
     } else {
-        fprintf(stderr, "loadgen: --method: '%s' is not score or noop\n", method);
+        fprintf(stderr, "loadgen: --method: '%s' is not score or noop\n", o->method);
         return 2;
     }
-    if (reload_ms > 0 && admin_token == NULL && co.insecure) {
+    if (o->reload_ms > 0 && o->admin_token == NULL && o->co.insecure) {
         fprintf(stderr, "loadgen: --reload-every needs --admin-token in plaintext mode\n");
         return 2;
     }
-    gsl_set_error_handler_off();
-    G.timeout_ms = (int)timeout;
-    size_t n_lanes = (size_t)threads;
-    if (concurrency > 0 && (double)n_lanes > concurrency)
-        n_lanes = (size_t)concurrency;
-    /* a run tag of letters, so IDs differ between runs against the same audit trail */
-    uint64_t tag_seed = (uint64_t)now_ns() ^ ((uint64_t)getpid() << 32);
-    for (size_t i = 0; i < 5; i++)
-        G.tag[i] = (char)('a' + next_rand(&tag_seed) % 26);
-    G.tag[5] = '\0';
+    return -1;
+}
 
-    lane *lanes = calloc(n_lanes, sizeof *lanes);
-    if (lanes == NULL) {
-        fprintf(stderr, "loadgen: out of memory\n");
-        return 1;
-    }
+/* Open every lane's connection and call slots (and the reloader's connection). 0, or exit 1. */
+static int setup_lanes(const lg_opts *o, lane *lanes, size_t n_lanes)
+{
     tc_error err = {0};
-    int rc = 1;
     for (size_t i = 0; i < n_lanes; i++) {
         lane *ln = &lanes[i];
         ln->id = (int)i;
-        ln->rng = (uint64_t)seed * 0x9e3779b97f4a7c15ull + i + 1;
-        if (concurrency > 0) {
-            size_t share = (size_t)concurrency / n_lanes;
-            ln->n_slots = share + (i < (size_t)concurrency % n_lanes);
+        ln->rng = (uint64_t)o->seed * 0x9e3779b97f4a7c15ull + i + 1;
+        if (o->concurrency > 0) {
+            size_t share = (size_t)o->concurrency / n_lanes;
+            ln->n_slots = share + (i < (size_t)o->concurrency % n_lanes);
         } else {
-            size_t share = (size_t)max_out / n_lanes;
+            size_t share = (size_t)o->max_out / n_lanes;
             ln->n_slots = share > 0 ? share : 1;
-            ln->rate = rate / (double)n_lanes;
-            ln->phase = 1e9 / rate * (double)i;
+            ln->rate = o->rate / (double)n_lanes;
+            ln->phase = 1e9 / o->rate * (double)i;
             ln->bl_cap = (size_t)(ln->rate * 2) + 16; /* two seconds behind at most */
             ln->backlog = malloc(ln->bl_cap * sizeof *ln->backlog);
             if (ln->backlog == NULL) {
@@ -774,7 +312,7 @@ int main(int argc, char **argv)
         /* gRPC shares one connection among channels with equal arguments to the same address;
          * a per-lane response limit (4 MiB + lane, never reached) makes the arguments differ,
          * so each client thread really has a connection of its own. */
-        tc_client_options lo = co;
+        tc_client_options lo = o->co;
         lo.max_message_bytes = ((size_t)4 << 20) + i;
         if (tc_client_open(&lo, &ln->client, &err) != 0 || tc_client_queue_new(&ln->q, &err) != 0) {
             fprintf(stderr, "loadgen: %s\n", err.msg);
@@ -791,161 +329,219 @@ int main(int argc, char **argv)
             ln->free = s;
         }
     }
-    if (reload_ms > 0) {
-        tc_client_options ro = co;
-        ro.token = admin_token;
+    if (o->reload_ms > 0) {
+        tc_client_options ro = o->co;
+        ro.token = o->admin_token;
         if (tc_client_open(&ro, &R.client, &err) != 0) {
             fprintf(stderr, "loadgen: %s\n", err.msg);
             return 1;
         }
-        R.every_ms = (int)reload_ms;
+        R.every_ms = (int)o->reload_ms;
     }
 
+    return 0;
+}
+
+/* Start every thread, measure the window, and wait for them. 0, or exit 1. */
+static int run_window(const lg_opts *o, lane *lanes, size_t n_lanes, lg_result *r)
+{
     G.t_start = now_ns() + 50e6; /* every thread is ready to go by then */
-    G.t_warm = G.t_start + warmup * 1e9;
-    G.t_end = G.t_warm + duration * 1e9;
+    G.t_warm = G.t_start + o->warmup * 1e9;
+    G.t_end = G.t_warm + o->duration * 1e9;
     pthread_t reloader;
     for (size_t i = 0; i < n_lanes; i++) {
         lane *ln = &lanes[i];
-        if (pthread_create(&ln->thread, NULL, concurrency > 0 ? closed_main : open_main, ln) != 0 ||
-            (rate > 0 && pthread_create(&ln->sender, NULL, sender_main, ln) != 0)) {
+        if (pthread_create(&ln->thread, NULL, o->concurrency > 0 ? closed_main : open_main, ln) !=
+                0 ||
+            (o->rate > 0 && pthread_create(&ln->sender, NULL, sender_main, ln) != 0)) {
             fprintf(stderr, "loadgen: cannot start a thread\n");
             return 1;
         }
     }
-    if (reload_ms > 0 && pthread_create(&reloader, NULL, reload_main, NULL) != 0) {
+    if (o->reload_ms > 0 && pthread_create(&reloader, NULL, reload_main, NULL) != 0) {
         fprintf(stderr, "loadgen: cannot start a thread\n");
         return 1;
     }
     sleep_until(G.t_warm);
-    double srv0 = server_pid > 0 ? process_cpu((long)server_pid) : -1, cli0 = self_cpu();
+    r->srv0 = o->server_pid > 0 ? process_cpu((long)o->server_pid) : -1;
+    r->cli0 = self_cpu();
     sleep_until(G.t_end);
-    double srv1 = server_pid > 0 ? process_cpu((long)server_pid) : -1, cli1 = self_cpu();
+    r->srv1 = o->server_pid > 0 ? process_cpu((long)o->server_pid) : -1;
+    r->cli1 = self_cpu();
     for (size_t i = 0; i < n_lanes; i++) {
-        if (rate > 0)
+        if (o->rate > 0)
             pthread_join(lanes[i].sender, NULL);
         pthread_join(lanes[i].thread, NULL);
     }
-    if (reload_ms > 0)
+    if (o->reload_ms > 0)
         pthread_join(reloader, NULL);
 
+    return 0;
+}
+
+/* Every lane's counts and latencies into r (latencies sorted). 0, or exit 1. */
+static int merge(const lane *lanes, size_t n_lanes, lg_result *r)
+{
     /* merge */
-    size_t n = 0;
-    uint64_t outcomes[N_OUTCOMES] = {0}, completed = 0, due = 0, unsent = 0, backlog_max = 0;
-    const char *first_error = "";
+    r->first_error = "";
     for (size_t i = 0; i < n_lanes; i++) {
-        n += lanes[i].n_lat;
-        completed += lanes[i].completed_in_window;
-        due += lanes[i].due;
-        unsent += lanes[i].unsent;
-        if (lanes[i].backlog_max > backlog_max)
-            backlog_max = lanes[i].backlog_max;
+        r->n += lanes[i].n_lat;
+        r->completed += lanes[i].completed_in_window;
+        r->due += lanes[i].due;
+        r->unsent += lanes[i].unsent;
+        if (lanes[i].backlog_max > r->backlog_max)
+            r->backlog_max = lanes[i].backlog_max;
         for (size_t k = 0; k < N_OUTCOMES; k++)
-            outcomes[k] += lanes[i].outcomes[k];
-        if (first_error[0] == '\0')
-            first_error = lanes[i].first_error;
+            r->outcomes[k] += lanes[i].outcomes[k];
+        if (r->first_error[0] == '\0')
+            r->first_error = lanes[i].first_error;
     }
-    double *all = malloc((n > 0 ? n : 1) * sizeof *all);
-    if (all == NULL) {
+    r->all = malloc((r->n > 0 ? r->n : 1) * sizeof *r->all);
+    if (r->all == NULL) {
         fprintf(stderr, "loadgen: out of memory\n");
         return 1;
     }
     for (size_t i = 0, o = 0; i < n_lanes; i++) {
         if (lanes[i].n_lat > 0)
-            memcpy(all + o, lanes[i].lat, lanes[i].n_lat * sizeof *all);
+            memcpy(r->all + o, lanes[i].lat, lanes[i].n_lat * sizeof *r->all);
         o += lanes[i].n_lat;
     }
-    gsl_sort(all, 1, n);
-    uint64_t requests = 0, errors = 0;
+    gsl_sort(r->all, 1, r->n);
     for (size_t k = 0; k < N_OUTCOMES; k++)
-        requests += outcomes[k];
-    errors = requests - outcomes[0];
+        r->requests += r->outcomes[k];
+    r->errors = r->requests - r->outcomes[0];
 
-    FILE *o = stdout;
-    fprintf(o, "{\"label\": ");
-    json_string(o, label);
-    fprintf(o,
+    return 0;
+}
+
+/* The result as one JSON object on standard output. */
+static void print_report(const lg_opts *o, size_t n_lanes, const lg_result *r)
+{
+    FILE *out = stdout;
+    fprintf(out, "{\"label\": ");
+    json_string(out, o->label);
+    fprintf(out,
             ", \"method\": \"%s\", \"mode\": \"%s\", \"concurrency\": %g, \"rate\": %g, "
             "\"threads\": %zu, \"warmup_s\": %g, \"duration_s\": %g, \"citizens\": %zu,\n",
-            method, concurrency > 0 ? "closed" : "open", concurrency, rate, n_lanes, warmup,
-            duration, G.n_citizens);
-    fprintf(o,
+            o->method, o->concurrency > 0 ? "closed" : "open", o->concurrency, o->rate, n_lanes,
+            o->warmup, o->duration, G.n_citizens);
+    fprintf(out,
             " \"requests\": %llu, \"ok\": %llu, \"errors_total\": %llu, "
             "\"throughput_rps\": %.1f,\n",
-            (unsigned long long)requests, (unsigned long long)outcomes[0],
-            (unsigned long long)errors, (double)completed / duration);
-    fprintf(o, " \"errors\": {");
+            (unsigned long long)r->requests, (unsigned long long)r->outcomes[0],
+            (unsigned long long)r->errors, (double)r->completed / o->duration);
+    fprintf(out, " \"errors\": {");
     int first = 1;
     for (size_t k = 1; k < N_OUTCOMES; k++) {
-        if (outcomes[k] == 0)
+        if (r->outcomes[k] == 0)
             continue;
         const char *name = k == BAD_RESPONSE   ? "BAD_RESPONSE"
                            : k == START_FAILED ? "START_FAILED"
                                                : tc_client_status_name((int)k);
-        fprintf(o, "%s\"%s\": %llu", first ? "" : ", ", name, (unsigned long long)outcomes[k]);
+        fprintf(out, "%s\"%s\": %llu", first ? "" : ", ", name, (unsigned long long)r->outcomes[k]);
         first = 0;
     }
-    fprintf(o, "}, \"first_error\": ");
-    json_string(o, first_error);
-    if (n > 0)
-        fprintf(o,
+    fprintf(out, "}, \"first_error\": ");
+    json_string(out, r->first_error);
+    if (r->n > 0)
+        fprintf(out,
                 ",\n \"latency_us\": {\"samples\": %zu, \"min\": %.1f, \"mean\": %.1f, "
                 "\"p50\": %.1f, \"p90\": %.1f, \"p99\": %.1f, \"p999\": %.1f, \"max\": %.1f}",
-                n, all[0], gsl_stats_mean(all, 1, n),
-                gsl_stats_quantile_from_sorted_data(all, 1, n, 0.5),
-                gsl_stats_quantile_from_sorted_data(all, 1, n, 0.9),
-                gsl_stats_quantile_from_sorted_data(all, 1, n, 0.99),
-                gsl_stats_quantile_from_sorted_data(all, 1, n, 0.999), all[n - 1]);
+                r->n, r->all[0], gsl_stats_mean(r->all, 1, r->n),
+                gsl_stats_quantile_from_sorted_data(r->all, 1, r->n, 0.5),
+                gsl_stats_quantile_from_sorted_data(r->all, 1, r->n, 0.9),
+                gsl_stats_quantile_from_sorted_data(r->all, 1, r->n, 0.99),
+                gsl_stats_quantile_from_sorted_data(r->all, 1, r->n, 0.999), r->all[r->n - 1]);
     else
-        fprintf(o, ",\n \"latency_us\": null");
-    if (rate > 0)
-        fprintf(o,
+        fprintf(out, ",\n \"latency_us\": null");
+    if (o->rate > 0)
+        fprintf(out,
                 ",\n \"open_loop\": {\"due\": %llu, \"unsent\": %llu, \"backlog_max\": %llu, "
                 "\"max_outstanding\": %g}",
-                (unsigned long long)due, (unsigned long long)unsent,
-                (unsigned long long)backlog_max, max_out);
-    double calls = completed > 0 ? (double)completed : 1;
-    fprintf(o, ",\n \"client_cpu_us_per_call\": %.2f", (cli1 - cli0) * 1e6 / calls);
-    if (srv0 >= 0 && srv1 >= 0)
-        fprintf(o, ", \"server_cpu_us_per_call\": %.2f, \"server_cpu_cores\": %.3f",
-                (srv1 - srv0) * 1e6 / calls, (srv1 - srv0) / duration);
-    if (reload_ms > 0) {
+                (unsigned long long)r->due, (unsigned long long)r->unsent,
+                (unsigned long long)r->backlog_max, o->max_out);
+    double calls = r->completed > 0 ? (double)r->completed : 1;
+    fprintf(out, ",\n \"client_cpu_us_per_call\": %.2f", (r->cli1 - r->cli0) * 1e6 / calls);
+    if (r->srv0 >= 0 && r->srv1 >= 0)
+        fprintf(out, ", \"server_cpu_us_per_call\": %.2f, \"server_cpu_cores\": %.3f",
+                (r->srv1 - r->srv0) * 1e6 / calls, (r->srv1 - r->srv0) / o->duration);
+    if (o->reload_ms > 0) {
         gsl_sort(R.lat, 1, R.n_lat);
-        fprintf(o, ",\n \"reload\": {\"every_ms\": %d, \"ok\": %llu, \"failed\": %llu", R.every_ms,
-                (unsigned long long)R.ok, (unsigned long long)R.failed);
+        fprintf(out, ",\n \"reload\": {\"every_ms\": %d, \"ok\": %llu, \"failed\": %llu",
+                R.every_ms, (unsigned long long)R.ok, (unsigned long long)R.failed);
         if (R.n_lat > 0)
-            fprintf(o, ", \"p50_us\": %.1f, \"max_us\": %.1f",
+            fprintf(out, ", \"p50_us\": %.1f, \"max_us\": %.1f",
                     gsl_stats_quantile_from_sorted_data(R.lat, 1, R.n_lat, 0.5),
                     R.lat[R.n_lat - 1]);
-        fprintf(o, ", \"first_error\": ");
-        json_string(o, R.first_error);
-        fprintf(o, "}");
+        fprintf(out, ", \"first_error\": ");
+        json_string(out, R.first_error);
+        fprintf(out, "}");
     }
-    fprintf(o, "}\n");
-    fflush(o);
+    fprintf(out, "}\n");
+    fflush(out);
+}
 
+/* The samples file and the run's verdict: 0, 1 (a file could not be written) or 3. */
+static int finish(const lg_opts *o, const lg_result *r)
+{
+    int rc;
     rc = 0;
-    if (samples != NULL) {
-        FILE *f = fopen(samples, "w");
+    if (o->samples != NULL) {
+        FILE *f = fopen(o->samples, "w");
         if (f == NULL) {
-            fprintf(stderr, "loadgen: %s: %s\n", samples, strerror(errno));
+            fprintf(stderr, "loadgen: %s: %s\n", o->samples, strerror(errno));
             rc = 1;
         } else {
-            for (size_t i = 0; i < n; i++)
-                fprintf(f, "%.1f\n", all[i]);
+            for (size_t i = 0; i < r->n; i++)
+                fprintf(f, "%.1f\n", r->all[i]);
             if (fclose(f) != 0)
                 rc = 1;
         }
     }
-    if (fail_on_error && (errors > 0 || unsent > 0 || (reload_ms > 0 && R.failed > 0))) {
-        fprintf(stderr, "loadgen: %llu of %llu calls failed%s%s\n", (unsigned long long)errors,
-                (unsigned long long)requests, first_error[0] ? "; first: " : "", first_error);
+    if (o->fail_on_error &&
+        (r->errors > 0 || r->unsent > 0 || (o->reload_ms > 0 && R.failed > 0))) {
+        fprintf(stderr, "loadgen: %llu of %llu calls failed%s%s\n", (unsigned long long)r->errors,
+                (unsigned long long)r->requests, r->first_error[0] ? "; first: " : "",
+                r->first_error);
         rc = 3;
     }
-    if (requests == 0) {
+    if (r->requests == 0) {
         fprintf(stderr, "loadgen: no call completed in the measured window\n");
         rc = 3;
     }
+
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    lg_opts o;
+    int rc = parse_opts(argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+    gsl_set_error_handler_off();
+    G.timeout_ms = (int)o.timeout;
+    size_t n_lanes = (size_t)o.threads;
+    if (o.concurrency > 0 && (double)n_lanes > o.concurrency)
+        n_lanes = (size_t)o.concurrency;
+    /* a run tag of letters, so IDs differ between runs against the same audit trail */
+    uint64_t tag_seed = (uint64_t)now_ns() ^ ((uint64_t)getpid() << 32);
+    for (size_t i = 0; i < 5; i++)
+        G.tag[i] = (char)('a' + next_rand(&tag_seed) % 26);
+    G.tag[5] = '\0';
+
+    lane *lanes = calloc(n_lanes, sizeof *lanes);
+    lg_result res;
+    memset(&res, 0, sizeof res);
+    if (lanes == NULL) {
+        fprintf(stderr, "loadgen: out of memory\n");
+        return 1;
+    }
+    if (setup_lanes(&o, lanes, n_lanes) != 0 || run_window(&o, lanes, n_lanes, &res) != 0 ||
+        merge(lanes, n_lanes, &res) != 0)
+        return 1;
+    print_report(&o, n_lanes, &res);
+    rc = finish(&o, &res);
 
     for (size_t i = 0; i < n_lanes; i++) {
         lane *ln = &lanes[i];
@@ -963,7 +559,7 @@ int main(int argc, char **argv)
         tc_client_close(R.client);
     free(R.lat);
     free(lanes);
-    free(all);
+    free(res.all);
     free(G.citizens);
     return rc;
 }

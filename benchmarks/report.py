@@ -674,6 +674,14 @@ def main():
     w("")
 
     # scale
+    # REST beside gRPC: measured by benchmarks/rest_vs_grpc, which writes its own section
+    rest = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rest-vs-grpc.md")
+    if not quick and os.path.exists(rest):
+        with open(rest) as f:
+            for line in f.read().rstrip("\n").split("\n"):
+                w(line)
+        w("")
+
     w("## Scale: 100 k, 1 M and 10 M citizens")
     w("")
     w("Method: Score, closed loop, c=1 and c=16, one database of each size (synthesised with "

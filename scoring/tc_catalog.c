@@ -425,6 +425,13 @@ int tc_catalog_find(const tc_catalog *cat, const char *name)
     return -1;
 }
 
+const char *tc_attr_level_name(const tc_attr *attr, size_t i)
+{
+    if (attr->type == TC_ATTR_BOOL)
+        return i ? "true" : "false";
+    return attr->type == TC_ATTR_CATEGORY && i < attr->n_levels ? attr->levels[i] : "?";
+}
+
 int tc_attr_level(const tc_attr *attr, const char *level, size_t len)
 {
     /* Binary search over the sorted order: loads parse a category value per row. */

@@ -84,6 +84,9 @@ int tc_catalog_find(const tc_catalog *cat, const char *name);
 /* Index of level within a category attribute, or -1. */
 int tc_attr_level(const tc_attr *attr, const char *level, size_t len);
 
+/* The name of level index i: a category's level, "false"/"true" for a bool, "?" otherwise. */
+const char *tc_attr_level_name(const tc_attr *attr, size_t i);
+
 /* A value of one attribute. Categories hold the level index, bools 0 or 1. */
 typedef struct tc_value {
     double v;

@@ -144,9 +144,9 @@ size_t tc_consent_encode(const tc_consent *c, unsigned char out[TC_CONSENT_VALUE
     out[25] = (unsigned char)rl;
     memcpy(out + 26, c->ref, rl);
     out[26 + rl] = '\0';
-    /* never a digit run as it came: an unprotected one matches nothing once redacted */
-    if (!c->ref_hashed)
-        tc_text_redact_ids((char *)out + 26);
+    /* Never a digit run as it came, whatever the consent claims: an unprotected one matches
+     * nothing once redacted, and a protected one has none left to redact. */
+    tc_text_redact_ids((char *)out + 26);
     if (!c->ref_hashed)
         return 26 + rl;
     memcpy(out + 26 + rl, c->ref_hash, TC_TEXT_HASH_LEN);

@@ -250,6 +250,10 @@ size_t tc_model_grade_index(const tc_model *m, const tc_grade *grade);
 /* Score for a log-odds of default, before clamping: offset − factor·η. */
 double tc_model_score_of_eta(const tc_model *m, double eta);
 
+/* The probability of default the scaling gives a score: the inverse of tc_model_score_of_eta
+ * through pd = 1 / (1 + e^−η). What a grade's score range means in PD. */
+double tc_model_pd_at_score(const tc_model *m, double score);
+
 /* Index of the characteristic on attribute name, or -1. */
 int tc_model_find_char(const tc_model *m, const char *attribute);
 

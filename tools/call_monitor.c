@@ -5,7 +5,7 @@
 #include <stdio.h>
 
 #include "call_monitor.h"
-#include "tc_metrics.h"
+#include "tc_perf.h"
 #include "tinchap/v1/admin.pb-c.h"
 
 static const char *band(double v)
@@ -13,9 +13,24 @@ static const char *band(double v)
     return isnan(v) ? "no scores yet" : tc_psi_band(v);
 }
 
+/* "champion" for MODEL_STATUS_CHAMPION: the word the model files use. */
+static const char *status_word(Tinchap__V1__ModelStatus st)
+{
+    switch (st) {
+    case TINCHAP__V1__MODEL_STATUS__MODEL_STATUS_CHAMPION:
+        return "champion";
+    case TINCHAP__V1__MODEL_STATUS__MODEL_STATUS_CHALLENGER:
+        return "challenger";
+    case TINCHAP__V1__MODEL_STATUS__MODEL_STATUS_RETIRED:
+        return "retired";
+    default:
+        return "unknown status";
+    }
+}
+
 static void print_model(const Tinchap__V1__ModelMonitor *m)
 {
-    printf("%s version %u (%s, %s)\n", m->name, m->version, m->product, m->status);
+    printf("%s version %u (%s, %s)\n", m->name, m->version, m->product, status_word(m->status));
     printf("  scores      %llu in the last %.0f s, %llu since start\n",
            (unsigned long long)m->window_scores, m->window_seconds,
            (unsigned long long)m->total_scores);

@@ -12,24 +12,23 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include <grpc/support/log.h>
+
 #include "cli.h"
 #include "commands.h"
+#include "call.h"
 #include "call_monitor.h"
 #include "csv_reader.h"
-#include "pb_json.h"
 #include "tc_catalog.h"
 #include "tc_client.h"
 #include "tc_id.h"
+#include "tc_pb_json.h"
+#include "tc_time.h"
 
 #include "grpc/health/v1/health.pb-c.h"
 #include "tinchap/v1/admin.pb-c.h"
 #include "tinchap/v1/scoring.pb-c.h"
 #include "tinchap/v1/steward.pb-c.h"
-
-#define CALL_EXIT_RPC_BASE 10 /* exit status = 10 + the gRPC status code */
-#define CALL_DEFAULT_TIMEOUT_MS 10000
-#define CALL_PUT_BATCH_MAX 10000 /* the server's limit of records per PutCitizens call */
-#define CALL_CONTEXT_MAX 4352    /* a file path and a few numbers after a server message */
 
 static const char help[] =
     "usage: tinchap call METHOD [options]\n"
@@ -81,6 +80,7 @@ static const char help[] =
     "put reads citizen_id plus every catalog attribute by header name, checks every row\n"
     "before sending anything, and streams at most --batch rows per call (default and\n"
     "maximum 10000); each call is all or nothing. Citizen IDs are never printed.\n"
+    "gRPC's own log lines are shown only with GRPC_VERBOSITY set (e.g. ERROR).\n"
     "\n"
     "Exit status: 0 OK; 1 a local error (unreadable file, bad CSV); 2 bad usage;\n"
     "10 + the gRPC status code when the server refused the call, e.g. 13 INVALID_ARGUMENT,\n"
@@ -89,33 +89,6 @@ static const char help[] =
     "(server not reachable), 26 UNAUTHENTICATED. Errors go to stderr as\n"
     "'tinchap call: STATUS_NAME: message'.\n";
 
-/* Request options; a bit per option says it was given, and each method says which it takes. */
-enum {
-    R_CITIZEN,
-    R_CONSENT_REF,
-    R_PURPOSE,
-    R_PRODUCT,
-    R_REQUEST_ID,
-    R_MODEL,
-    R_MODEL_VERSION,
-    R_MAX_REASONS,
-    R_AMOUNT,
-    R_TERM,
-    R_INSTITUTION,
-    R_GRANTED_AT,
-    R_EXPIRES_AT,
-    R_REVOKED_AT,
-    R_LIMIT,
-    R_SERVICE,
-    R_CATALOG,
-    R_BATCH,
-    R_PAGE_TOKEN,
-    R_FROM,
-    R_TO,
-    R_COUNT
-};
-#define B(x) (1u << (x))
-
 static const char *const req_names[R_COUNT] = {
     "--citizen",       "--consent-ref", "--purpose", "--product", "--request-id",  "--model",
     "--model-version", "--max-reasons", "--amount",  "--term",    "--institution", "--granted-at",
@@ -123,32 +96,11 @@ static const char *const req_names[R_COUNT] = {
     "--page-token",    "--from",        "--to"};
 
 enum {
-    O_TARGET = 1000,
-    O_CA,
-    O_CERT,
-    O_KEY,
-    O_SERVER_NAME,
-    O_INSECURE,
-    O_TOKEN,
-    O_TIMEOUT,
+    O_TIMEOUT = 1000,
     O_COMPACT,
     O_JSON,
     O_REQ /* O_REQ + R_* */
 };
-
-typedef struct req_opts {
-    unsigned given;
-    const char *v[R_COUNT];
-    const char *positional;
-} req_opts;
-
-typedef struct call_ctx {
-    tc_client *client;
-    int timeout_ms;
-    int compact;
-    int json;                                 /* --json: JSON even where a table is the default */
-    int (*table)(const ProtobufCMessage *msg); /* the method's table, or NULL: JSON */
-} call_ctx;
 
 typedef struct method {
     const char *name;
@@ -159,7 +111,7 @@ typedef struct method {
 
 /* ---- output ---- */
 
-static int print_json(const call_ctx *cx, json_t *j)
+int call_print_json(const call_ctx *cx, json_t *j)
 {
     size_t flags = JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17) |
                    (cx->compact ? JSON_COMPACT : JSON_INDENT(2));
@@ -171,14 +123,23 @@ static int print_json(const call_ctx *cx, json_t *j)
     return fflush(stdout) == 0 ? 0 : cli_failf("call", "cannot write the output");
 }
 
-/* "tinchap call: STATUS_NAME: message"; the server's text is quoted so that it cannot forge
+/* "tinchap call: STATUS_NAME: message", then the google.rpc.Status's details, a line each
+ * (reason, every bad field, retry advice); the server's text is quoted so that it cannot forge
  * terminal lines, and it never holds an ID (the server's contract). */
-static int rpc_fail(int status, const char *msg, const char *context)
+int call_rpc_fail(int status, const char *msg, const char *context,
+                  const unsigned char *details, size_t details_len)
 {
-    char safe[TC_CLIENT_MESSAGE_MAX];
+    char safe[TC_CLIENT_MESSAGE_MAX], lines[4096], safe_lines[sizeof lines];
     tc_error_quote(safe, sizeof safe, msg, strlen(msg));
     fprintf(stderr, "tinchap call: %s: %s%s\n", tc_client_status_name(status), safe,
             context != NULL ? context : "");
+    if (tc_client_describe(details, details_len, "  ", lines, sizeof lines) > 0) {
+        /* quote each line, keeping the newlines that separate them */
+        for (char *line = strtok(lines, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+            tc_error_quote(safe_lines, sizeof safe_lines, line, strlen(line));
+            fprintf(stderr, "%s\n", safe_lines);
+        }
+    }
     return status > 0 && status <= 16 ? CALL_EXIT_RPC_BASE + status : CLI_EXIT_FAIL;
 }
 
@@ -196,32 +157,37 @@ static int unary(call_ctx *cx, const char *path, const ProtobufCMessage *req,
                  const ProtobufCMessageDescriptor *resp_desc)
 {
     size_t len = 0, rlen = 0;
-    unsigned char *buf = pack(req, &len), *resp = NULL;
+    unsigned char *buf = pack(req, &len), *resp = NULL, *details = NULL;
+    size_t dlen = 0;
     char msg[TC_CLIENT_MESSAGE_MAX];
     int status = 0;
     if (buf == NULL)
         return cli_failf("call", "out of memory");
-    int rc = tc_client_unary(cx->client, path, buf, len, cx->timeout_ms, &resp, &rlen, &status, msg,
-                             sizeof msg);
+    int rc = tc_client_unary_details(cx->client, path, buf, len, cx->timeout_ms, &resp, &rlen,
+                                     &status, msg, sizeof msg, &details, &dlen);
     free(buf);
     if (rc != TC_OK)
         return cli_failf("call", "%s", msg);
     if (status != 0) {
         free(resp);
-        return rpc_fail(status, msg, NULL);
+        rc = call_rpc_fail(status, msg, NULL, details, dlen);
+        free(details);
+        return rc;
     }
     ProtobufCMessage *m = protobuf_c_message_unpack(resp_desc, NULL, rlen, resp);
     free(resp);
     if (m == NULL)
         return cli_failf("call", "the server's %s is malformed", resp_desc->short_name);
-    rc = cx->table != NULL && !cx->json ? cx->table(m) : print_json(cx, pb_json_encode(m));
+    rc = cx->table != NULL && !cx->json
+             ? cx->table(m)
+             : call_print_json(cx, tc_pb_json_encode(m, TC_PB_JSON_PROTO_NAMES | TC_PB_JSON_INT64_NUMBERS));
     protobuf_c_message_free_unpacked(m, NULL);
     return rc;
 }
 
 /* ---- option values ---- */
 
-static int parse_u32(const char *opt, const char *v, uint32_t max, uint32_t *out)
+int call_parse_u32(const char *opt, const char *v, uint32_t max, uint32_t *out)
 {
     char *end = NULL;
     errno = 0;
@@ -229,6 +195,25 @@ static int parse_u32(const char *opt, const char *v, uint32_t max, uint32_t *out
     if (end == NULL || *end != '\0' || errno != 0 || n > max)
         return cli_usage("call", "%s takes a whole number from 0 to %" PRIu32, opt, max);
     *out = (uint32_t)n;
+    return 0;
+}
+
+/* A time option ("2026-01-31" or "2026-01-31T09:00:00Z", UTC) into *ts and *out = ts, or, when
+ * the option was not given, *out = NULL. */
+static int parse_time(const req_opts *r, int which, const char *opt,
+                      Google__Protobuf__Timestamp *ts, Google__Protobuf__Timestamp **out)
+{
+    int64_t t;
+    *out = NULL;
+    if (!(r->given & B(which)))
+        return 0;
+    const char *v = r->v[which];
+    if (tc_time_parse(v, strlen(v), &t) != TC_OK)
+        return cli_usage("call", "%s takes a UTC time like 2026-01-31T09:00:00Z or a date like "
+                                 "2026-01-31", opt);
+    google__protobuf__timestamp__init(ts);
+    ts->seconds = t;
+    *out = ts;
     return 0;
 }
 
@@ -282,16 +267,16 @@ static int run_score(call_ctx *cx, const req_opts *r)
         q.request_id = rid;
     }
     if ((r->given & B(R_MODEL_VERSION)) &&
-        (rc = parse_u32("--model-version", r->v[R_MODEL_VERSION], UINT32_MAX, &q.model_version)))
+        (rc = call_parse_u32("--model-version", r->v[R_MODEL_VERSION], UINT32_MAX, &q.model_version)))
         return rc;
     if ((r->given & B(R_MAX_REASONS)) &&
-        (rc = parse_u32("--max-reasons", r->v[R_MAX_REASONS], UINT32_MAX, &q.max_reasons)))
+        (rc = call_parse_u32("--max-reasons", r->v[R_MAX_REASONS], UINT32_MAX, &q.max_reasons)))
         return rc;
     if ((r->given & B(R_AMOUNT)) &&
         (rc = parse_i64("--amount", r->v[R_AMOUNT], &q.loan_amount_vnd)))
         return rc;
     if ((r->given & B(R_TERM)) &&
-        (rc = parse_u32("--term", r->v[R_TERM], UINT32_MAX, &q.loan_term_months)))
+        (rc = call_parse_u32("--term", r->v[R_TERM], UINT32_MAX, &q.loan_term_months)))
         return rc;
     return unary(cx, "/tinchap.v1.Scoring/Score", &q.base,
                  &tinchap__v1__score_response__descriptor);
@@ -311,7 +296,7 @@ static int run_model(call_ctx *cx, const req_opts *r)
     int rc;
     q.name = opt(r, R_MODEL);
     if ((r->given & B(R_MODEL_VERSION)) &&
-        (rc = parse_u32("--model-version", r->v[R_MODEL_VERSION], UINT32_MAX, &q.version)))
+        (rc = call_parse_u32("--model-version", r->v[R_MODEL_VERSION], UINT32_MAX, &q.version)))
         return rc;
     return unary(cx, "/tinchap.v1.Scoring/GetModel", &q.base,
                  &tinchap__v1__model_description__descriptor);
@@ -324,8 +309,11 @@ static int run_grant(call_ctx *cx, const req_opts *r)
     q.institution = opt(r, R_INSTITUTION);
     q.purpose = opt(r, R_PURPOSE);
     q.consent_ref = opt(r, R_CONSENT_REF);
-    q.granted_at = opt(r, R_GRANTED_AT);
-    q.expires_at = opt(r, R_EXPIRES_AT);
+    Google__Protobuf__Timestamp from, to;
+    int rc;
+    if ((rc = parse_time(r, R_GRANTED_AT, "--granted-at", &from, &q.granted_at)) != 0 ||
+        (rc = parse_time(r, R_EXPIRES_AT, "--expires-at", &to, &q.expires_at)) != 0)
+        return rc;
     return unary(cx, "/tinchap.v1.Steward/GrantConsent", &q.base,
                  &tinchap__v1__grant_consent_response__descriptor);
 }
@@ -336,7 +324,10 @@ static int run_revoke(call_ctx *cx, const req_opts *r)
     q.citizen_id = opt(r, R_CITIZEN);
     q.institution = opt(r, R_INSTITUTION);
     q.purpose = opt(r, R_PURPOSE);
-    q.revoked_at = opt(r, R_REVOKED_AT);
+    Google__Protobuf__Timestamp at;
+    int rc = parse_time(r, R_REVOKED_AT, "--revoked-at", &at, &q.revoked_at);
+    if (rc != 0)
+        return rc;
     return unary(cx, "/tinchap.v1.Steward/RevokeConsent", &q.base,
                  &tinchap__v1__revoke_consent_response__descriptor);
 }
@@ -355,9 +346,11 @@ static int run_inquiries(call_ctx *cx, const req_opts *r)
     int rc;
     q.citizen_id = opt(r, R_CITIZEN);
     q.page_token = opt(r, R_PAGE_TOKEN);
-    q.from = opt(r, R_FROM);
-    q.to = opt(r, R_TO);
-    if ((r->given & B(R_LIMIT)) && (rc = parse_u32("--limit", r->v[R_LIMIT], UINT32_MAX, &q.limit)))
+    Google__Protobuf__Timestamp from, to;
+    if ((rc = parse_time(r, R_FROM, "--from", &from, &q.from)) != 0 ||
+        (rc = parse_time(r, R_TO, "--to", &to, &q.to)) != 0)
+        return rc;
+    if ((r->given & B(R_LIMIT)) && (rc = call_parse_u32("--limit", r->v[R_LIMIT], UINT32_MAX, &q.limit)))
         return rc;
     return unary(cx, "/tinchap.v1.Steward/ListInquiries", &q.base,
                  &tinchap__v1__list_inquiries_response__descriptor);
@@ -413,258 +406,20 @@ static int run_raw(call_ctx *cx, const req_opts *r)
     char msg[TC_CLIENT_MESSAGE_MAX];
     if (path[0] != '/' || strchr(path + 1, '/') == NULL)
         return cli_usage("call", "raw takes a method path like /package.Service/Method");
-    int rc = tc_client_unary(cx->client, path, "", 0, cx->timeout_ms, &resp, &rlen, &status, msg,
-                             sizeof msg);
+    unsigned char *details = NULL;
+    size_t dlen = 0;
+    int rc = tc_client_unary_details(cx->client, path, "", 0, cx->timeout_ms, &resp, &rlen,
+                                     &status, msg, sizeof msg, &details, &dlen);
     free(resp);
     if (rc != TC_OK)
         return cli_failf("call", "%s", msg);
-    if (status != 0)
-        return rpc_fail(status, msg, NULL);
-    return print_json(cx,
-                      json_pack("{s:s, s:I}", "method", path, "response_bytes", (json_int_t)rlen));
-}
-
-/* ---- put: a population CSV, checked whole, then streamed ---- */
-
-typedef struct packed_rows {
-    unsigned char *buf;
-    size_t len, cap;
-    size_t *ends; /* end offset of each packed record */
-    long *lines;  /* the CSV line each record started on, for the server's "record N" */
-    size_t n, max;
-} packed_rows;
-
-static int rows_add(packed_rows *p, const ProtobufCMessage *m, long line)
-{
-    size_t n = protobuf_c_message_get_packed_size(m);
-    if (p->len + n > p->cap) {
-        size_t cap = p->cap ? p->cap : 1u << 16;
-        while (cap < p->len + n)
-            cap *= 2;
-        unsigned char *b = realloc(p->buf, cap);
-        if (b == NULL)
-            return TC_ENOMEM;
-        p->buf = b;
-        p->cap = cap;
-    }
-    if (p->n == p->max) {
-        size_t max = p->max ? p->max * 2 : 1024;
-        size_t *e = realloc(p->ends, max * sizeof *e);
-        if (e != NULL)
-            p->ends = e;
-        long *l = realloc(p->lines, max * sizeof *l);
-        if (l != NULL)
-            p->lines = l;
-        if (e == NULL || l == NULL)
-            return TC_ENOMEM;
-        p->max = max;
-    }
-    p->len += protobuf_c_message_pack(m, p->buf + p->len);
-    p->lines[p->n] = line;
-    p->ends[p->n++] = p->len;
-    return TC_OK;
-}
-
-/* Read and check every row, packing each as a CitizenRecord. Errors name file, line, column
- * and field; a citizen ID's digits are never repeated. */
-static int read_population(const char *file, const tc_catalog *cat, packed_rows *out, tc_error *err)
-{
-    csv_reader *in = NULL;
-    csv_row row;
-    int rc = csv_reader_open(file, &in, err);
-    if (rc != TC_OK)
+    if (status != 0) {
+        rc = call_rpc_fail(status, msg, NULL, details, dlen);
+        free(details);
         return rc;
-    int col_of[TC_CATALOG_ATTRS_MAX]; /* catalog attribute -> CSV column */
-    int id_col = -1;
-    size_t n_cols = 0;
-    Tinchap__V1__AttributeValue vals[TC_CATALOG_ATTRS_MAX];
-    Tinchap__V1__AttributeValue *ptrs[TC_CATALOG_ATTRS_MAX];
-    tc_value values[TC_CATALOG_ATTRS_MAX];
-    int got = csv_reader_next(in, &row, err);
-    if (got <= 0) {
-        rc = got < 0 ? got
-                     : tc_errorf(err, TC_EPARSE, "%s: empty file (expected a header row)", file);
-        goto out;
     }
-    n_cols = row.n;
-    for (size_t k = 0; k < cat->n_attrs; k++)
-        col_of[k] = -1;
-    for (size_t i = 0; i < row.n; i++) {
-        char q[80];
-        int a = tc_catalog_find(cat, row.fields[i]);
-        int *slot = strcmp(row.fields[i], "citizen_id") == 0 ? &id_col : a >= 0 ? &col_of[a] : NULL;
-        if (slot == NULL) {
-            rc = tc_errorf(err, TC_EPARSE, "%s:%ld:%zu: column '%s' is not in catalog '%s'", file,
-                           row.line, i + 1, tc_error_quote(q, sizeof q, row.fields[i], row.lens[i]),
-                           cat->name);
-            goto out;
-        }
-        if (*slot >= 0) {
-            rc = tc_errorf(err, TC_EPARSE, "%s:%ld:%zu: column '%s' repeats column %d", file,
-                           row.line, i + 1, row.fields[i], *slot + 1);
-            goto out;
-        }
-        *slot = (int)i;
-    }
-    if (id_col < 0) {
-        rc = tc_errorf(err, TC_EPARSE, "%s:%ld: no citizen_id column", file, row.line);
-        goto out;
-    }
-    for (size_t k = 0; k < cat->n_attrs; k++)
-        if (col_of[k] < 0) {
-            rc = tc_errorf(err, TC_EPARSE,
-                           "%s:%ld: no column for attribute '%s' (every "
-                           "catalog attribute is needed; leave a cell empty when it is missing)",
-                           file, row.line, cat->attrs[k].name);
-            goto out;
-        }
-    while ((got = csv_reader_next(in, &row, err)) > 0) {
-        tc_error verr;
-        tc_id_info info;
-        if (row.n != n_cols) {
-            rc = tc_errorf(err, TC_EPARSE, "%s:%ld: %zu fields, the header has %zu", file, row.line,
-                           row.n, n_cols);
-            goto out;
-        }
-        if (tc_id_parse(row.fields[id_col], row.lens[id_col], 0, &info, &verr) != TC_OK) {
-            rc = tc_errorf(err, TC_EPARSE, "%s:%ld:%d: field 'citizen_id': %s", file, row.line,
-                           id_col + 1, verr.msg);
-            goto out;
-        }
-        Tinchap__V1__CitizenRecord rec = TINCHAP__V1__CITIZEN_RECORD__INIT;
-        rec.citizen_id = (char *)row.fields[id_col];
-        for (size_t k = 0; k < cat->n_attrs; k++) {
-            const tc_attr *a = &cat->attrs[k];
-            int c = col_of[k];
-            Tinchap__V1__AttributeValue *v = &vals[k];
-            tinchap__v1__attribute_value__init(v);
-            if (tc_attr_parse(a, row.fields[c], row.lens[c], &values[k], &verr) != TC_OK) {
-                rc = tc_errorf(err, TC_EPARSE, "%s:%ld:%d: %s", file, row.line, c + 1, verr.msg);
-                goto out;
-            }
-            v->name = (char *)a->name;
-            if (!values[k].present) {
-                v->value_case = TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_MISSING;
-                v->missing = 1;
-            } else if (a->type == TC_ATTR_INT) {
-                v->value_case = TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_INT_VALUE;
-                v->int_value = (int64_t)values[k].v;
-            } else if (a->type == TC_ATTR_REAL) {
-                v->value_case = TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_REAL_VALUE;
-                v->real_value = values[k].v;
-            } else if (a->type == TC_ATTR_BOOL) {
-                v->value_case = TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_BOOL_VALUE;
-                v->bool_value = values[k].v != 0;
-            } else {
-                v->value_case = TINCHAP__V1__ATTRIBUTE_VALUE__VALUE_LEVEL;
-                v->level = (char *)a->levels[(size_t)values[k].v];
-            }
-            ptrs[k] = v;
-        }
-        int bad = -1;
-        if (tc_id_check_values(&info, cat, values, &bad, &verr) != TC_OK) {
-            rc = tc_errorf(err, TC_EPARSE, "%s:%ld:%d: %s", file, row.line,
-                           bad >= 0 ? col_of[bad] + 1 : id_col + 1, verr.msg);
-            goto out;
-        }
-        rec.n_attributes = cat->n_attrs;
-        rec.attributes = ptrs;
-        if (rows_add(out, &rec.base, row.line) != TC_OK) {
-            rc = tc_errorf(err, TC_ENOMEM, "out of memory");
-            goto out;
-        }
-    }
-    if (got < 0)
-        rc = got;
-out:
-    csv_reader_close(in);
-    return rc;
-}
-
-static int run_put(call_ctx *cx, const req_opts *r)
-{
-    const char *catalog_path = r->given & B(R_CATALOG) ? r->v[R_CATALOG] : cli_default_catalog();
-    uint32_t batch = CALL_PUT_BATCH_MAX;
-    tc_catalog *cat = NULL;
-    tc_error err = {0};
-    packed_rows rows = {0};
-    uint64_t received = 0, written = 0, unchanged = 0;
-    size_t calls = 0;
-    int rc;
-    if ((r->given & B(R_BATCH)) &&
-        ((rc = parse_u32("--batch", r->v[R_BATCH], CALL_PUT_BATCH_MAX, &batch)) || batch == 0))
-        return rc ? rc : cli_usage("call", "--batch takes 1 to %d", CALL_PUT_BATCH_MAX);
-    if (tc_catalog_load(catalog_path, &cat, &err) != TC_OK ||
-        read_population(r->positional, cat, &rows, &err) != TC_OK) {
-        rc = cli_fail("call", &err);
-        goto out;
-    }
-    for (size_t first = 0; first < rows.n; first += batch) {
-        size_t last = first + batch < rows.n ? first + batch : rows.n;
-        tc_client_stream *s = NULL;
-        unsigned char *resp = NULL;
-        size_t rlen = 0;
-        int status = 0;
-        char msg[TC_CLIENT_MESSAGE_MAX], context[CALL_CONTEXT_MAX];
-        if (tc_client_stream_open(cx->client, "/tinchap.v1.Steward/PutCitizens", cx->timeout_ms, &s,
-                                  &err) != TC_OK) {
-            rc = cli_fail("call", &err);
-            goto out;
-        }
-        for (size_t i = first; i < last; i++) {
-            size_t start = i == 0 ? 0 : rows.ends[i - 1];
-            if (tc_client_stream_send(s, rows.buf + start, rows.ends[i] - start) != TC_OK)
-                break; /* the server has answered already: finish says how */
-        }
-        rc = tc_client_stream_finish(s, &resp, &rlen, &status, msg, sizeof msg);
-        tc_client_stream_free(s);
-        calls++;
-        if (rc != TC_OK) {
-            free(resp);
-            rc = cli_failf("call", "%s", msg);
-            goto out;
-        }
-        if (status != 0) {
-            free(resp);
-            /* the server numbers records within its call: name the file's line too */
-            size_t rec = 0;
-            int o = 0;
-            if (sscanf(msg, "record %zu", &rec) == 1 && first + rec < last)
-                o = snprintf(context, sizeof context, " (record %zu is %s:%ld)", rec, r->positional,
-                             rows.lines[first + rec]);
-            else
-                context[0] = '\0';
-            if (rows.n > batch && o >= 0 && (size_t)o < sizeof context)
-                snprintf(context + o, sizeof context - (size_t)o,
-                         " (call %zu, rows %zu-%zu of the file; %s)", calls, first + 1, last,
-                         first > 0 ? "the rows before them were written" : "nothing was written");
-            rc = rpc_fail(status, msg, context);
-            goto out;
-        }
-        Tinchap__V1__PutCitizensResponse *pr =
-            tinchap__v1__put_citizens_response__unpack(NULL, rlen, resp);
-        free(resp);
-        if (pr == NULL) {
-            rc = cli_failf("call", "the server's PutCitizensResponse is malformed");
-            goto out;
-        }
-        received += pr->received;
-        written += pr->written;
-        unchanged += pr->unchanged;
-        tinchap__v1__put_citizens_response__free_unpacked(pr, NULL);
-    }
-    /* one call: exactly its response; several: their sums, and how many calls */
-    json_t *j = json_pack("{s:I, s:I, s:I}", "received", (json_int_t)received, "written",
-                          (json_int_t)written, "unchanged", (json_int_t)unchanged);
-    if (j != NULL && calls > 1)
-        json_object_set_new(j, "calls", json_integer((json_int_t)calls));
-    rc = print_json(cx, j);
-out:
-    free(rows.buf);
-    free(rows.ends);
-    free(rows.lines);
-    tc_catalog_free(cat);
-    return rc;
+    return call_print_json(cx,
+                      json_pack("{s:s, s:I}", "method", path, "response_bytes", (json_int_t)rlen));
 }
 
 /* ---- dispatch ---- */
@@ -676,7 +431,7 @@ static const method methods[] = {
      B(R_CITIZEN) | B(R_CONSENT_REF) | B(R_PURPOSE) | B(R_PRODUCT), NULL},
     {"models", run_models, B(R_PRODUCT), 0, NULL},
     {"model", run_model, B(R_MODEL) | B(R_MODEL_VERSION), B(R_MODEL), NULL},
-    {"put", run_put, B(R_CATALOG) | B(R_BATCH), 0, "a population CSV file"},
+    {"put", call_run_put, B(R_CATALOG) | B(R_BATCH), 0, "a population CSV file"},
     {"grant", run_grant,
      B(R_CITIZEN) | B(R_INSTITUTION) | B(R_PURPOSE) | B(R_CONSENT_REF) | B(R_GRANTED_AT) |
          B(R_EXPIRES_AT),
@@ -702,16 +457,15 @@ static const char *env(const char *name)
     return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
+static void drop_grpc_log(gpr_log_func_args *args)
+{
+    (void)args;
+}
+
 int cmd_call(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"target", required_argument, NULL, O_TARGET},
-        {"ca", required_argument, NULL, O_CA},
-        {"cert", required_argument, NULL, O_CERT},
-        {"key", required_argument, NULL, O_KEY},
-        {"server-name", required_argument, NULL, O_SERVER_NAME},
-        {"insecure", no_argument, NULL, O_INSECURE},
-        {"token", required_argument, NULL, O_TOKEN},
+        TC_CLIENT_LONG_OPTIONS,
         {"timeout", required_argument, NULL, O_TIMEOUT},
         {"compact", no_argument, NULL, O_COMPACT},
         {"json", no_argument, NULL, O_JSON},
@@ -746,36 +500,17 @@ int cmd_call(int argc, char **argv)
                             .token = env("TINCHAP_TOKEN")};
     call_ctx cx = {.timeout_ms = CALL_DEFAULT_TIMEOUT_MS};
     req_opts r;
-    uint32_t u;
+    uint32_t u = 0;
     int c, rc;
     memset(&r, 0, sizeof r);
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (tc_client_option(&co, c, optarg))
+            continue;
         switch (c) {
-        case O_TARGET:
-            co.target = optarg;
-            break;
-        case O_CA:
-            co.ca_file = optarg;
-            break;
-        case O_CERT:
-            co.cert_file = optarg;
-            break;
-        case O_KEY:
-            co.key_file = optarg;
-            break;
-        case O_SERVER_NAME:
-            co.server_name = optarg;
-            break;
-        case O_INSECURE:
-            co.insecure = 1;
-            break;
-        case O_TOKEN:
-            co.token = optarg;
-            break;
         case O_TIMEOUT:
-            if ((rc = parse_u32("--timeout", optarg, 3600000, &u)) != 0)
+            if ((rc = call_parse_u32("--timeout", optarg, 3600000, &u)) != 0)
                 return rc;
             cx.timeout_ms = (int)u;
             break;
@@ -795,7 +530,7 @@ int cmd_call(int argc, char **argv)
                 break;
             }
             /* name the option, never its value: a value may be a citizen ID */
-            if (optopt != 0 && optopt < O_TARGET)
+            if (optopt != 0 && optopt < 256)
                 return cli_usage("call", "unknown option '-%c'", optopt);
             return cli_usage("call", "unknown option, or an option without its value");
         }
@@ -830,6 +565,10 @@ int cmd_call(int argc, char **argv)
                                  "$TINCHAP_CERT, $TINCHAP_CERT_KEY); for a server started with "
                                  "--insecure, pass --insecure [--token TOKEN]");
     tc_error err = {0};
+    /* gRPC core's own lines (a failed handshake, a refused connection) repeat, less clearly,
+     * what the status says; they stay available through gRPC's own GRPC_VERBOSITY. */
+    if (getenv("GRPC_VERBOSITY") == NULL)
+        gpr_set_log_function(drop_grpc_log);
     if (tc_client_open(&co, &cx.client, &err) != TC_OK)
         return cli_fail("call", &err);
     rc = m->run(&cx, &r);

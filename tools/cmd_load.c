@@ -82,7 +82,14 @@ static void load_free(load *L)
     cli_db_close(&L->db);
 }
 
-int cmd_load(int argc, char **argv)
+typedef struct load_opts {
+    cli_db_options db;
+    const char *consents, *population;
+    int dry;
+} load_opts;
+
+/* -1: go on; otherwise the exit status (help printed, or bad usage). */
+static int parse_opts(int argc, char **argv, load_opts *lo, load *L)
 {
     static const struct option opts[] = {
         {"db", required_argument, NULL, O_DB},
@@ -98,7 +105,6 @@ int cmd_load(int argc, char **argv)
         {0, 0, 0, 0},
     };
     cli_db_options o = {.need_key = 1, .create = 1};
-    load L = {.cmd = "load", .batch = LOAD_DEFAULT_BATCH, .max_errors_pct = -1};
     const char *consents = NULL, *population = NULL;
     long batch = LOAD_DEFAULT_BATCH;
     int c, dry = 0;
@@ -118,12 +124,12 @@ int cmd_load(int argc, char **argv)
             o.catalog = optarg;
             break;
         case O_MAX_ERRORS:
-            if (cli_parse_max_errors(optarg, &L.max_errors, &L.max_errors_pct) != 0)
+            if (cli_parse_max_errors(optarg, &L->max_errors, &L->max_errors_pct) != 0)
                 return cli_usage("load", "--max-errors: '%s' is not a count or a percentage",
                                  optarg);
             break;
         case O_REJECTS:
-            L.rejects_path = optarg;
+            L->rejects_path = optarg;
             break;
         case O_BATCH:
             if (cli_parse_count(optarg, 1, 10000000L, &batch) != 0)
@@ -151,43 +157,61 @@ int cmd_load(int argc, char **argv)
         return cli_usage("load", "one population file at most; got '%s' too", argv[optind]);
     if (population == NULL && consents == NULL)
         return cli_usage("load", "nothing to load: give population.csv and/or --consents FILE");
-    L.batch = (size_t)batch;
+    L->batch = (size_t)batch;
     o.read_only = dry;
     o.create = !dry;
+    lo->db = o;
+    lo->consents = consents;
+    lo->population = population;
+    lo->dry = dry;
+    return -1;
+}
 
-    tc_error err = {0};
-    int rc = CLI_EXIT_FAIL;
-    double t0 = cli_now();
-    if (cli_db_open(&o, &L.db, &err) != TC_OK)
-        return cli_fail("load", &err);
-    if (tc_hasher_new(L.db.key, &L.hasher, &err) != TC_OK ||
-        tc_reader_new(L.db.store, &L.reader, &err) != TC_OK ||
-        tc_reader_begin(L.reader, &err) != TC_OK) {
-        cli_fail("load", &err);
-        goto out;
-    }
-    L.pop_stride = PE_REC + tc_record_size(L.db.catalog);
+/* Read, check and sort the inputs, with the consent check on one snapshot of the database. */
+static int read_inputs(load *L, const load_opts *lo, tc_error *err)
+{
+    if (tc_hasher_new(L->db.key, &L->hasher, err) != TC_OK ||
+        tc_reader_new(L->db.store, &L->reader, err) != TC_OK ||
+        tc_reader_begin(L->reader, err) != TC_OK)
+        return cli_fail("load", err);
+    L->pop_stride = PE_REC + tc_record_size(L->db.catalog);
     {
         char today[TC_TIME_TEXT_LEN];
         tc_time_format(tc_time_now(), today);
-        L.year = atoi(today);
+        L->year = atoi(today);
     }
-    if (consents != NULL && (load_read_consents(&L, consents, &err) != TC_OK ||
-                             load_sort_consents(&L, consents) != TC_OK)) {
-        if (err.code == TC_OK)
-            tc_errorf(&err, TC_ENOMEM, "out of memory");
-        cli_fail("load", &err);
-        goto out;
+    if (lo->consents != NULL && (load_read_consents(L, lo->consents, err) != TC_OK ||
+                                 load_sort_consents(L, lo->consents) != TC_OK)) {
+        if (err->code == TC_OK)
+            tc_errorf(err, TC_ENOMEM, "out of memory");
+        return cli_fail("load", err);
     }
-    if (population != NULL && (load_read_population(&L, population, &err) != TC_OK ||
-                               load_sort_population(&L, population, &err) != TC_OK)) {
-        cli_fail("load", &err);
-        goto out;
-    }
+    if (lo->population != NULL && (load_read_population(L, lo->population, err) != TC_OK ||
+                                   load_sort_population(L, lo->population, err) != TC_OK))
+        return cli_fail("load", err);
     /* The snapshot used for the consent check is over: writers must not wait on it. */
-    tc_reader_end(L.reader);
-    tc_reader_free(L.reader);
-    L.reader = NULL;
+    tc_reader_end(L->reader);
+    tc_reader_free(L->reader);
+    L->reader = NULL;
+    return 0;
+}
+
+int cmd_load(int argc, char **argv)
+{
+    load L = {.cmd = "load", .batch = LOAD_DEFAULT_BATCH, .max_errors_pct = -1,
+              .pop = {.first = 1u << 20}, .consent_arena = {.first = 1u << 20}};
+    load_opts lo;
+    int rc = parse_opts(argc, argv, &lo, &L);
+    if (rc >= 0)
+        return rc;
+    tc_error err = {0};
+    rc = CLI_EXIT_FAIL;
+    double t0 = cli_now();
+    const int dry = lo.dry;
+    if (cli_db_open(&lo.db, &L.db, &err) != TC_OK)
+        return cli_fail("load", &err);
+    if (read_inputs(&L, &lo, &err) != 0)
+        goto out;
     if (L.messages > L.printed)
         fprintf(stderr, "... and %zu more problems\n", L.messages - L.printed);
     size_t rejected = load_settle_rejects(&L);

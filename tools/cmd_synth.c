@@ -450,6 +450,96 @@ static int write_header(out_file *o, const layout *lay, const char *before, cons
     return rc;
 }
 
+/* One citizen drawn: their population row, and their consents' rows. */
+static int write_citizen(synth *s, gsl_rng *rng, int64_t as_of, int as_of_year,
+                         const layout *lay, day_cache *dc, out_file out[N_OUT], char *row,
+                         totals *tot, tc_error *err)
+{
+    synth_person person;
+    synth_consent consents[SYNTH_MAX_CONSENTS];
+    char id[TC_ID_LEN + 1];
+    int rc;
+    synth_draw(s, rng, as_of, &person);
+    if ((rc = synth_assign_id(s, &person, id, err)) != TC_OK)
+        return rc;
+    /* Cheap insurance that the process and the ID rules never drift apart. */
+    if (tc_id_parse(id, TC_ID_LEN, as_of_year, NULL, NULL) != TC_OK)
+        return tc_errorf(err, TC_EINVAL, "generated an invalid citizen ID (a bug in synth)");
+    char *p = put_str(row, id, TC_ID_LEN);
+    *p++ = ',';
+    p = put_attrs(p, lay, &person);
+    *p++ = '\n';
+    if ((rc = out_write(&out[OUT_POPULATION], row, (size_t)(p - row), err)) != TC_OK)
+        return rc;
+    size_t n = synth_draw_consents(s, rng, consents);
+    p = row;
+    for (size_t c = 0; c < n; c++) {
+        p = put_str(p, id, TC_ID_LEN);
+        *p++ = ',';
+        p = put_str(p, consents[c].institution, strlen(consents[c].institution));
+        *p++ = ',';
+        p = put_str(p, consents[c].purpose, strlen(consents[c].purpose));
+        *p++ = ',';
+        p = put_str(p, consents[c].ref, SYNTH_REF_LEN);
+        *p++ = ',';
+        p = put_time(p, dc, consents[c].granted_at, 1);
+        *p++ = ',';
+        p = put_time(p, dc, consents[c].expires_at, 1);
+        *p++ = ',';
+        if (consents[c].revoked_at != 0)
+            p = put_time(p, dc, consents[c].revoked_at, 1);
+        *p++ = '\n';
+    }
+    tot->consents += n;
+    return out_write(&out[OUT_CONSENTS], row, (size_t)(p - row), err);
+}
+
+/* Refuse before writing anything if any final name is taken; then catch the signals that
+ * would leave temporary files behind, and open the three outputs' temporary files. */
+static int open_outputs(const options *opt, out_file out[N_OUT],
+                        void (*old_handlers[N_SIGNALS])(int), tc_error *err)
+{
+    static const char *const names[N_OUT] = {"population.csv", "consents.csv", "history.csv"};
+    int rc;
+    for (size_t i = 0; i < N_OUT; i++) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", opt->out, names[i]);
+        if ((rc = tc_file_check(path, opt->force ? TC_FILE_REPLACE : 0, err)) != TC_OK) {
+            if (rc == TC_EEXIST)
+                tc_errorf(err, rc, "%s exists: pass --force to replace it", path);
+            return rc;
+        }
+    }
+    for (size_t i = 0; i < N_SIGNALS; i++) {
+        /* A signal the caller ignores (nohup) stays ignored. */
+        old_handlers[i] = signal(signals[i], SIG_IGN);
+        if (old_handlers[i] != SIG_IGN)
+            signal(signals[i], on_signal);
+    }
+    for (size_t i = 0; i < N_OUT; i++) {
+        if ((rc = out_open(&out[i], opt->out, names[i], opt->force, err)) != TC_OK)
+            return rc;
+        tmp_paths[i] = out[i].file.tmp;
+    }
+    return TC_OK;
+}
+
+/* Wait for the history rows (drawn on thread, or here when no thread could start), still
+ * showing progress. */
+static void wait_history(history_job *job, pthread_t *thread, long count, cli_progress *progress)
+{
+    if (thread == NULL) {
+        history_main(job);
+        return;
+    }
+    while (!atomic_load(&job->finished)) {
+        cli_progress_update(progress, (double)count + (double)atomic_load(&job->done),
+                            (size_t)count + (size_t)atomic_load(&job->done));
+        nanosleep(&(struct timespec){.tv_nsec = 50000000}, NULL);
+    }
+    pthread_join(*thread, NULL);
+}
+
 static int run(const options *opt, const tc_catalog *cat, const char *cat_path, totals *tot,
                tc_error *err)
 {
@@ -460,7 +550,6 @@ static int run(const options *opt, const tc_catalog *cat, const char *cat_path, 
     day_cache *dc = NULL;
     char *row = NULL;
     out_file out[N_OUT];
-    static const char *const names[N_OUT] = {"population.csv", "consents.csv", "history.csv"};
     cli_progress progress = {0};
     history_job job;
     pthread_t thread;
@@ -493,27 +582,8 @@ static int run(const options *opt, const tc_catalog *cat, const char *cat_path, 
     }
     if ((rc = make_dirs(opt->out, err)) != TC_OK)
         goto out;
-    /* Refuse before writing anything if any final name is taken. */
-    for (size_t i = 0; i < N_OUT; i++) {
-        char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/%s", opt->out, names[i]);
-        if ((rc = tc_file_check(path, opt->force ? TC_FILE_REPLACE : 0, err)) != TC_OK) {
-            if (rc == TC_EEXIST)
-                tc_errorf(err, rc, "%s exists: pass --force to replace it", path);
-            goto out;
-        }
-    }
-    for (size_t i = 0; i < N_SIGNALS; i++) {
-        /* A signal the caller ignores (nohup) stays ignored. */
-        old_handlers[i] = signal(signals[i], SIG_IGN);
-        if (old_handlers[i] != SIG_IGN)
-            signal(signals[i], on_signal);
-    }
-    for (size_t i = 0; i < N_OUT; i++) {
-        if ((rc = out_open(&out[i], opt->out, names[i], opt->force, err)) != TC_OK)
-            goto out;
-        tmp_paths[i] = out[i].file.tmp;
-    }
+    if ((rc = open_outputs(opt, out, old_handlers, err)) != TC_OK)
+        goto out;
 
     if ((rc = write_header(&out[OUT_POPULATION], lay, "citizen_id,", NULL, err)) != TC_OK ||
         (rc = out_write(&out[OUT_CONSENTS], consents_header, strlen(consents_header), err)) !=
@@ -539,46 +609,9 @@ static int run(const options *opt, const tc_catalog *cat, const char *cat_path, 
     }
     started = pthread_create(&thread, NULL, history_main, &job) == 0;
     int as_of_year = atoi(dc->date[opt->as_of / 86400 - dc->first_day]);
-    synth_person person;
-    synth_consent consents[SYNTH_MAX_CONSENTS];
-    char id[TC_ID_LEN + 1];
     for (long i = 0; i < opt->count; i++) {
-        synth_draw(s, pop_rng, opt->as_of, &person);
-        if ((rc = synth_assign_id(s, &person, id, err)) != TC_OK)
-            goto out;
-        /* Cheap insurance that the process and the ID rules never drift apart. */
-        if (tc_id_parse(id, TC_ID_LEN, as_of_year, NULL, NULL) != TC_OK) {
-            rc = tc_errorf(err, TC_EINVAL, "generated an invalid citizen ID (a bug in synth)");
-            goto out;
-        }
-        char *p = put_str(row, id, TC_ID_LEN);
-        *p++ = ',';
-        p = put_attrs(p, lay, &person);
-        *p++ = '\n';
-        if ((rc = out_write(&out[OUT_POPULATION], row, (size_t)(p - row), err)) != TC_OK)
-            goto out;
-
-        size_t n = synth_draw_consents(s, pop_rng, consents);
-        p = row;
-        for (size_t c = 0; c < n; c++) {
-            p = put_str(p, id, TC_ID_LEN);
-            *p++ = ',';
-            p = put_str(p, consents[c].institution, strlen(consents[c].institution));
-            *p++ = ',';
-            p = put_str(p, consents[c].purpose, strlen(consents[c].purpose));
-            *p++ = ',';
-            p = put_str(p, consents[c].ref, SYNTH_REF_LEN);
-            *p++ = ',';
-            p = put_time(p, dc, consents[c].granted_at, 1);
-            *p++ = ',';
-            p = put_time(p, dc, consents[c].expires_at, 1);
-            *p++ = ',';
-            if (consents[c].revoked_at != 0)
-                p = put_time(p, dc, consents[c].revoked_at, 1);
-            *p++ = '\n';
-        }
-        tot->consents += n;
-        if ((rc = out_write(&out[OUT_CONSENTS], row, (size_t)(p - row), err)) != TC_OK)
+        if ((rc = write_citizen(s, pop_rng, opt->as_of, as_of_year, lay, dc, out, row, tot,
+                                err)) != TC_OK)
             goto out;
         if ((i + 1) % PROGRESS_EVERY == 0) {
             long done = i + 1 + atomic_load(&job.done);
@@ -586,18 +619,8 @@ static int run(const options *opt, const tc_catalog *cat, const char *cat_path, 
         }
     }
 
-    /* Wait for the history rows, still showing progress. */
-    if (started) {
-        while (!atomic_load(&job.finished)) {
-            cli_progress_update(&progress, (double)opt->count + (double)atomic_load(&job.done),
-                                (size_t)opt->count + (size_t)atomic_load(&job.done));
-            nanosleep(&(struct timespec){.tv_nsec = 50000000}, NULL);
-        }
-        pthread_join(thread, NULL);
-        started = 0;
-    } else {
-        history_main(&job);
-    }
+    wait_history(&job, started ? &thread : NULL, opt->count, &progress);
+    started = 0;
     if (job.rc != TC_OK) {
         rc = job.rc;
         *err = job.err;

@@ -19,7 +19,7 @@
 #include "commands.h"
 #include "csv_reader.h"
 #include "tc_eval.h"
-#include "tc_metrics.h"
+#include "tc_perf.h"
 #include "tc_model.h"
 #include "tc_record.h"
 #include "train_data.h"
@@ -256,7 +256,20 @@ static json_t *fairness(const tc_model *m, const sample *cur, const char *attr_n
     return json_pack("{s:s, s:o}", "attribute", attr_name, "groups", groups);
 }
 
-int cmd_validate(int argc, char **argv)
+typedef struct validate_opts {
+    const char *model_path, *json_path, *target, *catalog_path, *reasons_path;
+    const char *base_path, *cur_path;
+    const char *fair[FAIRNESS_MAX];
+    size_t n_fair;
+    int fair_given, has_cutoff;
+    double cutoff;
+    long min_group;
+} validate_opts;
+
+static const char *const cmd = "validate";
+
+/* -1: go on; otherwise the exit status (help printed, or bad usage). */
+static int parse_opts(int argc, char **argv, validate_opts *o)
 {
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'},   {"baseline", required_argument, NULL, 'b'},
@@ -265,56 +278,37 @@ int cmd_validate(int argc, char **argv)
         {"target", required_argument, NULL, 'T'},  {"min-group", required_argument, NULL, 'G'},
         {"catalog", required_argument, NULL, 'K'}, {"reasons", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},          {0, 0, 0, 0}};
-    const char *cmd = "validate", *model_path = NULL, *json_path = NULL, *target = NULL;
-    const char *catalog_path = NULL, *reasons_path = NULL;
-    const char *fair[FAIRNESS_MAX];
-    size_t n_fair = 0;
-    int fair_given = 0, has_cutoff = 0, c;
-    double cutoff = 0;
-    long min_group = MIN_GROUP_DEFAULT;
-    sample base = {0}, cur = {0};
+    int c;
+    memset(o, 0, sizeof *o);
+    o->min_group = MIN_GROUP_DEFAULT;
     optind = 1;
     while ((c = getopt_long(argc, argv, "m:b:c:j:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'm':
-            model_path = optarg;
-            break;
-        case 'b':
-            base.path = optarg;
-            break;
-        case 'c':
-            cur.path = optarg;
-            break;
-        case 'j':
-            json_path = optarg;
-            break;
+        case 'm': o->model_path = optarg; break;
+        case 'b': o->base_path = optarg; break;
+        case 'c': o->cur_path = optarg; break;
+        case 'j': o->json_path = optarg; break;
         case 'C': {
             char *end = NULL;
-            cutoff = strtod(optarg, &end);
-            if (end == optarg || *end != '\0' || !isfinite(cutoff))
+            o->cutoff = strtod(optarg, &end);
+            if (end == optarg || *end != '\0' || !isfinite(o->cutoff))
                 return cli_usage(cmd, "--cutoff takes a score");
-            has_cutoff = 1;
+            o->has_cutoff = 1;
             break;
         }
         case 'F':
-            if (n_fair == FAIRNESS_MAX)
+            if (o->n_fair == FAIRNESS_MAX)
                 return cli_usage(cmd, "at most %d --fairness attributes", FAIRNESS_MAX);
-            fair[n_fair++] = optarg;
-            fair_given = 1;
+            o->fair[o->n_fair++] = optarg;
+            o->fair_given = 1;
             break;
-        case 'T':
-            target = optarg;
-            break;
+        case 'T': o->target = optarg; break;
         case 'G':
-            if (cli_parse_count(optarg, 1, 1000000000, &min_group) != 0)
+            if (cli_parse_count(optarg, 1, 1000000000, &o->min_group) != 0)
                 return cli_usage(cmd, "--min-group takes a positive count");
             break;
-        case 'K':
-            catalog_path = optarg;
-            break;
-        case 'R':
-            reasons_path = optarg;
-            break;
+        case 'K': o->catalog_path = optarg; break;
+        case 'R': o->reasons_path = optarg; break;
         case 'h':
             fputs(validate_help, stdout);
             return 0;
@@ -324,92 +318,63 @@ int cmd_validate(int argc, char **argv)
     }
     if (optind != argc)
         return cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
-    if (model_path == NULL || base.path == NULL || cur.path == NULL)
+    if (o->model_path == NULL || o->base_path == NULL || o->cur_path == NULL)
         return cli_usage(cmd, "--model, --baseline and --current are required");
+    return -1;
+}
 
-    tc_error err = {0};
-    tc_catalog *cat = NULL;
-    tc_reasons *reasons = NULL;
-    tc_model *m = NULL;
-    json_t *doc = NULL;
-    int status = 0, text = json_path == NULL || strcmp(json_path, "-") != 0;
-    if (tc_catalog_load(catalog_path != NULL ? catalog_path : cli_default_catalog(), &cat, &err) !=
-            TC_OK ||
-        tc_reasons_load(reasons_path != NULL ? reasons_path : cli_models_file("reasons.json"),
-                        &reasons, &err) != TC_OK ||
-        tc_model_load(model_path, cat, reasons, &m, &err) != TC_OK) {
-        status = cli_fail(cmd, &err);
-        goto out;
-    }
-    /* Fairness attributes: given, or gender and province_code when the file has them. */
-    if (!fair_given) {
+/* The fairness attributes (given, or gender and province_code when the current file has them)
+ * and the target column (given, or default_12m when it is there). 0, or the exit status. */
+static int groups_and_target(validate_opts *o, const tc_catalog *cat, tc_error *err)
+{
+    if (!o->fair_given) {
         static const char *const defaults[] = {"gender", "province_code"};
         for (size_t i = 0; i < 2; i++) {
             int found = 0;
             if (tc_catalog_find(cat, defaults[i]) < 0)
                 continue;
-            if (has_column(cur.path, defaults[i], &found, &err) != TC_OK) {
-                status = cli_fail(cmd, &err);
-                goto out;
-            }
+            if (has_column(o->cur_path, defaults[i], &found, err) != TC_OK)
+                return cli_fail(cmd, err);
             if (found)
-                fair[n_fair++] = defaults[i];
+                o->fair[o->n_fair++] = defaults[i];
         }
     }
-    for (size_t f = 0; f < n_fair; f++) {
-        int i = tc_catalog_find(cat, fair[f]);
-        if (i < 0) {
-            status = cli_usage(cmd, "--fairness: '%s' is not an attribute of catalog '%s'", fair[f],
-                               cat->name);
-            goto out;
-        }
-        if (cat->attrs[i].type != TC_ATTR_CATEGORY && cat->attrs[i].type != TC_ATTR_BOOL) {
-            status = cli_usage(cmd,
-                               "--fairness: '%s' is %s %s; groups need a category or a "
-                               "bool",
-                               fair[f], cat->attrs[i].type == TC_ATTR_INT ? "an" : "a",
-                               tc_attr_type_name(cat->attrs[i].type));
-            goto out;
-        }
+    for (size_t f = 0; f < o->n_fair; f++) {
+        int i = tc_catalog_find(cat, o->fair[f]);
+        if (i < 0)
+            return cli_usage(cmd, "--fairness: '%s' is not an attribute of catalog '%s'",
+                             o->fair[f], cat->name);
+        if (cat->attrs[i].type != TC_ATTR_CATEGORY && cat->attrs[i].type != TC_ATTR_BOOL)
+            return cli_usage(cmd, "--fairness: '%s' is %s %s; groups need a category or a bool",
+                             o->fair[f], cat->attrs[i].type == TC_ATTR_INT ? "an" : "a",
+                             tc_attr_type_name(cat->attrs[i].type));
     }
-    if (target == NULL) {
+    if (o->target == NULL) {
         int found = 0;
-        if (has_column(cur.path, "default_12m", &found, &err) != TC_OK) {
-            status = cli_fail(cmd, &err);
-            goto out;
-        }
-        target = found ? "default_12m" : NULL;
+        if (has_column(o->cur_path, "default_12m", &found, err) != TC_OK)
+            return cli_fail(cmd, err);
+        o->target = found ? "default_12m" : NULL;
     }
-    const char *names[TC_MODEL_CHARS_MAX + FAIRNESS_MAX];
-    size_t n_names = 0;
-    for (size_t j = 0; j < m->n_chars; j++)
-        names[n_names++] = m->chars[j].attribute;
-    for (size_t f = 0; f < n_fair; f++) {
-        int dup = 0;
-        for (size_t k = 0; k < n_names; k++)
-            dup |= strcmp(names[k], fair[f]) == 0;
-        if (!dup)
-            names[n_names++] = fair[f];
-    }
-    /* Fairness columns are read from the current file only; the baseline needs the model's. */
-    if (score_sample(m, names, m->n_chars, NULL, &base, &err) != TC_OK ||
-        score_sample(m, names, n_names, target, &cur, &err) != TC_OK) {
-        status = cli_fail(cmd, &err);
-        goto out;
-    }
-    if (!has_cutoff) {
-        cutoff = m->n_grades >= 2 ? m->grades[m->n_grades - 2].min_score : m->score_min;
-    }
+    return 0;
+}
 
-    size_t bins_used, score_bins;
+/* Drift of the score and of every characteristic, fairness by group; printed and/or written
+ * as JSON. The exit status. */
+static int report(validate_opts *o, const tc_model *m, sample *base, sample *cur, tc_error *err)
+{
+    int status = 0, text = o->json_path == NULL || strcmp(o->json_path, "-") != 0;
+    double cutoff = o->has_cutoff ? o->cutoff
+                    : m->n_grades >= 2 ? m->grades[m->n_grades - 2].min_score
+                                       : m->score_min;
+    size_t bins_used = 0, score_bins = 0; /* set by drift(); gcc -O2 cannot tell */
     double cuts[TC_PSI_BINS_MAX];
-    double psi = drift(&base, &cur, 1, 0, 0, base.score, cur.score, &score_bins, cuts, &err);
+    double psi = drift(base, cur, 1, 0, 0, base->score, cur->score, &score_bins, cuts, err);
     int act = psi > TC_PSI_ACT, watch = psi >= TC_PSI_WATCH;
     json_t *chars = json_array();
     if (text) {
         printf("model     %s version %d (%s)\n", m->name, m->version, tc_model_kind_name(m->kind));
-        printf("baseline  %s: %zu rows\ncurrent   %s: %zu rows\n", base.path, base.ds->n_rows,
-               cur.path, cur.ds->n_rows);
+        printf("baseline  %s: %zu rows\ncurrent   %s: %zu rows\n", base->path, base->ds->n_rows,
+               cur->path, cur->ds->n_rows);
         printf("\npopulation stability (below 0.1 stable, 0.1-0.25 watch, above 0.25 act)\n");
         printf("  %-32s PSI %7.4f  %s\n", "score", psi, band_of(psi));
     }
@@ -417,7 +382,7 @@ int cmd_validate(int argc, char **argv)
         double ccuts[TC_PSI_BINS_MAX];
         size_t nb = m->kind == TC_MODEL_SCORECARD ? m->chars[j].n_bins : 0;
         double csi =
-            drift(&base, &cur, m->n_chars, j, nb, base.stat, cur.stat, &bins_used, ccuts, &err);
+            drift(base, cur, m->n_chars, j, nb, base->stat, cur->stat, &bins_used, ccuts, err);
         act |= csi > TC_PSI_ACT;
         watch |= csi >= TC_PSI_WATCH;
         json_array_append_new(chars, json_pack("{s:s, s:f, s:s, s:I}", "attribute",
@@ -428,51 +393,94 @@ int cmd_validate(int argc, char **argv)
     }
     const char *verdict = act ? "act" : watch ? "watch" : "stable";
     json_t *fair_arr = json_array();
-    if (text && n_fair > 0) {
+    if (text && o->n_fair > 0) {
         printf("\nfairness on the current rows: information for the risk team, not a verdict\n");
         printf("  approval: score >= %g; AIR = a group's approval rate over the highest rated "
                "group's (four-fifths rule: below 0.8 flagged); groups under %ld rows not rated\n",
-               cutoff, min_group);
+               cutoff, o->min_group);
     }
-    for (size_t f = 0; f < n_fair; f++) {
-        json_t *o = fairness(m, &cur, fair[f], cutoff, min_group, text, &err);
-        if (o == NULL) {
-            status = cli_fail(cmd, &err);
+    for (size_t f = 0; f < o->n_fair; f++) {
+        json_t *g = fairness(m, cur, o->fair[f], cutoff, o->min_group, text, err);
+        if (g == NULL) {
             json_decref(chars);
             json_decref(fair_arr);
-            goto out;
+            return cli_fail(cmd, err);
         }
-        json_array_append_new(fair_arr, o);
+        json_array_append_new(fair_arr, g);
     }
     if (text)
         printf("\ndrift: %s%s\n", verdict, act ? " (exit status 3)" : "");
     status = act ? VALIDATE_EXIT_DRIFT : 0;
-    doc = json_pack("{s:{s:s, s:i, s:s}, s:{s:s, s:I}, s:{s:s, s:I}, s:{s:f, s:f}, "
-                    "s:{s:f, s:s, s:I}, s:o, s:{s:f, s:s, s:s, s:I, s:o}, s:s, s:i}",
-                    "model", "name", m->name, "version", m->version, "kind",
-                    tc_model_kind_name(m->kind), "baseline", "file", base.path, "rows",
-                    (json_int_t)base.ds->n_rows, "current", "file", cur.path, "rows",
-                    (json_int_t)cur.ds->n_rows, "bands", "watch", TC_PSI_WATCH, "act", TC_PSI_ACT,
-                    "score", "psi", psi, "band", band_of(psi), "bins", (json_int_t)score_bins,
-                    "characteristics", chars, "fairness", "cutoff", cutoff, "note",
-                    "information for the risk team, not an automatic verdict: approval rates "
-                    "by group with the adverse-impact ratio (four-fifths rule)",
-                    "target", target != NULL ? target : "", "min_group", (json_int_t)min_group,
-                    "by", fair_arr, "status", verdict, "exit", status);
-    if (json_path != NULL) {
+    json_t *doc = json_pack(
+        "{s:{s:s, s:i, s:s}, s:{s:s, s:I}, s:{s:s, s:I}, s:{s:f, s:f}, "
+        "s:{s:f, s:s, s:I}, s:o, s:{s:f, s:s, s:s, s:I, s:o}, s:s, s:i}",
+        "model", "name", m->name, "version", m->version, "kind", tc_model_kind_name(m->kind),
+        "baseline", "file", base->path, "rows", (json_int_t)base->ds->n_rows, "current", "file",
+        cur->path, "rows", (json_int_t)cur->ds->n_rows, "bands", "watch", TC_PSI_WATCH, "act",
+        TC_PSI_ACT, "score", "psi", psi, "band", band_of(psi), "bins", (json_int_t)score_bins,
+        "characteristics", chars, "fairness", "cutoff", cutoff, "note",
+        "information for the risk team, not an automatic verdict: approval rates "
+        "by group with the adverse-impact ratio (four-fifths rule)",
+        "target", o->target != NULL ? o->target : "", "min_group", (json_int_t)o->min_group, "by",
+        fair_arr, "status", verdict, "exit", status);
+    if (o->json_path != NULL) {
         int bad = doc == NULL;
         if (!bad) {
-            if (strcmp(json_path, "-") == 0)
+            if (strcmp(o->json_path, "-") == 0)
                 bad = json_dumpf(doc, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(17)) != 0 ||
                       fputc('\n', stdout) == EOF;
             else
-                bad = json_dump_file(doc, json_path, JSON_INDENT(1) | JSON_REAL_PRECISION(17)) != 0;
+                bad = json_dump_file(doc, o->json_path,
+                                     JSON_INDENT(1) | JSON_REAL_PRECISION(17)) != 0;
         }
         if (bad)
-            status = cli_failf(cmd, "%s: writing the JSON failed", json_path);
+            status = cli_failf(cmd, "%s: writing the JSON failed", o->json_path);
     }
-out:
     json_decref(doc);
+    return status;
+}
+
+int cmd_validate(int argc, char **argv)
+{
+    validate_opts o;
+    int status = parse_opts(argc, argv, &o);
+    if (status >= 0)
+        return status;
+    status = 0;
+    tc_error err = {0};
+    tc_catalog *cat = NULL;
+    tc_reasons *reasons = NULL;
+    tc_model *m = NULL;
+    sample base = {.path = o.base_path}, cur = {.path = o.cur_path};
+    if (tc_catalog_load(o.catalog_path != NULL ? o.catalog_path : cli_default_catalog(), &cat,
+                        &err) != TC_OK ||
+        tc_reasons_load(o.reasons_path != NULL ? o.reasons_path : cli_models_file("reasons.json"),
+                        &reasons, &err) != TC_OK ||
+        tc_model_load(o.model_path, cat, reasons, &m, &err) != TC_OK) {
+        status = cli_fail(cmd, &err);
+        goto out;
+    }
+    if ((status = groups_and_target(&o, cat, &err)) != 0)
+        goto out;
+    const char *names[TC_MODEL_CHARS_MAX + FAIRNESS_MAX];
+    size_t n_names = 0;
+    for (size_t j = 0; j < m->n_chars; j++)
+        names[n_names++] = m->chars[j].attribute;
+    for (size_t f = 0; f < o.n_fair; f++) {
+        int dup = 0;
+        for (size_t k = 0; k < n_names; k++)
+            dup |= strcmp(names[k], o.fair[f]) == 0;
+        if (!dup)
+            names[n_names++] = o.fair[f];
+    }
+    /* Fairness columns are read from the current file only; the baseline needs the model's. */
+    if (score_sample(m, names, m->n_chars, NULL, &base, &err) != TC_OK ||
+        score_sample(m, names, n_names, o.target, &cur, &err) != TC_OK) {
+        status = cli_fail(cmd, &err);
+        goto out;
+    }
+    status = report(&o, m, &base, &cur, &err);
+out:
     sample_free(&cur);
     sample_free(&base);
     tc_model_free(m);

@@ -226,3 +226,40 @@ void csv_write_field(FILE *f, const char *s, size_t len)
     else
         csv_fwrite(f, s, len);
 }
+
+/* ---- headers ---- */
+
+static int find_column(const csv_row *h, const char *name)
+{
+    for (size_t i = 0; i < h->n; i++)
+        if (strcmp(h->fields[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* Each required name once, nothing else. cols[i] receives the column of names[i]. */
+int csv_map_header(const char *file, const csv_row *h, const char *const *names, size_t n,
+                   const int *optional, int *cols, const char *what, tc_error *err)
+{
+    char q[96];
+    for (size_t i = 0; i < h->n; i++) {
+        int known = 0;
+        for (size_t j = 0; j < n; j++)
+            known |= strcmp(h->fields[i], names[j]) == 0;
+        if (!known)
+            return tc_errorf(err, TC_EPARSE, "%s:%ld:%zu: unknown column '%s' (%s)", file,
+                             h->line, i + 1, tc_error_quote(q, sizeof q, h->fields[i], h->lens[i]),
+                             what);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(h->fields[i], h->fields[j]) == 0)
+                return tc_errorf(err, TC_EPARSE, "%s:%ld:%zu: column '%s' repeats column %zu",
+                                 file, h->line, i + 1, h->fields[i], j + 1);
+    }
+    for (size_t j = 0; j < n; j++) {
+        cols[j] = find_column(h, names[j]);
+        if (cols[j] < 0 && !(optional != NULL && optional[j]))
+            return tc_errorf(err, TC_EPARSE, "%s:%ld: missing column '%s'", file, h->line,
+                             names[j]);
+    }
+    return TC_OK;
+}

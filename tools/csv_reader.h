@@ -40,6 +40,12 @@ size_t csv_reader_offset(const csv_reader *r);
 size_t csv_reader_size(const csv_reader *r);
 const char *csv_reader_path(const csv_reader *r);
 
+/* Map a header row: each of names[0..n) once (unless optional[j]), nothing else; cols[j] gets
+ * the column of names[j] (-1 for an optional one absent). what says, in the message about an
+ * unknown column, which columns the file has. */
+int csv_map_header(const char *file, const csv_row *h, const char *const *names, size_t n,
+                   const int *optional, int *cols, const char *what, tc_error *err);
+
 /* One field: as it is, or quoted by libcsv when it holds a comma, a quote or a line break.
  * Write errors show in ferror(f). */
 void csv_write_field(FILE *f, const char *s, size_t len);

@@ -16,6 +16,7 @@
 
 #include "cli.h"
 #include "csv_reader.h"
+#include "tc_buf.h"
 #include "tc_consent.h"
 #include "tc_error.h"
 #include "tc_key.h"
@@ -27,12 +28,6 @@
 #define PE_KEY 0
 #define PE_LINE TC_CITIZEN_KEY_LEN
 #define PE_REC (TC_CITIZEN_KEY_LEN + 4)
-
-/* A growable byte array. */
-typedef struct buf {
-    unsigned char *data;
-    size_t len, cap;
-} buf;
 
 typedef struct reject {
     const char *file; /* which input (static lifetime: argv) */
@@ -52,11 +47,11 @@ typedef struct load {
     reject *rejects;
     size_t n_rejects, cap_rejects, printed, messages;
     /* consents: variable-length entries in an arena, indexed for sorting */
-    buf consent_arena;
+    tc_buf consent_arena;
     size_t *consent_off;
     size_t n_consents, cap_consents;
     /* citizens: fixed-size entries: key, line, record */
-    buf pop;
+    tc_buf pop;
     size_t pop_stride, n_pop;
     uint32_t *pop_order;
     unsigned char *pop_rejected; /* one flag per entry */
@@ -68,8 +63,6 @@ typedef struct load {
     size_t rows_read; /* data rows in all inputs, good or bad */
     int year;         /* this year, bounding birth years in IDs */
 } load;
-
-void *load_buf_grow(buf *b, size_t n);
 
 /* Record a problem with one row (column 0: the whole row); prints the first LOAD_PRINT_MAX. */
 int load_reject(load *L, const char *file, long line, int column, const char *msg);

@@ -10,27 +10,11 @@
 #include <unistd.h>
 
 #include "load.h"
+#include "population_csv.h"
 #include "tc_id.h"
 #include "tc_record.h"
 #include "tc_text.h"
 #include "tc_time.h"
-
-void *load_buf_grow(buf *b, size_t n)
-{
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : (1u << 20);
-        while (cap < b->len + n)
-            cap *= 2;
-        unsigned char *d = realloc(b->data, cap);
-        if (d == NULL)
-            return NULL;
-        b->data = d;
-        b->cap = cap;
-    }
-    void *p = b->data + b->len;
-    b->len += n;
-    return p;
-}
 
 /* Record a problem with one row; rows may have several. */
 int load_reject(load *L, const char *file, long line, int column, const char *msg)
@@ -77,41 +61,6 @@ int load_reject(load *L, const char *file, long line, int column, const char *ms
 
 /* ---- headers ---- */
 
-static int find_column(const csv_row *h, const char *name)
-{
-    for (size_t i = 0; i < h->n; i++)
-        if (strcmp(h->fields[i], name) == 0)
-            return (int)i;
-    return -1;
-}
-
-/* Each required name once, nothing else. cols[i] receives the column of names[i]. */
-static int map_header(const char *file, const csv_row *h, const char *const *names, size_t n,
-                      const int *optional, int *cols, const char *what, tc_error *err)
-{
-    char q[96];
-    for (size_t i = 0; i < h->n; i++) {
-        int known = 0;
-        for (size_t j = 0; j < n; j++)
-            known |= strcmp(h->fields[i], names[j]) == 0;
-        if (!known)
-            return tc_errorf(err, TC_EPARSE, "%s:%ld:%zu: unknown column '%s' (%s)", file,
-                             h->line, i + 1, tc_error_quote(q, sizeof q, h->fields[i], h->lens[i]),
-                             what);
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(h->fields[i], h->fields[j]) == 0)
-                return tc_errorf(err, TC_EPARSE, "%s:%ld:%zu: column '%s' repeats column %zu",
-                                 file, h->line, i + 1, h->fields[i], j + 1);
-    }
-    for (size_t j = 0; j < n; j++) {
-        cols[j] = find_column(h, names[j]);
-        if (cols[j] < 0 && !(optional != NULL && optional[j]))
-            return tc_errorf(err, TC_EPARSE, "%s:%ld: missing column '%s'", file, h->line,
-                             names[j]);
-    }
-    return TC_OK;
-}
-
 /* ---- the citizen ID column ---- */
 
 static int read_id(load *L, const char *file, const csv_row *row, int col, tc_id_info *info,
@@ -155,7 +104,9 @@ static int field_error(load *L, const char *file, const csv_row *row, int col, c
     char msg[TC_ERROR_MSG_MAX], q[80];
     tc_error_quote(q, sizeof q, row->fields[col], row->lens[col]);
     tc_text_redact_ids(q); /* a value may embed a citizen ID: messages never repeat one */
-    snprintf(msg, sizeof msg, "field '%s' value '%s': %s", name, q, reason);
+    /* a long reason is cut, never the row's place: the message is bounded on purpose */
+    if (snprintf(msg, sizeof msg, "field '%s' value '%s': %s", name, q, reason) < 0)
+        msg[0] = '\0';
     int rc = load_reject(L, file, row->line, col + 1, msg);
     return rc != TC_OK ? rc : 1;
 }
@@ -209,7 +160,7 @@ static int add_consent_entry(load *L, long line, const unsigned char *key, size_
         L->cap_consents = cap;
     }
     size_t off = L->consent_arena.len;
-    unsigned char *p = load_buf_grow(&L->consent_arena, CE_HDR + klen + vlen);
+    unsigned char *p = tc_buf_grow(&L->consent_arena, CE_HDR + klen + vlen);
     if (p == NULL)
         return TC_ENOMEM;
     uint32_t ln = (uint32_t)line;
@@ -239,7 +190,7 @@ int load_read_consents(load *L, const char *file, tc_error *err)
     }
     if (rc < 0)
         goto out;
-    if ((rc = map_header(file, &row, consent_columns, C_N, consent_optional, cols,
+    if ((rc = csv_map_header(file, &row, consent_columns, C_N, consent_optional, cols,
                          "a consents file has citizen_id, institution, purpose, consent_ref, "
                          "granted_at, expires_at, revoked_at",
                          err)) != TC_OK)
@@ -313,118 +264,49 @@ out:
 
 
 /* The ID's own digits say the birth year and gender: a row that disagrees is a data error. */
-static int check_against_id(load *L, const char *file, const csv_row *row, const int *cols,
-                            const tc_value *values, const tc_id_info *info)
+/* A problem of a population row: the row is rejected (and the problem listed). */
+static int reject_problem(void *ctx, const char *file, long line, int column, const char *msg)
 {
-    tc_error err;
-    int attr = -1;
-    if (tc_id_check_values(info, L->db.catalog, values, &attr, &err) == TC_OK)
-        return 0;
-    int rc = load_reject(L, file, row->line, cols[attr] + 1, err.msg);
-    return rc != TC_OK ? rc : 1;
+    return load_reject(ctx, file, line, column, msg);
 }
 
 int load_read_population(load *L, const char *file, tc_error *err)
 {
     const tc_catalog *cat = L->db.catalog;
-    size_t n = cat->n_attrs;
-    csv_reader *rd = NULL;
-    csv_row row;
-    const char **names = calloc(n + 1, sizeof *names);
-    int *cols = calloc(n + 1, sizeof *cols);
-    tc_value *values = calloc(n, sizeof *values);
-    int rc = TC_OK;
+    population_csv in;
+    population_row row;
     cli_progress prog = {0};
-    if (names == NULL || cols == NULL || values == NULL) {
-        rc = tc_errorf(err, TC_ENOMEM, "out of memory");
-        goto out;
-    }
-    names[0] = "citizen_id";
-    for (size_t i = 0; i < n; i++)
-        names[i + 1] = cat->attrs[i].name;
-    if ((rc = csv_reader_open(file, &rd, err)) != TC_OK)
-        goto out;
-    cli_progress_start(&prog, "reading citizens", (double)csv_reader_size(rd));
-    rc = csv_reader_next(rd, &row, err);
-    if (rc == 0) {
-        rc = tc_errorf(err, TC_EPARSE, "%s: empty file (expected a header row)", file);
-        goto out;
-    }
-    if (rc < 0)
-        goto out;
-    char what[128];
-    snprintf(what, sizeof what, "not citizen_id nor an attribute of catalog '%s'", cat->name);
-    if ((rc = map_header(file, &row, names, n + 1, NULL, cols, what, err)) != TC_OK)
-        goto out;
-    size_t width = row.n;
-    size_t rec_len = tc_record_size(cat);
+    int rc = population_csv_open(&in, file, cat, L->year, err);
+    if (rc != TC_OK)
+        return rc;
+    cli_progress_start(&prog, "reading citizens", (double)csv_reader_size(in.rd));
     uint32_t now = (uint32_t)tc_time_now();
     size_t rows = 0;
-    while ((rc = csv_reader_next(rd, &row, err)) == 1) {
+    int bad = 0;
+    while ((rc = population_csv_next(&in, &row, &bad, reject_problem, L, err)) == 1) {
         rows++;
         L->rows_read++;
-        cli_progress_update(&prog, (double)csv_reader_offset(rd), rows);
-        int bad = check_row_width(L, file, &row, width);
-        if (bad != 0) {
-            if (bad < 0)
-                goto fatal;
-            continue;
-        }
-        unsigned char key[TC_CITIZEN_KEY_LEN];
-        tc_id_info info;
-        int r = read_id(L, file, &row, cols[0], &info, key);
-        if (r < 0) {
-            rc = r;
-            goto fatal;
-        }
-        bad = r;
-        for (size_t i = 0; i < n; i++) {
-            tc_error verr;
-            int c = cols[i + 1];
-            if (tc_attr_parse(&cat->attrs[i], row.fields[c], row.lens[c], &values[i], &verr) ==
-                TC_OK)
-                continue;
-            if ((rc = load_reject(L, file, row.line, c + 1, verr.msg)) != TC_OK)
-                goto fatal;
-            bad = 1;
-        }
-        if (!bad) {
-            r = check_against_id(L, file, &row, cols + 1, values, &info);
-            if (r < 0) {
-                rc = r;
-                goto fatal;
-            }
-            bad = r;
-        }
+        cli_progress_update(&prog, (double)csv_reader_offset(in.rd), rows);
         if (bad)
             continue;
-        unsigned char *e = load_buf_grow(&L->pop, L->pop_stride);
+        unsigned char *e = tc_buf_grow(&L->pop, L->pop_stride);
         if (e == NULL) {
-            rc = TC_ENOMEM;
-            goto fatal;
+            rc = tc_errorf(err, TC_ENOMEM, "%s: out of memory", file);
+            break;
+        }
+        if (tc_hasher_citizen(L->hasher, row.id, e + PE_KEY) != TC_OK) {
+            rc = tc_errorf(err, TC_EKEY, "hashing citizen IDs failed");
+            break;
         }
         uint32_t ln = (uint32_t)row.line;
-        memcpy(e + PE_KEY, key, TC_CITIZEN_KEY_LEN);
         memcpy(e + PE_LINE, &ln, 4);
-        tc_record_encode(cat, values, now, e + PE_REC);
-        (void)rec_len;
+        tc_record_encode(cat, row.values, now, e + PE_REC);
         L->n_pop++;
     }
-    if (rc < 0)
-        goto out;
-    rc = TC_OK;
-    goto out;
-fatal:
-    if (rc == TC_ENOMEM)
+    if (rc == TC_ENOMEM && err->code != TC_ENOMEM)
         tc_errorf(err, TC_ENOMEM, "%s: out of memory", file);
-    else if (rc == TC_EKEY)
-        tc_errorf(err, TC_EKEY, "hashing citizen IDs failed");
-out:
     cli_progress_finish(&prog);
-    csv_reader_close(rd);
-    free(names);
-    free(cols);
-    free(values);
-    return rc;
+    population_csv_close(&in);
+    return rc < 0 ? rc : TC_OK;
 }
 

@@ -93,10 +93,10 @@ int load_sort_consents(load *L, const char *file)
 {
     sort_pair *pairs = malloc((L->n_consents + 1) * sizeof *pairs);
     size_t *off = malloc((L->n_consents + 1) * sizeof *off);
-    buf sorted = {0};
+    tc_buf sorted = {.first = 1u << 20};
     L->consent_rejected = calloc(L->n_consents + 1, 1);
     if (pairs == NULL || off == NULL || L->consent_rejected == NULL ||
-        (load_buf_grow(&sorted, L->consent_arena.len) == NULL && L->consent_arena.len > 0)) {
+        (tc_buf_grow(&sorted, L->consent_arena.len) == NULL && L->consent_arena.len > 0)) {
         free(pairs);
         free(off);
         free(sorted.data);
@@ -192,8 +192,8 @@ int load_sort_population(load *L, const char *file, tc_error *err)
     qsort(pairs, L->n_pop, sizeof *pairs, cmp_pair);
     /* Move the entries into key order once, so the passes that follow (duplicates, consent,
      * writing) read memory front to back instead of missing the cache on every row. */
-    buf sorted = {0};
-    if (load_buf_grow(&sorted, L->n_pop * L->pop_stride) == NULL && L->n_pop > 0) {
+    tc_buf sorted = {.first = 1u << 20};
+    if (tc_buf_grow(&sorted, L->n_pop * L->pop_stride) == NULL && L->n_pop > 0) {
         free(pairs);
         return tc_errorf(err, TC_ENOMEM, "out of memory");
     }

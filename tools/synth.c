@@ -303,12 +303,17 @@ static int64_t scaled(double x, int decimals, double lo, double hi)
 /* Upper bound of a whole-number field, for clamping. */
 #define HI(field) ((int64_t)s->fields[field].hi)
 
-void synth_draw(const synth *s, gsl_rng *r, int64_t at, synth_person *p)
+/* What the later draws of one person depend on, from the earlier ones. */
+typedef struct drawn {
+    int year, age, female, urban, head, poor;
+    double z; /* the latent creditworthiness */
+    int64_t si_last12;
+} drawn;
+
+/* Demographics, household, residence, identity: everything before work and credit. */
+static void draw_person(const synth *s, gsl_rng *r, int64_t at, synth_person *p, drawn *d)
 {
     int64_t *v = p->value;
-    const synth_field *f = s->fields;
-    memset(p->present, 1, sizeof p->present);
-
     /* Demographics. z is drawn independently of all of them, so no group is less creditworthy
      * by construction; attributes then differ by age and place as they do in the registers. */
     int year = year_of(at);
@@ -377,6 +382,23 @@ void synth_draw(const synth *s, gsl_rng *r, int64_t at, synth_person *p)
 
     int poor = bern(r, sigmoid(-3.9 - 1.4 * z + 0.6 * !urban));
 
+    *d = (drawn){.year = year,
+                 .age = age,
+                 .female = female,
+                 .urban = urban,
+                 .head = head,
+                 .poor = poor,
+                 .z = z};
+}
+
+/* Social and health insurance, income tax, electricity, mobile, assets. */
+static void draw_work(const synth *s, gsl_rng *r, synth_person *p, drawn *d)
+{
+    int64_t *v = p->value;
+    const synth_field *f = s->fields;
+    const int year = d->year, age = d->age, female = d->female, urban = d->urban, head = d->head,
+              poor = d->poor;
+    const double z = d->z;
     /* Social insurance: formal employment follows z; the salary base is the contribution base
      * (at least the lowest regional minimum wage, 3.45 million VND in 2024, Decree 74/2024),
      * with a gender gap of about 10 % as the GSO labour force survey reports for wages. */
@@ -449,7 +471,16 @@ void synth_draw(const synth *s, gsl_rng *r, int64_t at, synth_person *p)
                                                              : 1.0) *
                                                  (urban ? 0.7 : 1.0),
                                              HI(SYNTH_LAND_USE_CERTIFICATES));
+    d->si_last12 = si_last12;
+}
 
+/* The credit bureau's file and the outcome. */
+static void draw_credit(const synth *s, gsl_rng *r, synth_person *p, const drawn *d)
+{
+    int64_t *v = p->value;
+    const int age = d->age, urban = d->urban, poor = d->poor;
+    const int64_t si_last12 = d->si_last12;
+    const double z = d->z;
     /* Credit bureau: a quarter have no file (thin file), and then neither figure exists. */
     int thin =
         !bern(r, sigmoid(1.1 + 0.5 * z + 0.4 * urban - 1.5 * (age < 23) + 0.5 * (si_last12 > 0)));
@@ -477,6 +508,15 @@ void synth_draw(const synth *s, gsl_rng *r, int64_t at, synth_person *p)
     p->z = z;
     p->pd = sigmoid(eta);
     p->default_12m = bern(r, p->pd);
+}
+
+void synth_draw(const synth *s, gsl_rng *r, int64_t at, synth_person *p)
+{
+    drawn d;
+    memset(p->present, 1, sizeof p->present);
+    draw_person(s, r, at, p, &d);
+    draw_work(s, r, p, &d);
+    draw_credit(s, r, p, &d);
 }
 
 /* --- identities and consents ------------------------------------------------------------- */

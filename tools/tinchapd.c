@@ -15,6 +15,7 @@
 #include "tc_api_config.h"
 #include "tc_file.h"
 #include "tc_api_log.h"
+#include "tc_api_rest.h"
 
 
 static const char help[] =
@@ -38,6 +39,8 @@ static const char help[] =
     "                           --audit-sync-ms (a machine crash may lose that window)\n"
     "      --audit-sync-ms MS   relaxed mode's sync interval (default 100)\n"
     "      --metrics ADDR       Prometheus /metrics on this loopback address (default off)\n"
+    "      --rest ADDR          also serve the methods over HTTPS and JSON on ADDR (default\n"
+    "                           off; same certificates, identities and roles as gRPC)\n"
     "      --tls-cert FILE      server certificate (PEM)\n"
     "      --tls-key FILE       its private key (PEM)\n"
     "      --client-ca FILE     CA that signs client certificates (PEM); clients must present\n"
@@ -53,6 +56,7 @@ static const char help[] =
     "      --no-access-log      do not log every call\n"
     "      --log-level LEVEL    info (default) or debug\n"
     "      --port-file FILE     write the bound port to FILE once serving\n"
+    "      --openapi            print the REST API's OpenAPI document and exit\n"
     "  -V, --version            print version and commit\n"
     "  -h, --help               this text\n"
     "\n"
@@ -63,7 +67,7 @@ static const char help[] =
 enum {
     O_LISTEN = 1000, O_DB, O_AUDIT_DIR, O_KEY, O_CATALOG, O_MODELS, O_WORKERS, O_AUDIT_SYNC, O_AUDIT_MS,
     O_METRICS, O_TLS_CERT, O_TLS_KEY, O_CLIENT_CA, O_INSECURE, O_MAP, O_AUDIT_MAP, O_MAX_INFLIGHT,
-    O_DRAIN, O_GRACE, O_NO_ACCESS, O_LEVEL, O_PORT_FILE
+    O_DRAIN, O_GRACE, O_NO_ACCESS, O_LEVEL, O_PORT_FILE, O_REST, O_OPENAPI
 };
 
 /* Everything tinchapd writes on standard error is a JSON line, usage errors included. */
@@ -106,7 +110,27 @@ static int size_arg(const char *v, const char *flag, size_t *out)
     return 0;
 }
 
-int main(int argc, char **argv)
+/* The configuration file first, wherever --config appears, so flags override it. */
+static int load_config_files(int argc, char **argv, tc_api_config *cfg)
+{
+    tc_error err = {0};
+    for (int i = 1; i < argc; i++) {
+        const char *file = NULL;
+        if ((strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "-c") == 0) && i + 1 < argc)
+            file = argv[i + 1];
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            file = argv[i] + 9;
+        if (file != NULL && tc_api_config_load(cfg, file, &err) != TC_OK) {
+            tc_api_log_eventf(NULL, "error", "start_refused", "error", "%s", err.msg);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The configuration: the file first, wherever --config appears, then the flags over it; checked.
+ * -1: go on; otherwise the exit status (help or version printed, or refused). */
+static int parse_opts(int argc, char **argv, tc_api_config *cfg_out, const char **port_file_out)
 {
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -132,6 +156,8 @@ int main(int argc, char **argv)
         {"no-access-log", no_argument, NULL, O_NO_ACCESS},
         {"log-level", required_argument, NULL, O_LEVEL},
         {"port-file", required_argument, NULL, O_PORT_FILE},
+        {"rest", required_argument, NULL, O_REST},
+        {"openapi", no_argument, NULL, O_OPENAPI},
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
@@ -142,18 +168,8 @@ int main(int argc, char **argv)
     tc_api_config_defaults(&cfg);
     snprintf(cfg.catalog, sizeof cfg.catalog, "%s/catalog.json", tc_default_models_dir());
     snprintf(cfg.models, sizeof cfg.models, "%s", tc_default_models_dir());
-    /* The configuration file first, wherever --config appears, so flags override it. */
-    for (int i = 1; i < argc; i++) {
-        const char *file = NULL;
-        if ((strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "-c") == 0) && i + 1 < argc)
-            file = argv[i + 1];
-        else if (strncmp(argv[i], "--config=", 9) == 0)
-            file = argv[i] + 9;
-        if (file != NULL && tc_api_config_load(&cfg, file, &err) != TC_OK) {
-            tc_api_log_eventf(NULL, "error", "start_refused", "error", "%s", err.msg);
-            return 1;
-        }
-    }
+    if (load_config_files(argc, argv, &cfg) != 0)
+        return 1;
     int c, rc = 0;
     unsigned u;
     opterr = 0;
@@ -198,6 +214,18 @@ int main(int argc, char **argv)
             cfg.log_debug = strcmp(optarg, "debug") == 0;
             break;
         case O_PORT_FILE: port_file = optarg; break;
+        case O_REST: rc = set(cfg.rest_listen, sizeof cfg.rest_listen, optarg, "--rest"); break;
+        case O_OPENAPI: {
+            char *doc = tc_api_openapi_json();
+            if (doc == NULL) {
+                usage("--openapi: out of memory");
+                return 1;
+            }
+            fputs(doc, stdout);
+            putchar('\n');
+            free(doc);
+            return 0;
+        }
         case 'V':
             printf("tinchapd %s (commit %s)\n", tc_api_version(), tc_api_commit());
             return 0;
@@ -221,6 +249,15 @@ int main(int argc, char **argv)
         tc_api_log_eventf(NULL, "error", "start_refused", "error", "%s", err.msg);
         return 1;
     }
+    *cfg_out = cfg;
+    *port_file_out = port_file;
+    return -1;
+}
+
+/* Serve until SIGTERM or SIGINT; SIGHUP reloads the models. The exit status. */
+static int serve(const tc_api_config *cfg, const char *port_file)
+{
+    tc_error err = {0};
     gsl_set_error_handler_off();
     /* One thread takes the signals; every other thread, gRPC's included, has them blocked. */
     sigset_t set_;
@@ -233,7 +270,7 @@ int main(int argc, char **argv)
     tc_api_log_capture_grpc();
     grpc_init();
     tc_api_server *srv = NULL;
-    if (tc_api_server_start(&cfg, &srv, &err) != TC_OK) {
+    if (tc_api_server_start(cfg, &srv, &err) != TC_OK) {
         tc_api_log_eventf(NULL, "error", "start_refused", "error", "%s", err.msg);
         grpc_shutdown_blocking();
         return 1;
@@ -259,4 +296,12 @@ int main(int argc, char **argv)
     tc_api_server_stop(srv);
     grpc_shutdown_blocking();
     return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static tc_api_config cfg; /* large: not on the stack */
+    const char *port_file = NULL;
+    int status = parse_opts(argc, argv, &cfg, &port_file);
+    return status >= 0 ? status : serve(&cfg, port_file);
 }

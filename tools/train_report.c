@@ -6,70 +6,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tc_buf.h"
+
 #define HIST_BINS_MAX 80
 
-/* ---- a growing string ---- */
-
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    int failed;
-} sbuf;
-
-static void add(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void add(sbuf *b, const char *fmt, ...)
-{
-    if (b->failed)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n =
-        vsnprintf(b->p != NULL ? b->p + b->len : NULL, b->p != NULL ? b->cap - b->len : 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->failed = 1;
-        return;
-    }
-    if (b->p == NULL || b->len + (size_t)n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1 << 16;
-        while (cap < b->len + (size_t)n + 1)
-            cap *= 2;
-        char *q = realloc(b->p, cap);
-        if (q == NULL) {
-            b->failed = 1;
-            return;
-        }
-        b->p = q;
-        b->cap = cap;
-        va_start(ap, fmt);
-        vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-    }
-    b->len += (size_t)n;
-}
-
 /* Text into HTML or SVG, escaped. */
-static void esc(sbuf *b, const char *s)
+static void esc(tc_buf *b, const char *s)
 {
     for (; *s != '\0'; s++) {
         switch (*s) {
         case '&':
-            add(b, "&amp;");
+            tc_buf_printf(b, "&amp;");
             break;
         case '<':
-            add(b, "&lt;");
+            tc_buf_printf(b, "&lt;");
             break;
         case '>':
-            add(b, "&gt;");
+            tc_buf_printf(b, "&gt;");
             break;
         case '"':
-            add(b, "&quot;");
+            tc_buf_printf(b, "&quot;");
             break;
         case '\'':
-            add(b, "&#39;");
+            tc_buf_printf(b, "&#39;");
             break;
         default:
-            add(b, "%c", *s);
+            tc_buf_printf(b, "%c", *s);
         }
     }
 }
@@ -151,7 +113,7 @@ void train_report_bin_text(const tc_train_char *c, size_t i, char *buf, size_t s
 /* ---- SVG charts ---- */
 
 typedef struct chart {
-    sbuf *b;
+    tc_buf *b;
     double x0, x1, y0, y1;
     double W, H, L, R, T, B;
 } chart;
@@ -173,50 +135,50 @@ static double tick_step(double lo, double hi)
     return (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * p;
 }
 
-static void chart_begin(chart *c, sbuf *b, const char *id, const char *title, const char *xlab,
+static void chart_begin(chart *c, tc_buf *b, const char *id, const char *title, const char *xlab,
                         const char *ylab, double x0, double x1, double y0, double y1, int x_ticks)
 {
     *c = (chart){b, x0, x1, y0, y1, 440, 300, 56, 14, 30, 44};
-    add(b,
+    tc_buf_printf(b,
         "<figure class=\"chart\"><svg id=\"%s\" viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" "
         "height=\"%.0f\" role=\"img\" aria-label=\"",
         id, c->W, c->H, c->W, c->H);
     esc(b, title);
-    add(b, "\"><text class=\"title\" x=\"%.1f\" y=\"18\">", c->W / 2);
+    tc_buf_printf(b, "\"><text class=\"title\" x=\"%.1f\" y=\"18\">", c->W / 2);
     esc(b, title);
-    add(b, "</text>\n");
+    tc_buf_printf(b, "</text>\n");
     double sx = tick_step(x0, x1), sy = tick_step(y0, y1);
     for (double t = ceil(x0 / sx) * sx; x_ticks && t <= x1 + 1e-9 * fabs(x1); t += sx) {
-        add(b, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", px(c, t),
+        tc_buf_printf(b, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", px(c, t),
             py(c, y0), px(c, t), py(c, y1));
-        add(b, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%g</text>\n",
+        tc_buf_printf(b, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%g</text>\n",
             px(c, t), py(c, y0) + 14, fabs(t) < 1e-12 ? 0 : t);
     }
     for (double t = ceil(y0 / sy) * sy; t <= y1 + 1e-9 * fabs(y1); t += sy) {
-        add(b, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", px(c, x0),
+        tc_buf_printf(b, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", px(c, x0),
             py(c, t), px(c, x1), py(c, t));
-        add(b, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n",
+        tc_buf_printf(b, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n",
             px(c, x0) - 4, py(c, t) + 4, fabs(t) < 1e-12 ? 0 : t);
     }
-    add(b, "<rect class=\"frame\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>\n", c->L,
+    tc_buf_printf(b, "<rect class=\"frame\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>\n", c->L,
         c->T, c->W - c->L - c->R, c->H - c->T - c->B);
-    add(b, "<text class=\"label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">",
+    tc_buf_printf(b, "<text class=\"label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">",
         px(c, (x0 + x1) / 2), c->H - 8);
     esc(b, xlab);
-    add(b,
+    tc_buf_printf(b,
         "</text><text class=\"label\" transform=\"translate(14 %.1f) rotate(-90)\" "
         "text-anchor=\"middle\">",
         py(c, (y0 + y1) / 2));
     esc(b, ylab);
-    add(b, "</text>\n");
+    tc_buf_printf(b, "</text>\n");
 }
 
 static void polyline(chart *c, const double *x, const double *y, size_t n, const char *cls)
 {
-    add(c->b, "<polyline class=\"%s\" points=\"", cls);
+    tc_buf_printf(c->b, "<polyline class=\"%s\" points=\"", cls);
     for (size_t i = 0; i < n; i++)
-        add(c->b, "%s%.1f,%.1f", i ? " " : "", px(c, x[i]), py(c, y[i]));
-    add(c->b, "\"/>\n");
+        tc_buf_printf(c->b, "%s%.1f,%.1f", i ? " " : "", px(c, x[i]), py(c, y[i]));
+    tc_buf_printf(c->b, "\"/>\n");
 }
 
 /* Legend inside the plot: top left (where rising curves leave room) or bottom right. */
@@ -227,22 +189,22 @@ static void legend(chart *c, size_t k, const char *const *names, const char *con
         double y =
             bottom_right ? c->H - c->B - 8 - 16 * (double)(k - 1 - i) : c->T + 14 + 16 * (double)i;
         double x = bottom_right ? c->W - c->R - 120 : c->L + 8;
-        add(c->b, "<line class=\"%s\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", cls[i], x,
+        tc_buf_printf(c->b, "<line class=\"%s\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", cls[i], x,
             y - 4, x + 18, y - 4);
-        add(c->b, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\">", x + 22, y);
+        tc_buf_printf(c->b, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\">", x + 22, y);
         esc(c->b, names[i]);
-        add(c->b, "</text>\n");
+        tc_buf_printf(c->b, "</text>\n");
     }
 }
 
 static void chart_end(chart *c, const char *caption)
 {
-    add(c->b, "</svg><figcaption>");
+    tc_buf_printf(c->b, "</svg><figcaption>");
     esc(c->b, caption);
-    add(c->b, "</figcaption></figure>\n");
+    tc_buf_printf(c->b, "</figcaption></figure>\n");
 }
 
-static void roc_chart(sbuf *b, const tc_train_result *r)
+static void roc_chart(tc_buf *b, const tc_train_result *r)
 {
     chart c;
     chart_begin(&c, b, "roc", "ROC", "false positive rate", "true positive rate", 0, 1, 0, 1, 1);
@@ -261,10 +223,10 @@ static void roc_chart(sbuf *b, const tc_train_result *r)
     chart_end(&c, cap);
 }
 
-static void calibration_chart(sbuf *b, const tc_train_result *r)
+static void calibration_chart(tc_buf *b, const tc_train_result *r)
 {
     double hi = 0;
-    const tc_metrics *ms[2] = {&r->dev, &r->val};
+    const tc_perf *ms[2] = {&r->dev, &r->val};
     for (int k = 0; k < 1 + r->has_validation; k++)
         for (size_t g = 0; g < ms[k]->n_groups; g++) {
             const tc_calibration_group *cg = &ms[k]->groups[g];
@@ -278,11 +240,11 @@ static void calibration_chart(sbuf *b, const tc_train_result *r)
     polyline(&c, d, d, 2, "ref");
     static const char *const cls[2] = {"dev", "val"};
     for (int k = 0; k < 1 + r->has_validation; k++) {
-        double x[TC_METRICS_GROUPS], y[TC_METRICS_GROUPS];
+        double x[TC_PERF_GROUPS], y[TC_PERF_GROUPS];
         for (size_t g = 0; g < ms[k]->n_groups; g++) {
             x[g] = ms[k]->groups[g].expected / ms[k]->groups[g].n;
             y[g] = ms[k]->groups[g].events / ms[k]->groups[g].n;
-            add(b, "<circle class=\"%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\"/>", cls[k], px(&c, x[g]),
+            tc_buf_printf(b, "<circle class=\"%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\"/>", cls[k], px(&c, x[g]),
                 py(&c, y[g]));
         }
         polyline(&c, x, y, ms[k]->n_groups, cls[k]);
@@ -338,7 +300,7 @@ static void score_hist(const tc_train_result *r, hist *h)
     }
 }
 
-static void distribution_chart(sbuf *b, const tc_train_result *r, const hist *h)
+static void distribution_chart(tc_buf *b, const tc_train_result *r, const hist *h)
 {
     double top = 0;
     for (size_t k = 0; k < h->k; k++)
@@ -349,9 +311,9 @@ static void distribution_chart(sbuf *b, const tc_train_result *r, const hist *h)
     for (size_t k = 0; k < h->k; k++) {
         double x0 = h->lo + h->width * (double)k, bw = px(&c, x0 + h->width) - px(&c, x0);
         double g = h->good[k] / h->total_good, d = h->bad[k] / h->total_bad;
-        add(b, "<rect class=\"goodbar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>",
+        tc_buf_printf(b, "<rect class=\"goodbar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>",
             px(&c, x0), py(&c, g), bw / 2, py(&c, 0) - py(&c, g));
-        add(b, "<rect class=\"badbar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>\n",
+        tc_buf_printf(b, "<rect class=\"badbar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>\n",
             px(&c, x0) + bw / 2, py(&c, d), bw / 2, py(&c, 0) - py(&c, d));
     }
     const char *names[2] = {"non-default", "default"}, *cls[2] = {"good", "bad"};
@@ -360,7 +322,7 @@ static void distribution_chart(sbuf *b, const tc_train_result *r, const hist *h)
                                     : "development rows, each outcome's distribution");
 }
 
-static void ks_chart(sbuf *b, const tc_train_result *r, const hist *h)
+static void ks_chart(tc_buf *b, const tc_train_result *r, const hist *h)
 {
     double x[HIST_BINS_MAX + 1], fb[HIST_BINS_MAX + 1], fg[HIST_BINS_MAX + 1], cb = 0, cg = 0;
     double ks = 0, ks_x = h->lo, ks_b = 0, ks_g = 0;
@@ -389,14 +351,14 @@ static void ks_chart(sbuf *b, const tc_train_result *r, const hist *h)
     const char *names[2] = {"default", "non-default"}, *cls[2] = {"bad", "good"};
     legend(&c, 2, names, cls, 0);
     char cap[200];
-    const tc_metrics *m = r->has_validation ? &r->val : &r->dev;
+    const tc_perf *m = r->has_validation ? &r->val : &r->dev;
     snprintf(cap, sizeof cap,
              "KS %.4f on PD (%s); %.4f on the %g-point score bins drawn, widest near %g", m->ks,
              r->has_validation ? "validation" : "development", ks, h->width, ks_x);
     chart_end(&c, cap);
 }
 
-static void woe_chart(sbuf *b, const tc_train_char *c, size_t idx)
+static void woe_chart(tc_buf *b, const tc_train_char *c, size_t idx)
 {
     size_t k = c->bin.n_bins;
     double lo = 0, hi = 0;
@@ -414,12 +376,12 @@ static void woe_chart(sbuf *b, const tc_train_char *c, size_t idx)
         double w = c->bin.bins[i].woe, x0 = px(&ch, (double)i + 0.15),
                x1 = px(&ch, (double)i + 0.85);
         double y0 = py(&ch, fmax(w, 0)), y1 = py(&ch, fmin(w, 0));
-        add(b, "<rect class=\"%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"><title>",
+        tc_buf_printf(b, "<rect class=\"%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"><title>",
             w >= 0 ? "goodbar" : "badbar", x0, y0, x1 - x0, fmax(y1 - y0, 0.5));
         char t[512];
         train_report_bin_text(c, i, t, sizeof t);
         esc(b, t);
-        add(b,
+        tc_buf_printf(b,
             "</title></rect><text class=\"tick\" x=\"%.1f\" y=\"%.1f\" "
             "text-anchor=\"middle\">%zu</text>\n",
             (x0 + x1) / 2, py(&ch, lo - pad) + 14, i);
@@ -435,29 +397,29 @@ static void woe_chart(sbuf *b, const tc_train_char *c, size_t idx)
 /* ---- tables ---- */
 
 /* digits after the point, or significant digits when general */
-static void metric_row(sbuf *b, const char *name, int digits, int general, double dev, double val,
+static void metric_row(tc_buf *b, const char *name, int digits, int general, double dev, double val,
                        int has_val)
 {
-    add(b, "<tr><th>%s</th><td>", name);
+    tc_buf_printf(b, "<tr><th>%s</th><td>", name);
     if (general)
-        add(b, "%.*g", digits, dev);
+        tc_buf_printf(b, "%.*g", digits, dev);
     else
-        add(b, "%.*f", digits, dev);
-    add(b, "</td><td>");
+        tc_buf_printf(b, "%.*f", digits, dev);
+    tc_buf_printf(b, "</td><td>");
     if (!has_val)
-        add(b, "\xe2\x80\x94");
+        tc_buf_printf(b, "\xe2\x80\x94");
     else if (general)
-        add(b, "%.*g", digits, val);
+        tc_buf_printf(b, "%.*g", digits, val);
     else
-        add(b, "%.*f", digits, val);
-    add(b, "</td></tr>\n");
+        tc_buf_printf(b, "%.*f", digits, val);
+    tc_buf_printf(b, "</td></tr>\n");
 }
 
-static void key_figures(sbuf *b, const tc_train_result *r)
+static void key_figures(tc_buf *b, const tc_train_result *r)
 {
-    const tc_metrics *d = &r->dev, *v = &r->val;
+    const tc_perf *d = &r->dev, *v = &r->val;
     int hv = r->has_validation;
-    add(b, "<table class=\"figures\"><tr><th></th><th>development</th><th>validation</th></tr>\n");
+    tc_buf_printf(b, "<table class=\"figures\"><tr><th></th><th>development</th><th>validation</th></tr>\n");
     metric_row(b, "rows", 0, 0, (double)d->rows, (double)v->rows, hv);
     metric_row(b, "defaults", 0, 0, d->events, v->events, hv);
     metric_row(b, "default rate", 4, 0, d->events / d->n, hv ? v->events / v->n : 0, hv);
@@ -467,55 +429,55 @@ static void key_figures(sbuf *b, const tc_train_result *r)
     metric_row(b, "Brier", 5, 0, d->brier, v->brier, hv);
     metric_row(b, "Hosmer\xe2\x80\x93Lemeshow C", 2, 0, d->hl_stat, v->hl_stat, hv);
     metric_row(b, "Hosmer\xe2\x80\x93Lemeshow p", 3, 1, d->hl_p, v->hl_p, hv);
-    add(b, "<tr><th>PSI of the score</th><td colspan=\"2\">");
+    tc_buf_printf(b, "<tr><th>PSI of the score</th><td colspan=\"2\">");
     if (hv)
-        add(b, "%.4f (%s)", r->psi_score, tc_psi_band(r->psi_score));
+        tc_buf_printf(b, "%.4f (%s)", r->psi_score, tc_psi_band(r->psi_score));
     else
-        add(b, "\xe2\x80\x94");
-    add(b, "</td></tr></table>\n");
+        tc_buf_printf(b, "\xe2\x80\x94");
+    tc_buf_printf(b, "</td></tr></table>\n");
 }
 
-static void fit_table(sbuf *b, const tc_train_result *r)
+static void fit_table(tc_buf *b, const tc_train_result *r)
 {
     const tc_logit_result *f = r->fit;
-    add(b, "<table><tr><th>parameter</th><th>estimate</th><th>std. error</th><th>z</th>"
+    tc_buf_printf(b, "<table><tr><th>parameter</th><th>estimate</th><th>std. error</th><th>z</th>"
            "<th>p</th></tr>\n");
     for (size_t p = 0; p < r->n_params; p++) {
-        add(b, "<tr><td>");
+        tc_buf_printf(b, "<tr><td>");
         esc(b, r->param_names[p]);
-        add(b, "</td><td>%.6f</td><td>%.6f</td><td>%.2f</td><td>%.3g</td></tr>\n", f->coef[p],
+        tc_buf_printf(b, "</td><td>%.6f</td><td>%.6f</td><td>%.2f</td><td>%.3g</td></tr>\n", f->coef[p],
             f->se[p], f->z[p], f->pvalue[p]);
     }
-    add(b,
+    tc_buf_printf(b,
         "</table>\n<p>log-likelihood %.3f (intercept only %.3f, McFadden R\xc2\xb2 %.4f); "
         "AIC %.2f; BIC %.2f; %d IRLS iterations on %.0f rows%s.</p>\n",
         f->loglik, f->loglik_null, f->loglik_null != 0 ? 1 - f->loglik / f->loglik_null : 0, f->aic,
         f->bic, f->iterations, f->nobs, r->spec->l2 > 0 ? " (with an L2 penalty)" : "");
 }
 
-static void iv_table(sbuf *b, const tc_train_result *r)
+static void iv_table(tc_buf *b, const tc_train_result *r)
 {
-    add(b, "<table><tr><th>attribute</th><th>IV</th><th>bins</th><th>trend</th>"
+    tc_buf_printf(b, "<table><tr><th>attribute</th><th>IV</th><th>bins</th><th>trend</th>"
            "<th>CSI</th><th>status</th><th>why</th></tr>\n");
     for (size_t j = 0; j < r->n_chars; j++) {
         const tc_train_char *c = &r->chars[j];
-        add(b, "<tr class=\"%s\"><td><a href=\"#char-%zu\">", c->model_index >= 0 ? "in" : "out",
+        tc_buf_printf(b, "<tr class=\"%s\"><td><a href=\"#char-%zu\">", c->model_index >= 0 ? "in" : "out",
             j);
         esc(b, c->attr->name);
-        add(b, "</a></td><td>%.4f%s</td><td>%zu</td><td>%s</td><td>", c->bin.iv,
+        tc_buf_printf(b, "</a></td><td>%.4f%s</td><td>%zu</td><td>%s</td><td>", c->bin.iv,
             c->suspicious ? " \xe2\x9a\xa0" : "", c->bin.n_bins, tc_trend_name(c->bin.trend_used));
         if (isnan(c->csi))
-            add(b, "\xe2\x80\x94");
+            tc_buf_printf(b, "\xe2\x80\x94");
         else
-            add(b, "%.4f", c->csi);
-        add(b, "</td><td>%s</td><td class=\"why\">", tc_char_status_name(c->status));
+            tc_buf_printf(b, "%.4f", c->csi);
+        tc_buf_printf(b, "</td><td>%s</td><td class=\"why\">", tc_char_status_name(c->status));
         esc(b, c->why);
-        add(b, "</td></tr>\n");
+        tc_buf_printf(b, "</td></tr>\n");
     }
-    add(b, "</table>\n");
+    tc_buf_printf(b, "</table>\n");
 }
 
-static void grade_table(sbuf *b, const tc_train_result *r)
+static void grade_table(tc_buf *b, const tc_train_result *r)
 {
     const tc_model *m = r->model;
     const tc_dataset *ds = r->data;
@@ -530,46 +492,46 @@ static void grade_table(sbuf *b, const tc_train_result *r)
         pd[v][g] += w * r->pd[i];
         tot[v] += w;
     }
-    add(b, "<table><tr><th>grade</th><th>scores</th>");
+    tc_buf_printf(b, "<table><tr><th>grade</th><th>scores</th>");
     for (int v = 0; v < 2; v++)
-        add(b, "<th>share (%s)</th><th>default rate</th><th>mean PD</th>", v ? "val" : "dev");
-    add(b, "</tr>\n");
+        tc_buf_printf(b, "<th>share (%s)</th><th>default rate</th><th>mean PD</th>", v ? "val" : "dev");
+    tc_buf_printf(b, "</tr>\n");
     for (size_t g = 0; g < m->n_grades; g++) {
-        add(b, "<tr><td>");
+        tc_buf_printf(b, "<tr><td>");
         esc(b, m->grades[g].letter);
-        add(b, " \xe2\x80\x94 ");
+        tc_buf_printf(b, " \xe2\x80\x94 ");
         esc(b, m->grades[g].en);
         if (g == 0)
-            add(b, "</td><td>\xe2\x89\xa5 %g</td>", m->grades[g].min_score);
+            tc_buf_printf(b, "</td><td>\xe2\x89\xa5 %g</td>", m->grades[g].min_score);
         else
-            add(b, "</td><td>%g \xe2\x80\x93 %g</td>", m->grades[g].min_score,
+            tc_buf_printf(b, "</td><td>%g \xe2\x80\x93 %g</td>", m->grades[g].min_score,
                 m->grades[g - 1].min_score);
         for (int v = 0; v < 2; v++) {
             if ((v == 1 && !r->has_validation) || !(n[v][g] > 0)) {
-                add(b, "<td>%s</td><td>\xe2\x80\x94</td><td>\xe2\x80\x94</td>",
+                tc_buf_printf(b, "<td>%s</td><td>\xe2\x80\x94</td><td>\xe2\x80\x94</td>",
                     v == 1 && !r->has_validation ? "\xe2\x80\x94" : "0 %");
                 continue;
             }
-            add(b, "<td>%.2f %%</td><td>%.2f %%</td><td>%.2f %%</td>", 100 * n[v][g] / tot[v],
+            tc_buf_printf(b, "<td>%.2f %%</td><td>%.2f %%</td><td>%.2f %%</td>", 100 * n[v][g] / tot[v],
                 100 * e[v][g] / n[v][g], 100 * pd[v][g] / n[v][g]);
         }
-        add(b, "</tr>\n");
+        tc_buf_printf(b, "</tr>\n");
     }
-    add(b, "</table>\n");
+    tc_buf_printf(b, "</table>\n");
 }
 
-static void char_section(sbuf *b, const tc_train_result *r, size_t j)
+static void char_section(tc_buf *b, const tc_train_result *r, size_t j)
 {
     const tc_train_char *c = &r->chars[j];
-    add(b, "<section class=\"char\" id=\"char-%zu\"><h3>", j);
+    tc_buf_printf(b, "<section class=\"char\" id=\"char-%zu\"><h3>", j);
     esc(b, c->attr->name);
-    add(b, " <small>");
+    tc_buf_printf(b, " <small>");
     esc(b, c->attr->label[0] != '\0' ? c->attr->label : c->attr->attr->description_en);
-    add(b, " \xe2\x80\x94 %s, reason code ", tc_char_status_name(c->status));
+    tc_buf_printf(b, " \xe2\x80\x94 %s, reason code ", tc_char_status_name(c->status));
     esc(b, c->attr->reason_code);
-    add(b, "</small></h3>\n<div class=\"pair\">");
+    tc_buf_printf(b, "</small></h3>\n<div class=\"pair\">");
     woe_chart(b, c, j);
-    add(b,
+    tc_buf_printf(b,
         "<table><tr><th>#</th><th>bin</th><th>rows (dev)</th><th>share</th><th>defaults</th>"
         "<th>default rate</th><th>WoE</th><th>IV</th>%s<th>share (val)</th></tr>\n",
         c->model_index >= 0 && r->kind == TC_MODEL_SCORECARD ? "<th>points</th>" : "");
@@ -580,45 +542,45 @@ static void char_section(sbuf *b, const tc_train_result *r, size_t j)
         const tc_bin_stat *bs = &c->bin.bins[i];
         char t[512];
         train_report_bin_text(c, i, t, sizeof t);
-        add(b, "<tr><td>%zu</td><td>", i);
+        tc_buf_printf(b, "<tr><td>%zu</td><td>", i);
         esc(b, t);
         if (train_report_user_split(c, i))
-            add(b, " <span class=\"split-kept\" title=\"starts at a user split point\">"
+            tc_buf_printf(b, " <span class=\"split-kept\" title=\"starts at a user split point\">"
                    "\xe2\x9c\x82 user split</span>");
-        add(b, "</td><td>%.0f</td><td>%.2f %%</td><td>%.0f</td><td>", bs->n,
+        tc_buf_printf(b, "</td><td>%.0f</td><td>%.2f %%</td><td>%.0f</td><td>", bs->n,
             100 * bs->n / c->bin.total_n, bs->events);
         if (bs->n > 0)
-            add(b, "%.2f %%", 100 * bs->events / bs->n);
+            tc_buf_printf(b, "%.2f %%", 100 * bs->events / bs->n);
         else
-            add(b, "\xe2\x80\x94");
-        add(b, "</td><td>%.4f</td><td>%.4f</td>", bs->woe, bs->iv);
+            tc_buf_printf(b, "\xe2\x80\x94");
+        tc_buf_printf(b, "</td><td>%.4f</td><td>%.4f</td>", bs->woe, bs->iv);
         if (c->model_index >= 0 && r->kind == TC_MODEL_SCORECARD)
-            add(b, "<td>%g</td>", c->points[i]);
+            tc_buf_printf(b, "<td>%g</td>", c->points[i]);
         if (val_tot > 0)
-            add(b, "<td>%.2f %%</td>", 100 * c->val_n[i] / val_tot);
+            tc_buf_printf(b, "<td>%.2f %%</td>", 100 * c->val_n[i] / val_tot);
         else
-            add(b, "<td>\xe2\x80\x94</td>");
-        add(b, "</tr>\n");
+            tc_buf_printf(b, "<td>\xe2\x80\x94</td>");
+        tc_buf_printf(b, "</tr>\n");
     }
-    add(b, "</table></div>\n");
+    tc_buf_printf(b, "</table></div>\n");
     if (c->bin.n_splits > 0) {
         /* where the modeller's split points went: applied, or merged away and why */
-        add(b, "<p class=\"splits\">User split points: ");
+        tc_buf_printf(b, "<p class=\"splits\">User split points: ");
         for (size_t k = 0; k < c->bin.n_splits; k++) {
             char n1[40];
             int kept = c->bin.split_fate[k] == TC_SPLIT_KEPT;
-            add(b, "%s<span class=\"%s\">%s (%s)</span>", k ? ", " : "",
+            tc_buf_printf(b, "%s<span class=\"%s\">%s (%s)</span>", k ? ", " : "",
                 kept ? "split-kept" : "split-gone", train_report_num(n1, c->bin.splits[k]),
                 kept ? "applied" : tc_split_fate_name((tc_split_fate)c->bin.split_fate[k]));
         }
-        add(b, ".</p>\n");
+        tc_buf_printf(b, ".</p>\n");
     }
     if (c->why[0] != '\0') {
-        add(b, "<p class=\"why\">");
+        tc_buf_printf(b, "<p class=\"why\">");
         esc(b, c->why);
-        add(b, "</p>\n");
+        tc_buf_printf(b, "</p>\n");
     }
-    add(b, "</section>\n");
+    tc_buf_printf(b, "</section>\n");
 }
 
 static const char css[] =
@@ -651,80 +613,80 @@ int train_report_html(const tc_train_result *r, const char *data_path, const cha
 {
     const tc_train_spec *s = r->spec;
     const tc_model *m = r->model;
-    sbuf b = {0};
-    add(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>");
+    tc_buf b = {.first = 1 << 16};
+    tc_buf_printf(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>");
     esc(&b, s->name);
-    add(&b, " version %d \xe2\x80\x94 training report</title>\n<style>%s</style></head><body>\n",
+    tc_buf_printf(&b, " version %d \xe2\x80\x94 training report</title>\n<style>%s</style></head><body>\n",
         s->version, css);
-    add(&b, "<h1>");
+    tc_buf_printf(&b, "<h1>");
     esc(&b, s->name);
-    add(&b, " version %d</h1>\n<p>", s->version);
+    tc_buf_printf(&b, " version %d</h1>\n<p>", s->version);
     esc(&b, s->description_en);
-    add(&b, "</p>\n<table class=\"meta\">");
-    add(&b, "<tr><th>kind</th><td>%s</td></tr>", tc_model_kind_name(r->kind));
-    add(&b, "<tr><th>product, status</th><td>");
+    tc_buf_printf(&b, "</p>\n<table class=\"meta\">");
+    tc_buf_printf(&b, "<tr><th>kind</th><td>%s</td></tr>", tc_model_kind_name(r->kind));
+    tc_buf_printf(&b, "<tr><th>product, status</th><td>");
     esc(&b, s->product);
-    add(&b, ", %s</td></tr><tr><th>created at</th><td>", tc_model_status_name(s->status));
+    tc_buf_printf(&b, ", %s</td></tr><tr><th>created at</th><td>", tc_model_status_name(s->status));
     esc(&b, r->created_at);
-    add(&b, "</td></tr><tr><th>training data</th><td>");
+    tc_buf_printf(&b, "</td></tr><tr><th>training data</th><td>");
     esc(&b, data_path);
-    add(&b, " (%zu rows), ", r->data->n_rows);
+    tc_buf_printf(&b, " (%zu rows), ", r->data->n_rows);
     esc(&b, fingerprint != NULL ? fingerprint : "no fingerprint");
-    add(&b, "</td></tr><tr><th>catalog</th><td>");
+    tc_buf_printf(&b, "</td></tr><tr><th>catalog</th><td>");
     esc(&b, s->catalog->name);
-    add(&b, " %s</td></tr><tr><th>spec</th><td>", s->catalog->hash_hex);
+    tc_buf_printf(&b, " %s</td></tr><tr><th>spec</th><td>", s->catalog->hash_hex);
     esc(&b, s->origin);
-    add(&b, "</td></tr><tr><th>split</th><td>");
+    tc_buf_printf(&b, "</td></tr><tr><th>split</th><td>");
     esc(&b, r->split_text);
-    add(&b, "; %zu development, %zu validation rows</td></tr>", r->n_dev, r->n_val);
-    add(&b,
+    tc_buf_printf(&b, "; %zu development, %zu validation rows</td></tr>", r->n_dev, r->n_val);
+    tc_buf_printf(&b,
         "<tr><th>scaling</th><td>%g points at %g:1, PDO %g (factor %.4f, offset %.4f); "
         "bounds [%g, %g]; points rounded to %g</td></tr>",
         s->points, s->odds, s->pdo, m->factor, m->offset, s->score_min, s->score_max, s->rounding);
-    add(&b,
+    tc_buf_printf(&b,
         "<tr><th>engine check</th><td>the model file loads; the engine re-scored %zu rows "
         "with the trainer's result, bit for bit</td></tr></table>\n",
         r->check_rows);
 
-    add(&b, "<h2>Key figures</h2>\n");
+    tc_buf_printf(&b, "<h2>Key figures</h2>\n");
     key_figures(&b, r);
-    add(&b, "<div class=\"charts\">\n");
+    tc_buf_printf(&b, "<div class=\"charts\">\n");
     hist h;
     score_hist(r, &h);
     roc_chart(&b, r);
     ks_chart(&b, r, &h);
     calibration_chart(&b, r);
     distribution_chart(&b, r, &h);
-    add(&b, "</div>\n");
+    tc_buf_printf(&b, "</div>\n");
 
-    add(&b, "<h2>Calibration by decile of PD</h2>\n<table><tr><th>decile</th><th>PD range</th>"
+    tc_buf_printf(&b, "<h2>Calibration by decile of PD</h2>\n<table><tr><th>decile</th><th>PD range</th>"
             "<th>rows (dev)</th><th>mean PD</th><th>default rate</th>");
     if (r->has_validation)
-        add(&b, "<th>rows (val)</th><th>mean PD</th><th>default rate</th>");
-    add(&b, "</tr>\n");
+        tc_buf_printf(&b, "<th>rows (val)</th><th>mean PD</th><th>default rate</th>");
+    tc_buf_printf(&b, "</tr>\n");
     for (size_t g = 0; g < r->dev.n_groups; g++) {
         const tc_calibration_group *d = &r->dev.groups[g];
-        add(&b,
+        tc_buf_printf(&b,
             "<tr><td>%zu</td><td>%.4f \xe2\x80\x93 %.4f</td><td>%.0f</td><td>%.4f</td>"
             "<td>%.4f</td>",
             g + 1, d->pd_min, d->pd_max, d->n, d->expected / d->n, d->events / d->n);
         if (r->has_validation && g < r->val.n_groups) {
             const tc_calibration_group *v = &r->val.groups[g];
-            add(&b, "<td>%.0f</td><td>%.4f</td><td>%.4f</td>", v->n, v->expected / v->n,
+            tc_buf_printf(&b, "<td>%.0f</td><td>%.4f</td><td>%.4f</td>", v->n, v->expected / v->n,
                 v->events / v->n);
         }
-        add(&b, "</tr>\n");
+        tc_buf_printf(&b, "</tr>\n");
     }
-    add(&b, "</table>\n");
+    tc_buf_printf(&b, "</table>\n");
 
-    add(&b, "<h2>Grades</h2>\n");
+    tc_buf_printf(&b, "<h2>Grades</h2>\n");
     grade_table(&b, r);
 
-    add(&b, "<h2>Fit</h2>\n");
+    tc_buf_printf(&b, "<h2>Fit</h2>\n");
     fit_table(&b, r);
 
-    add(&b, "<h2>Characteristics: information value and selection</h2>\n");
-    add(&b,
+    tc_buf_printf(&b, "<h2>Characteristics: information value and selection</h2>\n");
+    tc_buf_printf(&b,
         "<p class=\"note\">Selection keeps IV \xe2\x89\xa5 %g, flags IV above %g, and drops "
         "the weaker of any two WoE columns correlated above %g.%s</p>\n",
         s->min_iv, s->suspicious_iv, s->max_correlation,
@@ -733,11 +695,11 @@ int train_report_html(const tc_train_result *r, const char *data_path, const cha
                                      : "");
     iv_table(&b, r);
 
-    add(&b, "<h2>WoE by bin</h2>\n");
+    tc_buf_printf(&b, "<h2>WoE by bin</h2>\n");
     for (size_t j = 0; j < r->n_chars; j++)
         char_section(&b, r, j);
 
-    add(&b,
+    tc_buf_printf(&b,
         "<h2>Conventions</h2>\n<ul class=\"note\">"
         "<li>WoE = ln(%%good/%%bad) per bin with additive smoothing %g on every cell "
         "(empty bins get WoE 0); IV = \xce\xa3 (%%good \xe2\x88\x92 %%bad)\xc2\xb7WoE.</li>"
@@ -751,11 +713,8 @@ int train_report_html(const tc_train_result *r, const char *data_path, const cha
         "</ul>\n</body></html>\n",
         s->attrs[0].binning.smoothing, TC_PSI_EPS, TC_PSI_EPS, TC_PSI_WATCH, TC_PSI_WATCH,
         TC_PSI_ACT, TC_PSI_ACT);
-    if (b.failed) {
-        free(b.p);
-        return tc_errorf(err, TC_ENOMEM, "out of memory writing the report");
-    }
-    *out = b.p;
     *len = b.len;
+    if ((*out = tc_buf_take(&b)) == NULL)
+        return tc_errorf(err, TC_ENOMEM, "out of memory writing the report");
     return TC_OK;
 }

@@ -16,7 +16,7 @@ static json_t *jreal(double v)
     return isfinite(v) ? json_real(v) : json_null();
 }
 
-static json_t *metrics_json(const tc_metrics *m)
+static json_t *metrics_json(const tc_perf *m)
 {
     json_t *groups = json_array();
     for (size_t g = 0; g < m->n_groups; g++)

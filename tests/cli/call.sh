@@ -102,14 +102,21 @@ expect_contains "ALREADY_EXISTS message" "tinchap call: ALREADY_EXISTS: " "$erro
 callas bank-b score "${score_args[@]}"
 expect_eq "another bank's consent: PERMISSION_DENIED exit" 17 "$status"
 expect_contains "PERMISSION_DENIED message" "tinchap call: PERMISSION_DENIED: no consent" "$errout"
+expect_contains "PERMISSION_DENIED reason" "  reason: CONSENT_NOT_VALID (tinchap.v1)" "$errout"
 callas steward score "${score_args[@]}"
 expect_eq "steward scoring: PERMISSION_DENIED exit" 17 "$status"
 expect_contains "role named" "needs the scorer role" "$errout"
 callas norole score "${score_args[@]}"
 expect_eq "unknown certificate: UNAUTHENTICATED exit" 26 "$status"
-callas bank-a score "${score_args[@]}" --max-reasons 9
+callas bank-a score "${score_args[@]}" --max-reasons 9 --amount 20000000000
 expect_eq "max_reasons 9: INVALID_ARGUMENT exit" 13 "$status"
 expect_contains "field named" "field 'max_reasons'" "$errout"
+# the google.rpc.Status's details, a line each: the reason and every bad field
+expect_contains "details: the reason" "
+  reason: INVALID_REQUEST (tinchap.v1)" "$errout"
+expect_contains "details: every field" "
+  field 'max_reasons': 9 is more than 8
+  field 'loan_amount_vnd': 20000000000 is more than 10000000000 VND" "$errout"
 callas bank-a score --citizen 123456789 --consent-ref "$REF" --purpose loan-origination \
     --product unsecured-consumer
 expect_eq "malformed ID: INVALID_ARGUMENT exit" 13 "$status"
@@ -123,6 +130,29 @@ callas bank-a raw /tinchap.v1.Nothing/Here
 expect_eq "unknown method: UNIMPLEMENTED exit" 22 "$status"
 callas rogue health
 expect_eq "certificate of another CA: handshake refused, UNAVAILABLE exit" 24 "$status"
+expect_eq "handshake refused: one line, no gRPC core lines" 1 "$(grep -c . <<<"$errout")"
+expect_contains "handshake refused: said as UNAVAILABLE" "tinchap call: UNAVAILABLE: " "$errout"
+# 4b. client files that cannot work are named before anything is sent
+make_expired "$P"
+cp "$P/bank-b.key" "$P/mixed.key"
+cp "$P/bank-a.pem" "$P/mixed.pem"
+callas mixed health
+expect_eq "certificate with another's key: local error exit" 1 "$status"
+expect_eq "certificate with another's key: said so, alone" \
+    "tinchap call: the key $P/mixed.key is not the key of the certificate $P/mixed.pem: give the pair that was issued together" \
+    "$errout"
+callas expired health
+expect_eq "expired certificate: local error exit" 1 "$status"
+expect_eq "expired certificate: said so" \
+    "tinchap call: the certificate $P/expired.pem has expired: ask for a new one" "$errout"
+cp "$P/ca.pem" "$P/notakey.key"
+cp "$P/bank-a.pem" "$P/notakey.pem"
+callas notakey health
+expect_eq "a certificate as the key: said so" \
+    "tinchap call: key $P/notakey.key: not a PEM private key (or an encrypted one)" "$errout"
+run "$TINCHAP" call --target "127.0.0.1:$PORT" --ca "$P/bank-a.key" --cert "$P/bank-a.pem" \
+    --key "$P/bank-a.key" health
+expect_contains "a key as the CA: said so" "tinchap call: CA file $P/bank-a.key: not a PEM certificate" "$out"
 callas bank-a score --consent-ref "$REF" --purpose p --product p
 expect_eq "missing --citizen: usage exit" 2 "$status"
 callas bank-a models --citizen "$ID"
@@ -154,9 +184,9 @@ callas steward inquiries --citizen "$ID"
 expect_eq "steward lists inquiries" 0 "$status"
 # the replay is not an inquiry; refusals by role never reach the citizen, so are not listed
 expect_eq "inquiries: newest first, the first score last" "$first_inquiry scored" \
-    "$(py 'd["inquiries"][-1]["inquiry_id"] + " " + d["inquiries"][-1]["outcome"]')"
+    "$(py 'd["inquiries"][-1]["inquiry_id"] + " " + d["inquiries"][-1]["outcome"]' | sed 's/INQUIRY_OUTCOME_SCORED/scored/')"
 expect_eq "inquiries outcomes" "ALREADY_EXISTS PERMISSION_DENIED" \
-    "$(py '" ".join(sorted(set(i["outcome"] for i in d["inquiries"]) - {"scored", "INVALID_ARGUMENT", "NOT_FOUND"}))')"
+    "$(py '" ".join(sorted(set(i["status"] for i in d["inquiries"] if i["outcome"] == "INQUIRY_OUTCOME_DENIED") - {"INVALID_ARGUMENT", "NOT_FOUND"}))')"
 
 # 6. the steward's write path: PutCitizens from CSV, consents, erasure
 head -4 "$WORK/data/population.csv" > "$WORK/three.csv"
@@ -184,7 +214,7 @@ expect_eq "score the new citizen" 0 "$status"
 printf 'citizen_id,not_an_attribute\n%s,1\n' "$NEW" > "$WORK/bad.csv"
 callas steward put "$WORK/bad.csv"
 expect_eq "bad CSV: local error, nothing sent" 1 "$status"
-expect_contains "bad CSV names the column" "bad.csv:1:2: column 'not_an_attribute'" "$errout"
+expect_contains "bad CSV names the column" "bad.csv:1:2: unknown column 'not_an_attribute' (not citizen_id nor an attribute of catalog" "$errout"
 callas steward revoke --citizen "$NEW" --institution bank-a --purpose loan-origination
 expect_eq "revoke" 0 "$status"
 callas bank-a score --citizen "$NEW" --consent-ref VNEID-CALL-TEST --purpose loan-origination \

@@ -31,7 +31,7 @@ champion() { # the champion of unsecured-consumer the service reports
     callas bank-a models --product unsecured-consumer
     "$PY" -c 'import json, sys
 d = json.loads(sys.argv[1])
-print(" ".join("%s:%s" % (m["name"], m["version"]) for m in d["models"] if m["status"] == "champion"))' "$out"
+print(" ".join("%s:%s" % (m["name"], m["version"]) for m in d["models"] if m["status"] == "MODEL_STATUS_CHAMPION"))' "$out"
 }
 
 # 1. the served directory passes model check --dir, by the registry's own code

@@ -158,7 +158,7 @@ tc_exit() {
 trap tc_exit EXIT
 
 # start_server CONFIG LOG [flags...]: starts tinchapd, waits for its port; sets $SERVER_PID,
-# $PORT, $METRICS_PORT
+# $PORT, $METRICS_PORT, $REST_PORT (when rest_listen is set)
 start_server() {
     local conf=$1 log=$2
     shift 2
@@ -173,6 +173,8 @@ start_server() {
     done
     PORT=$(cat "$log.port")
     METRICS_PORT=$(grep -o '"metrics_port":[0-9]*' "$log" | head -1 | cut -d: -f2)
+    REST_PORT=$(grep -o '"rest_port":[0-9]*' "$log" | head -1 | cut -d: -f2 || true)
+
 }
 
 # stop_server: SIGTERM and wait; returns tinchapd's exit status

@@ -173,38 +173,50 @@ static int number(const char *v, long min, long max, long *out)
     return 0;
 }
 
+enum { O_METHOD = 1000, O_CITIZENS, O_MODEL, O_PREFIX, O_CALLS, O_CONC, O_TIMEOUT, O_CHANNELS };
+
 int main(int argc, char **argv)
 {
-    const char *target = NULL, *ca = NULL, *cert = NULL, *key = NULL, *method = NULL;
-    const char *citizens_path = NULL, *model = "", *server_name = "localhost";
+    static const struct option opts[] = {TC_CLIENT_LONG_OPTIONS,
+                                         {"method", required_argument, NULL, O_METHOD},
+                                         {"citizens", required_argument, NULL, O_CITIZENS},
+                                         {"model", required_argument, NULL, O_MODEL},
+                                         {"rid-prefix", required_argument, NULL, O_PREFIX},
+                                         {"calls", required_argument, NULL, O_CALLS},
+                                         {"concurrency", required_argument, NULL, O_CONC},
+                                         {"timeout", required_argument, NULL, O_TIMEOUT},
+                                         {"channels", required_argument, NULL, O_CHANNELS},
+                                         {0, 0, 0, 0}};
+    tc_client_options o = {.server_name = "localhost"};
+    const char *method = NULL, *citizens_path = NULL, *model = "";
     char prefix_buf[64];
     const char *prefix = NULL;
     long calls = 1000, concurrency = 16, timeout_ms = 10000, channels = 1;
-    for (int i = 1; i < argc; i += 2) { /* every option takes a value */
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int bad = v == NULL;
-        if (strcmp(a, "--target") == 0 && v) target = v;
-        else if (strcmp(a, "--ca") == 0 && v) ca = v;
-        else if (strcmp(a, "--cert") == 0 && v) cert = v;
-        else if (strcmp(a, "--key") == 0 && v) key = v;
-        else if (strcmp(a, "--method") == 0 && v) method = v;
-        else if (strcmp(a, "--citizens") == 0 && v) citizens_path = v;
-        else if (strcmp(a, "--model") == 0 && v) model = v;
-        else if (strcmp(a, "--rid-prefix") == 0 && v) prefix = v;
-        else if (strcmp(a, "--server-name") == 0 && v) server_name = v;
-        else if (strcmp(a, "--calls") == 0 && v) bad = number(v, 1, CALLS_MAX, &calls);
-        else if (strcmp(a, "--concurrency") == 0 && v)
-            bad = number(v, 1, CONCURRENCY_MAX, &concurrency);
-        else if (strcmp(a, "--timeout") == 0 && v) bad = number(v, 1, 3600000, &timeout_ms);
-        else if (strcmp(a, "--channels") == 0 && v) bad = number(v, 1, CHANNELS_MAX, &channels);
-        else bad = 1;
+    int opt;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int bad = 0;
+        if (tc_client_option(&o, opt, optarg))
+            continue;
+        switch (opt) {
+        case O_METHOD: method = optarg; break;
+        case O_CITIZENS: citizens_path = optarg; break;
+        case O_MODEL: model = optarg; break;
+        case O_PREFIX: prefix = optarg; break;
+        case O_CALLS: bad = number(optarg, 1, CALLS_MAX, &calls); break;
+        case O_CONC: bad = number(optarg, 1, CONCURRENCY_MAX, &concurrency); break;
+        case O_TIMEOUT: bad = number(optarg, 1, 3600000, &timeout_ms); break;
+        case O_CHANNELS: bad = number(optarg, 1, CHANNELS_MAX, &channels); break;
+        default: bad = 1; break;
+        }
         if (bad) {
-            fprintf(stderr, "fault_load: bad option '%s'\n%s", a, usage);
+            fprintf(stderr, "fault_load: bad option '%s'\n%s", argv[optind - 1], usage);
             return 1;
         }
     }
     const char *path = method != NULL ? method_path(method) : NULL;
-    if (target == NULL || ca == NULL || cert == NULL || key == NULL || path == NULL ||
+    if (o.target == NULL || o.ca_file == NULL || o.cert_file == NULL || o.key_file == NULL ||
+        path == NULL ||
         (strcmp(method, "score") == 0 && citizens_path == NULL)) {
         fputs(usage, stderr);
         return 1;
@@ -230,8 +242,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "fault_load: out of memory\n");
         return 1;
     }
-    tc_client_options o = {.target = target, .ca_file = ca, .cert_file = cert, .key_file = key,
-                           .server_name = server_name};
     for (long c = 0; c < channels; c++)
         if (tc_client_open(&o, &clients[c], &err) != TC_OK) {
             fprintf(stderr, "fault_load: %s\n", err.msg);

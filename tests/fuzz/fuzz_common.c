@@ -18,7 +18,7 @@ static _Noreturn void setup_failed(const tc_error *err)
     abort();
 }
 
-/* As every program of tinchap does at start-up (DESIGN.md): GSL returns errors, never aborts. */
+/* As every program of tinchap does at start-up: GSL returns errors, never aborts. */
 static void setup(void)
 {
     static int done;

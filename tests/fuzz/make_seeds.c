@@ -272,22 +272,31 @@ static void steward_requests(void)
     g.institution = "bank-a";
     g.purpose = "loan-origination";
     g.consent_ref = "VNEID-00000001";
-    g.granted_at = "2026-01-01T00:00:00Z";
-    g.expires_at = "2099-01-01";
+    Google__Protobuf__Timestamp granted = GOOGLE__PROTOBUF__TIMESTAMP__INIT,
+                                expires = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+    granted.seconds = 1767225600; /* 2026-01-01 */
+    expires.seconds = 4070908800; /* 2099-01-01 */
+    g.granted_at = &granted;
+    g.expires_at = &expires;
     steward_seed("grant-valid", 1, &g.base);
-    g.granted_at = "2026-01-01T00:00:00.250Z";
+    granted.nanos = 250000000;
     steward_seed("grant-fraction", 1, &g.base);
-    g.expires_at = "2025-12-31";
+    expires.seconds = 1767139200; /* 2025-12-31: before the grant */
     steward_seed("grant-expires-first", 1, &g.base);
-    g.expires_at = "2099-02-30";
+    expires.seconds = -5; /* before 1970 */
     steward_seed("grant-bad-date", 1, &g.base);
+    g.expires_at = NULL;
+    steward_seed("grant-no-expiry", 1, &g.base);
 
     Tinchap__V1__RevokeConsentRequest v = TINCHAP__V1__REVOKE_CONSENT_REQUEST__INIT;
     v.citizen_id = "079190000002";
     v.institution = "bank-b";
     v.purpose = "loan-origination";
     steward_seed("revoke-now", 2, &v.base);
-    v.revoked_at = "2026-06-01T12:30:00.123456Z";
+    Google__Protobuf__Timestamp revoked = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+    revoked.seconds = 1780317000; /* 2026-06-01T12:30:00Z */
+    revoked.nanos = 123456000;
+    v.revoked_at = &revoked;
     steward_seed("revoke-at", 2, &v.base);
     v.institution = "Bank B";
     steward_seed("revoke-bad-institution", 2, &v.base);

@@ -4,7 +4,7 @@
 #   tests/fuzz/run.sh [SECONDS_PER_TARGET] [TARGET...]
 #
 # SECONDS_PER_TARGET defaults to 30; targets run FUZZ_JOBS at a time (default: the number of
-# cores, at most 2), so on a 2-core machine the 8 targets take about 2 minutes after the build.
+# cores, at most 2), so on a 2-core machine the 9 targets take about 2 minutes after the build.
 # Each target starts from its seed corpus and its regression inputs (tests/fuzz/corpus/<target>,
 # tests/fuzz/regressions/<target>, both read only) and from what earlier runs on this machine
 # found (build-fuzz/corpus/<target>, where new inputs go). Any crash, leak, timeout or
@@ -17,7 +17,7 @@ root=$(cd "$here/../.." && pwd)
 build="$root/build-fuzz"
 seconds=${1:-30}
 shift || true
-all=(id catalog model record csv_row score_request steward_request train_spec)
+all=(id catalog model record csv_row score_request steward_request train_spec pb_json)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 jobs=${FUZZ_JOBS:-$(nproc)}
@@ -33,7 +33,7 @@ max_len() {
     case "$1" in
     id) echo 64 ;;
     score_request) echo 1024 ;;
-    record | csv_row | steward_request) echo 4096 ;;
+    record | csv_row | steward_request | pb_json) echo 4096 ;;
     train_spec) echo 8192 ;;
     catalog) echo 16384 ;;
     model) echo 24576 ;;

@@ -19,6 +19,7 @@ import time
 import unittest
 
 import grpc
+from google.protobuf import timestamp_pb2
 
 sys.path.insert(0, os.path.dirname(__file__))
 from service_client import Client, metric as scrape, scoring_pb2, steward_pb2  # noqa: E402
@@ -67,16 +68,15 @@ def padded(msg, size):
     raise AssertionError("cannot pad to %d" % size)
 
 
-def micros(rfc3339):
-    """2026-11-24T09:30:15.123456Z -> microseconds since the epoch."""
-    t = datetime.datetime.strptime(rfc3339, "%Y-%m-%dT%H:%M:%S.%fZ")
-    t = t.replace(tzinfo=datetime.timezone.utc)
-    return int(t.timestamp()) * 1000000 + t.microsecond
+def micros(t):
+    """A Timestamp -> microseconds since the epoch."""
+    return t.seconds * 1000000 + t.nanos // 1000
 
 
 def second(s):
-    return datetime.datetime.fromtimestamp(s, datetime.timezone.utc).strftime(
-        "%Y-%m-%dT%H:%M:%SZ")
+    t = timestamp_pb2.Timestamp()
+    t.seconds = s
+    return t
 
 
 def code_of(fn):
@@ -176,7 +176,8 @@ class LimitsTest(unittest.TestCase):
         self.assertEqual(ranged, in_range)
         self.assertGreater(len(ranged), 0)
         # what is not a page or a limit
-        for bad in (dict(limit=1001), dict(page_token="p-not-a-token"), {"from": "yesterday"}):
+        before_1970 = timestamp_pb2.Timestamp(seconds=-1)
+        for bad in (dict(limit=1001), dict(page_token="p-not-a-token"), {"from": before_1970}):
             self.assertEqual(code_of(lambda: list_(**bad)), grpc.StatusCode.INVALID_ARGUMENT, bad)
         # the limit refills: bank-b is answered (and audited) again
         time.sleep(1.0)

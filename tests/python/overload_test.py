@@ -202,7 +202,7 @@ mute_channel = grpc.secure_channel(
              ("grpc.http2.lookahead_bytes", 1024), ("grpc.http2.bdp_probe", 0)])
 mute = scoring_pb2_grpc.ScoringStub(mute_channel)
 models = mute.ListModels(scoring_pb2.ListModelsRequest(), timeout=5)
-champion = [m.name for m in models.models if m.status == "champion"][0]
+champion = [m.name for m in models.models if m.status == scoring_pb2.MODEL_STATUS_CHAMPION][0]
 stall.set()
 time.sleep(0.2)
 t_stall = time.monotonic()

@@ -20,7 +20,7 @@ import unittest
 import grpc
 
 sys.path.insert(0, os.path.dirname(__file__))
-from service_client import (Client, admin_pb2, citizen_record, days_from_now,  # noqa: E402
+from service_client import (Client, admin_pb2, citizen_record, ts,  # noqa: E402
                             diagnostics_pb2, health_pb2, scorable, scoring_pb2, steward_pb2,
                             text_fields)
 
@@ -71,7 +71,7 @@ METHODS = [
     ("/tinchap.v1.Steward/PutCitizens", "steward", True, lambda: full_record(CITIZEN)),
     ("/tinchap.v1.Steward/GrantConsent", "steward", False, lambda: steward_pb2.GrantConsentRequest(
         citizen_id=CITIZEN, institution="bank-c", purpose="loan-origination",
-        consent_ref="VNEID-C1", granted_at=days_from_now(-1), expires_at=days_from_now(365))),
+        consent_ref="VNEID-C1", granted_at=ts(-1), expires_at=ts(365))),
     ("/tinchap.v1.Steward/RevokeConsent", "steward", False,
      lambda: steward_pb2.RevokeConsentRequest(citizen_id=CITIZEN, institution="bank-c",
                                               purpose="loan-origination")),
@@ -104,15 +104,19 @@ class PrivacyTest(unittest.TestCase):
                                                           streaming)
                     self.assertIsNone(DIGITS12.search(details), "%s %s: %s" % (method, path,
                                                                                details))
+                    # nor in the structured details of the refusal (reason, fields, metadata)
+                    self.assertIsNone(DIGITS12.search(repr(self.c[who].last_error)),
+                                      "%s %s: %s" % (method, path, self.c[who].last_error))
                     sent += 1
-        self.assertGreaterEqual(sent, 2 * 25)
+        # every text field of every method, twice: times are Timestamps now, not text
+        self.assertGreaterEqual(sent, 2 * 23)
 
     def test_2_a_consent_reference_that_embeds_the_id(self):
         st, b = self.c["steward"], self.c["bank-b"]
         ref = "CCCD-" + OTHER
         st.steward.GrantConsent(steward_pb2.GrantConsentRequest(
             citizen_id=OTHER, institution="bank-b", purpose="loan-origination", consent_ref=ref,
-            granted_at=days_from_now(-1), expires_at=days_from_now(365)), timeout=5)
+            granted_at=ts(-1), expires_at=ts(365)), timeout=5)
         fields = dict(citizen_id=OTHER, purpose="loan-origination", product="unsecured-consumer")
         r = b.score(request_id=rid(), consent_ref=ref, **fields)
         self.assertEqual(len(r.inquiry_id), 24)

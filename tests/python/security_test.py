@@ -17,7 +17,7 @@ import unittest
 import grpc
 
 sys.path.insert(0, os.path.dirname(__file__))
-from service_client import (Client, admin_pb2, days_from_now, health_pb2,  # noqa: E402
+from service_client import (Client, admin_pb2, health_pb2, ts,  # noqa: E402
                             scoring_pb2, steward_pb2)
 
 PORT = int(os.environ["TC_PORT"])
@@ -135,10 +135,10 @@ class SecurityTest(unittest.TestCase):
             ("ID as a health service", nf, lambda: a.health("svc" + CITIZEN)),
             ("steward: bad ID", inv, lambda: st.steward.EraseCitizen(
                 steward_pb2.EraseCitizenRequest(citizen_id=CITIZEN + "1"), timeout=5)),
-            ("steward: ID as a time", inv, lambda: st.steward.GrantConsent(
+            ("steward: ID as an institution", inv, lambda: st.steward.GrantConsent(
                 steward_pb2.GrantConsentRequest(
-                    citizen_id=CITIZEN, institution="bank-z", purpose="loan-origination",
-                    consent_ref="R1", granted_at=CITIZEN, expires_at=days_from_now(365)), timeout=5)),
+                    citizen_id=CITIZEN, institution="bank-" + CITIZEN, purpose="loan-origination",
+                    consent_ref="R1", granted_at=ts(-1), expires_at=ts(365)), timeout=5)),
             ("steward: revoke what is not there", nf, lambda: st.steward.RevokeConsent(
                 steward_pb2.RevokeConsentRequest(citizen_id=UNKNOWN, institution="bank-a",
                                                  purpose="loan-origination"), timeout=5)),

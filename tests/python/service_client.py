@@ -17,28 +17,70 @@ import grpc
 
 API = os.path.join(os.path.dirname(__file__), "..", "..", "api")
 PROTOS = ["tinchap/v1/scoring.proto", "tinchap/v1/steward.proto", "tinchap/v1/admin.proto",
-          "tinchap/v1/diagnostics.proto", "grpc/health/v1/health.proto"]
+          "tinchap/v1/diagnostics.proto", "tinchap/v1/errors.proto", "grpc/health/v1/health.proto",
+          "google/rpc/status.proto", "google/rpc/error_details.proto"]
 
 
 def _generate():
     out = tempfile.mkdtemp(prefix="tinchap-py-")
     subprocess.run([sys.executable, "-m", "grpc_tools.protoc", "-I" + API, "--python_out=" + out,
                     "--grpc_python_out=" + out] + PROTOS, check=True)
-    # The package "grpc" of the health protocol would shadow grpcio's own: load those modules
-    # by path instead of by package.
+    # The package "grpc" of the health protocol would shadow grpcio's own, and "google" is
+    # protobuf's: load those modules by path instead of by package.
     sys.path.insert(0, out)
-    spec = importlib.util.spec_from_file_location(
-        "tinchap_health_pb2", os.path.join(out, "grpc", "health", "v1", "health_pb2.py"))
-    health = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(health)
-    return out, health
+    return out, [_by_path(out, p) for p in ("grpc/health/v1/health_pb2.py",
+                                             "google/rpc/status_pb2.py",
+                                             "google/rpc/error_details_pb2.py")]
 
 
-_OUT, health_pb2 = _generate()
+def _by_path(out, rel):
+    name = "tinchap_" + rel.replace("/", "_")[:-3]
+    spec = importlib.util.spec_from_file_location(name, os.path.join(out, rel))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+_OUT, (health_pb2, status_pb2, error_details_pb2) = _generate()
 from tinchap.v1 import admin_pb2, admin_pb2_grpc  # noqa: E402
 from tinchap.v1 import diagnostics_pb2  # noqa: E402
 from tinchap.v1 import scoring_pb2, scoring_pb2_grpc  # noqa: E402
 from tinchap.v1 import steward_pb2, steward_pb2_grpc  # noqa: E402
+from google.protobuf import timestamp_pb2  # noqa: E402
+
+
+def ts(days=0, when=None):
+    """A google.protobuf.Timestamp `days` from now (negative: ago), or of the datetime `when`."""
+    t = timestamp_pb2.Timestamp()
+    t.FromDatetime(when or datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+                   + datetime.timedelta(days=days))
+    return t
+
+
+def error_details(e):
+    """The google.rpc.Status an RpcError carries, read as any client reads it: from the
+    "grpc-status-details-bin" trailer. A dict: code, message, reason, domain, metadata,
+    violations [(field, description)], retry_s (None without RetryInfo); None if there is none."""
+    raw = dict(e.trailing_metadata() or ()).get("grpc-status-details-bin")
+    if raw is None:
+        return None
+    st = status_pb2.Status.FromString(raw)
+    out = {"code": st.code, "message": st.message, "reason": None, "domain": None,
+           "metadata": {}, "violations": [], "retry_s": None}
+    for any_ in st.details:
+        if any_.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            any_.Unpack(info)
+            out.update(reason=info.reason, domain=info.domain, metadata=dict(info.metadata))
+        elif any_.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            any_.Unpack(bad)
+            out["violations"] = [(v.field, v.description) for v in bad.field_violations]
+        elif any_.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            r = error_details_pb2.RetryInfo()
+            any_.Unpack(r)
+            out["retry_s"] = r.retry_delay.ToTimedelta().total_seconds()
+    return out
 
 
 def days_from_now(days):
@@ -158,7 +200,9 @@ class Client:
 
     def send_wire(self, method, wire, streaming=False, timeout=10):
         """Call method with an encoded request (a client stream of one message when streaming):
-        (status code, details)."""
+        (status code, details). The google.rpc.Status of a failure is kept in self.last_error
+        (service_client.error_details's dict, or None)."""
+        self.last_error = None
         try:
             if streaming:
                 self.channel.stream_unary(method)(iter([wire]), timeout=timeout,
@@ -166,6 +210,7 @@ class Client:
             else:
                 self.channel.unary_unary(method)(wire, timeout=timeout, metadata=self.md)
         except grpc.RpcError as e:
+            self.last_error = error_details(e)
             return e.code(), e.details() or ""
         return grpc.StatusCode.OK, ""
 

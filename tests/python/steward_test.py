@@ -16,7 +16,7 @@ import unittest
 import grpc
 
 sys.path.insert(0, os.path.dirname(__file__))
-from service_client import Client, citizen_record, days_from_now, steward_pb2  # noqa: E402
+from service_client import Client, citizen_record, steward_pb2, ts  # noqa: E402
 
 PORT = int(os.environ["TC_PORT"])
 PKI = os.environ["TC_PKI"]
@@ -97,26 +97,27 @@ class StewardTest(unittest.TestCase):
         c, _ = A_ONLY[2]
         grant = lambda ref: self.st.steward.GrantConsent(steward_pb2.GrantConsentRequest(  # noqa
             citizen_id=c, institution="bank-b", purpose=PURPOSE, consent_ref=ref,
-            granted_at=days_from_now(-2), expires_at=days_from_now(300)), timeout=5)
+            granted_at=ts(-2), expires_at=ts(300)), timeout=5)
         grant("VNEID-B1")
         grant("VNEID-B2")  # replaces B1, which stays in the history
         self.st.steward.RevokeConsent(steward_pb2.RevokeConsentRequest(
             citizen_id=c, institution="bank-a", purpose=PURPOSE), timeout=5)
         got = self.st.steward.ListConsents(steward_pb2.ListConsentsRequest(citizen_id=c),
                                            timeout=5).consents
-        states = sorted((e.institution, e.consent_ref, e.state, e.replaced_at != "")
+        states = sorted((e.institution, e.consent_ref, e.state, e.HasField("replaced_at"))
                         for e in got if e.institution in ("bank-a", "bank-b"))
         self.assertEqual(states, sorted([
-            ("bank-a", A_ONLY[2][1], "revoked", False),
-            ("bank-b", "VNEID-B2", "valid", False),
-            ("bank-b", "VNEID-B1", "replaced", True)]))
+            ("bank-a", A_ONLY[2][1], steward_pb2.CONSENT_STATE_REVOKED, False),
+            ("bank-b", "VNEID-B2", steward_pb2.CONSENT_STATE_VALID, False),
+            ("bank-b", "VNEID-B1", steward_pb2.CONSENT_STATE_REPLACED, True)]))
         for e in got:
-            self.assertTrue(e.granted_at.endswith("Z") and e.expires_at.endswith("Z"))
+            self.assertTrue(e.HasField("granted_at") and e.HasField("expires_at"))
+            self.assertLess(e.granted_at.seconds, e.expires_at.seconds)
         # an expired consent shows as such
         old = self.st.steward.ListConsents(steward_pb2.ListConsentsRequest(
             citizen_id=EXPIRED["citizen_id"]), timeout=5).consents
-        self.assertIn("expired", [e.state for e in old
-                                  if e.institution == EXPIRED["institution"]])
+        self.assertIn(steward_pb2.CONSENT_STATE_EXPIRED,
+                      [e.state for e in old if e.institution == EXPIRED["institution"]])
         # revoking what is not there writes nothing
         self.assertEqual(status_of(lambda: self.st.steward.RevokeConsent(
             steward_pb2.RevokeConsentRequest(citizen_id=c, institution="bank-z",

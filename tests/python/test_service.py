@@ -9,6 +9,7 @@ Environment (set by tests/cli/service.sh, which starts the server):
 import csv
 import datetime
 import json
+import math
 import os
 import shutil
 import signal
@@ -19,8 +20,8 @@ import unittest
 
 import grpc
 
-from service_client import (Client, admin_pb2, citizen_record, days_from_now, scoring_pb2,
-                            steward_pb2)
+from service_client import (Client, admin_pb2, citizen_record, error_details, scoring_pb2,
+                            steward_pb2, ts)
 
 PORT = int(os.environ["TC_PORT"])
 PKI = os.environ["TC_PKI"]
@@ -113,6 +114,17 @@ def status_of(fn):
     return grpc.StatusCode.OK, ""
 
 
+def refusal(fn):
+    """(code, message, the google.rpc.Status's details as service_client.error_details reads
+    them, and the raw trailer bytes) of a call that fails."""
+    try:
+        fn()
+    except grpc.RpcError as e:
+        raw = dict(e.trailing_metadata() or ()).get("grpc-status-details-bin")
+        return e.code(), e.details(), error_details(e), raw
+    raise AssertionError("the call succeeded")
+
+
 def full_record(citizen):
     """The citizen's attribute record as loaded, as a CitizenRecord message."""
     return citizen_record(os.path.join(DIR, "data", "population.csv"),
@@ -155,57 +167,107 @@ class ServiceTest(unittest.TestCase):
             self.assertTrue(r.pd_low <= r.pd <= r.pd_high)
             self.assertEqual(len(r.inquiry_id), 24)
             self.assertFalse(r.replayed)
-            self.assertTrue(r.scored_at.endswith("Z"))
+            self.assertGreater(r.scored_at.seconds, 1.7e9)
+            self.assertEqual(r.scored_at.nanos % 1000, 0)  # microseconds
             # least data: the answer carries no attribute values and no ID
             self.assertNotIn(citizen.encode(), r.SerializeToString())
 
     def test_03_models(self):
         models = self.a.scoring.ListModels(scoring_pb2.ListModelsRequest(), timeout=5)
-        champions = [m for m in models.models if m.status == "champion"]
+        champions = [m for m in models.models if m.status == scoring_pb2.MODEL_STATUS_CHAMPION]
         self.assertEqual(len(champions), 1)
+        self.assertEqual(champions[0].kind, scoring_pb2.MODEL_KIND_SCORECARD)
         self.assertGreaterEqual(models.generation, 1)
         d = self.a.scoring.GetModel(scoring_pb2.GetModelRequest(name=champions[0].name), timeout=5)
         self.assertEqual(d.summary.name, champions[0].name)
-        self.assertGreater(len(d.characteristics), 10)
-        self.assertGreater(len(d.grades), 2)
+        with open(champion_file()) as f:
+            doc = json.load(f)
+        with open(os.path.join(MODELS, "catalog.json")) as f:
+            catalog = {a["name"]: a for a in json.load(f)["attributes"]}
+        self.assertEqual(d.summary.created_at.ToDatetime(),
+                         datetime.datetime.fromisoformat(doc["created_at"]))
         self.assertNotIn("gender", [c.attribute for c in d.characteristics])
         codes = {r.code for r in d.reasons}
-        for c in d.characteristics:
+        # the whole scorecard: every bin with its points, values and unit, as the file has it
+        self.assertEqual([c.attribute for c in d.characteristics],
+                         [c["attribute"] for c in doc["characteristics"]])
+        for c, fc in zip(d.characteristics, doc["characteristics"]):
+            attr = catalog[c.attribute]
             self.assertIn(c.reason_code, codes)
-            self.assertGreater(len(c.bins), 0)
-        card = json.loads(d.model_card_json)
-        self.assertEqual(card["name"], d.summary.name)
-        # the file's model card, figures as written, for a bank's model-risk review
-        with open(champion_file()) as f:
-            file_card = json.load(f)["model_card"]
-        self.assertEqual({k: card[k] for k in file_card}, file_card)
-        figures = card["validation"]["validation"]
-        self.assertAlmostEqual(figures["gini"], 2 * figures["auc"] - 1, delta=0.01)
-        for k in ("rows", "events", "ks", "brier", "hl_p"):
-            self.assertIn(k, figures)
-        self.assertIn("psi_score", card["validation"])
-        self.assertEqual(status_of(lambda: self.a.scoring.GetModel(
-            scoring_pb2.GetModelRequest(name="nope"), timeout=5))[0], grpc.StatusCode.NOT_FOUND)
+            self.assertEqual(c.unit, attr.get("unit", ""))
+            self.assertEqual(c.label, fc.get("label") or attr["description"]["en"])
+            self.assertEqual(c.coefficient, fc["coefficient"])
+            self.assertEqual([b.points for b in c.bins], [b["points"] for b in fc["bins"]])
+            self.assertEqual(c.max_points, max(b["points"] for b in fc["bins"]))
+            for b, fb in zip(c.bins, fc["bins"]):
+                if "levels" in fb:
+                    self.assertEqual(b.kind, scoring_pb2.BIN_KIND_LEVELS)
+                    self.assertEqual(list(b.levels), [str(v).lower() for v in fb["levels"]])
+                elif fb.get("missing"):
+                    self.assertEqual((b.kind, b.description), (scoring_pb2.BIN_KIND_MISSING,
+                                                               "missing"))
+                elif "special" in fb:
+                    self.assertEqual(list(b.special_values), fb["special"])
+                else:
+                    self.assertEqual(b.kind, scoring_pb2.BIN_KIND_INTERVAL)
+                    self.assertEqual((b.has_lower, b.has_upper),
+                                     (fb.get("lower") is not None, fb.get("upper") is not None))
+                    self.assertEqual((b.lower, b.upper), (fb.get("lower") or 0,
+                                                          fb.get("upper") or 0))
+                    if attr.get("unit"):
+                        self.assertTrue(b.description.endswith(" " + attr["unit"]), b.description)
+        # every grade with the PD range its scores imply through the scaling
+        sc = doc["scaling"]
+        factor = sc["pdo"] / math.log(2)
+        offset = sc["points"] - factor * math.log(sc["odds"])
+
+        def pd_at(score):
+            return 1 / (1 + math.exp(-(offset - score) / factor))
+        self.assertEqual([g.grade for g in d.grades], [g["grade"] for g in doc["grades"]])
+        for i, (g, fg) in enumerate(zip(d.grades, doc["grades"])):
+            top = doc["score_bounds"]["max"] if i == 0 else doc["grades"][i - 1]["min_score"]
+            self.assertEqual((g.min_score, g.max_score), (fg["min_score"], top))
+            self.assertAlmostEqual(g.pd_low, 0 if i == 0 else pd_at(top), delta=1e-12)
+            self.assertAlmostEqual(g.pd_high, 1 if i == len(d.grades) - 1
+                                   else pd_at(fg["min_score"]), delta=1e-12)
+            self.assertLess(g.pd_low, g.pd_high)
+        # the file's model card as typed fields, for a bank's model-risk review
+        card, fcard = d.model_card, doc["model_card"]
+        self.assertEqual(card.intended_use, fcard["intended_use"])
+        self.assertEqual(list(card.limitations), fcard["limitations"])
+        td = fcard["training_data"]
+        self.assertEqual((card.training_data.rows, card.training_data.events),
+                         (td["rows"], td["events"]))
+        self.assertEqual(card.training_data.to.ToDatetime().date().isoformat(), td["to"])
+        for name in ("development", "validation"):
+            got, want = getattr(card.validation, name), fcard["validation"][name]
+            self.assertEqual((got.rows, got.auc, got.gini, got.ks, got.brier),
+                             (want["rows"], want["auc"], want["gini"], want["ks"], want["brier"]))
+            self.assertEqual((got.has_hl_p, got.hl_p), ("hl_p" in want, want.get("hl_p", 0)))
+        self.assertEqual(card.validation.psi_score, fcard["validation"]["psi_score"])
 
     def test_04_probe_resistance(self):
-        """An unknown citizen and one without consent are indistinguishable."""
+        """An unknown citizen and one without consent are indistinguishable, details and all."""
         unknown = "001099" + "987654"  # a valid ID nobody in the database has
         self.assertNotIn(unknown, CONSENTS)
         no_consent = A_ONLY[10]  # known, consented to bank-a only
-        st_unknown = status_of(lambda: self.b.score(**request(unknown, "bank-b")))
-        st_other = status_of(lambda: self.b.score(**request(no_consent, "bank-b")))
+        st_unknown = refusal(lambda: self.b.score(**request(unknown, "bank-b")))
+        st_other = refusal(lambda: self.b.score(**request(no_consent, "bank-b")))
         self.assertEqual(st_unknown[0], grpc.StatusCode.PERMISSION_DENIED)
+        self.assertEqual(st_unknown[2]["reason"], "CONSENT_NOT_VALID")
+        self.assertEqual(st_unknown[2]["domain"], "tinchap.v1")
+        # byte for byte: the trailer a client could compare is the same
         self.assertEqual(st_unknown, st_other)
         # bank-b presenting bank-a's consent reference: the same answer
         row = CONSENTS[no_consent]["bank-a"]
-        st_borrowed = status_of(lambda: self.b.score(**request(
+        st_borrowed = refusal(lambda: self.b.score(**request(
             no_consent, "bank-b", consent_ref=row["consent_ref"])))
         self.assertEqual(st_borrowed, st_unknown)
         # a wrong consent reference
-        st_ref = status_of(lambda: self.a.score(**request(no_consent, consent_ref="VNEID-WRONG")))
+        st_ref = refusal(lambda: self.a.score(**request(no_consent, consent_ref="VNEID-WRONG")))
         self.assertEqual(st_ref, st_unknown)
         # another purpose
-        st_purpose = status_of(lambda: self.a.score(**request(no_consent, purpose="marketing")))
+        st_purpose = refusal(lambda: self.a.score(**request(no_consent, purpose="marketing")))
         self.assertEqual(st_purpose, st_unknown)
 
     def test_05_expired_and_revoked(self):
@@ -229,24 +291,50 @@ class ServiceTest(unittest.TestCase):
     def test_06_validation(self):
         c = A_ONLY[0]
         cases = [
-            (dict(citizen_id="12345"), "field 'citizen_id': citizen ID must be 12 digits, got 5 characters"),
-            (dict(citizen_id="003085000001"), "field 'citizen_id': citizen ID digits 1-3 are not a province code"),
-            (dict(request_id=""), "field 'request_id' is required"),
-            (dict(request_id="app 1"), "field 'request_id' may hold only A-Z a-z 0-9 . _ : - { }"),
-            (dict(purpose="Loan Origination"), "field 'purpose'"),
-            (dict(product=""), "field 'product'"),
-            (dict(max_reasons=9), "field 'max_reasons': 9 is more than 8"),
-            (dict(loan_amount_vnd=-1), "field 'loan_amount_vnd': must not be negative"),
+            (dict(citizen_id="12345"), "citizen_id", "citizen ID must be 12 digits, got 5 characters"),
+            (dict(citizen_id="003085000001"), "citizen_id", "citizen ID digits 1-3 are not a province code"),
+            (dict(request_id=""), "request_id", "is required"),
+            (dict(request_id="app 1"), "request_id", "may hold only A-Z a-z 0-9 . _ : - { }"),
+            (dict(purpose="Loan Origination"), "purpose", None),
+            (dict(product=""), "product", None),
+            (dict(max_reasons=9), "max_reasons", "9 is more than 8"),
+            (dict(loan_amount_vnd=-1), "loan_amount_vnd", "must not be negative"),
+            (dict(loan_amount_vnd=10000000001), "loan_amount_vnd",
+             "10000000001 is more than 10000000000 VND"),
+            (dict(model_version=2), "model_version", None),
         ]
-        for extra, msg in cases:
-            code, details = status_of(lambda: self.a.score(**request(c, **extra)))
+        for extra, field, why in cases:
+            code, details, d, _ = refusal(lambda: self.a.score(**request(c, **extra)))
             self.assertEqual(code, grpc.StatusCode.INVALID_ARGUMENT, extra)
-            self.assertIn(msg, details)
+            self.assertEqual(d["reason"], "INVALID_REQUEST")
+            self.assertEqual(len(d["violations"]), 1, d)
+            self.assertEqual(d["violations"][0][0], field)
+            if why is not None:
+                self.assertEqual(d["violations"][0][1], why)
+                self.assertIn("field '%s'" % field, details)
+                self.assertTrue(details.endswith(why), details)
             self.assertNotIn(c, details)
-        code, details = status_of(lambda: self.a.score(**request(c, product="mortgage")))
-        self.assertEqual(code, grpc.StatusCode.NOT_FOUND)
-        code, _ = status_of(lambda: self.a.score(**request(c, model_name="no-such-model")))
-        self.assertEqual(code, grpc.StatusCode.NOT_FOUND)
+        # every bad field, not just the first
+        code, details, d, _ = refusal(lambda: self.a.score(**request(
+            c, citizen_id="12345", purpose="Loan Origination", max_reasons=9, loan_term_months=601)))
+        self.assertEqual([f for f, _ in d["violations"]],
+                         ["citizen_id", "purpose", "max_reasons", "loan_term_months"])
+        self.assertTrue(details.startswith("4 fields are wrong"), details)
+        # a retired model: still there, no longer scoring
+        with open(os.path.join(MODELS, "unsecured-consumer-v1.json")) as f:
+            retired = json.load(f)
+        self.assertEqual(retired["status"], "retired")
+        code, details, d, _ = refusal(lambda: self.a.score(**request(
+            c, model_name=retired["name"], model_version=retired["version"],
+            product=retired["product"])))
+        self.assertEqual((code, d["reason"]), (grpc.StatusCode.FAILED_PRECONDITION, "MODEL_RETIRED"))
+        self.assertIn("retired", details)
+        code, _, d, _ = refusal(lambda: self.a.score(**request(c, product="mortgage")))
+        self.assertEqual((code, d["reason"], d["metadata"]),
+                         (grpc.StatusCode.NOT_FOUND, "PRODUCT_HAS_NO_CHAMPION",
+                          {"product": "mortgage"}))
+        code, _, d, _ = refusal(lambda: self.a.score(**request(c, model_name="no-such-model")))
+        self.assertEqual((code, d["reason"]), (grpc.StatusCode.NOT_FOUND, "MODEL_NOT_FOUND"))
         # an empty message: the request was not sent at all
         code, _ = status_of(lambda: self.a.raw("/tinchap.v1.Scoring/Score", b"\xff\xff\xff"))
         self.assertEqual(code, grpc.StatusCode.INVALID_ARGUMENT)
@@ -315,12 +403,12 @@ class ServiceTest(unittest.TestCase):
         other = A_ONLY[4]
         self.steward.steward.GrantConsent(steward_pb2.GrantConsentRequest(
             citizen_id=other, institution="bank-b", purpose=PURPOSE, consent_ref="VNEID-B-GRANT",
-            granted_at=days_from_now(-1), expires_at=days_from_now(365)), timeout=5)
+            granted_at=ts(-1), expires_at=ts(365)), timeout=5)
         r = self.b.score(**dict(request(other, rid=rid), consent_ref="VNEID-B-GRANT"))
         self.assertFalse(r.replayed)
         # the same request_id for a different request is refused
-        code, details = status_of(lambda: self.a.score(**request(other, rid=rid)))
-        self.assertEqual(code, grpc.StatusCode.ALREADY_EXISTS)
+        code, details, d, _ = refusal(lambda: self.a.score(**request(other, rid=rid)))
+        self.assertEqual((code, d["reason"]), (grpc.StatusCode.ALREADY_EXISTS, "REQUEST_ID_REUSED"))
         # one inquiry, one replay, the bank-b score and the refusal: four records
         after = self.admin.admin.GetStatus(admin_pb2.GetStatusRequest(), timeout=5).inquiries
         self.assertEqual(after - before, 4)
@@ -355,11 +443,14 @@ class ServiceTest(unittest.TestCase):
         for av in bad.attributes:
             if av.name == "household_size":
                 av.int_value = 0
-        code, details = status_of(lambda: self.steward.steward.PutCitizens(iter([rec, bad]),
-                                                                            timeout=10))
+        code, details, d, _ = refusal(lambda: self.steward.steward.PutCitizens(
+            iter([rec, bad, bad]), timeout=10))
         self.assertEqual(code, grpc.StatusCode.INVALID_ARGUMENT)
-        self.assertEqual(details, "record 1: field 'household_size' value '0': out of range "
-                                  "[1, 50]; nothing was written")
+        k = [a.name for a in bad.attributes].index("household_size")
+        self.assertEqual(d["violations"], [
+            ("records[%d].attributes[%d]" % (i, k), "field 'household_size' value '0': out of "
+             "range [1, 50]") for i in (1, 2)])
+        self.assertTrue(details.startswith("nothing was written: 2 fields are wrong"), details)
         self.assertEqual(self.a.score(**request(c)).score, after.score)
         # a citizen with no consent: refused, nothing written
         nobody = steward_pb2.CitizenRecord()
@@ -382,15 +473,17 @@ class ServiceTest(unittest.TestCase):
         inq = self.steward.steward.ListInquiries(
             steward_pb2.ListInquiriesRequest(citizen_id=c), timeout=5).inquiries
         self.assertEqual(len(inq), n_before + 1)
-        self.assertEqual(inq[0].outcome, "PERMISSION_DENIED")
-        self.assertEqual(inq[1].outcome, "scored")
+        self.assertEqual((inq[0].outcome, inq[0].status),
+                         (steward_pb2.INQUIRY_OUTCOME_DENIED, "PERMISSION_DENIED"))
+        self.assertEqual((inq[1].outcome, inq[1].status),
+                         (steward_pb2.INQUIRY_OUTCOME_SCORED, ""))
         self.assertEqual(inq[1].institution, "bank-a")
 
     def test_11_admin(self):
         st = self.admin.admin.GetStatus(admin_pb2.GetStatusRequest(), timeout=5)
         self.assertTrue(st.serving)
         self.assertGreater(st.citizens, 100)
-        self.assertEqual(st.audit_sync, "durable")
+        self.assertEqual(st.audit_sync, admin_pb2.AUDIT_SYNC_DURABLE)
         r = self.admin.admin.ReloadModels(admin_pb2.ReloadModelsRequest(), timeout=10)
         self.assertEqual(r.generation, st.generation + 1)
 

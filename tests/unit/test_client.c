@@ -355,6 +355,17 @@ static void put_records(const char *token, size_t n, int finish, int want_status
         assert_non_null(strstr(msg, want_text));
         assert_null(strstr(msg, W.citizen));
         assert_null(resp);
+        /* every refusal carries its google.rpc.Status; bad records are each named */
+        size_t dlen = 0;
+        const unsigned char *d = tc_client_stream_details(s, &dlen);
+        char lines[4096];
+        assert_true(tc_client_describe(d, dlen, "", lines, sizeof lines) > 0);
+        assert_non_null(strstr(lines, "reason: "));
+        if (want_status == 3) {
+            assert_non_null(strstr(lines, "reason: INVALID_REQUEST (tinchap.v1)"));
+            assert_non_null(strstr(lines, "field 'records[0].attributes': attribute "));
+            assert_null(strstr(lines, W.citizen));
+        }
         /* finishing twice is a misuse, reported as such */
         assert_int_equal(tc_client_stream_finish(s, &resp, &rlen, &status, NULL, 0), TC_EINVAL);
     }
@@ -366,7 +377,7 @@ static void test_stream(void **state)
 {
     (void)state;
     /* validated whole: the first bad record is named, nothing written */
-    put_records(TOKEN_STEWARD, 3, 1, 3, "record 0: attribute");
+    put_records(TOKEN_STEWARD, 3, 1, 3, "field 'records[0].attributes': attribute");
     /* refused before the stream ends; the sends stop failing fast and finish tells why */
     put_records(NULL, 2000, 1, 16, "bearer token");
     put_records(TOKEN_BANK, 10, 1, 7, "steward role");

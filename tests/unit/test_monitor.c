@@ -18,7 +18,7 @@
 #include "tc_api_log.h"
 #include "tc_api_monitor.h"
 #include "tc_file.h"
-#include "tc_metrics.h"
+#include "tc_perf.h"
 #include "tc_model_dev.h"
 #include "tc_registry.h"
 #include "test_util.h"

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tc_json.h"
+#include "tc_schema.h"
 #include "tc_time.h"
 
 typedef struct spec_impl {
@@ -16,32 +17,14 @@ typedef struct spec_impl {
     char *origin;
 } spec_impl;
 
-static int valid_name(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > TC_MODEL_NAME_MAX || s[0] < 'a' || s[0] > 'z')
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-            return 0;
-    return 1;
-}
-
+/* tc_schema_get_enum over a NULL-terminated list of names. */
 static int get_choice(const tc_jctx *c, json_t *obj, const char *key, int required,
                       const char *const names[], const char *expect, int *out, tc_error *err)
 {
-    const char *s = NULL;
-    int rc = tc_json_get_string(c, obj, key, required, 32, &s, err);
-    if (rc != TC_OK || s == NULL)
-        return rc;
-    for (int i = 0; names[i] != NULL; i++)
-        if (strcmp(s, names[i]) == 0) {
-            *out = i;
-            return TC_OK;
-        }
-    char q[48];
-    return tc_json_fail(c, key, err, "'%s' is not one of %s",
-                        tc_error_quote(q, sizeof q, s, strlen(s)), expect);
+    size_t n = 0;
+    while (names[n] != NULL)
+        n++;
+    return tc_schema_get_enum(c, obj, key, required, names, n, expect, out, err);
 }
 
 /* A number field within [lo, hi] (open ends when lo_open / hi_open). */
@@ -96,7 +79,7 @@ static int parse_card(const tc_jctx *c, json_t *model, tc_train_spec *s, tc_erro
     static const char *const keys[] = {"intended_use", "training_data", "limitations", NULL};
     static const char *const fields[] = {"intended_use", "training_data"};
     const char **out[] = {&s->card_intended_use, &s->card_training_data};
-    json_t *card = NULL, *lim = NULL;
+    json_t *card = NULL;
     int rc = tc_json_get_object(c, model, "card", 0, &card, err);
     if (rc != TC_OK || card == NULL)
         return rc;
@@ -110,19 +93,9 @@ static int parse_card(const tc_jctx *c, json_t *model, tc_train_spec *s, tc_erro
         if (*out[i] != NULL && (*out[i])[0] == '\0')
             return tc_json_fail(&cc, fields[i], err, "must not be empty");
     }
-    if ((rc = tc_json_get_array(&cc, card, "limitations", 0, TC_MODEL_CARD_LIMITATIONS_MAX, &lim,
-                                err)) != TC_OK)
+    if ((rc = tc_schema_limitations(&cc, card, s->card_limitations, &s->n_card_limitations, err)) !=
+        TC_OK)
         return rc;
-    tc_jctx lc = tc_jctx_key(&cc, "limitations");
-    for (size_t i = 0; lim != NULL && i < json_array_size(lim); i++) {
-        json_t *item = json_array_get(lim, i);
-        tc_jctx ic = tc_jctx_index(&lc, i);
-        if (!json_is_string(item) || json_string_length(item) == 0 ||
-            json_string_length(item) > TC_MODEL_CARD_TEXT_MAX)
-            return tc_json_fail(&ic, NULL, err, "expected a text of 1 to %d bytes",
-                                TC_MODEL_CARD_TEXT_MAX);
-        s->card_limitations[s->n_card_limitations++] = json_string_value(item);
-    }
     return TC_OK;
 }
 
@@ -140,7 +113,7 @@ static int parse_model(const tc_jctx *root, json_t *doc, tc_train_spec *s, tc_er
     if ((rc = tc_json_expect_object(&c, m, keys, err)) != TC_OK ||
         (rc = tc_json_get_string(&c, m, "name", 1, TC_MODEL_NAME_MAX, &s->name, err)) != TC_OK)
         return rc;
-    if (!valid_name(s->name))
+    if (!tc_schema_name_ok(s->name))
         return tc_json_fail(&c, "name", err,
                             "'%s' is not a name: a lower-case letter, then letters, digits, '-'",
                             s->name);
@@ -149,7 +122,7 @@ static int parse_model(const tc_jctx *root, json_t *doc, tc_train_spec *s, tc_er
             TC_OK)
         return rc;
     s->version = (int)version;
-    if (!valid_name(s->product))
+    if (!tc_schema_name_ok(s->product))
         return tc_json_fail(&c, "product", err,
                             "'%s' is not a product: a lower-case letter, then letters, digits, "
                             "'-'",
@@ -383,58 +356,7 @@ static int parse_scaling(const tc_jctx *root, json_t *doc, tc_train_spec *s, tc_
 
 static int parse_grades(const tc_jctx *root, json_t *doc, tc_train_spec *s, tc_error *err)
 {
-    static const char *const keys[] = {"grade", "min_score", "vi", "en", NULL};
-    json_t *arr = NULL;
-    int rc = tc_json_get_array(root, doc, "grades", 1, TC_MODEL_GRADES_MAX, &arr, err);
-    if (rc != TC_OK)
-        return rc;
-    if (json_array_size(arr) == 0)
-        return tc_json_fail(root, "grades", err, "a model needs at least one grade");
-    tc_jctx gc = tc_jctx_key(root, "grades");
-    s->n_grades = json_array_size(arr);
-    for (size_t i = 0; i < s->n_grades; i++) {
-        tc_jctx c = tc_jctx_index(&gc, i);
-        json_t *g = json_array_get(arr, i);
-        tc_train_grade *gr = &s->grades[i];
-        if ((rc = tc_json_expect_object(&c, g, keys, err)) != TC_OK ||
-            (rc = tc_json_get_string(&c, g, "grade", 1, 4, &gr->grade, err)) != TC_OK ||
-            (rc = tc_json_get_number(&c, g, "min_score", 1, &gr->min_score, err)) != TC_OK ||
-            (rc = tc_json_get_string(&c, g, "vi", 1, 256, &gr->vi, err)) != TC_OK ||
-            (rc = tc_json_get_string(&c, g, "en", 1, 256, &gr->en, err)) != TC_OK)
-            return rc;
-        const char *l = gr->grade;
-        int ok = l[0] >= 'A' && l[0] <= 'Z';
-        for (size_t k = 1; ok && l[k] != '\0'; k++)
-            ok = (l[k] >= 'A' && l[k] <= 'Z') || (l[k] >= '0' && l[k] <= '9') || l[k] == '+' ||
-                 l[k] == '-';
-        if (!ok)
-            return tc_json_fail(&c, "grade", err,
-                                "'%s' is not a grade: an upper-case letter, then up to 3 "
-                                "letters, digits, '+' or '-'",
-                                l);
-        if (gr->vi[0] == '\0' || gr->en[0] == '\0')
-            return tc_json_fail(&c, gr->vi[0] == '\0' ? "vi" : "en", err, "must not be empty");
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(s->grades[j].grade, l) == 0)
-                return tc_json_fail(&c, "grade", err, "'%s' repeats grades[%zu]", l, j);
-        if (i == 0 && gr->min_score > s->score_max)
-            return tc_json_fail(&c, "min_score", err,
-                                "%g is above score_bounds.max %g: no score reaches it",
-                                gr->min_score, s->score_max);
-        if (i > 0 && !(gr->min_score < s->grades[i - 1].min_score))
-            return tc_json_fail(&c, "min_score", err,
-                                "%g is not below grades[%zu].min_score %g: cut-offs must "
-                                "descend from the best grade",
-                                gr->min_score, i - 1, s->grades[i - 1].min_score);
-    }
-    if (s->grades[s->n_grades - 1].min_score > s->score_min) {
-        tc_jctx c = tc_jctx_index(&gc, s->n_grades - 1);
-        return tc_json_fail(&c, "min_score", err,
-                            "%g is above score_bounds.min %g: the lowest grade must cover every "
-                            "score",
-                            s->grades[s->n_grades - 1].min_score, s->score_min);
-    }
-    return TC_OK;
+    return tc_schema_grades(root, doc, s->score_min, s->score_max, s->grades, &s->n_grades, err);
 }
 
 static int parse_special(const tc_jctx *c, json_t *obj, tc_train_attr *ta, tc_error *err)
@@ -758,7 +680,7 @@ int tc_train_spec_set_identity(tc_train_spec *s, const char *name, int version, 
                                tc_error *err)
 {
     if (name != NULL) {
-        if (!valid_name(name))
+        if (!tc_schema_name_ok(name))
             return tc_errorf(err, TC_EINVAL,
                              "name '%.64s' is not a model name: a lower-case letter, then "
                              "letters, digits, '-' (at most %d bytes)",

@@ -1,4 +1,4 @@
-#include "tc_metrics.h"
+#include "tc_perf.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -19,9 +19,9 @@ static int cmp_row(const void *a, const void *b)
     return (x->i > y->i) - (x->i < y->i);
 }
 
-static void hosmer_lemeshow(const row *r, size_t n, tc_metrics *m)
+static void hosmer_lemeshow(const row *r, size_t n, tc_perf *m)
 {
-    size_t G = TC_METRICS_GROUPS;
+    size_t G = TC_PERF_GROUPS;
     double stat = 0;
     int used = 0;
     m->n_groups = 0;
@@ -50,8 +50,8 @@ static void hosmer_lemeshow(const row *r, size_t n, tc_metrics *m)
     m->hl_p = m->hl_df > 0 ? gsl_cdf_chisq_Q(stat, m->hl_df) : NAN;
 }
 
-int tc_metrics_compute(const double *risk, const double *y, const double *w, size_t n,
-                       tc_metrics *out, tc_error *err)
+int tc_perf_compute(const double *risk, const double *y, const double *w, size_t n,
+                       tc_perf *out, tc_error *err)
 {
     memset(out, 0, sizeof *out);
     row *r = malloc((n > 0 ? n : 1) * sizeof *r);
@@ -111,7 +111,7 @@ int tc_metrics_compute(const double *risk, const double *y, const double *w, siz
     out->ks = ks;
     out->ks_at = ks_at;
     /* ROC from the riskiest group down: after each group, (FPR, TPR); thinned evenly. */
-    size_t keep = TC_METRICS_ROC_MAX - 2, step = n_groups / keep + 1, k = 0, gi = 0;
+    size_t keep = TC_PERF_ROC_MAX - 2, step = n_groups / keep + 1, k = 0, gi = 0;
     double tp = 0, fp = 0;
     out->roc_fpr[k] = 0;
     out->roc_tpr[k++] = 0;
@@ -123,7 +123,7 @@ int tc_metrics_compute(const double *risk, const double *y, const double *w, siz
             j--;
         }
         gi++;
-        if (gi % step == 0 && j > 0 && k < TC_METRICS_ROC_MAX - 1) {
+        if (gi % step == 0 && j > 0 && k < TC_PERF_ROC_MAX - 1) {
             out->roc_fpr[k] = fp / W0;
             out->roc_tpr[k++] = tp / W1;
         }

@@ -25,7 +25,7 @@
  * Validation: the rows are split into development and validation — a seeded random split
  *   (MT19937, one uniform draw per row in file order) or out of time by the date column — and
  *   AUC, Gini, KS, Brier, Hosmer–Lemeshow and calibration by decile are computed on both, with
- *   the PSI of the score between them and the CSI of every characteristic (tc_metrics).
+ *   the PSI of the score between them and the CSI of every characteristic (tc_perf).
  *
  * Determinism: the same dataset, spec and options give the same bytes: no clock is read (the
  * model's created_at comes from the options, the spec, or the last date of the data), sums run
@@ -45,7 +45,7 @@
 #include "tc_dataset.h"
 #include "tc_error.h"
 #include "tc_logit.h"
-#include "tc_metrics.h"
+#include "tc_perf.h"
 #include "tc_model.h"
 #include "tc_reasons.h"
 
@@ -74,12 +74,6 @@ typedef struct tc_train_attr {
     tc_missing_term missing;
     double impute_value; /* raw value (level index, 0/1 for bools) */
 } tc_train_attr;
-
-typedef struct tc_train_grade {
-    const char *grade;
-    double min_score;
-    const char *vi, *en;
-} tc_train_grade;
 
 typedef struct tc_train_spec {
     const char *origin;
@@ -118,7 +112,7 @@ typedef struct tc_train_spec {
     tc_reason_method reason_method;
     int reason_count;
     size_t n_grades;
-    tc_train_grade grades[TC_MODEL_GRADES_MAX];
+    tc_grade grades[TC_MODEL_GRADES_MAX]; /* letter, min_score, vi, en */
     size_t n_attrs;
     tc_train_attr attrs[TC_TRAIN_ATTRS_MAX];
 } tc_train_spec;
@@ -198,7 +192,7 @@ typedef struct tc_train_result {
     uint8_t *is_val; /* per row: 1 validation, 0 development */
     /* per row, every row of the dataset */
     double *eta, *pd, *score;
-    tc_metrics dev, val; /* val only with has_validation */
+    tc_perf dev, val; /* val only with has_validation */
     double psi_score;    /* NAN without validation */
     size_t n_psi_bins;
     double psi_cuts[TC_PSI_BINS_MAX];

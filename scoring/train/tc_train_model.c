@@ -12,53 +12,9 @@
 
 #include <jansson.h>
 
+#include "tc_buf.h"
 #include "tc_time.h"
 
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    int failed;
-} sbuf;
-
-static void sb_vadd(sbuf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
-
-static void sb_vadd(sbuf *b, const char *fmt, va_list ap)
-{
-    if (b->failed)
-        return;
-    va_list aq;
-    va_copy(aq, ap);
-    int n =
-        vsnprintf(b->p != NULL ? b->p + b->len : NULL, b->p != NULL ? b->cap - b->len : 0, fmt, aq);
-    va_end(aq);
-    if (n < 0) {
-        b->failed = 1;
-        return;
-    }
-    if (b->p == NULL || b->len + (size_t)n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 65536;
-        while (cap < b->len + (size_t)n + 1)
-            cap *= 2;
-        char *q = realloc(b->p, cap);
-        if (q == NULL) {
-            b->failed = 1;
-            return;
-        }
-        b->p = q;
-        b->cap = cap;
-        vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-    }
-    b->len += (size_t)n;
-}
-
-static void sb_add(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_add(sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    sb_vadd(b, fmt, ap);
-    va_end(ap);
-}
 
 /* Shortest decimal that reads back as v (JSON: never inf or nan; -0 is written 0). */
 static const char *num(char buf[40], double v)
@@ -80,14 +36,14 @@ static const char *num(char buf[40], double v)
 }
 
 /* A JSON string literal, escaped by jansson. */
-static void sb_str(sbuf *b, const char *s)
+static void sb_str(tc_buf *b, const char *s)
 {
     json_t *j = json_string(s);
     char *t = j != NULL ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
     if (t == NULL)
         b->failed = 1;
     else
-        sb_add(b, "%s", t);
+        tc_buf_printf(b, "%s", t);
     free(t);
     json_decref(j);
 }
@@ -102,84 +58,84 @@ double tc_train_round(double x, double unit)
     return unit * round(x / unit);
 }
 
-static void write_bin(sbuf *b, const tc_train_char *c, size_t i, int last)
+static void write_bin(tc_buf *b, const tc_train_char *c, size_t i, int last)
 {
     const tc_bin_stat *bs = &c->bin.bins[i];
     const tc_attr *a = c->attr->attr;
     char n1[40], n2[40], n3[40];
-    sb_add(b, "      {");
+    tc_buf_printf(b, "      {");
     switch (bs->kind) {
     case TC_BIN_INTERVAL:
         if (isinf(bs->lower) && isinf(bs->upper))
-            sb_add(b, "\"lower\": null, ");
+            tc_buf_printf(b, "\"lower\": null, ");
         if (!isinf(bs->lower))
-            sb_add(b, "\"lower\": %s, ", num(n1, bs->lower));
+            tc_buf_printf(b, "\"lower\": %s, ", num(n1, bs->lower));
         if (!isinf(bs->upper))
-            sb_add(b, "\"upper\": %s, ", num(n1, bs->upper));
+            tc_buf_printf(b, "\"upper\": %s, ", num(n1, bs->upper));
         break;
     case TC_BIN_LEVELS: {
         size_t nl = a->type == TC_ATTR_BOOL ? 2 : a->n_levels, k = 0;
-        sb_add(b, "\"levels\": [");
+        tc_buf_printf(b, "\"levels\": [");
         for (size_t l = 0; l < nl; l++) {
             if (!(bs->levels[l / 64] >> (l % 64) & 1))
                 continue;
-            sb_add(b, "%s", k++ ? ", " : "");
+            tc_buf_printf(b, "%s", k++ ? ", " : "");
             if (a->type == TC_ATTR_BOOL)
-                sb_add(b, "%s", l ? "true" : "false");
+                tc_buf_printf(b, "%s", l ? "true" : "false");
             else
                 sb_str(b, a->levels[l]);
         }
-        sb_add(b, "], ");
+        tc_buf_printf(b, "], ");
         break;
     }
     case TC_BIN_SPECIAL:
-        sb_add(b, "\"special\": [%s], ", num(n1, bs->special));
+        tc_buf_printf(b, "\"special\": [%s], ", num(n1, bs->special));
         break;
     case TC_BIN_MISSING:
-        sb_add(b, "\"missing\": true, ");
+        tc_buf_printf(b, "\"missing\": true, ");
         break;
     }
-    sb_add(b, "\"woe\": %s, \"points\": %s}%s\n", num(n2, bs->woe), num(n3, c->points[i]),
+    tc_buf_printf(b, "\"woe\": %s, \"points\": %s}%s\n", num(n2, bs->woe), num(n3, c->points[i]),
            last ? "" : ",");
 }
 
-static void write_logistic_char(sbuf *b, const tc_train_result *r, const tc_train_char *c)
+static void write_logistic_char(tc_buf *b, const tc_train_result *r, const tc_train_char *c)
 {
     const tc_attr *a = c->attr->attr;
     const double *coef = r->fit->coef;
     char n1[40];
     static const char *const tnames[] = {"", "identity", "log1p", "clip", "indicator"};
-    sb_add(b, ", \"transform\": \"%s\"", tnames[c->attr->transform]);
+    tc_buf_printf(b, ", \"transform\": \"%s\"", tnames[c->attr->transform]);
     size_t p = c->param;
     if (c->attr->transform == TC_TRANSFORM_INDICATOR) {
-        sb_add(b, ", \"levels\": [");
+        tc_buf_printf(b, ", \"levels\": [");
         for (size_t k = 0; k < c->n_levels; k++) {
-            sb_add(b, "%s\n      {\"level\": ", k ? "," : "");
+            tc_buf_printf(b, "%s\n      {\"level\": ", k ? "," : "");
             sb_str(b, a->levels[c->levels[k]]);
-            sb_add(b, ", \"coefficient\": %s}", num(n1, coef[p++]));
+            tc_buf_printf(b, ", \"coefficient\": %s}", num(n1, coef[p++]));
         }
-        sb_add(b, "]");
+        tc_buf_printf(b, "]");
     } else {
-        sb_add(b, ", \"coefficient\": %s", num(n1, coef[p++]));
+        tc_buf_printf(b, ", \"coefficient\": %s", num(n1, coef[p++]));
         if (c->attr->transform == TC_TRANSFORM_CLIP) {
             char n2[40];
-            sb_add(b, ", \"clip\": {\"min\": %s, \"max\": %s}", num(n1, c->attr->clip_min),
+            tc_buf_printf(b, ", \"clip\": {\"min\": %s, \"max\": %s}", num(n1, c->attr->clip_min),
                    num(n2, c->attr->clip_max));
         }
     }
     if (!a->missing_allowed)
         return;
     if (c->missing_term) {
-        sb_add(b, ", \"missing\": {\"indicator\": %s}", num(n1, coef[p]));
+        tc_buf_printf(b, ", \"missing\": {\"indicator\": %s}", num(n1, coef[p]));
     } else {
-        sb_add(b, ", \"missing\": {\"impute\": ");
+        tc_buf_printf(b, ", \"missing\": {\"impute\": ");
         if (a->type == TC_ATTR_BOOL)
-            sb_add(b, "%s", c->attr->impute_value != 0 ? "true" : "false");
+            tc_buf_printf(b, "%s", c->attr->impute_value != 0 ? "true" : "false");
         else if (a->type == TC_ATTR_CATEGORY)
             sb_str(b, a->levels[(size_t)c->attr->impute_value]);
         else
-            sb_add(b, "%s", num(n1, c->attr->impute_value));
-        sb_add(b, "}");
+            tc_buf_printf(b, "%s", num(n1, c->attr->impute_value));
+        tc_buf_printf(b, "}");
     }
 }
 
@@ -192,16 +148,16 @@ static const char *figure(char buf[40], double v)
     return num(buf, strtod(t, NULL));
 }
 
-static void write_sample(sbuf *b, const char *key, const tc_metrics *m, int last)
+static void write_sample(tc_buf *b, const char *key, const tc_perf *m, int last)
 {
     char n1[40], n2[40], n3[40], n4[40], n5[40], n6[40];
-    sb_add(b, "      \"%s\": {\"rows\": %zu, \"events\": %s, \"auc\": %s, \"gini\": %s, "
+    tc_buf_printf(b, "      \"%s\": {\"rows\": %zu, \"events\": %s, \"auc\": %s, \"gini\": %s, "
               "\"ks\": %s, \"brier\": %s",
            key, m->rows, num(n1, m->events), figure(n2, m->auc), figure(n3, m->gini),
            figure(n4, m->ks), figure(n5, m->brier));
     if (isfinite(m->hl_p))
-        sb_add(b, ", \"hl_p\": %s", figure(n6, m->hl_p));
-    sb_add(b, "}%s\n", last ? "" : ",");
+        tc_buf_printf(b, ", \"hl_p\": %s", figure(n6, m->hl_p));
+    tc_buf_printf(b, "}%s\n", last ? "" : ",");
 }
 
 static void day_text(int day, char out[TC_TIME_TEXT_LEN])
@@ -212,14 +168,14 @@ static void day_text(int day, char out[TC_TIME_TEXT_LEN])
 
 /* The model card (models/README.md, "Model card"): the spec's words and the figures this run
  * measured, so what a bank's model-risk reviewer reads is what the trainer computed. */
-static void write_card(sbuf *b, const tc_train_result *r)
+static void write_card(tc_buf *b, const tc_train_result *r)
 {
     const tc_train_spec *s = r->spec;
     const tc_dataset *ds = r->data;
     char n1[40];
-    sb_add(b, "  \"model_card\": {\n    \"intended_use\": ");
+    tc_buf_printf(b, "  \"model_card\": {\n    \"intended_use\": ");
     sb_str(b, s->card_intended_use != NULL ? s->card_intended_use : s->description_en);
-    sb_add(b, ",\n    \"training_data\": {\"description\": ");
+    tc_buf_printf(b, ",\n    \"training_data\": {\"description\": ");
     if (s->card_training_data != NULL) {
         sb_str(b, s->card_training_data);
     } else {
@@ -228,7 +184,7 @@ static void write_card(sbuf *b, const tc_train_result *r)
                  s->target);
         sb_str(b, d);
     }
-    sb_add(b, ", \"rows\": %zu, \"events\": %s", ds->n_rows,
+    tc_buf_printf(b, ", \"rows\": %zu, \"events\": %s", ds->n_rows,
            num(n1, r->dev.events + (r->has_validation ? r->val.events : 0)));
     if (ds->day != NULL && ds->n_rows > 0) {
         int lo = ds->day[0], hi = ds->day[0];
@@ -239,28 +195,28 @@ static void write_card(sbuf *b, const tc_train_result *r)
         char from[TC_TIME_TEXT_LEN], to[TC_TIME_TEXT_LEN];
         day_text(lo, from);
         day_text(hi, to);
-        sb_add(b, ", \"from\": \"%s\", \"to\": \"%s\"", from, to);
+        tc_buf_printf(b, ", \"from\": \"%s\", \"to\": \"%s\"", from, to);
     }
-    sb_add(b, "},\n    \"validation\": {\n      \"method\": ");
+    tc_buf_printf(b, "},\n    \"validation\": {\n      \"method\": ");
     sb_str(b, r->split_text);
-    sb_add(b, ", \"date\": ");
+    tc_buf_printf(b, ", \"date\": ");
     sb_str(b, r->created_at);
-    sb_add(b, ",\n");
+    tc_buf_printf(b, ",\n");
     write_sample(b, "development", &r->dev, !r->has_validation);
     if (r->has_validation) {
         write_sample(b, "validation", &r->val, 0);
-        sb_add(b, "      \"psi_score\": %s\n", figure(n1, r->psi_score));
+        tc_buf_printf(b, "      \"psi_score\": %s\n", figure(n1, r->psi_score));
     }
-    sb_add(b, "    }");
+    tc_buf_printf(b, "    }");
     if (s->n_card_limitations > 0) {
-        sb_add(b, ",\n    \"limitations\": [");
+        tc_buf_printf(b, ",\n    \"limitations\": [");
         for (size_t i = 0; i < s->n_card_limitations; i++) {
-            sb_add(b, "%s\n      ", i ? "," : "");
+            tc_buf_printf(b, "%s\n      ", i ? "," : "");
             sb_str(b, s->card_limitations[i]);
         }
-        sb_add(b, "\n    ]");
+        tc_buf_printf(b, "\n    ]");
     }
-    sb_add(b, "\n  },\n");
+    tc_buf_printf(b, "\n  },\n");
 }
 
 /* A share for the development distribution: six significant digits, enough for a PSI (whose
@@ -274,79 +230,79 @@ static const char *share(char buf[40], double part, double whole)
 
 /* The development distribution (models/README.md, "Development distribution"): score deciles,
  * grades and each scorecard characteristic's bins, for live monitoring. */
-static void write_development(sbuf *b, const tc_train_result *r)
+static void write_development(tc_buf *b, const tc_train_result *r)
 {
     const tc_train_spec *s = r->spec;
     char n1[40];
-    sb_add(b, ",\n  \"development\": {\n    \"rows\": %s,\n    \"score\": {\"cuts\": [",
+    tc_buf_printf(b, ",\n  \"development\": {\n    \"rows\": %s,\n    \"score\": {\"cuts\": [",
            num(n1, r->dev_weight));
     for (size_t k = 0; k + 1 < r->n_psi_bins; k++)
-        sb_add(b, "%s%s", k ? ", " : "", num(n1, r->psi_cuts[k]));
-    sb_add(b, "], \"shares\": [");
+        tc_buf_printf(b, "%s%s", k ? ", " : "", num(n1, r->psi_cuts[k]));
+    tc_buf_printf(b, "], \"shares\": [");
     for (size_t k = 0; k < r->n_psi_bins; k++)
-        sb_add(b, "%s%s", k ? ", " : "", share(n1, r->psi_dev[k], r->dev_weight));
-    sb_add(b, "]},\n    \"grades\": [");
+        tc_buf_printf(b, "%s%s", k ? ", " : "", share(n1, r->psi_dev[k], r->dev_weight));
+    tc_buf_printf(b, "]},\n    \"grades\": [");
     for (size_t g = 0; g < s->n_grades; g++)
-        sb_add(b, "%s%s", g ? ", " : "", share(n1, r->grade_dev[g], r->dev_weight));
-    sb_add(b, "]");
+        tc_buf_printf(b, "%s%s", g ? ", " : "", share(n1, r->grade_dev[g], r->dev_weight));
+    tc_buf_printf(b, "]");
     if (r->kind == TC_MODEL_SCORECARD) {
-        sb_add(b, ",\n    \"characteristics\": [");
+        tc_buf_printf(b, ",\n    \"characteristics\": [");
         size_t written = 0;
         for (size_t j = 0; j < r->n_chars; j++) {
             const tc_train_char *c = &r->chars[j];
             if (c->model_index < 0)
                 continue;
-            sb_add(b, "%s\n      {\"attribute\": ", written++ ? "," : "");
+            tc_buf_printf(b, "%s\n      {\"attribute\": ", written++ ? "," : "");
             sb_str(b, c->attr->name);
-            sb_add(b, ", \"shares\": [");
+            tc_buf_printf(b, ", \"shares\": [");
             for (size_t k = 0; k < c->bin.n_bins; k++)
-                sb_add(b, "%s%s", k ? ", " : "", share(n1, c->bin.bins[k].n, c->bin.total_n));
-            sb_add(b, "]}");
+                tc_buf_printf(b, "%s%s", k ? ", " : "", share(n1, c->bin.bins[k].n, c->bin.total_n));
+            tc_buf_printf(b, "]}");
         }
-        sb_add(b, "\n    ]");
+        tc_buf_printf(b, "\n    ]");
     }
-    sb_add(b, "\n  }");
+    tc_buf_printf(b, "\n  }");
 }
 
 int tc_train_model_text(const tc_train_result *r, const char *fingerprint, int with_card,
                         char **text, size_t *len, tc_error *err)
 {
     const tc_train_spec *s = r->spec;
-    sbuf b = {0};
+    tc_buf b = {.first = 1 << 16};
     char n1[40], n2[40], n3[40];
     static const char *const statuses[] = {"champion", "challenger", "retired"};
-    sb_add(&b, "{\n  \"format_version\": 1,\n  \"name\": ");
+    tc_buf_printf(&b, "{\n  \"format_version\": 1,\n  \"name\": ");
     sb_str(&b, s->name);
-    sb_add(&b, ",\n  \"version\": %d,\n  \"kind\": \"%s\",\n  \"product\": ", s->version,
+    tc_buf_printf(&b, ",\n  \"version\": %d,\n  \"kind\": \"%s\",\n  \"product\": ", s->version,
            r->kind == TC_MODEL_SCORECARD ? "scorecard" : "logistic");
     sb_str(&b, s->product);
-    sb_add(&b, ",\n  \"status\": \"%s\",\n  \"created_at\": ", statuses[s->status]);
+    tc_buf_printf(&b, ",\n  \"status\": \"%s\",\n  \"created_at\": ", statuses[s->status]);
     sb_str(&b, r->created_at);
-    sb_add(&b, ",\n  \"description\": {\"vi\": ");
+    tc_buf_printf(&b, ",\n  \"description\": {\"vi\": ");
     sb_str(&b, s->description_vi);
-    sb_add(&b, ", \"en\": ");
+    tc_buf_printf(&b, ", \"en\": ");
     sb_str(&b, s->description_en);
-    sb_add(&b, "},\n  \"training_fingerprint\": ");
+    tc_buf_printf(&b, "},\n  \"training_fingerprint\": ");
     sb_str(&b, fingerprint != NULL ? fingerprint : "none");
-    sb_add(&b, ",\n  \"catalog_hash\": \"%s\",\n", s->catalog->hash_hex);
+    tc_buf_printf(&b, ",\n  \"catalog_hash\": \"%s\",\n", s->catalog->hash_hex);
     if (with_card)
         write_card(&b, r);
-    sb_add(&b, "  \"scaling\": {\"points\": %s, \"odds\": %s, \"pdo\": %s},\n", num(n1, s->points),
+    tc_buf_printf(&b, "  \"scaling\": {\"points\": %s, \"odds\": %s, \"pdo\": %s},\n", num(n1, s->points),
            num(n2, s->odds), num(n3, s->pdo));
-    sb_add(&b, "  \"score_bounds\": {\"min\": %s, \"max\": %s},\n", num(n1, s->score_min),
+    tc_buf_printf(&b, "  \"score_bounds\": {\"min\": %s, \"max\": %s},\n", num(n1, s->score_min),
            num(n2, s->score_max));
-    sb_add(&b, "  \"reasons\": {\"method\": \"max\", \"count\": %d},\n", s->reason_count);
-    sb_add(&b, "  \"intercept\": %s,\n  \"grades\": [\n", num(n1, r->fit->coef[0]));
+    tc_buf_printf(&b, "  \"reasons\": {\"method\": \"max\", \"count\": %d},\n", s->reason_count);
+    tc_buf_printf(&b, "  \"intercept\": %s,\n  \"grades\": [\n", num(n1, r->fit->coef[0]));
     for (size_t g = 0; g < s->n_grades; g++) {
-        sb_add(&b, "    {\"grade\": ");
-        sb_str(&b, s->grades[g].grade);
-        sb_add(&b, ", \"min_score\": %s, \"vi\": ", num(n1, s->grades[g].min_score));
+        tc_buf_printf(&b, "    {\"grade\": ");
+        sb_str(&b, s->grades[g].letter);
+        tc_buf_printf(&b, ", \"min_score\": %s, \"vi\": ", num(n1, s->grades[g].min_score));
         sb_str(&b, s->grades[g].vi);
-        sb_add(&b, ", \"en\": ");
+        tc_buf_printf(&b, ", \"en\": ");
         sb_str(&b, s->grades[g].en);
-        sb_add(&b, "}%s\n", g + 1 < s->n_grades ? "," : "");
+        tc_buf_printf(&b, "}%s\n", g + 1 < s->n_grades ? "," : "");
     }
-    sb_add(&b, "  ],\n  \"characteristics\": [\n");
+    tc_buf_printf(&b, "  ],\n  \"characteristics\": [\n");
     size_t written = 0, n_model = 0;
     for (size_t j = 0; j < r->n_chars; j++)
         n_model += r->chars[j].model_index >= 0;
@@ -354,46 +310,43 @@ int tc_train_model_text(const tc_train_result *r, const char *fingerprint, int w
         const tc_train_char *c = &r->chars[j];
         if (c->model_index < 0)
             continue;
-        sb_add(&b, "    {\"attribute\": ");
+        tc_buf_printf(&b, "    {\"attribute\": ");
         sb_str(&b, c->attr->name);
-        sb_add(&b, ", \"reason_code\": ");
+        tc_buf_printf(&b, ", \"reason_code\": ");
         sb_str(&b, c->attr->reason_code);
         if (c->attr->label[0] != '\0') {
-            sb_add(&b, ", \"label\": ");
+            tc_buf_printf(&b, ", \"label\": ");
             sb_str(&b, c->attr->label);
         }
         if (r->kind == TC_MODEL_SCORECARD) {
-            sb_add(&b, ", \"coefficient\": %s, \"bins\": [\n", num(n1, r->fit->coef[c->param]));
+            tc_buf_printf(&b, ", \"coefficient\": %s, \"bins\": [\n", num(n1, r->fit->coef[c->param]));
             for (size_t i = 0; i < c->bin.n_bins; i++)
                 write_bin(&b, c, i, i + 1 == c->bin.n_bins);
-            sb_add(&b, "    ]}");
+            tc_buf_printf(&b, "    ]}");
         } else {
             write_logistic_char(&b, r, c);
-            sb_add(&b, "}");
+            tc_buf_printf(&b, "}");
         }
-        sb_add(&b, "%s\n", ++written < n_model ? "," : "");
+        tc_buf_printf(&b, "%s\n", ++written < n_model ? "," : "");
     }
-    sb_add(&b, "  ],\n  \"covariance\": {\"parameters\": [");
+    tc_buf_printf(&b, "  ],\n  \"covariance\": {\"parameters\": [");
     for (size_t p = 0; p < r->n_params; p++) {
-        sb_add(&b, "%s", p ? ", " : "");
+        tc_buf_printf(&b, "%s", p ? ", " : "");
         sb_str(&b, r->param_names[p]);
     }
-    sb_add(&b, "],\n    \"matrix\": [\n");
+    tc_buf_printf(&b, "],\n    \"matrix\": [\n");
     for (size_t p = 0; p < r->n_params; p++) {
-        sb_add(&b, "      [");
+        tc_buf_printf(&b, "      [");
         for (size_t q = 0; q < r->n_params; q++)
-            sb_add(&b, "%s%s", q ? ", " : "", num(n1, gsl_matrix_get(r->fit->cov, p, q)));
-        sb_add(&b, "]%s\n", p + 1 < r->n_params ? "," : "");
+            tc_buf_printf(&b, "%s%s", q ? ", " : "", num(n1, gsl_matrix_get(r->fit->cov, p, q)));
+        tc_buf_printf(&b, "]%s\n", p + 1 < r->n_params ? "," : "");
     }
-    sb_add(&b, "    ]}");
+    tc_buf_printf(&b, "    ]}");
     if (with_card && r->n_psi_bins >= 2)
         write_development(&b, r);
-    sb_add(&b, "\n}\n");
-    if (b.failed) {
-        free(b.p);
-        return tc_errorf(err, TC_ENOMEM, "out of memory writing the model");
-    }
-    *text = b.p;
+    tc_buf_printf(&b, "\n}\n");
     *len = b.len;
+    if ((*text = tc_buf_take(&b)) == NULL)
+        return tc_errorf(err, TC_ENOMEM, "out of memory writing the model");
     return TC_OK;
 }

@@ -1,5 +1,6 @@
-/* tc_metrics — how well predicted probabilities of default rank and calibrate, and how far two
- * distributions drifted apart: the statistics a model validator asks for.
+/* tc_perf — a model's performance: how well predicted probabilities of default rank and
+ * calibrate, and how far two distributions drifted apart: the statistics a model validator asks
+ * for. (Not tc_api_metrics, which is the service's Prometheus exposition.)
  *
  * Inputs are a risk value per row (a PD, or anything that orders rows from safest to riskiest),
  * the outcome y ∈ {0, 1} and optional frequency weights (NULL: every row weighs 1).
@@ -25,15 +26,15 @@
  *
  * Functions allocate their scratch (a sort of n rows) and free it; results are plain structs.
  */
-#ifndef TC_METRICS_H
-#define TC_METRICS_H
+#ifndef TC_PERF_H
+#define TC_PERF_H
 
 #include <stddef.h>
 
 #include "tc_error.h"
 
-#define TC_METRICS_GROUPS 10   /* Hosmer–Lemeshow groups and calibration deciles */
-#define TC_METRICS_ROC_MAX 256 /* points kept of the ROC curve */
+#define TC_PERF_GROUPS 10   /* Hosmer–Lemeshow groups and calibration deciles */
+#define TC_PERF_ROC_MAX 256 /* points kept of the ROC curve */
 #define TC_PSI_EPS 1e-4
 #define TC_PSI_BINS_MAX 64
 #define TC_PSI_WATCH 0.1 /* bands: below watch stable, above act act */
@@ -44,7 +45,7 @@ typedef struct tc_calibration_group {
     double pd_min, pd_max;
 } tc_calibration_group;
 
-typedef struct tc_metrics {
+typedef struct tc_perf {
     double n, events; /* weighted */
     size_t rows;
     double auc, gini;
@@ -53,16 +54,16 @@ typedef struct tc_metrics {
     double hl_stat, hl_p;
     int hl_df;
     size_t n_groups;
-    tc_calibration_group groups[TC_METRICS_GROUPS];
+    tc_calibration_group groups[TC_PERF_GROUPS];
     size_t n_roc; /* points from (0,0) to (1,1), risk threshold descending */
-    double roc_fpr[TC_METRICS_ROC_MAX], roc_tpr[TC_METRICS_ROC_MAX];
-} tc_metrics;
+    double roc_fpr[TC_PERF_ROC_MAX], roc_tpr[TC_PERF_ROC_MAX];
+} tc_perf;
 
 /* Everything above for n rows. TC_EINVAL if a target is not 0/1, a weight negative or
  * non-finite, a risk value not finite, or the rows lack events or non-events (AUC and KS are
  * then undefined). */
-int tc_metrics_compute(const double *risk, const double *y, const double *w, size_t n,
-                       tc_metrics *out, tc_error *err);
+int tc_perf_compute(const double *risk, const double *y, const double *w, size_t n,
+                       tc_perf *out, tc_error *err);
 
 /* PSI of actual against expected, both k counts (or weights) per bin, k ≤ TC_PSI_BINS_MAX.
  * Returns 0 when either total is 0. */

@@ -330,6 +330,46 @@ static int check_options(const double *y, const double *w, size_t n, size_t p,
     return TC_OK;
 }
 
+/* The fit's result at the estimate beta, from the factorised information matrix in s. */
+static int fill_result(tc_logit_result *r, solver *s, const double *beta, const tc_logit_options *o,
+                       const pass_stats *st, double ybar, double nobs, int iteration, tc_error *err)
+{
+    size_t p = s->p;
+    /* Covariance: (DHD)⁻¹ scaled back. */
+    if (gsl_linalg_cholesky_invert(s->A) != GSL_SUCCESS) {
+        return tc_errorf(err, TC_ENUMERIC, "inverting the information matrix failed");
+    }
+    r->p = p;
+    r->coef = malloc(p * sizeof(double));
+    r->se = malloc(p * sizeof(double));
+    r->z = malloc(p * sizeof(double));
+    r->pvalue = malloc(p * sizeof(double));
+    r->cov = gsl_matrix_alloc(p, p);
+    if (r->coef == NULL || r->se == NULL || r->z == NULL || r->pvalue == NULL || r->cov == NULL) {
+        return tc_errorf(err, TC_ENOMEM, "out of memory");
+    }
+    for (size_t a = 0; a < p; a++)
+        for (size_t b = 0; b <= a; b++) {
+            double v =
+                gsl_matrix_get(s->A, a, b) * gsl_vector_get(s->d, a) * gsl_vector_get(s->d, b);
+            gsl_matrix_set(r->cov, a, b, v);
+            gsl_matrix_set(r->cov, b, a, v);
+        }
+    for (size_t a = 0; a < p; a++) {
+        r->coef[a] = beta[a];
+        r->se[a] = sqrt(gsl_matrix_get(r->cov, a, a));
+        r->z[a] = beta[a] / r->se[a];
+        r->pvalue[a] = 2 * gsl_cdf_ugaussian_Q(fabs(r->z[a]));
+    }
+    r->loglik = st->ll;
+    r->loglik_null = o->intercept >= 0 ? nobs * (ybar * log(ybar) + (1 - ybar) * log1p(-ybar)) : 0;
+    r->aic = -2 * r->loglik + 2 * (double)p;
+    r->bic = -2 * r->loglik + (double)p * log(nobs);
+    r->nobs = nobs;
+    r->iterations = iteration;
+    return TC_OK;
+}
+
 int tc_logit_fit(const double *X, const double *y, const double *w, size_t n, size_t p,
                  const tc_logit_options *opt, tc_logit_result **out, tc_error *err)
 {
@@ -438,39 +478,8 @@ int tc_logit_fit(const double *X, const double *y, const double *w, size_t n, si
             goto out;
         }
     }
-    /* Covariance: (DHD)⁻¹ scaled back. */
-    if (gsl_linalg_cholesky_invert(s.A) != GSL_SUCCESS) {
-        rc = tc_errorf(err, TC_ENUMERIC, "inverting the information matrix failed");
+    if ((rc = fill_result(r, &s, beta, &o, &st, ybar, nobs, iteration, err)) != TC_OK)
         goto out;
-    }
-    r->p = p;
-    r->coef = malloc(p * sizeof(double));
-    r->se = malloc(p * sizeof(double));
-    r->z = malloc(p * sizeof(double));
-    r->pvalue = malloc(p * sizeof(double));
-    r->cov = gsl_matrix_alloc(p, p);
-    if (r->coef == NULL || r->se == NULL || r->z == NULL || r->pvalue == NULL || r->cov == NULL) {
-        rc = tc_errorf(err, TC_ENOMEM, "out of memory");
-        goto out;
-    }
-    for (size_t a = 0; a < p; a++)
-        for (size_t b = 0; b <= a; b++) {
-            double v = gsl_matrix_get(s.A, a, b) * gsl_vector_get(s.d, a) * gsl_vector_get(s.d, b);
-            gsl_matrix_set(r->cov, a, b, v);
-            gsl_matrix_set(r->cov, b, a, v);
-        }
-    for (size_t a = 0; a < p; a++) {
-        r->coef[a] = beta[a];
-        r->se[a] = sqrt(gsl_matrix_get(r->cov, a, a));
-        r->z[a] = beta[a] / r->se[a];
-        r->pvalue[a] = 2 * gsl_cdf_ugaussian_Q(fabs(r->z[a]));
-    }
-    r->loglik = st.ll;
-    r->loglik_null = o.intercept >= 0 ? nobs * (ybar * log(ybar) + (1 - ybar) * log1p(-ybar)) : 0;
-    r->aic = -2 * r->loglik + 2 * (double)p;
-    r->bic = -2 * r->loglik + (double)p * log(nobs);
-    r->nobs = nobs;
-    r->iterations = iteration;
     *out = r;
     r = NULL;
     rc = TC_OK;

@@ -8,7 +8,7 @@
 #include <gsl/gsl_cdf.h>
 
 #include "model_fixture.h"
-#include "tc_metrics.h"
+#include "tc_perf.h"
 #include "test_util.h"
 
 #define REL 1e-14
@@ -19,9 +19,9 @@ static void test_auc_ks_brier(void **state)
     /* events at 0.2 (tied with a non-event) and 0.4; non-events at 0.1, 0.2, 0.3:
      * AUC = (1 + ½ + 0 + 3) / 6 = 0.75; after 0.3 the CDFs are ½ and 1: KS ½ */
     static const double risk[] = {0.1, 0.2, 0.2, 0.3, 0.4}, y[] = {0, 0, 1, 0, 1};
-    tc_metrics m;
+    tc_perf m;
     tc_error err = {0};
-    assert_int_equal(tc_metrics_compute(risk, y, NULL, 5, &m, &err), TC_OK);
+    assert_int_equal(tc_perf_compute(risk, y, NULL, 5, &m, &err), TC_OK);
     assert_close(m.auc, 0.75, REL);
     assert_close(m.gini, 0.5, REL);
     assert_close(m.ks, 0.5, REL);
@@ -34,9 +34,9 @@ static void test_auc_ks_brier(void **state)
     /* weight 2 on a row is that row twice */
     static const double w[] = {1, 2, 1, 1, 1};
     static const double r2[] = {0.1, 0.2, 0.2, 0.2, 0.3, 0.4}, y2[] = {0, 0, 0, 1, 0, 1};
-    tc_metrics a, b;
-    assert_int_equal(tc_metrics_compute(risk, y, w, 5, &a, &err), TC_OK);
-    assert_int_equal(tc_metrics_compute(r2, y2, NULL, 6, &b, &err), TC_OK);
+    tc_perf a, b;
+    assert_int_equal(tc_perf_compute(risk, y, w, 5, &a, &err), TC_OK);
+    assert_int_equal(tc_perf_compute(r2, y2, NULL, 6, &b, &err), TC_OK);
     assert_close(a.auc, b.auc, REL);
     assert_close(a.ks, b.ks, REL);
     assert_close(a.brier, b.brier, REL);
@@ -52,9 +52,9 @@ static void test_hosmer_lemeshow(void **state)
         pd[i] = 0.02 + 0.04 * i;
         y[i] = (i % 3 == 0) || i > 16;
     }
-    tc_metrics m;
+    tc_perf m;
     tc_error err = {0};
-    assert_int_equal(tc_metrics_compute(pd, y, NULL, 20, &m, &err), TC_OK);
+    assert_int_equal(tc_perf_compute(pd, y, NULL, 20, &m, &err), TC_OK);
     double c = 0;
     for (int g = 0; g < 10; g++) {
         double o = y[2 * g] + y[2 * g + 1], e = pd[2 * g] + pd[2 * g + 1];
@@ -103,11 +103,11 @@ static void test_refusals(void **state)
 {
     (void)state;
     static const double risk[] = {0.1, 0.2}, y0[] = {0, 0}, y2[] = {0, 2};
-    tc_metrics m;
+    tc_perf m;
     tc_error err = {0};
-    assert_int_equal(tc_metrics_compute(risk, y0, NULL, 2, &m, &err), TC_EINVAL);
+    assert_int_equal(tc_perf_compute(risk, y0, NULL, 2, &m, &err), TC_EINVAL);
     assert_msg(&err, "2 rows with no events: AUC and KS need both outcomes");
-    assert_int_equal(tc_metrics_compute(risk, y2, NULL, 2, &m, &err), TC_EINVAL);
+    assert_int_equal(tc_perf_compute(risk, y2, NULL, 2, &m, &err), TC_EINVAL);
     assert_msg(&err, "row 2: target 2, weight 1, risk 0.2: need a 0/1 target, a finite weight "
                      ">= 0 and a finite risk");
 }
