@@ -473,6 +473,14 @@ def main():
         for n in notes:
             w("- " + n)
         w("")
+    # before and after of the changes made for these targets, measured interleaved with
+    # benchmarks/ab (two builds at once): kept by hand beside this script, carried into the page
+    changes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "before-after.md")
+    if not quick and os.path.exists(changes):
+        with open(changes) as f:
+            for line in f.read().rstrip("\n").split("\n"):
+                w(line)
+        w("")
 
     # ---------- over the wire ----------
     w("## Over the wire: Score against the no-op floor")
@@ -667,6 +675,14 @@ def main():
     w("")
 
     # scale
+    # REST beside gRPC: measured by benchmarks/rest_vs_grpc, which writes its own section
+    rest = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rest-vs-grpc.md")
+    if not quick and os.path.exists(rest):
+        with open(rest) as f:
+            for line in f.read().rstrip("\n").split("\n"):
+                w(line)
+        w("")
+
     w("## Scale: 100 k, 1 M and 10 M citizens")
     w("")
     w("Method: Score, closed loop, c=1 and c=16, one database of each size (synthesised with "
@@ -943,20 +959,20 @@ def closing_notes(targets, wire, peer, prof, prof_load, s16, engdb, store, chase
         out.append(
             "**Score vs floor.** Against the no-op: %s. The "
             "scoring is not it — lookup + decode + evaluate takes %s µs in process. It is the "
-            "audit trail: every Score commits a record, a citizen-index entry and the request-ID "
-            "memory (with the encoded answer) to the trail's own LMDB environment, writing "
-            "each dirty 4 KB page with a system call, and replies only after the commit. In "
-            "relaxed mode the worker commits itself when no commit is under way (no hand-over "
-            "at c=1); under load the calls that arrive during a commit wait for the writer's "
-            "next batch. A no-op has none of that: no commit, no wait for a batch.%s What "
-            "would close it, in order of the profile's weight: fewer pages per record (the "
-            "citizen index and the request-ID table take random-key inserts, each dirtying its "
-            "own page: keeping the request-ID memory in the record table and in memory would "
-            "remove one); fewer system calls per commit (MDB_WRITEMAP makes a commit a memory "
-            "write, but it sizes the file to the whole map and turns a full disk into SIGBUS, "
-            "which the disk-full test forbids); and, on this 2-vCPU machine, one worker rather "
-            "than two (see the configurations: the second worker competes with the client for "
-            "the same cores)." %
+            "audit trail: every Score appends its record (and the answer it gave, when its "
+            "request ID is remembered) to the trail's own LMDB environment, a commit writing "
+            "its dirty 4 KB pages and the meta page with system calls, and replies only after "
+            "the commit; the citizen index is written by a thread of its own off that path, "
+            "and which request IDs were answered is held in memory. In relaxed mode the worker "
+            "commits itself when no commit is under way (no hand-over at c=1); under load the "
+            "calls that arrive during a commit wait for the writer's next batch. A no-op has "
+            "none of that: no commit, no wait for a batch.%s What would close it, in order of "
+            "the profile's weight: fewer system calls per commit (MDB_WRITEMAP makes a commit "
+            "a memory write, but it sizes the file to the whole map and turns a full disk into "
+            "SIGBUS, which the disk-full test forbids: an append-only journal file written "
+            "through a preallocated map would avoid both); and, on this 2-vCPU machine, one "
+            "worker rather than two (see the configurations: the second worker competes with "
+            "the client for the same cores)." %
             ("; ".join(cpu) if cpu else "?",
              "%.2f" % (engdb["median_ns"] / 1000) if engdb else "?", prof_text))
     if "p99" in missed:

@@ -67,6 +67,53 @@ static int check_meta(tc_audit *a, MDB_txn *txn, const tc_audit_options *opt, tc
     return TC_OK;
 }
 
+/* A trail written before the responses table kept the request-ID memory in idempotency and
+ * idem_time: move its answers younger than 24 h to responses, under their sequence numbers,
+ * and drop both, so that a retry across the upgrade is still a replay. */
+static int migrate_idempotency(tc_audit *a, MDB_txn *txn)
+{
+    MDB_dbi idem, idem_time;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    int64_t now = tc_time_now_us();
+    unsigned char buf[RESP_HDR + TC_AUDIT_TEXT_MAX + 1 + TC_AUDIT_REQUEST_KEY_MAX +
+                      TC_AUDIT_RESPONSE_MAX];
+    int mrc = mdb_dbi_open(txn, "idempotency", 0, &idem);
+    if (mrc != MDB_SUCCESS)
+        return mrc == MDB_NOTFOUND ? MDB_SUCCESS : mrc;
+    if ((mrc = mdb_cursor_open(txn, idem, &cur)) != MDB_SUCCESS)
+        return mrc;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == MDB_SUCCESS;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const unsigned char *p = v.mv_data;
+        size_t resp = v.mv_size - IDEM_HDR;
+        if (v.mv_size < IDEM_HDR || resp > TC_AUDIT_RESPONSE_MAX ||
+            k.mv_size > TC_AUDIT_TEXT_MAX + 1 + TC_AUDIT_REQUEST_KEY_MAX ||
+            now - (int64_t)from_be64(p) >= (int64_t)TC_AUDIT_IDEM_SECONDS * 1000000)
+            continue;
+        unsigned char seq[8];
+        memcpy(seq, p + 8, 8);
+        memcpy(buf, p, 8);           /* time */
+        memcpy(buf + 8, p + 16, 16); /* digest */
+        buf[24] = (unsigned char)(k.mv_size >> 8);
+        buf[25] = (unsigned char)k.mv_size;
+        memcpy(buf + RESP_HDR, k.mv_data, k.mv_size);
+        memcpy(buf + RESP_HDR + k.mv_size, p + IDEM_HDR, resp);
+        MDB_val sk = {8, seq}, sv = {RESP_HDR + k.mv_size + resp, buf};
+        if ((mrc = mdb_put(txn, a->responses, &sk, &sv, 0)) != MDB_SUCCESS)
+            break;
+    }
+    mdb_cursor_close(cur);
+    if (mrc != MDB_NOTFOUND)
+        return mrc;
+    if ((mrc = mdb_drop(txn, idem, 1)) != MDB_SUCCESS)
+        return mrc;
+    mrc = mdb_dbi_open(txn, "idem_time", 0, &idem_time);
+    if (mrc == MDB_SUCCESS)
+        return mdb_drop(txn, idem_time, 1);
+    return mrc == MDB_NOTFOUND ? MDB_SUCCESS : mrc;
+}
+
 static int open_tables(tc_audit *a, const tc_audit_options *opt, tc_error *err)
 {
     MDB_txn *txn = NULL;
@@ -79,12 +126,20 @@ static int open_tables(tc_audit *a, const tc_audit_options *opt, tc_error *err)
     }
     if (mrc == MDB_SUCCESS)
         mrc = mdb_dbi_open(txn, "audit", create, &a->audit);
-    if (mrc == MDB_SUCCESS)
-        mrc = mdb_dbi_open(txn, "audit_citizen", create, &a->by_citizen);
-    if (mrc == MDB_SUCCESS)
-        mrc = mdb_dbi_open(txn, "idempotency", create, &a->idem);
-    if (mrc == MDB_SUCCESS)
-        mrc = mdb_dbi_open(txn, "idem_time", create, &a->idem_time);
+    if (mrc == MDB_SUCCESS && opt->read_only) { /* the index is in citizen-index/ since */
+        mrc = mdb_dbi_open(txn, "audit_citizen", 0, &a->by_citizen);
+        a->has_old_citizen = mrc == MDB_SUCCESS;
+        if (mrc == MDB_NOTFOUND)
+            mrc = MDB_SUCCESS;
+    }
+    if (mrc == MDB_SUCCESS) {
+        mrc = mdb_dbi_open(txn, "responses", create, &a->responses);
+        a->has_responses = mrc == MDB_SUCCESS;
+        if (mrc == MDB_NOTFOUND && opt->read_only)
+            mrc = MDB_SUCCESS;
+        if (mrc == MDB_SUCCESS && !opt->read_only)
+            mrc = migrate_idempotency(a, txn);
+    }
     if (mrc == MDB_SUCCESS) {
         mrc = mdb_dbi_open(txn, "governance", create, &a->governance);
         a->has_governance = mrc == MDB_SUCCESS;
@@ -132,6 +187,11 @@ int tc_audit_open(const tc_audit_options *opt, tc_audit **out, tc_error *err)
         pthread_mutex_init(&a->producers[i].mu, NULL);
     pthread_mutex_init(&a->stats_mu, NULL);
     pthread_mutex_init(&a->commit_mu, NULL);
+    if (idem_memory_init(&a->memory) != 0) {
+        rc = tc_errorf(err, TC_EIO, "audit: no random seed for the request-ID memory");
+        goto fail;
+    }
+    a->memory_ready = 1;
     if (stat(opt->dir, &st) != 0) {
         if (opt->read_only) {
             rc = tc_errorf(err, TC_ENOTFOUND, "%s: no audit trail here", opt->dir);
@@ -165,6 +225,10 @@ int tc_audit_open(const tc_audit_options *opt, tc_audit **out, tc_error *err)
     }
     if ((rc = open_tables(a, opt, err)) != TC_OK)
         goto fail;
+    MDB_envinfo info;
+    mdb_env_info(a->env, &info);
+    if ((rc = tc_audit_index_open(a, info.me_mapsize, err)) != TC_OK)
+        goto fail;
     *out = a;
     return TC_OK;
 fail:
@@ -186,6 +250,16 @@ static int find_next_seq(tc_audit *a, tc_error *err)
         a->next_seq = mrc == MDB_SUCCESS && k.mv_size == 8 ? from_be64(k.mv_data) + 1 : 1;
         if (mrc == MDB_NOTFOUND)
             mrc = MDB_SUCCESS;
+        mdb_cursor_close(cur);
+        cur = NULL;
+    }
+    /* and past every remembered answer, which the responses table appends under its number */
+    if (mrc == MDB_SUCCESS && (mrc = mdb_cursor_open(txn, a->responses, &cur)) == MDB_SUCCESS) {
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+        if (mrc == MDB_SUCCESS && k.mv_size == 8 && from_be64(k.mv_data) >= a->next_seq)
+            a->next_seq = from_be64(k.mv_data) + 1;
+        if (mrc == MDB_NOTFOUND)
+            mrc = MDB_SUCCESS;
     }
     if (cur != NULL)
         mdb_cursor_close(cur);
@@ -194,51 +268,88 @@ static int find_next_seq(tc_audit *a, tc_error *err)
     return mrc == MDB_SUCCESS ? TC_OK : mdb_fail(a, mrc, "reading the audit trail", err);
 }
 
+/* The request-ID memory starts as the responses table's answers of the last 24 h: walk back
+ * from the newest to the first that may be older, then add forwards, in sequence order. */
+static int rebuild_memory(tc_audit *a, tc_error *err)
+{
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    int64_t since = tc_time_now_us() - (int64_t)TC_AUDIT_IDEM_SECONDS * 1000000;
+    int mrc = mdb_txn_begin(a->env, NULL, MDB_RDONLY, &txn);
+    if (mrc == MDB_SUCCESS)
+        mrc = mdb_cursor_open(txn, a->responses, &cur);
+    if (mrc == MDB_SUCCESS) {
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+        while (mrc == MDB_SUCCESS &&
+               (v.mv_size < 8 || (int64_t)from_be64(v.mv_data) >= since - BATCH_SKEW_US))
+            mrc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+        mrc = mdb_cursor_get(cur, &k, &v, mrc == MDB_NOTFOUND ? MDB_FIRST : MDB_NEXT);
+    }
+    for (; mrc == MDB_SUCCESS; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const unsigned char *p = v.mv_data;
+        size_t key_len = v.mv_size >= RESP_HDR ? (size_t)p[24] << 8 | p[25] : SIZE_MAX;
+        if (k.mv_size != 8 || key_len > v.mv_size - RESP_HDR || (int64_t)from_be64(p) < since)
+            continue;
+        uint64_t h = idem_memory_hash(&a->memory, p + RESP_HDR, key_len);
+        if (idem_memory_add(&a->memory, h, from_be64(k.mv_data), (int64_t)from_be64(p)) != 0) {
+            mrc = ENOMEM;
+            break;
+        }
+    }
+    if (cur != NULL)
+        mdb_cursor_close(cur);
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    return mrc == MDB_NOTFOUND ? TC_OK : mdb_fail(a, mrc, "reading the request-ID memory", err);
+}
+
 /* ---- the writer ---- */
 
 
-/* Settle e's request ID inside the writer's transaction. */
+/* Settle e's request ID inside the writer's transaction: a replay or a conflict if its key was
+ * answered in the last 24 h, else (an answer) remembered under e's sequence number. */
 static int settle_request_id(tc_audit *a, MDB_txn *txn, tc_audit_entry *e)
 {
-    MDB_val k = {e->idem_key_len, e->idem_key}, v;
-    int mrc = mdb_get(txn, a->idem, &k, &v);
-    if (mrc == MDB_SUCCESS && v.mv_size >= IDEM_HDR) {
-        const unsigned char *p = v.mv_data;
-        int64_t t = (int64_t)from_be64(p);
-        if (e->rec.time_us - t < (int64_t)TC_AUDIT_IDEM_SECONDS * 1000000) {
-            if (memcmp(p + 16, e->digest, 16) == 0 &&
-                v.mv_size - IDEM_HDR <= sizeof e->replay) {
-                e->replayed = 1;
-                e->replay_len = v.mv_size - IDEM_HDR;
-                memcpy(e->replay, p + IDEM_HDR, e->replay_len);
-                e->rec.outcome = TC_AUDIT_REPLAYED;
-            } else {
-                e->conflict = 1;
-                e->rec.outcome = TC_AUDIT_DENIED;
-                e->rec.status = 6; /* ALREADY_EXISTS */
-                snprintf(e->rec.status_text, sizeof e->rec.status_text,
-                         "request_id was used in the last 24 h for a different request");
-            }
-            return MDB_SUCCESS;
+    size_t len = 0;
+    const unsigned char *p =
+        tc_audit_response_find(a, txn, e->idem_key, e->idem_key_len, e->rec.time_us, &len);
+    if (p != NULL) {
+        size_t off = RESP_HDR + e->idem_key_len;
+        if (memcmp(p + 8, e->digest, 16) == 0 && len - off <= sizeof e->replay) {
+            e->replayed = 1;
+            e->replay_len = len - off;
+            memcpy(e->replay, p + off, e->replay_len);
+            e->rec.outcome = TC_AUDIT_REPLAYED;
+        } else {
+            e->conflict = 1;
+            e->rec.outcome = TC_AUDIT_DENIED;
+            e->rec.status = 6; /* ALREADY_EXISTS */
+            snprintf(e->rec.status_text, sizeof e->rec.status_text,
+                     "request_id was used in the last 24 h for a different request");
         }
-    } else if (mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND) {
-        return mrc;
+        return MDB_SUCCESS;
     }
     if (e->rec.outcome != TC_AUDIT_SCORED || e->response_len > TC_AUDIT_RESPONSE_MAX)
         return MDB_SUCCESS; /* only answers are remembered */
-    unsigned char buf[IDEM_HDR + TC_AUDIT_RESPONSE_MAX];
+    unsigned char buf[RESP_HDR + sizeof e->idem_key + TC_AUDIT_RESPONSE_MAX], key[8];
     be64(buf, (uint64_t)e->rec.time_us);
-    be64(buf + 8, e->rec.seq);
-    memcpy(buf + 16, e->digest, 16);
-    memcpy(buf + IDEM_HDR, e->response, e->response_len);
-    MDB_val nv = {IDEM_HDR + e->response_len, buf};
-    if ((mrc = mdb_put(txn, a->idem, &k, &nv, 0)) != MDB_SUCCESS)
+    memcpy(buf + 8, e->digest, 16);
+    buf[24] = (unsigned char)(e->idem_key_len >> 8);
+    buf[25] = (unsigned char)e->idem_key_len;
+    memcpy(buf + RESP_HDR, e->idem_key, e->idem_key_len);
+    memcpy(buf + RESP_HDR + e->idem_key_len, e->response, e->response_len);
+    be64(key, e->rec.seq);
+    MDB_val k = {8, key}, v = {RESP_HDR + e->idem_key_len + e->response_len, buf};
+    /* sequence numbers only grow: an append, which dirties the table's last page only */
+    int mrc = mdb_put(txn, a->responses, &k, &v, MDB_APPEND);
+    if (mrc != MDB_SUCCESS)
         return mrc;
-    unsigned char tk[8 + sizeof e->idem_key];
-    be64(tk, (uint64_t)e->rec.time_us);
-    memcpy(tk + 8, e->idem_key, e->idem_key_len);
-    MDB_val tkv = {8 + e->idem_key_len, tk}, empty = {0, NULL};
-    return mdb_put(txn, a->idem_time, &tkv, &empty, 0);
+    uint64_t h = idem_memory_hash(&a->memory, e->idem_key, e->idem_key_len);
+    pthread_mutex_lock(&a->memory.mu);
+    int added = idem_memory_add(&a->memory, h, e->rec.seq, e->rec.time_us);
+    pthread_mutex_unlock(&a->memory.mu);
+    return added == 0 ? MDB_SUCCESS : ENOMEM;
 }
 
 static int write_entry(tc_audit *a, MDB_txn *txn, tc_audit_entry *e)
@@ -253,16 +364,9 @@ static int write_entry(tc_audit *a, MDB_txn *txn, tc_audit_entry *e)
         return EINVAL;
     be64(key, e->rec.seq);
     MDB_val k = {8, key}, v = {n, rec};
+    /* the only write of a record: the citizen index follows off the reply path */
     if ((mrc = mdb_put(txn, a->audit, &k, &v, MDB_APPEND)) != MDB_SUCCESS)
         return mrc;
-    if (e->rec.has_citizen) {
-        unsigned char ck[TC_CITIZEN_KEY_LEN + 8];
-        memcpy(ck, e->rec.citizen, TC_CITIZEN_KEY_LEN);
-        be64(ck + TC_CITIZEN_KEY_LEN, e->rec.seq);
-        MDB_val cv = {sizeof ck, ck}, empty = {0, NULL};
-        if ((mrc = mdb_put(txn, a->by_citizen, &cv, &empty, 0)) != MDB_SUCCESS)
-            return mrc;
-    }
     a->next_seq++;
     return MDB_SUCCESS;
 }
@@ -272,25 +376,19 @@ static int prune_request_ids(tc_audit *a, MDB_txn *txn, int64_t now_us)
 {
     MDB_cursor *cur = NULL;
     MDB_val k, v;
-    int mrc = mdb_cursor_open(txn, a->idem_time, &cur);
-    size_t n = 0;
-    while (mrc == MDB_SUCCESS && n < PRUNE_MAX) {
+    int64_t before = now_us - (int64_t)TC_AUDIT_IDEM_SECONDS * 1000000;
+    int mrc = mdb_cursor_open(txn, a->responses, &cur);
+    for (size_t n = 0; mrc == MDB_SUCCESS && n < PRUNE_MAX; n++) {
         mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-        if (mrc != MDB_SUCCESS || k.mv_size <= 8)
+        if (mrc != MDB_SUCCESS || (v.mv_size >= 8 && (int64_t)from_be64(v.mv_data) >= before))
             break;
-        int64_t t = (int64_t)from_be64(k.mv_data);
-        if (now_us - t < (int64_t)TC_AUDIT_IDEM_SECONDS * 1000000)
-            break;
-        MDB_val ik = {k.mv_size - 8, (unsigned char *)k.mv_data + 8}, iv;
-        /* the key may have been answered again since: only delete the entry of that time */
-        if (mdb_get(txn, a->idem, &ik, &iv) == MDB_SUCCESS && iv.mv_size >= 8 &&
-            (int64_t)from_be64(iv.mv_data) == t)
-            mdb_del(txn, a->idem, &ik, NULL);
         mrc = mdb_cursor_del(cur, 0);
-        n++;
     }
     if (cur != NULL)
         mdb_cursor_close(cur);
+    pthread_mutex_lock(&a->memory.mu);
+    idem_memory_expire(&a->memory, before);
+    pthread_mutex_unlock(&a->memory.mu);
     return mrc == MDB_NOTFOUND ? MDB_SUCCESS : mrc;
 }
 
@@ -323,6 +421,11 @@ static void commit_batch(tc_audit *a, tc_audit_entry **batch, size_t n)
     } else if (mrc != MDB_SUCCESS) {
         status = mdb_fail(a, mrc, "writing the audit trail", &a->last_err);
         a->next_seq = seq0; /* nothing of this batch was kept */
+    }
+    if (status != TC_OK) { /* nor any answer it would have remembered */
+        pthread_mutex_lock(&a->memory.mu);
+        idem_memory_rollback(&a->memory, seq0);
+        pthread_mutex_unlock(&a->memory.mu);
     } else if (a->opt.relaxed) {
         atomic_store_explicit(&a->dirty, 1, memory_order_release);
     }
@@ -434,40 +537,60 @@ static void *syncer_main(void *arg)
 {
     tc_audit *a = arg;
     pthread_setname_np(pthread_self(), "tc-audit-sync");
-    pthread_mutex_lock(&a->sync_mu);
-    while (!a->sync_stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        long ns = ts.tv_nsec + (long)(a->opt.sync_ms % 1000) * 1000000L;
-        ts.tv_sec += (time_t)(a->opt.sync_ms / 1000) + ns / 1000000000L;
-        ts.tv_nsec = ns % 1000000000L;
-        while (!a->sync_stop && pthread_cond_timedwait(&a->sync_cv, &a->sync_mu, &ts) == 0) {
-        }
-        pthread_mutex_unlock(&a->sync_mu);
+    while (!periodic_wait(&a->syncer)) {
         /* a commit after the exchange sets dirty again: the next round covers it */
         if (atomic_exchange_explicit(&a->dirty, 0, memory_order_acq_rel))
             sync_once(a);
-        pthread_mutex_lock(&a->sync_mu);
     }
-    pthread_mutex_unlock(&a->sync_mu);
     return NULL;
 }
 
-static int start_syncer(tc_audit *a, tc_error *err)
+int periodic_start(periodic *p, unsigned ms, void *(*fn)(void *), void *arg, tc_error *err)
 {
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&a->sync_cv, &ca);
+    pthread_cond_init(&p->cv, &ca);
     pthread_condattr_destroy(&ca);
-    pthread_mutex_init(&a->sync_mu, NULL);
-    if (pthread_create(&a->syncer, NULL, syncer_main, a) != 0) {
-        pthread_cond_destroy(&a->sync_cv);
-        pthread_mutex_destroy(&a->sync_mu);
-        return tc_errorf(err, TC_ENOMEM, "audit: cannot start the sync thread");
+    pthread_mutex_init(&p->mu, NULL);
+    p->ms = ms;
+    p->stop = 0;
+    if (pthread_create(&p->thread, NULL, fn, arg) != 0) {
+        pthread_cond_destroy(&p->cv);
+        pthread_mutex_destroy(&p->mu);
+        return tc_errorf(err, TC_ENOMEM, "audit: cannot start a thread");
     }
-    a->syncer_started = 1;
+    p->started = 1;
     return TC_OK;
+}
+
+int periodic_wait(periodic *p)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    long ns = ts.tv_nsec + (long)(p->ms % 1000) * 1000000L;
+    ts.tv_sec += (time_t)(p->ms / 1000) + ns / 1000000000L;
+    ts.tv_nsec = ns % 1000000000L;
+    pthread_mutex_lock(&p->mu);
+    while (!p->stop && pthread_cond_timedwait(&p->cv, &p->mu, &ts) == 0) {
+    }
+    int stop = p->stop;
+    pthread_mutex_unlock(&p->mu);
+    return stop;
+}
+
+void periodic_stop(periodic *p)
+{
+    if (!p->started)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->stop = 1;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    pthread_join(p->thread, NULL);
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
+    p->started = 0;
 }
 
 int tc_audit_start(tc_audit *a, size_t producers, tc_error *err)
@@ -478,7 +601,7 @@ int tc_audit_start(tc_audit *a, size_t producers, tc_error *err)
     if (producers == 0 || producers > TC_AUDIT_PRODUCERS_MAX)
         return tc_errorf(err, TC_EINVAL, "audit: 1 to %d producers", TC_AUDIT_PRODUCERS_MAX);
     a->n_producers = producers;
-    if ((rc = find_next_seq(a, err)) != TC_OK)
+    if ((rc = find_next_seq(a, err)) != TC_OK || (rc = rebuild_memory(a, err)) != TC_OK)
         return rc;
     for (size_t i = 0; i < producers; i++) {
         a->producers[i].items = calloc(TC_AUDIT_QUEUE_MAX, sizeof(tc_audit_entry *));
@@ -489,7 +612,10 @@ int tc_audit_start(tc_audit *a, size_t producers, tc_error *err)
     if (a->batch == NULL || sem_init(&a->wake, 0, 0) != 0)
         return tc_errorf(err, TC_ENOMEM, "out of memory");
     a->last_prune_us = tc_time_now_us();
-    if (a->opt.relaxed && (rc = start_syncer(a, err)) != TC_OK)
+    if (a->opt.relaxed &&
+        (rc = periodic_start(&a->syncer, a->opt.sync_ms, syncer_main, a, err)) != TC_OK)
+        return rc;
+    if (a->ix_env != NULL && (rc = tc_audit_index_start(a, err)) != TC_OK)
         return rc;
     if (pthread_create(&a->thread, NULL, writer_main, a) != 0)
         return tc_errorf(err, TC_ENOMEM, "audit: cannot start the writer thread");
@@ -507,21 +633,16 @@ void tc_audit_close(tc_audit *a)
         pthread_join(a->thread, NULL);
         sem_destroy(&a->wake);
     }
-    if (a->syncer_started) { /* after the writer: its last commits are synced below */
-        pthread_mutex_lock(&a->sync_mu);
-        a->sync_stop = 1;
-        pthread_cond_signal(&a->sync_cv);
-        pthread_mutex_unlock(&a->sync_mu);
-        pthread_join(a->syncer, NULL);
-        pthread_cond_destroy(&a->sync_cv);
-        pthread_mutex_destroy(&a->sync_mu);
-    }
+    tc_audit_index_close(a); /* after the writer: its last records are indexed */
+    periodic_stop(&a->syncer); /* after the writer: its last commits are synced below */
     for (size_t i = 0; i < TC_AUDIT_PRODUCERS_MAX; i++) {
         free(a->producers[i].items);
         pthread_mutex_destroy(&a->producers[i].mu);
     }
     pthread_mutex_destroy(&a->stats_mu);
     pthread_mutex_destroy(&a->commit_mu);
+    if (a->memory_ready)
+        idem_memory_free(&a->memory);
     free(a->batch);
     if (a->env != NULL) {
         if (atomic_load(&a->dirty))

@@ -5,9 +5,12 @@
  * so that audit commits and steward writes never wait on each other's lock. Named tables:
  *   meta           format, fingerprint of the secret the citizen keys come from, creation
  *   audit          sequence (u64, big-endian) -> encoded record
- *   audit_citizen  citizen key + sequence     -> "" ("who scored me")
- *   idempotency    institution NUL request_id -> time, sequence, request digest, the response
- *   idem_time      time (u64 BE) + that key   -> "" (to forget entries older than 24 h)
+ *   audit_citizen  in citizen-index/, an LMDB environment of its own: citizen key + sequence
+ *                  -> "" ("who scored me"), and in its meta "indexed": every record below that
+ *                  sequence number is in it. Written off the reply path (tc_audit_index.c).
+ *   responses      sequence (u64, big-endian) -> time, request digest, the request-ID key
+ *                  (institution NUL request_id) and the answer given, for each answer whose
+ *                  request ID is remembered; appended, and forgotten after 24 h from the front
  *   governance     sequence (u64, big-endian) -> one model governance action as a JSON object
  *                  (who promoted or retired which model when; written by tinchap model, see
  *                  tc_governance.h), kept with the Score records so one trail answers both
@@ -27,12 +30,20 @@
  * durably, or in relaxed mode without waiting for the disk (MDB_NOSYNC, synced every sync_ms)
  * — and then calls each entry's done() on the writer thread, which is where the service sends
  * the reply. So no answer leaves before its record is committed, and one fsync covers a batch.
+ * A commit writes at the end of its tables only (the record, and the answer when its request
+ * ID is remembered); the citizen index is written by a thread of its own within about 250 ms,
+ * in its own environment, so it never holds the trail's write lock (tc_audit_index.c).
  *
  * The writer is also where request IDs are settled: an entry whose institution and request_id
  * were answered in the last 24 h becomes a replay (the stored response is handed back and the
  * record is marked as a replay, which is not an inquiry) or, if the request differed, a
  * conflict. Doing this in the single writer makes it exact even for concurrent retries. The
  * memory is per trail, so per replica: a retry that lands on another replica is scored again.
+ * Which keys were answered is held in RAM (32 bytes per answer of the last 24 h, rebuilt from
+ * the responses table when the writer starts), so a new request ID costs no B-tree walk, and
+ * remembering an answer is an append: both writes of a Score go to the end of their tables.
+ * (A trail written with the former tables idempotency and idem_time has their answers of the
+ * last 24 h moved to responses, and both dropped, when it is first opened read-write.)
  *
  * Submitting takes no global lock: each producer (worker) has its own queue, and waking the
  * writer costs a system call only when it is asleep. Reading goes through a tc_audit_reader,
@@ -146,6 +157,7 @@ typedef struct tc_audit_options {
 typedef struct tc_audit_stats {
     uint64_t batches, records, failures;
     uint64_t sync_failures;   /* relaxed mode: syncs of the trail that failed */
+    uint64_t index_failures;  /* passes of the citizen indexer that could not write */
     uint64_t batch_size_sum;
     uint64_t commit_us_sum;
     uint64_t commit_us_max;
@@ -210,7 +222,8 @@ int tc_audit_idem_lookup(tc_audit_reader *r, const char *key, size_t key_len, in
 typedef int (*tc_audit_fn)(const tc_audit_record *rec, void *arg); /* nonzero stops */
 
 /* A citizen's records, newest first, at most limit, those with a sequence number below
- * before_seq (0: from the newest). */
+ * before_seq (0: from the newest). Exact from the moment a record is committed: the records the
+ * citizen index has not reached yet (about 250 ms of them) are read and compared one by one. */
 int tc_audit_by_citizen(tc_audit_reader *r, const unsigned char key[TC_CITIZEN_KEY_LEN],
                         uint64_t before_seq, size_t limit, tc_audit_fn fn, void *arg,
                         tc_error *err);

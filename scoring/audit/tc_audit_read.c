@@ -19,6 +19,13 @@ int tc_audit_reader_new(tc_audit *a, tc_audit_reader **out, tc_error *err)
         return mdb_fail(a, mrc, "starting a read transaction", err);
     }
     mdb_txn_reset(r->txn);
+    if (a->ix_env != NULL) {
+        if ((mrc = mdb_txn_begin(a->ix_env, NULL, MDB_RDONLY, &r->ix_txn)) != MDB_SUCCESS) {
+            tc_audit_reader_free(r);
+            return tc_mdb_error(a->ix_path, a->ix_env, mrc, "starting a read transaction", err);
+        }
+        mdb_txn_reset(r->ix_txn);
+    }
     *out = r;
     return TC_OK;
 }
@@ -28,6 +35,8 @@ void tc_audit_reader_free(tc_audit_reader *r)
     if (r == NULL)
         return;
     mdb_txn_abort(r->txn);
+    if (r->ix_txn != NULL)
+        mdb_txn_abort(r->ix_txn);
     free(r);
 }
 
@@ -37,23 +46,54 @@ int tc_audit_reader_begin(tc_audit_reader *r, tc_error *err)
     return mrc == MDB_SUCCESS ? TC_OK : mdb_fail(r->a, mrc, "reading the audit trail", err);
 }
 
+const unsigned char *tc_audit_response_find(tc_audit *a, MDB_txn *txn, const void *key,
+                                            size_t key_len, int64_t now_us, size_t *len)
+{
+    uint64_t seqs[4];
+    uint64_t h = idem_memory_hash(&a->memory, key, key_len);
+    pthread_mutex_lock(&a->memory.mu);
+    size_t n = idem_memory_find(&a->memory, h, seqs, 4);
+    pthread_mutex_unlock(&a->memory.mu);
+    for (size_t i = 0; i < n; i++) { /* newest first; the stored key settles a collision */
+        unsigned char sk[8];
+        be64(sk, seqs[i]);
+        MDB_val k = {8, sk}, v;
+        if (mdb_get(txn, a->responses, &k, &v) != MDB_SUCCESS || v.mv_size < RESP_HDR)
+            continue; /* not committed yet: the writer settles it */
+        const unsigned char *p = v.mv_data;
+        size_t stored = (size_t)p[24] << 8 | p[25];
+        if (stored != key_len || v.mv_size - RESP_HDR < key_len ||
+            memcmp(p + RESP_HDR, key, key_len) != 0)
+            continue;
+        if (now_us - (int64_t)from_be64(p) >= (int64_t)TC_AUDIT_IDEM_SECONDS * 1000000)
+            return NULL;
+        *len = v.mv_size;
+        return p;
+    }
+    return NULL;
+}
+
 int tc_audit_idem_lookup(tc_audit_reader *r, const char *key, size_t key_len, int64_t now_us,
                          unsigned char digest[16], unsigned char *response,
                          size_t *response_len)
 {
-    MDB_val k = {key_len, (void *)key}, v;
     int rc = TC_ENOTFOUND;
-    if (tc_audit_reader_begin(r, NULL) != TC_OK)
+    size_t len = 0;
+    uint64_t seq;
+    idem_memory *m = &r->a->memory;
+    uint64_t h = idem_memory_hash(m, key, key_len);
+    pthread_mutex_lock(&m->mu);
+    size_t candidates = idem_memory_find(m, h, &seq, 1);
+    pthread_mutex_unlock(&m->mu);
+    /* a new request ID (the usual case) is settled here, without a read transaction */
+    if (candidates == 0 || !r->a->has_responses || tc_audit_reader_begin(r, NULL) != TC_OK)
         return TC_ENOTFOUND;
-    if (mdb_get(r->txn, r->a->idem, &k, &v) == MDB_SUCCESS && v.mv_size >= IDEM_HDR &&
-        v.mv_size - IDEM_HDR <= TC_AUDIT_RESPONSE_MAX) {
-        const unsigned char *p = v.mv_data;
-        if (now_us - (int64_t)from_be64(p) < (int64_t)TC_AUDIT_IDEM_SECONDS * 1000000) {
-            memcpy(digest, p + 16, 16);
-            memcpy(response, p + IDEM_HDR, v.mv_size - IDEM_HDR);
-            *response_len = v.mv_size - IDEM_HDR;
-            rc = TC_OK;
-        }
+    const unsigned char *p = tc_audit_response_find(r->a, r->txn, key, key_len, now_us, &len);
+    if (p != NULL && len - RESP_HDR - key_len <= TC_AUDIT_RESPONSE_MAX) {
+        memcpy(digest, p + 8, 16);
+        memcpy(response, p + RESP_HDR + key_len, len - RESP_HDR - key_len);
+        *response_len = len - RESP_HDR - key_len;
+        rc = TC_OK;
     }
     mdb_txn_reset(r->txn);
     return rc;
@@ -71,50 +111,109 @@ static int read_record(tc_audit *a, MDB_txn *txn, uint64_t seq, tc_audit_record 
     return tc_audit_decode(v.mv_data, v.mv_size, out, err);
 }
 
+typedef struct citizen_walk {
+    tc_audit *a;
+    MDB_txn *txn; /* the records' snapshot */
+    const unsigned char *key;
+    uint64_t before_seq; /* 0: no bound */
+    size_t limit, n;
+    tc_audit_fn fn;
+    void *arg;
+    int stopped;
+} citizen_walk;
+
+static void emit(citizen_walk *w, const tc_audit_record *rec)
+{
+    w->n++;
+    if (w->fn(rec, w->arg) != 0 || w->n >= w->limit)
+        w->stopped = 1;
+}
+
+/* The records from sequence number upto on, which the index does not hold yet: newest first,
+ * each decoded and compared. Bounded by the indexer's lag (every record, for a copy of a trail
+ * without its index). */
+static int walk_unindexed(citizen_walk *w, uint64_t upto, tc_error *err)
+{
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    tc_audit_record rec;
+    int rc = TC_OK, mrc = mdb_cursor_open(w->txn, w->a->audit, &cur);
+    if (mrc != MDB_SUCCESS)
+        return mdb_fail(w->a, mrc, "reading the audit trail", err);
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST); mrc == MDB_SUCCESS && !w->stopped;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
+        uint64_t seq = k.mv_size == 8 ? from_be64(k.mv_data) : 0;
+        if (seq < upto)
+            break;
+        if (w->before_seq != 0 && seq >= w->before_seq)
+            continue;
+        if ((rc = tc_audit_decode(v.mv_data, v.mv_size, &rec, err)) != TC_OK)
+            break;
+        if (rec.has_citizen && memcmp(rec.citizen, w->key, TC_CITIZEN_KEY_LEN) == 0)
+            emit(w, &rec);
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+/* The index's entries for the citizen below sequence number below, newest first. */
+static int walk_index(citizen_walk *w, MDB_txn *ix_txn, MDB_dbi dbi, uint64_t below,
+                      tc_error *err)
+{
+    MDB_cursor *cur = NULL;
+    unsigned char probe[TC_CITIZEN_KEY_LEN + 8];
+    memcpy(probe, w->key, TC_CITIZEN_KEY_LEN);
+    be64(probe + TC_CITIZEN_KEY_LEN, below);
+    MDB_val k = {sizeof probe, probe}, v;
+    tc_audit_record rec;
+    int rc = TC_OK, mrc = mdb_cursor_open(ix_txn, dbi, &cur);
+    if (mrc != MDB_SUCCESS)
+        return mdb_fail(w->a, mrc, "reading the audit trail", err);
+    /* from the citizen's entry at or just past the probe, walk backwards */
+    mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    mrc = mdb_cursor_get(cur, &k, &v, mrc == MDB_SUCCESS ? MDB_PREV : MDB_LAST);
+    while (mrc == MDB_SUCCESS && !w->stopped && k.mv_size == sizeof probe &&
+           memcmp(k.mv_data, w->key, TC_CITIZEN_KEY_LEN) == 0) {
+        uint64_t seq = from_be64((const unsigned char *)k.mv_data + TC_CITIZEN_KEY_LEN);
+        if ((rc = read_record(w->a, w->txn, seq, &rec, err)) != TC_OK)
+            break;
+        emit(w, &rec);
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
 int tc_audit_by_citizen(tc_audit_reader *r, const unsigned char key[TC_CITIZEN_KEY_LEN],
                         uint64_t before_seq, size_t limit, tc_audit_fn fn, void *arg,
                         tc_error *err)
 {
     tc_audit *a = r->a;
-    MDB_cursor *cur = NULL;
-    unsigned char probe[TC_CITIZEN_KEY_LEN + 8];
-    memcpy(probe, key, TC_CITIZEN_KEY_LEN);
-    if (before_seq == 0)
-        memset(probe + TC_CITIZEN_KEY_LEN, 0xff, 8);
-    else
-        be64(probe + TC_CITIZEN_KEY_LEN, before_seq);
-    MDB_val k = {sizeof probe, probe}, v;
-    int rc = tc_audit_reader_begin(r, err);
-    if (rc != TC_OK)
+    citizen_walk w = {a, r->txn, key, before_seq, limit, 0, fn, arg, limit == 0};
+    int rc, mrc;
+    /* the index's snapshot first: every record at or past its mark is in the later one */
+    if (r->ix_txn != NULL && (mrc = mdb_txn_renew(r->ix_txn)) != MDB_SUCCESS)
+        return tc_mdb_error(a->ix_path, a->ix_env, mrc, "reading the citizen index", err);
+    if ((rc = tc_audit_reader_begin(r, err)) != TC_OK) {
+        if (r->ix_txn != NULL)
+            mdb_txn_reset(r->ix_txn);
         return rc;
-    int mrc = mdb_cursor_open(r->txn, a->by_citizen, &cur);
-    if (mrc != MDB_SUCCESS) {
-        mdb_txn_reset(r->txn);
-        return mdb_fail(a, mrc, "reading the audit trail", err);
     }
-    /* newest first: from the citizen's entry at or just past the probe, walk backwards */
-    mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    mrc = mdb_cursor_get(cur, &k, &v, mrc == MDB_SUCCESS ? MDB_PREV : MDB_LAST);
-    size_t n = 0;
-    tc_audit_record rec;
-    while (mrc == MDB_SUCCESS && n < limit && k.mv_size == sizeof probe &&
-           memcmp(k.mv_data, key, TC_CITIZEN_KEY_LEN) == 0) {
-        uint64_t seq = from_be64((const unsigned char *)k.mv_data + TC_CITIZEN_KEY_LEN);
-        if ((rc = read_record(a, r->txn, seq, &rec, err)) != TC_OK)
-            break;
-        n++;
-        if (fn(&rec, arg) != 0)
-            break;
-        mrc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+    uint64_t below = before_seq != 0 ? before_seq : UINT64_MAX;
+    if (r->ix_txn != NULL) {
+        uint64_t upto = tc_audit_index_upto(a, r->ix_txn);
+        rc = walk_unindexed(&w, upto, err);
+        if (rc == TC_OK && !w.stopped)
+            rc = walk_index(&w, r->ix_txn, a->ix_citizen, below < upto ? below : upto, err);
+        mdb_txn_reset(r->ix_txn);
+    } else if (a->has_old_citizen) { /* a copy made before the index had its own place */
+        rc = walk_index(&w, r->txn, a->by_citizen, below, err);
+    } else { /* a copy without its index */
+        rc = walk_unindexed(&w, 0, err);
     }
-    mdb_cursor_close(cur);
     mdb_txn_reset(r->txn);
     return rc;
 }
-
-/* Records are in commit order, and a record's time (when its outcome was decided) precedes its
- * commit by at most a batch: time order holds to within this. */
-#define BATCH_SKEW_US (60 * 1000000LL)
 
 /* The time of the record at or after sequence number seq (cur placed on it), or INT64_MAX. */
 static int64_t time_at(MDB_cursor *cur, uint64_t seq, uint64_t *found)

@@ -68,6 +68,8 @@ while IFS= read -r f; do
     [ "$n" -eq 0 ] || fail "raw citizen IDs found in $f ($n lines)"
 done < <(find "$WORK/db" "$WORK/audit" -type f; echo "$WORK/server.log"; echo "$outputs";
          echo "$WORK/out/metrics.txt")
-expect_eq "files searched" 7 "$searched"
+# data.mdb and lock.mdb of the database, the audit trail and its citizen index; the log, the
+# outputs, the metrics
+expect_eq "files searched" 9 "$searched"
 grep -q -F -f "$WORK/ids" "$WORK/out/planted" || fail "the ID search finds nothing"
 finish

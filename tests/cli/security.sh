@@ -33,13 +33,14 @@ cat "$WORK/planted" >> "$WORK/ids"
 expect_eq "IDs to search for" "$(wc -l < "$WORK/data/population.csv")" \
     "$(sort -u "$WORK/ids" | wc -l)"
 searched=0
-for f in "$WORK/server.log" "$WORK/metrics.txt" "$WORK"/db/* "$WORK"/audit/*; do
+for f in "$WORK/server.log" "$WORK/metrics.txt" "$WORK"/db/* "$WORK"/audit/* "$WORK"/audit/*/*; do
     [ -f "$f" ] || continue
     searched=$((searched + 1))
     n=$(grep -a -c -F -f "$WORK/ids" "$f" || true)
     [ "$n" -eq 0 ] || fail "raw citizen IDs found in $f ($n lines)"
 done
-expect_eq "files searched (log, metrics, data.mdb and lock.mdb of database and audit)" 6 "$searched"
+expect_eq "files searched (log, metrics, data.mdb and lock.mdb of database, audit and its index)" \
+    8 "$searched"
 # the search itself finds an ID where there is one
 grep -q -F -f "$WORK/ids" "$WORK/data/population.csv" || fail "the ID search finds nothing"
 

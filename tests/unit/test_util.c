@@ -92,3 +92,33 @@ int tu_run(char *out, size_t size, const char *fmt, ...)
     int st = pclose(p);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
+
+MDB_txn *tu_lmdb_begin(const char *dir, int read_only)
+{
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+    if (!read_only)
+        assert_int_equal(mdb_env_set_mapsize(env, (size_t)64 << 20), 0);
+    assert_int_equal(mdb_env_open(env, dir, read_only ? MDB_RDONLY : 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, read_only ? MDB_RDONLY : 0, &txn), 0);
+    return txn;
+}
+
+void tu_lmdb_end(MDB_txn *txn)
+{
+    MDB_env *env = mdb_txn_env(txn);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+int tu_lmdb_has_table(const char *dir, const char *name)
+{
+    MDB_dbi dbi;
+    MDB_txn *txn = tu_lmdb_begin(dir, 1);
+    int rc = mdb_dbi_open(txn, name, 0, &dbi);
+    assert_true(rc == 0 || rc == MDB_NOTFOUND);
+    tu_lmdb_end(txn);
+    return rc == 0;
+}

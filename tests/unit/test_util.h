@@ -3,6 +3,7 @@
 #ifndef TC_TEST_UTIL_H
 #define TC_TEST_UTIL_H
 
+#include <lmdb.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,6 +34,15 @@ void tu_copy(const char *from, const char *to);
 
 /* Run a shell command, return its exit status; stdout+stderr captured into out (may be NULL). */
 int tu_run(char *out, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* A transaction on the LMDB environment in dir (read-only, or a write one), for a test that
+ * writes or inspects a file as another program would; tu_lmdb_end commits it and closes the
+ * environment. */
+MDB_txn *tu_lmdb_begin(const char *dir, int read_only);
+void tu_lmdb_end(MDB_txn *txn);
+
+/* 1 if the LMDB environment in dir has a table of that name. */
+int tu_lmdb_has_table(const char *dir, const char *name);
 
 /* Assert that err->msg equals expected, showing both when not. */
 #define assert_msg(err, expected) assert_string_equal((err)->msg, (expected))
