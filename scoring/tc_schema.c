@@ -41,7 +41,15 @@ const char *tc_schema_num(char buf[40], double v)
         snprintf(buf, 40, "%s", v > 0 ? "+inf" : "-inf");
         return buf;
     }
-    for (int prec = 6; prec <= 17; prec++) {
+    if (v == 0) { /* -0 too */
+        snprintf(buf, 40, "0");
+        return buf;
+    }
+    if (v == floor(v) && fabs(v) < 1e15) { /* whole numbers without an exponent: 600 */
+        snprintf(buf, 40, "%.0f", v);
+        return buf;
+    }
+    for (int prec = 1; prec <= 17; prec++) {
         snprintf(buf, 40, "%.*g", prec, v);
         if (strtod(buf, NULL) == v)
             break;

@@ -31,7 +31,8 @@ int tc_schema_grades(const tc_jctx *root, json_t *doc, double score_min, double 
 int tc_schema_limitations(const tc_jctx *card_ctx, json_t *card, const char **out, size_t *n,
                           tc_error *err);
 
-/* Shortest text that reads back as v, for messages ("12.5", not "12.500000000000002"). */
+/* Shortest text that reads back as v ("12.5", not "12.500000000000002"; whole numbers without
+ * an exponent, "600"; "+inf", "-inf"): for messages, model files and reports alike. */
 const char *tc_schema_num(char buf[40], double v);
 
 #endif

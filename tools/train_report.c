@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "tc_buf.h"
+#include "tc_schema.h"
 
 #define HIST_BINS_MAX 80
 
@@ -36,24 +37,6 @@ static void esc(tc_buf *b, const char *s)
     }
 }
 
-const char *train_report_num(char buf[40], double v)
-{
-    if (isinf(v)) {
-        snprintf(buf, 40, "%s", v > 0 ? "+inf" : "-inf");
-        return buf;
-    }
-    if (v == floor(v) && fabs(v) < 1e15) { /* whole numbers without an exponent: 600 */
-        snprintf(buf, 40, "%.0f", v);
-        return buf;
-    }
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, 40, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
-            break;
-    }
-    return buf;
-}
-
 int train_report_user_split(const tc_train_char *c, size_t i)
 {
     const tc_bin_stat *b = &c->bin.bins[i];
@@ -80,17 +63,17 @@ void train_report_bin_text(const tc_train_char *c, size_t i, char *buf, size_t s
             snprintf(buf, size, "any value");
         else if (isinf(b->lower))
             snprintf(buf, size, a->type == TC_ATTR_INT ? "\xe2\x89\xa4 %s" : "< %s",
-                     train_report_num(n1, a->type == TC_ATTR_INT ? b->upper - 1 : b->upper));
+                     tc_schema_num(n1, a->type == TC_ATTR_INT ? b->upper - 1 : b->upper));
         else if (isinf(b->upper))
-            snprintf(buf, size, "\xe2\x89\xa5 %s", train_report_num(n1, b->lower));
+            snprintf(buf, size, "\xe2\x89\xa5 %s", tc_schema_num(n1, b->lower));
         else if (a->type == TC_ATTR_INT && b->upper - b->lower == 1)
-            snprintf(buf, size, "%s", train_report_num(n1, b->lower));
+            snprintf(buf, size, "%s", tc_schema_num(n1, b->lower));
         else
-            snprintf(buf, size, "%s \xe2\x80\x93 %s", train_report_num(n1, b->lower),
-                     train_report_num(n2, a->type == TC_ATTR_INT ? b->upper - 1 : b->upper));
+            snprintf(buf, size, "%s \xe2\x80\x93 %s", tc_schema_num(n1, b->lower),
+                     tc_schema_num(n2, a->type == TC_ATTR_INT ? b->upper - 1 : b->upper));
         return;
     case TC_BIN_SPECIAL:
-        snprintf(buf, size, "= %s", train_report_num(n1, b->special));
+        snprintf(buf, size, "= %s", tc_schema_num(n1, b->special));
         return;
     case TC_BIN_MISSING:
         snprintf(buf, size, "missing");
@@ -570,7 +553,7 @@ static void char_section(tc_buf *b, const tc_train_result *r, size_t j)
             char n1[40];
             int kept = c->bin.split_fate[k] == TC_SPLIT_KEPT;
             tc_buf_printf(b, "%s<span class=\"%s\">%s (%s)</span>", k ? ", " : "",
-                kept ? "split-kept" : "split-gone", train_report_num(n1, c->bin.splits[k]),
+                kept ? "split-kept" : "split-gone", tc_schema_num(n1, c->bin.splits[k]),
                 kept ? "applied" : tc_split_fate_name((tc_split_fate)c->bin.split_fate[k]));
         }
         tc_buf_printf(b, ".</p>\n");

@@ -23,7 +23,4 @@ void train_report_bin_text(const tc_train_char *c, size_t i, char *buf, size_t s
 /* 1 when bin i of c starts at one of the spec's split points (the user split was applied). */
 int train_report_user_split(const tc_train_char *c, size_t i);
 
-/* Shortest decimal text that reads back as v; whole numbers without an exponent. */
-const char *train_report_num(char buf[40], double v);
-
 #endif

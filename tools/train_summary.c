@@ -9,6 +9,7 @@
 
 #include "csv_reader.h"
 #include "tc_file.h"
+#include "tc_schema.h"
 #include "train_report.h"
 
 static json_t *jreal(double v)
@@ -119,10 +120,10 @@ int train_summary_table(const tc_train_result *r, const char *path, unsigned fla
             csv_write_field(o.f, c->attr->name, strlen(c->attr->name));
             fputc(',', o.f);
             csv_write_field(o.f, text, strlen(text));
-            fprintf(o.f, ",%s,%s,%s,%s,%s,%s\n", train_report_num(n1, b->n),
-                    b->n > 0 ? train_report_num(n2, b->events / b->n) : "",
-                    train_report_num(n3, b->woe), train_report_num(n4, b->iv),
-                    r->kind == TC_MODEL_SCORECARD ? train_report_num(n5, c->points[i]) : "",
+            fprintf(o.f, ",%s,%s,%s,%s,%s,%s\n", tc_schema_num(n1, b->n),
+                    b->n > 0 ? tc_schema_num(n2, b->events / b->n) : "",
+                    tc_schema_num(n3, b->woe), tc_schema_num(n4, b->iv),
+                    r->kind == TC_MODEL_SCORECARD ? tc_schema_num(n5, c->points[i]) : "",
                     train_report_user_split(c, i) ? "yes" : "no");
         }
     }

@@ -13,28 +13,11 @@
 #include <jansson.h>
 
 #include "tc_buf.h"
+#include "tc_schema.h"
 #include "tc_time.h"
 
 
 /* Shortest decimal that reads back as v (JSON: never inf or nan; -0 is written 0). */
-static const char *num(char buf[40], double v)
-{
-    if (v == 0) {
-        snprintf(buf, 40, "0");
-        return buf;
-    }
-    if (v == floor(v) && fabs(v) < 1e15) { /* whole numbers without an exponent: 600 */
-        snprintf(buf, 40, "%.0f", v);
-        return buf;
-    }
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, 40, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
-            break;
-    }
-    return buf;
-}
-
 /* A JSON string literal, escaped by jansson. */
 static void sb_str(tc_buf *b, const char *s)
 {
@@ -69,9 +52,9 @@ static void write_bin(tc_buf *b, const tc_train_char *c, size_t i, int last)
         if (isinf(bs->lower) && isinf(bs->upper))
             tc_buf_printf(b, "\"lower\": null, ");
         if (!isinf(bs->lower))
-            tc_buf_printf(b, "\"lower\": %s, ", num(n1, bs->lower));
+            tc_buf_printf(b, "\"lower\": %s, ", tc_schema_num(n1, bs->lower));
         if (!isinf(bs->upper))
-            tc_buf_printf(b, "\"upper\": %s, ", num(n1, bs->upper));
+            tc_buf_printf(b, "\"upper\": %s, ", tc_schema_num(n1, bs->upper));
         break;
     case TC_BIN_LEVELS: {
         size_t nl = a->type == TC_ATTR_BOOL ? 2 : a->n_levels, k = 0;
@@ -89,13 +72,13 @@ static void write_bin(tc_buf *b, const tc_train_char *c, size_t i, int last)
         break;
     }
     case TC_BIN_SPECIAL:
-        tc_buf_printf(b, "\"special\": [%s], ", num(n1, bs->special));
+        tc_buf_printf(b, "\"special\": [%s], ", tc_schema_num(n1, bs->special));
         break;
     case TC_BIN_MISSING:
         tc_buf_printf(b, "\"missing\": true, ");
         break;
     }
-    tc_buf_printf(b, "\"woe\": %s, \"points\": %s}%s\n", num(n2, bs->woe), num(n3, c->points[i]),
+    tc_buf_printf(b, "\"woe\": %s, \"points\": %s}%s\n", tc_schema_num(n2, bs->woe), tc_schema_num(n3, c->points[i]),
            last ? "" : ",");
 }
 
@@ -112,21 +95,21 @@ static void write_logistic_char(tc_buf *b, const tc_train_result *r, const tc_tr
         for (size_t k = 0; k < c->n_levels; k++) {
             tc_buf_printf(b, "%s\n      {\"level\": ", k ? "," : "");
             sb_str(b, a->levels[c->levels[k]]);
-            tc_buf_printf(b, ", \"coefficient\": %s}", num(n1, coef[p++]));
+            tc_buf_printf(b, ", \"coefficient\": %s}", tc_schema_num(n1, coef[p++]));
         }
         tc_buf_printf(b, "]");
     } else {
-        tc_buf_printf(b, ", \"coefficient\": %s", num(n1, coef[p++]));
+        tc_buf_printf(b, ", \"coefficient\": %s", tc_schema_num(n1, coef[p++]));
         if (c->attr->transform == TC_TRANSFORM_CLIP) {
             char n2[40];
-            tc_buf_printf(b, ", \"clip\": {\"min\": %s, \"max\": %s}", num(n1, c->attr->clip_min),
-                   num(n2, c->attr->clip_max));
+            tc_buf_printf(b, ", \"clip\": {\"min\": %s, \"max\": %s}", tc_schema_num(n1, c->attr->clip_min),
+                   tc_schema_num(n2, c->attr->clip_max));
         }
     }
     if (!a->missing_allowed)
         return;
     if (c->missing_term) {
-        tc_buf_printf(b, ", \"missing\": {\"indicator\": %s}", num(n1, coef[p]));
+        tc_buf_printf(b, ", \"missing\": {\"indicator\": %s}", tc_schema_num(n1, coef[p]));
     } else {
         tc_buf_printf(b, ", \"missing\": {\"impute\": ");
         if (a->type == TC_ATTR_BOOL)
@@ -134,7 +117,7 @@ static void write_logistic_char(tc_buf *b, const tc_train_result *r, const tc_tr
         else if (a->type == TC_ATTR_CATEGORY)
             sb_str(b, a->levels[(size_t)c->attr->impute_value]);
         else
-            tc_buf_printf(b, "%s", num(n1, c->attr->impute_value));
+            tc_buf_printf(b, "%s", tc_schema_num(n1, c->attr->impute_value));
         tc_buf_printf(b, "}");
     }
 }
@@ -145,7 +128,7 @@ static const char *figure(char buf[40], double v)
 {
     char t[40];
     snprintf(t, sizeof t, "%.4g", v);
-    return num(buf, strtod(t, NULL));
+    return tc_schema_num(buf, strtod(t, NULL));
 }
 
 static void write_sample(tc_buf *b, const char *key, const tc_perf *m, int last)
@@ -153,7 +136,7 @@ static void write_sample(tc_buf *b, const char *key, const tc_perf *m, int last)
     char n1[40], n2[40], n3[40], n4[40], n5[40], n6[40];
     tc_buf_printf(b, "      \"%s\": {\"rows\": %zu, \"events\": %s, \"auc\": %s, \"gini\": %s, "
               "\"ks\": %s, \"brier\": %s",
-           key, m->rows, num(n1, m->events), figure(n2, m->auc), figure(n3, m->gini),
+           key, m->rows, tc_schema_num(n1, m->events), figure(n2, m->auc), figure(n3, m->gini),
            figure(n4, m->ks), figure(n5, m->brier));
     if (isfinite(m->hl_p))
         tc_buf_printf(b, ", \"hl_p\": %s", figure(n6, m->hl_p));
@@ -185,7 +168,7 @@ static void write_card(tc_buf *b, const tc_train_result *r)
         sb_str(b, d);
     }
     tc_buf_printf(b, ", \"rows\": %zu, \"events\": %s", ds->n_rows,
-           num(n1, r->dev.events + (r->has_validation ? r->val.events : 0)));
+           tc_schema_num(n1, r->dev.events + (r->has_validation ? r->val.events : 0)));
     if (ds->day != NULL && ds->n_rows > 0) {
         int lo = ds->day[0], hi = ds->day[0];
         for (size_t i = 1; i < ds->n_rows; i++) {
@@ -225,7 +208,7 @@ static const char *share(char buf[40], double part, double whole)
 {
     char t[40];
     snprintf(t, sizeof t, "%.6g", whole > 0 ? part / whole : 0);
-    return num(buf, strtod(t, NULL));
+    return tc_schema_num(buf, strtod(t, NULL));
 }
 
 /* The development distribution (models/README.md, "Development distribution"): score deciles,
@@ -235,9 +218,9 @@ static void write_development(tc_buf *b, const tc_train_result *r)
     const tc_train_spec *s = r->spec;
     char n1[40];
     tc_buf_printf(b, ",\n  \"development\": {\n    \"rows\": %s,\n    \"score\": {\"cuts\": [",
-           num(n1, r->dev_weight));
+           tc_schema_num(n1, r->dev_weight));
     for (size_t k = 0; k + 1 < r->n_psi_bins; k++)
-        tc_buf_printf(b, "%s%s", k ? ", " : "", num(n1, r->psi_cuts[k]));
+        tc_buf_printf(b, "%s%s", k ? ", " : "", tc_schema_num(n1, r->psi_cuts[k]));
     tc_buf_printf(b, "], \"shares\": [");
     for (size_t k = 0; k < r->n_psi_bins; k++)
         tc_buf_printf(b, "%s%s", k ? ", " : "", share(n1, r->psi_dev[k], r->dev_weight));
@@ -287,16 +270,16 @@ int tc_train_model_text(const tc_train_result *r, const char *fingerprint, int w
     tc_buf_printf(&b, ",\n  \"catalog_hash\": \"%s\",\n", s->catalog->hash_hex);
     if (with_card)
         write_card(&b, r);
-    tc_buf_printf(&b, "  \"scaling\": {\"points\": %s, \"odds\": %s, \"pdo\": %s},\n", num(n1, s->points),
-           num(n2, s->odds), num(n3, s->pdo));
-    tc_buf_printf(&b, "  \"score_bounds\": {\"min\": %s, \"max\": %s},\n", num(n1, s->score_min),
-           num(n2, s->score_max));
+    tc_buf_printf(&b, "  \"scaling\": {\"points\": %s, \"odds\": %s, \"pdo\": %s},\n", tc_schema_num(n1, s->points),
+           tc_schema_num(n2, s->odds), tc_schema_num(n3, s->pdo));
+    tc_buf_printf(&b, "  \"score_bounds\": {\"min\": %s, \"max\": %s},\n", tc_schema_num(n1, s->score_min),
+           tc_schema_num(n2, s->score_max));
     tc_buf_printf(&b, "  \"reasons\": {\"method\": \"max\", \"count\": %d},\n", s->reason_count);
-    tc_buf_printf(&b, "  \"intercept\": %s,\n  \"grades\": [\n", num(n1, r->fit->coef[0]));
+    tc_buf_printf(&b, "  \"intercept\": %s,\n  \"grades\": [\n", tc_schema_num(n1, r->fit->coef[0]));
     for (size_t g = 0; g < s->n_grades; g++) {
         tc_buf_printf(&b, "    {\"grade\": ");
         sb_str(&b, s->grades[g].letter);
-        tc_buf_printf(&b, ", \"min_score\": %s, \"vi\": ", num(n1, s->grades[g].min_score));
+        tc_buf_printf(&b, ", \"min_score\": %s, \"vi\": ", tc_schema_num(n1, s->grades[g].min_score));
         sb_str(&b, s->grades[g].vi);
         tc_buf_printf(&b, ", \"en\": ");
         sb_str(&b, s->grades[g].en);
@@ -319,7 +302,7 @@ int tc_train_model_text(const tc_train_result *r, const char *fingerprint, int w
             sb_str(&b, c->attr->label);
         }
         if (r->kind == TC_MODEL_SCORECARD) {
-            tc_buf_printf(&b, ", \"coefficient\": %s, \"bins\": [\n", num(n1, r->fit->coef[c->param]));
+            tc_buf_printf(&b, ", \"coefficient\": %s, \"bins\": [\n", tc_schema_num(n1, r->fit->coef[c->param]));
             for (size_t i = 0; i < c->bin.n_bins; i++)
                 write_bin(&b, c, i, i + 1 == c->bin.n_bins);
             tc_buf_printf(&b, "    ]}");
@@ -338,7 +321,7 @@ int tc_train_model_text(const tc_train_result *r, const char *fingerprint, int w
     for (size_t p = 0; p < r->n_params; p++) {
         tc_buf_printf(&b, "      [");
         for (size_t q = 0; q < r->n_params; q++)
-            tc_buf_printf(&b, "%s%s", q ? ", " : "", num(n1, gsl_matrix_get(r->fit->cov, p, q)));
+            tc_buf_printf(&b, "%s%s", q ? ", " : "", tc_schema_num(n1, gsl_matrix_get(r->fit->cov, p, q)));
         tc_buf_printf(&b, "]%s\n", p + 1 < r->n_params ? "," : "");
     }
     tc_buf_printf(&b, "    ]}");
