@@ -28,6 +28,7 @@ from concurrent import futures
 
 import grpc
 import numpy as np
+from google.protobuf import timestamp_pb2
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 API = os.path.join(HERE, "..", "..", "api")
@@ -203,6 +204,13 @@ class LmdbData:
                 for a, text in zip(self.columns, v.decode().split(SEP)) if a is not None}
 
 
+def now_timestamp():
+    """scored_at is a google.protobuf.Timestamp, as tinchapd answers it."""
+    t = timestamp_pb2.Timestamp()
+    t.GetCurrentTime()
+    return t
+
+
 class Peer(scoring_pb2_grpc.ScoringServicer):
     def __init__(self, args):
         with open(args.catalog) as f:
@@ -239,7 +247,7 @@ class Peer(scoring_pb2_grpc.ScoringServicer):
             pd_high=1 / (1 + math.exp(-(eta + Z95 * se))), grade=grade["grade"],
             grade_label_vi=grade["vi"], grade_label_en=grade["en"],
             model_name=self.model["name"], model_version=self.model["version"],
-            scored_at=datetime.datetime.now(datetime.timezone.utc).isoformat())
+            scored_at=now_timestamp())
         for code, lost in reasons:
             t = self.texts.get(code, {})
             r.reasons.add(code=code, text_vi=t.get("vi", ""), text_en=t.get("en", ""),
