@@ -240,7 +240,9 @@ if count != m[OK] or m["tinchap_model_window_scores" + M + "}"] != count or lg["
 m0, m1 = metrics("rebuilt0"), metrics("rebuilt")
 after = json.load(open(work + "/rebuilt.loadgen.json"))["ok"]
 got = m1["tinchap_model_score_count" + M + "}"]
-if m0["tinchap_model_score_count" + M + "}"] != 0 or got != after or got != m1[OK] - m0[OK] or after < 1:
+# every answer the generator got is counted, and exactly the server's OK answers: one more than
+# the generator's when a call was answered just after its window closed
+if m0["tinchap_model_score_count" + M + "}"] != 0 or got < after or got != m1[OK] - m0[OK] or after < 1:
     p.append("rebuilt v2: %g counted at its reload, %g after %d answers (OK %g -> %g)" % (
         m0["tinchap_model_score_count" + M + "}"], got, after, m0[OK], m1[OK]))
 print("\n".join(p) or "ok")

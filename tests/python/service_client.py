@@ -194,9 +194,9 @@ class Client:
         return call(health_pb2.HealthCheckRequest(service=service), timeout=timeout,
                     metadata=self.md)
 
-    def score(self, timeout=10, **fields):
+    def score(self, timeout=10, wait_for_ready=None, **fields):
         return self.scoring.Score(scoring_pb2.ScoreRequest(**fields), timeout=timeout,
-                                  metadata=self.md)
+                                  metadata=self.md, wait_for_ready=wait_for_ready)
 
     def send_wire(self, method, wire, streaming=False, timeout=10):
         """Call method with an encoded request (a client stream of one message when streaming):
