@@ -14,6 +14,7 @@
 
 #include "google/protobuf/any.pb-c.h"
 #include "google/rpc/error_details.pb-c.h"
+#include "tc_json.h"
 #include "tc_time.h"
 
 #define TIMESTAMP "google.protobuf.Timestamp"
@@ -361,26 +362,6 @@ static void *alloc_in(dec *c, size_t n)
     return p;
 }
 
-static const char *type_word(const json_t *j)
-{
-    switch (json_typeof(j)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-    case JSON_REAL:
-        return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    default:
-        return "null";
-    }
-}
-
 /* An integer from a JSON number (integral) or a decimal string, within [lo, hi]; the unsigned
  * 64-bit range above INT64_MAX only as a string. */
 static int integer_of(dec *c, const json_t *j, int64_t lo, uint64_t hi, int unsig, uint64_t *out)
@@ -425,7 +406,7 @@ static int integer_of(dec *c, const json_t *j, int64_t lo, uint64_t hi, int unsi
         return 0;
     }
 bad:
-    violation(c, "expected an integer, got %s", type_word(j));
+    violation(c, "expected an integer, got %s", tc_json_type_name(j));
     return -1;
 range:
     violation(c, "out of range for this field");
@@ -456,14 +437,14 @@ static int real_of(dec *c, const json_t *j, double *out)
         }
         return 0;
     }
-    violation(c, "expected a number, got %s", type_word(j));
+    violation(c, "expected a number, got %s", tc_json_type_name(j));
     return -1;
 }
 
 static int string_of(dec *c, const json_t *j, char **out)
 {
     if (!json_is_string(j)) {
-        violation(c, "expected a string, got %s", type_word(j));
+        violation(c, "expected a string, got %s", tc_json_type_name(j));
         return -1;
     }
     size_t n = json_string_length(j);
@@ -483,7 +464,7 @@ static int string_of(dec *c, const json_t *j, char **out)
 static int bytes_of(dec *c, const json_t *j, ProtobufCBinaryData *out)
 {
     if (!json_is_string(j)) {
-        violation(c, "expected base64 text, got %s", type_word(j));
+        violation(c, "expected base64 text, got %s", tc_json_type_name(j));
         return -1;
     }
     size_t n = json_string_length(j);
@@ -622,7 +603,7 @@ static int value_of(dec *c, const ProtobufCFieldDescriptor *f, const json_t *j, 
         return real_of(c, j, (double *)p);
     case PROTOBUF_C_TYPE_BOOL:
         if (!json_is_boolean(j)) {
-            violation(c, "expected true or false, got %s", type_word(j));
+            violation(c, "expected true or false, got %s", tc_json_type_name(j));
             return -1;
         }
         *(protobuf_c_boolean *)p = json_is_true(j);
@@ -642,7 +623,7 @@ static int value_of(dec *c, const ProtobufCFieldDescriptor *f, const json_t *j, 
 static int repeated_of(dec *c, const ProtobufCFieldDescriptor *f, const json_t *j, char *base)
 {
     if (!json_is_array(j)) {
-        violation(c, "expected an array, got %s", type_word(j));
+        violation(c, "expected an array, got %s", tc_json_type_name(j));
         return -1;
     }
     size_t n = json_array_size(j), size = type_size(f->type);
@@ -707,7 +688,7 @@ static int message_of(dec *c, const ProtobufCMessageDescriptor *d, const json_t 
     }
     int timestamp = strcmp(d->name, TIMESTAMP) == 0;
     if (!timestamp && !json_is_object(j)) {
-        violation(c, "expected an object, got %s", type_word(j));
+        violation(c, "expected an object, got %s", tc_json_type_name(j));
         return -1;
     }
     if (c->depth >= TC_PB_JSON_DEPTH_MAX) {

@@ -108,7 +108,7 @@ int tc_json_fail(const tc_jctx *ctx, const char *field, tc_error *err, const cha
     return tc_errorf(err, ctx->code, "%s: %s: %s", ctx->origin, where, reason);
 }
 
-static const char *type_name(const json_t *v)
+const char *tc_json_type_name(const json_t *v)
 {
     switch (json_typeof(v)) {
     case JSON_OBJECT:
@@ -133,7 +133,7 @@ int tc_json_expect_object(const tc_jctx *ctx, json_t *obj, const char *const all
                           tc_error *err)
 {
     if (!json_is_object(obj))
-        return tc_json_fail(ctx, NULL, err, "expected an object, got %s", type_name(obj));
+        return tc_json_fail(ctx, NULL, err, "expected an object, got %s", tc_json_type_name(obj));
     const char *key;
     json_t *value;
     json_object_foreach(obj, key, value)
@@ -169,7 +169,7 @@ int tc_json_get_string(const tc_jctx *ctx, json_t *obj, const char *key, int req
     if (rc != TC_OK || v == NULL)
         return rc;
     if (!json_is_string(v))
-        return tc_json_fail(ctx, key, err, "expected a string, got %s", type_name(v));
+        return tc_json_fail(ctx, key, err, "expected a string, got %s", tc_json_type_name(v));
     if (json_string_length(v) > max_len)
         return tc_json_fail(ctx, key, err, "longer than %zu bytes", max_len);
     if (strlen(json_string_value(v)) != json_string_length(v))
@@ -181,7 +181,7 @@ int tc_json_get_string(const tc_jctx *ctx, json_t *obj, const char *key, int req
 int tc_json_number_value(const tc_jctx *ctx, json_t *v, double *out, tc_error *err)
 {
     if (!json_is_number(v))
-        return tc_json_fail(ctx, NULL, err, "expected a number, got %s", type_name(v));
+        return tc_json_fail(ctx, NULL, err, "expected a number, got %s", tc_json_type_name(v));
     double d = json_number_value(v);
     if (!isfinite(d))
         return tc_json_fail(ctx, NULL, err, "not a finite number");
@@ -208,7 +208,7 @@ int tc_json_get_int(const tc_jctx *ctx, json_t *obj, const char *key, int requir
     if (rc != TC_OK || v == NULL)
         return rc;
     if (!json_is_integer(v))
-        return tc_json_fail(ctx, key, err, "expected an integer, got %s", type_name(v));
+        return tc_json_fail(ctx, key, err, "expected an integer, got %s", tc_json_type_name(v));
     json_int_t i = json_integer_value(v);
     if (i < min || i > max)
         return tc_json_fail(ctx, key, err, "%lld is outside [%ld, %ld]", (long long)i, min, max);
@@ -224,7 +224,7 @@ int tc_json_get_bool(const tc_jctx *ctx, json_t *obj, const char *key, int requi
     if (rc != TC_OK || v == NULL)
         return rc;
     if (!json_is_boolean(v))
-        return tc_json_fail(ctx, key, err, "expected true or false, got %s", type_name(v));
+        return tc_json_fail(ctx, key, err, "expected true or false, got %s", tc_json_type_name(v));
     *out = json_is_true(v);
     return TC_OK;
 }
@@ -237,7 +237,7 @@ int tc_json_get_array(const tc_jctx *ctx, json_t *obj, const char *key, int requ
     if (rc != TC_OK || v == NULL)
         return rc;
     if (!json_is_array(v))
-        return tc_json_fail(ctx, key, err, "expected an array, got %s", type_name(v));
+        return tc_json_fail(ctx, key, err, "expected an array, got %s", tc_json_type_name(v));
     if (json_array_size(v) > max)
         return tc_json_fail(ctx, key, err, "more than %zu elements", max);
     *out = v;
@@ -252,7 +252,7 @@ int tc_json_get_object(const tc_jctx *ctx, json_t *obj, const char *key, int req
     if (rc != TC_OK || v == NULL)
         return rc;
     if (!json_is_object(v))
-        return tc_json_fail(ctx, key, err, "expected an object, got %s", type_name(v));
+        return tc_json_fail(ctx, key, err, "expected an object, got %s", tc_json_type_name(v));
     *out = v;
     return TC_OK;
 }

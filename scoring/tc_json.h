@@ -63,4 +63,7 @@ int tc_json_get_object(const tc_jctx *ctx, json_t *obj, const char *key, int req
 /* A finite number from a JSON value (integer or real). */
 int tc_json_number_value(const tc_jctx *ctx, json_t *value, double *out, tc_error *err);
 
+/* What a value is, for messages: "an object", "a string", "a number", "null", ... */
+const char *tc_json_type_name(const json_t *v);
+
 #endif
