@@ -154,11 +154,18 @@ static int open_tables(tc_audit *a, const tc_audit_options *opt, tc_error *err)
         if (mrc == MDB_NOTFOUND && opt->read_only)
             mrc = MDB_SUCCESS;
     }
+    if (mrc == MDB_SUCCESS) {
+        mrc = mdb_dbi_open(txn, "origins", create, &a->origins);
+        a->has_origins = mrc == MDB_SUCCESS;
+        if (mrc == MDB_NOTFOUND && opt->read_only)
+            mrc = MDB_SUCCESS;
+    }
     if (mrc != MDB_SUCCESS) {
         rc = mdb_fail(a, mrc, "opening the audit tables", err);
         goto out;
     }
-    if ((rc = check_meta(a, txn, opt, err)) != TC_OK)
+    if ((rc = check_meta(a, txn, opt, err)) != TC_OK ||
+        (rc = tc_audit_identity(a, txn, opt->read_only, err)) != TC_OK)
         goto out;
     mrc = mdb_txn_commit(txn);
     txn = NULL;
@@ -426,8 +433,12 @@ static void commit_batch(tc_audit *a, tc_audit_entry **batch, size_t n)
         pthread_mutex_lock(&a->memory.mu);
         idem_memory_rollback(&a->memory, seq0);
         pthread_mutex_unlock(&a->memory.mu);
-    } else if (a->opt.relaxed) {
-        atomic_store_explicit(&a->dirty, 1, memory_order_release);
+    } else {
+        atomic_store_explicit(&a->committed_seq, a->next_seq - 1, memory_order_release);
+        if (a->opt.relaxed)
+            atomic_store_explicit(&a->dirty, 1, memory_order_release);
+        else /* the commit waited for the disk */
+            atomic_store_explicit(&a->durable_seq, a->next_seq - 1, memory_order_release);
     }
     int64_t el = tc_time_now_us() - t0;
     pthread_mutex_lock(&a->stats_mu);
@@ -508,9 +519,12 @@ static void *writer_main(void *arg)
  * to the service, which says so in its log and its health. */
 static void sync_once(tc_audit *a)
 {
+    /* every record up to this one was written to the file before the sync starts */
+    uint64_t committed = atomic_load_explicit(&a->committed_seq, memory_order_acquire);
     int mrc = mdb_env_sync(a->env, 1);
     int64_t now = tc_time_now_us();
     if (mrc == MDB_SUCCESS) {
+        atomic_store_explicit(&a->durable_seq, committed, memory_order_release);
         if (atomic_exchange(&a->sync_failing, 0) && a->opt.sync_state != NULL)
             a->opt.sync_state(0, "", a->opt.sync_arg);
         return;
@@ -603,6 +617,13 @@ int tc_audit_start(tc_audit *a, size_t producers, tc_error *err)
     a->n_producers = producers;
     if ((rc = find_next_seq(a, err)) != TC_OK || (rc = rebuild_memory(a, err)) != TC_OK)
         return rc;
+    /* What a process killed before left unsynced is made durable before anything is shipped
+     * from it (tc_audit_durable_seq). */
+    int mrc = mdb_env_sync(a->env, 1);
+    if (mrc != MDB_SUCCESS)
+        return mdb_fail(a, mrc, "syncing the audit trail to disk", err);
+    atomic_store(&a->committed_seq, a->next_seq - 1);
+    atomic_store(&a->durable_seq, a->next_seq - 1);
     for (size_t i = 0; i < producers; i++) {
         a->producers[i].items = calloc(TC_AUDIT_QUEUE_MAX, sizeof(tc_audit_entry *));
         if (a->producers[i].items == NULL)

@@ -69,6 +69,7 @@
 #define TC_AUDIT_QUEUE_MAX 8192    /* entries waiting per producer */
 #define TC_AUDIT_IDEM_SECONDS (24 * 3600)
 #define TC_INQUIRY_ID_LEN 24
+#define TC_AUDIT_TRAIL_ID_LEN 16 /* hex digits: a trail's random identity, made with it */
 #define TC_AUDIT_FORMAT 1
 #define TC_AUDIT_DEFAULT_MAP_SIZE ((size_t)64 << 30) /* address space, not disk */
 
@@ -112,6 +113,12 @@ typedef struct tc_audit_record {
     int64_t loan_amount_vnd;
     uint32_t loan_term_months;
     uint32_t latency_us;                /* from arrival to decision */
+    /* Where a record of a consolidated trail was made (tc_audit_collect): the node's name, the
+     * ID of its trail and the record's sequence number there. Empty and 0 in the trail it was
+     * made in. */
+    char node[TC_AUDIT_TEXT_MAX + 1];
+    char origin_trail[TC_AUDIT_TRAIL_ID_LEN + 1];
+    uint64_t origin_seq;
 } tc_audit_record;
 
 typedef struct tc_audit tc_audit;
@@ -304,6 +311,50 @@ int tc_audit_steward_scan(tc_audit_reader *r, const unsigned char *citizen,
                           tc_audit_governance_fn fn, void *arg, tc_error *err);
 
 const char *tc_steward_action_name(tc_steward_action a);
+
+/* ---- shipping records to a consolidated trail (tc_audit_ship.c) ----
+ *
+ * Every node's records reach the steward node's consolidated trail through a broker
+ * (tc_api_ship.h). A node ships a record only once it is on disk, so that no record the
+ * consolidated trail holds can vanish from the node after a crash and have its sequence number
+ * reused; it keeps how far it shipped in its citizen index's environment (off the trail's write
+ * lock). Shipping twice is harmless: the consolidated trail keeps, per origin trail, the last
+ * sequence number it took, in the same transaction as the records, and drops what is not past
+ * it. */
+
+/* This trail's identity: TC_AUDIT_TRAIL_ID_LEN hex digits, made when it was created (or first
+ * opened read-write by a version that makes them). "" for a read-only trail without one. */
+const char *tc_audit_trail_id(const tc_audit *a);
+
+/* The last sequence number known to be on disk (every record up to it is durable): each commit
+ * in durable mode, each sync in relaxed mode. The writer must be started. */
+uint64_t tc_audit_durable_seq(tc_audit *a);
+
+/* Records with after < seq <= upto, oldest first, at most limit. */
+int tc_audit_records_after(tc_audit_reader *r, uint64_t after, uint64_t upto, size_t limit,
+                           tc_audit_fn fn, void *arg, tc_error *err);
+
+/* How far this trail's records were shipped (0: none), and recording it. */
+int tc_audit_shipped_get(tc_audit *a, uint64_t *seq, tc_error *err);
+int tc_audit_shipped_set(tc_audit *a, uint64_t seq, tc_error *err);
+
+typedef struct tc_audit_collected {
+    size_t appended;   /* records new to the consolidated trail */
+    size_t duplicates; /* records it already had (shipped again after a crash) */
+    uint64_t missing;  /* sequence numbers skipped by an origin: records that never arrived */
+} tc_audit_collected;
+
+/* Append records shipped from other trails (each with node, origin_trail and origin_seq set)
+ * to this, a consolidated trail, under its own sequence numbers, together with position (the
+ * broker's position after them, at most 47 characters) in one durable transaction. A record
+ * whose origin_seq is not past the last one taken from its origin trail is a duplicate and
+ * dropped. The writer must be started (it keeps the sequence numbers); nothing is submitted
+ * to it. */
+int tc_audit_collect(tc_audit *a, const tc_audit_record *recs, size_t n, const char *position,
+                     tc_audit_collected *out, tc_error *err);
+
+/* The position recorded by the last tc_audit_collect ("" before the first). */
+int tc_audit_collect_position(tc_audit *a, char *out, size_t size, tc_error *err);
 
 /* Codec, exposed for tests and fuzzing. */
 size_t tc_audit_encode(const tc_audit_record *rec, unsigned char *out, size_t size);

@@ -12,6 +12,7 @@
 
 #define RECORD_FORMAT 1        /* as it was first */
 #define RECORD_FORMAT_HASHED 2 /* + the keyed hash of a request ID with a digit run */
+#define RECORD_ORIGIN 0x80     /* flag: + node, origin trail and sequence (a consolidated copy) */
 
 /* ---- codec ---- */
 
@@ -132,7 +133,9 @@ static void get_str(rbuf *b, char *out, size_t size)
 size_t tc_audit_encode(const tc_audit_record *r, unsigned char *out, size_t size)
 {
     wbuf b = {out, 0, size, 0};
-    put_u8(&b, r->request_hashed ? RECORD_FORMAT_HASHED : RECORD_FORMAT);
+    int origin = r->origin_trail[0] != '\0';
+    put_u8(&b, (r->request_hashed ? RECORD_FORMAT_HASHED : RECORD_FORMAT) |
+                   (origin ? RECORD_ORIGIN : 0));
     put_u64(&b, r->seq);
     put_u64(&b, (uint64_t)r->time_us);
     put_str(&b, r->inquiry_id);
@@ -173,6 +176,11 @@ size_t tc_audit_encode(const tc_audit_record *r, unsigned char *out, size_t size
     put_u64(&b, (uint64_t)r->loan_amount_vnd);
     put_u32(&b, r->loan_term_months);
     put_u32(&b, r->latency_us);
+    if (origin) {
+        put_str(&b, r->node);
+        put_str(&b, r->origin_trail);
+        put_u64(&b, r->origin_seq);
+    }
     return b.overflow ? 0 : b.len;
 }
 
@@ -180,7 +188,8 @@ int tc_audit_decode(const void *data, size_t len, tc_audit_record *r, tc_error *
 {
     rbuf b = {data, len, 0, 0};
     memset(r, 0, sizeof *r);
-    unsigned fmt = get_u8(&b);
+    unsigned fmt = get_u8(&b), origin = fmt & RECORD_ORIGIN;
+    fmt &= ~(unsigned)RECORD_ORIGIN;
     if (fmt != RECORD_FORMAT && fmt != RECORD_FORMAT_HASHED)
         return tc_errorf(err, TC_ERECORD, "audit record format %u is not supported", fmt);
     r->seq = get_u64(&b);
@@ -235,6 +244,13 @@ int tc_audit_decode(const void *data, size_t len, tc_audit_record *r, tc_error *
     r->loan_amount_vnd = (int64_t)get_u64(&b);
     r->loan_term_months = get_u32(&b);
     r->latency_us = get_u32(&b);
+    if (origin) {
+        get_str(&b, r->node, sizeof r->node);
+        get_str(&b, r->origin_trail, sizeof r->origin_trail);
+        r->origin_seq = get_u64(&b);
+        if (r->origin_trail[0] == '\0')
+            b.bad = 1; /* the flag says there is one */
+    }
     if (b.bad || b.pos != b.len)
         return tc_errorf(err, TC_ERECORD, "audit record is truncated or malformed");
     return TC_OK;

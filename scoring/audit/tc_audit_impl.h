@@ -79,6 +79,11 @@ struct tc_audit {
     MDB_dbi by_citizen; /* read-only, a trail without citizen-index/: its former index table */
     int has_old_citizen;
     MDB_dbi steward, steward_citizen;
+    MDB_dbi origins;    /* a consolidated trail's last sequence number per origin trail */
+    int has_origins;    /* 0: a read-only trail written before the table existed */
+    char trail_id[TC_AUDIT_TRAIL_ID_LEN + 1];
+    /* the last sequence number committed, and the last known on disk (tc_audit_durable_seq) */
+    _Atomic uint64_t committed_seq, durable_seq;
     int has_governance; /* 0: a read-only trail written before the table existed */
     int has_steward;    /* the same */
     int has_responses;  /* the same */
@@ -153,6 +158,9 @@ static inline uint64_t from_be64(const unsigned char *p)
  * responses value, or NULL. */
 const unsigned char *tc_audit_response_find(tc_audit *a, MDB_txn *txn, const void *key,
                                             size_t key_len, int64_t now_us, size_t *len);
+
+/* The trail's identity, read or (read-write) made in txn (tc_audit_ship.c). */
+int tc_audit_identity(tc_audit *a, MDB_txn *txn, int read_only, tc_error *err);
 
 /* Renew r's read transaction: each read is one fresh snapshot. */
 int tc_audit_reader_begin(tc_audit_reader *r, tc_error *err);
