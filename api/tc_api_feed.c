@@ -1,5 +1,6 @@
 /* The consent feed over Redis Streams (see tc_api_feed.h). */
 #include "tc_api_feed.h"
+#include "tc_api_broker.h"
 #include "tc_api_event.h"
 
 #include <pthread.h>
@@ -8,25 +9,19 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sys/stat.h>
-
 #include <hiredis.h>
 
 #include "tc_json.h"
 #include "tc_time.h"
 
-#define CONNECT_TIMEOUT_MS 500
 #define PUBLISH_TIMEOUT_MS 1000
 #define RETRY_PAUSE_MS 200 /* between attempts to reach an unreachable broker */
 #define ERROR_LOG_EVERY_US 1000000
 
 struct tc_api_feed {
-    char host[256];
-    int port;
+    tc_api_broker broker;
     char stream[128];
     char origin[64];
-    char user[64];
-    char *password; /* NULL: no AUTH */
     unsigned retain, max_lag_ms;
     tc_store *store;
     tc_events *events;
@@ -49,52 +44,12 @@ struct tc_api_feed {
     redisContext *pub;
 };
 
-/* "host:port", or "unix:PATH" (port 0) for a broker on this machine's socket. */
-static void split_address(const char *addr, char *host, size_t size, int *port)
-{
-    if (strncmp(addr, "unix:", 5) == 0) {
-        snprintf(host, size, "%s", addr + 5);
-        *port = 0;
-        return;
-    }
-    const char *colon = strrchr(addr, ':');
-    size_t n = (size_t)(colon - addr);
-    if (n >= size)
-        n = size - 1;
-    memcpy(host, addr, n);
-    host[n] = '\0';
-    *port = atoi(colon + 1);
-}
-
-/* The broker's password: a file only the service's user may read, its first line. */
-static int read_password(const char *path, char **out, tc_error *err)
-{
-    struct stat st;
-    size_t len;
-    if (stat(path, &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
-        return tc_errorf(err, TC_EINVAL,
-                         "consent_feed.password_file %s is open to its group or "
-                         "others (mode %04o): chmod 600 %s",
-                         path, (unsigned)(st.st_mode & 07777), path);
-    int rc = tc_read_file(path, 4096, TC_EINVAL, out, &len, err);
-    if (rc != TC_OK)
-        return rc;
-    (*out)[strcspn(*out, "\r\n")] = '\0';
-    if ((*out)[0] == '\0') {
-        free(*out);
-        *out = NULL;
-        return tc_errorf(err, TC_EINVAL, "consent_feed.password_file %s is empty", path);
-    }
-    return TC_OK;
-}
-
 int tc_api_feed_open(const tc_api_feed_options *opt, tc_api_feed **out, tc_error *err)
 {
     int rc;
     tc_api_feed *f = calloc(1, sizeof *f);
     if (f == NULL)
         return tc_errorf(err, TC_ENOMEM, "out of memory");
-    split_address(opt->redis, f->host, sizeof f->host, &f->port);
     snprintf(f->stream, sizeof f->stream, "%s", opt->stream);
     if (opt->origin != NULL && opt->origin[0] != '\0')
         snprintf(f->origin, sizeof f->origin, "%s", opt->origin);
@@ -109,14 +64,8 @@ int tc_api_feed_open(const tc_api_feed_options *opt, tc_api_feed **out, tc_error
     f->state_arg = opt->state_arg;
     f->started_us = tc_time_now_us();
     pthread_mutex_init(&f->pub_mu, NULL);
-    if ((f->port <= 0 && strncmp(opt->redis, "unix:", 5) != 0) || f->port > 65535) {
-        rc = tc_errorf(err, TC_EINVAL, "consent_feed.redis: '%s' has no valid port", opt->redis);
-        goto fail;
-    }
-    if (opt->user != NULL)
-        snprintf(f->user, sizeof f->user, "%s", opt->user);
-    if (opt->password_file != NULL && opt->password_file[0] != '\0' &&
-        (rc = read_password(opt->password_file, &f->password, err)) != TC_OK)
+    if ((rc = tc_api_broker_init(&f->broker, opt->redis, opt->user, opt->password_file, err)) !=
+        TC_OK)
         goto fail;
     if ((rc = tc_events_open(opt->store, &f->events, err)) != TC_OK ||
         (rc = tc_hasher_new(opt->key, &f->hasher, err)) != TC_OK)
@@ -171,44 +120,7 @@ static void broker_error(tc_api_feed *f, const char *what, const char *detail)
         return;
     f->error_logged_us = now;
     tc_api_log_eventf(f->log, "error", "consent_feed_error", "error", "%s (%s:%d, stream %s): %s",
-                      what, f->host, f->port, f->stream, detail);
-}
-
-static redisContext *connect_broker(tc_api_feed *f, unsigned timeout_ms, const char **why)
-{
-    struct timeval ct = {0, CONNECT_TIMEOUT_MS * 1000};
-    struct timeval tv = {(time_t)(timeout_ms / 1000), (suseconds_t)(timeout_ms % 1000) * 1000};
-    redisContext *c = f->port == 0 ? redisConnectUnixWithTimeout(f->host, ct)
-                                   : redisConnectWithTimeout(f->host, f->port, ct);
-    if (c == NULL) {
-        *why = "out of memory";
-        return NULL;
-    }
-    static __thread char msg[160];
-    if (c->err != 0 || redisSetTimeout(c, tv) != REDIS_OK) {
-        snprintf(msg, sizeof msg, "%s", c->errstr);
-        *why = msg;
-        redisFree(c);
-        return NULL;
-    }
-    if (f->password != NULL) {
-        redisReply *r = f->user[0] != '\0' ? redisCommand(c, "AUTH %s %s", f->user, f->password)
-                                           : redisCommand(c, "AUTH %s", f->password);
-        int ok = r != NULL && r->type == REDIS_REPLY_STATUS;
-        /* the broker's words, never the password */
-        snprintf(msg, sizeof msg, "authentication refused: %s",
-                 r == NULL                      ? c->errstr
-                 : r->type == REDIS_REPLY_ERROR ? r->str
-                                                : "?");
-        if (r != NULL)
-            freeReplyObject(r);
-        if (!ok) {
-            *why = msg;
-            redisFree(c);
-            return NULL;
-        }
-    }
-    return c;
+                      what, f->broker.host, f->broker.port, f->stream, detail);
 }
 
 /* ---- publishing ---- */
@@ -233,7 +145,8 @@ int tc_api_feed_publish(tc_api_feed *f, const tc_event *e, char *pos, tc_error *
      * holding the database's write lock) waits at most a connect timeout for an unreachable
      * broker. Publishing an event twice is harmless (its version makes the copy stale). */
     for (int attempt = 0; attempt < 2 && rc != TC_OK; attempt++) {
-        if (f->pub == NULL && (f->pub = connect_broker(f, PUBLISH_TIMEOUT_MS, &why)) == NULL)
+        if (f->pub == NULL &&
+            (f->pub = tc_api_broker_connect(&f->broker, PUBLISH_TIMEOUT_MS, &why)) == NULL)
             break;
         redisReply *r =
             redisCommand(f->pub, "XADD %s MAXLEN ~ %s * event %b", f->stream, retain, buf, len);
@@ -256,7 +169,7 @@ int tc_api_feed_publish(tc_api_feed *f, const tc_event *e, char *pos, tc_error *
     }
     if (rc != TC_OK)
         rc = tc_errorf(err, TC_EIO, "the consent feed's broker %s:%d cannot take the event: %s",
-                       f->host, f->port, why);
+                       f->broker.host, f->broker.port, why);
     pthread_mutex_unlock(&f->pub_mu);
     if (rc == TC_OK)
         atomic_fetch_add(&f->published, 1);
@@ -424,21 +337,21 @@ static void *consumer_main(void *arg)
     set_position(f, pos);
     /* NOT_SERVING until the node has read to the end of the feed: say so, and from where */
     char fields[1024], host[300], stream[300];
-    tc_api_log_escape(f->host, host, sizeof host);
+    tc_api_log_escape(f->broker.host, host, sizeof host);
     tc_api_log_escape(f->stream, stream, sizeof stream);
     char port[16] = "";
-    if (f->port != 0)
-        snprintf(port, sizeof port, ":%d", f->port);
+    if (f->broker.port != 0)
+        snprintf(port, sizeof port, ":%d", f->broker.port);
     snprintf(fields, sizeof fields,
              "\"broker\":\"%s%.299s%s\",\"stream\":\"%.299s\",\"position\":\"%.48s\","
              "\"max_lag_ms\":%u",
-             f->port == 0 ? "unix:" : "", host, port, stream, pos[0] ? pos : "start",
+             f->broker.port == 0 ? "unix:" : "", host, port, stream, pos[0] ? pos : "start",
              f->max_lag_ms);
     tc_api_log_event(f->log, "info", "consent_feed_catching_up", fields);
     while (!atomic_load(&f->stop)) {
         if (c == NULL) {
             const char *why = "";
-            c = connect_broker(f, TC_API_FEED_BLOCK_MS + PUBLISH_TIMEOUT_MS, &why);
+            c = tc_api_broker_connect(&f->broker, TC_API_FEED_BLOCK_MS + PUBLISH_TIMEOUT_MS, &why);
             if (c == NULL) {
                 broker_error(f, "connecting", why);
                 check_state(f);
@@ -478,7 +391,7 @@ void tc_api_feed_close(tc_api_feed *f)
         redisFree(f->pub);
     tc_hasher_free(f->hasher);
     tc_events_close(f->events);
-    free(f->password);
+    tc_api_broker_free(&f->broker);
     pthread_mutex_destroy(&f->pub_mu);
     free(f);
 }
