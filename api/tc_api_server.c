@@ -427,9 +427,66 @@ static int open_server(tc_api_server *srv, tc_error *err)
     return TC_OK;
 }
 
-int tc_api_server_start(const tc_api_config *cfg, tc_api_server **out, tc_error *err)
+/* Shut cq down and take what is left on it, when no thread waits on it any more. */
+static void drain_queue(grpc_completion_queue *cq)
 {
-    int rc;
+    grpc_completion_queue_shutdown(cq);
+    while (grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+           GRPC_QUEUE_SHUTDOWN) {
+    }
+    grpc_completion_queue_destroy(cq);
+}
+
+/* Close what the server opened, in the order their users require: the metrics endpoint and
+ * the workers' audit readers use the trail, so they go before it; the log goes last, after
+ * last_event (if any) is written. The gRPC server and the threads are gone already. */
+static void close_server(tc_api_server *srv, const char *last_event)
+{
+    tc_api_metrics_close(srv->metrics);
+    tc_api_monitor_close(srv->monitor);
+    for (size_t i = 0; i < srv->n_workers; i++)
+        close_worker(&srv->workers[i]);
+    for (size_t i = 0; i < srv->n_rest; i++)
+        close_worker(&srv->rest_workers[i]);
+    close_worker(&srv->admin);
+    tc_api_feed_close(srv->feed);
+    tc_api_reflection_free(srv->reflection);
+    tc_audit_close(srv->audit);
+    tc_registry_close(srv->registry);
+    tc_store_close(srv->store);
+    tc_key_free(srv->key);
+    tc_catalog_free(srv->catalog);
+    if (last_event != NULL)
+        tc_api_log_event(srv->log, "info", last_event, "");
+    tc_api_log_close(srv->log);
+    pthread_mutex_destroy(&srv->watch_mu);
+    pthread_mutex_destroy(&srv->admin_mu);
+    free(srv->workers);
+    free(srv->rest_workers);
+    free(srv);
+}
+
+/* A start that failed: nothing serves yet (a worker started before a later step failed is
+ * not stopped, which only happens when threads cannot be created; tinchapd exits then). */
+static void abandon_start(tc_api_server *srv)
+{
+    if (srv->server != NULL) {
+        grpc_server_shutdown_and_notify(srv->server, srv->shutdown_cq, NULL);
+        grpc_completion_queue_next(srv->shutdown_cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        grpc_server_destroy(srv->server);
+    }
+    tc_api_reloader_stop(srv);
+    for (size_t i = 0; i < srv->n_workers; i++)
+        if (srv->workers[i].cq != NULL)
+            drain_queue(srv->workers[i].cq);
+    if (srv->shutdown_cq != NULL)
+        drain_queue(srv->shutdown_cq);
+    close_server(srv, NULL);
+}
+
+/* The server's memory and locks, before anything is opened. */
+static int new_server(const tc_api_config *cfg, tc_api_server **out, tc_error *err)
+{
     tc_api_server *srv = calloc(1, sizeof *srv);
     if (srv == NULL)
         return tc_errorf(err, TC_ENOMEM, "out of memory");
@@ -438,7 +495,6 @@ int tc_api_server_start(const tc_api_config *cfg, tc_api_server **out, tc_error 
     /* REST threads are callers like gRPC workers: their own arena, reader, metrics shard, log
      * shard and audit queue, ids after the workers'; the admin context comes last */
     srv->n_rest = cfg->rest_listen[0] != '\0' ? cfg->rest_threads : 0;
-    size_t callers = srv->n_workers + srv->n_rest;
     srv->started_us = tc_time_now_us();
     pthread_mutex_init(&srv->admin_mu, NULL);
     pthread_mutex_init(&srv->watch_mu, NULL);
@@ -452,6 +508,16 @@ int tc_api_server_start(const tc_api_config *cfg, tc_api_server **out, tc_error 
         free(srv);
         return tc_errorf(err, TC_ENOMEM, "out of memory");
     }
+    *out = srv;
+    return TC_OK;
+}
+
+/* Everything a call needs before one can arrive: the log, the engine, monitoring, reflection,
+ * the metrics endpoint, and each caller's context (gRPC workers, REST threads, admin). */
+static int open_parts(tc_api_server *srv, tc_error *err)
+{
+    const tc_api_config *cfg = &srv->cfg;
+    size_t callers = srv->n_workers + srv->n_rest;
     static const char *names[M_COUNT]; /* the metrics keep this pointer */
     for (size_t m = 0; m < M_COUNT; m++)
         names[m] = tc_api_methods[m].name;
@@ -461,40 +527,51 @@ int tc_api_server_start(const tc_api_config *cfg, tc_api_server **out, tc_error 
                                  .n_shards = callers,
                                  .extra = tc_api_state_metrics,
                                  .extra_arg = srv};
+    int rc;
     if ((rc = tc_api_log_open(STDERR_FILENO, cfg->log_debug, callers, &srv->log, err)) ||
         (rc = open_engine(srv, err)) ||
-        (rc = tc_api_monitor_open(callers, cfg->monitor_window_s, TC_MONITOR_SLOTS_MAX,
-                                  srv->log, &srv->monitor, err)) ||
+        (rc = tc_api_monitor_open(callers, cfg->monitor_window_s, TC_MONITOR_SLOTS_MAX, srv->log,
+                                  &srv->monitor, err)) ||
         (rc = tc_api_reflection_new(&srv->reflection, err)) ||
         (rc = tc_api_metrics_open(&mo, &srv->metrics, err)))
-        goto fail;
+        return rc;
     for (size_t i = 0; i < srv->n_workers; i++)
         if ((rc = open_worker(srv, &srv->workers[i], i, TC_API_SLOTS_PER_WORKER, err)) != TC_OK)
-            goto fail;
+            return rc;
     for (size_t i = 0; i < srv->n_rest; i++) /* one request at a time each: one slot */
         if ((rc = open_worker(srv, &srv->rest_workers[i], srv->n_workers + i, 1, err)) != TC_OK)
-            goto fail;
-    if ((rc = open_worker(srv, &srv->admin, callers, TC_API_SLOTS_PER_WORKER, err)) != TC_OK)
-        goto fail;
-    if ((rc = tc_audit_start(srv->audit, callers, err)) != TC_OK ||
+            return rc;
+    return open_worker(srv, &srv->admin, callers, TC_API_SLOTS_PER_WORKER, err);
+}
+
+/* The threads, then the listeners: the audit writer, the reload thread, the consent feed, the
+ * gRPC server, each worker with its request slots posted, and the REST interface. */
+static int start_threads(tc_api_server *srv, tc_error *err)
+{
+    int rc;
+    if ((rc = tc_audit_start(srv->audit, srv->n_workers + srv->n_rest, err)) != TC_OK ||
         (rc = tc_api_reloader_start(srv, err)) != TC_OK ||
         (srv->feed != NULL && (rc = tc_api_feed_start(srv->feed, err)) != TC_OK) ||
         (rc = open_server(srv, err)) != TC_OK)
-        goto fail;
+        return rc;
     atomic_store(&srv->serving, 1);
     for (size_t i = 0; i < srv->n_workers; i++) {
         tc_api_worker *w = &srv->workers[i];
         for (size_t m = 0; m < M_COUNT; m++)
             while (w->posted[m] < tc_api_methods[m].posted && w->free != NULL)
                 post_slot(w, (tc_api_method)m);
-        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
-            rc = tc_errorf(err, TC_ENOMEM, "cannot start worker %zu", i);
-            goto fail; /* (not reached in practice; threads already started are leaked) */
-        }
+        if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+            return tc_errorf(err, TC_ENOMEM, "cannot start worker %zu", i);
     }
-    if (srv->n_rest > 0 &&
-        (rc = tc_api_rest_start(srv, srv->n_workers, srv->n_rest, &srv->rest, err)) != TC_OK)
-        goto fail; /* (the workers already started are not stopped: tinchapd exits) */
+    if (srv->n_rest > 0)
+        return tc_api_rest_start(srv, srv->n_workers, srv->n_rest, &srv->rest, err);
+    return TC_OK;
+}
+
+/* One line that says what is serving, where, and how. */
+static void log_serving(tc_api_server *srv)
+{
+    const tc_api_config *cfg = &srv->cfg;
     char fields[704], crl[64] = "", rest[32] = "";
     if (srv->rest != NULL)
         snprintf(rest, sizeof rest, ",\"rest_port\":%d", tc_api_rest_port(srv->rest));
@@ -513,53 +590,21 @@ int tc_api_server_start(const tc_api_config *cfg, tc_api_server **out, tc_error 
              tc_model_set_count(set), tc_api_metrics_port(srv->metrics), crl, rest);
     tc_registry_release(srv->registry, set);
     tc_api_log_event(srv->log, "info", "serving", fields);
+}
+
+int tc_api_server_start(const tc_api_config *cfg, tc_api_server **out, tc_error *err)
+{
+    tc_api_server *srv = NULL;
+    int rc = new_server(cfg, &srv, err);
+    if (rc != TC_OK)
+        return rc;
+    if ((rc = open_parts(srv, err)) != TC_OK || (rc = start_threads(srv, err)) != TC_OK) {
+        abandon_start(srv);
+        return rc;
+    }
+    log_serving(srv);
     *out = srv;
     return TC_OK;
-fail:
-    if (srv->server != NULL) {
-        grpc_server_shutdown_and_notify(srv->server, srv->shutdown_cq, NULL);
-        grpc_completion_queue_next(srv->shutdown_cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
-        grpc_server_destroy(srv->server);
-    }
-    tc_api_reloader_stop(srv);
-    for (size_t i = 0; i < srv->n_workers; i++) {
-        if (srv->workers[i].cq != NULL) {
-            grpc_completion_queue_shutdown(srv->workers[i].cq);
-            while (grpc_completion_queue_next(srv->workers[i].cq,
-                                              gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
-                       .type != GRPC_QUEUE_SHUTDOWN) {
-            }
-            grpc_completion_queue_destroy(srv->workers[i].cq);
-        }
-        close_worker(&srv->workers[i]);
-    }
-    if (srv->shutdown_cq != NULL) {
-        grpc_completion_queue_shutdown(srv->shutdown_cq);
-        while (
-            grpc_completion_queue_next(srv->shutdown_cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
-                .type != GRPC_QUEUE_SHUTDOWN) {
-        }
-        grpc_completion_queue_destroy(srv->shutdown_cq);
-    }
-    for (size_t i = 0; i < srv->n_rest; i++)
-        close_worker(&srv->rest_workers[i]);
-    close_worker(&srv->admin);
-    tc_api_metrics_close(srv->metrics);
-    tc_api_monitor_close(srv->monitor);
-    tc_api_feed_close(srv->feed);
-    tc_api_reflection_free(srv->reflection);
-    tc_audit_close(srv->audit);
-    tc_registry_close(srv->registry);
-    tc_store_close(srv->store);
-    tc_key_free(srv->key);
-    tc_catalog_free(srv->catalog);
-    tc_api_log_close(srv->log);
-    pthread_mutex_destroy(&srv->watch_mu);
-    pthread_mutex_destroy(&srv->admin_mu);
-    free(srv->workers);
-    free(srv->rest_workers);
-    free(srv);
-    return rc;
 }
 
 int tc_api_server_port(const tc_api_server *s)
@@ -610,8 +655,8 @@ void tc_api_server_stop(tc_api_server *srv)
         unsigned busy = 0;
         int64_t last = 0;
         for (size_t i = 0; i < srv->n_workers + srv->n_rest; i++) {
-            tc_api_worker *w = i < srv->n_workers ? &srv->workers[i]
-                                                  : &srv->rest_workers[i - srv->n_workers];
+            tc_api_worker *w =
+                i < srv->n_workers ? &srv->workers[i] : &srv->rest_workers[i - srv->n_workers];
             busy += atomic_load(&w->inflight);
             int64_t l = atomic_load_explicit(&w->last_call_us, memory_order_relaxed);
             last = l > last ? l : last;
@@ -658,32 +703,7 @@ void tc_api_server_stop(tc_api_server *srv)
         pthread_join(srv->workers[i].thread, NULL);
         grpc_completion_queue_destroy(srv->workers[i].cq);
     }
-    grpc_completion_queue_shutdown(srv->shutdown_cq);
-    while (grpc_completion_queue_next(srv->shutdown_cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
-               .type != GRPC_QUEUE_SHUTDOWN) {
-    }
-    grpc_completion_queue_destroy(srv->shutdown_cq);
-    /* 5. Flush the audit trail, close everything: the metrics endpoint and the workers' audit
-     *    readers use the trail, so they go before it. */
-    tc_api_metrics_close(srv->metrics);
-    tc_api_monitor_close(srv->monitor);
-    for (size_t i = 0; i < srv->n_workers; i++)
-        close_worker(&srv->workers[i]);
-    for (size_t i = 0; i < srv->n_rest; i++)
-        close_worker(&srv->rest_workers[i]);
-    close_worker(&srv->admin);
-    tc_api_feed_close(srv->feed);
-    tc_api_reflection_free(srv->reflection);
-    tc_audit_close(srv->audit);
-    tc_registry_close(srv->registry);
-    tc_store_close(srv->store);
-    tc_key_free(srv->key);
-    tc_catalog_free(srv->catalog);
-    tc_api_log_event(srv->log, "info", "stopped", "");
-    tc_api_log_close(srv->log);
-    pthread_mutex_destroy(&srv->watch_mu);
-    pthread_mutex_destroy(&srv->admin_mu);
-    free(srv->workers);
-    free(srv->rest_workers);
-    free(srv);
+    drain_queue(srv->shutdown_cq);
+    /* 5. Flush the audit trail, close everything. */
+    close_server(srv, "stopped");
 }
