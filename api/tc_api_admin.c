@@ -1,12 +1,13 @@
-/* Admin/ReloadModels, Admin/GetStatus, Admin/GetMonitor and grpc.health.v1.Health/Check and
- * Watch: answered on the worker at once (a reload on the reload thread), nothing audited. */
+/* What an operator sees and does: Admin/ReloadModels, Admin/GetStatus and Admin/GetMonitor,
+ * answered on the worker at once (a reload on the reload thread), nothing audited; and the
+ * server's own gauges in each Prometheus scrape (tc_api_state_metrics). */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "grpc/health/v1/health.pb-c.h"
+#include "tc_api_feed.h"
 #include "tc_api_internal.h"
 #include "tc_api_monitor.h"
 #include "tc_model_dev.h"
@@ -233,52 +234,110 @@ void tc_api_handle_monitor(tc_api_slot *s)
     tc_registry_release(srv->registry, set);
 }
 
-/* The standard health check: "" or any tinchap service name. */
-void tc_api_handle_health(tc_api_slot *s)
+/* ---- the server's gauges, added to each scrape ---- */
+
+static const char *institution_name(const tc_api_config *c, size_t k)
 {
-    Grpc__Health__V1__HealthCheckRequest *q =
-        (Grpc__Health__V1__HealthCheckRequest *)tc_api_request(
-            s, &grpc__health__v1__health_check_request__descriptor);
-    if (q == NULL)
-        return;
-    static const char *const services[] = {"", "tinchap.v1.Scoring", "tinchap.v1.Steward",
-                                           "tinchap.v1.Admin"};
-    int known = 0;
-    for (size_t i = 0; i < 4; i++)
-        known |= strcmp(q->service, services[i]) == 0;
-    if (!known) {
-        tc_api_fail(s, GRPC_STATUS_NOT_FOUND, TINCHAP__V1__ERROR_REASON__SERVICE_UNKNOWN,
-                    "unknown service");
-        return;
+    for (size_t i = 0; i < c->n_clients; i++)
+        if (c->clients[i].institution_index == k)
+            return c->clients[i].institution;
+    for (size_t i = 0; i < c->n_tokens; i++)
+        if (c->tokens[i].institution_index == k)
+            return c->tokens[i].institution;
+    return "?";
+}
+
+void tc_api_state_metrics(FILE *f, void *arg)
+{
+    tc_api_server *srv = arg;
+    tc_audit_stats as;
+    tc_audit_stats_get(srv->audit, &as);
+    fprintf(f,
+            "# HELP tinchap_audit_batches_total Audit commits (each covers a batch of records).\n"
+            "# TYPE tinchap_audit_batches_total counter\ntinchap_audit_batches_total %llu\n"
+            "# HELP tinchap_audit_records_total Audit records committed.\n"
+            "# TYPE tinchap_audit_records_total counter\ntinchap_audit_records_total %llu\n"
+            "# HELP tinchap_audit_failures_total Audit records whose commit failed (their calls "
+            "were refused).\n"
+            "# TYPE tinchap_audit_failures_total counter\ntinchap_audit_failures_total %llu\n"
+            "# HELP tinchap_audit_sync_failures_total Syncs of the relaxed audit trail to disk "
+            "that failed (retried every audit_sync_ms; health NOT_SERVING meanwhile).\n"
+            "# TYPE tinchap_audit_sync_failures_total counter\ntinchap_audit_sync_failures_total "
+            "%llu\n"
+            "# HELP tinchap_audit_sync_failing 1 while the last sync of the audit trail failed.\n"
+            "# TYPE tinchap_audit_sync_failing gauge\ntinchap_audit_sync_failing %d\n"
+            "# HELP tinchap_audit_index_failures_total Passes of the citizen indexer that could "
+            "not write (retried every 250 ms; who-scored-me stays exact, reading more records).\n"
+            "# TYPE tinchap_audit_index_failures_total counter\n"
+            "tinchap_audit_index_failures_total %llu\n"
+            "# HELP tinchap_audit_batch_size Records per audit commit.\n"
+            "# TYPE tinchap_audit_batch_size summary\n"
+            "tinchap_audit_batch_size_sum %llu\ntinchap_audit_batch_size_count %llu\n"
+            "# HELP tinchap_audit_commit_seconds Time to write and commit one audit batch.\n"
+            "# TYPE tinchap_audit_commit_seconds summary\n"
+            "tinchap_audit_commit_seconds_sum %.6f\ntinchap_audit_commit_seconds_count %llu\n"
+            "# HELP tinchap_audit_commit_seconds_max Longest audit commit since start.\n"
+            "# TYPE tinchap_audit_commit_seconds_max gauge\n"
+            "tinchap_audit_commit_seconds_max %.6f\n",
+            (unsigned long long)as.batches, (unsigned long long)as.records,
+            (unsigned long long)as.failures, (unsigned long long)as.sync_failures,
+            tc_audit_sync_failing(srv->audit), (unsigned long long)as.index_failures,
+            (unsigned long long)as.batch_size_sum, (unsigned long long)as.batches,
+            (double)as.commit_us_sum / 1e6, (unsigned long long)as.batches,
+            (double)as.commit_us_max / 1e6);
+    const tc_model_set *set = tc_registry_acquire(srv->registry);
+    fprintf(f, "# HELP tinchap_model_info Models in service (value 1).\n"
+               "# TYPE tinchap_model_info gauge\n");
+    for (size_t i = 0; i < tc_model_set_count(set); i++) {
+        const tc_model *m = tc_model_set_model(set, i);
+        fprintf(f,
+                "tinchap_model_info{name=\"%s\",version=\"%d\",product=\"%s\",status=\"%s\"} 1\n",
+                m->name, m->version, m->product, tc_model_status_name(m->status));
     }
-    Grpc__Health__V1__HealthCheckResponse r = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
-    r.status =
-        (Grpc__Health__V1__HealthCheckResponse__ServingStatus)tc_api_health_status(s->w->srv);
-    tc_api_reply(s, &r.base);
-}
-
-size_t tc_api_health_encode(int status, unsigned char out[8])
-{
-    Grpc__Health__V1__HealthCheckResponse r = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
-    r.status = (Grpc__Health__V1__HealthCheckResponse__ServingStatus)status;
-    return grpc__health__v1__health_check_response__pack(&r, out); /* at most 2 bytes */
-}
-
-/* The standard health stream, for clients with gRPC's client-side health checking: they stop
- * picking this replica when it turns NOT_SERVING at the start of a drain, before it refuses
- * anything. An unknown service is answered SERVICE_UNKNOWN on the open stream, as the protocol
- * asks, rather than by ending it. */
-void tc_api_handle_health_watch(tc_api_slot *s)
-{
-    Grpc__Health__V1__HealthCheckRequest *q =
-        (Grpc__Health__V1__HealthCheckRequest *)tc_api_request(
-            s, &grpc__health__v1__health_check_request__descriptor);
-    if (q == NULL)
-        return;
-    static const char *const services[] = {"", "tinchap.v1.Scoring", "tinchap.v1.Steward",
-                                           "tinchap.v1.Admin"};
-    int known = 0;
-    for (size_t i = 0; i < 4; i++)
-        known |= strcmp(q->service, services[i]) == 0;
-    tc_api_watch_start(s, !known);
+    fprintf(f,
+            "# HELP tinchap_models_generation Successful model loads since start.\n"
+            "# TYPE tinchap_models_generation gauge\ntinchap_models_generation %llu\n",
+            (unsigned long long)tc_model_set_generation(set));
+    tc_api_monitor_render(srv->monitor, set, f);
+    tc_registry_release(srv->registry, set);
+    if (srv->feed != NULL)
+        tc_api_feed_metrics(srv->feed, f);
+    tc_store_stats st;
+    if (tc_store_stats_get(srv->store, &st, NULL) == TC_OK)
+        fprintf(f,
+                "# HELP tinchap_citizens Citizens with an attribute record.\n"
+                "# TYPE tinchap_citizens gauge\ntinchap_citizens %zu\n"
+                "# HELP tinchap_consents Consents on record (valid or not).\n"
+                "# TYPE tinchap_consents gauge\ntinchap_consents %zu\n"
+                "# HELP tinchap_database_bytes Database pages in use.\n"
+                "# TYPE tinchap_database_bytes gauge\ntinchap_database_bytes %zu\n",
+                st.citizens, st.consents, st.used_bytes);
+    pthread_mutex_lock(&srv->watch_mu);
+    size_t streams = srv->n_watchers;
+    pthread_mutex_unlock(&srv->watch_mu);
+    fprintf(f,
+            "# HELP tinchap_health_streams Open Health/Watch streams (client-side health "
+            "checking).\n"
+            "# TYPE tinchap_health_streams gauge\ntinchap_health_streams %zu\n",
+            streams);
+    fprintf(f,
+            "# HELP tinchap_serving 1 while accepting calls, 0 while draining.\n"
+            "# TYPE tinchap_serving gauge\ntinchap_serving %d\n"
+            "# HELP tinchap_uptime_seconds Seconds since start.\n"
+            "# TYPE tinchap_uptime_seconds gauge\ntinchap_uptime_seconds %.0f\n",
+            atomic_load(&srv->serving), (double)(tc_time_now_us() - srv->started_us) / 1e6);
+    fprintf(f, "# HELP tinchap_audit_denials_throttled_total Score calls turned away because "
+               "their institution was over audit_denials_per_second refusals.\n"
+               "# TYPE tinchap_audit_denials_throttled_total counter\n");
+    for (size_t k = 0; k < srv->cfg.n_institutions; k++)
+        fprintf(f, "tinchap_audit_denials_throttled_total{institution=\"%s\"} %llu\n",
+                institution_name(&srv->cfg, k),
+                (unsigned long long)atomic_load(&srv->denials_throttled[k]));
+    if (srv->crl_next_update != 0) /* alert well before it: past it, every client is refused */
+        fprintf(f,
+                "# HELP tinchap_tls_crl_next_update_seconds When the CRL in tls.crl_dir "
+                "must be replaced (Unix time).\n"
+                "# TYPE tinchap_tls_crl_next_update_seconds gauge\n"
+                "tinchap_tls_crl_next_update_seconds %lld\n",
+                (long long)srv->crl_next_update);
 }

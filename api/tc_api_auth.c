@@ -1,4 +1,5 @@
-/* Authentication and roles: who a call comes from, and whether it may call its method.
+/* Authentication and roles: the server's TLS credentials (the client certificate a peer must
+ * present, checked against the CRLs), who a call comes from, and whether it may call its method.
  *
  * Certificates are matched against "clients" only and tokens against "tokens" only (see
  * tc_api_config.h for which certificate names count). A certificate whose names match more than
@@ -6,16 +7,19 @@
  * depend on the order of its names. Every method, health checks included, needs a known
  * identity; methods with a role need that role. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <grpc/grpc_security.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "tc_api_internal.h"
+#include "tc_json.h"
 
 const tc_api_identity *tc_api_identify_token(const tc_api_config *c, const char *v, size_t len,
                                              const char **why)
@@ -208,4 +212,52 @@ int tc_api_crl_check(const tc_api_config *c, int64_t *next_update, tc_error *err
         rc =
             tc_errorf(err, TC_EINVAL, "%s: no certificate in the client CA file", c->tls_client_ca);
     return rc;
+}
+
+/* ---- the server's credentials ---- */
+
+static int read_pem(const char *path, char **out, tc_error *err)
+{
+    size_t len;
+    return tc_read_file(path, 1u << 20, TC_EINVAL, out, &len, err);
+}
+
+/* mTLS through gRPC's TLS credentials (grpc_tls_*), which, unlike the older SSL ones, can
+ * enforce certificate revocation lists: with tls.crl_dir set, every client certificate is
+ * checked against the CRLs there (OpenSSL's hashed directory, X509_V_FLAG_CRL_CHECK), so a
+ * revoked one does not complete the handshake. */
+grpc_server_credentials *tc_api_credentials_new(const tc_api_config *c, tc_error *err)
+{
+    if (c->insecure)
+        return grpc_insecure_server_credentials_create();
+    char *cert = NULL, *key = NULL, *ca = NULL;
+    grpc_server_credentials *creds = NULL;
+    if (read_pem(c->tls_cert, &cert, err) == TC_OK && read_pem(c->tls_key, &key, err) == TC_OK &&
+        read_pem(c->tls_client_ca, &ca, err) == TC_OK) {
+        grpc_tls_identity_pairs *pairs = grpc_tls_identity_pairs_create();
+        grpc_tls_identity_pairs_add_pair(pairs, key, cert); /* copied */
+        /* the provider owns pairs from here */
+        grpc_tls_certificate_provider *provider =
+            grpc_tls_certificate_provider_static_data_create(ca, pairs);
+        grpc_tls_credentials_options *o = grpc_tls_credentials_options_create();
+        grpc_tls_credentials_options_set_certificate_provider(o, provider);
+        grpc_tls_credentials_options_watch_root_certs(o);
+        grpc_tls_credentials_options_watch_identity_key_cert_pairs(o);
+        /* Clients must present a certificate signed by the client CA: identity is the cert. */
+        grpc_tls_credentials_options_set_cert_request_type(
+            o, GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+        if (c->tls_crl_dir[0] != '\0')
+            grpc_tls_credentials_options_set_crl_directory(o, c->tls_crl_dir);
+        creds = grpc_tls_server_credentials_create(o); /* owns o */
+        grpc_tls_certificate_provider_release(provider);
+        if (creds == NULL)
+            tc_errorf(err, TC_EINVAL, "TLS: cannot use %s / %s / %s", c->tls_cert, c->tls_key,
+                      c->tls_client_ca);
+    }
+    if (key != NULL)
+        OPENSSL_cleanse(key, strlen(key));
+    free(cert);
+    free(key);
+    free(ca);
+    return creds;
 }

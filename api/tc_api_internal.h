@@ -1,5 +1,6 @@
-/* Internals shared by the server core (tc_api_server.c) and the method handlers. Not a public
- * contract: nothing outside api/ includes this.
+/* Internals shared by the server (tc_api_server.c: threads, slots, start and drain), the life
+ * of a call (tc_api_call.c), authentication (tc_api_auth.c), health (tc_api_health.c) and the
+ * method handlers. Not a public contract: nothing outside api/ includes this.
  *
  * A call lives in a slot. Each worker thread owns one completion queue and a fixed pool of
  * slots; a slot is posted for a method, receives a call, is handled, sends its final batch and
@@ -17,6 +18,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <grpc/grpc.h>
 #include <protobuf-c/protobuf-c.h>
@@ -113,12 +115,12 @@ typedef enum slot_stage {
     SLOT_AUDITING,  /* Score: waiting for the audit writer */
     SLOT_CONFIRMING,/* streaming: initial metadata sent to learn whether the call is alive */
     SLOT_FINISHING, /* final batch pending */
-    SLOT_WATCHING,  /* Health/Watch: an open stream; see tc_api_watch */
+    SLOT_WATCHING,  /* Health/Watch: an open stream; see tc_api_health.c */
     SLOT_RELOADING, /* ReloadModels: waiting for the reload thread */
     SLOT_REFLECTING,/* ServerReflectionInfo: a receive or a send pending (tc_api_reflect.c) */
 } slot_stage;
 
-/* A Health/Watch stream (tc_api_watch.c), guarded by the server's watch_mu. The
+/* A Health/Watch stream (tc_api_health.c), guarded by the server's watch_mu. The
  * RECV_CLOSE_ON_SERVER batch is tagged with the slot's address + 1 to tell it from the others. */
 typedef struct tc_api_watch {
     struct tc_api_slot *next;  /* in the server's list of open streams */
@@ -262,7 +264,7 @@ struct tc_api_server {
     int reload_stop;
 };
 
-/* ---- core services for handlers (tc_api_server.c) ---- */
+/* ---- a call's life, for the server and the handlers (tc_api_call.c) ---- */
 
 /* Finish a call: set the status (and message) and send the final batch. reply may be NULL. */
 void tc_api_finish(tc_api_slot *s, grpc_status_code status, const unsigned char *reply,
@@ -310,6 +312,16 @@ void tc_api_timestamp(Google__Protobuf__Timestamp *out, int64_t t_us);
 /* Bump allocation from the worker's arena, reset after each call. NULL when full. */
 void *tc_api_arena_alloc(tc_api_worker *w, size_t n);
 
+/* Admission, then authentication and the role (tc_api_authorize), then the handler
+ * (tc_api_route): what every gRPC call goes through once it arrives. */
+void tc_api_dispatch(tc_api_slot *s);
+
+/* ---- who a call comes from (tc_api_auth.c) ---- */
+
+/* The server's credentials: mTLS requiring a client certificate signed by tls.client_ca (and
+ * not revoked, with tls.crl_dir), or insecure ones when configured so. NULL on error. */
+grpc_server_credentials *tc_api_credentials_new(const tc_api_config *c, tc_error *err);
+
 /* A name a client certificate carries: kind TC_NAME_DNS, _URI or _CN (tc_api_config.h), or 0
  * for a SAN of a type that identifies nobody (e-mail, IP), which still counts as a SAN. */
 #define TC_API_CERT_NAMES_MAX 32
@@ -332,14 +344,15 @@ const tc_api_identity *tc_api_identify_token(const tc_api_config *c, const char 
  * returns nonzero when not. */
 int tc_api_check_role(tc_api_slot *s);
 
-/* The checks before any method (draining, calls in flight); answers the call itself and
- * returns nonzero when it may not proceed. Then tc_api_route runs its handler. */
-int tc_api_admit(tc_api_slot *s);
-void tc_api_route(tc_api_slot *s);
-
 /* Authenticate the call and check it has the method's role. Answers the call itself
  * (UNAUTHENTICATED / PERMISSION_DENIED) and returns nonzero when it may not proceed. */
 int tc_api_authorize(tc_api_slot *s);
+
+/* The checks before any method (draining, calls in flight); answers the call itself and
+ * returns nonzero when it may not proceed (tc_api_call.c). Then tc_api_route runs its
+ * handler. */
+int tc_api_admit(tc_api_slot *s);
+void tc_api_route(tc_api_slot *s);
 
 /* Return a slot whose call is over to its worker's pool; repost 0 when the server is stopping
  * (requests fail at once then, so a replacement would only spin through the queue). */
@@ -351,6 +364,10 @@ int tc_api_crl_check(const tc_api_config *c, int64_t *next_update, tc_error *err
 
 /* 1 when the deadline has passed (the call was then answered with DEADLINE_EXCEEDED). */
 int tc_api_past_deadline(tc_api_slot *s);
+
+/* The server's own gauges (audit trail, models, database, serving state...), written into each
+ * Prometheus scrape; arg is the server (tc_api_admin.c). */
+void tc_api_state_metrics(FILE *f, void *arg);
 
 /* ---- handlers ---- */
 
@@ -370,10 +387,13 @@ int tc_api_reloader_start(tc_api_server *srv, tc_error *err);
 void tc_api_reloader_stop(tc_api_server *srv);
 void tc_api_handle_status(tc_api_slot *s);
 void tc_api_handle_monitor(tc_api_slot *s);
+
+/* ---- health (tc_api_health.c) ---- */
+
 void tc_api_handle_health(tc_api_slot *s);
 void tc_api_handle_health_watch(tc_api_slot *s);
 
-/* Health/Watch (tc_api_watch.c): open the stream on s (authenticated) and send the current
+/* Health/Watch: open the stream on s (authenticated) and send the current
  * status (or SERVICE_UNKNOWN when unknown), or refuse it RESOURCE_EXHAUSTED past a cap; then
  * tc_api_watch_notify sends every change, from any thread. event and closed take the stream's
  * completions on its worker. end_all ends every stream, and every one opened from then on (the
@@ -386,6 +406,12 @@ void tc_api_watch_notify(tc_api_server *srv);
 void tc_api_watch_end_all(tc_api_server *srv);
 int tc_api_health_status(tc_api_server *srv);
 size_t tc_api_health_encode(int status, unsigned char out[8]);
+/* The serving state changed: a relaxed audit trail's syncs failed or work again (the audit
+ * sync thread's callback; arg is the server), or the consent feed fell behind its bound or
+ * caught up (the feed's). Both log what happened and tell every Health/Watch stream. */
+void tc_api_health_audit_sync(int failing, const char *error, void *arg);
+void tc_api_health_feed_changed(void *arg);
+
 /* REST (tc_api_rest.c): the answer of a REST request, however its handler finished it (on the
  * REST thread, or later on the audit writer's), handed back to the thread that waits for it. */
 void tc_api_rest_finish(tc_api_slot *s, grpc_status_code status, const unsigned char *reply,

@@ -227,7 +227,7 @@ static const tc_model *choose_model(tc_api_slot *s, const tc_model_set *set,
 }
 
 /* Every field (tc_api_score_check), every violation named, never an ID echoed. */
-static int validate(tc_api_slot *s, const Tinchap__V1__ScoreRequest *q)
+static int check_request(tc_api_slot *s, const Tinchap__V1__ScoreRequest *q)
 {
     tc_api_error e;
     tc_api_error_set(&e, GRPC_STATUS_INVALID_ARGUMENT, TINCHAP__V1__ERROR_REASON__INVALID_REQUEST, "%s", "");
@@ -392,7 +392,10 @@ static int feed_behind(tc_api_slot *s)
     return 1;
 }
 
-void tc_api_handle_score(tc_api_slot *s)
+/* The call's record started and its request decoded, or NULL when the call was answered: the
+ * consent feed is behind, the institution is over its refusal rate, or the message is not a
+ * ScoreRequest (audited). */
+static Tinchap__V1__ScoreRequest *start(tc_api_slot *s)
 {
     tc_api_worker *w = s->w;
     tc_api_server *srv = w->srv;
@@ -404,43 +407,117 @@ void tc_api_handle_score(tc_api_slot *s)
     s->rid_field_len = 0;
     rec->time_us = tc_time_now_us();
     if (feed_behind(s))
-        return;
+        return NULL;
     if (denials_over_limit(srv, s->who->institution_index, rec->time_us)) {
         atomic_fetch_add_explicit(&srv->denials_throttled[s->who->institution_index], 1,
                                   memory_order_relaxed);
         tc_api_error e;
-        tc_api_error_set(&e, GRPC_STATUS_RESOURCE_EXHAUSTED, TINCHAP__V1__ERROR_REASON__DENIALS_RATE_LIMITED,
+        tc_api_error_set(&e, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                         TINCHAP__V1__ERROR_REASON__DENIALS_RATE_LIMITED,
                          "too many refused Score calls from this institution (at most %u a "
                          "second are answered and audited); retry later",
                          srv->cfg.audit_denials_per_second);
         e.retry_ms = 1000;
         tc_api_fail_error(s, &e);
-        return;
+        return NULL;
     }
     tc_audit_inquiry_id(rec->inquiry_id);
     copy_text(rec->institution, sizeof rec->institution, s->who->institution);
 
     size_t len = 0;
     tc_api_error e;
-    tc_api_error_set(&e, GRPC_STATUS_INVALID_ARGUMENT, TINCHAP__V1__ERROR_REASON__INVALID_REQUEST, "%s", "");
+    tc_api_error_set(&e, GRPC_STATUS_INVALID_ARGUMENT, TINCHAP__V1__ERROR_REASON__INVALID_REQUEST,
+                     "%s", "");
     const unsigned char *data = tc_api_payload(s, &len);
     if (data != NULL &&
         tc_api_strings_check(&tinchap__v1__score_request__descriptor, data, len, "", &e) > 0) {
         tc_api_invalid(&e, "");
         deny_error(s, &e);
-        return;
+        return NULL;
     }
     Tinchap__V1__ScoreRequest *q =
         data != NULL ? tinchap__v1__score_request__unpack(&w->allocator, len, data) : NULL;
-    if (q == NULL) {
+    if (q == NULL)
         deny(s, GRPC_STATUS_INVALID_ARGUMENT, TINCHAP__V1__ERROR_REASON__INVALID_REQUEST, "%s",
              data == NULL ? "no ScoreRequest message was sent"
                           : "the ScoreRequest message is malformed");
-        return;
+    return q;
+}
+
+/* Why a call that reached the database got no score (rc: the read's or the evaluation's),
+ * answered once the read has ended. */
+static void deny_unscored(tc_api_slot *s, int rc, int evaluated)
+{
+    if (evaluated)
+        deny(s, GRPC_STATUS_INTERNAL, TINCHAP__V1__ERROR_REASON__INTERNAL_ERROR, "%s",
+             rc != TC_OK ? "the model could not be evaluated on this record"
+                         : "the answer does not fit the reply buffer");
+    /* the same bytes, details included, whether the citizen is unknown or did not consent */
+    else if (rc == TC_ENOCONSENT)
+        deny(s, GRPC_STATUS_PERMISSION_DENIED, TINCHAP__V1__ERROR_REASON__CONSENT_NOT_VALID,
+             DENIED_TEXT);
+    else if (rc == TC_ENOTFOUND)
+        deny(s, GRPC_STATUS_FAILED_PRECONDITION, TINCHAP__V1__ERROR_REASON__CITIZEN_NOT_LOADED,
+             "the citizen has consented but no attribute record has been loaded yet");
+    else
+        deny(s, tc_api_status_of(rc), tc_api_reason_of(rc), "the citizen's record cannot be read");
+}
+
+/* Consent, request-ID memory, record and evaluation in one read transaction: 0 with the
+ * answer encoded in s (counted by monitoring, challengers scored in the shadow), 1 when the
+ * call was settled instead (replayed, or denied). */
+static int evaluate(tc_api_slot *s, const Tinchap__V1__ScoreRequest *q, const tc_model_set *set,
+                    const tc_model *model)
+{
+    tc_api_worker *w = s->w;
+    tc_audit_record *rec = &s->audit.rec;
+    tc_error err;
+    if (tc_reader_begin(w->reader, &err) != TC_OK) {
+        deny(s, GRPC_STATUS_UNAVAILABLE, TINCHAP__V1__ERROR_REASON__DATABASE_UNAVAILABLE,
+             "the database cannot be read now");
+        return 1;
     }
+    /* Consent first, for every call: a retry after the consent was revoked or the citizen
+     * erased is refused exactly as a first call would be, not given the remembered answer. */
+    tc_record citizen;
+    unsigned char ref_hash[TC_TEXT_HASH_LEN];
+    int hashed = tc_consent_ref_hash(w->hasher, q->consent_ref, ref_hash);
+    int rc =
+        tc_consent_check(w->reader, rec->citizen, s->who->institution, q->purpose, q->consent_ref,
+                         hashed ? ref_hash : NULL, rec->time_us / 1000000, NULL);
+    int replayed = rc == TC_OK && replay(s, q), evaluated = 0, encoded = 0;
+    if (!replayed && rc == TC_OK)
+        rc = tc_reader_citizen(w->reader, rec->citizen, &citizen, &err);
+    if (!replayed && rc == TC_OK) {
+        tc_eval_options opt = {.max_reasons = (int)q->max_reasons};
+        evaluated = 1;
+        rc = tc_model_eval(model, &citizen, &opt, w->ws, &w->result);
+        encoded = rc == TC_OK && encode_answer(s, q, &w->result) == TC_OK;
+    }
+    if (encoded) {
+        /* counted once the answer is decided (tc_api_monitor.h); shadows only beside one */
+        tc_api_monitor_record(w->srv->monitor, w->id, set, model, &w->result);
+        record_result(rec, &w->result);
+        if (q->model_name[0] == '\0')
+            shadow(s, set, model, &citizen);
+    }
+    tc_reader_end(w->reader);
+    if (!replayed && !encoded)
+        deny_unscored(s, rc, evaluated);
+    return !encoded;
+}
+
+void tc_api_handle_score(tc_api_slot *s)
+{
+    tc_api_worker *w = s->w;
+    tc_audit_record *rec = &s->audit.rec;
+    const tc_model_set *set = NULL;
+    Tinchap__V1__ScoreRequest *q = start(s);
+    if (q == NULL)
+        goto out;
     if (tc_api_request_id_problem(q->request_id) == NULL)
         note_request_id(s, q->request_id);
-    if (validate(s, q))
+    if (check_request(s, q))
         goto out;
     copy_text(rec->purpose, sizeof rec->purpose, q->purpose);
     copy_text(rec->product, sizeof rec->product, q->product);
@@ -449,76 +526,22 @@ void tc_api_handle_score(tc_api_slot *s)
     rec->loan_amount_vnd = q->loan_amount_vnd;
     rec->loan_term_months = q->loan_term_months;
     if (tc_hasher_citizen(w->hasher, q->citizen_id, rec->citizen) != TC_OK) {
-        deny(s, GRPC_STATUS_INTERNAL, TINCHAP__V1__ERROR_REASON__INTERNAL_ERROR, "hashing the citizen ID failed");
+        deny(s, GRPC_STATUS_INTERNAL, TINCHAP__V1__ERROR_REASON__INTERNAL_ERROR,
+             "hashing the citizen ID failed");
         goto out;
     }
     rec->has_citizen = 1;
-
-    const tc_model_set *set = tc_registry_acquire(srv->registry);
+    set = tc_registry_acquire(w->srv->registry);
     const tc_model *model = choose_model(s, set, q);
-    if (model == NULL) {
-        tc_registry_release(srv->registry, set);
+    if (model == NULL)
         goto out;
-    }
     copy_text(rec->model, sizeof rec->model, model->name);
     rec->model_version = (uint32_t)model->version;
-    tc_error err;
-    if (tc_reader_begin(w->reader, &err) != TC_OK) {
-        tc_registry_release(srv->registry, set);
-        deny(s, GRPC_STATUS_UNAVAILABLE, TINCHAP__V1__ERROR_REASON__DATABASE_UNAVAILABLE, "the database cannot be read now");
-        goto out;
-    }
-    /* Consent first, for every call: a retry after the consent was revoked or the citizen
-     * erased is refused exactly as a first call would be, not given the remembered answer. */
-    tc_record citizen;
-    unsigned char ref_hash[TC_TEXT_HASH_LEN];
-    int hashed = tc_consent_ref_hash(w->hasher, q->consent_ref, ref_hash);
-    int rc = tc_consent_check(w->reader, rec->citizen, s->who->institution, q->purpose,
-                              q->consent_ref, hashed ? ref_hash : NULL, rec->time_us / 1000000,
-                              NULL);
-    if (rc == TC_OK && replay(s, q)) {
-        tc_reader_end(w->reader);
-        tc_registry_release(srv->registry, set);
-        goto out;
-    }
-    if (rc == TC_OK)
-        rc = tc_reader_citizen(w->reader, rec->citizen, &citizen, &err);
-    if (rc != TC_OK) {
-        tc_reader_end(w->reader);
-        tc_registry_release(srv->registry, set);
-        /* the same bytes, details included, whether the citizen is unknown or did not consent */
-        if (rc == TC_ENOCONSENT)
-            deny(s, GRPC_STATUS_PERMISSION_DENIED, TINCHAP__V1__ERROR_REASON__CONSENT_NOT_VALID, DENIED_TEXT);
-        else if (rc == TC_ENOTFOUND)
-            deny(s, GRPC_STATUS_FAILED_PRECONDITION, TINCHAP__V1__ERROR_REASON__CITIZEN_NOT_LOADED,
-                 "the citizen has consented but no attribute record has been loaded yet");
-        else
-            deny(s, tc_api_status_of(rc), tc_api_reason_of(rc),
-                 "the citizen's record cannot be read");
-        goto out;
-    }
-    tc_eval_options opt = {.max_reasons = (int)q->max_reasons};
-    rc = tc_model_eval(model, &citizen, &opt, w->ws, &w->result);
-    int encoded = rc == TC_OK && encode_answer(s, q, &w->result) == TC_OK;
-    if (encoded) {
-        /* counted once the answer is decided (tc_api_monitor.h); shadows only beside one */
-        tc_api_monitor_record(srv->monitor, w->id, set, model, &w->result);
-        record_result(rec, &w->result);
-        if (q->model_name[0] == '\0')
-            shadow(s, set, model, &citizen);
-    }
-    tc_reader_end(w->reader);
-    tc_registry_release(srv->registry, set);
-    if (rc != TC_OK) {
-        deny(s, GRPC_STATUS_INTERNAL, TINCHAP__V1__ERROR_REASON__INTERNAL_ERROR,
-             "the model could not be evaluated on this record");
-        goto out;
-    }
-    if (!encoded) {
-        deny(s, GRPC_STATUS_INTERNAL, TINCHAP__V1__ERROR_REASON__INTERNAL_ERROR, "the answer does not fit the reply buffer");
-        goto out;
-    }
-    submit(s);
+    if (evaluate(s, q, set, model) == 0)
+        submit(s);
 out:
-    tinchap__v1__score_request__free_unpacked(q, &w->allocator);
+    if (set != NULL)
+        tc_registry_release(w->srv->registry, set);
+    if (q != NULL)
+        tinchap__v1__score_request__free_unpacked(q, &w->allocator);
 }

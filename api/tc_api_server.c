@@ -1,58 +1,21 @@
-/* The server core: workers, their completion queues and call slots, authentication, the final
- * batch of every call, start-up, reload and drain. Method handlers live in tc_api_score.c,
- * tc_api_steward.c and tc_api_admin.c. */
-#include <errno.h>
+/* The server: its worker threads, their completion queues and pools of call slots, and the
+ * server's life — start-up (engine, listeners, threads), reload and the drain. What a call
+ * goes through once it arrives is tc_api_call.c's; who it comes from, tc_api_auth.c's; health
+ * and serving state, tc_api_health.c's. */
 #include <sys/stat.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <grpc/byte_buffer.h>
-#include <grpc/byte_buffer_reader.h>
-#include <grpc/grpc_security.h>
 #include <grpc/support/time.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "tc_api_internal.h"
 #include "tc_api_feed.h"
-#include "tc_grpc_status.h"
 #include "tc_api_rest.h"
 #include "tc_api_monitor.h"
-#include "tc_api_validate.h"
-#include "tc_json.h"
-#include "tc_text.h"
 #include "tc_time.h"
-
-const tc_api_method_info tc_api_methods[M_COUNT] = {
-    [M_SCORE] = {"/tinchap.v1.Scoring/Score", "Score", 0, TC_ROLE_SCORER, 64},
-    [M_LIST_MODELS] = {"/tinchap.v1.Scoring/ListModels", "ListModels", 0, TC_ROLE_SCORER, 2},
-    [M_GET_MODEL] = {"/tinchap.v1.Scoring/GetModel", "GetModel", 0, TC_ROLE_SCORER, 2},
-    [M_PUT_CITIZENS] = {"/tinchap.v1.Steward/PutCitizens", "PutCitizens", 1, TC_ROLE_STEWARD, 2},
-    [M_GRANT_CONSENT] = {"/tinchap.v1.Steward/GrantConsent", "GrantConsent", 0, TC_ROLE_STEWARD, 4},
-    [M_REVOKE_CONSENT] = {"/tinchap.v1.Steward/RevokeConsent", "RevokeConsent", 0, TC_ROLE_STEWARD,
-                          4},
-    [M_ERASE_CITIZEN] = {"/tinchap.v1.Steward/EraseCitizen", "EraseCitizen", 0, TC_ROLE_STEWARD, 2},
-    [M_LIST_INQUIRIES] = {"/tinchap.v1.Steward/ListInquiries", "ListInquiries", 0, TC_ROLE_STEWARD,
-                          2},
-    [M_LIST_CONSENTS] = {"/tinchap.v1.Steward/ListConsents", "ListConsents", 0, TC_ROLE_STEWARD, 2},
-    [M_RELOAD_MODELS] = {"/tinchap.v1.Admin/ReloadModels", "ReloadModels", 0, TC_ROLE_ADMIN, 2},
-    [M_GET_STATUS] = {"/tinchap.v1.Admin/GetStatus", "GetStatus", 0, TC_ROLE_ADMIN, 2},
-    [M_GET_MONITOR] = {"/tinchap.v1.Admin/GetMonitor", "GetMonitor", 0, TC_ROLE_ADMIN, 2},
-    [M_HEALTH_CHECK] = {"/grpc.health.v1.Health/Check", "Check", 0, 0, 8},
-    [M_HEALTH_WATCH] = {"/grpc.health.v1.Health/Watch", "Watch", 0, 0, 4},
-    /* Any known caller may discover the API; what it then calls is checked as usual. */
-    [M_REFLECTION] = {"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
-                      "ServerReflectionInfo", 1, 0, 2},
-    [M_REFLECTION_ALPHA] = {"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-                            "ServerReflectionInfoV1alpha", 1, 0, 2},
-    /* The benchmark floor: same binary, threads, slots and authentication as Score, no work
-     * (api/tinchap/v1/diagnostics.proto). */
-    [M_NOOP] = {"/tinchap.v1.Diagnostics/Noop", "Noop", 0, TC_ROLE_SCORER, 64},
-    [M_UNKNOWN] = {NULL, "Unknown", 0, 0, 2},
-};
 
 #ifndef TC_VERSION
 #define TC_VERSION "0.0.0"
@@ -94,161 +57,6 @@ static void pb_free(void *data, void *p)
     tc_api_worker *w = data;
     if ((unsigned char *)p < w->arena.buf || (unsigned char *)p >= w->arena.buf + w->arena.size)
         free(p);
-}
-
-const unsigned char *tc_api_payload(tc_api_slot *s, size_t *len)
-{
-    if (s->rest != NULL) {
-        *len = s->rest_len;
-        return s->rest_payload;
-    }
-    if (s->payload == NULL)
-        return NULL;
-    size_t n = grpc_byte_buffer_length(s->payload);
-    unsigned char *out = tc_api_arena_alloc(s->w, n + 1);
-    if (out == NULL) { /* larger than the arena, up to max_message_bytes: rare, on the heap */
-        free(s->payload_heap);
-        out = s->payload_heap = malloc(n + 1);
-        if (out == NULL)
-            return NULL;
-    }
-    grpc_byte_buffer_reader r;
-    grpc_slice slice;
-    size_t o = 0;
-    if (!grpc_byte_buffer_reader_init(&r, s->payload))
-        return NULL;
-    while (grpc_byte_buffer_reader_next(&r, &slice)) {
-        size_t l = GRPC_SLICE_LENGTH(slice);
-        if (o + l <= n)
-            memcpy(out + o, GRPC_SLICE_START_PTR(slice), l);
-        o += l;
-        grpc_slice_unref(slice);
-    }
-    grpc_byte_buffer_reader_destroy(&r);
-    *len = o <= n ? o : n;
-    return out;
-}
-
-unsigned char *tc_api_pack(tc_api_slot *s, const ProtobufCMessage *msg, size_t *len)
-{
-    size_t n = protobuf_c_message_get_packed_size(msg);
-    unsigned char *out = tc_api_arena_alloc(s->w, n + 1);
-    if (out == NULL)
-        return NULL;
-    *len = protobuf_c_message_pack(msg, out);
-    return out;
-}
-
-void tc_api_timestamp(Google__Protobuf__Timestamp *out, int64_t t_us)
-{
-    google__protobuf__timestamp__init(out);
-    /* floor division: the nanoseconds of a Timestamp are never negative */
-    int64_t sec = t_us / 1000000 - (t_us % 1000000 < 0);
-    out->seconds = sec;
-    out->nanos = (int32_t)((t_us - sec * 1000000) * 1000);
-}
-
-ProtobufCMessage *tc_api_request(tc_api_slot *s, const ProtobufCMessageDescriptor *d)
-{
-    size_t len = 0;
-    const unsigned char *data = tc_api_payload(s, &len);
-    tc_api_error e;
-    tc_api_error_set(&e, GRPC_STATUS_INVALID_ARGUMENT, TINCHAP__V1__ERROR_REASON__INVALID_REQUEST,
-                     "%s", "");
-    if (data != NULL && tc_api_strings_check(d, data, len, "", &e) > 0) {
-        tc_api_invalid(&e, "");
-        tc_api_fail_error(s, &e);
-        return NULL;
-    }
-    ProtobufCMessage *m =
-        data != NULL ? protobuf_c_message_unpack(d, &s->w->allocator, len, data) : NULL;
-    if (m == NULL)
-        tc_api_fail(s, GRPC_STATUS_INVALID_ARGUMENT, TINCHAP__V1__ERROR_REASON__INVALID_REQUEST,
-                    "%s message is %s", d->short_name, data == NULL ? "missing" : "malformed");
-    s->request_msg = m; /* freed once the handler returns (what did not fit the arena) */
-    return m;
-}
-
-void tc_api_reply(tc_api_slot *s, const ProtobufCMessage *msg)
-{
-    size_t len = 0;
-    unsigned char *out = tc_api_pack(s, msg, &len);
-    if (out == NULL)
-        tc_api_fail(s, GRPC_STATUS_RESOURCE_EXHAUSTED, TINCHAP__V1__ERROR_REASON__MESSAGE_TOO_LARGE,
-                    "the reply is larger than the server's "
-                    "scratch memory");
-    else
-        tc_api_finish(s, GRPC_STATUS_OK, out, len);
-}
-
-/* ---- status codes ---- */
-
-grpc_status_code tc_api_status_of(int code)
-{
-    switch (code) {
-    case TC_OK:
-        return GRPC_STATUS_OK;
-    case TC_EINVAL:
-    case TC_EPARSE:
-    case TC_EID:
-        return GRPC_STATUS_INVALID_ARGUMENT;
-    case TC_ENOTFOUND:
-        return GRPC_STATUS_NOT_FOUND;
-    case TC_EEXIST:
-        return GRPC_STATUS_ALREADY_EXISTS;
-    case TC_ENOCONSENT:
-        return GRPC_STATUS_PERMISSION_DENIED;
-    case TC_EFULL:
-    case TC_EBUSY:
-        return GRPC_STATUS_RESOURCE_EXHAUSTED;
-    case TC_EMODEL:
-    case TC_ECATALOG:
-    case TC_ECATALOG_MISMATCH:
-        return GRPC_STATUS_FAILED_PRECONDITION;
-    case TC_ECANCELLED:
-        return GRPC_STATUS_CANCELLED;
-    case TC_EIO:
-    case TC_EDB:
-        return GRPC_STATUS_UNAVAILABLE;
-    default:
-        return GRPC_STATUS_INTERNAL;
-    }
-}
-
-tc_api_reason tc_api_reason_of(int code)
-{
-    switch (code) {
-    case TC_EINVAL:
-    case TC_EPARSE:
-    case TC_EID:
-        return TINCHAP__V1__ERROR_REASON__INVALID_REQUEST;
-    case TC_ENOTFOUND:
-        return TINCHAP__V1__ERROR_REASON__CITIZEN_NOT_FOUND;
-    case TC_EEXIST:
-        return TINCHAP__V1__ERROR_REASON__REQUEST_ID_REUSED;
-    case TC_ENOCONSENT:
-        return TINCHAP__V1__ERROR_REASON__CONSENT_NOT_VALID;
-    case TC_EFULL:
-        return TINCHAP__V1__ERROR_REASON__DATABASE_FULL;
-    case TC_EBUSY:
-        return TINCHAP__V1__ERROR_REASON__OVERLOADED;
-    case TC_EMODEL:
-    case TC_ECATALOG:
-    case TC_ECATALOG_MISMATCH:
-        return TINCHAP__V1__ERROR_REASON__RELOAD_REFUSED;
-    case TC_ECANCELLED:
-        return TINCHAP__V1__ERROR_REASON__CALL_CANCELLED;
-    case TC_EIO:
-    case TC_EDB:
-        return TINCHAP__V1__ERROR_REASON__DATABASE_UNAVAILABLE;
-    default:
-        return TINCHAP__V1__ERROR_REASON__INTERNAL_ERROR;
-    }
-}
-
-const char *tc_api_status_name(grpc_status_code code)
-{
-    return tc_grpc_status_name((int)code);
 }
 
 /* ---- slots ---- */
@@ -330,255 +138,6 @@ void tc_api_release_slot(tc_api_worker *w, tc_api_slot *s, int repost)
         post_slot(w, m);
 }
 
-/* The reason a refusal gets when its handler named none (a fault of ours to fix, not a path a
- * client should meet: every refusal names its reason). */
-static tc_api_reason fallback_reason(grpc_status_code status)
-{
-    switch (status) {
-    case GRPC_STATUS_INVALID_ARGUMENT:
-        return TINCHAP__V1__ERROR_REASON__INVALID_REQUEST;
-    case GRPC_STATUS_UNAVAILABLE:
-        return TINCHAP__V1__ERROR_REASON__DATABASE_UNAVAILABLE;
-    case GRPC_STATUS_CANCELLED:
-        return TINCHAP__V1__ERROR_REASON__CALL_CANCELLED;
-    case GRPC_STATUS_DEADLINE_EXCEEDED:
-        return TINCHAP__V1__ERROR_REASON__DEADLINE_PASSED;
-    default:
-        return TINCHAP__V1__ERROR_REASON__INTERNAL_ERROR;
-    }
-}
-
-void tc_api_ensure_error(tc_api_slot *s, grpc_status_code status)
-{
-    if (s->has_status_details)
-        return;
-    tc_api_error e;
-    tc_api_error_set(&e, (int)status, fallback_reason(status), "%s", s->status_text);
-    tc_api_set_error(s, &e);
-}
-
-void tc_api_set_error(tc_api_slot *s, tc_api_error *e)
-{
-    /* a client may have put a citizen ID in any field a message quotes */
-    tc_text_redact_ids(e->message);
-    for (size_t i = 0; i < e->n_violations && i < TC_API_ERROR_VIOLATIONS_MAX; i++) {
-        tc_text_redact_ids(e->violations[i].field);
-        tc_text_redact_ids(e->violations[i].why);
-    }
-    for (size_t i = 0; i < e->n_meta; i++)
-        tc_text_redact_ids(e->meta[i].value);
-    snprintf(s->status_text, sizeof s->status_text, "%s", e->message);
-    uint8_t packed[TC_API_ERROR_PACKED_MAX];
-    size_t n = tc_api_error_pack(e, packed, sizeof packed);
-    if (s->has_status_details)
-        grpc_slice_unref(s->status_details);
-    s->status_details = grpc_slice_from_copied_buffer((const char *)packed, n);
-    s->has_status_details = 1;
-}
-
-void tc_api_finish(tc_api_slot *s, grpc_status_code status, const unsigned char *reply,
-                   size_t reply_len)
-{
-    if (s->rest != NULL) {
-        tc_api_rest_finish(s, status, reply, reply_len);
-        return;
-    }
-    grpc_op ops[4];
-    grpc_byte_buffer *bb = NULL;
-    size_t n = 0;
-    memset(ops, 0, sizeof ops);
-    s->status = status;
-    s->stage = SLOT_FINISHING;
-    if (!s->initial_sent) {
-        ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
-        ops[n++].data.send_initial_metadata.count = 0;
-    }
-    if (status == GRPC_STATUS_OK && reply != NULL) {
-        grpc_slice slice = grpc_slice_from_copied_buffer((const char *)reply, reply_len);
-        bb = grpc_raw_byte_buffer_create(&slice, 1);
-        grpc_slice_unref(slice);
-        ops[n].op = GRPC_OP_SEND_MESSAGE;
-        ops[n++].data.send_message.send_message = bb;
-    }
-    if (status != GRPC_STATUS_OK)
-        tc_api_ensure_error(s, status);
-    tc_text_redact_ids(s->status_text); /* sent, then logged by finished() */
-    s->status_slice = grpc_slice_from_copied_string(s->status_text);
-    ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
-    ops[n].data.send_status_from_server.status = status;
-    ops[n].data.send_status_from_server.status_details =
-        status == GRPC_STATUS_OK ? NULL : &s->status_slice;
-    if (status != GRPC_STATUS_OK) {
-        /* every refusal carries its google.rpc.Status: reason, fields, retry advice */
-        s->trailer.key = grpc_slice_from_static_string("grpc-status-details-bin");
-        s->trailer.value = s->status_details;
-        ops[n].data.send_status_from_server.trailing_metadata_count = 1;
-        ops[n].data.send_status_from_server.trailing_metadata = &s->trailer;
-    }
-    n++;
-    ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
-    ops[n++].data.recv_close_on_server.cancelled = &s->cancelled;
-    grpc_call *call = s->call; /* s may be reused by its worker once the batch is started */
-    /* The answer is decided: the call no longer counts against max_inflight, even if its peer
-     * is slow to take the reply (or never reads it). What admission control bounds is work. */
-    atomic_fetch_sub_explicit(&s->w->inflight, 1, memory_order_relaxed);
-    HANDOFF_RELEASE(s);
-    grpc_call_error e = grpc_call_start_batch(call, ops, n, s, NULL);
-    if (bb != NULL)
-        grpc_byte_buffer_destroy(bb); /* the batch holds its own reference */
-    if (e != GRPC_CALL_OK) {
-        /* Cannot happen for a well-formed batch; the slot would leak: say so loudly. */
-        char fields[96];
-        snprintf(fields, sizeof fields, "\"grpc_call_error\":%d", (int)e);
-        tc_api_log_event(s->w->srv->log, "error", "start_batch_failed", fields);
-    }
-}
-
-void tc_api_fail(tc_api_slot *s, grpc_status_code status, tc_api_reason reason, const char *fmt,
-                 ...)
-{
-    tc_api_error e;
-    tc_api_error_set(&e, (int)status, reason, "%s", "");
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(e.message, sizeof e.message, fmt, ap);
-    va_end(ap);
-    tc_api_fail_error(s, &e);
-}
-
-void tc_api_fail_error(tc_api_slot *s, tc_api_error *e)
-{
-    tc_api_set_error(s, e);
-    tc_api_finish(s, (grpc_status_code)e->code, NULL, 0);
-}
-
-int tc_api_past_deadline(tc_api_slot *s)
-{
-    gpr_timespec d = gpr_convert_clock_type(
-        s->method == M_UNKNOWN ? s->details.deadline : s->deadline, GPR_CLOCK_MONOTONIC);
-    if (gpr_time_cmp(d, gpr_now(GPR_CLOCK_MONOTONIC)) > 0)
-        return 0;
-    tc_api_fail(s, GRPC_STATUS_DEADLINE_EXCEEDED, TINCHAP__V1__ERROR_REASON__DEADLINE_PASSED,
-                "the deadline passed before the call was served");
-    return 1;
-}
-
-/* ---- dispatch ---- */
-
-static void handle_noop(tc_api_slot *s)
-{
-    static const unsigned char empty[1];
-    tc_api_finish(s, GRPC_STATUS_OK, empty, 0);
-}
-
-static void handle_unknown(tc_api_slot *s)
-{
-    char path[128];
-    size_t n = GRPC_SLICE_LENGTH(s->details.method);
-    if (n >= sizeof path)
-        n = sizeof path - 1;
-    memcpy(path, GRPC_SLICE_START_PTR(s->details.method), n);
-    path[n] = '\0';
-    char safe[128];
-    tc_error_quote(safe, sizeof safe, path, n);
-    tc_api_fail(s, GRPC_STATUS_UNIMPLEMENTED, TINCHAP__V1__ERROR_REASON__METHOD_NOT_FOUND,
-                "no method %s on this server", safe);
-}
-
-int tc_api_admit(tc_api_slot *s)
-{
-    tc_api_worker *w = s->w;
-    if (atomic_load_explicit(&w->srv->refusing, memory_order_relaxed) &&
-        s->method != M_HEALTH_CHECK && s->method != M_HEALTH_WATCH) {
-        tc_api_error e;
-        tc_api_error_set(&e, GRPC_STATUS_UNAVAILABLE, TINCHAP__V1__ERROR_REASON__DRAINING,
-                         "the server is draining; retry another replica");
-        e.retry_ms = 100;
-        tc_api_fail_error(s, &e);
-        return 1;
-    }
-    if (atomic_load_explicit(&w->inflight, memory_order_relaxed) > w->srv->cfg.max_inflight) {
-        tc_api_error e;
-        tc_api_error_set(&e, GRPC_STATUS_RESOURCE_EXHAUSTED, TINCHAP__V1__ERROR_REASON__OVERLOADED,
-                         "the server is at its limit of calls in flight; retry with backoff");
-        e.retry_ms = 50;
-        tc_api_fail_error(s, &e);
-        return 1;
-    }
-    return 0;
-}
-
-static void dispatch(tc_api_slot *s)
-{
-    /* every method, health checks included: a certificate that names no configured identity
-     * gets nothing but UNAUTHENTICATED */
-    if (tc_api_admit(s) || tc_api_past_deadline(s) || tc_api_authorize(s))
-        return;
-    tc_api_route(s);
-}
-
-void tc_api_route(tc_api_slot *s)
-{
-    switch (s->method) {
-    case M_SCORE:
-        tc_api_handle_score(s);
-        break;
-    case M_LIST_MODELS:
-        tc_api_handle_list_models(s);
-        break;
-    case M_GET_MODEL:
-        tc_api_handle_get_model(s);
-        break;
-    case M_PUT_CITIZENS:
-        tc_api_handle_put(s, NULL, 0, 0); /* start the stream */
-        break;
-    case M_GRANT_CONSENT:
-        tc_api_handle_grant(s);
-        break;
-    case M_REVOKE_CONSENT:
-        tc_api_handle_revoke(s);
-        break;
-    case M_ERASE_CITIZEN:
-        tc_api_handle_erase(s);
-        break;
-    case M_LIST_INQUIRIES:
-        tc_api_handle_inquiries(s);
-        break;
-    case M_LIST_CONSENTS:
-        tc_api_handle_consents(s);
-        break;
-    case M_RELOAD_MODELS:
-        tc_api_handle_reload(s);
-        break;
-    case M_GET_STATUS:
-        tc_api_handle_status(s);
-        break;
-    case M_GET_MONITOR:
-        tc_api_handle_monitor(s);
-        break;
-    case M_HEALTH_CHECK:
-        tc_api_handle_health(s);
-        break;
-    case M_HEALTH_WATCH:
-        tc_api_handle_health_watch(s);
-        break;
-    case M_NOOP:
-        handle_noop(s);
-        break;
-    case M_UNKNOWN:
-        handle_unknown(s);
-        break;
-    case M_REFLECTION:
-    case M_REFLECTION_ALPHA:
-        tc_api_handle_reflection(s);
-        break;
-    default:
-        tc_api_fail(s, GRPC_STATUS_INTERNAL, TINCHAP__V1__ERROR_REASON__INTERNAL_ERROR,
-                    "unrouted method");
-        break;
-    }
-}
-
 static void finished(tc_api_worker *w, tc_api_slot *s)
 {
     uint64_t latency = (uint64_t)(tc_time_now_us() - s->start_us);
@@ -608,7 +167,7 @@ static void on_event(tc_api_worker *w, tc_api_slot *s, int ok)
         atomic_fetch_add_explicit(&w->inflight, 1, memory_order_relaxed);
         atomic_store_explicit(&w->last_call_us, s->start_us, memory_order_relaxed);
         s->request_msg = NULL;
-        dispatch(s);
+        tc_api_dispatch(s);
         /* before the arena is reset: a large request's parts are on the heap */
         if (s->request_msg != NULL)
             protobuf_c_message_free_unpacked(s->request_msg, &w->allocator);
@@ -684,161 +243,7 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* ---- metrics the server adds at each scrape ---- */
-
-static const char *institution_name(const tc_api_config *c, size_t k)
-{
-    for (size_t i = 0; i < c->n_clients; i++)
-        if (c->clients[i].institution_index == k)
-            return c->clients[i].institution;
-    for (size_t i = 0; i < c->n_tokens; i++)
-        if (c->tokens[i].institution_index == k)
-            return c->tokens[i].institution;
-    return "?";
-}
-
-static void metrics_extra(FILE *f, void *arg)
-{
-    tc_api_server *srv = arg;
-    tc_audit_stats as;
-    tc_audit_stats_get(srv->audit, &as);
-    fprintf(f,
-            "# HELP tinchap_audit_batches_total Audit commits (each covers a batch of records).\n"
-            "# TYPE tinchap_audit_batches_total counter\ntinchap_audit_batches_total %llu\n"
-            "# HELP tinchap_audit_records_total Audit records committed.\n"
-            "# TYPE tinchap_audit_records_total counter\ntinchap_audit_records_total %llu\n"
-            "# HELP tinchap_audit_failures_total Audit records whose commit failed (their calls "
-            "were refused).\n"
-            "# TYPE tinchap_audit_failures_total counter\ntinchap_audit_failures_total %llu\n"
-            "# HELP tinchap_audit_sync_failures_total Syncs of the relaxed audit trail to disk "
-            "that failed (retried every audit_sync_ms; health NOT_SERVING meanwhile).\n"
-            "# TYPE tinchap_audit_sync_failures_total counter\ntinchap_audit_sync_failures_total "
-            "%llu\n"
-            "# HELP tinchap_audit_sync_failing 1 while the last sync of the audit trail failed.\n"
-            "# TYPE tinchap_audit_sync_failing gauge\ntinchap_audit_sync_failing %d\n"
-            "# HELP tinchap_audit_index_failures_total Passes of the citizen indexer that could "
-            "not write (retried every 250 ms; who-scored-me stays exact, reading more records).\n"
-            "# TYPE tinchap_audit_index_failures_total counter\n"
-            "tinchap_audit_index_failures_total %llu\n"
-            "# HELP tinchap_audit_batch_size Records per audit commit.\n"
-            "# TYPE tinchap_audit_batch_size summary\n"
-            "tinchap_audit_batch_size_sum %llu\ntinchap_audit_batch_size_count %llu\n"
-            "# HELP tinchap_audit_commit_seconds Time to write and commit one audit batch.\n"
-            "# TYPE tinchap_audit_commit_seconds summary\n"
-            "tinchap_audit_commit_seconds_sum %.6f\ntinchap_audit_commit_seconds_count %llu\n"
-            "# HELP tinchap_audit_commit_seconds_max Longest audit commit since start.\n"
-            "# TYPE tinchap_audit_commit_seconds_max gauge\n"
-            "tinchap_audit_commit_seconds_max %.6f\n",
-            (unsigned long long)as.batches, (unsigned long long)as.records,
-            (unsigned long long)as.failures, (unsigned long long)as.sync_failures,
-            tc_audit_sync_failing(srv->audit), (unsigned long long)as.index_failures,
-            (unsigned long long)as.batch_size_sum,
-            (unsigned long long)as.batches, (double)as.commit_us_sum / 1e6,
-            (unsigned long long)as.batches, (double)as.commit_us_max / 1e6);
-    const tc_model_set *set = tc_registry_acquire(srv->registry);
-    fprintf(f, "# HELP tinchap_model_info Models in service (value 1).\n"
-               "# TYPE tinchap_model_info gauge\n");
-    for (size_t i = 0; i < tc_model_set_count(set); i++) {
-        const tc_model *m = tc_model_set_model(set, i);
-        fprintf(f,
-                "tinchap_model_info{name=\"%s\",version=\"%d\",product=\"%s\",status=\"%s\"} 1\n",
-                m->name, m->version, m->product, tc_model_status_name(m->status));
-    }
-    fprintf(f,
-            "# HELP tinchap_models_generation Successful model loads since start.\n"
-            "# TYPE tinchap_models_generation gauge\ntinchap_models_generation %llu\n",
-            (unsigned long long)tc_model_set_generation(set));
-    tc_api_monitor_render(srv->monitor, set, f);
-    tc_registry_release(srv->registry, set);
-    if (srv->feed != NULL)
-        tc_api_feed_metrics(srv->feed, f);
-    tc_store_stats st;
-    if (tc_store_stats_get(srv->store, &st, NULL) == TC_OK)
-        fprintf(f,
-                "# HELP tinchap_citizens Citizens with an attribute record.\n"
-                "# TYPE tinchap_citizens gauge\ntinchap_citizens %zu\n"
-                "# HELP tinchap_consents Consents on record (valid or not).\n"
-                "# TYPE tinchap_consents gauge\ntinchap_consents %zu\n"
-                "# HELP tinchap_database_bytes Database pages in use.\n"
-                "# TYPE tinchap_database_bytes gauge\ntinchap_database_bytes %zu\n",
-                st.citizens, st.consents, st.used_bytes);
-    pthread_mutex_lock(&srv->watch_mu);
-    size_t streams = srv->n_watchers;
-    pthread_mutex_unlock(&srv->watch_mu);
-    fprintf(f,
-            "# HELP tinchap_health_streams Open Health/Watch streams (client-side health "
-            "checking).\n"
-            "# TYPE tinchap_health_streams gauge\ntinchap_health_streams %zu\n",
-            streams);
-    fprintf(f,
-            "# HELP tinchap_serving 1 while accepting calls, 0 while draining.\n"
-            "# TYPE tinchap_serving gauge\ntinchap_serving %d\n"
-            "# HELP tinchap_uptime_seconds Seconds since start.\n"
-            "# TYPE tinchap_uptime_seconds gauge\ntinchap_uptime_seconds %.0f\n",
-            atomic_load(&srv->serving), (double)(tc_time_now_us() - srv->started_us) / 1e6);
-    fprintf(f, "# HELP tinchap_audit_denials_throttled_total Score calls turned away because "
-               "their institution was over audit_denials_per_second refusals.\n"
-               "# TYPE tinchap_audit_denials_throttled_total counter\n");
-    for (size_t k = 0; k < srv->cfg.n_institutions; k++)
-        fprintf(f, "tinchap_audit_denials_throttled_total{institution=\"%s\"} %llu\n",
-                institution_name(&srv->cfg, k),
-                (unsigned long long)atomic_load(&srv->denials_throttled[k]));
-    if (srv->crl_next_update != 0) /* alert well before it: past it, every client is refused */
-        fprintf(f,
-                "# HELP tinchap_tls_crl_next_update_seconds When the CRL in tls.crl_dir "
-                "must be replaced (Unix time).\n"
-                "# TYPE tinchap_tls_crl_next_update_seconds gauge\n"
-                "tinchap_tls_crl_next_update_seconds %lld\n",
-                (long long)srv->crl_next_update);
-}
-
 /* ---- start, reload, stop ---- */
-
-static int read_pem(const char *path, char **out, tc_error *err)
-{
-    size_t len;
-    return tc_read_file(path, 1u << 20, TC_EINVAL, out, &len, err);
-}
-
-/* mTLS through gRPC's TLS credentials (grpc_tls_*), which, unlike the older SSL ones, can
- * enforce certificate revocation lists: with tls.crl_dir set, every client certificate is
- * checked against the CRLs there (OpenSSL's hashed directory, X509_V_FLAG_CRL_CHECK), so a
- * revoked one does not complete the handshake. */
-static grpc_server_credentials *make_credentials(const tc_api_config *c, tc_error *err)
-{
-    if (c->insecure)
-        return grpc_insecure_server_credentials_create();
-    char *cert = NULL, *key = NULL, *ca = NULL;
-    grpc_server_credentials *creds = NULL;
-    if (read_pem(c->tls_cert, &cert, err) == TC_OK && read_pem(c->tls_key, &key, err) == TC_OK &&
-        read_pem(c->tls_client_ca, &ca, err) == TC_OK) {
-        grpc_tls_identity_pairs *pairs = grpc_tls_identity_pairs_create();
-        grpc_tls_identity_pairs_add_pair(pairs, key, cert); /* copied */
-        /* the provider owns pairs from here */
-        grpc_tls_certificate_provider *provider =
-            grpc_tls_certificate_provider_static_data_create(ca, pairs);
-        grpc_tls_credentials_options *o = grpc_tls_credentials_options_create();
-        grpc_tls_credentials_options_set_certificate_provider(o, provider);
-        grpc_tls_credentials_options_watch_root_certs(o);
-        grpc_tls_credentials_options_watch_identity_key_cert_pairs(o);
-        /* Clients must present a certificate signed by the client CA: identity is the cert. */
-        grpc_tls_credentials_options_set_cert_request_type(
-            o, GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-        if (c->tls_crl_dir[0] != '\0')
-            grpc_tls_credentials_options_set_crl_directory(o, c->tls_crl_dir);
-        creds = grpc_tls_server_credentials_create(o); /* owns o */
-        grpc_tls_certificate_provider_release(provider);
-        if (creds == NULL)
-            tc_errorf(err, TC_EINVAL, "TLS: cannot use %s / %s / %s", c->tls_cert, c->tls_key,
-                      c->tls_client_ca);
-    }
-    if (key != NULL)
-        OPENSSL_cleanse(key, strlen(key));
-    free(cert);
-    free(key);
-    free(ca);
-    return creds;
-}
 
 static int open_worker(tc_api_server *srv, tc_api_worker *w, size_t id, size_t n_slots,
                        tc_error *err)
@@ -882,23 +287,6 @@ static void close_worker(tc_api_worker *w)
     free(w->arena.buf);
 }
 
-/* Relaxed audit: the trail's disk refused a sync (or accepts them again). While it fails, the
- * answers given are committed but may not survive a machine crash: health turns NOT_SERVING,
- * so balancers and health-checking clients move to replicas whose disks work, and the log
- * says why. Called on the audit sync thread. */
-static void audit_sync_state(int failing, const char *error, void *arg)
-{
-    tc_api_server *srv = arg;
-    if (failing)
-        tc_api_log_eventf(srv->log, "error", "audit_sync_failed", "error",
-                          "%s; retried every "
-                          "%u ms, health NOT_SERVING until it succeeds",
-                          error, srv->cfg.relaxed_sync_ms);
-    else
-        tc_api_log_event(srv->log, "info", "audit_sync_recovered", "");
-    tc_api_watch_notify(srv);
-}
-
 /* The database and the audit trail hold a nation's data and who asked about whom: their
  * directories must be closed to everyone but the service's user, and the secret that names
  * citizens in them must belong to that user (its mode, 0600, is tc_key_load's to check). */
@@ -930,12 +318,6 @@ static int check_files(const tc_api_config *c, tc_error *err)
     return TC_OK;
 }
 
-/* The consent feed fell behind its bound, or caught up: health watchers learn it at once. */
-static void feed_state_changed(void *arg)
-{
-    tc_api_watch_notify(arg);
-}
-
 static int open_engine(tc_api_server *srv, tc_error *err)
 {
     const tc_api_config *c = &srv->cfg;
@@ -955,7 +337,7 @@ static int open_engine(tc_api_server *srv, tc_error *err)
                            .relaxed = c->relaxed_audit,
                            .sync_ms = c->relaxed_sync_ms,
                            .map_size = c->audit_map_size,
-                           .sync_state = audit_sync_state,
+                           .sync_state = tc_api_health_audit_sync,
                            .sync_arg = srv};
     tc_api_feed_options fo = {.redis = c->feed_redis,
                               .stream = c->feed_stream,
@@ -966,7 +348,7 @@ static int open_engine(tc_api_server *srv, tc_error *err)
                               .max_lag_ms = c->consent_max_lag_ms,
                               .key = srv->key,
                               .log = srv->log,
-                              .state_changed = feed_state_changed,
+                              .state_changed = tc_api_health_feed_changed,
                               .state_arg = srv};
     if ((rc = tc_store_open(&so, &srv->store, err)) != TC_OK ||
         (rc = tc_audit_open(&ao, &srv->audit, err)) != TC_OK)
@@ -1034,7 +416,7 @@ static int open_server(tc_api_server *srv, tc_error *err)
         if (rc != TC_OK)
             return rc;
     }
-    grpc_server_credentials *creds = make_credentials(c, err);
+    grpc_server_credentials *creds = tc_api_credentials_new(c, err);
     if (creds == NULL)
         return err != NULL && err->code != TC_OK ? err->code : TC_EINVAL;
     srv->port = grpc_server_add_http2_port(srv->server, c->listen, creds);
@@ -1045,16 +427,66 @@ static int open_server(tc_api_server *srv, tc_error *err)
     return TC_OK;
 }
 
-static void audit_done_noop(tc_audit_entry *e, int status, void *arg)
+/* Shut cq down and take what is left on it, when no thread waits on it any more. */
+static void drain_queue(grpc_completion_queue *cq)
 {
-    (void)e;
-    (void)status;
-    (void)arg;
+    grpc_completion_queue_shutdown(cq);
+    while (grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+           GRPC_QUEUE_SHUTDOWN) {
+    }
+    grpc_completion_queue_destroy(cq);
 }
 
-int tc_api_server_start(const tc_api_config *cfg, tc_api_server **out, tc_error *err)
+/* Close what the server opened, in the order their users require: the metrics endpoint and
+ * the workers' audit readers use the trail, so they go before it; the log goes last, after
+ * last_event (if any) is written. The gRPC server and the threads are gone already. */
+static void close_server(tc_api_server *srv, const char *last_event)
 {
-    int rc;
+    tc_api_metrics_close(srv->metrics);
+    tc_api_monitor_close(srv->monitor);
+    for (size_t i = 0; i < srv->n_workers; i++)
+        close_worker(&srv->workers[i]);
+    for (size_t i = 0; i < srv->n_rest; i++)
+        close_worker(&srv->rest_workers[i]);
+    close_worker(&srv->admin);
+    tc_api_feed_close(srv->feed);
+    tc_api_reflection_free(srv->reflection);
+    tc_audit_close(srv->audit);
+    tc_registry_close(srv->registry);
+    tc_store_close(srv->store);
+    tc_key_free(srv->key);
+    tc_catalog_free(srv->catalog);
+    if (last_event != NULL)
+        tc_api_log_event(srv->log, "info", last_event, "");
+    tc_api_log_close(srv->log);
+    pthread_mutex_destroy(&srv->watch_mu);
+    pthread_mutex_destroy(&srv->admin_mu);
+    free(srv->workers);
+    free(srv->rest_workers);
+    free(srv);
+}
+
+/* A start that failed: nothing serves yet (a worker started before a later step failed is
+ * not stopped, which only happens when threads cannot be created; tinchapd exits then). */
+static void abandon_start(tc_api_server *srv)
+{
+    if (srv->server != NULL) {
+        grpc_server_shutdown_and_notify(srv->server, srv->shutdown_cq, NULL);
+        grpc_completion_queue_next(srv->shutdown_cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        grpc_server_destroy(srv->server);
+    }
+    tc_api_reloader_stop(srv);
+    for (size_t i = 0; i < srv->n_workers; i++)
+        if (srv->workers[i].cq != NULL)
+            drain_queue(srv->workers[i].cq);
+    if (srv->shutdown_cq != NULL)
+        drain_queue(srv->shutdown_cq);
+    close_server(srv, NULL);
+}
+
+/* The server's memory and locks, before anything is opened. */
+static int new_server(const tc_api_config *cfg, tc_api_server **out, tc_error *err)
+{
     tc_api_server *srv = calloc(1, sizeof *srv);
     if (srv == NULL)
         return tc_errorf(err, TC_ENOMEM, "out of memory");
@@ -1063,7 +495,6 @@ int tc_api_server_start(const tc_api_config *cfg, tc_api_server **out, tc_error 
     /* REST threads are callers like gRPC workers: their own arena, reader, metrics shard, log
      * shard and audit queue, ids after the workers'; the admin context comes last */
     srv->n_rest = cfg->rest_listen[0] != '\0' ? cfg->rest_threads : 0;
-    size_t callers = srv->n_workers + srv->n_rest;
     srv->started_us = tc_time_now_us();
     pthread_mutex_init(&srv->admin_mu, NULL);
     pthread_mutex_init(&srv->watch_mu, NULL);
@@ -1077,6 +508,16 @@ int tc_api_server_start(const tc_api_config *cfg, tc_api_server **out, tc_error 
         free(srv);
         return tc_errorf(err, TC_ENOMEM, "out of memory");
     }
+    *out = srv;
+    return TC_OK;
+}
+
+/* Everything a call needs before one can arrive: the log, the engine, monitoring, reflection,
+ * the metrics endpoint, and each caller's context (gRPC workers, REST threads, admin). */
+static int open_parts(tc_api_server *srv, tc_error *err)
+{
+    const tc_api_config *cfg = &srv->cfg;
+    size_t callers = srv->n_workers + srv->n_rest;
     static const char *names[M_COUNT]; /* the metrics keep this pointer */
     for (size_t m = 0; m < M_COUNT; m++)
         names[m] = tc_api_methods[m].name;
@@ -1084,43 +525,53 @@ int tc_api_server_start(const tc_api_config *cfg, tc_api_server **out, tc_error 
                                  .n_methods = M_COUNT,
                                  .method_names = names,
                                  .n_shards = callers,
-                                 .extra = metrics_extra,
+                                 .extra = tc_api_state_metrics,
                                  .extra_arg = srv};
+    int rc;
     if ((rc = tc_api_log_open(STDERR_FILENO, cfg->log_debug, callers, &srv->log, err)) ||
         (rc = open_engine(srv, err)) ||
-        (rc = tc_api_monitor_open(callers, cfg->monitor_window_s, TC_MONITOR_SLOTS_MAX,
-                                  srv->log, &srv->monitor, err)) ||
+        (rc = tc_api_monitor_open(callers, cfg->monitor_window_s, TC_MONITOR_SLOTS_MAX, srv->log,
+                                  &srv->monitor, err)) ||
         (rc = tc_api_reflection_new(&srv->reflection, err)) ||
         (rc = tc_api_metrics_open(&mo, &srv->metrics, err)))
-        goto fail;
+        return rc;
     for (size_t i = 0; i < srv->n_workers; i++)
         if ((rc = open_worker(srv, &srv->workers[i], i, TC_API_SLOTS_PER_WORKER, err)) != TC_OK)
-            goto fail;
+            return rc;
     for (size_t i = 0; i < srv->n_rest; i++) /* one request at a time each: one slot */
         if ((rc = open_worker(srv, &srv->rest_workers[i], srv->n_workers + i, 1, err)) != TC_OK)
-            goto fail;
-    if ((rc = open_worker(srv, &srv->admin, callers, TC_API_SLOTS_PER_WORKER, err)) != TC_OK)
-        goto fail;
-    if ((rc = tc_audit_start(srv->audit, callers, err)) != TC_OK ||
+            return rc;
+    return open_worker(srv, &srv->admin, callers, TC_API_SLOTS_PER_WORKER, err);
+}
+
+/* The threads, then the listeners: the audit writer, the reload thread, the consent feed, the
+ * gRPC server, each worker with its request slots posted, and the REST interface. */
+static int start_threads(tc_api_server *srv, tc_error *err)
+{
+    int rc;
+    if ((rc = tc_audit_start(srv->audit, srv->n_workers + srv->n_rest, err)) != TC_OK ||
         (rc = tc_api_reloader_start(srv, err)) != TC_OK ||
         (srv->feed != NULL && (rc = tc_api_feed_start(srv->feed, err)) != TC_OK) ||
         (rc = open_server(srv, err)) != TC_OK)
-        goto fail;
-    (void)audit_done_noop;
+        return rc;
     atomic_store(&srv->serving, 1);
     for (size_t i = 0; i < srv->n_workers; i++) {
         tc_api_worker *w = &srv->workers[i];
         for (size_t m = 0; m < M_COUNT; m++)
             while (w->posted[m] < tc_api_methods[m].posted && w->free != NULL)
                 post_slot(w, (tc_api_method)m);
-        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
-            rc = tc_errorf(err, TC_ENOMEM, "cannot start worker %zu", i);
-            goto fail; /* (not reached in practice; threads already started are leaked) */
-        }
+        if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+            return tc_errorf(err, TC_ENOMEM, "cannot start worker %zu", i);
     }
-    if (srv->n_rest > 0 &&
-        (rc = tc_api_rest_start(srv, srv->n_workers, srv->n_rest, &srv->rest, err)) != TC_OK)
-        goto fail; /* (the workers already started are not stopped: tinchapd exits) */
+    if (srv->n_rest > 0)
+        return tc_api_rest_start(srv, srv->n_workers, srv->n_rest, &srv->rest, err);
+    return TC_OK;
+}
+
+/* One line that says what is serving, where, and how. */
+static void log_serving(tc_api_server *srv)
+{
+    const tc_api_config *cfg = &srv->cfg;
     char fields[704], crl[64] = "", rest[32] = "";
     if (srv->rest != NULL)
         snprintf(rest, sizeof rest, ",\"rest_port\":%d", tc_api_rest_port(srv->rest));
@@ -1139,53 +590,21 @@ int tc_api_server_start(const tc_api_config *cfg, tc_api_server **out, tc_error 
              tc_model_set_count(set), tc_api_metrics_port(srv->metrics), crl, rest);
     tc_registry_release(srv->registry, set);
     tc_api_log_event(srv->log, "info", "serving", fields);
+}
+
+int tc_api_server_start(const tc_api_config *cfg, tc_api_server **out, tc_error *err)
+{
+    tc_api_server *srv = NULL;
+    int rc = new_server(cfg, &srv, err);
+    if (rc != TC_OK)
+        return rc;
+    if ((rc = open_parts(srv, err)) != TC_OK || (rc = start_threads(srv, err)) != TC_OK) {
+        abandon_start(srv);
+        return rc;
+    }
+    log_serving(srv);
     *out = srv;
     return TC_OK;
-fail:
-    if (srv->server != NULL) {
-        grpc_server_shutdown_and_notify(srv->server, srv->shutdown_cq, NULL);
-        grpc_completion_queue_next(srv->shutdown_cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
-        grpc_server_destroy(srv->server);
-    }
-    tc_api_reloader_stop(srv);
-    for (size_t i = 0; i < srv->n_workers; i++) {
-        if (srv->workers[i].cq != NULL) {
-            grpc_completion_queue_shutdown(srv->workers[i].cq);
-            while (grpc_completion_queue_next(srv->workers[i].cq,
-                                              gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
-                       .type != GRPC_QUEUE_SHUTDOWN) {
-            }
-            grpc_completion_queue_destroy(srv->workers[i].cq);
-        }
-        close_worker(&srv->workers[i]);
-    }
-    if (srv->shutdown_cq != NULL) {
-        grpc_completion_queue_shutdown(srv->shutdown_cq);
-        while (
-            grpc_completion_queue_next(srv->shutdown_cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
-                .type != GRPC_QUEUE_SHUTDOWN) {
-        }
-        grpc_completion_queue_destroy(srv->shutdown_cq);
-    }
-    for (size_t i = 0; i < srv->n_rest; i++)
-        close_worker(&srv->rest_workers[i]);
-    close_worker(&srv->admin);
-    tc_api_metrics_close(srv->metrics);
-    tc_api_monitor_close(srv->monitor);
-    tc_api_feed_close(srv->feed);
-    tc_api_reflection_free(srv->reflection);
-    tc_audit_close(srv->audit);
-    tc_registry_close(srv->registry);
-    tc_store_close(srv->store);
-    tc_key_free(srv->key);
-    tc_catalog_free(srv->catalog);
-    tc_api_log_close(srv->log);
-    pthread_mutex_destroy(&srv->watch_mu);
-    pthread_mutex_destroy(&srv->admin_mu);
-    free(srv->workers);
-    free(srv->rest_workers);
-    free(srv);
-    return rc;
 }
 
 int tc_api_server_port(const tc_api_server *s)
@@ -1236,8 +655,8 @@ void tc_api_server_stop(tc_api_server *srv)
         unsigned busy = 0;
         int64_t last = 0;
         for (size_t i = 0; i < srv->n_workers + srv->n_rest; i++) {
-            tc_api_worker *w = i < srv->n_workers ? &srv->workers[i]
-                                                  : &srv->rest_workers[i - srv->n_workers];
+            tc_api_worker *w =
+                i < srv->n_workers ? &srv->workers[i] : &srv->rest_workers[i - srv->n_workers];
             busy += atomic_load(&w->inflight);
             int64_t l = atomic_load_explicit(&w->last_call_us, memory_order_relaxed);
             last = l > last ? l : last;
@@ -1284,32 +703,7 @@ void tc_api_server_stop(tc_api_server *srv)
         pthread_join(srv->workers[i].thread, NULL);
         grpc_completion_queue_destroy(srv->workers[i].cq);
     }
-    grpc_completion_queue_shutdown(srv->shutdown_cq);
-    while (grpc_completion_queue_next(srv->shutdown_cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
-               .type != GRPC_QUEUE_SHUTDOWN) {
-    }
-    grpc_completion_queue_destroy(srv->shutdown_cq);
-    /* 5. Flush the audit trail, close everything: the metrics endpoint and the workers' audit
-     *    readers use the trail, so they go before it. */
-    tc_api_metrics_close(srv->metrics);
-    tc_api_monitor_close(srv->monitor);
-    for (size_t i = 0; i < srv->n_workers; i++)
-        close_worker(&srv->workers[i]);
-    for (size_t i = 0; i < srv->n_rest; i++)
-        close_worker(&srv->rest_workers[i]);
-    close_worker(&srv->admin);
-    tc_api_feed_close(srv->feed);
-    tc_api_reflection_free(srv->reflection);
-    tc_audit_close(srv->audit);
-    tc_registry_close(srv->registry);
-    tc_store_close(srv->store);
-    tc_key_free(srv->key);
-    tc_catalog_free(srv->catalog);
-    tc_api_log_event(srv->log, "info", "stopped", "");
-    tc_api_log_close(srv->log);
-    pthread_mutex_destroy(&srv->watch_mu);
-    pthread_mutex_destroy(&srv->admin_mu);
-    free(srv->workers);
-    free(srv->rest_workers);
-    free(srv);
+    drain_queue(srv->shutdown_cq);
+    /* 5. Flush the audit trail, close everything. */
+    close_server(srv, "stopped");
 }

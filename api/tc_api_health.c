@@ -1,4 +1,7 @@
-/* grpc.health.v1 Health/Watch streams, for clients with gRPC's client-side health checking.
+/* grpc.health.v1: Health/Check, Health/Watch streams for clients with gRPC's client-side
+ * health checking, and the serving state both report (tc_api_health_status), with the events
+ * that change it: the drain, a relaxed audit trail whose syncs fail, a consent feed that falls
+ * behind. Nothing here is audited.
  *
  * Status values are grpc.health.v1's: 1 SERVING, 2 NOT_SERVING, 3 SERVICE_UNKNOWN. A stream
  * sends the status when it opens and again on every change (the drain's NOT_SERVING); the drain
@@ -15,6 +18,7 @@
 #include <grpc/byte_buffer.h>
 #include <grpc/support/alloc.h>
 
+#include "grpc/health/v1/health.pb-c.h"
 #include "tc_api_feed.h"
 #include "tc_api_internal.h"
 #include "tc_time.h"
@@ -31,6 +35,80 @@ int tc_api_health_status(tc_api_server *srv)
                    (srv->feed == NULL || tc_api_feed_current(srv->feed, NULL))
                ? HEALTH_SERVING
                : HEALTH_NOT_SERVING;
+}
+
+/* "" or any tinchap service name. */
+static int known_service(const char *service)
+{
+    static const char *const services[] = {"", "tinchap.v1.Scoring", "tinchap.v1.Steward",
+                                           "tinchap.v1.Admin"};
+    for (size_t i = 0; i < sizeof services / sizeof services[0]; i++)
+        if (strcmp(service, services[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* The standard health check. */
+void tc_api_handle_health(tc_api_slot *s)
+{
+    Grpc__Health__V1__HealthCheckRequest *q =
+        (Grpc__Health__V1__HealthCheckRequest *)tc_api_request(
+            s, &grpc__health__v1__health_check_request__descriptor);
+    if (q == NULL)
+        return;
+    if (!known_service(q->service)) {
+        tc_api_fail(s, GRPC_STATUS_NOT_FOUND, TINCHAP__V1__ERROR_REASON__SERVICE_UNKNOWN,
+                    "unknown service");
+        return;
+    }
+    Grpc__Health__V1__HealthCheckResponse r = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
+    r.status =
+        (Grpc__Health__V1__HealthCheckResponse__ServingStatus)tc_api_health_status(s->w->srv);
+    tc_api_reply(s, &r.base);
+}
+
+size_t tc_api_health_encode(int status, unsigned char out[8])
+{
+    Grpc__Health__V1__HealthCheckResponse r = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
+    r.status = (Grpc__Health__V1__HealthCheckResponse__ServingStatus)status;
+    return grpc__health__v1__health_check_response__pack(&r, out); /* at most 2 bytes */
+}
+
+/* The standard health stream, for clients with gRPC's client-side health checking: they stop
+ * picking this replica when it turns NOT_SERVING at the start of a drain, before it refuses
+ * anything. An unknown service is answered SERVICE_UNKNOWN on the open stream, as the protocol
+ * asks, rather than by ending it. */
+void tc_api_handle_health_watch(tc_api_slot *s)
+{
+    Grpc__Health__V1__HealthCheckRequest *q =
+        (Grpc__Health__V1__HealthCheckRequest *)tc_api_request(
+            s, &grpc__health__v1__health_check_request__descriptor);
+    if (q == NULL)
+        return;
+    tc_api_watch_start(s, !known_service(q->service));
+}
+
+/* Relaxed audit: the trail's disk refused a sync (or accepts them again). While it fails, the
+ * answers given are committed but may not survive a machine crash: health turns NOT_SERVING,
+ * so balancers and health-checking clients move to replicas whose disks work, and the log
+ * says why. Called on the audit sync thread. */
+void tc_api_health_audit_sync(int failing, const char *error, void *arg)
+{
+    tc_api_server *srv = arg;
+    if (failing)
+        tc_api_log_eventf(srv->log, "error", "audit_sync_failed", "error",
+                          "%s; retried every "
+                          "%u ms, health NOT_SERVING until it succeeds",
+                          error, srv->cfg.relaxed_sync_ms);
+    else
+        tc_api_log_event(srv->log, "info", "audit_sync_recovered", "");
+    tc_api_watch_notify(srv);
+}
+
+/* The consent feed fell behind its bound, or caught up: health watchers learn it at once. */
+void tc_api_health_feed_changed(void *arg)
+{
+    tc_api_watch_notify(arg);
 }
 
 /* Under watch_mu. */
