@@ -10,6 +10,7 @@
 #include "tc_api_feed.h"
 #include "tc_api_internal.h"
 #include "tc_api_monitor.h"
+#include "tc_api_ship.h"
 #include "tc_model_dev.h"
 #include "tc_time.h"
 #include "tinchap/v1/admin.pb-c.h"
@@ -302,6 +303,8 @@ void tc_api_state_metrics(FILE *f, void *arg)
     tc_registry_release(srv->registry, set);
     if (srv->feed != NULL)
         tc_api_feed_metrics(srv->feed, f);
+    if (srv->ship != NULL)
+        tc_api_ship_metrics(srv->ship, f);
     tc_store_stats st;
     if (tc_store_stats_get(srv->store, &st, NULL) == TC_OK)
         fprintf(f,

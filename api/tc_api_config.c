@@ -29,6 +29,8 @@ void tc_api_config_defaults(tc_api_config *c)
     c->audit_denials_burst = 200;
     snprintf(c->feed_stream, sizeof c->feed_stream, "tinchap:consent");
     c->feed_retain = 10000000;
+    snprintf(c->audit_stream, sizeof c->audit_stream, "tinchap:audit");
+    c->audit_retain = 10000000;
     c->consent_max_lag_ms = 1000;
 }
 
@@ -201,8 +203,10 @@ int tc_api_config_load(tc_api_config *c, const char *path, tc_error *err)
         "consent_max_lag_ms", NULL};
     static const char *const tls_keys[] = {"cert", "key", "client_ca", "client_names", "crl_dir",
                                            NULL};
-    static const char *const feed_keys[] = {"redis", "stream", "origin", "retain", "user",
-                                            "password_file", NULL};
+    static const char *const feed_keys[] = {"redis",        "stream",       "origin",
+                                            "retain",       "user",         "password_file",
+                                            "audit_stream", "audit_retain", "collect_audit",
+                                            "consolidated_audit", NULL};
     json_t *root = NULL, *tls = NULL, *clients = NULL, *tokens = NULL, *feed = NULL;
     const char *sync = NULL, *level = NULL, *map = NULL, *audit_map = NULL;
     long workers = c->workers;
@@ -263,8 +267,20 @@ int tc_api_config_load(tc_api_config *c, const char *path, tc_error *err)
             (rc = get_text(&fc, feed, "user", c->feed_user, sizeof c->feed_user, err)) ||
             (rc = get_path(&fc, feed, "password_file", dir, c->feed_password,
                            sizeof c->feed_password, err)) ||
-            (rc = get_uint(&fc, feed, "retain", 1000, 1000000000, &c->feed_retain, err)))
+            (rc = get_uint(&fc, feed, "retain", 1000, 1000000000, &c->feed_retain, err)) ||
+            (rc = get_text(&fc, feed, "audit_stream", c->audit_stream, sizeof c->audit_stream,
+                           err)) ||
+            (rc = get_uint(&fc, feed, "audit_retain", 1000, 1000000000, &c->audit_retain,
+                           err)) ||
+            (rc = tc_json_get_bool(&fc, feed, "collect_audit", 0, &c->collect_audit, err)) ||
+            (rc = get_path(&fc, feed, "consolidated_audit", dir, c->consolidated_audit,
+                           sizeof c->consolidated_audit, err)))
             goto out;
+        if (c->collect_audit && c->audit_stream[0] == '\0') {
+            rc = tc_json_fail(&fc, "collect_audit", err,
+                              "needs an audit_stream to collect from");
+            goto out;
+        }
         if (c->feed_redis[0] == '\0' || strrchr(c->feed_redis, ':') == NULL) {
             rc = tc_json_fail(&fc, "redis", err, "'%s' is not a broker address \"host:port\"",
                               c->feed_redis);
@@ -364,11 +380,21 @@ static void number_identities(tc_api_config *c)
     c->n_institutions = n;
 }
 
+/* The consolidated trail, unless set: consolidated/ in the audit directory. */
+static void finish_consolidated(tc_api_config *c)
+{
+    if (c->consolidated_audit[0] == '\0' && c->audit_dir[0] != '\0')
+        snprintf(c->consolidated_audit, sizeof c->consolidated_audit, "%.*s/consolidated",
+                 (int)(sizeof c->consolidated_audit - 14), c->audit_dir);
+}
+
 void tc_api_config_finish(tc_api_config *c)
 {
     number_identities(c);
-    if (c->audit_dir[0] != '\0' || c->database[0] == '\0')
+    if (c->audit_dir[0] != '\0' || c->database[0] == '\0') {
+        finish_consolidated(c);
         return;
+    }
     /* beside the database, not inside it: replacing the database by a snapshot keeps it */
     char dir[TC_API_PATH_MAX];
     snprintf(dir, sizeof dir, "%s", c->database);
@@ -385,6 +411,7 @@ void tc_api_config_finish(tc_api_config *c)
         snprintf(c->audit_dir, sizeof c->audit_dir, "%.*s/audit", (int)(sizeof c->audit_dir - 8),
                  dir);
     }
+    finish_consolidated(c);
 }
 
 int tc_api_config_check(const tc_api_config *c, tc_error *err)

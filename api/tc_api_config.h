@@ -95,6 +95,14 @@ typedef struct tc_api_config {
     char feed_user[64];               /* consent_feed.user: the broker's ACL user ("" = none) */
     char feed_password[TC_API_PATH_MAX]; /* consent_feed.password_file ("" = no AUTH) */
     unsigned feed_retain;             /* consent_feed.retain: entries the stream keeps, about */
+    /* Audit shipping (tc_api_ship.h), through the same broker: every node ships its records to
+     * audit_stream ("" = not shipped); the node with collect_audit keeps them all in its
+     * consolidated trail (default: consolidated/ in the audit directory), which its
+     * ListInquiries then reads. */
+    char audit_stream[128];           /* consent_feed.audit_stream (default tinchap:audit) */
+    unsigned audit_retain;            /* consent_feed.audit_retain: entries kept, about */
+    int collect_audit;                /* consent_feed.collect_audit */
+    char consolidated_audit[TC_API_PATH_MAX]; /* consent_feed.consolidated_audit */
     unsigned consent_max_lag_ms;      /* past it behind the feed: NOT_SERVING, Score refused */
 } tc_api_config;
 

@@ -21,6 +21,8 @@ typedef struct inquiries {
     size_t n, max;
     int64_t from_us, to_us; /* to_us 0: no upper bound */
     uint64_t last_seq;      /* of the last inquiry listed */
+    int arrival_order;      /* a consolidated trail: records in the order they arrived, so no
+                             * time bounds the walk back */
     int more;               /* another inquiry follows this page */
     int full;               /* the reply outgrew the worker's arena */
 } inquiries;
@@ -37,11 +39,11 @@ static char *arena_copy(tc_api_slot *s, const char *v)
 static int add_inquiry(const tc_audit_record *r, void *arg)
 {
     inquiries *q = arg;
-    if (q->from_us != 0 && r->time_us < q->from_us - BATCH_SKEW_US)
+    if (q->from_us != 0 && !q->arrival_order && r->time_us < q->from_us - BATCH_SKEW_US)
         return 1; /* every older record is out of range too */
     if (r->outcome == TC_AUDIT_REPLAYED || r->time_us < q->from_us ||
         (q->to_us != 0 && r->time_us >= q->to_us))
-        return 0; /* a retry's answer is not another inquiry; out of range */
+        return 0;         /* a retry's answer is not another inquiry; out of range */
     if (q->n == q->max) { /* one past the page: there is a next one */
         q->more = 1;
         return 1;
@@ -65,11 +67,12 @@ static int add_inquiry(const tc_audit_record *r, void *arg)
     o->model_name = arena_copy(q->s, r->model);
     o->model_version = r->model_version;
     o->grade = arena_copy(q->s, r->grade);
-    o->outcome = r->outcome == TC_AUDIT_SCORED ? TINCHAP__V1__INQUIRY_OUTCOME__INQUIRY_OUTCOME_SCORED
-                                               : TINCHAP__V1__INQUIRY_OUTCOME__INQUIRY_OUTCOME_DENIED;
-    o->status = (char *)(r->outcome == TC_AUDIT_SCORED
-                             ? ""
-                             : tc_api_status_name((grpc_status_code)r->status));
+    o->outcome = r->outcome == TC_AUDIT_SCORED
+                     ? TINCHAP__V1__INQUIRY_OUTCOME__INQUIRY_OUTCOME_SCORED
+                     : TINCHAP__V1__INQUIRY_OUTCOME__INQUIRY_OUTCOME_DENIED;
+    o->status =
+        (char *)(r->outcome == TC_AUDIT_SCORED ? ""
+                                               : tc_api_status_name((grpc_status_code)r->status));
     q->items[q->n++] = o;
     q->last_seq = r->seq;
     return 0;
@@ -131,9 +134,14 @@ void tc_api_handle_inquiries(tc_api_slot *s)
     if (tc_api_refused(s, &e, key_rc, inquiries_options(q, &acc, &before, &e)))
         return;
     acc.items = tc_api_arena_alloc(s->w, acc.max * sizeof(void *));
-    int rc = acc.items == NULL ? TC_OK
-                               : tc_audit_by_citizen(s->w->audit_reader, key, before, SIZE_MAX,
-                                                     add_inquiry, &acc, &err);
+    /* on the node that collects every node's records, from all of them */
+    tc_audit_reader *trail = s->w->consolidated_reader;
+    acc.arrival_order = trail != NULL;
+    if (trail == NULL)
+        trail = s->w->audit_reader;
+    int rc = acc.items == NULL
+                 ? TC_OK
+                 : tc_audit_by_citizen(trail, key, before, SIZE_MAX, add_inquiry, &acc, &err);
     if (rc != TC_OK) {
         tc_api_fail(s, tc_api_status_of(rc), tc_api_reason_of(rc), "%s", err.msg);
         return;
@@ -197,7 +205,7 @@ static int add_consent(consents *acc, const tc_consent *c, int64_t replaced_at)
     o->state = replaced_at != 0 ? TINCHAP__V1__CONSENT_STATE__CONSENT_STATE_REPLACED
                : c->revoked_at != 0 && c->revoked_at <= acc->now
                    ? TINCHAP__V1__CONSENT_STATE__CONSENT_STATE_REVOKED
-               : acc->now < c->granted_at ? TINCHAP__V1__CONSENT_STATE__CONSENT_STATE_NOT_YET_VALID
+               : acc->now < c->granted_at  ? TINCHAP__V1__CONSENT_STATE__CONSENT_STATE_NOT_YET_VALID
                : acc->now >= c->expires_at ? TINCHAP__V1__CONSENT_STATE__CONSENT_STATE_EXPIRED
                                            : TINCHAP__V1__CONSENT_STATE__CONSENT_STATE_VALID;
     acc->items[acc->n++] = o;

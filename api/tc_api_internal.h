@@ -197,6 +197,7 @@ typedef struct tc_api_worker {
     grpc_completion_queue *cq;
     tc_reader *reader;
     tc_audit_reader *audit_reader;
+    tc_audit_reader *consolidated_reader; /* on the collecting node: ListInquiries reads it */
     tc_hasher *hasher;
     tc_eval_workspace *ws;
     tc_score_result result, shadow;
@@ -227,6 +228,8 @@ struct tc_api_server {
     tc_api_metrics *metrics;
     struct tc_api_monitor *monitor; /* live monitoring of the models (tc_api_monitor.h) */
     struct tc_api_feed *feed;    /* the consent feed (tc_api_feed.h), NULL when not configured */
+    struct tc_api_ship *ship;    /* audit shipping (tc_api_ship.h), NULL when not configured */
+    tc_audit *consolidated;      /* every node's records, on the collecting node; else NULL */
     tc_api_reflection *reflection;
     struct tc_api_rest *rest;    /* NULL: no REST interface */
     size_t n_rest;               /* REST callers, ids n_workers .. n_workers + n_rest - 1 */

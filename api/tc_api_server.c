@@ -13,6 +13,7 @@
 
 #include "tc_api_internal.h"
 #include "tc_api_feed.h"
+#include "tc_api_ship.h"
 #include "tc_api_rest.h"
 #include "tc_api_monitor.h"
 #include "tc_time.h"
@@ -254,6 +255,8 @@ static int open_worker(tc_api_server *srv, tc_api_worker *w, size_t id, size_t n
     pthread_mutex_init(&w->post_mu, NULL);
     if ((rc = tc_reader_new(srv->store, &w->reader, err)) != TC_OK ||
         (rc = tc_audit_reader_new(srv->audit, &w->audit_reader, err)) != TC_OK ||
+        (srv->consolidated != NULL &&
+         (rc = tc_audit_reader_new(srv->consolidated, &w->consolidated_reader, err)) != TC_OK) ||
         (rc = tc_hasher_new(srv->key, &w->hasher, err)) != TC_OK ||
         (rc = tc_eval_workspace_new(&w->ws, err)) != TC_OK)
         return rc;
@@ -283,6 +286,7 @@ static void close_worker(tc_api_worker *w)
     tc_hasher_free(w->hasher);
     tc_reader_free(w->reader);
     tc_audit_reader_free(w->audit_reader);
+    tc_audit_reader_free(w->consolidated_reader);
     free(w->slots);
     free(w->arena.buf);
 }
@@ -316,6 +320,31 @@ static int check_files(const tc_api_config *c, tc_error *err)
                          "tinchapd runs as (uid %u): chown it to that user",
                          c->secret, (unsigned)st.st_uid, (unsigned)geteuid());
     return TC_OK;
+}
+
+/* Audit shipping through the consent feed's broker, and the consolidated trail on the node
+ * that collects (tc_api_ship.h): durable, since it is the one copy of other nodes' records
+ * that answers "who scored me?". */
+static int open_shipping(tc_api_server *srv, tc_error *err)
+{
+    const tc_api_config *c = &srv->cfg;
+    tc_audit_options co = {
+        .dir = c->consolidated_audit, .key = srv->key, .map_size = c->audit_map_size};
+    int rc;
+    if (c->audit_stream[0] == '\0')
+        return TC_OK;
+    if (c->collect_audit && (rc = tc_audit_open(&co, &srv->consolidated, err)) != TC_OK)
+        return rc;
+    tc_api_ship_options so = {.redis = c->feed_redis,
+                              .user = c->feed_user,
+                              .password_file = c->feed_password,
+                              .stream = c->audit_stream,
+                              .node = c->feed_origin,
+                              .retain = c->audit_retain,
+                              .trail = srv->audit,
+                              .consolidated = srv->consolidated,
+                              .log = srv->log};
+    return tc_api_ship_open(&so, &srv->ship, err);
 }
 
 static int open_engine(tc_api_server *srv, tc_error *err)
@@ -354,7 +383,8 @@ static int open_engine(tc_api_server *srv, tc_error *err)
         (rc = tc_audit_open(&ao, &srv->audit, err)) != TC_OK)
         return rc;
     fo.store = srv->store; /* the feed's tables, before any reader of the store exists */
-    if (c->feed_redis[0] != '\0' && (rc = tc_api_feed_open(&fo, &srv->feed, err)) != TC_OK)
+    if (c->feed_redis[0] != '\0' && ((rc = tc_api_feed_open(&fo, &srv->feed, err)) != TC_OK ||
+                                     (rc = open_shipping(srv, err)) != TC_OK))
         return rc;
     snprintf(reasons, sizeof reasons, "%s/reasons.json", c->models);
     tc_registry_options ro = {.dir = c->models,
@@ -449,8 +479,10 @@ static void close_server(tc_api_server *srv, const char *last_event)
     for (size_t i = 0; i < srv->n_rest; i++)
         close_worker(&srv->rest_workers[i]);
     close_worker(&srv->admin);
+    tc_api_ship_close(srv->ship);
     tc_api_feed_close(srv->feed);
     tc_api_reflection_free(srv->reflection);
+    tc_audit_close(srv->consolidated);
     tc_audit_close(srv->audit);
     tc_registry_close(srv->registry);
     tc_store_close(srv->store);
@@ -552,6 +584,8 @@ static int start_threads(tc_api_server *srv, tc_error *err)
     if ((rc = tc_audit_start(srv->audit, srv->n_workers + srv->n_rest, err)) != TC_OK ||
         (rc = tc_api_reloader_start(srv, err)) != TC_OK ||
         (srv->feed != NULL && (rc = tc_api_feed_start(srv->feed, err)) != TC_OK) ||
+        (srv->consolidated != NULL && (rc = tc_audit_start(srv->consolidated, 1, err)) != TC_OK) ||
+        (srv->ship != NULL && (rc = tc_api_ship_start(srv->ship, err)) != TC_OK) ||
         (rc = open_server(srv, err)) != TC_OK)
         return rc;
     atomic_store(&srv->serving, 1);

@@ -27,7 +27,9 @@ static const char help[] =
     "request_id, institution, citizen_key (the citizen's pseudonym, hex), purpose, product,\n"
     "consent_ref, model, model_version, outcome (scored, denied, replayed), status, status_text,\n"
     "score, pd, pd_low, pd_high, grade (null unless scored), reasons, challengers (shadow\n"
-    "scores of challenger models), loan_amount_vnd, loan_term_months, latency_us.\n"
+    "scores of challenger models), loan_amount_vnd, loan_term_months, latency_us; in a\n"
+    "consolidated trail (tinchapd's consent_feed.collect_audit, DIR/consolidated), origin\n"
+    "{node, trail, seq}: the node the record was made on, its trail and its number there.\n"
     "\n"
     "With --citizen, that citizen's records, newest first (the ID is hashed with the secret\n"
     "key and never printed); otherwise every record, oldest first, or with --request-id those\n"
@@ -118,6 +120,10 @@ static int print_record(const tc_audit_record *r, void *arg)
         scored ? json_string(r->grade) : json_null(), "reasons", reasons, "challengers",
         challengers, "loan_amount_vnd", (json_int_t)r->loan_amount_vnd, "loan_term_months",
         (json_int_t)r->loan_term_months, "latency_us", (json_int_t)r->latency_us);
+    if (j != NULL && r->origin_trail[0] != '\0') /* a consolidated trail's: where it was made */
+        json_object_set_new(j, "origin",
+                            json_pack("{s:s, s:s, s:I}", "node", r->node, "trail",
+                                      r->origin_trail, "seq", (json_int_t)r->origin_seq));
     if (j == NULL ||
         json_dumpf(j, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17)) != 0 ||
         fputc('\n', stdout) == EOF) {

@@ -342,6 +342,7 @@ typedef struct tc_audit_collected {
     size_t appended;   /* records new to the consolidated trail */
     size_t duplicates; /* records it already had (shipped again after a crash) */
     uint64_t missing;  /* sequence numbers skipped by an origin: records that never arrived */
+    char missing_node[TC_AUDIT_TEXT_MAX + 1]; /* the node of the last such gap */
 } tc_audit_collected;
 
 /* Append records shipped from other trails (each with node, origin_trail and origin_seq set)

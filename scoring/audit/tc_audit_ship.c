@@ -159,7 +159,10 @@ static int append_one(tc_audit *a, MDB_txn *txn, const tc_audit_record *in, tc_a
         out->duplicates++;
         return MDB_SUCCESS;
     }
-    out->missing += in->origin_seq - last - 1;
+    if (in->origin_seq > last + 1) {
+        out->missing += in->origin_seq - last - 1;
+        snprintf(out->missing_node, sizeof out->missing_node, "%s", in->node);
+    }
     tc_audit_record rec = *in;
     unsigned char kb[8], vb[2048];
     rec.seq = a->next_seq;

@@ -46,6 +46,7 @@ from service_client import (Client, API, scorable, steward_pb2, metric,  # noqa:
                             error_details)
 
 STREAM = "tinchap:consent"
+AUDIT_STREAM = "tinchap:audit"  # where every node ships its audit records
 NOW = lambda: time.time()  # noqa: E731
 
 
@@ -139,15 +140,16 @@ class Cluster:
         d = os.path.join(self.work, "redis")
         conf = os.path.join(d, "redis.conf")
         # durability: every write is in the append-only file, fsynced, before it is
-        # acknowledged; access: no default user, the nodes' user reads and adds to the stream
+        # acknowledged; access: no default user, the nodes' user reads and adds to the
+        # feed's stream and the audit stream
         with open(conf, "w") as f:
             f.write("port 0\nunixsocket %s\nunixsocketperm 700\ndir %s\nappendonly yes\n"
                     "appendfsync always\nsave \"\"\ndaemonize no\nlogfile %s\n"
                     "user default off\n"
-                    "user tinchap on >%s ~%s +ping +xadd +xread +xinfo +xlen +auth\n"
+                    "user tinchap on >%s ~%s ~%s +ping +xadd +xread +xinfo +xlen +auth\n"
                     "user operator on >%s ~* +@all\n"
                     % (self.sock, d, os.path.join(d, "redis.log"), self.password, STREAM,
-                       self.password))
+                       AUDIT_STREAM, self.password))
         # The broker keeps the real clock when CI moves ours years ahead (.ci/run): it is not
         # ours to test, and its allocator does not start under libfaketime. Nodes never compare
         # their clock with its stream IDs, so the suite still runs the nodes years ahead.

@@ -188,6 +188,7 @@ static void test_collect_exactly_once(void **state)
     assert_int_equal(c.appended, 2);
     assert_int_equal(c.duplicates, 2);
     assert_int_equal(c.missing, 1);
+    assert_string_equal(c.missing_node, "node-b");
     tc_audit_record none = shipped("node-a", "", 4); /* no origin: refused, nothing written */
     assert_int_equal(tc_audit_collect(a, &none, 1, "1700000000002-0", &c, &err), TC_EINVAL);
     tc_audit_close(a);
