@@ -41,6 +41,14 @@ expect_contains "collect_audit without audit_stream: message" \
 
 "$PY" "$SRC/tests/python/ship_test.py" --work "$WORK" --tinchapd "$TINCHAPD" \
     --tinchap "$TINCHAP" --redis "$REDIS" || fail "ship_test.py"
+# the shipping alert rules: valid, each alert firing when it should, on metrics a node exposes
+RULES="$SRC/tools/prometheus/tinchap-audit-ship.rules.yml"
+run promtool check rules "$RULES"
+expect_eq "promtool check rules (audit shipping)" 0 "$status"
+run bash -c "cd '$SRC/tools/prometheus' && promtool test rules tinchap-audit-ship.rules.test.yml"
+expect_eq "promtool test rules (audit shipping)" 0 "$status"
+run "$PY" "$SRC/tests/python/promql_names.py" "$WORK/metrics.txt" "$RULES"
+expect_eq "the shipping rules use metrics a node exposes" ok "$out"
 run promtool check metrics <"$WORK/metrics.txt"
 expect_eq "promtool check metrics (audit shipping): findings" "" "$out"
 expect_contains "the collecting replica counts what it took" \
