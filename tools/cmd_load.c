@@ -12,6 +12,7 @@
  * No message names a citizen ID: rows are named by file, line and column.
  */
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,9 +168,71 @@ static int parse_opts(int argc, char **argv, load_opts *lo, load *L)
     return -1;
 }
 
+/* The population, read on a thread of its own while the consents are read and sorted: the two
+ * files are independent until citizens are checked against consents, and each read is most of
+ * a load's CPU time. */
+typedef struct population_reader {
+    load P; /* its rows and its problems (kept, see load.defer), nothing of the database's */
+    const char *file;
+    pthread_t thread;
+    int started, rc;
+    tc_error err;
+} population_reader;
+
+static void *read_population_main(void *arg)
+{
+    population_reader *r = arg;
+    r->rc = load_read_population(&r->P, r->file, &r->err);
+    return NULL;
+}
+
+static int population_start(population_reader *r, const load *L, const char *file, tc_error *err)
+{
+    r->P = (load){.cmd = L->cmd,
+                  .db = L->db,
+                  .year = L->year,
+                  .pop_stride = L->pop_stride,
+                  .pop = {.first = 1u << 20},
+                  .defer = 1};
+    r->file = file;
+    int rc = tc_hasher_new(L->db.key, &r->P.hasher, err);
+    if (rc != TC_OK)
+        return rc;
+    if (pthread_create(&r->thread, NULL, read_population_main, r) != 0)
+        return tc_errorf(err, TC_ENOMEM, "cannot start a thread to read %s", file);
+    r->started = 1;
+    return TC_OK;
+}
+
+/* Wait for the reader; its rows move into L and its problems are reported there, after the
+ * consents' (unless keep is 0: the load failed already). */
+static int population_join(population_reader *r, load *L, int keep, tc_error *err)
+{
+    int rc = TC_OK;
+    if (r->started)
+        pthread_join(r->thread, NULL);
+    if (keep && r->started) {
+        L->rows_read += r->P.rows_read;
+        L->pop = r->P.pop;
+        L->n_pop = r->P.n_pop;
+        r->P.pop = (tc_buf){0};
+        if ((rc = load_replay(L, &r->P)) != TC_OK)
+            tc_errorf(err, TC_ENOMEM, "out of memory");
+        else if ((rc = r->rc) != TC_OK)
+            *err = r->err;
+    }
+    for (size_t i = 0; i < r->P.n_deferred; i++) /* not reported: the load failed before */
+        free(r->P.deferred[i].msg);
+    free(r->P.deferred);
+    free(r->P.pop.data);
+    tc_hasher_free(r->P.hasher);
+    return rc;
+}
+
 /* Read, check and sort the inputs, with the consent check on one snapshot of the database. */
 static int read_inputs(load *L, const load_opts *lo, tc_error *err)
 {
+    population_reader pr = {0};
     if (tc_hasher_new(L->db.key, &L->hasher, err) != TC_OK ||
         tc_reader_new(L->db.store, &L->reader, err) != TC_OK ||
         tc_reader_begin(L->reader, err) != TC_OK)
@@ -180,14 +243,22 @@ static int read_inputs(load *L, const load_opts *lo, tc_error *err)
         tc_time_format(tc_time_now(), today);
         L->year = atoi(today);
     }
+    int beside = lo->consents != NULL && lo->population != NULL;
+    if (beside && population_start(&pr, L, lo->population, err) != TC_OK) {
+        population_join(&pr, L, 0, err);
+        return cli_fail("load", err);
+    }
     if (lo->consents != NULL && (load_read_consents(L, lo->consents, err) != TC_OK ||
                                  load_sort_consents(L, lo->consents) != TC_OK)) {
         if (err->code == TC_OK)
             tc_errorf(err, TC_ENOMEM, "out of memory");
+        population_join(&pr, L, 0, err);
         return cli_fail("load", err);
     }
-    if (lo->population != NULL && (load_read_population(L, lo->population, err) != TC_OK ||
-                                   load_sort_population(L, lo->population, err) != TC_OK))
+    if (lo->population != NULL &&
+        ((beside ? population_join(&pr, L, 1, err)
+                 : load_read_population(L, lo->population, err)) != TC_OK ||
+         load_sort_population(L, lo->population, err) != TC_OK))
         return cli_fail("load", err);
     /* The snapshot used for the consent check is over: writers must not wait on it. */
     tc_reader_end(L->reader);
@@ -198,8 +269,11 @@ static int read_inputs(load *L, const load_opts *lo, tc_error *err)
 
 int cmd_load(int argc, char **argv)
 {
-    load L = {.cmd = "load", .batch = LOAD_DEFAULT_BATCH, .max_errors_pct = -1,
-              .pop = {.first = 1u << 20}, .consent_arena = {.first = 1u << 20}};
+    load L = {.cmd = "load",
+              .batch = LOAD_DEFAULT_BATCH,
+              .max_errors_pct = -1,
+              .pop = {.first = 1u << 20},
+              .consent_arena = {.first = 1u << 20}};
     load_opts lo;
     int rc = parse_opts(argc, argv, &lo, &L);
     if (rc >= 0)
@@ -223,8 +297,9 @@ int cmd_load(int argc, char **argv)
         goto out;
     }
     if ((long)rejected > L.max_errors) {
-        cli_failf("load", "%zu rows rejected, more than --max-errors %ld allows: nothing was "
-                          "written",
+        cli_failf("load",
+                  "%zu rows rejected, more than --max-errors %ld allows: nothing was "
+                  "written",
                   rejected, L.max_errors);
         goto out;
     }

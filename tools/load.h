@@ -35,6 +35,13 @@ typedef struct reject {
     char *reason;
 } reject;
 
+typedef struct deferred { /* a problem kept to be reported later (load_replay) */
+    const char *file;
+    long line;
+    int column;
+    char *msg;
+} deferred;
+
 typedef struct load {
     const char *cmd;
     cli_db db;
@@ -62,10 +69,19 @@ typedef struct load {
     size_t commits;   /* batches committed so far */
     size_t rows_read; /* data rows in all inputs, good or bad */
     int year;         /* this year, bounding birth years in IDs */
+    /* A population read on a thread of its own, beside the consents: its problems are kept in
+     * order, not reported, and replayed into the command's load after the consents' (so
+     * messages and counts come out as from one read after the other). */
+    int defer;
+    deferred *deferred;
+    size_t n_deferred, cap_deferred;
 } load;
 
 /* Record a problem with one row (column 0: the whole row); prints the first LOAD_PRINT_MAX. */
 int load_reject(load *L, const char *file, long line, int column, const char *msg);
+
+/* Report into to the problems from kept, in the order they were found, and free them. */
+int load_replay(load *to, load *from);
 
 /* Phase 1: read and validate a file into L. Fatal problems (unreadable file, bad header,
  * malformed CSV) fail; bad rows are rejected and counted. */

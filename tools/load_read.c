@@ -16,9 +16,44 @@
 #include "tc_text.h"
 #include "tc_time.h"
 
+static int defer_reject(load *L, const char *file, long line, int column, const char *msg)
+{
+    if (L->n_deferred == L->cap_deferred) {
+        size_t cap = L->cap_deferred ? 2 * L->cap_deferred : 256;
+        deferred *d = realloc(L->deferred, cap * sizeof *d);
+        if (d == NULL)
+            return TC_ENOMEM;
+        L->deferred = d;
+        L->cap_deferred = cap;
+    }
+    deferred *d = &L->deferred[L->n_deferred];
+    *d = (deferred){file, line, column, strdup(msg)};
+    if (d->msg == NULL)
+        return TC_ENOMEM;
+    L->n_deferred++;
+    return TC_OK;
+}
+
+int load_replay(load *to, load *from)
+{
+    int rc = TC_OK;
+    for (size_t i = 0; i < from->n_deferred; i++) {
+        deferred *d = &from->deferred[i];
+        if (rc == TC_OK)
+            rc = load_reject(to, d->file, d->line, d->column, d->msg);
+        free(d->msg);
+    }
+    free(from->deferred);
+    from->deferred = NULL;
+    from->n_deferred = from->cap_deferred = 0;
+    return rc;
+}
+
 /* Record a problem with one row; rows may have several. */
 int load_reject(load *L, const char *file, long line, int column, const char *msg)
 {
+    if (L->defer)
+        return defer_reject(L, file, line, column, msg);
     char text[TC_ERROR_MSG_MAX + 64];
     if (column > 0)
         snprintf(text, sizeof text, "%s:%ld:%d: %s", file, line, column, msg);
@@ -91,11 +126,10 @@ static int check_row_width(load *L, const char *file, const csv_row *row, size_t
 /* ---- consents file ---- */
 
 enum { C_ID, C_INST, C_PURPOSE, C_REF, C_GRANTED, C_EXPIRES, C_REVOKED, C_N };
-static const char *const consent_columns[C_N] = {"citizen_id", "institution", "purpose",
-                                                 "consent_ref", "granted_at", "expires_at",
+static const char *const consent_columns[C_N] = {"citizen_id",  "institution", "purpose",
+                                                 "consent_ref", "granted_at",  "expires_at",
                                                  "revoked_at"};
 static const int consent_optional[C_N] = {0, 0, 0, 0, 0, 0, 1};
-
 
 /* Reject a row for one field's value; the value is quoted unless it is the citizen ID. */
 static int field_error(load *L, const char *file, const csv_row *row, int col, const char *name,
@@ -191,9 +225,9 @@ int load_read_consents(load *L, const char *file, tc_error *err)
     if (rc < 0)
         goto out;
     if ((rc = csv_map_header(file, &row, consent_columns, C_N, consent_optional, cols,
-                         "a consents file has citizen_id, institution, purpose, consent_ref, "
-                         "granted_at, expires_at, revoked_at",
-                         err)) != TC_OK)
+                             "a consents file has citizen_id, institution, purpose, consent_ref, "
+                             "granted_at, expires_at, revoked_at",
+                             err)) != TC_OK)
         goto out;
     size_t width = row.n;
     size_t rows = 0;
@@ -212,10 +246,9 @@ int load_read_consents(load *L, const char *file, tc_error *err)
         int r0 = read_id(L, file, &row, cols[C_ID], NULL, key);
         int r1 = token_field(L, file, &row, cols[C_INST], tc_consent_check_institution,
                              c.institution, sizeof c.institution);
-        int r2 = token_field(L, file, &row, cols[C_PURPOSE], tc_consent_check_purpose,
-                             c.purpose, sizeof c.purpose);
-        int r3 = token_field(L, file, &row, cols[C_REF], tc_consent_check_ref, c.ref,
-                             sizeof c.ref);
+        int r2 = token_field(L, file, &row, cols[C_PURPOSE], tc_consent_check_purpose, c.purpose,
+                             sizeof c.purpose);
+        int r3 = token_field(L, file, &row, cols[C_REF], tc_consent_check_ref, c.ref, sizeof c.ref);
         int r4 = time_field(L, file, &row, cols[C_GRANTED], "granted_at", 1, &c.granted_at);
         int r5 = time_field(L, file, &row, cols[C_EXPIRES], "expires_at", 1, &c.expires_at);
         int r6 = time_field(L, file, &row, cols[C_REVOKED], "revoked_at", 0, &c.revoked_at);
@@ -228,8 +261,8 @@ int load_read_consents(load *L, const char *file, tc_error *err)
         tc_error verr;
         if (tc_consent_validate(&c, &verr) != TC_OK) {
             int col = strstr(verr.msg, "revoked_at") ? cols[C_REVOKED] : cols[C_EXPIRES];
-            if ((rc = field_error(L, file, &row, col, strstr(verr.msg, "revoked_at") ?
-                                  "revoked_at" : "expires_at",
+            if ((rc = field_error(L, file, &row, col,
+                                  strstr(verr.msg, "revoked_at") ? "revoked_at" : "expires_at",
                                   strstr(verr.msg, "revoked_at") ? "before granted_at"
                                                                  : "not after granted_at")) < 0)
                 goto fatal;
@@ -262,7 +295,6 @@ out:
 
 /* ---- population file ---- */
 
-
 /* The ID's own digits say the birth year and gender: a row that disagrees is a data error. */
 /* A problem of a population row: the row is rejected (and the problem listed). */
 static int reject_problem(void *ctx, const char *file, long line, int column, const char *msg)
@@ -280,6 +312,7 @@ int load_read_population(load *L, const char *file, tc_error *err)
     if (rc != TC_OK)
         return rc;
     cli_progress_start(&prog, "reading citizens", (double)csv_reader_size(in.rd));
+    prog.enabled &= !L->defer; /* read beside the consents: their progress is the one shown */
     uint32_t now = (uint32_t)tc_time_now();
     size_t rows = 0;
     int bad = 0;
@@ -309,4 +342,3 @@ int load_read_population(load *L, const char *file, tc_error *err)
     population_csv_close(&in);
     return rc < 0 ? rc : TC_OK;
 }
-
