@@ -181,6 +181,24 @@ run "$T" erase --db "$DB" 001085000001
 expect_eq "erase again" "nothing to erase: not in the database" "$out"
 expect_eq "counts after erase" "2 4" "$(stats_json)"
 
+# --- problems in both files at once: the population is read beside the consents, and its
+# messages still follow theirs, in the order a read of one file after the other finds them ---
+# (consents enough that the population's read ends long before theirs)
+"$T" synth -n 30000 --history 0 --seed 5 --out "$WORK/synth" >/dev/null
+cp "$WORK/synth/consents.csv" "$WORK/cboth.csv"
+echo "123,bank-a,loan-origination,R1,$GRANTED,$EXPIRES," >>"$WORK/cboth.csv"
+sed -n 2p "$WORK/synth/consents.csv" >>"$WORK/cboth.csv"
+cp "$F/population_small.csv" "$WORK/pboth.csv"
+sed -n 3p "$F/population_small.csv" | sed 's/^\([0-9]*\),1990,/\1,199x,/' >>"$WORK/pboth.csv"
+run "$T" load --db "$WORK/both" --consents "$WORK/cboth.csv" --max-errors 10 "$WORK/pboth.csv"
+nc=$(wc -l <"$WORK/synth/consents.csv")
+expect_eq "both files: messages in file order" \
+"cboth.csv:$((nc + 1)):1: field 'citizen_id': citizen ID must be 12 digits, got 3 characters
+cboth.csv:2: duplicate consent (same citizen ID, institution and purpose), also on line $((nc + 2)): both rows rejected
+cboth.csv:$((nc + 2)): duplicate consent (same citizen ID, institution and purpose), also on line 2: both rows rejected
+pboth.csv:$(($(wc -l <"$F/population_small.csv") + 1)):2: field 'birth_year' value '199x': not an integer" \
+    "$(grep -E '^(cboth|pboth)' <<<"${out//$WORK\//}" | grep -v 'no consent valid now')"
+
 # --- usage errors ---
 run "$T" load --db "$DB"
 expect_eq "nothing to load exit" 2 "$status"
