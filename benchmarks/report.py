@@ -321,9 +321,10 @@ def main():
         noop, score = wire[c]
         r50 = ratio(lat(score, "p50"), lat(noop, "p50"))
         r99 = ratio(lat(score, "p99"), lat(noop, "p99"))
-        add("Score p50 vs floor, c=%d" % c, "≤ 1.3×",
+        goal = 1.15 if c == 1 else 1.3
+        add("Score p50 vs floor, c=%d" % c, "≤ %s×" % goal,
             "%s vs %s µs" % (us(lat(score, "p50")), us(lat(noop, "p50"))), fmt_ratio(r50),
-            None if r50 is None else r50 <= 1.3, "p50")
+            None if r50 is None else r50 <= goal, "p50")
         add("Score p99 vs floor, c=%d (relaxed audit)" % c, "≤ 2×",
             "%s vs %s µs" % (us(lat(score, "p99")), us(lat(noop, "p99"))), fmt_ratio(r99),
             None if r99 is None else r99 <= 2.0, "p99")
@@ -331,8 +332,8 @@ def main():
     best_peer = max((peer[c]["throughput_rps"] for c in conc if peer.get(c)), default=None)
     rt = ratio(best, best_peer)
     add("Throughput vs the Python peer (best of each over c = %s)" %
-        ", ".join(str(c) for c in conc), "≥ 10×", "%s vs %s calls/s" % (rps(best), rps(best_peer)),
-        fmt_ratio(rt), None if rt is None else rt >= 10, "peer")
+        ", ".join(str(c) for c in conc), "≥ 15×", "%s vs %s calls/s" % (rps(best), rps(best_peer)),
+        fmt_ratio(rt), None if rt is None else rt >= 15, "peer")
     cpu_t = [wire[c][1].get("server_cpu_us_per_call") for c in conc if wire[c][1]]
     cpu_p = [peer[c].get("server_cpu_us_per_call") for c in conc if peer.get(c)]
     if cpu_t and cpu_p and all(cpu_t) and all(cpu_p):
@@ -366,9 +367,11 @@ def main():
     if rl and s16:
         r = ratio(lat(rl, "p99"), lat(s16, "p99"))
         add("Score p99 with ReloadModels every 100 ms vs without, c=16",
-            "no noticeable move (≤ 1.2×)", "%s vs %s µs (%d reloads)" %
+            "no noticeable move (≤ 1.1×)", "%s vs %s µs (%d reloads)" %
             (us(lat(rl, "p99")), us(lat(s16, "p99")), rl.get("reload", {}).get("ok", 0)),
-            fmt_ratio(r), None if r is None else r <= 1.2, "reload")
+            fmt_ratio(r), None if r is None else r <= 1.1, "reload")
+    audit_targets(add, wire, load("durable-score-c1.json"), load("durable-score-c16.json"),
+                  load("fdatasync.json"), chase, load("store-%s.json" % big_n))
 
     # earlier issues' in-process targets
     loads = {}
@@ -921,6 +924,35 @@ def feed_section(w, feed):
             w("")
 
 
+def audit_targets(add, wire, d1, d16, fsync, chase, store):
+    """The targets of the audit trail's cost: server CPU per Score against the no-op's, the
+    durable mode against the floor plus one fdatasync measured in the same run, durable against
+    relaxed throughput, and the database reads against this machine's memory latency."""
+    n16, s16 = wire.get(16, (None, None))
+    if n16 and s16 and n16.get("server_cpu_us_per_call") and s16.get("server_cpu_us_per_call"):
+        r = s16["server_cpu_us_per_call"] / n16["server_cpu_us_per_call"]
+        add("Server CPU per Score vs per no-op, c=16", "≤ 1.6×",
+            "%s vs %s µs" % (us(s16["server_cpu_us_per_call"]), us(n16["server_cpu_us_per_call"])),
+            fmt_ratio(r), r <= 1.6, "cpu16")
+    n1 = wire.get(1, (None, None))[0]
+    if d1 and n1 and fsync and lat(d1, "p50") is not None and lat(n1, "p50") is not None:
+        bound = (lat(n1, "p50") + fsync["p50_us"]) * 1.2
+        add("Score p50 with the audit trail durable, c=1, vs (floor + one fdatasync) + 20 %",
+            "≤ 1×", "%s vs (%s + %s) × 1.2 = %s µs" %
+            (us(lat(d1, "p50")), us(lat(n1, "p50")), us(fsync["p50_us"]), us(bound)),
+            fmt_ratio(lat(d1, "p50") / bound), lat(d1, "p50") <= bound, "durable")
+    if d16 and s16:
+        r = d16["throughput_rps"] / s16["throughput_rps"]
+        add("Throughput with the audit trail durable vs relaxed, c=16", "≥ 0.6",
+            "%s vs %s calls/s" % (rps(d16["throughput_rps"]), rps(s16["throughput_rps"])),
+            "%.2f" % r, r >= 0.6, "durable")
+    if chase and store and chase.get("ns_per_access"):
+        r = store["p50_ns"] / chase["ns_per_access"]
+        add("Random lookup + decode (bench_store) vs one dependent random memory access "
+            "(the pointer chase), same run", "≤ 3.5", "%.0f vs %.0f ns" %
+            (store["p50_ns"], chase["ns_per_access"]), "%.1f" % r, r <= 3.5, "scale")
+
+
 def closing_notes(targets, wire, peer, prof, prof_load, s16, engdb, store, chase, loads, n_pop,
                   n_cons, rl, sc):
     """For each missed target: what the measurements of this run say about why, and what would
@@ -1034,6 +1066,21 @@ def closing_notes(targets, wire, peer, prof, prof_load, s16, engdb, store, chase
                  ("The rest (%s µs) is not the database: it is the run-to-run variation of this "
                   "shared VM at c=%d, which the floor shows too." % (us(d_wire - 2 * d_db), c))
                  if d_db is not None and d_wire > 2 * d_db * 2 else ""))
+    if "cpu16" in missed:
+        out.append(
+            "**CPU per Score.** The extra CPU of a Score over the no-op is the audit commit's "
+            "system calls (its dirty pages and the meta page written one call each, then the "
+            "periodic sync's), the pseudonymisation (an HMAC per call) and the reply's larger "
+            "message, as the profile above splits it; the scoring itself is about 1 µs of it. "
+            "Next: an append-only journal written through a preallocated map, so that a commit "
+            "is a memory copy and one call.")
+    if "durable" in missed:
+        out.append(
+            "**Durable.** Each durable commit waits for an fdatasync of the trail's file and "
+            "for LMDB's meta page write after it (two writes, two syncs' worth of the device's "
+            "latency for the first commit of a batch); the calls that arrive meanwhile wait for "
+            "the next commit. The bound above counts one fdatasync. Next: the journal above, "
+            "synced once per batch with one write.")
     if "reload" in missed:
         rr = rl.get("reload", {}) if rl else {}
         out.append(
