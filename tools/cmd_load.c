@@ -221,9 +221,10 @@ static int population_join(population_reader *r, load *L, int keep, tc_error *er
         else if ((rc = r->rc) != TC_OK)
             *err = r->err;
     }
-    for (size_t i = 0; i < r->P.n_deferred; i++) /* not reported: the load failed before */
-        free(r->P.deferred[i].msg);
-    free(r->P.deferred);
+    deferred *d = (deferred *)r->P.deferred.data; /* not reported: the load failed before */
+    for (size_t i = 0; i < r->P.deferred.len / sizeof *d; i++)
+        free(d[i].msg);
+    free(r->P.deferred.data);
     free(r->P.pop.data);
     tc_hasher_free(r->P.hasher);
     return rc;

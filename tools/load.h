@@ -73,8 +73,7 @@ typedef struct load {
      * order, not reported, and replayed into the command's load after the consents' (so
      * messages and counts come out as from one read after the other). */
     int defer;
-    deferred *deferred;
-    size_t n_deferred, cap_deferred;
+    tc_buf deferred; /* of deferred entries */
 } load;
 
 /* Record a problem with one row (column 0: the whole row); prints the first LOAD_PRINT_MAX. */

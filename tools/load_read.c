@@ -18,34 +18,24 @@
 
 static int defer_reject(load *L, const char *file, long line, int column, const char *msg)
 {
-    if (L->n_deferred == L->cap_deferred) {
-        size_t cap = L->cap_deferred ? 2 * L->cap_deferred : 256;
-        deferred *d = realloc(L->deferred, cap * sizeof *d);
-        if (d == NULL)
-            return TC_ENOMEM;
-        L->deferred = d;
-        L->cap_deferred = cap;
-    }
-    deferred *d = &L->deferred[L->n_deferred];
-    *d = (deferred){file, line, column, strdup(msg)};
-    if (d->msg == NULL)
+    deferred *d = tc_buf_grow(&L->deferred, sizeof *d);
+    if (d == NULL)
         return TC_ENOMEM;
-    L->n_deferred++;
-    return TC_OK;
+    *d = (deferred){file, line, column, strdup(msg)};
+    return d->msg != NULL ? TC_OK : TC_ENOMEM;
 }
 
 int load_replay(load *to, load *from)
 {
     int rc = TC_OK;
-    for (size_t i = 0; i < from->n_deferred; i++) {
-        deferred *d = &from->deferred[i];
-        if (rc == TC_OK)
-            rc = load_reject(to, d->file, d->line, d->column, d->msg);
-        free(d->msg);
+    deferred *d = (deferred *)from->deferred.data;
+    for (size_t i = 0; i < from->deferred.len / sizeof *d; i++) {
+        if (rc == TC_OK && d[i].msg != NULL)
+            rc = load_reject(to, d[i].file, d[i].line, d[i].column, d[i].msg);
+        free(d[i].msg);
     }
-    free(from->deferred);
-    from->deferred = NULL;
-    from->n_deferred = from->cap_deferred = 0;
+    free(from->deferred.data);
+    from->deferred = (tc_buf){0};
     return rc;
 }
 

@@ -8,20 +8,9 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/server_lib.sh"
 SRC=${TC_SOURCE:?}
-REDIS=$(command -v redis-server || true)
-[ -n "$REDIS" ] || { echo "FAIL: redis-server is not installed (tools/setup installs it)" >&2; exit 1; }
-P=$WORK/pki
-make_pki "$P"
-make_data "$WORK" 300
-mkdir -p "$WORK/redis"
-head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$WORK/redis/password"
-chmod 600 "$WORK/redis/password"
+feed_cluster 300
 for i in 1 2 3; do
     R=$WORK/r$i
-    mkdir -p "$R"
-    ln -s "$WORK/secret" "$R/secret"
-    ln -s "$P" "$R/pki"
-    "$TINCHAP" snapshot --db "$WORK/db" --out "$R/db" >/dev/null
     collect=false sync=durable
     [ $i = 1 ] && collect=true
     [ $i = 2 ] && sync=relaxed

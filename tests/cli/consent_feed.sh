@@ -9,21 +9,11 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/server_lib.sh"
 SRC=${TC_SOURCE:?}
-REDIS=$(command -v redis-server || true)
-[ -n "$REDIS" ] || { echo "FAIL: redis-server is not installed (tools/setup installs it)" >&2; exit 1; }
-P=$WORK/pki
-make_pki "$P"
-make_data "$WORK" 600
-# the broker's ACL: the nodes' user may only read and add to the feed's stream
-mkdir -p "$WORK/redis"
-head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$WORK/redis/password"
-chmod 600 "$WORK/redis/password"
+# the broker's ACL (feed_test.py): the nodes' user may only read and add to the feed's stream
+# and the audit stream
+feed_cluster 600
 for i in 1 2 3; do
     R=$WORK/r$i
-    mkdir -p "$R"
-    ln -s "$WORK/secret" "$R/secret"
-    ln -s "$P" "$R/pki"
-    "$TINCHAP" snapshot --db "$WORK/db" --out "$R/db" >/dev/null
     # refusals are what the test polls for: not limited per institution here
     write_config "$R/conf.json" "$R" "\"workers\": 1, \"drain_grace_ms\": 200,
   \"audit_denials_per_second\": 0,

@@ -125,6 +125,28 @@ make_data() {
         "$d/data/population.csv" >/dev/null
 }
 
+# feed_cluster ROWS: for the tests with a broker, its directory and password (mode 0600), the
+# PKI, a steward database of ROWS citizens and three replica directories r1..r3, each with a
+# snapshot of it and links to the secret and the PKI. Sets REDIS (the broker's program) and P.
+feed_cluster() {
+    REDIS=$(command -v redis-server || true)
+    [ -n "$REDIS" ] || { echo "FAIL: redis-server is not installed (tools/setup installs it)" >&2; exit 1; }
+    P=$WORK/pki
+    make_pki "$P"
+    make_data "$WORK" "$1"
+    mkdir -p "$WORK/redis"
+    head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$WORK/redis/password"
+    chmod 600 "$WORK/redis/password"
+    local i R
+    for i in 1 2 3; do
+        R=$WORK/r$i
+        mkdir -p "$R"
+        ln -s "$WORK/secret" "$R/secret"
+        ln -s "$P" "$R/pki"
+        "$TINCHAP" snapshot --db "$WORK/db" --out "$R/db" >/dev/null
+    done
+}
+
 # write_config FILE DIR [extra JSON members]: mTLS configuration for the PKI in DIR/pki
 write_config() {
     local f=$1 d=$2 extra=${3:-}

@@ -57,38 +57,20 @@ def trail(tinchap, path, secret):
     return [json.loads(line) for line in out.splitlines()]
 
 
-class Load:
+class Load(feed_test.Load):
     """bank-a scoring on every replica without pause; the inquiry IDs of the answers."""
 
     def __init__(self, cl, pairs):
-        self.cl, self.pairs = cl, pairs
-        self.stop = threading.Event()
-        self.answered = []
-        self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=self.run, args=(i,), daemon=True)
-                        for i in range(1, cl.n + 1)]
-        for t in self.threads:
-            t.start()
+        self.answered, self.lock = [], threading.Lock()
+        super().__init__(cl, pairs)
 
-    def run(self, i):
-        k, client, port = i, None, None
-        while not self.stop.is_set():
-            if port != self.cl.ports.get(i):
-                port = self.cl.ports.get(i)
-                client = self.cl.client(i, "bank-a")
-            c, r = self.pairs[k % len(self.pairs)]
-            k += 1
-            inquiry = score(client, c, r)
-            if inquiry is None:
-                time.sleep(0.02)  # the replica is down or restarting
-                continue
-            with self.lock:
-                self.answered.append(inquiry)
-
-    def close(self):
-        self.stop.set()
-        for t in self.threads:
-            t.join(timeout=10)
+    def score(self, client, citizen, ref):
+        inquiry = score(client, citizen, ref)
+        if inquiry is None:  # the replica is down or restarting
+            return grpc.StatusCode.UNAVAILABLE
+        with self.lock:
+            self.answered.append(inquiry)
+        return grpc.StatusCode.OK
 
 
 def caught_up(cl, a):
