@@ -96,7 +96,7 @@ typedef struct request {
 static __thread tc_api_worker *thread_caller;
 
 /* One request in progress on a REST thread: its answer, handed over by tc_api_rest_finish
- * from whichever thread finishes it (the audit writer finishes a Score). */
+ * from whichever thread finishes it (the thread that commits a Score's audit record finishes it). */
 typedef struct tc_api_rest_call {
     pthread_mutex_t mu;
     pthread_cond_t cv;

@@ -223,7 +223,8 @@ static void *worker_main(void *arg)
 {
     tc_api_worker *w = arg;
     /* named so that top -H and perf tell the workers from gRPC's and the audit writer's
-     * threads (benchmarks/perf_split.py attributes CPU by it) */
+     * threads (benchmarks/perf_split.py attributes CPU by it; in relaxed mode a worker often
+     * commits the trail itself, and that time counts as the worker's) */
     char name[16];
     snprintf(name, sizeof name, "tc-worker-%zu", w->id);
     pthread_setname_np(pthread_self(), name);
