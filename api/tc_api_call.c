@@ -14,7 +14,7 @@
 #include <grpc/support/time.h>
 
 #include "tc_api_internal.h"
-#include "tc_api_validate.h"
+#include "tc_api_checks.h"
 #include "tc_grpc_status.h"
 #include "tc_text.h"
 
@@ -105,7 +105,7 @@ ProtobufCMessage *tc_api_request(tc_api_slot *s, const ProtobufCMessageDescripto
     tc_api_error e;
     tc_api_error_set(&e, GRPC_STATUS_INVALID_ARGUMENT, TINCHAP__V1__ERROR_REASON__INVALID_REQUEST,
                      "%s", "");
-    if (data != NULL && tc_api_strings_check(d, data, len, "", &e) > 0) {
+    if (data != NULL && tc_api_check_strings(d, data, len, "", &e) > 0) {
         tc_api_invalid(&e, "");
         tc_api_fail_error(s, &e);
         return NULL;

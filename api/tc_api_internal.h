@@ -299,7 +299,7 @@ const char *tc_api_status_name(grpc_status_code code);
 const unsigned char *tc_api_payload(tc_api_slot *s, size_t *len);
 
 /* The request, decoded into the worker's arena after its strings are checked
- * (tc_api_strings_check); answers INVALID_ARGUMENT itself and returns NULL when it is missing,
+ * (tc_api_check_strings); answers INVALID_ARGUMENT itself and returns NULL when it is missing,
  * malformed or holds a NUL or bytes that are not UTF-8. */
 ProtobufCMessage *tc_api_request(tc_api_slot *s, const ProtobufCMessageDescriptor *d);
 
@@ -345,7 +345,7 @@ const tc_api_identity *tc_api_identify_token(const tc_api_config *c, const char 
 
 /* Whether s->who has the method's role; answers PERMISSION_DENIED (ROLE_REQUIRED) itself and
  * returns nonzero when not. */
-int tc_api_check_role(tc_api_slot *s);
+int tc_api_require_role(tc_api_slot *s);
 
 /* Authenticate the call and check it has the method's role. Answers the call itself
  * (UNAUTHENTICATED / PERMISSION_DENIED) and returns nonzero when it may not proceed. */

@@ -13,7 +13,7 @@
 #include "tc_api_feed.h"
 #include "tc_api_internal.h"
 #include "tc_api_monitor.h"
-#include "tc_api_validate.h"
+#include "tc_api_checks.h"
 #include "tc_consent.h"
 #include "tc_id.h"
 #include "tc_text.h"
@@ -230,12 +230,12 @@ static const tc_model *choose_model(tc_api_slot *s, const tc_model_set *set,
     return m;
 }
 
-/* Every field (tc_api_score_check), every violation named, never an ID echoed. */
+/* Every field (tc_api_check_score), every violation named, never an ID echoed. */
 static int check_request(tc_api_slot *s, const Tinchap__V1__ScoreRequest *q)
 {
     tc_api_error e;
     tc_api_error_set(&e, GRPC_STATUS_INVALID_ARGUMENT, TINCHAP__V1__ERROR_REASON__INVALID_REQUEST, "%s", "");
-    if (tc_api_score_check(q, &e) == 0)
+    if (tc_api_check_score(q, &e) == 0)
         return 0;
     tc_api_invalid(&e, "");
     deny_error(s, &e);
@@ -434,7 +434,7 @@ static Tinchap__V1__ScoreRequest *start(tc_api_slot *s)
                      "%s", "");
     const unsigned char *data = tc_api_payload(s, &len);
     if (data != NULL &&
-        tc_api_strings_check(&tinchap__v1__score_request__descriptor, data, len, "", &e) > 0) {
+        tc_api_check_strings(&tinchap__v1__score_request__descriptor, data, len, "", &e) > 0) {
         tc_api_invalid(&e, "");
         deny_error(s, &e);
         return NULL;
