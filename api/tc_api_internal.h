@@ -303,6 +303,14 @@ const unsigned char *tc_api_payload(tc_api_slot *s, size_t *len);
  * malformed or holds a NUL or bytes that are not UTF-8. */
 ProtobufCMessage *tc_api_request(tc_api_slot *s, const ProtobufCMessageDescriptor *d);
 
+/* A batch's first op, into *op: the initial metadata, when it was not sent yet (1), or none
+ * (0). The caller sets initial_sent once the batch has started. */
+size_t tc_api_initial_op(const tc_api_slot *s, grpc_op *op);
+
+/* A streaming call's next message: start a batch on s's call that sends msg (copied), with
+ * the initial metadata first if it was not sent yet, tagged s. GRPC_CALL_OK once started. */
+grpc_call_error tc_api_send(tc_api_slot *s, const unsigned char *msg, size_t len);
+
 /* Encode msg and finish the call with it (RESOURCE_EXHAUSTED if it does not fit). */
 void tc_api_reply(tc_api_slot *s, const ProtobufCMessage *msg);
 

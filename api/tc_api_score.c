@@ -154,10 +154,9 @@ static void deny(tc_api_slot *s, grpc_status_code status, tc_api_reason reason, 
                  ...)
 {
     tc_api_error e;
-    tc_api_error_set(&e, (int)status, reason, "%s", "");
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(e.message, sizeof e.message, fmt, ap);
+    tc_api_error_vset(&e, (int)status, reason, fmt, ap);
     va_end(ap);
     deny_error(s, &e);
 }
