@@ -132,10 +132,10 @@ int tc_api_authorize(tc_api_slot *s)
         return 1;
     }
     s->who = id;
-    return tc_api_check_role(s);
+    return tc_api_require_role(s);
 }
 
-int tc_api_check_role(tc_api_slot *s)
+int tc_api_require_role(tc_api_slot *s)
 {
     const tc_api_method_info *mi = &tc_api_methods[s->method];
     if (mi->role == 0 || (s->who->roles & mi->role) != 0)

@@ -14,7 +14,7 @@
 #include <grpc/support/time.h>
 
 #include "tc_api_internal.h"
-#include "tc_api_validate.h"
+#include "tc_api_checks.h"
 #include "tc_grpc_status.h"
 #include "tc_text.h"
 
@@ -105,7 +105,7 @@ ProtobufCMessage *tc_api_request(tc_api_slot *s, const ProtobufCMessageDescripto
     tc_api_error e;
     tc_api_error_set(&e, GRPC_STATUS_INVALID_ARGUMENT, TINCHAP__V1__ERROR_REASON__INVALID_REQUEST,
                      "%s", "");
-    if (data != NULL && tc_api_strings_check(d, data, len, "", &e) > 0) {
+    if (data != NULL && tc_api_check_strings(d, data, len, "", &e) > 0) {
         tc_api_invalid(&e, "");
         tc_api_fail_error(s, &e);
         return NULL;
@@ -256,14 +256,10 @@ void tc_api_finish(tc_api_slot *s, grpc_status_code status, const unsigned char 
     }
     grpc_op ops[4];
     grpc_byte_buffer *bb = NULL;
-    size_t n = 0;
     memset(ops, 0, sizeof ops);
     s->status = status;
     s->stage = SLOT_FINISHING;
-    if (!s->initial_sent) {
-        ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
-        ops[n++].data.send_initial_metadata.count = 0;
-    }
+    size_t n = tc_api_initial_op(s, ops);
     if (status == GRPC_STATUS_OK && reply != NULL) {
         grpc_slice slice = grpc_slice_from_copied_buffer((const char *)reply, reply_len);
         bb = grpc_raw_byte_buffer_create(&slice, 1);
@@ -305,14 +301,40 @@ void tc_api_finish(tc_api_slot *s, grpc_status_code status, const unsigned char 
     }
 }
 
+size_t tc_api_initial_op(const tc_api_slot *s, grpc_op *op)
+{
+    if (s->initial_sent)
+        return 0;
+    op->op = GRPC_OP_SEND_INITIAL_METADATA;
+    op->data.send_initial_metadata.count = 0;
+    return 1;
+}
+
+grpc_call_error tc_api_send(tc_api_slot *s, const unsigned char *msg, size_t len)
+{
+    grpc_op ops[2];
+    memset(ops, 0, sizeof ops);
+    size_t n = tc_api_initial_op(s, ops);
+    grpc_slice slice = grpc_slice_from_copied_buffer((const char *)msg, len);
+    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&slice, 1);
+    grpc_slice_unref(slice);
+    ops[n].op = GRPC_OP_SEND_MESSAGE;
+    ops[n++].data.send_message.send_message = bb;
+    HANDOFF_RELEASE(s);
+    grpc_call_error e = grpc_call_start_batch(s->call, ops, n, s, NULL);
+    grpc_byte_buffer_destroy(bb); /* the batch holds its own reference */
+    if (e == GRPC_CALL_OK)
+        s->initial_sent = 1;
+    return e;
+}
+
 void tc_api_fail(tc_api_slot *s, grpc_status_code status, tc_api_reason reason, const char *fmt,
                  ...)
 {
     tc_api_error e;
-    tc_api_error_set(&e, (int)status, reason, "%s", "");
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(e.message, sizeof e.message, fmt, ap);
+    tc_api_error_vset(&e, (int)status, reason, fmt, ap);
     va_end(ap);
     tc_api_fail_error(s, &e);
 }
@@ -359,24 +381,22 @@ static void handle_unknown(tc_api_slot *s)
 int tc_api_admit(tc_api_slot *s)
 {
     tc_api_worker *w = s->w;
+    tc_api_error e;
     if (atomic_load_explicit(&w->srv->refusing, memory_order_relaxed) &&
         s->method != M_HEALTH_CHECK && s->method != M_HEALTH_WATCH) {
-        tc_api_error e;
         tc_api_error_set(&e, GRPC_STATUS_UNAVAILABLE, TINCHAP__V1__ERROR_REASON__DRAINING,
                          "the server is draining; retry another replica");
         e.retry_ms = 100;
-        tc_api_fail_error(s, &e);
-        return 1;
-    }
-    if (atomic_load_explicit(&w->inflight, memory_order_relaxed) > w->srv->cfg.max_inflight) {
-        tc_api_error e;
+    } else if (atomic_load_explicit(&w->inflight, memory_order_relaxed) >
+               w->srv->cfg.max_inflight) {
         tc_api_error_set(&e, GRPC_STATUS_RESOURCE_EXHAUSTED, TINCHAP__V1__ERROR_REASON__OVERLOADED,
                          "the server is at its limit of calls in flight; retry with backoff");
         e.retry_ms = 50;
-        tc_api_fail_error(s, &e);
-        return 1;
+    } else {
+        return 0;
     }
-    return 0;
+    tc_api_fail_error(s, &e);
+    return 1;
 }
 
 void tc_api_dispatch(tc_api_slot *s)

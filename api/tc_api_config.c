@@ -191,6 +191,67 @@ static int parse_size(tc_jctx *r, const char *key, const char *text, size_t *out
     return TC_OK;
 }
 
+/* The "consent_feed" object: the broker, the stream and this node's name in it, and where the
+ * audit records are shipped and collected. */
+static int parse_feed(const tc_jctx *r, json_t *feed, const char *dir, tc_api_config *c,
+                      tc_error *err)
+{
+    static const char *const feed_keys[] = {"redis",        "stream",       "origin",
+                                            "retain",       "user",         "password_file",
+                                            "audit_stream", "audit_retain", "collect_audit",
+                                            "consolidated_audit", NULL};
+    tc_jctx fc = tc_jctx_key(r, "consent_feed");
+    int rc;
+    if ((rc = tc_json_expect_object(&fc, feed, feed_keys, err)) ||
+        (rc = get_text(&fc, feed, "redis", c->feed_redis, sizeof c->feed_redis, err)) ||
+        (rc = get_text(&fc, feed, "stream", c->feed_stream, sizeof c->feed_stream, err)) ||
+        (rc = get_text(&fc, feed, "origin", c->feed_origin, sizeof c->feed_origin, err)) ||
+        (rc = get_text(&fc, feed, "user", c->feed_user, sizeof c->feed_user, err)) ||
+        (rc = get_path(&fc, feed, "password_file", dir, c->feed_password, sizeof c->feed_password,
+                       err)) ||
+        (rc = get_uint(&fc, feed, "retain", 1000, 1000000000, &c->feed_retain, err)) ||
+        (rc = get_text(&fc, feed, "audit_stream", c->audit_stream, sizeof c->audit_stream,
+                       err)) ||
+        (rc = get_uint(&fc, feed, "audit_retain", 1000, 1000000000, &c->audit_retain, err)) ||
+        (rc = tc_json_get_bool(&fc, feed, "collect_audit", 0, &c->collect_audit, err)) ||
+        (rc = get_path(&fc, feed, "consolidated_audit", dir, c->consolidated_audit,
+                       sizeof c->consolidated_audit, err)))
+        return rc;
+    if (c->collect_audit && c->audit_stream[0] == '\0')
+        return tc_json_fail(&fc, "collect_audit", err, "needs an audit_stream to collect from");
+    if (c->feed_redis[0] == '\0' || strrchr(c->feed_redis, ':') == NULL)
+        return tc_json_fail(&fc, "redis", err, "'%s' is not a broker address \"host:port\"",
+                            c->feed_redis);
+    if (c->feed_stream[0] == '\0')
+        return tc_json_fail(&fc, "stream", err, "must not be empty");
+    return TC_OK;
+}
+
+/* The "tls" object: the server's certificate and key, the client CA, its CRLs, and which names
+ * of a client certificate identify it. */
+static int parse_tls(const tc_jctx *r, json_t *tls, const char *dir, tc_api_config *c,
+                     tc_error *err)
+{
+    static const char *const tls_keys[] = {"cert",         "key",     "client_ca",
+                                           "client_names", "crl_dir", NULL};
+    tc_jctx tc = tc_jctx_key(r, "tls");
+    json_t *names = NULL;
+    int rc;
+    if ((rc = tc_json_expect_object(&tc, tls, tls_keys, err)) ||
+        (rc = get_path(&tc, tls, "cert", dir, c->tls_cert, sizeof c->tls_cert, err)) ||
+        (rc = get_path(&tc, tls, "key", dir, c->tls_key, sizeof c->tls_key, err)) ||
+        (rc = get_path(&tc, tls, "client_ca", dir, c->tls_client_ca, sizeof c->tls_client_ca,
+                       err)) ||
+        (rc = get_path(&tc, tls, "crl_dir", dir, c->tls_crl_dir, sizeof c->tls_crl_dir, err)) ||
+        (rc = tc_json_get_array(&tc, tls, "client_names", 0, 3, &names, err)) ||
+        (names != NULL && (rc = parse_client_names(&tc, names, &c->client_names, err))))
+        return rc;
+    if (names != NULL && c->client_names == 0)
+        return tc_json_fail(&tc, "client_names", err,
+                            "must name at least one of \"dns\", \"uri\", \"cn\"");
+    return TC_OK;
+}
+
 int tc_api_config_load(tc_api_config *c, const char *path, tc_error *err)
 {
     static const char *const keys[] = {
@@ -201,12 +262,6 @@ int tc_api_config_load(tc_api_config *c, const char *path, tc_error *err)
         "monitor_window_s", "health_streams_per_identity", "audit_denials_per_second",
         "audit_denials_burst", "rest_listen", "rest_threads", "consent_feed",
         "consent_max_lag_ms", NULL};
-    static const char *const tls_keys[] = {"cert", "key", "client_ca", "client_names", "crl_dir",
-                                           NULL};
-    static const char *const feed_keys[] = {"redis",        "stream",       "origin",
-                                            "retain",       "user",         "password_file",
-                                            "audit_stream", "audit_retain", "collect_audit",
-                                            "consolidated_audit", NULL};
     json_t *root = NULL, *tls = NULL, *clients = NULL, *tokens = NULL, *feed = NULL;
     const char *sync = NULL, *level = NULL, *map = NULL, *audit_map = NULL;
     long workers = c->workers;
@@ -258,39 +313,8 @@ int tc_api_config_load(tc_api_config *c, const char *path, tc_error *err)
         (rc = get_uint(&r, root, "consent_max_lag_ms", 500, 3600000, &c->consent_max_lag_ms,
                        err)))
         goto out;
-    if (feed != NULL) {
-        tc_jctx fc = tc_jctx_key(&r, "consent_feed");
-        if ((rc = tc_json_expect_object(&fc, feed, feed_keys, err)) ||
-            (rc = get_text(&fc, feed, "redis", c->feed_redis, sizeof c->feed_redis, err)) ||
-            (rc = get_text(&fc, feed, "stream", c->feed_stream, sizeof c->feed_stream, err)) ||
-            (rc = get_text(&fc, feed, "origin", c->feed_origin, sizeof c->feed_origin, err)) ||
-            (rc = get_text(&fc, feed, "user", c->feed_user, sizeof c->feed_user, err)) ||
-            (rc = get_path(&fc, feed, "password_file", dir, c->feed_password,
-                           sizeof c->feed_password, err)) ||
-            (rc = get_uint(&fc, feed, "retain", 1000, 1000000000, &c->feed_retain, err)) ||
-            (rc = get_text(&fc, feed, "audit_stream", c->audit_stream, sizeof c->audit_stream,
-                           err)) ||
-            (rc = get_uint(&fc, feed, "audit_retain", 1000, 1000000000, &c->audit_retain,
-                           err)) ||
-            (rc = tc_json_get_bool(&fc, feed, "collect_audit", 0, &c->collect_audit, err)) ||
-            (rc = get_path(&fc, feed, "consolidated_audit", dir, c->consolidated_audit,
-                           sizeof c->consolidated_audit, err)))
-            goto out;
-        if (c->collect_audit && c->audit_stream[0] == '\0') {
-            rc = tc_json_fail(&fc, "collect_audit", err,
-                              "needs an audit_stream to collect from");
-            goto out;
-        }
-        if (c->feed_redis[0] == '\0' || strrchr(c->feed_redis, ':') == NULL) {
-            rc = tc_json_fail(&fc, "redis", err, "'%s' is not a broker address \"host:port\"",
-                              c->feed_redis);
-            goto out;
-        }
-        if (c->feed_stream[0] == '\0') {
-            rc = tc_json_fail(&fc, "stream", err, "must not be empty");
-            goto out;
-        }
-    }
+    if (feed != NULL && (rc = parse_feed(&r, feed, dir, c, err)) != TC_OK)
+        goto out;
     c->workers = (int)workers;
     if (sync != NULL) {
         if (strcmp(sync, "durable") != 0 && strcmp(sync, "relaxed") != 0) {
@@ -311,25 +335,8 @@ int tc_api_config_load(tc_api_config *c, const char *path, tc_error *err)
         (audit_map != NULL &&
          (rc = parse_size(&r, "audit_map_size", audit_map, &c->audit_map_size, err)) != TC_OK))
         goto out;
-    if (tls != NULL) {
-        tc_jctx tc = tc_jctx_key(&r, "tls");
-        json_t *names = NULL;
-        if ((rc = tc_json_expect_object(&tc, tls, tls_keys, err)) ||
-            (rc = get_path(&tc, tls, "cert", dir, c->tls_cert, sizeof c->tls_cert, err)) ||
-            (rc = get_path(&tc, tls, "key", dir, c->tls_key, sizeof c->tls_key, err)) ||
-            (rc = get_path(&tc, tls, "client_ca", dir, c->tls_client_ca, sizeof c->tls_client_ca,
-                           err)) ||
-            (rc = get_path(&tc, tls, "crl_dir", dir, c->tls_crl_dir, sizeof c->tls_crl_dir,
-                           err)) ||
-            (rc = tc_json_get_array(&tc, tls, "client_names", 0, 3, &names, err)) ||
-            (names != NULL && (rc = parse_client_names(&tc, names, &c->client_names, err))))
-            goto out;
-        if (names != NULL && c->client_names == 0) {
-            rc = tc_json_fail(&tc, "client_names", err, "must name at least one of \"dns\", "
-                              "\"uri\", \"cn\"");
-            goto out;
-        }
-    }
+    if (tls != NULL && (rc = parse_tls(&r, tls, dir, c, err)) != TC_OK)
+        goto out;
     if (clients != NULL && (rc = parse_identities(&r, clients, 0, c, err)) != TC_OK)
         goto out;
     if (tokens != NULL && (rc = parse_identities(&r, tokens, 1, c, err)) != TC_OK)

@@ -12,16 +12,22 @@
 
 #define TYPE_URL_PREFIX "type.googleapis.com/"
 
-void tc_api_error_set(tc_api_error *e, int code, tc_api_reason reason, const char *fmt, ...)
+void tc_api_error_vset(tc_api_error *e, int code, tc_api_reason reason, const char *fmt,
+                       va_list ap)
 {
     e->code = code;
     e->reason = reason;
     e->n_meta = 0;
     e->n_violations = 0;
     e->retry_ms = 0;
+    vsnprintf(e->message, sizeof e->message, fmt, ap);
+}
+
+void tc_api_error_set(tc_api_error *e, int code, tc_api_reason reason, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(e->message, sizeof e->message, fmt, ap);
+    tc_api_error_vset(e, code, reason, fmt, ap);
     va_end(ap);
 }
 

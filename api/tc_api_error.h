@@ -9,6 +9,7 @@
 #ifndef TC_API_ERROR_H
 #define TC_API_ERROR_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,6 +48,8 @@ typedef struct tc_api_error {
 /* Start e: code, reason and message (printf). Clears the rest. */
 void tc_api_error_set(tc_api_error *e, int code, tc_api_reason reason, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+void tc_api_error_vset(tc_api_error *e, int code, tc_api_reason reason, const char *fmt,
+                       va_list ap) __attribute__((format(printf, 4, 0)));
 
 /* Add a metadata entry (key a literal) and a violation; extra ones are dropped. */
 void tc_api_error_meta(tc_api_error *e, const char *key, const char *fmt, ...)

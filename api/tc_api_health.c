@@ -48,15 +48,23 @@ static int known_service(const char *service)
     return 0;
 }
 
-/* The standard health check. */
-void tc_api_handle_health(tc_api_slot *s)
+/* Whether the request names a service this server serves: 1, 0, or -1 when the request was
+ * refused (answered). */
+static int served(tc_api_slot *s)
 {
     Grpc__Health__V1__HealthCheckRequest *q =
         (Grpc__Health__V1__HealthCheckRequest *)tc_api_request(
             s, &grpc__health__v1__health_check_request__descriptor);
-    if (q == NULL)
+    return q == NULL ? -1 : known_service(q->service);
+}
+
+/* The standard health check. */
+void tc_api_handle_health(tc_api_slot *s)
+{
+    int known = served(s);
+    if (known < 0)
         return;
-    if (!known_service(q->service)) {
+    if (!known) {
         tc_api_fail(s, GRPC_STATUS_NOT_FOUND, TINCHAP__V1__ERROR_REASON__SERVICE_UNKNOWN,
                     "unknown service");
         return;
@@ -80,12 +88,9 @@ size_t tc_api_health_encode(int status, unsigned char out[8])
  * asks, rather than by ending it. */
 void tc_api_handle_health_watch(tc_api_slot *s)
 {
-    Grpc__Health__V1__HealthCheckRequest *q =
-        (Grpc__Health__V1__HealthCheckRequest *)tc_api_request(
-            s, &grpc__health__v1__health_check_request__descriptor);
-    if (q == NULL)
-        return;
-    tc_api_watch_start(s, !known_service(q->service));
+    int known = served(s);
+    if (known >= 0)
+        tc_api_watch_start(s, !known);
 }
 
 /* Relaxed audit: the trail's disk refused a sync (or accepts them again). While it fails, the
@@ -114,27 +119,12 @@ void tc_api_health_feed_changed(void *arg)
 /* Under watch_mu. */
 static void watch_send(tc_api_slot *s, int status)
 {
-    grpc_op ops[2];
-    size_t n = 0;
-    memset(ops, 0, sizeof ops);
-    if (!s->initial_sent) {
-        ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
-        ops[n++].data.send_initial_metadata.count = 0;
-    }
     size_t len = tc_api_health_encode(status, s->watch.msg);
-    grpc_slice slice = grpc_slice_from_copied_buffer((const char *)s->watch.msg, len);
-    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&slice, 1);
-    grpc_slice_unref(slice);
-    ops[n].op = GRPC_OP_SEND_MESSAGE;
-    ops[n++].data.send_message.send_message = bb;
-    HANDOFF_RELEASE(s);
-    if (grpc_call_start_batch(s->call, ops, n, s, NULL) == GRPC_CALL_OK) {
-        s->initial_sent = 1;
+    if (tc_api_send(s, s->watch.msg, len) == GRPC_CALL_OK) {
         s->watch.sending = 1;
         s->watch.batches++;
         s->watch.sent = status;
     }
-    grpc_byte_buffer_destroy(bb); /* the batch holds its own reference */
 }
 
 /* Under watch_mu: the final status. UNAVAILABLE tells a client's health checker the replica is
@@ -142,12 +132,8 @@ static void watch_send(tc_api_slot *s, int status)
 static void watch_end(tc_api_slot *s)
 {
     grpc_op ops[2];
-    size_t n = 0;
     memset(ops, 0, sizeof ops);
-    if (!s->initial_sent) {
-        ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
-        ops[n++].data.send_initial_metadata.count = 0;
-    }
+    size_t n = tc_api_initial_op(s, ops);
     tc_api_error e;
     tc_api_error_set(&e, GRPC_STATUS_UNAVAILABLE, TINCHAP__V1__ERROR_REASON__DRAINING,
                      "the server is shutting down");

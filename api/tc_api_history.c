@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "tc_api_internal.h"
-#include "tc_api_validate.h"
+#include "tc_api_checks.h"
 #include "tc_consent.h"
 #include "tc_time.h"
 #include "tinchap/v1/steward.pb-c.h"

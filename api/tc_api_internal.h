@@ -8,8 +8,10 @@
  * of its own (gRPC and protobuf-c aside; protobuf-c allocates from a per-worker arena).
  *
  * Tags on the completion queues are slot pointers; the slot's stage says which batch
- * completed. Score slots are finished by the audit writer thread (after their record is
- * committed), which starts their final batch; the completion still arrives on the worker's queue.
+ * completed. Score slots are finished by the thread that commits their audit record (the audit
+ * writer, or in relaxed mode any worker that commits the queued records itself: see
+ * tc_audit.h), which starts their final batch; the completion still arrives on the slot's own
+ * worker's queue.
  */
 #ifndef TC_API_INTERNAL_H
 #define TC_API_INTERNAL_H
@@ -56,8 +58,8 @@
 #define TC_API_HANDSHAKE_TIMEOUT_MS 10000   /* to finish the TLS handshake after connecting */
 
 /* ThreadSanitizer does not see the synchronisation inside gRPC (Debian's build is not
- * instrumented). A Score slot is finished by the audit writer thread and comes back on its
- * worker's queue: these annotations tell TSan about that hand-over, so that it keeps checking
+ * instrumented). A Score slot is finished by the thread that commits its audit record (the
+ * writer, or another worker in relaxed mode) and comes back on its worker's queue: these annotations tell TSan about that hand-over, so that it keeps checking
  * every access of ours around it. They compile to nothing in other builds. */
 #if defined(__SANITIZE_THREAD__)
 #define TC_THREAD_SANITIZER 1
@@ -112,7 +114,7 @@ typedef enum slot_stage {
     SLOT_FREE,
     SLOT_REQUESTED, /* posted, waiting for a call */
     SLOT_RECEIVING, /* streaming: a RECV_MESSAGE is pending */
-    SLOT_AUDITING,  /* Score: waiting for the audit writer */
+    SLOT_AUDITING,  /* Score: waiting for its audit record's commit */
     SLOT_CONFIRMING,/* streaming: initial metadata sent to learn whether the call is alive */
     SLOT_FINISHING, /* final batch pending */
     SLOT_WATCHING,  /* Health/Watch: an open stream; see tc_api_health.c */
@@ -206,8 +208,9 @@ typedef struct tc_api_worker {
     tc_api_slot *slots;
     tc_api_slot *free;
     int posted[M_COUNT];
-    atomic_uint inflight;        /* calls received whose answer is not decided yet (the audit
-                                  * writer answers Score, so it decrements too) */
+    atomic_uint inflight;        /* calls received whose answer is not decided yet (a Score
+                                  * is answered by the thread committing its audit record,
+                                  * which decrements this worker's count) */
     _Atomic int64_t last_call_us; /* when the last call arrived, for the drain */
     /* Held while this worker posts a request slot. The stopping thread sets stopping and then
      * takes every worker's lock once: a post that saw stopping == 0 is finished before the
@@ -245,7 +248,7 @@ struct tc_api_server {
     atomic_int stopping;         /* 1: the gRPC server is shutting down; post no more slots */
     int64_t started_us;
     int64_t crl_next_update;     /* tls.crl_dir: when its CRL must be replaced (0: no CRL) */
-    int64_t audit_error_logged_us; /* the audit writer's thread only */
+    int64_t audit_error_logged_us; /* under the trail's commit lock (done() callbacks) */
     tc_api_worker admin;         /* reader and hasher for the metrics/admin paths */
     pthread_mutex_t admin_mu;
     pthread_mutex_t watch_mu;    /* the Health/Watch streams and their state */
@@ -282,7 +285,7 @@ void tc_api_fail(tc_api_slot *s, grpc_status_code status, tc_api_reason reason,
 void tc_api_fail_error(tc_api_slot *s, tc_api_error *e);
 
 /* Keep e's packed google.rpc.Status (and its message as the status text) with s, for a refusal
- * finished later by tc_api_finish (Score's, by the audit writer). Texts are redacted of citizen
+ * finished later by tc_api_finish (Score's, by the thread committing its record). Texts are redacted of citizen
  * ID digits first. Callable from any thread that owns s. */
 void tc_api_set_error(tc_api_slot *s, tc_api_error *e);
 
@@ -299,9 +302,17 @@ const char *tc_api_status_name(grpc_status_code code);
 const unsigned char *tc_api_payload(tc_api_slot *s, size_t *len);
 
 /* The request, decoded into the worker's arena after its strings are checked
- * (tc_api_strings_check); answers INVALID_ARGUMENT itself and returns NULL when it is missing,
+ * (tc_api_check_strings); answers INVALID_ARGUMENT itself and returns NULL when it is missing,
  * malformed or holds a NUL or bytes that are not UTF-8. */
 ProtobufCMessage *tc_api_request(tc_api_slot *s, const ProtobufCMessageDescriptor *d);
+
+/* A batch's first op, into *op: the initial metadata, when it was not sent yet (1), or none
+ * (0). The caller sets initial_sent once the batch has started. */
+size_t tc_api_initial_op(const tc_api_slot *s, grpc_op *op);
+
+/* A streaming call's next message: start a batch on s's call that sends msg (copied), with
+ * the initial metadata first if it was not sent yet, tagged s. GRPC_CALL_OK once started. */
+grpc_call_error tc_api_send(tc_api_slot *s, const unsigned char *msg, size_t len);
 
 /* Encode msg and finish the call with it (RESOURCE_EXHAUSTED if it does not fit). */
 void tc_api_reply(tc_api_slot *s, const ProtobufCMessage *msg);
@@ -345,7 +356,7 @@ const tc_api_identity *tc_api_identify_token(const tc_api_config *c, const char 
 
 /* Whether s->who has the method's role; answers PERMISSION_DENIED (ROLE_REQUIRED) itself and
  * returns nonzero when not. */
-int tc_api_check_role(tc_api_slot *s);
+int tc_api_require_role(tc_api_slot *s);
 
 /* Authenticate the call and check it has the method's role. Answers the call itself
  * (UNAUTHENTICATED / PERMISSION_DENIED) and returns nonzero when it may not proceed. */
@@ -383,8 +394,8 @@ void tc_api_handle_reload(tc_api_slot *s);
 
 /* ReloadModels runs on a thread of its own: parsing and validating every model file takes
  * milliseconds, and the Score calls behind it on the worker that received it would wait. The
- * thread takes the calls in order, one reload at a time, and answers each itself (as the audit
- * writer answers Score). Stop answers what is queued, then joins; call it once no worker can
+ * thread takes the calls in order, one reload at a time, and answers each itself (as a Score is
+ * answered by the thread that commits its audit record). Stop answers what is queued, then joins; call it once no worker can
  * queue more (the gRPC server destroyed) and before the workers' queues shut down. */
 int tc_api_reloader_start(tc_api_server *srv, tc_error *err);
 void tc_api_reloader_stop(tc_api_server *srv);
@@ -416,7 +427,7 @@ void tc_api_health_audit_sync(int failing, const char *error, void *arg);
 void tc_api_health_feed_changed(void *arg);
 
 /* REST (tc_api_rest.c): the answer of a REST request, however its handler finished it (on the
- * REST thread, or later on the audit writer's), handed back to the thread that waits for it. */
+ * REST thread, or later on the thread that commits a Score's audit record), handed back to the thread that waits for it. */
 void tc_api_rest_finish(tc_api_slot *s, grpc_status_code status, const unsigned char *reply,
                         size_t reply_len);
 

@@ -23,24 +23,9 @@ static void receive_next(tc_api_slot *s)
 
 static void send_answer(tc_api_slot *s, const unsigned char *msg, size_t len)
 {
-    grpc_op ops[2];
-    size_t n = 0;
-    memset(ops, 0, sizeof ops);
-    if (!s->initial_sent) {
-        ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
-        ops[n++].data.send_initial_metadata.count = 0;
-        s->initial_sent = 1;
-    }
-    grpc_slice slice = grpc_slice_from_copied_buffer((const char *)msg, len);
-    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&slice, 1);
-    grpc_slice_unref(slice);
-    ops[n].op = GRPC_OP_SEND_MESSAGE;
-    ops[n++].data.send_message.send_message = bb;
     s->stage = SLOT_REFLECTING;
     s->reflect_sending = 1;
-    grpc_call_error e = grpc_call_start_batch(s->call, ops, n, s, NULL);
-    grpc_byte_buffer_destroy(bb); /* the batch holds its own reference */
-    if (e != GRPC_CALL_OK)
+    if (tc_api_send(s, msg, len) != GRPC_CALL_OK)
         tc_api_fail(s, GRPC_STATUS_INTERNAL, TINCHAP__V1__ERROR_REASON__INTERNAL_ERROR,
                     "cannot write the stream");
 }

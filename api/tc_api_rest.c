@@ -96,7 +96,7 @@ typedef struct request {
 static __thread tc_api_worker *thread_caller;
 
 /* One request in progress on a REST thread: its answer, handed over by tc_api_rest_finish
- * from whichever thread finishes it (the audit writer finishes a Score). */
+ * from whichever thread finishes it (the thread that commits a Score's audit record finishes it). */
 typedef struct tc_api_rest_call {
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -394,7 +394,7 @@ static void run(tc_api_worker *w, tc_api_method method, const tc_api_identity *w
     s->start_us = tc_time_now_us();
     atomic_fetch_add_explicit(&w->inflight, 1, memory_order_relaxed);
     atomic_store_explicit(&w->last_call_us, s->start_us, memory_order_relaxed);
-    if (!tc_api_admit(s) && !tc_api_check_role(s))
+    if (!tc_api_admit(s) && !tc_api_require_role(s))
         tc_api_route(s);
     if (s->request_msg != NULL)
         protobuf_c_message_free_unpacked(s->request_msg, &w->allocator);

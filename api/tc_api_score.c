@@ -1,9 +1,10 @@
-/* tinchap.v1.Scoring/Score: authenticate (done by the core) -> validate -> model -> request-ID
- * memory -> consent valid now -> record -> evaluate -> audit -> reply.
+/* tinchap.v1.Scoring/Score: authenticate (done by the core) -> check the request -> model ->
+ * consent valid now -> request-ID memory -> record -> evaluate -> audit -> reply.
  *
- * Every outcome after authentication goes through the audit writer, answered or denied, and
- * the reply is sent from its done() callback, once the record is committed. The worker never
- * waits for the disk. An unknown citizen and one without consent take the same path and get the
+ * Every outcome after authentication is submitted to the audit trail, answered or denied, and
+ * the reply is sent from its done() callback, once the record is committed: on the audit
+ * writer thread, or in relaxed mode on whichever worker committed the queued records itself
+ * (tc_audit_submit), possibly this one before submit() returns. No worker waits for the disk. An unknown citizen and one without consent take the same path and get the
  * same answer: the consent lookup fails first for both. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,7 +13,7 @@
 #include "tc_api_feed.h"
 #include "tc_api_internal.h"
 #include "tc_api_monitor.h"
-#include "tc_api_validate.h"
+#include "tc_api_checks.h"
 #include "tc_consent.h"
 #include "tc_id.h"
 #include "tc_text.h"
@@ -39,7 +40,8 @@ static size_t with_request_id(const tc_api_slot *s, unsigned char *buf, size_t l
 }
 
 /* The operator learns why (which directory, disk or map full), at most once a second while
- * it lasts; the client learns that it is refused and that it may retry. Writer thread. */
+ * it lasts; the client learns that it is refused and that it may retry. On the committing
+ * thread, under the trail's commit lock (which guards audit_error_logged_us). */
 static void audit_failed(tc_api_server *srv, tc_audit *a)
 {
     int64_t now = tc_time_now_us();
@@ -75,7 +77,9 @@ static void score_done(tc_audit_entry *e, int status, void *arg)
     }
 }
 
-/* Hand the outcome to the audit writer; the reply follows from score_done. */
+/* Hand the outcome to the audit trail; the reply follows from score_done, on the committing
+ * thread (in relaxed mode perhaps this one, before this returns). The slot is that thread's
+ * from then on: the handler reads nothing of it after. */
 static void submit(tc_api_slot *s)
 {
     s->audit.done = score_done;
@@ -83,7 +87,7 @@ static void submit(tc_api_slot *s)
     s->audit.rec.latency_us = (uint32_t)(tc_time_now_us() - s->start_us);
     s->stage = SLOT_AUDITING;
     if (tc_audit_submit(s->w->srv->audit, s->w->id, &s->audit) != TC_OK) {
-        /* the writer is this far behind: shed load rather than queue without bound */
+        /* the commits are this far behind: shed load rather than queue without bound */
         tc_api_error err;
         tc_api_error_set(&err, GRPC_STATUS_RESOURCE_EXHAUSTED, TINCHAP__V1__ERROR_REASON__OVERLOADED,
                          "the audit trail is behind; retry with backoff");
@@ -150,10 +154,9 @@ static void deny(tc_api_slot *s, grpc_status_code status, tc_api_reason reason, 
                  ...)
 {
     tc_api_error e;
-    tc_api_error_set(&e, (int)status, reason, "%s", "");
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(e.message, sizeof e.message, fmt, ap);
+    tc_api_error_vset(&e, (int)status, reason, fmt, ap);
     va_end(ap);
     deny_error(s, &e);
 }
@@ -226,12 +229,12 @@ static const tc_model *choose_model(tc_api_slot *s, const tc_model_set *set,
     return m;
 }
 
-/* Every field (tc_api_score_check), every violation named, never an ID echoed. */
+/* Every field (tc_api_check_score), every violation named, never an ID echoed. */
 static int check_request(tc_api_slot *s, const Tinchap__V1__ScoreRequest *q)
 {
     tc_api_error e;
     tc_api_error_set(&e, GRPC_STATUS_INVALID_ARGUMENT, TINCHAP__V1__ERROR_REASON__INVALID_REQUEST, "%s", "");
-    if (tc_api_score_check(q, &e) == 0)
+    if (tc_api_check_score(q, &e) == 0)
         return 0;
     tc_api_invalid(&e, "");
     deny_error(s, &e);
@@ -343,7 +346,7 @@ static void note_request_id(tc_api_slot *s, const char *rid)
 }
 
 /* The consent holds: is this request ID's answer remembered? 1 when the call was settled
- * (replayed, or refused for reusing the ID), 0 to score it. The audit writer settles races. */
+ * (replayed, or refused for reusing the ID), 0 to score it. The commit settles races. */
 static int replay(tc_api_slot *s, const Tinchap__V1__ScoreRequest *q)
 {
     tc_audit_entry *e = &s->audit;
@@ -430,7 +433,7 @@ static Tinchap__V1__ScoreRequest *start(tc_api_slot *s)
                      "%s", "");
     const unsigned char *data = tc_api_payload(s, &len);
     if (data != NULL &&
-        tc_api_strings_check(&tinchap__v1__score_request__descriptor, data, len, "", &e) > 0) {
+        tc_api_check_strings(&tinchap__v1__score_request__descriptor, data, len, "", &e) > 0) {
         tc_api_invalid(&e, "");
         deny_error(s, &e);
         return NULL;

@@ -224,7 +224,8 @@ static void *worker_main(void *arg)
 {
     tc_api_worker *w = arg;
     /* named so that top -H and perf tell the workers from gRPC's and the audit writer's
-     * threads (benchmarks/perf_split.py attributes CPU by it) */
+     * threads (benchmarks/perf_split.py attributes CPU by it; in relaxed mode a worker often
+     * commits the trail itself, and that time counts as the worker's) */
     char name[16];
     snprintf(name, sizeof name, "tc-worker-%zu", w->id);
     pthread_setname_np(pthread_self(), name);
@@ -393,40 +394,33 @@ static int open_engine(tc_api_server *srv, tc_error *err)
     return tc_registry_open(&ro, &srv->registry, err);
 }
 
+static grpc_arg int_arg(const char *key, int value)
+{
+    grpc_arg a = {.type = GRPC_ARG_INTEGER, .key = (char *)key, .value.integer = value};
+    return a;
+}
+
 static int open_server(tc_api_server *srv, tc_error *err)
 {
     const tc_api_config *c = &srv->cfg;
-    grpc_arg args[7];
-    args[0].type = GRPC_ARG_INTEGER;
-    args[0].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
-    args[0].value.integer = (int)c->max_message_bytes;
-    /* Two servers silently sharing a port would split traffic: refuse it. */
-    args[1].type = GRPC_ARG_INTEGER;
-    args[1].key = (char *)GRPC_ARG_ALLOW_REUSEPORT;
-    args[1].value.integer = 0;
-    /* A peer that stops reading keeps the calls of its connection in their final batch, each
-     * holding a slot and its reply, or, once they are finished, their replies in the
-     * connection's buffers. Bound how many calls one connection can hold, and ping every
-     * connection, idle or not: one whose peer does not answer is dropped, its calls cancelled
-     * and its memory freed. */
-    args[2].type = GRPC_ARG_INTEGER;
-    args[2].key = (char *)GRPC_ARG_MAX_CONCURRENT_STREAMS;
-    args[2].value.integer = TC_API_STREAMS_PER_CONNECTION;
-    args[3].type = GRPC_ARG_INTEGER;
-    args[3].key = (char *)GRPC_ARG_KEEPALIVE_TIME_MS;
-    args[3].value.integer = (int)c->keepalive_ms;
-    args[4].type = GRPC_ARG_INTEGER;
-    args[4].key = (char *)GRPC_ARG_KEEPALIVE_TIMEOUT_MS;
-    args[4].value.integer = (int)c->keepalive_ms;
-    args[6].type = GRPC_ARG_INTEGER;
-    args[6].key = (char *)GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS;
-    args[6].value.integer = 1;
-    /* A connection that never finishes its TLS handshake holds a descriptor and no identity:
-     * closed after this long (gRPC's default is 120 s). */
-    args[5].type = GRPC_ARG_INTEGER;
-    args[5].key = (char *)GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS;
-    args[5].value.integer = TC_API_HANDSHAKE_TIMEOUT_MS;
-    grpc_channel_args ca = {7, args};
+    grpc_arg args[] = {
+        int_arg(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, (int)c->max_message_bytes),
+        /* Two servers silently sharing a port would split traffic: refuse it. */
+        int_arg(GRPC_ARG_ALLOW_REUSEPORT, 0),
+        /* A peer that stops reading keeps the calls of its connection in their final batch,
+         * each holding a slot and its reply, or, once they are finished, their replies in the
+         * connection's buffers. Bound how many calls one connection can hold, and ping every
+         * connection, idle or not: one whose peer does not answer is dropped, its calls
+         * cancelled and its memory freed. */
+        int_arg(GRPC_ARG_MAX_CONCURRENT_STREAMS, TC_API_STREAMS_PER_CONNECTION),
+        int_arg(GRPC_ARG_KEEPALIVE_TIME_MS, (int)c->keepalive_ms),
+        int_arg(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, (int)c->keepalive_ms),
+        int_arg(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1),
+        /* A connection that never finishes its TLS handshake holds a descriptor and no
+         * identity: closed after this long (gRPC's default is 120 s). */
+        int_arg(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, TC_API_HANDSHAKE_TIMEOUT_MS),
+    };
+    grpc_channel_args ca = {sizeof args / sizeof args[0], args};
     srv->server = grpc_server_create(&ca, NULL);
     for (size_t m = 0; m < M_COUNT; m++)
         if (tc_api_methods[m].path != NULL)

@@ -10,7 +10,7 @@
 
 #include "tc_api_feed.h"
 #include "tc_api_internal.h"
-#include "tc_api_validate.h"
+#include "tc_api_checks.h"
 #include "tc_consent.h"
 #include "tc_id.h"
 #include "tc_record.h"
@@ -165,7 +165,7 @@ void tc_api_handle_grant(tc_api_slot *s)
     if (q == NULL)
         return;
     int key_rc = tc_api_citizen_key(s, q->citizen_id, key, &e);
-    if (tc_api_refused(s, &e, key_rc, tc_api_grant_check(q, &c, &e)))
+    if (tc_api_refused(s, &e, key_rc, tc_api_check_grant(q, &c, &e)))
         return;
     if (tc_consent_protect_ref(&c, s->w->hasher) != TC_OK) {
         tc_api_fail(s, GRPC_STATUS_INTERNAL, TINCHAP__V1__ERROR_REASON__INTERNAL_ERROR,
@@ -212,7 +212,7 @@ void tc_api_handle_revoke(tc_api_slot *s)
     if (q == NULL)
         return;
     int key_rc = tc_api_citizen_key(s, q->citizen_id, key, &e);
-    if (tc_api_refused(s, &e, key_rc, tc_api_revoke_check(q, &at, &e)))
+    if (tc_api_refused(s, &e, key_rc, tc_api_check_revoke(q, &at, &e)))
         return;
     tc_event ev = {.kind = TC_EVENT_REVOKE, .consent.revoked_at = at};
     tc_event_result res;
@@ -351,7 +351,7 @@ static void put_one(tc_api_slot *s, put_state *p, const unsigned char *msg, size
     /* every bad record is named (up to TC_API_ERROR_VIOLATIONS_MAX), the stream read to its end */
     char path[32];
     snprintf(path, sizeof path, "records[%zu]", idx);
-    if (tc_api_strings_check(&tinchap__v1__citizen_record__descriptor, msg, len, path,
+    if (tc_api_check_strings(&tinchap__v1__citizen_record__descriptor, msg, len, path,
                              &p->err) > 0)
         return;
     Tinchap__V1__CitizenRecord *r =
@@ -363,7 +363,7 @@ static void put_one(tc_api_slot *s, put_state *p, const unsigned char *msg, size
     tc_id_info info;
     unsigned char *key = p->keys + p->n * TC_CITIZEN_KEY_LEN;
     tc_value values[TC_CATALOG_ATTRS_MAX];
-    if (tc_api_record_check(cat, r, idx, &info, values, &p->err) > 0 || p->err.n_violations > 0)
+    if (tc_api_check_record(cat, r, idx, &info, values, &p->err) > 0 || p->err.n_violations > 0)
         goto out; /* nothing of a call with a bad record is written: no need to keep this one */
     if (tc_hasher_citizen(s->w->hasher, r->citizen_id, key) != TC_OK) {
         put_reject(p, GRPC_STATUS_INTERNAL, TINCHAP__V1__ERROR_REASON__INTERNAL_ERROR, "hashing the citizen ID failed");

@@ -285,6 +285,39 @@ static int time_from_db(const bench_run *b, const char *db, const char *key_path
     return 0;
 }
 
+/* The timings of b, as JSON or as text; model_path names the file, db the path timed. */
+static void print_result(const bench_run *b, const char *model_path, const char *db, int json)
+{
+    const tc_model *m = b->m;
+    const tc_eval_options *eo = b->eo;
+    size_t n = b->n;
+    long batch = b->batch, reps = b->reps;
+    double *rep_medians = b->rep_medians;
+    if (json) {
+        printf("{\"model\": \"%s\", \"version\": %d, \"status\": \"%s\", \"file\": \"%s\", "
+               "\"characteristics\": %zu, \"coefficients\": %zu, \"interval\": %s, "
+               "\"reasons\": %d, \"path\": \"%s\", \"records\": %zu, \"batch\": %ld, "
+               "\"reps_ns\": [",
+               m->name, m->version, tc_model_status_name(m->status), model_path, m->n_chars,
+               m->n_params, eo->no_interval ? "false" : "true",
+               eo->max_reasons ? eo->max_reasons : m->max_reasons,
+               db ? "lookup+decode+evaluate" : "evaluate", n, batch);
+        for (long rep = 0; rep < reps; rep++)
+            printf("%s%.1f", rep ? ", " : "", rep_medians[rep]);
+        printf("], \"median_ns\": %.1f}\n", median(rep_medians, (size_t)reps));
+        return;
+    }
+    printf("model %s version %d: %zu characteristics, %zu coefficients, interval %s, "
+           "reasons %d\n",
+           m->name, m->version, m->n_chars, m->n_params, eo->no_interval ? "off" : "on",
+           eo->max_reasons ? eo->max_reasons : m->max_reasons);
+    printf("%s: median ns per evaluation by repetition (batches of %ld over %zu records):",
+           db ? "lookup + decode + evaluate" : "evaluate", batch, n);
+    for (long rep = 0; rep < reps; rep++)
+        printf(" %.1f", rep_medians[rep]);
+    printf("\nmedian of repetitions: %.1f ns\n", median(rep_medians, (size_t)reps));
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -374,32 +407,7 @@ int main(int argc, char **argv)
                    .sink = &sink};
     if ((db == NULL ? time_in_memory(&b) : time_from_db(&b, db, key_path, ids, json)) != 0)
         return 1;
-    if (model_path == NULL)
-        model_path = champion_path;
-    if (json) {
-        printf("{\"model\": \"%s\", \"version\": %d, \"status\": \"%s\", \"file\": \"%s\", "
-               "\"characteristics\": %zu, \"coefficients\": %zu, \"interval\": %s, "
-               "\"reasons\": %d, \"path\": \"%s\", \"records\": %zu, \"batch\": %ld, "
-               "\"reps_ns\": [",
-               m->name, m->version, tc_model_status_name(m->status), model_path, m->n_chars,
-               m->n_params, eo.no_interval ? "false" : "true",
-               eo.max_reasons ? eo.max_reasons : m->max_reasons,
-               db ? "lookup+decode+evaluate" : "evaluate", n, batch);
-        for (long rep = 0; rep < reps; rep++)
-            printf("%s%.1f", rep ? ", " : "", rep_medians[rep]);
-        printf("], \"median_ns\": %.1f}\n", median(rep_medians, (size_t)reps));
-        goto done;
-    }
-    printf("model %s version %d: %zu characteristics, %zu coefficients, interval %s, "
-           "reasons %d\n",
-           m->name, m->version, m->n_chars, m->n_params, eo.no_interval ? "off" : "on",
-           eo.max_reasons ? eo.max_reasons : m->max_reasons);
-    printf("%s: median ns per evaluation by repetition (batches of %ld over %zu records):",
-           db ? "lookup + decode + evaluate" : "evaluate", batch, n);
-    for (long rep = 0; rep < reps; rep++)
-        printf(" %.1f", rep_medians[rep]);
-    printf("\nmedian of repetitions: %.1f ns\n", median(rep_medians, (size_t)reps));
-done:
+    print_result(&b, model_path != NULL ? model_path : champion_path, db, json);
     free(batches);
     free(rep_medians);
     tc_eval_workspace_free(ws);

@@ -48,6 +48,57 @@ static unsigned long long rng(void)
     return rng_state * 2685821657736338717ull;
 }
 
+typedef unsigned char citizen_key[TC_CITIZEN_KEY_LEN];
+
+/* The keys of every citizen ID in the file (its header skipped), or NULL. */
+static citizen_key *read_keys(const char *path, tc_hasher *h, size_t *n_out)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        perror(path);
+        return NULL;
+    }
+    size_t cap = 1 << 20, n = 0;
+    citizen_key *keys = malloc(cap * sizeof *keys);
+    char *line = NULL;
+    size_t lcap = 0;
+    while (keys != NULL && getline(&line, &lcap, f) > 0) {
+        if (tc_id_parse(line, 12, 0, NULL, NULL) != TC_OK)
+            continue; /* header */
+        if (n == cap) {
+            citizen_key *more = realloc(keys, (cap *= 2) * sizeof *keys);
+            if (more == NULL) {
+                free(keys);
+                keys = NULL;
+                break;
+            }
+            keys = more;
+        }
+        tc_hasher_citizen(h, line, keys[n++]);
+    }
+    fclose(f);
+    free(line);
+    if (keys == NULL)
+        fprintf(stderr, "bench_store: out of memory reading %s\n", path);
+    *n_out = n;
+    return keys;
+}
+
+/* Warm the map with every citizen once, keeping the keys of those present (lapsed consents
+ * were not loaded) at the front; how many there are. */
+static size_t keep_present(tc_reader *r, citizen_key *keys, size_t n)
+{
+    size_t present = 0;
+    for (size_t i = 0; i < n; i++) {
+        tc_record rec;
+        tc_reader_begin(r, NULL);
+        if (tc_reader_citizen(r, keys[i], &rec, NULL) == TC_OK)
+            memmove(keys[present++], keys[i], TC_CITIZEN_KEY_LEN);
+        tc_reader_end(r);
+    }
+    return present;
+}
+
 int main(int argc, char **argv)
 {
     const char *db = NULL, *keyfile = NULL, *ids = NULL;
@@ -92,36 +143,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_store: %s\n", err.msg);
         return 1;
     }
-    /* keys of every citizen in the file */
-    FILE *f = fopen(ids, "r");
-    if (f == NULL) {
-        perror(ids);
+    size_t n = 0;
+    citizen_key *keys = read_keys(ids, h, &n);
+    if (keys == NULL)
         return 1;
-    }
-    size_t cap = 1 << 20, n = 0;
-    unsigned char(*keys)[TC_CITIZEN_KEY_LEN] = malloc(cap * TC_CITIZEN_KEY_LEN);
-    char *line = NULL;
-    size_t lcap = 0;
-    while (getline(&line, &lcap, f) > 0) {
-        if (tc_id_parse(line, 12, 0, NULL, NULL) != TC_OK)
-            continue; /* header */
-        if (n == cap)
-            keys = realloc(keys, (cap *= 2) * TC_CITIZEN_KEY_LEN);
-        tc_hasher_citizen(h, line, keys[n++]);
-    }
-    fclose(f);
-    free(line);
-    /* warm: every citizen once; count the ones present (lapsed consents were not loaded) */
-    size_t present = 0;
+    size_t present = keep_present(r, keys, n);
     double sink = 0;
-    for (size_t i = 0; i < n; i++) {
-        tc_record rec;
-        tc_reader_begin(r, NULL);
-        if (tc_reader_citizen(r, keys[i], &rec, NULL) == TC_OK) {
-            memmove(keys[present++], keys[i], TC_CITIZEN_KEY_LEN);
-        }
-        tc_reader_end(r);
-    }
     if (present == 0) {
         fprintf(stderr, "bench_store: none of the IDs is in the database\n");
         return 1;

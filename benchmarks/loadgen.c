@@ -149,6 +149,35 @@ typedef struct lg_result {
 } lg_result;
 
 /* -1: go on; otherwise the exit status. */
+/* What the options say together, once all are read: -1 to run, else the exit status. */
+static int check_opts(int argc, lg_opts *o)
+{
+    if (optind < argc || (o->concurrency > 0) == (o->rate > 0)) {
+        fprintf(stderr, "loadgen: give exactly one of --concurrency and --rate\n%s", help);
+        return 2;
+    }
+    if (strcmp(o->method, "score") == 0) {
+        G.method = METHOD_SCORE;
+        G.score = 1;
+        if (o->citizens == NULL) {
+            fprintf(stderr, "loadgen: --method score needs --citizens FILE\n");
+            return 2;
+        }
+        if (read_citizens(o->citizens) != 0)
+            return 1;
+    } else if (strcmp(o->method, "noop") == 0) {
+        G.method = METHOD_NOOP;
+    } else {
+        fprintf(stderr, "loadgen: --method: '%s' is not score or noop\n", o->method);
+        return 2;
+    }
+    if (o->reload_ms > 0 && o->admin_token == NULL && o->co.insecure) {
+        fprintf(stderr, "loadgen: --reload-every needs --admin-token in plaintext mode\n");
+        return 2;
+    }
+    return -1;
+}
+
 static int parse_opts(int argc, char **argv, lg_opts *o)
 {
     static const struct option opts[] = {TC_CLIENT_LONG_OPTIONS,
@@ -253,30 +282,7 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
         if (bad)
             return 2;
     }
-    if (optind < argc || (o->concurrency > 0) == (o->rate > 0)) {
-        fprintf(stderr, "loadgen: give exactly one of --concurrency and --rate\n%s", help);
-        return 2;
-    }
-    if (strcmp(o->method, "score") == 0) {
-        G.method = METHOD_SCORE;
-        G.score = 1;
-        if (o->citizens == NULL) {
-            fprintf(stderr, "loadgen: --method score needs --citizens FILE\n");
-            return 2;
-        }
-        if (read_citizens(o->citizens) != 0)
-            return 1;
-    } else if (strcmp(o->method, "noop") == 0) {
-        G.method = METHOD_NOOP;
-    } else {
-        fprintf(stderr, "loadgen: --method: '%s' is not score or noop\n", o->method);
-        return 2;
-    }
-    if (o->reload_ms > 0 && o->admin_token == NULL && o->co.insecure) {
-        fprintf(stderr, "loadgen: --reload-every needs --admin-token in plaintext mode\n");
-        return 2;
-    }
-    return -1;
+    return check_opts(argc, o);
 }
 
 /* Open every lane's connection and call slots (and the reloader's connection). 0, or exit 1. */

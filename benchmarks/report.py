@@ -6,6 +6,11 @@ one run. Every target is reported as a ratio measured in that run, with MET or M
 missed, what the measurements say about why and what would close it.
 
   report.py --raw DIR --src REPO --out RESULTS.md --svg latency-cdf.svg
+  report.py --merge DIR NAME SAMPLES N     (benchmarks/run: one point's slices into one)
+
+The page is gather() (the raw results, read once), compute_targets(), then one function per
+section; the notes on missed targets and the consent feed's section are report_notes.py's,
+the chart report_chart.py's, the number formats report_fmt.py's, --merge report_merge.py's.
 """
 import argparse
 import glob
@@ -14,6 +19,12 @@ import math
 import os
 import re
 import subprocess
+import types
+
+from report_chart import svg_cdf
+from report_fmt import errors, fmt_ratio, lat, ratio, rps, us, verdict
+from report_merge import merge
+from report_notes import closing_notes, feed_section, feed_targets
 
 ARGS = None
 RAW = ""
@@ -40,50 +51,6 @@ def sh(*cmd):
         return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return ""
-
-
-def us(x):
-    if x is None:
-        return "—"
-    return "%.0f" % x if x >= 100 else "%.1f" % x
-
-
-def ms_or_us(x):
-    if x is None:
-        return "—"
-    return "%.2f ms" % (x / 1000) if x >= 10000 else "%s µs" % us(x)
-
-
-def rps(x):
-    return "—" if x is None else "{:,.0f}".format(x)
-
-
-def ratio(a, b):
-    if a is None or b is None or b == 0:
-        return None
-    return a / b
-
-
-def fmt_ratio(r):
-    return "—" if r is None else "%.2f×" % r
-
-
-def verdict(ok):
-    return "—" if ok is None else ("**MET**" if ok else "**MISSED**")
-
-
-def lat(d, k):
-    if d is None or not d.get("latency_us"):
-        return None
-    return d["latency_us"].get(k)
-
-
-def errors(d):
-    if d is None:
-        return "not run"
-    if d["errors_total"] == 0:
-        return "0"
-    return ", ".join("%s %d" % kv for kv in d["errors"].items())
 
 
 def machine():
@@ -137,7 +104,7 @@ def h2load(c):
                            "max": vals[-1], "mean": sum(vals) / n, "samples": n}}
 
 
-# ---- CDF chart ----
+# ---- the CDF chart's samples (the chart: report_chart.py) ----
 
 def samples(name):
     path = os.path.join(RAW, name)
@@ -148,152 +115,16 @@ def samples(name):
     return v or None
 
 
-def svg_cdf(curves, path):
-    """curves: (label, color, dashed, sorted samples in µs). Log-scale x, fraction on y."""
-    W, H, L, R, T, B = 760, 440, 70, 190, 30, 50
-    lo = min(c[3][0] for c in curves)
-    hi = max(c[3][-1] for c in curves)
-    x0 = 10 ** math.floor(math.log10(max(lo, 1)))
-    x1 = 10 ** math.ceil(math.log10(hi))
-    pw, ph = W - L - R, H - T - B
-
-    def X(v):
-        return L + pw * (math.log10(max(v, x0)) - math.log10(x0)) / (math.log10(x1) - math.log10(x0))
-
-    def Y(p):
-        return T + ph * (1 - p)
-    o = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
-         'viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">' % (W, H, W, H),
-         '<rect width="100%" height="100%" fill="white"/>',
-         '<text x="%d" y="18" font-size="14">Latency CDF: Score vs the no-op floor vs the Python '
-         'peer (closed loop)</text>' % L]
-    d = x0
-    while d <= x1 * 1.0001:
-        for k in range(1, 10):
-            v = d * k
-            if v > x1 * 1.0001:
-                break
-            x = X(v)
-            o.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="%s"/>' %
-                     (x, T, x, T + ph, "#bbb" if k == 1 else "#eee"))
-            if k == 1:
-                label = "%g µs" % v if v < 1000 else "%g ms" % (v / 1000)
-                o.append('<text x="%.1f" y="%d" text-anchor="middle">%s</text>' %
-                         (x, T + ph + 16, label))
-        d *= 10
-    for p in (0, 0.25, 0.5, 0.75, 0.9, 0.99, 1):
-        y = Y(p)
-        o.append('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#ddd"/>' % (L, y, L + pw, y))
-        o.append('<text x="%d" y="%.1f" text-anchor="end">%g</text>' % (L - 6, y + 4, p))
-    o.append('<text x="%d" y="%d" text-anchor="middle">latency (log scale)</text>' %
-             (L + pw / 2, H - 12))
-    o.append('<text x="16" y="%d" transform="rotate(-90 16 %d)" text-anchor="middle">fraction '
-             'of calls at or below</text>' % (T + ph / 2, T + ph / 2))
-    for i, (label, color, dashed, v) in enumerate(curves):
-        n = len(v)
-        pts = []
-        step = max(1, n // 600)
-        idx = list(range(0, n, step))
-        idx += [i2 for i2 in range(max(0, n - 2 * step), n)]  # keep the tail exact
-        for j in sorted(set(idx)):
-            pts.append("%.1f,%.1f" % (X(v[j]), Y((j + 1) / n)))
-        o.append('<polyline fill="none" stroke="%s" stroke-width="1.8"%s points="%s"/>' %
-                 (color, ' stroke-dasharray="5,3"' if dashed else "", " ".join(pts)))
-        ly = T + 14 + 18 * i
-        o.append('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2"%s/>' %
-                 (L + pw + 12, ly, L + pw + 36, ly, color,
-                  ' stroke-dasharray="5,3"' if dashed else ""))
-        o.append('<text x="%d" y="%d">%s</text>' % (L + pw + 42, ly + 4, label))
-    o.append("</svg>")
-    with open(path, "w") as f:
-        f.write("\n".join(o) + "\n")
-
-
-# ---- merging the slices of one point ----
-
-def quantile(v, p):
-    """gsl_stats_quantile_from_sorted_data's definition: linear between order statistics."""
-    x = (len(v) - 1) * p
-    i = int(math.floor(x))
-    return v[i] if i + 1 >= len(v) else v[i] + (v[i + 1] - v[i]) * (x - i)
-
-
-def merge(raw, name, samples_name, n):
-    """NAME.s1.json .. NAME.sN.json (loadgen, one point run in N slices) into NAME.json in the
-    same form, percentiles from all the slices' samples together; the slice files go."""
-    parts = [json.load(open(os.path.join(raw, "%s.s%d.json" % (name, i))))
-             for i in range(1, n + 1) if os.path.exists(os.path.join(raw, "%s.s%d.json" % (name, i)))]
-    if not parts:
-        raise SystemExit("report.py --merge: no slices of " + name)
-    vals = []
-    for i in range(1, n + 1):
-        f = os.path.join(raw, "%s.s%d.txt" % (samples_name, i))
-        if os.path.exists(f):
-            with open(f) as fh:
-                vals += [float(x) for x in fh if x.strip()]
-            os.remove(f)
-    vals.sort()
-    out = dict(parts[0])
-    out["label"] = name
-    out["slices"] = len(parts)
-    out["duration_s"] = sum(p["duration_s"] for p in parts)
-    calls = [p["throughput_rps"] * p["duration_s"] for p in parts]
-    total = sum(calls) or 1
-    out["throughput_rps"] = round(total / out["duration_s"], 1)
-    for k in ("requests", "ok", "errors_total"):
-        out[k] = sum(p[k] for p in parts)
-    errs = {}
-    for p in parts:
-        for k, v in p["errors"].items():
-            errs[k] = errs.get(k, 0) + v
-    out["errors"] = errs
-    out["first_error"] = next((p["first_error"] for p in parts if p["first_error"]), "")
-    for k in ("client_cpu_us_per_call", "server_cpu_us_per_call"):
-        if all(k in p for p in parts):
-            out[k] = round(sum(p[k] * c for p, c in zip(parts, calls)) / total, 2)
-    if all("server_cpu_cores" in p for p in parts):
-        out["server_cpu_cores"] = round(sum(p["server_cpu_cores"] * p["duration_s"]
-                                            for p in parts) / out["duration_s"], 3)
-    if vals:
-        out["latency_us"] = {"samples": len(vals), "min": vals[0],
-                             "mean": round(sum(vals) / len(vals), 1),
-                             "p50": quantile(vals, 0.5), "p90": quantile(vals, 0.9),
-                             "p99": quantile(vals, 0.99), "p999": quantile(vals, 0.999),
-                             "max": vals[-1]}
-        with open(os.path.join(raw, samples_name + ".txt"), "w") as fh:
-            fh.write("".join("%.1f\n" % x for x in vals))
-    else:
-        out["latency_us"] = None
-    with open(os.path.join(raw, name + ".json"), "w") as fh:
-        json.dump(out, fh)
-    for i in range(1, n + 1):
-        f = os.path.join(raw, "%s.s%d.json" % (name, i))
-        if os.path.exists(f):
-            os.remove(f)
-
-
 # ---- the page ----
 
-def main():
-    import sys
-    if len(sys.argv) > 1 and sys.argv[1] == "--merge":
-        merge(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
-        return
-    global ARGS, RAW
-    p = argparse.ArgumentParser()
-    p.add_argument("--raw", required=True)
-    p.add_argument("--src", required=True)
-    p.add_argument("--out", required=True)
-    p.add_argument("--svg", required=True)
-    ARGS = p.parse_args()
-    RAW = ARGS.raw
+def gather():
+    """Everything the page reports, read from the raw results once: the local names below are
+    the fields of the namespace every section reads."""
     run = load("run.json") or {}
     quick = run.get("mode") == "quick"
     main_n = run.get("main_n", "1M")
     big_n = run.get("big_n", "10M")
     mc = machine()
-    md = []
-    w = md.append
 
     conc = sorted(int(re.search(r"c(\d+)\.json$", f).group(1))
                   for f in glob.glob(os.path.join(RAW, "wire-score-c*.json")))
@@ -308,13 +139,36 @@ def main():
     chase = load("chase.json")
     alloc = load("alloc.json")
     c1, c16 = 1 if 1 in wire else None, 16 if 16 in wire else None
+    s16 = wire.get(16, (None, None))[1]
+    sc = {n: {c: load("scale-%s-score-c%d.json" % (n, c)) for c in (1, 16)}
+          for n in ("100k", "1M", "10M")}
+    if not any(sc[main_n].values()):  # --quick: the main points are the only size
+        sc[main_n] = {c: wire.get(c, (None, None))[1] for c in (1, 16)}
+    rl = load("reload-score-c16.json")
+    loads = {}
+    for what in ("consents", "population", "combined"):
+        t = text("load-%s.txt" % what)
+        if t:
+            m = re.search(r"loaded in ([\d.]+) s \((\d+) rows/s\)", t)
+            wall = re.search(r"wall ([\d.]+)", t)
+            if m:
+                loads[what] = {"seconds": float(m.group(1)), "rows_per_s": float(m.group(2)),
+                               "wall": float(wall.group(1)) if wall else None}
+    rows = (text("load-rows.txt") or "").split()
+    n_pop = int(rows[0]) - 1 if rows else None
+    n_cons = int(rows[1]) - 1 if len(rows) > 1 else None
+    train = text("train.txt") or ""
+    tm = re.search(r"run 1: ([\d.]+) s wall", train)
+    lr = re.search(r"ratio\s+([\d.]+) x", train)
+    rows_m = re.search(r"data: (\d+) rows", train)
+    store_small = load("store-100k.json")  # the closing notes compare it with the large one
+    return types.SimpleNamespace(**locals())
 
-    # ---------- targets ----------
-    targets = []  # (what, target, measured, ratio text, ok, note key)
 
-    def add(what, goal, measured, r, ok, why=None):
-        targets.append((what, goal, measured, r, ok, why))
-
+def wire_targets(d, add):
+    """The service's targets: Score against the floor, against the peer, CPU, scale, reloads."""
+    c1, c16, conc, engdb, peer, prof, rl = d.c1, d.c16, d.conc, d.engdb, d.peer, d.prof, d.rl
+    s16, sc, wire = d.s16, d.sc, d.wire
     for c in (c1, c16):
         if c is None:
             continue
@@ -347,45 +201,61 @@ def main():
             "%.1f %% (engine %.1f %%, store %.1f %%)" % (es, prof["percent"]["engine"],
                                                         prof["percent"]["store"]),
             "%.2f of the budget" % (es / 10), es < 10, "cpu")
-    s16 = wire.get(16, (None, None))[1]
     if engdb and s16 and s16.get("server_cpu_us_per_call"):
         share = engdb["median_ns"] / 1000 / s16["server_cpu_us_per_call"] * 100
         add("Engine + store, in-process time / server CPU per call (c=16)", "< 10 %",
             "%.2f µs of %.1f µs" % (engdb["median_ns"] / 1000, s16["server_cpu_us_per_call"]),
             "%.1f %%" % share, share < 10, "cpu")
-    sc = {n: {c: load("scale-%s-score-c%d.json" % (n, c)) for c in (1, 16)}
-          for n in ("100k", "1M", "10M")}
-    if not any(sc[main_n].values()):  # --quick: the main points are the only size
-        sc[main_n] = {c: wire.get(c, (None, None))[1] for c in (1, 16)}
     for c in (1, 16):
         a, b = sc["100k"].get(c), sc["10M"].get(c)
         r = ratio(lat(b, "p50"), lat(a, "p50"))
         add("Score p50 at 10 M vs 100 k citizens, c=%d" % c, "≤ 1.10×",
             "%s vs %s µs" % (us(lat(b, "p50")), us(lat(a, "p50"))) if r else "not measured (--quick)",
             fmt_ratio(r), None if r is None else r <= 1.10, "scale")
-    rl = load("reload-score-c16.json")
     if rl and s16:
         r = ratio(lat(rl, "p99"), lat(s16, "p99"))
         add("Score p99 with ReloadModels every 100 ms vs without, c=16",
             "no noticeable move (≤ 1.1×)", "%s vs %s µs (%d reloads)" %
             (us(lat(rl, "p99")), us(lat(s16, "p99")), rl.get("reload", {}).get("ok", 0)),
             fmt_ratio(r), None if r is None else r <= 1.1, "reload")
-    audit_targets(add, wire, load("durable-score-c1.json"), load("durable-score-c16.json"),
-                  load("fdatasync.json"), chase, load("store-%s.json" % big_n))
 
-    # earlier issues' in-process targets
-    loads = {}
-    for what in ("consents", "population", "combined"):
-        t = text("load-%s.txt" % what)
-        if t:
-            m = re.search(r"loaded in ([\d.]+) s \((\d+) rows/s\)", t)
-            wall = re.search(r"wall ([\d.]+)", t)
-            if m:
-                loads[what] = {"seconds": float(m.group(1)), "rows_per_s": float(m.group(2)),
-                               "wall": float(wall.group(1)) if wall else None}
-    rows = (text("load-rows.txt") or "").split()
-    n_pop = int(rows[0]) - 1 if rows else None
-    n_cons = int(rows[1]) - 1 if len(rows) > 1 else None
+
+def audit_targets(d, add):
+    """The audit trail's cost: server CPU per Score against the no-op's, the durable mode
+    against the floor plus one fdatasync measured in the same run, durable against relaxed
+    throughput, and the store's random lookup against this machine's memory latency."""
+    wire, chase, store = d.wire, d.chase, d.store
+    d1, d16, fsync = load("durable-score-c1.json"), load("durable-score-c16.json"), \
+        load("fdatasync.json")
+    n16, s16 = wire.get(16, (None, None))
+    if n16 and s16 and n16.get("server_cpu_us_per_call") and s16.get("server_cpu_us_per_call"):
+        r = s16["server_cpu_us_per_call"] / n16["server_cpu_us_per_call"]
+        add("Server CPU per Score vs per no-op, c=16", "≤ 1.6×",
+            "%s vs %s µs" % (us(s16["server_cpu_us_per_call"]), us(n16["server_cpu_us_per_call"])),
+            fmt_ratio(r), r <= 1.6, "cpu16")
+    n1 = wire.get(1, (None, None))[0]
+    if d1 and n1 and fsync and lat(d1, "p50") is not None and lat(n1, "p50") is not None:
+        bound = (lat(n1, "p50") + fsync["p50_us"]) * 1.2
+        add("Score p50 with the audit trail durable, c=1, vs (floor + one fdatasync) + 20 %",
+            "≤ 1×", "%s vs (%s + %s) × 1.2 = %s µs" %
+            (us(lat(d1, "p50")), us(lat(n1, "p50")), us(fsync["p50_us"]), us(bound)),
+            fmt_ratio(lat(d1, "p50") / bound), lat(d1, "p50") <= bound, "durable")
+    if d16 and s16:
+        r = d16["throughput_rps"] / s16["throughput_rps"]
+        add("Throughput with the audit trail durable vs relaxed, c=16", "≥ 0.6",
+            "%s vs %s calls/s" % (rps(d16["throughput_rps"]), rps(s16["throughput_rps"])),
+            "%.2f" % r, r >= 0.6, "durable")
+    if chase and store and chase.get("ns_per_access"):
+        r = store["p50_ns"] / chase["ns_per_access"]
+        add("Random lookup + decode (bench_store) vs one dependent random memory access "
+            "(the pointer chase), same run", "≤ 3.5", "%.0f vs %.0f ns" %
+            (store["p50_ns"], chase["ns_per_access"]), "%.1f" % r, r <= 3.5, "scale")
+
+
+def in_process_targets(d, add):
+    """The targets of the engine, the store, loading and training, measured in process."""
+    alloc, big_n, eng, eng25, engdb, loads = d.alloc, d.big_n, d.eng, d.eng25, d.engdb, d.loads
+    lr, main_n, n_pop, rows_m, store, tm = d.lr, d.main_n, d.n_pop, d.rows_m, d.store, d.tm
     if "combined" in loads and n_pop:
         cps = n_pop / loads["combined"]["seconds"]
         add("tinchap load, citizens/s with their consents (one command, %s citizens)" % main_n,
@@ -415,10 +285,6 @@ def main():
     if alloc:
         add("Heap allocations per evaluation (tests/unit/test_eval_alloc.c, run here)", "0",
             "0" if alloc["passed"] else "> 0", "—", alloc["passed"], None)
-    train = text("train.txt") or ""
-    tm = re.search(r"run 1: ([\d.]+) s wall", train)
-    lr = re.search(r"ratio\s+([\d.]+) x", train)
-    rows_m = re.search(r"data: (\d+) rows", train)
     if tm:
         v = float(tm.group(1))
         n = int(rows_m.group(1)) if rows_m else 0
@@ -429,7 +295,23 @@ def main():
         add("Logistic fit vs statsmodels, same data", "≥ 3×", "%.1f× faster" % v, "%.2f×" % v,
             v >= 3, "train")
 
-    # ---------- header ----------
+
+def compute_targets(d):
+    """(what, target, measured, ratio text, ok, note key) for each target."""
+    targets = []
+
+    def add(what, goal, measured, r, ok, why=None):
+        targets.append((what, goal, measured, r, ok, why))
+
+    wire_targets(d, add)
+    audit_targets(d, add)
+    in_process_targets(d, add)
+    return targets
+
+
+def header_section(w, d):
+    """How to reproduce the page, and the run it reports."""
+    main_n, mc, quick, run = d.main_n, d.mc, d.quick, d.run
     w("# tinchap benchmark results")
     w("")
     w("Reproduce everything on this page with one command from a clone (as root on Debian 12):")
@@ -459,7 +341,10 @@ def main():
     w("| model | %s (the champion in `models/`) |" % os.path.basename(run.get("champion", "?")))
     w("")
 
-    # ---------- targets ----------
+
+def targets_section(w, d, targets):
+    """The targets, their verdicts, and why where missed."""
+    quick = d.quick
     targets += feed_targets(load("feed.json"))
     w("## Targets")
     w("")
@@ -468,8 +353,7 @@ def main():
     for what, goal, measured, r, ok, _ in targets:
         w("| %s | %s | %s | %s | %s |" % (what, goal, measured, r, verdict(ok)))
     w("")
-    notes = closing_notes(targets, wire, peer, prof, prof_load, s16, engdb, store, chase, loads,
-                          n_pop, n_cons, rl, sc)
+    notes = closing_notes(targets, d)
     if notes:
         w("### Where a target is missed: why, and what would close it")
         w("")
@@ -485,7 +369,10 @@ def main():
                 w(line)
         w("")
 
-    # ---------- over the wire ----------
+
+def wire_section(w, d):
+    """Score against the no-op floor over the wire, and h2load's cross-check."""
+    conc, main_n, mc, run, wire = d.conc, d.main_n, d.mc, d.run, d.wire
     w("## Over the wire: Score against the no-op floor")
     w("")
     w("Method: `benchmarks/loadgen` (C, gRPC core through `api/tc_client.h`), closed loop at each "
@@ -560,7 +447,10 @@ def main():
            us(h["latency_us"]["p90"]), us(h["latency_us"]["p99"]), us(h["latency_us"]["max"])))
     w("")
 
-    # open loop
+
+def open_loop_section(w, d):
+    """Score and the floor at fixed rates."""
+    s16, wire = d.s16, d.wire
     opens = sorted(glob.glob(os.path.join(RAW, "open-score-r*.json")),
                    key=lambda f: int(re.search(r"r(\d+)", f).group(1)))
     if opens:
@@ -605,7 +495,10 @@ def main():
                us(fs.get("client_cpu_us_per_call"))))
             w("")
 
-    # configurations
+
+def configs_section(w, d):
+    """Audit durable vs relaxed, 1 vs 2 workers, mutual TLS, reloads."""
+    rl, s16 = d.rl, d.s16
     w("## Server configurations: audit durable vs relaxed, 1 vs 2 workers, mutual TLS")
     w("")
     w("Method: as above, the same database, a fresh `tinchapd` per configuration.")
@@ -649,7 +542,10 @@ def main():
            us(lat(s16, "p50")) if s16 else "—"))
         w("")
 
-    # peer
+
+def peer_section(w, d):
+    """tinchapd against the Python peer."""
+    conc, main_n, peer, wire = d.conc, d.main_n, d.peer, d.wire
     w("## The Python peer")
     w("")
     pc = load("peer-check.json")
@@ -677,7 +573,10 @@ def main():
            errors(pr), us(pr.get("server_cpu_us_per_call"))))
     w("")
 
-    # scale
+
+def scale_section(w, d):
+    """REST beside gRPC, then Score at each database size."""
+    quick, sc = d.quick, d.sc
     # REST beside gRPC: measured by benchmarks/rest_vs_grpc, which writes its own section
     rest = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rest-vs-grpc.md")
     if not quick and os.path.exists(rest):
@@ -709,7 +608,12 @@ def main():
                errors(d)))
     w("")
 
-    # in process
+
+def in_process_section(w, d):
+    """Engine, store, load and training, in process."""
+    alloc, big_n, chase, eng, eng25, engdb = d.alloc, d.big_n, d.chase, d.eng, d.eng25, d.engdb
+    loads, lr, main_n, n_cons, n_pop, rows_m = d.loads, d.lr, d.main_n, d.n_cons, d.n_pop, d.rows_m
+    store, tm, train = d.store, d.tm, d.train
     w("## In process: engine, store, load, training")
     w("")
     w("| what | figure | target | command |")
@@ -777,9 +681,10 @@ def main():
           (fit.group(1) if fit else "?", sm.group(1) if sm else "?", float(lr.group(1))))
     w("")
 
-    feed_section(w, load("feed.json"))
 
-    # profile
+def profile_section(w, d):
+    """Where the server's time goes."""
+    prof, prof_load = d.prof, d.prof_load
     pth = load("profile-threads.json")
     if prof or pth:
         w("## Where the server's time goes")
@@ -818,6 +723,10 @@ def main():
               "(and everything in durable mode) and sends those replies; tc-audit-sync syncs "
               "the relaxed trail; the others are gRPC's own threads and the access-log writer.")
             w("")
+
+
+def write_svg(d):
+    """The latency CDF chart."""
     svg_curves = []
     for c, dashed in ((16, False), (1, True)):
         for label, name, color in (("floor (no-op)", "samples-noop-c%d.txt", "#777777"),
@@ -828,295 +737,38 @@ def main():
                 svg_curves.append(("%s, c=%d" % (label, c), color, dashed, v))
     if svg_curves:
         svg_cdf(svg_curves, ARGS.svg)
+
+
+def main():
+    import sys
+    if len(sys.argv) > 1 and sys.argv[1] == "--merge":
+        merge(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
+        return
+    global ARGS, RAW
+    p = argparse.ArgumentParser()
+    p.add_argument("--raw", required=True)
+    p.add_argument("--src", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--svg", required=True)
+    ARGS = p.parse_args()
+    RAW = ARGS.raw
+    d = gather()
+    targets = compute_targets(d)
+    md = []
+    w = md.append
+    header_section(w, d)
+    targets_section(w, d, targets)
+    wire_section(w, d)
+    open_loop_section(w, d)
+    configs_section(w, d)
+    peer_section(w, d)
+    scale_section(w, d)
+    in_process_section(w, d)
+    feed_section(w, load("feed.json"))
+    profile_section(w, d)
+    write_svg(d)
     with open(ARGS.out, "w") as f:
         f.write("\n".join(md) + "\n")
-
-
-def feed_targets(feed):
-    """Target rows of the consent feed: (what, goal, measured, ratio, ok, note)."""
-    if not feed:
-        return []
-    rows = []
-    for i, r in sorted(feed["replicas"].items()):
-        rows.append(("Revocation-to-refusal p99, replica %s (%d revocations under Score load)" %
-                     (i, feed["revocations"]), "≤ 1 s", "%.1f ms" % r["p99_ms"],
-                     "%.3f×" % (r["p99_ms"] / 1000), r["p99_ms"] <= 1000, None))
-    c = feed["catch_up"]
-    rows.append(("Consent events applied per second, one replica", "≥ 20 k/s",
-                 "%s/s" % rps(c["events_per_second"]), "%.2f×" % (c["events_per_second"] / 2e4),
-                 c["events_per_second"] >= 2e4, None))
-    return rows
-
-
-def feed_section(w, feed):
-    if not feed:
-        return
-    w("## The consent feed: three replicas and a real broker")
-    w("")
-    w("Method: `tests/cli/consent_feed.sh` with `TC_FEED_BENCH=N` (this run's step 7b): a "
-      "redis-server on a Unix socket (append-only file, `appendfsync always`), a steward "
-      "database and three tinchapd replicas started from snapshots of it (1 worker each, "
-      "durable audit, `consent_max_lag_ms` 1000), all on this machine's cores with the "
-      "broker and the client (and, when it runs on a shared machine, whatever else runs). A Python grpcio client (`tests/python/feed_test.py`) scores "
-      "on every replica without pause on one thread each, and for each of N revocations: "
-      "publishes a grant of a loaded citizen for bank-a, waits until all three replicas "
-      "score it, then calls RevokeConsent on replica 1 and polls Score on replicas 1, 2, 3 "
-      "in turn until each answers PERMISSION_DENIED. Revocation-to-refusal is from the "
-      "RevokeConsent call (its durable audit commit, the publish and the local commit "
-      "included) to that replica's first refusal; the round-robin polling from one Python "
-      "thread adds up to a poll of the other replicas (about 1–3 ms) to each figure.")
-    w("")
-    w("| replica | p50 | p99 | max | mean |")
-    w("| --- | --- | --- | --- | --- |")
-    for i, r in sorted(feed["replicas"].items()):
-        w("| %s%s | %.1f ms | %.1f ms | %.1f ms | %.1f ms |" %
-          (i, " (the steward's node)" if i == "1" else "", r["p50_ms"], r["p99_ms"],
-           r["max_ms"], r["mean_ms"]))
-    w("")
-    w("Score calls answered OK meanwhile by the background client: " +
-      ", ".join("replica %s %s" % kv for kv in sorted(feed["score_ok_during"].items())) + ".")
-    w("")
-    c = feed["catch_up"]
-    w("**Events applied per second.** Replica 2 stopped, %s events queued in the stream (grants "
-      "and revocations, pipelined by the producer), replica 2 started: it applied %s of them "
-      "(batches of 1 000 events, one durable LMDB commit per batch) and answered SERVING "
-      "%.2f s after it was started (process start, TLS set-up and model load included): "
-      "**%s events/s**. The stream held %s entries in %s bytes of the broker's memory "
-      "(%.0f bytes an entry, `MEMORY USAGE`): the `retain` default of 10 M entries is about "
-      "%.1f GB." % (rps(c["events_queued"]), rps(c["applied_on_restart"]),
-                    c["seconds_start_to_serving"], rps(c["events_per_second"]),
-                    rps(feed["broker"]["entries"]), rps(feed["broker"]["stream_bytes"]),
-                    feed["broker"]["bytes_per_entry"],
-                    feed["broker"]["bytes_per_entry"] * 1e7 / 1e9))
-    w("")
-    lat = feed.get("score_latency")
-    if lat:
-        w("**What the consumer costs Score.** `benchmarks/loadgen`, closed loop, 4 calls in "
-          "flight, mutual TLS, 8 s after 2 s of warm-up, on replica 1 with its feed idle, "
-          "then while an upstream producer (a Python thread on the same cores) publishes "
-          "2 000 events a second, then on a node serving the steward database without a "
-          "feed; the other replicas and the broker stay up throughout.")
-        w("")
-        w("| replica 1 | calls/s | p50 | p99 | server CPU per call |")
-        w("| --- | --- | --- | --- | --- |")
-        for k, v in lat.items():
-            w("| %s | %s | %s | %s | %s |" % (k, rps(v["calls_per_s"]), ms_or_us(v["p50_us"]),
-                                               ms_or_us(v["p99_us"]),
-                                               ms_or_us(v["server_cpu_us_per_call"])))
-        w("")
-        idle, none = lat.get("feed idle"), lat.get("no feed")
-        busy = lat.get("feed applying 2000 events/s")
-        if idle and none and busy:
-            w("An idle feed (one XREAD every 100 ms) costs nothing measurable: %s vs %s calls/s, "
-              "p50 %s vs %s. Applying 2 000 events a second costs the server about %s of CPU "
-              "per event (its CPU per call rose from %s to %s while the publisher, the "
-              "broker and the other replicas took their share of the same two cores), and "
-              "Score's throughput fell to %s calls/s: on a machine of its own the consumer's "
-              "share is that CPU and one LMDB commit per batch, which Score's readers never "
-              "wait for." %
-              (rps(idle["calls_per_s"]), rps(none["calls_per_s"]), ms_or_us(idle["p50_us"]),
-               ms_or_us(none["p50_us"]),
-               ms_or_us((busy["server_cpu_us_per_call"] - idle["server_cpu_us_per_call"]) *
-                        busy["calls_per_s"] / 2000),
-               ms_or_us(idle["server_cpu_us_per_call"]),
-               ms_or_us(busy["server_cpu_us_per_call"]),
-               rps(busy["calls_per_s"])))
-            w("")
-
-
-def audit_targets(add, wire, d1, d16, fsync, chase, store):
-    """The targets of the audit trail's cost: server CPU per Score against the no-op's, the
-    durable mode against the floor plus one fdatasync measured in the same run, durable against
-    relaxed throughput, and the database reads against this machine's memory latency."""
-    n16, s16 = wire.get(16, (None, None))
-    if n16 and s16 and n16.get("server_cpu_us_per_call") and s16.get("server_cpu_us_per_call"):
-        r = s16["server_cpu_us_per_call"] / n16["server_cpu_us_per_call"]
-        add("Server CPU per Score vs per no-op, c=16", "≤ 1.6×",
-            "%s vs %s µs" % (us(s16["server_cpu_us_per_call"]), us(n16["server_cpu_us_per_call"])),
-            fmt_ratio(r), r <= 1.6, "cpu16")
-    n1 = wire.get(1, (None, None))[0]
-    if d1 and n1 and fsync and lat(d1, "p50") is not None and lat(n1, "p50") is not None:
-        bound = (lat(n1, "p50") + fsync["p50_us"]) * 1.2
-        add("Score p50 with the audit trail durable, c=1, vs (floor + one fdatasync) + 20 %",
-            "≤ 1×", "%s vs (%s + %s) × 1.2 = %s µs" %
-            (us(lat(d1, "p50")), us(lat(n1, "p50")), us(fsync["p50_us"]), us(bound)),
-            fmt_ratio(lat(d1, "p50") / bound), lat(d1, "p50") <= bound, "durable")
-    if d16 and s16:
-        r = d16["throughput_rps"] / s16["throughput_rps"]
-        add("Throughput with the audit trail durable vs relaxed, c=16", "≥ 0.6",
-            "%s vs %s calls/s" % (rps(d16["throughput_rps"]), rps(s16["throughput_rps"])),
-            "%.2f" % r, r >= 0.6, "durable")
-    if chase and store and chase.get("ns_per_access"):
-        r = store["p50_ns"] / chase["ns_per_access"]
-        add("Random lookup + decode (bench_store) vs one dependent random memory access "
-            "(the pointer chase), same run", "≤ 3.5", "%.0f vs %.0f ns" %
-            (store["p50_ns"], chase["ns_per_access"]), "%.1f" % r, r <= 3.5, "scale")
-
-
-def closing_notes(targets, wire, peer, prof, prof_load, s16, engdb, store, chase, loads, n_pop,
-                  n_cons, rl, sc):
-    """For each missed target: what the measurements of this run say about why, and what would
-    close it."""
-    out = []
-    missed = {t[5] for t in targets if t[4] is False}
-    pct = prof["percent"] if prof else {}
-    if "p50" in missed or "p99" in missed:
-        def extra(c):
-            n, sc_ = wire.get(c, (None, None))
-            if n and sc_ and n.get("server_cpu_us_per_call") and sc_.get("server_cpu_us_per_call"):
-                return sc_["server_cpu_us_per_call"] - n["server_cpu_us_per_call"]
-            return None
-        e16 = extra(16)
-        cpu = []
-        n1, s1 = wire.get(1, (None, None))
-        if lat(n1, "p50") is not None and lat(s1, "p50") is not None:
-            cpu.append("at c=1, where every Score is an audit commit of its own, it takes %s µs "
-                       "longer (p50)" % us(lat(s1, "p50") - lat(n1, "p50")))
-        if e16 is not None:
-            cpu.append("at c=16, where one commit covers a batch, it costs the server %s µs more "
-                       "CPU per call (at c=1 CPU per call mostly measures gRPC's polling between "
-                       "calls, so it is not compared there)" % us(e16))
-        prof_text = ""
-        if pct:
-            at = prof.get("audit_thread", {})
-            prof_text = (
-                " The profile at c=16: the audit writer thread takes %.0f %% of the server's CPU "
-                "(%s; the workers' own commits count under store and kernel), the kernel %.0f %% "
-                "elsewhere (network system calls, file writes, wake-ups), gRPC "
-                "%.0f %%, and engine + store %.1f %%." %
-                (prof["threads"].get("tc-audit", 0),
-                 "; ".join("%s %.0f %%" % kv for kv in at.items() if kv[1] >= 1) or "—",
-                 pct.get("kernel", 0), pct.get("gRPC/HTTP2", 0),
-                 pct.get("engine", 0) + pct.get("store", 0)))
-        out.append(
-            "**Score vs floor.** Against the no-op: %s. The "
-            "scoring is not it — lookup + decode + evaluate takes %s µs in process. It is the "
-            "audit trail: every Score appends its record (and the answer it gave, when its "
-            "request ID is remembered) to the trail's own LMDB environment, a commit writing "
-            "its dirty 4 KB pages and the meta page with system calls, and replies only after "
-            "the commit; the citizen index is written by a thread of its own off that path, "
-            "and which request IDs were answered is held in memory. In relaxed mode the worker "
-            "commits itself when no commit is under way (no hand-over at c=1); under load the "
-            "calls that arrive during a commit wait for the writer's next batch. A no-op has "
-            "none of that: no commit, no wait for a batch.%s What would close it, in order of "
-            "the profile's weight: fewer system calls per commit (MDB_WRITEMAP makes a commit "
-            "a memory write, but it sizes the file to the whole map and turns a full disk into "
-            "SIGBUS, which the disk-full test forbids: an append-only journal file written "
-            "through a preallocated map would avoid both); and, on this 2-vCPU machine, one "
-            "worker rather than two (see the configurations: the second worker competes with "
-            "the client for the same cores)." %
-            ("; ".join(cpu) if cpu else "?",
-             "%.2f" % (engdb["median_ns"] / 1000) if engdb else "?", prof_text))
-    if "p99" in missed:
-        out.append(
-            "**p99.** Tails at c ≥ 4 come from the shared cores (client, server workers, gRPC's "
-            "threads, the audit writer and its sync thread on 2 vCPUs: any preemption is a "
-            "scheduler quantum of several ms) and from the batches: a call that arrives while a "
-            "commit is under way waits for it and for the next one. The periodic fdatasync runs "
-            "on a thread of its own, off the reply path. On a machine with cores to spare for "
-            "the client the c=1 tail is the better guide. The no-op floor has none of this, so "
-            "its p99 is tight.")
-    if "peer" in missed:
-        tp = [(c, wire[c][1]) for c in wire if wire[c][1]]
-        pp = [(c, peer[c]) for c in peer if peer.get(c)]
-        if tp and pp:
-            ct = min(d.get("server_cpu_us_per_call") or 1e9 for _, d in tp)
-            cp = min(d.get("server_cpu_us_per_call") or 1e9 for _, d in pp)
-            cores = max(d.get("server_cpu_cores") or 0 for _, d in pp)
-            cli = min(d.get("client_cpu_us_per_call") or 1e9 for _, d in tp)
-            out.append(
-                "**Peer.** Per call, tinchapd's server spends %s µs of CPU and the peer %s µs "
-                "(%.1f× less for tinchapd, while doing more: audit trail, pseudonymisation). The "
-                "throughput ratio is smaller because both share the machine's 2 vCPUs with the "
-                "load generator, which itself takes %s µs per call: tinchapd is bound by the "
-                "cores it can get (client + server CPU per call), the peer by the GIL (it used "
-                "%.2f cores at most). Closing it needs less CPU per Score in tinchapd — the "
-                "audit writer's work above is the largest part — or the client on other cores "
-                "(then the bound is 10⁶ / %s µs ≈ {:,.0f} Scores per second per server core)."
-                .format(1e6 / ct) % (us(ct), us(cp), cp / ct, us(cli), cores, us(ct)))
-    if "cpu" in missed:
-        out.append("**Engine + store share.** The profile counts every LMDB sample on the "
-                   "workers as store, and in relaxed mode the workers also make the audit "
-                   "commits there (Debian's liblmdb has no symbols to tell a lookup from a "
-                   "commit), so it overstates the store. The in-process row measures the "
-                   "engine and store alone against the same server CPU per call.")
-    if "scale" in missed:
-        small = load("store-100k.json")
-        for c in (1, 16):
-            a, b = sc.get("100k", {}).get(c), sc.get("10M", {}).get(c)
-            r = ratio(lat(b, "p50"), lat(a, "p50"))
-            if r is None or r <= 1.10:
-                continue
-            d_wire = lat(b, "p50") - lat(a, "p50")
-            d_db = (store["p50_ns"] - small["p50_ns"]) / 1000 if store and small else None
-            out.append(
-                "**Scale, c=%d.** p50 went from %s µs at 100 k citizens to %s µs at 10 M (%s µs "
-                "more). In process, a random lookup + decode costs %s µs at 10 M and %s µs at "
-                "100 k (bench_store): the database explains %s µs of it per lookup, and a Score "
-                "does two in it (the consent, then the citizen), each a walk down a deeper "
-                "B-tree over a file larger than the caches, where one dependent memory access "
-                "costs %s ns here (pointer chase). %s What would reduce the database's part: "
-                "fewer dependent accesses per call (one table keyed by citizen holding the record "
-                "and the consents, shorter keys), prefetching, or huge pages for the map." %
-                (c, us(lat(a, "p50")), us(lat(b, "p50")), us(d_wire),
-                 "%.2f" % (store["p50_ns"] / 1000) if store else "?",
-                 "%.2f" % (small["p50_ns"] / 1000) if small else "?",
-                 "%.2f" % d_db if d_db is not None else "?",
-                 "%.0f" % chase["ns_per_access"] if chase else "?",
-                 ("The rest (%s µs) is not the database: it is the run-to-run variation of this "
-                  "shared VM at c=%d, which the floor shows too." % (us(d_wire - 2 * d_db), c))
-                 if d_db is not None and d_wire > 2 * d_db * 2 else ""))
-    if "cpu16" in missed:
-        out.append(
-            "**CPU per Score.** The extra CPU of a Score over the no-op is the audit commit's "
-            "system calls (its dirty pages and the meta page written one call each, then the "
-            "periodic sync's), the pseudonymisation (an HMAC per call) and the reply's larger "
-            "message, as the profile above splits it; the scoring itself is about 1 µs of it. "
-            "Next: an append-only journal written through a preallocated map, so that a commit "
-            "is a memory copy and one call.")
-    if "durable" in missed:
-        out.append(
-            "**Durable.** Each durable commit waits for an fdatasync of the trail's file and "
-            "for LMDB's meta page write after it (two writes, two syncs' worth of the device's "
-            "latency for the first commit of a batch); the calls that arrive meanwhile wait for "
-            "the next commit. The bound above counts one fdatasync. Next: the journal above, "
-            "synced once per batch with one write.")
-    if "reload" in missed:
-        rr = rl.get("reload", {}) if rl else {}
-        out.append(
-            "**Reload.** A ReloadModels call parses and validates every model file (%s µs median) "
-            "on the reload thread, off the workers, and the registry swap is atomic; what is "
-            "left is that thread's CPU (about 2 %% of a core at ten reloads a second) taken "
-            "from 2 vCPUs already shared by the client, the workers and the writer, and this "
-            "VM's run-to-run variation at the tail." % us(rr.get("p50_us")))
-    if "store" in missed and store:
-        out.append(
-            "**Lookup at 10 M.** The median random lookup + decode is %.2f µs at depth %d; one "
-            "dependent random access costs %s ns on this VM at GB scale (pointer chase), and a "
-            "lookup that misses the caches below the top levels pays several (branch pages, "
-            "then the leaf, then the record). ≤ 1 µs needs fewer dependent misses: a shallower "
-            "tree (shorter keys, records apart from keys), prefetching, or huge pages to cut "
-            "TLB misses." % (store["p50_ns"] / 1000, store["depth"],
-                             "%.0f" % chase["ns_per_access"] if chase else "?"))
-    if "load" in missed and loads and n_pop:
-        c = loads.get("consents")
-        pl = loads.get("population")
-        out.append(
-            "**Load.** In one command the population and consents are written together: "
-            "%s consents take %s s of it and %s citizens %s s, and both are sorted and "
-            "validated before anything is written. Per citizen the file has %.2f consent rows, "
-            "so the honest figure for 'citizens loaded' includes them; the population alone "
-            "loads at the rate in the table." %
-            ("{:,}".format(n_cons or 0), "%.1f" % c["seconds"] if c else "?", "{:,}".format(n_pop),
-             "%.1f" % pl["seconds"] if pl else "?", (n_cons or 0) / n_pop))
-    if "engine" in missed:
-        out.append("**Engine.** The evaluation median is above 300 ns: the bin search on "
-                   "unpredictable values, the reason ranking and the O(n²) PD interval dominate; "
-                   "work that depends only on the model belongs at load time.")
-    if "train" in missed:
-        out.append("**Training.** See `benchmarks/bench_train.sh` output in the raw results for "
-                   "the split between reading, binning, fitting and the report.")
-    return out
 
 
 if __name__ == "__main__":

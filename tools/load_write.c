@@ -149,115 +149,139 @@ int load_check_space(load *L, tc_error *err)
     return TC_OK;
 }
 
+/* ---- writing in batches ----
+ *
+ * Rows go in transactions of L->batch rows each: a transaction is begun for the first row after
+ * a commit, committed once full, and what is left is committed at the end or, on an error,
+ * abandoned (batches committed before it stay; re-running the load is harmless: cmd_load.c). */
+
+typedef struct batch {
+    load *L;
+    tc_writer *w; /* NULL between a commit and the next row */
+    size_t in_batch, done;
+    cli_progress prog;
+} batch;
+
+static void batch_start(batch *b, load *L, const char *what, size_t total)
+{
+    memset(b, 0, sizeof *b);
+    b->L = L;
+    cli_progress_start(&b->prog, what, (double)total);
+}
+
+/* The transaction the next row goes into. */
+static int batch_writer(batch *b, tc_error *err)
+{
+    return b->w != NULL ? TC_OK : tc_writer_begin(b->L->db.store, &b->w, err);
+}
+
+/* The i-th input row was written: commit when the batch is full. */
+static int batch_row_done(batch *b, size_t i, tc_error *err)
+{
+    b->done++;
+    if (++b->in_batch < b->L->batch)
+        return TC_OK;
+    int rc = tc_writer_commit(b->w, err);
+    b->w = NULL;
+    b->in_batch = 0;
+    if (rc != TC_OK)
+        return rc;
+    b->L->commits++;
+    cli_progress_update(&b->prog, (double)i, b->done);
+    return TC_OK;
+}
+
+/* Commit what is left when rc is TC_OK, else abandon it; the result. */
+static int batch_end(batch *b, int rc, tc_error *err)
+{
+    if (rc == TC_OK && b->w != NULL) {
+        rc = tc_writer_commit(b->w, err);
+        b->w = NULL;
+    }
+    tc_writer_abort(b->w);
+    cli_progress_finish(&b->prog);
+    return rc;
+}
+
 int load_write_consents(load *L, tc_error *err)
 {
-    tc_writer *w = NULL;
+    batch b;
     int rc = TC_OK;
-    size_t in_batch = 0, done = 0;
-    cli_progress prog;
-    cli_progress_start(&prog, "writing consents", (double)L->n_consents);
-    if (L->n_consents == 0)
-        goto out;
-    if ((rc = tc_writer_begin(L->db.store, &w, err)) != TC_OK)
+    batch_start(&b, L, "writing consents", L->n_consents);
+    if (L->n_consents == 0 || (rc = batch_writer(&b, err)) != TC_OK)
         goto out;
     /* Into an empty table, sorted unique keys can be appended: no tree search, full pages. */
-    int append = tc_writer_consent_count(w) == 0;
+    int append = tc_writer_consent_count(b.w) == 0;
     for (size_t i = 0; i < L->n_consents; i++) {
         if (L->consent_rejected[i])
             continue;
         const unsigned char *e = load_consent_entry(L, i);
         tc_consent c;
-        if ((rc = tc_consent_decode(e + CE_HDR, e[4], e + CE_HDR + e[4], e[5], &c, err)) != TC_OK)
-            goto out;
-        if (w == NULL && (rc = tc_writer_begin(L->db.store, &w, err)) != TC_OK)
+        if ((rc = tc_consent_decode(e + CE_HDR, e[4], e + CE_HDR + e[4], e[5], &c, err)) != TC_OK ||
+            (rc = batch_writer(&b, err)) != TC_OK)
             goto out;
         int changed = 1;
         if (append)
-            rc = tc_writer_append_consent(w, e + CE_HDR, &c, err);
+            rc = tc_writer_append_consent(b.w, e + CE_HDR, &c, err);
         else
-            rc = tc_writer_put_consent(w, e + CE_HDR, &c, tc_time_now(), &changed, NULL, err);
+            rc = tc_writer_put_consent(b.w, e + CE_HDR, &c, tc_time_now(), &changed, NULL, err);
         if (rc != TC_OK)
             goto out;
         if (changed)
             L->new_consents++;
         else
             L->unchanged_consents++;
-        done++;
-        if (++in_batch == L->batch) {
-            rc = tc_writer_commit(w, err);
-            w = NULL;
-            in_batch = 0;
-            if (rc != TC_OK)
-                goto out;
-            L->commits++;
-            cli_progress_update(&prog, (double)i, done);
-        }
-    }
-    if (w != NULL) {
-        rc = tc_writer_commit(w, err);
-        w = NULL;
+        if ((rc = batch_row_done(&b, i, err)) != TC_OK)
+            goto out;
     }
 out:
-    tc_writer_abort(w);
-    cli_progress_finish(&prog);
-    return rc;
+    return batch_end(&b, rc, err);
+}
+
+/* One citizen's record, appended or put, and counted as new, updated or unchanged. */
+static int write_citizen(load *L, tc_writer *w, int append, const unsigned char *e, tc_error *err)
+{
+    size_t rec_len = tc_record_size(L->db.catalog);
+    if (append) {
+        int rc = tc_writer_append_citizen(w, e + PE_KEY, e + PE_REC, rec_len, err);
+        if (rc == TC_OK)
+            L->new_citizens++;
+        return rc;
+    }
+    int existed = tc_writer_has_citizen(w, e + PE_KEY), changed = 0;
+    int rc = tc_writer_put_citizen(w, e + PE_KEY, e + PE_REC, rec_len, &changed, err);
+    if (rc != TC_OK)
+        return rc;
+    if (!changed)
+        L->unchanged_citizens++;
+    else if (existed)
+        L->updated_citizens++;
+    else
+        L->new_citizens++;
+    return TC_OK;
 }
 
 int load_write_population(load *L, tc_error *err)
 {
-    tc_writer *w = NULL;
-    int rc = TC_OK;
-    size_t in_batch = 0, done = 0;
-    size_t rec_len = tc_record_size(L->db.catalog);
-    cli_progress prog;
-    cli_progress_start(&prog, "writing citizens", (double)L->n_pop);
-    if ((rc = tc_writer_begin(L->db.store, &w, err)) != TC_OK)
+    batch b;
+    int rc;
+    batch_start(&b, L, "writing citizens", L->n_pop);
+    if ((rc = batch_writer(&b, err)) != TC_OK)
         goto out;
     /* Into an empty table, sorted unique keys can be appended: no tree search, full pages. */
-    int append = tc_writer_citizen_count(w) == 0;
+    int append = tc_writer_citizen_count(b.w) == 0;
     for (size_t i = 0; i < L->n_pop; i++) {
         uint32_t idx = L->pop_order[i];
         if (L->pop_rejected[idx])
             continue;
         const unsigned char *e = L->pop.data + (size_t)idx * L->pop_stride;
-        if (w == NULL && (rc = tc_writer_begin(L->db.store, &w, err)) != TC_OK)
+        if ((rc = batch_writer(&b, err)) != TC_OK ||
+            (rc = write_citizen(L, b.w, append, e, err)) != TC_OK ||
+            (rc = batch_row_done(&b, i, err)) != TC_OK)
             goto out;
-        if (append) {
-            if ((rc = tc_writer_append_citizen(w, e + PE_KEY, e + PE_REC, rec_len, err)) !=
-                TC_OK)
-                goto out;
-            L->new_citizens++;
-        } else {
-            int existed = tc_writer_has_citizen(w, e + PE_KEY), changed = 0;
-            if ((rc = tc_writer_put_citizen(w, e + PE_KEY, e + PE_REC, rec_len, &changed,
-                                            err)) != TC_OK)
-                goto out;
-            if (!changed)
-                L->unchanged_citizens++;
-            else if (existed)
-                L->updated_citizens++;
-            else
-                L->new_citizens++;
-        }
-        done++;
-        if (++in_batch == L->batch) {
-            rc = tc_writer_commit(w, err);
-            w = NULL;
-            in_batch = 0;
-            if (rc != TC_OK)
-                goto out;
-            L->commits++;
-            cli_progress_update(&prog, (double)i, done);
-        }
-    }
-    if (w != NULL) {
-        rc = tc_writer_commit(w, err);
-        w = NULL;
     }
 out:
-    tc_writer_abort(w);
-    cli_progress_finish(&prog);
-    return rc;
+    return batch_end(&b, rc, err);
 }
 
 /* What a load would change, without writing: each row compared with the stored one. */

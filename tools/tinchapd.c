@@ -130,6 +130,20 @@ static int load_config_files(int argc, char **argv, tc_api_config *cfg)
 
 /* The configuration: the file first, wherever --config appears, then the flags over it; checked.
  * -1: go on; otherwise the exit status (help or version printed, or refused). */
+/* --openapi: the REST interface's OpenAPI document, on standard output. */
+static int print_openapi(void)
+{
+    char *doc = tc_api_openapi_json();
+    if (doc == NULL) {
+        usage("--openapi: out of memory");
+        return 1;
+    }
+    fputs(doc, stdout);
+    putchar('\n');
+    free(doc);
+    return 0;
+}
+
 static int parse_opts(int argc, char **argv, tc_api_config *cfg_out, const char **port_file_out)
 {
     static const struct option opts[] = {
@@ -215,17 +229,8 @@ static int parse_opts(int argc, char **argv, tc_api_config *cfg_out, const char 
             break;
         case O_PORT_FILE: port_file = optarg; break;
         case O_REST: rc = set(cfg.rest_listen, sizeof cfg.rest_listen, optarg, "--rest"); break;
-        case O_OPENAPI: {
-            char *doc = tc_api_openapi_json();
-            if (doc == NULL) {
-                usage("--openapi: out of memory");
-                return 1;
-            }
-            fputs(doc, stdout);
-            putchar('\n');
-            free(doc);
-            return 0;
-        }
+        case O_OPENAPI:
+            return print_openapi();
         case 'V':
             printf("tinchapd %s (commit %s)\n", tc_api_version(), tc_api_commit());
             return 0;

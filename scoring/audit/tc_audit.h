@@ -24,29 +24,34 @@
  * keeps too (tc_audit_request_key: a bank finds its inquiries again by the request ID it sent),
  * and remembered answers do not hold the request ID at all.
  *
- * One writer thread group-commits the records submitted by all service workers: a worker hands
+ * Records are group-committed, one commit at a time (the trail's commit lock): a worker hands
  * over a tc_audit_entry (record, optional request-ID memory, its already-encoded response) and
- * goes on serving; the writer takes everything pending, writes it in one transaction, commits —
- * durably, or in relaxed mode without waiting for the disk (MDB_NOSYNC, synced every sync_ms)
- * — and then calls each entry's done() on the writer thread, which is where the service sends
- * the reply. So no answer leaves before its record is committed, and one fsync covers a batch.
+ * goes on serving; the committer takes everything pending, writes it in one transaction,
+ * commits — durably, or in relaxed mode without waiting for the disk (MDB_NOSYNC, synced every
+ * sync_ms) — and then calls each entry's done() on its own thread, which is where the service
+ * sends the reply. In durable mode the committer is always the writer thread. In relaxed mode a
+ * commit is no disk wait, so a worker that submits while no commit is under way commits
+ * everything queued itself (tc_audit_submit), and the writer thread takes what queues up
+ * meanwhile: done() runs on the writer or on any worker, for entries of any worker. Either
+ * way no answer leaves before its record is committed, and one fsync covers a batch.
  * A commit writes at the end of its tables only (the record, and the answer when its request
  * ID is remembered); the citizen index is written by a thread of its own within about 250 ms,
  * in its own environment, so it never holds the trail's write lock (tc_audit_index.c).
  *
- * The writer is also where request IDs are settled: an entry whose institution and request_id
+ * The commit is also where request IDs are settled: an entry whose institution and request_id
  * were answered in the last 24 h becomes a replay (the stored response is handed back and the
  * record is marked as a replay, which is not an inquiry) or, if the request differed, a
- * conflict. Doing this in the single writer makes it exact even for concurrent retries. The
+ * conflict. Doing this under the one commit lock makes it exact even for concurrent retries. The
  * memory is per trail, so per replica: a retry that lands on another replica is scored again.
  * Which keys were answered is held in RAM (32 bytes per answer of the last 24 h, rebuilt from
- * the responses table when the writer starts), so a new request ID costs no B-tree walk, and
+ * the responses table when the trail is started), so a new request ID costs no B-tree walk, and
  * remembering an answer is an append: both writes of a Score go to the end of their tables.
  * (A trail written with the former tables idempotency and idem_time has their answers of the
  * last 24 h moved to responses, and both dropped, when it is first opened read-write.)
  *
  * Submitting takes no global lock: each producer (worker) has its own queue, and waking the
- * writer costs a system call only when it is asleep. Reading goes through a tc_audit_reader,
+ * writer costs a system call only when it is asleep (in relaxed mode, one try of the commit
+ * lock comes first). Reading goes through a tc_audit_reader,
  * one per thread.
  */
 #ifndef TC_AUDIT_H
@@ -124,8 +129,9 @@ typedef struct tc_audit_record {
 typedef struct tc_audit tc_audit;
 typedef struct tc_audit_entry tc_audit_entry;
 
-/* Called on the writer thread once the entry's batch is committed (status TC_OK) or failed
- * (e.g. TC_EFULL: the reply must then be an error, never an unaudited answer). */
+/* Called on the committing thread (the writer, or in relaxed mode any submitting worker; with
+ * the commit lock held) once the entry's batch is committed (status TC_OK) or failed (e.g.
+ * TC_EFULL: the reply must then be an error, never an unaudited answer). */
 typedef void (*tc_audit_done_fn)(tc_audit_entry *e, int status, void *arg);
 
 #define TC_AUDIT_REQUEST_KEY_MAX (TC_AUDIT_TEXT_MAX + 1)
@@ -138,7 +144,7 @@ struct tc_audit_entry {
     unsigned char digest[16];                  /* of the request's content */
     const unsigned char *response;             /* the answer to remember; borrowed until done */
     size_t response_len;
-    /* set by the writer before done(): */
+    /* set by the commit before done(): */
     int replayed;                              /* 1: reply with replay[] instead */
     int conflict;                              /* 1: request_id reused for another request */
     unsigned char replay[TC_AUDIT_RESPONSE_MAX];
@@ -192,9 +198,9 @@ void tc_audit_stats_get(tc_audit *a, tc_audit_stats *out);
 /* 1 while the last sync of a relaxed trail failed (committed records are not on disk). */
 int tc_audit_sync_failing(const tc_audit *a);
 
-/* What made the writer's last commit fail (the trail's directory, and why: no space left on
- * the device, or its map size reached), for the operator's log. Only the writer thread writes
- * it: read it from a done() callback. */
+/* What made the last commit fail (the trail's directory, and why: no space left on the
+ * device, or its map size reached), for the operator's log. Only the committing thread writes
+ * it, under the commit lock: read it from a done() callback. */
 const char *tc_audit_last_error(const tc_audit *a);
 
 /* A new inquiry ID: 11 hex digits of milliseconds and 13 random ones ("0197c3a1b2f4c9e21d0a7b3c"),

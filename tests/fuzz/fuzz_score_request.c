@@ -1,12 +1,12 @@
 /* Score request decoding and validation as the service does them: the strings on the wire
- * (tc_api_strings_check), protobuf-c unpacking of a tinchap.v1.ScoreRequest, then
- * tc_api_score_check (the code tc_api_score.c runs). A request that passes must fit the audit
+ * (tc_api_check_strings), protobuf-c unpacking of a tinchap.v1.ScoreRequest, then
+ * tc_api_check_score (the code tc_api_score.c runs). A request that passes must fit the audit
  * record's fields; a refusal names a field in each of its violations, none of which repeats
  * the citizen ID, and sums them up in a message that does not either. */
 #include <string.h>
 
 #include "fuzz_common.h"
-#include "tc_api_validate.h"
+#include "tc_api_checks.h"
 #include "tc_audit.h"
 #include "tc_text.h"
 
@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tc_api_error e;
     tc_api_error_set(&e, 3, TINCHAP__V1__ERROR_REASON__INVALID_REQUEST, "%s", "");
     /* the service checks the strings on the wire first, and answers a refusal at once */
-    if (tc_api_strings_check(&tinchap__v1__score_request__descriptor, data, size, "", &e) > 0) {
+    if (tc_api_check_strings(&tinchap__v1__score_request__descriptor, data, size, "", &e) > 0) {
         check_refusal(&e, "");
         return 0;
     }
@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* what passed the wire check decodes to well-formed text, every field of it */
     FUZZ_CHECK(utf8(q->request_id) && utf8(q->citizen_id) && utf8(q->consent_ref) &&
                utf8(q->purpose) && utf8(q->product) && utf8(q->model_name));
-    int bad = tc_api_score_check(q, &e);
+    int bad = tc_api_check_score(q, &e);
     int id_problem = tc_api_request_id_problem(q->request_id) != NULL;
     if (bad) {
         FUZZ_CHECK((size_t)bad == e.n_violations);

@@ -1,5 +1,5 @@
 /* Steward request decoding and validation as the service does them: protobuf-c unpacking, then
- * the checks of tc_api_validate.c that tc_api_steward.c runs, after the citizen ID check every
+ * the checks of tc_api_checks.c that tc_api_steward.c runs, after the citizen ID check every
  * steward method starts with (tc_id_parse).
  *
  * The first input byte chooses the message: 0 a PutCitizens CitizenRecord, checked against the
@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "fuzz_common.h"
-#include "tc_api_validate.h"
+#include "tc_api_checks.h"
 #include "tc_text.h"
 #include "tc_time.h"
 
@@ -32,7 +32,7 @@ static void put_record(const uint8_t *data, size_t size)
     const tc_catalog *cat = fuzz_catalog();
     tc_api_error e;
     start(&e);
-    if (tc_api_strings_check(&tinchap__v1__citizen_record__descriptor, data, size, "records[7]",
+    if (tc_api_check_strings(&tinchap__v1__citizen_record__descriptor, data, size, "records[7]",
                              &e) > 0) {
         FUZZ_CHECK(strncmp(e.violations[0].field, "records[7].", 11) == 0);
         return;
@@ -44,7 +44,7 @@ static void put_record(const uint8_t *data, size_t size)
         FUZZ_CHECK(tc_utf8_valid(r->attributes[i]->name, strlen(r->attributes[i]->name)));
     tc_id_info info;
     tc_value values[TC_CATALOG_ATTRS_MAX];
-    if (tc_api_record_check(cat, r, 7, &info, values, &e) == 0) {
+    if (tc_api_check_record(cat, r, 7, &info, values, &e) == 0) {
         for (size_t i = 0; i < cat->n_attrs; i++)
             fuzz_check_value_text(&cat->attrs[i], values[i]);
         fuzz_check_record_roundtrip(cat, values);
@@ -69,7 +69,7 @@ static void grant(const uint8_t *data, size_t size)
     tc_error err;
     tc_api_error e;
     start(&e);
-    if (citizen_ok(q->citizen_id) && tc_api_grant_check(q, &c, &e) == 0) {
+    if (citizen_ok(q->citizen_id) && tc_api_check_grant(q, &c, &e) == 0) {
         FUZZ_CHECK(tc_consent_validate(&c, &err) == TC_OK);
         FUZZ_CHECK(strcmp(c.institution, q->institution) == 0);
         FUZZ_CHECK(strcmp(c.ref, q->consent_ref) == 0);
@@ -88,7 +88,7 @@ static void revoke(const uint8_t *data, size_t size)
     int64_t at = 1764000000;
     tc_api_error e;
     start(&e);
-    if (citizen_ok(q->citizen_id) && tc_api_revoke_check(q, &at, &e) == 0) {
+    if (citizen_ok(q->citizen_id) && tc_api_check_revoke(q, &at, &e) == 0) {
         FUZZ_CHECK(strlen(q->institution) <= TC_INSTITUTION_MAX);
         FUZZ_CHECK(strlen(q->purpose) <= TC_PURPOSE_MAX);
         FUZZ_CHECK(q->revoked_at != NULL ? at == q->revoked_at->seconds : at == 1764000000);

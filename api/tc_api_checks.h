@@ -1,4 +1,4 @@
-/* tc_api_validate — the checks a request passes before the service acts on it.
+/* tc_api_checks — the checks a request passes before the service acts on it.
  *
  * Kept apart from the handlers so that exactly the code the service runs can be fuzzed and
  * tested without a server: nothing here touches gRPC, the database or the secret key, only the
@@ -9,8 +9,8 @@
  * ("attributes[3]"); reasons never repeat a citizen ID's digits. tc_api_invalid then gives e
  * its status (INVALID_ARGUMENT, INVALID_REQUEST) and a message that sums the violations up.
  */
-#ifndef TC_API_VALIDATE_H
-#define TC_API_VALIDATE_H
+#ifndef TC_API_CHECKS_H
+#define TC_API_CHECKS_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -40,7 +40,7 @@ void tc_api_invalid(tc_api_error *e, const char *context);
  * "loan-origination\0marketing" would arrive as "loan-origination", and bytes that are not
  * UTF-8 would reach the logs). A violation per such field ("attributes[2].level holds a NUL
  * byte"), its path after prefix ("" for a request, "records[3]" for a streamed record). A broken encoding passes here and is refused by the decoder. */
-int tc_api_strings_check(const ProtobufCMessageDescriptor *d, const void *data, size_t len,
+int tc_api_check_strings(const ProtobufCMessageDescriptor *d, const void *data, size_t len,
                          const char *prefix, tc_api_error *e);
 
 /* NULL when request_id is acceptable (1-64 of A-Z a-z 0-9 . _ : - { }, so every UUID form),
@@ -49,7 +49,7 @@ const char *tc_api_request_id_problem(const char *v);
 
 /* Score: every field but the model choice (which needs the registry). The citizen ID is parsed
  * against this year. */
-int tc_api_score_check(const Tinchap__V1__ScoreRequest *q, tc_api_error *e);
+int tc_api_check_score(const Tinchap__V1__ScoreRequest *q, tc_api_error *e);
 
 /* A time field into *out (seconds): required or not, within 1970–9999. */
 int tc_api_time_of(const char *field, const Google__Protobuf__Timestamp *t, int required,
@@ -57,15 +57,15 @@ int tc_api_time_of(const char *field, const Google__Protobuf__Timestamp *t, int 
 
 /* GrantConsent after its citizen ID: the times, the fields and the consent as a whole; with no
  * violation *c holds the consent to store. */
-int tc_api_grant_check(const Tinchap__V1__GrantConsentRequest *q, tc_consent *c, tc_api_error *e);
+int tc_api_check_grant(const Tinchap__V1__GrantConsentRequest *q, tc_consent *c, tc_api_error *e);
 
 /* RevokeConsent after its citizen ID: *at keeps its value unless revoked_at is given. */
-int tc_api_revoke_check(const Tinchap__V1__RevokeConsentRequest *q, int64_t *at, tc_api_error *e);
+int tc_api_check_revoke(const Tinchap__V1__RevokeConsentRequest *q, int64_t *at, tc_api_error *e);
 
 /* One PutCitizens record (the idx-th of the stream, "records[idx]" in paths): the citizen ID,
  * every catalog attribute exactly once with a value of its type and range, and values that agree
  * with the ID's digits. With no violation values[0..cat->n_attrs) and *info are filled. */
-int tc_api_record_check(const tc_catalog *cat, const Tinchap__V1__CitizenRecord *r, size_t idx,
+int tc_api_check_record(const tc_catalog *cat, const Tinchap__V1__CitizenRecord *r, size_t idx,
                         tc_id_info *info, tc_value values[TC_CATALOG_ATTRS_MAX], tc_api_error *e);
 
 #endif

@@ -1,4 +1,4 @@
-#include "tc_api_validate.h"
+#include "tc_api_checks.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -173,7 +173,7 @@ static void wire_scan(const ProtobufCMessageDescriptor *d, const uint8_t *p, siz
     }
 }
 
-int tc_api_strings_check(const ProtobufCMessageDescriptor *d, const void *data, size_t len,
+int tc_api_check_strings(const ProtobufCMessageDescriptor *d, const void *data, size_t len,
                          const char *prefix, tc_api_error *e)
 {
     size_t before = e->n_violations;
@@ -199,7 +199,7 @@ const char *tc_api_request_id_problem(const char *v)
     return NULL;
 }
 
-int tc_api_score_check(const Tinchap__V1__ScoreRequest *q, tc_api_error *e)
+int tc_api_check_score(const Tinchap__V1__ScoreRequest *q, tc_api_error *e)
 {
     tc_error err;
     int n = 0;
@@ -249,7 +249,7 @@ int tc_api_time_of(const char *field, const Google__Protobuf__Timestamp *t, int 
     return 0;
 }
 
-int tc_api_grant_check(const Tinchap__V1__GrantConsentRequest *q, tc_consent *c, tc_api_error *e)
+int tc_api_check_grant(const Tinchap__V1__GrantConsentRequest *q, tc_consent *c, tc_api_error *e)
 {
     tc_error err;
     memset(c, 0, sizeof *c);
@@ -271,7 +271,7 @@ int tc_api_grant_check(const Tinchap__V1__GrantConsentRequest *q, tc_consent *c,
     return 0;
 }
 
-int tc_api_revoke_check(const Tinchap__V1__RevokeConsentRequest *q, int64_t *at, tc_api_error *e)
+int tc_api_check_revoke(const Tinchap__V1__RevokeConsentRequest *q, int64_t *at, tc_api_error *e)
 {
     tc_error err;
     int n = tc_api_time_of("revoked_at", q->revoked_at, 0, at, e);
@@ -330,7 +330,7 @@ static int attribute_value(const tc_attr *at, const Tinchap__V1__AttributeValue 
     return 0;
 }
 
-int tc_api_record_check(const tc_catalog *cat, const Tinchap__V1__CitizenRecord *r, size_t idx,
+int tc_api_check_record(const tc_catalog *cat, const Tinchap__V1__CitizenRecord *r, size_t idx,
                         tc_id_info *info, tc_value values[TC_CATALOG_ATTRS_MAX], tc_api_error *e)
 {
     tc_error err;
