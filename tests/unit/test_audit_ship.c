@@ -20,7 +20,8 @@ static tc_audit *open_trail(const char *dir, int relaxed, unsigned sync_ms)
 {
     tc_audit *a = NULL;
     tc_error err;
-    tc_audit_options o = {.dir = dir, .relaxed = relaxed, .sync_ms = sync_ms};
+    tc_audit_options o = {
+        .dir = dir, .map_size = (size_t)64 << 20, .relaxed = relaxed, .sync_ms = sync_ms};
     assert_int_equal(tc_audit_open(&o, &a, &err), TC_OK);
     assert_int_equal(tc_audit_start(a, 1, &err), TC_OK);
     return a;
