@@ -330,9 +330,23 @@ static int attribute_value(const tc_attr *at, const Tinchap__V1__AttributeValue 
     return 0;
 }
 
+/* What is said about a record never repeats its own citizen ID, even one too short to be valid
+ * (an attribute's name or level may embed it, and runs of 12 digits are all the redaction
+ * catches): in the violations from first on, each occurrence of it becomes '#'s. */
+static void hide_record_id(tc_api_error *e, size_t first, const char *id)
+{
+    size_t n = strlen(id);
+    if (n < 6 || strspn(id, "0123456789") != n)
+        return;
+    for (size_t i = first; i < e->n_violations && i < TC_API_ERROR_VIOLATIONS_MAX; i++)
+        for (char *p = e->violations[i].why; (p = strstr(p, id)) != NULL; p += n)
+            memset(p, '#', n);
+}
+
 int tc_api_check_record(const tc_catalog *cat, const Tinchap__V1__CitizenRecord *r, size_t idx,
                         tc_id_info *info, tc_value values[TC_CATALOG_ATTRS_MAX], tc_api_error *e)
 {
+    size_t first = e->n_violations;
     tc_error err;
     unsigned char seen[TC_CATALOG_ATTRS_MAX] = {0};
     char path[TC_API_ERROR_FIELD_MAX];
@@ -362,5 +376,6 @@ int tc_api_check_record(const tc_catalog *cat, const Tinchap__V1__CitizenRecord 
     int which = -1;
     if (n == 0 && tc_id_check_values(info, cat, values, &which, &err) != TC_OK)
         n += bad(e, path, "%s", err.msg);
+    hide_record_id(e, first, r->citizen_id);
     return n;
 }
