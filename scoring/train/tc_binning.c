@@ -227,6 +227,25 @@ static int is_special(const tc_binning_options *o, double v, size_t *which)
     return 0;
 }
 
+/* A row of weight wi and outcome yi counted as missing, or as the special value it is: 1 if it
+ * was, 0 when it belongs with the ordinary values. */
+static int count_aside(const tc_binning_options *o, int is_missing, double v, double wi,
+                       double yi, double sp_n[], double sp_e[], double *miss_n, double *miss_e)
+{
+    size_t s;
+    if (is_missing) {
+        *miss_n += wi;
+        *miss_e += wi * yi;
+        return 1;
+    }
+    if (o->n_special > 0 && is_special(o, v, &s)) {
+        sp_n[s] += wi;
+        sp_e[s] += wi * yi;
+        return 1;
+    }
+    return 0;
+}
+
 /* Distinct non-special values with their counts, ascending; specials and missing counted apart.
  * *d is malloc'ed (free it). */
 static int numeric_table(const tc_attr *attr, const double *v, const uint8_t *missing,
@@ -234,7 +253,6 @@ static int numeric_table(const tc_attr *attr, const double *v, const uint8_t *mi
                          const tc_binning_options *o, triple **d, size_t *m, double sp_n[],
                          double sp_e[], double *miss_n, double *miss_e, tc_error *err)
 {
-    size_t s;
     *d = NULL;
     *m = 0;
     double span = attr->max - attr->min + 1;
@@ -247,24 +265,18 @@ static int numeric_table(const tc_attr *attr, const double *v, const uint8_t *mi
             if (use != NULL && !use[i])
                 continue;
             double wi = wt != NULL ? wt[i] : 1.0;
-            if (missing[i]) {
-                *miss_n += wi;
-                *miss_e += wi * y[i];
-            } else if (o->n_special > 0 && is_special(o, v[i], &s)) {
-                sp_n[s] += wi;
-                sp_e[s] += wi * y[i];
-            } else {
-                /* the dataset holds checked values; a caller's stray one must not index out */
-                if (!(v[i] >= attr->min && v[i] <= attr->max)) {
-                    free(t);
-                    return tc_errorf(err, TC_EINVAL,
-                                     "'%s': value %g is outside the catalog range [%g, %g]",
-                                     attr->name, v[i], attr->min, attr->max);
-                }
-                triple *c = &t[(size_t)(v[i] - attr->min)];
-                c->n += wi;
-                c->e += wi * y[i];
+            if (count_aside(o, missing[i], v[i], wi, y[i], sp_n, sp_e, miss_n, miss_e))
+                continue;
+            /* the dataset holds checked values; a caller's stray one must not index out */
+            if (!(v[i] >= attr->min && v[i] <= attr->max)) {
+                free(t);
+                return tc_errorf(err, TC_EINVAL,
+                                 "'%s': value %g is outside the catalog range [%g, %g]",
+                                 attr->name, v[i], attr->min, attr->max);
             }
+            triple *c = &t[(size_t)(v[i] - attr->min)];
+            c->n += wi;
+            c->e += wi * y[i];
         }
         size_t k = 0;
         for (size_t i = 0; i < len; i++)
@@ -286,13 +298,7 @@ static int numeric_table(const tc_attr *attr, const double *v, const uint8_t *mi
         if (use != NULL && !use[i])
             continue;
         double wi = wt != NULL ? wt[i] : 1.0;
-        if (missing[i]) {
-            *miss_n += wi;
-            *miss_e += wi * y[i];
-        } else if (o->n_special > 0 && is_special(o, v[i], &s)) {
-            sp_n[s] += wi;
-            sp_e[s] += wi * y[i];
-        } else if (wi > 0) {
+        if (!count_aside(o, missing[i], v[i], wi, y[i], sp_n, sp_e, miss_n, miss_e) && wi > 0) {
             t[k].v = v[i];
             t[k].n = wi;
             t[k].e = wi * y[i];
