@@ -117,6 +117,18 @@ def samples(name):
 
 # ---- the page ----
 
+def carry(w, name, quick):
+    """A section kept beside this script (written by hand or by another benchmark), carried into
+    a full run's page as it is."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
+    if quick or not os.path.exists(path):
+        return
+    with open(path) as f:
+        for line in f.read().rstrip("\n").split("\n"):
+            w(line)
+    w("")
+
+
 def gather():
     """Everything the page reports, read from the raw results once: the local names below are
     the fields of the namespace every section reads."""
@@ -362,12 +374,7 @@ def targets_section(w, d, targets):
         w("")
     # before and after of the changes made for these targets, measured interleaved with
     # benchmarks/ab (two builds at once): kept by hand beside this script, carried into the page
-    changes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "before-after.md")
-    if not quick and os.path.exists(changes):
-        with open(changes) as f:
-            for line in f.read().rstrip("\n").split("\n"):
-                w(line)
-        w("")
+    carry(w, "before-after.md", quick)
 
 
 def wire_section(w, d):
@@ -578,12 +585,7 @@ def scale_section(w, d):
     """REST beside gRPC, then Score at each database size."""
     quick, sc = d.quick, d.sc
     # REST beside gRPC: measured by benchmarks/rest_vs_grpc, which writes its own section
-    rest = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rest-vs-grpc.md")
-    if not quick and os.path.exists(rest):
-        with open(rest) as f:
-            for line in f.read().rstrip("\n").split("\n"):
-                w(line)
-        w("")
+    carry(w, "rest-vs-grpc.md", quick)
 
     w("## Scale: 100 k, 1 M and 10 M citizens")
     w("")
