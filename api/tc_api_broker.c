@@ -101,6 +101,35 @@ int tc_api_broker_init(tc_api_broker *b, const char *address, const char *user,
     return TC_OK;
 }
 
+const redisReply *tc_api_broker_entries(const redisReply *r)
+{
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+        r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements == 2 &&
+        r->element[0]->element[1]->type == REDIS_REPLY_ARRAY)
+        return r->element[0]->element[1];
+    return NULL;
+}
+
+const char *tc_api_broker_entry_id(const redisReply *e, size_t max)
+{
+    if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+        e->element[0]->type != REDIS_REPLY_STRING || e->element[0]->len > max)
+        return NULL;
+    return e->element[0]->str;
+}
+
+const redisReply *tc_api_broker_field(const redisReply *entry, const char *name)
+{
+    const redisReply *fields = entry->element[1], *value = NULL;
+    if (fields->type == REDIS_REPLY_ARRAY)
+        for (size_t i = 0; i + 1 < fields->elements; i += 2)
+            if (fields->element[i]->type == REDIS_REPLY_STRING &&
+                strcmp(fields->element[i]->str, name) == 0 &&
+                fields->element[i + 1]->type == REDIS_REPLY_STRING)
+                value = fields->element[i + 1];
+    return value;
+}
+
 void tc_api_broker_free(tc_api_broker *b)
 {
     free(b->password);

@@ -25,4 +25,17 @@ void tc_api_broker_free(tc_api_broker *b);
  * why (the broker's words, never the password) when that fails. */
 redisContext *tc_api_broker_connect(const tc_api_broker *b, unsigned timeout_ms, const char **why);
 
+/* ---- reading a stream: what XREAD answers ---- */
+
+/* The entries of an XREAD reply on one stream ([[key, [entry, ...]]]), or NULL when the reply is
+ * not that (a nil reply: the block timed out with nothing new). */
+const redisReply *tc_api_broker_entries(const redisReply *xread);
+
+/* An entry's ID, when the entry is [ID, [field, value, ...]] with an ID of at most max
+ * characters; NULL for anything else. */
+const char *tc_api_broker_entry_id(const redisReply *entry, size_t max);
+
+/* The value of the entry's field name, when it is a string; NULL if it has none. */
+const redisReply *tc_api_broker_field(const redisReply *entry, const char *name);
+
 #endif

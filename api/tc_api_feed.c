@@ -182,17 +182,10 @@ int tc_api_feed_publish(tc_api_feed *f, const tc_event *e, char *pos, tc_error *
  * can never become valid, and must not stop every later event). */
 static int apply_entry(tc_api_feed *f, tc_writer *w, const redisReply *entry, tc_error *err)
 {
-    const redisReply *id = entry->element[0], *fields = entry->element[1];
-    const redisReply *value = NULL;
+    const redisReply *id = entry->element[0], *value = tc_api_broker_field(entry, "event");
     tc_error why;
     tc_event e;
     tc_event_result r;
-    if (fields->type == REDIS_REPLY_ARRAY)
-        for (size_t i = 0; i + 1 < fields->elements; i += 2)
-            if (fields->element[i]->type == REDIS_REPLY_STRING &&
-                strcmp(fields->element[i]->str, "event") == 0 &&
-                fields->element[i + 1]->type == REDIS_REPLY_STRING)
-                value = fields->element[i + 1];
     int rc = value == NULL ? tc_errorf(&why, TC_EPARSE, "no field 'event'")
                            : tc_api_event_decode(f->hasher, (const unsigned char *)value->str,
                                                  value->len, &e, &why);
@@ -227,12 +220,11 @@ static int apply_batch(tc_api_feed *f, const redisReply *entries, tc_error *err)
     const char *last = NULL;
     for (size_t i = 0; i < entries->elements && rc == TC_OK; i++) {
         const redisReply *entry = entries->element[i];
-        if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2 ||
-            entry->element[0]->type != REDIS_REPLY_STRING ||
-            entry->element[0]->len > TC_EVENT_POSITION_MAX)
+        const char *id = tc_api_broker_entry_id(entry, TC_EVENT_POSITION_MAX);
+        if (id == NULL)
             continue; /* not an entry: the broker's reply was not what XREAD returns */
         rc = apply_entry(f, w, entry, err);
-        last = entry->element[0]->str;
+        last = id;
     }
     if (rc == TC_OK && last != NULL)
         rc = tc_events_set_position(f->events, w, last, err);
@@ -300,13 +292,11 @@ static int consume_once(tc_api_feed *f, redisContext *c)
     }
     int rc = 0;
     size_t n = 0;
+    const redisReply *entries;
     if (r->type == REDIS_REPLY_ERROR) {
         broker_error(f, "reading the stream", r->str);
         rc = -1;
-    } else if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
-               r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements == 2 &&
-               r->element[0]->element[1]->type == REDIS_REPLY_ARRAY) {
-        const redisReply *entries = r->element[0]->element[1];
+    } else if ((entries = tc_api_broker_entries(r)) != NULL) {
         n = entries->elements;
         if (apply_batch(f, entries, &err) != TC_OK) {
             broker_error(f, "applying events to the database", err.msg);

@@ -169,14 +169,8 @@ static void *shipper_main(void *arg)
  * entry holds none (logged, and skipped: it can never become valid). */
 static int take_entry(tc_api_ship *s, const redisReply *entry, tc_audit_record *out)
 {
-    const redisReply *fields = entry->element[1], *value = NULL;
+    const redisReply *value = tc_api_broker_field(entry, "record");
     tc_error why;
-    if (fields->type == REDIS_REPLY_ARRAY)
-        for (size_t i = 0; i + 1 < fields->elements; i += 2)
-            if (fields->element[i]->type == REDIS_REPLY_STRING &&
-                strcmp(fields->element[i]->str, "record") == 0 &&
-                fields->element[i + 1]->type == REDIS_REPLY_STRING)
-                value = fields->element[i + 1];
     int rc = value == NULL ? tc_errorf(&why, TC_EPARSE, "no field 'record'")
                            : tc_audit_decode(value->str, value->len, out, &why);
     if (rc == TC_OK && (strlen(out->origin_trail) != TC_AUDIT_TRAIL_ID_LEN || out->origin_seq == 0))
@@ -196,11 +190,11 @@ static int collect_batch(tc_api_ship *s, const redisReply *entries, tc_error *er
     const char *last = NULL;
     for (size_t i = 0; i < entries->elements && n < TC_API_SHIP_BATCH; i++) {
         const redisReply *e = entries->element[i];
-        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
-            e->element[0]->type != REDIS_REPLY_STRING || e->element[0]->len > POSITION_MAX)
+        const char *id = tc_api_broker_entry_id(e, POSITION_MAX);
+        if (id == NULL)
             continue; /* not an entry: the broker's reply was not what XREAD returns */
         n += take_entry(s, e, &s->taken[n]);
-        last = e->element[0]->str;
+        last = id;
     }
     if (last == NULL)
         return TC_OK;
@@ -233,13 +227,12 @@ static int collect_once(tc_api_ship *s)
         return -1;
     }
     int rc = 0;
+    const redisReply *entries;
     if (r->type == REDIS_REPLY_ERROR) {
         side_error(s, &s->collector, "audit_collect_error", r->str);
         rc = -1;
-    } else if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
-               r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements == 2 &&
-               r->element[0]->element[1]->type == REDIS_REPLY_ARRAY &&
-               collect_batch(s, r->element[0]->element[1], &err) != TC_OK) {
+    } else if ((entries = tc_api_broker_entries(r)) != NULL &&
+               collect_batch(s, entries, &err) != TC_OK) {
         side_error(s, &s->collector, "audit_collect_error", err.msg); /* retried from here */
         usleep(RETRY_PAUSE_MS * 1000);
     }

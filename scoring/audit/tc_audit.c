@@ -434,11 +434,7 @@ static void commit_batch(tc_audit *a, tc_audit_entry **batch, size_t n)
         idem_memory_rollback(&a->memory, seq0);
         pthread_mutex_unlock(&a->memory.mu);
     } else {
-        atomic_store_explicit(&a->committed_seq, a->next_seq - 1, memory_order_release);
-        if (a->opt.relaxed)
-            atomic_store_explicit(&a->dirty, 1, memory_order_release);
-        else /* the commit waited for the disk */
-            atomic_store_explicit(&a->durable_seq, a->next_seq - 1, memory_order_release);
+        tc_audit_committed(a);
     }
     int64_t el = tc_time_now_us() - t0;
     pthread_mutex_lock(&a->stats_mu);

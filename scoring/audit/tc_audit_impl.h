@@ -159,6 +159,17 @@ static inline uint64_t from_be64(const unsigned char *p)
 const unsigned char *tc_audit_response_find(tc_audit *a, MDB_txn *txn, const void *key,
                                             size_t key_len, int64_t now_us, size_t *len);
 
+/* A commit of records up to next_seq - 1 succeeded (commit_mu held): what is committed, and in
+ * durable mode on disk; in relaxed mode the sync thread's next round makes it durable. */
+static inline void tc_audit_committed(tc_audit *a)
+{
+    atomic_store_explicit(&a->committed_seq, a->next_seq - 1, memory_order_release);
+    if (a->opt.relaxed)
+        atomic_store_explicit(&a->dirty, 1, memory_order_release);
+    else /* the commit waited for the disk */
+        atomic_store_explicit(&a->durable_seq, a->next_seq - 1, memory_order_release);
+}
+
 /* The trail's identity, read or (read-write) made in txn (tc_audit_ship.c). */
 int tc_audit_identity(tc_audit *a, MDB_txn *txn, int read_only, tc_error *err);
 

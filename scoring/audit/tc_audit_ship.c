@@ -212,11 +212,7 @@ int tc_audit_collect(tc_audit *a, const tc_audit_record *recs, size_t n, const c
         a->next_seq = seq0;
         rc = mdb_fail(a, mrc, "writing the consolidated trail", err);
     } else {
-        atomic_store_explicit(&a->committed_seq, a->next_seq - 1, memory_order_release);
-        if (a->opt.relaxed)
-            atomic_store_explicit(&a->dirty, 1, memory_order_release);
-        else
-            atomic_store_explicit(&a->durable_seq, a->next_seq - 1, memory_order_release);
+        tc_audit_committed(a);
     }
     pthread_mutex_unlock(&a->commit_mu);
     return rc;
