@@ -271,10 +271,15 @@ void tc_api_state_metrics(FILE *f, void *arg)
             "not write (retried every 250 ms; who-scored-me stays exact, reading more records).\n"
             "# TYPE tinchap_audit_index_failures_total counter\n"
             "tinchap_audit_index_failures_total %llu\n"
+            "# HELP tinchap_audit_apply_failures_total Moves of journaled audit records into "
+            "the trail's tables that failed (retried every 10 ms; Score refused meanwhile).\n"
+            "# TYPE tinchap_audit_apply_failures_total counter\n"
+            "tinchap_audit_apply_failures_total %llu\n"
             "# HELP tinchap_audit_batch_size Records per audit commit.\n"
             "# TYPE tinchap_audit_batch_size summary\n"
             "tinchap_audit_batch_size_sum %llu\ntinchap_audit_batch_size_count %llu\n"
-            "# HELP tinchap_audit_commit_seconds Time to write and commit one audit batch.\n"
+            "# HELP tinchap_audit_commit_seconds Time to write one audit batch to the journal "
+            "(durable: and sync it).\n"
             "# TYPE tinchap_audit_commit_seconds summary\n"
             "tinchap_audit_commit_seconds_sum %.6f\ntinchap_audit_commit_seconds_count %llu\n"
             "# HELP tinchap_audit_commit_seconds_max Longest audit commit since start.\n"
@@ -283,7 +288,7 @@ void tc_api_state_metrics(FILE *f, void *arg)
             (unsigned long long)as.batches, (unsigned long long)as.records,
             (unsigned long long)as.failures, (unsigned long long)as.sync_failures,
             tc_audit_sync_failing(srv->audit), (unsigned long long)as.index_failures,
-            (unsigned long long)as.batch_size_sum, (unsigned long long)as.batches,
+            (unsigned long long)as.apply_failures, (unsigned long long)as.batch_size_sum, (unsigned long long)as.batches,
             (double)as.commit_us_sum / 1e6, (unsigned long long)as.batches,
             (double)as.commit_us_max / 1e6);
     const tc_model_set *set = tc_registry_acquire(srv->registry);

@@ -617,6 +617,16 @@ static void log_serving(tc_api_server *srv)
              cfg->insecure ? "false" : "true", cfg->relaxed_audit ? "relaxed" : "durable",
              tc_model_set_count(set), tc_api_metrics_port(srv->metrics), crl, rest);
     tc_registry_release(srv->registry, set);
+    tc_audit_stats as;
+    tc_audit_stats_get(srv->audit, &as);
+    if (as.journal_recovered > 0 || as.journal_dropped > 0) { /* the last run was killed */
+        char j[128];
+        snprintf(j, sizeof j, "\"records\":%llu,\"dropped\":%llu",
+                 (unsigned long long)as.journal_recovered,
+                 (unsigned long long)as.journal_dropped);
+        tc_api_log_event(srv->log, as.journal_dropped > 0 ? "error" : "info",
+                         "audit_journal_recovered", j);
+    }
     tc_api_log_event(srv->log, "info", "serving", fields);
 }
 

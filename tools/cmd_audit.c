@@ -368,6 +368,13 @@ int cmd_audit(int argc, char **argv)
         cli_fail("audit", &err);
         goto out;
     }
+    uint64_t pending = tc_audit_journal_pending(audit);
+    if (pending > 0)
+        fprintf(stderr,
+                "tinchap audit: %llu more record(s) are in %s/journal only: the tinchapd that "
+                "wrote them was stopped without closing the trail; they join its tables when "
+                "tinchapd next starts on it\n",
+                (unsigned long long)pending, o.audit_dir);
     int src;
     if (o.governance)
         src = tc_audit_governance_scan(reader, print_governance, f, &err);

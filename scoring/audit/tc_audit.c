@@ -12,8 +12,6 @@
 #include "tc_time.h"
 
 #define RECORD_MAX 2048
-#define PRUNE_EVERY_US (10 * 1000000LL) /* forget old request IDs every 10 s */
-#define PRUNE_MAX 10000                 /* ... at most this many per pass, to bound a batch */
 
 /* ---- tables ---- */
 
@@ -188,6 +186,7 @@ int tc_audit_open(const tc_audit_options *opt, tc_audit **out, tc_error *err)
     }
     a->opt = *opt;
     a->opt.dir = a->path;
+    a->j.fd = -1;
     if (a->opt.sync_ms == 0)
         a->opt.sync_ms = 100;
     for (size_t i = 0; i < TC_AUDIT_PRODUCERS_MAX; i++)
@@ -244,7 +243,7 @@ fail:
 }
 
 /* Sequence numbers continue from the last record on disk. */
-static int find_next_seq(tc_audit *a, tc_error *err)
+int tc_audit_find_next_seq(tc_audit *a, tc_error *err)
 {
     MDB_txn *txn = NULL;
     MDB_cursor *cur = NULL;
@@ -261,7 +260,8 @@ static int find_next_seq(tc_audit *a, tc_error *err)
         cur = NULL;
     }
     /* and past every remembered answer, which the responses table appends under its number */
-    if (mrc == MDB_SUCCESS && (mrc = mdb_cursor_open(txn, a->responses, &cur)) == MDB_SUCCESS) {
+    if (mrc == MDB_SUCCESS && a->has_responses &&
+        (mrc = mdb_cursor_open(txn, a->responses, &cur)) == MDB_SUCCESS) {
         mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
         if (mrc == MDB_SUCCESS && k.mv_size == 8 && from_be64(k.mv_data) >= a->next_seq)
             a->next_seq = from_be64(k.mv_data) + 1;
@@ -314,146 +314,136 @@ static int rebuild_memory(tc_audit *a, tc_error *err)
 /* ---- the writer ---- */
 
 
-/* Settle e's request ID inside the writer's transaction: a replay or a conflict if its key was
- * answered in the last 24 h, else (an answer) remembered under e's sequence number. */
-static int settle_request_id(tc_audit *a, MDB_txn *txn, tc_audit_entry *e)
+/* Settle e's request ID (commit_mu held): a replay or a conflict if its key was answered in
+ * the last 24 h, else, for an answer, the responses value that remembers it under e's sequence
+ * number (in resp, *resp_len; 0: nothing to remember). */
+static int settle_request_id(tc_audit *a, tc_audit_entry *e, unsigned char *resp,
+                             size_t *resp_len)
 {
-    size_t len = 0;
-    const unsigned char *p =
-        tc_audit_response_find(a, txn, e->idem_key, e->idem_key_len, e->rec.time_us, &len);
-    if (p != NULL) {
-        size_t off = RESP_HDR + e->idem_key_len;
-        if (memcmp(p + 8, e->digest, 16) == 0 && len - off <= sizeof e->replay) {
-            e->replayed = 1;
-            e->replay_len = len - off;
-            memcpy(e->replay, p + off, e->replay_len);
-            e->rec.outcome = TC_AUDIT_REPLAYED;
-        } else {
-            e->conflict = 1;
-            e->rec.outcome = TC_AUDIT_DENIED;
-            e->rec.status = 6; /* ALREADY_EXISTS */
-            snprintf(e->rec.status_text, sizeof e->rec.status_text,
-                     "request_id was used in the last 24 h for a different request");
+    uint64_t seq;
+    *resp_len = 0;
+    uint64_t h = idem_memory_hash(&a->memory, e->idem_key, e->idem_key_len);
+    pthread_mutex_lock(&a->memory.mu);
+    size_t candidates = idem_memory_find(&a->memory, h, &seq, 1);
+    pthread_mutex_unlock(&a->memory.mu);
+    if (candidates > 0) { /* a retry, or a collision of the hash: the stored key settles it */
+        MDB_txn *txn = NULL;
+        size_t len = 0;
+        int mrc = mdb_txn_begin(a->env, NULL, MDB_RDONLY, &txn);
+        if (mrc != MDB_SUCCESS)
+            return mrc;
+        const unsigned char *p = tc_audit_response_find(a, txn, 1, e->idem_key, e->idem_key_len,
+                                                        e->rec.time_us, &len);
+        if (p != NULL) {
+            size_t off = RESP_HDR + e->idem_key_len;
+            if (memcmp(p + 8, e->digest, 16) == 0 && len - off <= sizeof e->replay) {
+                e->replayed = 1;
+                e->replay_len = len - off;
+                memcpy(e->replay, p + off, e->replay_len);
+                e->rec.outcome = TC_AUDIT_REPLAYED;
+            } else {
+                e->conflict = 1;
+                e->rec.outcome = TC_AUDIT_DENIED;
+                e->rec.status = 6; /* ALREADY_EXISTS */
+                snprintf(e->rec.status_text, sizeof e->rec.status_text,
+                         "request_id was used in the last 24 h for a different request");
+            }
         }
-        return MDB_SUCCESS;
+        mdb_txn_abort(txn);
+        if (p != NULL)
+            return MDB_SUCCESS;
     }
     if (e->rec.outcome != TC_AUDIT_SCORED || e->response_len > TC_AUDIT_RESPONSE_MAX)
         return MDB_SUCCESS; /* only answers are remembered */
-    unsigned char buf[RESP_HDR + sizeof e->idem_key + TC_AUDIT_RESPONSE_MAX], key[8];
-    be64(buf, (uint64_t)e->rec.time_us);
-    memcpy(buf + 8, e->digest, 16);
-    buf[24] = (unsigned char)(e->idem_key_len >> 8);
-    buf[25] = (unsigned char)e->idem_key_len;
-    memcpy(buf + RESP_HDR, e->idem_key, e->idem_key_len);
-    memcpy(buf + RESP_HDR + e->idem_key_len, e->response, e->response_len);
-    be64(key, e->rec.seq);
-    MDB_val k = {8, key}, v = {RESP_HDR + e->idem_key_len + e->response_len, buf};
-    /* sequence numbers only grow: an append, which dirties the table's last page only */
-    int mrc = mdb_put(txn, a->responses, &k, &v, MDB_APPEND);
-    if (mrc != MDB_SUCCESS)
-        return mrc;
-    uint64_t h = idem_memory_hash(&a->memory, e->idem_key, e->idem_key_len);
-    pthread_mutex_lock(&a->memory.mu);
-    int added = idem_memory_add(&a->memory, h, e->rec.seq, e->rec.time_us);
-    pthread_mutex_unlock(&a->memory.mu);
-    return added == 0 ? MDB_SUCCESS : ENOMEM;
-}
-
-static int write_entry(tc_audit *a, MDB_txn *txn, tc_audit_entry *e)
-{
-    int mrc;
-    e->rec.seq = a->next_seq;
-    if (e->idem_key_len > 0 && (mrc = settle_request_id(a, txn, e)) != MDB_SUCCESS)
-        return mrc;
-    unsigned char rec[RECORD_MAX], key[8];
-    size_t n = tc_audit_encode(&e->rec, rec, sizeof rec);
-    if (n == 0)
-        return EINVAL;
-    be64(key, e->rec.seq);
-    MDB_val k = {8, key}, v = {n, rec};
-    /* the only write of a record: the citizen index follows off the reply path */
-    if ((mrc = mdb_put(txn, a->audit, &k, &v, MDB_APPEND)) != MDB_SUCCESS)
-        return mrc;
-    a->next_seq++;
+    be64(resp, (uint64_t)e->rec.time_us);
+    memcpy(resp + 8, e->digest, 16);
+    resp[24] = (unsigned char)(e->idem_key_len >> 8);
+    resp[25] = (unsigned char)e->idem_key_len;
+    memcpy(resp + RESP_HDR, e->idem_key, e->idem_key_len);
+    memcpy(resp + RESP_HDR + e->idem_key_len, e->response, e->response_len);
+    *resp_len = RESP_HDR + e->idem_key_len + e->response_len;
     return MDB_SUCCESS;
 }
 
-/* Forget request IDs older than 24 h, oldest first, a bounded number per pass. */
-static int prune_request_ids(tc_audit *a, MDB_txn *txn, int64_t now_us)
+/* Journal entries from batch: as many as fit the half being written (at least one), in one
+ * write. Returns how many were taken; *status says whether they are committed. */
+static size_t journal_some(tc_audit *a, tc_audit_entry **batch, size_t n, int *status)
 {
-    MDB_cursor *cur = NULL;
-    MDB_val k, v;
-    int64_t before = now_us - (int64_t)TC_AUDIT_IDEM_SECONDS * 1000000;
-    int mrc = mdb_cursor_open(txn, a->responses, &cur);
-    for (size_t n = 0; mrc == MDB_SUCCESS && n < PRUNE_MAX; n++) {
-        mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-        if (mrc != MDB_SUCCESS || (v.mv_size >= 8 && (int64_t)from_be64(v.mv_data) >= before))
+    uint64_t seq0 = a->next_seq;
+    size_t k = 0;
+    *status = journal_usable(a);
+    for (; *status == TC_OK && k < n; k++) {
+        tc_audit_entry *e = batch[k];
+        unsigned char rec[RECORD_MAX], resp[RESP_HDR + sizeof e->idem_key + TC_AUDIT_RESPONSE_MAX];
+        size_t resp_len = 0;
+        int mrc;
+        e->rec.seq = a->next_seq;
+        if (e->idem_key_len > 0 && (mrc = settle_request_id(a, e, resp, &resp_len)) != 0) {
+            *status = mdb_fail(a, mrc, "reading the request-ID memory", &a->last_err);
             break;
-        mrc = mdb_cursor_del(cur, 0);
+        }
+        size_t rec_len = tc_audit_encode(&e->rec, rec, sizeof rec);
+        if (rec_len == 0) {
+            *status = tc_errorf(&a->last_err, TC_EINVAL, "%s: a record too large to encode",
+                                a->path);
+            break;
+        }
+        if (!journal_place(a, e->rec.seq, rec, rec_len, resp, resp_len, k == 0, status))
+            break;
+        if (resp_len > 0) {
+            uint64_t h = idem_memory_hash(&a->memory, e->idem_key, e->idem_key_len);
+            pthread_mutex_lock(&a->memory.mu);
+            int added = idem_memory_add(&a->memory, h, e->rec.seq, e->rec.time_us);
+            pthread_mutex_unlock(&a->memory.mu);
+            if (added != 0) {
+                *status = tc_errorf(&a->last_err, TC_ENOMEM, "out of memory");
+                k++;
+                break;
+            }
+        }
+        a->next_seq++;
     }
-    if (cur != NULL)
-        mdb_cursor_close(cur);
+    if (*status == TC_OK)
+        *status = journal_write(a);
+    if (*status == TC_OK) {
+        tc_audit_committed(a);
+        return k;
+    }
+    journal_unplace(a);
+    a->next_seq = seq0; /* nothing of this batch was kept, nor any answer it would remember */
     pthread_mutex_lock(&a->memory.mu);
-    idem_memory_expire(&a->memory, before);
+    idem_memory_rollback(&a->memory, seq0);
     pthread_mutex_unlock(&a->memory.mu);
-    return mrc == MDB_NOTFOUND ? MDB_SUCCESS : mrc;
+    return n; /* all of it refused */
 }
 
 static void commit_batch(tc_audit *a, tc_audit_entry **batch, size_t n)
 {
-    MDB_txn *txn = NULL;
-    int64_t t0 = tc_time_now_us();
-    uint64_t seq0 = a->next_seq;
-    int mrc = mdb_txn_begin(a->env, NULL, 0, &txn);
-    for (size_t i = 0; mrc == MDB_SUCCESS && i < n; i++)
-        mrc = write_entry(a, txn, batch[i]);
-    if (mrc == MDB_SUCCESS && t0 - a->last_prune_us > PRUNE_EVERY_US) {
-        mrc = prune_request_ids(a, txn, t0);
-        a->last_prune_us = t0;
-    }
-    if (mrc == MDB_SUCCESS) {
-        mrc = mdb_txn_commit(txn);
-        txn = NULL;
-    }
-    if (txn != NULL)
-        mdb_txn_abort(txn);
-    int status = TC_OK;
-    if (mrc == MDB_MAP_FULL) {
-        MDB_envinfo info;
-        mdb_env_info(a->env, &info);
-        status = tc_errorf(&a->last_err, TC_EFULL, "%s: writing the audit trail: its map is "
-                           "full: raise audit_map_size (--audit-map-size, now %zu MiB)",
-                           a->path, info.me_mapsize >> 20);
-        a->next_seq = seq0;
-    } else if (mrc != MDB_SUCCESS) {
-        status = mdb_fail(a, mrc, "writing the audit trail", &a->last_err);
-        a->next_seq = seq0; /* nothing of this batch was kept */
-    }
-    if (status != TC_OK) { /* nor any answer it would have remembered */
-        pthread_mutex_lock(&a->memory.mu);
-        idem_memory_rollback(&a->memory, seq0);
-        pthread_mutex_unlock(&a->memory.mu);
-    } else {
-        tc_audit_committed(a);
-    }
-    int64_t el = tc_time_now_us() - t0;
-    pthread_mutex_lock(&a->stats_mu);
-    a->stats.batches++;
-    a->stats.batch_size_sum += n;
-    if (status == TC_OK)
-        a->stats.records += n;
-    else
-        a->stats.failures += n;
-    a->stats.commit_us_sum += (uint64_t)el;
-    if ((uint64_t)el > a->stats.commit_us_max)
-        a->stats.commit_us_max = (uint64_t)el;
-    pthread_mutex_unlock(&a->stats_mu);
-    for (size_t i = 0; i < n; i++) {
-        if (status != TC_OK) {
-            batch[i]->replayed = 0;
-            batch[i]->conflict = 0;
+    while (n > 0) {
+        int status;
+        int64_t t0 = tc_time_now_us();
+        size_t k = journal_some(a, batch, n, &status);
+        int64_t el = tc_time_now_us() - t0;
+        pthread_mutex_lock(&a->stats_mu);
+        a->stats.batches++;
+        a->stats.batch_size_sum += k;
+        if (status == TC_OK)
+            a->stats.records += k;
+        else
+            a->stats.failures += k;
+        a->stats.commit_us_sum += (uint64_t)el;
+        if ((uint64_t)el > a->stats.commit_us_max)
+            a->stats.commit_us_max = (uint64_t)el;
+        pthread_mutex_unlock(&a->stats_mu);
+        for (size_t i = 0; i < k; i++) {
+            if (status != TC_OK) {
+                batch[i]->replayed = 0;
+                batch[i]->conflict = 0;
+            }
+            batch[i]->done(batch[i], status, batch[i]->arg);
         }
-        batch[i]->done(batch[i], status, batch[i]->arg);
+        batch += k;
+        n -= k;
     }
 }
 
@@ -517,7 +507,7 @@ static void sync_once(tc_audit *a)
 {
     /* every record up to this one was written to the file before the sync starts */
     uint64_t committed = atomic_load_explicit(&a->committed_seq, memory_order_acquire);
-    int mrc = mdb_env_sync(a->env, 1);
+    int mrc = journal_sync(a);
     int64_t now = tc_time_now_us();
     if (mrc == MDB_SUCCESS) {
         atomic_store_explicit(&a->durable_seq, committed, memory_order_release);
@@ -611,10 +601,12 @@ int tc_audit_start(tc_audit *a, size_t producers, tc_error *err)
     if (producers == 0 || producers > TC_AUDIT_PRODUCERS_MAX)
         return tc_errorf(err, TC_EINVAL, "audit: 1 to %d producers", TC_AUDIT_PRODUCERS_MAX);
     a->n_producers = producers;
-    if ((rc = find_next_seq(a, err)) != TC_OK || (rc = rebuild_memory(a, err)) != TC_OK)
+    /* What a process killed before journaled, or left unsynced, is put in the tables and made
+     * durable before sequence numbers are taken and anything is shipped from it. */
+    if ((rc = journal_open(a, err)) != TC_OK || (rc = tc_audit_find_next_seq(a, err)) != TC_OK ||
+        (rc = journal_recover(a, a->next_seq - 1, err)) != TC_OK ||
+        (rc = tc_audit_find_next_seq(a, err)) != TC_OK || (rc = rebuild_memory(a, err)) != TC_OK)
         return rc;
-    /* What a process killed before left unsynced is made durable before anything is shipped
-     * from it (tc_audit_durable_seq). */
     int mrc = mdb_env_sync(a->env, 1);
     if (mrc != MDB_SUCCESS)
         return mdb_fail(a, mrc, "syncing the audit trail to disk", err);
@@ -628,7 +620,8 @@ int tc_audit_start(tc_audit *a, size_t producers, tc_error *err)
     a->batch = calloc(producers * TC_AUDIT_QUEUE_MAX, sizeof *a->batch);
     if (a->batch == NULL || sem_init(&a->wake, 0, 0) != 0)
         return tc_errorf(err, TC_ENOMEM, "out of memory");
-    a->last_prune_us = tc_time_now_us();
+    if ((rc = journal_start(a, err)) != TC_OK)
+        return rc;
     if (a->opt.relaxed &&
         (rc = periodic_start(&a->syncer, a->opt.sync_ms, syncer_main, a, err)) != TC_OK)
         return rc;
@@ -650,7 +643,8 @@ void tc_audit_close(tc_audit *a)
         pthread_join(a->thread, NULL);
         sem_destroy(&a->wake);
     }
-    tc_audit_index_close(a); /* after the writer: its last records are indexed */
+    journal_close(a); /* after the writer: everything it journaled goes into the tables */
+    tc_audit_index_close(a); /* after both: their last records are indexed */
     periodic_stop(&a->syncer); /* after the writer: its last commits are synced below */
     for (size_t i = 0; i < TC_AUDIT_PRODUCERS_MAX; i++) {
         free(a->producers[i].items);

@@ -26,17 +26,23 @@
  *
  * Records are group-committed, one commit at a time (the trail's commit lock): a worker hands
  * over a tc_audit_entry (record, optional request-ID memory, its already-encoded response) and
- * goes on serving; the committer takes everything pending, writes it in one transaction,
- * commits — durably, or in relaxed mode without waiting for the disk (MDB_NOSYNC, synced every
- * sync_ms) — and then calls each entry's done() on its own thread, which is where the service
- * sends the reply. In durable mode the committer is always the writer thread. In relaxed mode a
- * commit is no disk wait, so a worker that submits while no commit is under way commits
- * everything queued itself (tc_audit_submit), and the writer thread takes what queues up
- * meanwhile: done() runs on the writer or on any worker, for entries of any worker. Either
- * way no answer leaves before its record is committed, and one fsync covers a batch.
- * A commit writes at the end of its tables only (the record, and the answer when its request
- * ID is remembered); the citizen index is written by a thread of its own within about 250 ms,
- * in its own environment, so it never holds the trail's write lock (tc_audit_index.c).
+ * goes on serving; the committer takes everything pending and appends it to the trail's
+ * journal (AUDIT/journal, tc_audit_journal.c) with one write — and in durable mode one
+ * fdatasync; in relaxed mode a thread of its own syncs the journal every sync_ms — and then
+ * calls each entry's done() on its own thread, which is where the service sends the reply. In
+ * durable mode the committer is always the writer thread. In relaxed mode a commit is no disk
+ * wait, so a worker that submits while no commit is under way commits everything queued
+ * itself (tc_audit_submit), and the writer thread takes what queues up meanwhile: done() runs
+ * on the writer or on any worker, for entries of any worker. Either way no answer leaves before
+ * its record is in the journal, and one write (one fsync) covers a batch.
+ * The applier thread moves the journal's records into the tables above every 10 ms, in one
+ * LMDB transaction each, appending at the end of audit and responses; the citizen index
+ * follows within about 250 ms, in its own environment (tc_audit_index.c). Neither holds the
+ * commit lock. Whoever reads the tables for what was answered (a citizen's inquiries, a scan,
+ * shipping) first has the applier catch up, so a read sees every answer given before it; a
+ * start moves what a killed process left in the journal into the tables before anything else.
+ * If moving them fails (a full disk, a full map), commits are refused with that error until
+ * it succeeds: the journal never holds more than two halves of records the tables lack.
  *
  * The commit is also where request IDs are settled: an entry whose institution and request_id
  * were answered in the last 24 h becomes a replay (the stored response is handed back and the
@@ -174,6 +180,9 @@ typedef struct tc_audit_stats {
     uint64_t batch_size_sum;
     uint64_t commit_us_sum;
     uint64_t commit_us_max;
+    uint64_t apply_failures;     /* moves of journaled records into the tables that failed */
+    uint64_t journal_recovered;  /* at start: records the journal held that the tables lacked */
+    uint64_t journal_dropped;    /* ... past a gap in their numbers, which could not be placed */
 } tc_audit_stats;
 
 /* Open (creating unless read-only) the trail. The writer is not started. */
@@ -194,6 +203,10 @@ int tc_audit_submit(tc_audit *a, size_t producer, tc_audit_entry *e);
 
 /* Counters since start, for metrics. */
 void tc_audit_stats_get(tc_audit *a, tc_audit_stats *out);
+
+/* Records in the journal of a trail no process is writing that its tables lack (a tinchapd
+ * was killed; its next start moves them in): for readers of a copy to say so. */
+uint64_t tc_audit_journal_pending(tc_audit *a);
 
 /* 1 while the last sync of a relaxed trail failed (committed records are not on disk). */
 int tc_audit_sync_failing(const tc_audit *a);

@@ -66,6 +66,78 @@ int periodic_wait(periodic *p);
 /* Stop it and wait for it to return. */
 void periodic_stop(periodic *p);
 
+/* The journal (tc_audit_journal.c): the file AUDIT/journal, two halves of JOURNAL_HALF bytes,
+ * where a commit appends its records with one write (and in durable mode one fdatasync) before
+ * any reply; the applier thread moves them into the LMDB tables every JOURNAL_APPLY_MS. A half
+ * is written from its start and reused only once all of its records are in the tables and
+ * those are on disk, so after a crash the two halves hold every record the tables may lack.
+ * An entry: u32 size (8-aligned, header included), u32 CRC-32 of the rest, u64 sequence
+ * number, u32 length of the encoded record, u32 length of the responses value (0: none), both,
+ * padding; little-endian. In RAM, mirror holds what the file holds. */
+#define JOURNAL_HALF ((size_t)1 << 20)
+#define JOURNAL_HDR 24
+#define JOURNAL_APPLY_MS 10
+#define JOURNAL_SLOTS (JOURNAL_HALF / JOURNAL_HDR)
+
+typedef struct journal {
+    int fd; /* -1: none (not started) */
+    unsigned char *mirror;
+    int mu_ready, started;
+    /* the committer's (commit_mu): the half written, how far placed and written, and where
+     * each half's entries are */
+    int active;
+    size_t tail, written;
+    uint64_t first[2];       /* sequence number of each half's first entry */
+    uint64_t placed_last[2]; /* each half's last sequence number placed (first - 1: none) */
+    uint64_t last[2];        /* ... and written to the file */
+    uint32_t *offset[2];     /* offset[h][seq - first[h]]: where each entry of h starts */
+    /* published by the committer (release) once written, read by the applier */
+    _Atomic size_t end[2]; /* bytes written in each half */
+    atomic_int sealed[2];  /* the committer moved on to the other half */
+    /* the applier's (apply_mu) */
+    pthread_mutex_t apply_mu;
+    int cur_half; /* where the next entry to apply is */
+    size_t cur_off;
+    int pending_settle; /* moved past a half whose records are not yet synced in the tables */
+    int64_t last_prune_us;
+    _Atomic uint64_t applied; /* every record up to it is in the tables */
+    _Atomic uint64_t settled; /* ... and on disk there: the halves that hold only those are free */
+    atomic_int failing;       /* the last apply failed: commits are refused until one succeeds */
+    int fail_code;            /* its status and message */
+    tc_error fail_err;
+    periodic applier;
+} journal;
+
+/* Open (creating, and locking against a second writer) the journal of a trail being started,
+ * and read what it holds; recover moves what it holds past the tables' last record into them
+ * (before sequence numbers are taken); start begins applying, from next_seq on. */
+int journal_open(tc_audit *a, tc_error *err);
+int journal_recover(tc_audit *a, uint64_t last_in_tables, tc_error *err);
+int journal_start(tc_audit *a, tc_error *err);
+/* Stop the applier, apply everything, sync the tables; free. */
+int journal_close(tc_audit *a);
+
+/* The committer's steps (commit_mu held). usable: TC_OK, or the failure of the last apply
+ * (in last_err), which every commit is refused with until an apply succeeds. place: put one
+ * record (and the responses value remembering its answer, if any) after those placed; 0 when
+ * it does not fit the half being written (with may_switch, and nothing placed but unwritten,
+ * the other half is made free and taken, or *status says why not). write: write what was
+ * placed (durable mode: and fdatasync), then publish it to the applier; on failure nothing of
+ * it is kept. unplace: drop what was placed and not written. */
+int journal_usable(tc_audit *a);
+int journal_place(tc_audit *a, uint64_t seq, const void *rec, size_t rec_len, const void *resp,
+                  size_t resp_len, int may_switch, int *status);
+int journal_write(tc_audit *a);
+void journal_unplace(tc_audit *a);
+/* The responses value of a journaled seq (commit_mu held), or NULL if not in the journal. */
+const unsigned char *journal_response(tc_audit *a, uint64_t seq, size_t *len);
+
+/* Apply what is journaled to the tables now: before reading them for a caller who must see
+ * every answer given, and before others append to the audit table (tc_audit_collect). */
+int journal_catch_up(tc_audit *a);
+/* Relaxed mode's sync of the journal (the sync thread): MDB_SUCCESS or an errno. */
+int journal_sync(tc_audit *a);
+
 typedef struct producer {
     pthread_mutex_t mu;
     tc_audit_entry **items;
@@ -95,7 +167,6 @@ struct tc_audit {
     int started;
     atomic_int stopping;
     uint64_t next_seq;
-    int64_t last_prune_us;
     idem_memory memory; /* request IDs answered in the last 24 h (writer only when started) */
     int memory_ready;
     /* Relaxed mode: commits without sync set dirty; a thread of its own syncs every sync_ms,
@@ -118,6 +189,7 @@ struct tc_audit {
     MDB_dbi ix_meta, ix_citizen;
     periodic indexer;
     unsigned char *ix_entries; /* the indexer's working list */
+    journal j;
 };
 
 struct tc_audit_reader {
@@ -154,10 +226,12 @@ static inline uint64_t from_be64(const unsigned char *p)
     return v;
 }
 
-/* The remembered answer to key, committed or in txn, younger than 24 h at now_us: its
- * responses value, or NULL. */
-const unsigned char *tc_audit_response_find(tc_audit *a, MDB_txn *txn, const void *key,
-                                            size_t key_len, int64_t now_us, size_t *len);
+/* The remembered answer to key, younger than 24 h at now_us: its responses value, or NULL.
+ * Looked up in txn's snapshot of the tables, and first (in_commit: by the committer, commit_mu
+ * held) in the journal, which holds what the tables may not have yet. */
+const unsigned char *tc_audit_response_find(tc_audit *a, MDB_txn *txn, int in_commit,
+                                            const void *key, size_t key_len, int64_t now_us,
+                                            size_t *len);
 
 /* A commit of records up to next_seq - 1 succeeded (commit_mu held): what is committed, and in
  * durable mode on disk; in relaxed mode the sync thread's next round makes it durable. */
@@ -172,6 +246,9 @@ static inline void tc_audit_committed(tc_audit *a)
 
 /* The trail's identity, read or (read-write) made in txn (tc_audit_ship.c). */
 int tc_audit_identity(tc_audit *a, MDB_txn *txn, int read_only, tc_error *err);
+
+/* Sequence numbers continue from the last record in the tables: sets next_seq. */
+int tc_audit_find_next_seq(tc_audit *a, tc_error *err);
 
 /* Renew r's read transaction: each read is one fresh snapshot. */
 int tc_audit_reader_begin(tc_audit_reader *r, tc_error *err);

@@ -46,8 +46,9 @@ int tc_audit_reader_begin(tc_audit_reader *r, tc_error *err)
     return mrc == MDB_SUCCESS ? TC_OK : mdb_fail(r->a, mrc, "reading the audit trail", err);
 }
 
-const unsigned char *tc_audit_response_find(tc_audit *a, MDB_txn *txn, const void *key,
-                                            size_t key_len, int64_t now_us, size_t *len)
+const unsigned char *tc_audit_response_find(tc_audit *a, MDB_txn *txn, int in_commit,
+                                            const void *key, size_t key_len, int64_t now_us,
+                                            size_t *len)
 {
     uint64_t seqs[4];
     uint64_t h = idem_memory_hash(&a->memory, key, key_len);
@@ -58,8 +59,13 @@ const unsigned char *tc_audit_response_find(tc_audit *a, MDB_txn *txn, const voi
         unsigned char sk[8];
         be64(sk, seqs[i]);
         MDB_val k = {8, sk}, v;
-        if (mdb_get(txn, a->responses, &k, &v) != MDB_SUCCESS || v.mv_size < RESP_HDR)
-            continue; /* not committed yet: the writer settles it */
+        const unsigned char *j = in_commit ? journal_response(a, seqs[i], &v.mv_size) : NULL;
+        if (j != NULL)
+            v.mv_data = (void *)j;
+        else if (mdb_get(txn, a->responses, &k, &v) != MDB_SUCCESS)
+            continue; /* not in the tables yet: the committer settles it */
+        if (v.mv_size < RESP_HDR)
+            continue;
         const unsigned char *p = v.mv_data;
         size_t stored = (size_t)p[24] << 8 | p[25];
         if (stored != key_len || v.mv_size - RESP_HDR < key_len ||
@@ -88,13 +94,21 @@ int tc_audit_idem_lookup(tc_audit_reader *r, const char *key, size_t key_len, in
     /* a new request ID (the usual case) is settled here, without a read transaction */
     if (candidates == 0 || !r->a->has_responses || tc_audit_reader_begin(r, NULL) != TC_OK)
         return TC_ENOTFOUND;
-    const unsigned char *p = tc_audit_response_find(r->a, r->txn, key, key_len, now_us, &len);
+    /* A retry (or a collision of the hash): the answer is in the tables, or still only in the
+     * journal, which the commit lock keeps in place while it is read. */
+    int in_commit = r->a->j.started;
+    if (in_commit)
+        pthread_mutex_lock(&r->a->commit_mu);
+    const unsigned char *p =
+        tc_audit_response_find(r->a, r->txn, in_commit, key, key_len, now_us, &len);
     if (p != NULL && len - RESP_HDR - key_len <= TC_AUDIT_RESPONSE_MAX) {
         memcpy(digest, p + 8, 16);
         memcpy(response, p + RESP_HDR + key_len, len - RESP_HDR - key_len);
         *response_len = len - RESP_HDR - key_len;
         rc = TC_OK;
     }
+    if (in_commit)
+        pthread_mutex_unlock(&r->a->commit_mu);
     mdb_txn_reset(r->txn);
     return rc;
 }
@@ -191,6 +205,7 @@ int tc_audit_by_citizen(tc_audit_reader *r, const unsigned char key[TC_CITIZEN_K
     tc_audit *a = r->a;
     citizen_walk w = {a, r->txn, key, before_seq, limit, 0, fn, arg, limit == 0};
     int rc, mrc;
+    journal_catch_up(a); /* every answer given so far; if it fails, what the tables hold */
     /* the index's snapshot first: every record at or past its mark is in the later one */
     if (r->ix_txn != NULL && (mrc = mdb_txn_renew(r->ix_txn)) != MDB_SUCCESS)
         return tc_mdb_error(a->ix_path, a->ix_env, mrc, "reading the citizen index", err);
@@ -256,6 +271,7 @@ int tc_audit_scan(tc_audit_reader *r, int64_t from_us, int64_t to_us, tc_audit_f
     tc_audit *a = r->a;
     MDB_cursor *cur = NULL;
     MDB_val k, v;
+    journal_catch_up(a);
     int rc = tc_audit_reader_begin(r, err);
     if (rc != TC_OK)
         return rc;
@@ -359,6 +375,7 @@ size_t tc_audit_count(tc_audit_reader *r)
 {
     MDB_stat st;
     size_t n = 0;
+    journal_catch_up(r->a);
     if (tc_audit_reader_begin(r, NULL) != TC_OK)
         return 0;
     if (mdb_stat(r->txn, r->a->audit, &st) == MDB_SUCCESS)

@@ -59,6 +59,8 @@ int tc_audit_records_after(tc_audit_reader *r, uint64_t after, uint64_t upto, si
     unsigned char kb[8];
     be64(kb, after + 1);
     MDB_val k = {8, kb}, v;
+    if (upto > atomic_load_explicit(&a->j.applied, memory_order_acquire))
+        journal_catch_up(a);
     int rc = tc_audit_reader_begin(r, err);
     if (rc != TC_OK)
         return rc;
@@ -193,6 +195,7 @@ int tc_audit_collect(tc_audit *a, const tc_audit_record *recs, size_t n, const c
         if (strlen(recs[i].origin_trail) != TC_AUDIT_TRAIL_ID_LEN || recs[i].origin_seq == 0)
             return tc_errorf(err, TC_EINVAL, "record %zu names no origin", i + 1);
     pthread_mutex_lock(&a->commit_mu);
+    journal_catch_up(a); /* records are appended in sequence order */
     uint64_t seq0 = a->next_seq;
     int mrc = mdb_txn_begin(a->env, NULL, 0, &txn);
     for (size_t i = 0; mrc == MDB_SUCCESS && i < n; i++)

@@ -70,6 +70,6 @@ done < <(find "$WORK/db" "$WORK/audit" -type f; echo "$WORK/server.log"; echo "$
          echo "$WORK/out/metrics.txt")
 # data.mdb and lock.mdb of the database, the audit trail and its citizen index; the log, the
 # outputs, the metrics
-expect_eq "files searched" 9 "$searched"
+expect_eq "files searched (the audit journal among them)" 10 "$searched"
 grep -q -F -f "$WORK/ids" "$WORK/out/planted" || fail "the ID search finds nothing"
 finish

@@ -39,8 +39,8 @@ for f in "$WORK/server.log" "$WORK/metrics.txt" "$WORK"/db/* "$WORK"/audit/* "$W
     n=$(grep -a -c -F -f "$WORK/ids" "$f" || true)
     [ "$n" -eq 0 ] || fail "raw citizen IDs found in $f ($n lines)"
 done
-expect_eq "files searched (log, metrics, data.mdb and lock.mdb of database, audit and its index)" \
-    8 "$searched"
+expect_eq "files searched (log, metrics, data.mdb and lock.mdb of database, audit and its index, the audit journal)" \
+    9 "$searched"
 # the search itself finds an ID where there is one
 grep -q -F -f "$WORK/ids" "$WORK/data/population.csv" || fail "the ID search finds nothing"
 
