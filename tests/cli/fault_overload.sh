@@ -65,10 +65,12 @@ expect_eq "flood: refusals no slower than answers (p50, 50 % margin)" True \
 expect_eq "flood: refusals no slower than answers (p90, 50 % margin)" True \
     "$(j "$WORK/flood.json" 'q("RESOURCE_EXHAUSTED", "p90_us") <= 1.5 * q("OK", "p90_us")')"
 # the probe's refusals all fall during the flood (its answers mostly after it): they are held
-# against the answers given during the flood
+# against the answers given during the flood. Both wait for the one worker behind the same 500
+# calls; an answer only adds its batch's journal write and sync, a fraction of a millisecond
+# against a wait of about 20 ms, so two samples of that wait are compared with 10 % margin.
 flood_ok_p90=$(j "$WORK/flood.json" 'q("OK", "p90_us")')
-expect_eq "probe: refusals no slower than the flood's answers (p90)" True \
-    "$(j "$WORK/probe.json" "q('RESOURCE_EXHAUSTED', 'p90_us') <= $flood_ok_p90")"
+expect_eq "probe: refusals no slower than the flood's answers (p90, 10 % margin)" True \
+    "$(j "$WORK/probe.json" "q('RESOURCE_EXHAUSTED', 'p90_us') <= 1.1 * $flood_ok_p90")"
 expect_eq "probe: only OK and RESOURCE_EXHAUSTED" 2000 \
     "$(j "$WORK/probe.json" 'n("OK") + n("RESOURCE_EXHAUSTED")')"
 # no fairness between clients: the probe is refused as often as the flood, and retries
