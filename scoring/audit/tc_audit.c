@@ -643,9 +643,11 @@ void tc_audit_close(tc_audit *a)
         pthread_join(a->thread, NULL);
         sem_destroy(&a->wake);
     }
-    journal_close(a); /* after the writer: everything it journaled goes into the tables */
+    /* after the writer: what it journaled goes into the tables, synced there by journal_close
+     * (so the journal's own sync thread stops first: it uses the journal's file) */
+    periodic_stop(&a->syncer);
+    journal_close(a);
     tc_audit_index_close(a); /* after both: their last records are indexed */
-    periodic_stop(&a->syncer); /* after the writer: its last commits are synced below */
     for (size_t i = 0; i < TC_AUDIT_PRODUCERS_MAX; i++) {
         free(a->producers[i].items);
         pthread_mutex_destroy(&a->producers[i].mu);
