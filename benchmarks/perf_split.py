@@ -10,9 +10,11 @@ parts of a call.
                                             than valgrind gives a process)
 
 Each sample (or instruction count) is attributed by the thread it ran on (tinchapd names its
-threads: tc-worker-N serve calls and, in relaxed mode, commit the trail when no commit is under
-way; tc-audit commits what queued meanwhile and sends those replies; tc-audit-sync syncs the
-relaxed trail; tc-log writes the access log; gRPC names its own), then by the shared object and symbol it was in:
+threads: tc-worker-N serve calls and, in relaxed mode, write the trail's journal when no commit
+is under way; tc-audit writes what queued meanwhile and sends those replies; tc-audit-sync syncs
+the relaxed journal; tc-audit-apply moves the journal into the trail's tables; tc-audit-index
+indexes them by citizen; tc-log writes the access log; gRPC names its own), then by the shared
+object and symbol it was in:
 
   gRPC/HTTP2  libgrpc, libgpr, absl, upb, re2, c-ares, libssl, and every sample of gRPC's own
               threads
@@ -23,8 +25,8 @@ relaxed trail; tc-log writes the access log; gRPC names its own), then by the sh
   keys/auth   libcrypto on the workers: the citizen-ID HMAC, the token digest, the random
               inquiry ID
   engine      tc_model, tc_eval, tc_reasons, tc_registry, GSL, libm
-  audit       the tc-audit thread's LMDB commit and its file writes and syncs in the kernel,
-              tc_audit on the workers
+  audit       the tc-audit thread's journal writes and syncs in the kernel, the sync, apply
+              and index threads, tc_audit/journal code and zlib's CRC on the workers
   service     the rest of tinchapd: tc_api (dispatch, validation, request digest, reply)
   access log  the tc-log thread
   libc        malloc/free, memcpy, printf-family, locks (mostly on gRPC's behalf)
@@ -63,7 +65,7 @@ def part(thread, dso, sym):
         return "audit"
     if thread == "tc-log":
         return "access log"
-    if thread == "tc-audit-sync":
+    if thread in ("tc-audit-sync", "tc-audit-apply", "tc-audit-index"):
         return "audit"
     if thread.startswith(GRPC_THREADS):
         return "kernel" if kernel else "gRPC/HTTP2"
@@ -79,6 +81,8 @@ def part(thread, dso, sym):
         return "store"
     if base.startswith("libcrypto"):
         return "keys/auth"
+    if base.startswith("libz."):
+        return "audit"  # the journal's CRC
     if base.startswith(("libgsl", "libm.", "libm-", "libblas", "libcblas")):
         return "engine"
     if base.startswith(("libc.", "libc-")):
@@ -90,7 +94,7 @@ def part(thread, dso, sym):
             return "store"
         if ENGINE_SYM.search(sym):
             return "engine"
-        if sym.startswith("tc_audit"):
+        if sym.startswith(("tc_audit", "journal_", "idem_memory")):
             return "audit"
         return "service"
     return "other"

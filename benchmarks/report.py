@@ -720,10 +720,12 @@ def profile_section(w, d):
         if pth:
             w("By thread (CPU time from /proc over the same window): " +
               ", ".join("%s %.1f %%" % kv for kv in pth["threads"].items()) +
-              ". tc-worker-N serve the calls and, in relaxed mode, commit the audit trail "
-              "themselves when no commit is under way; tc-audit commits what queued meanwhile "
+              ". tc-worker-N serve the calls and, in relaxed mode, write the audit journal "
+              "themselves when no commit is under way; tc-audit writes what queued meanwhile "
               "(and everything in durable mode) and sends those replies; tc-audit-sync syncs "
-              "the relaxed trail; the others are gRPC's own threads and the access-log writer.")
+              "the relaxed journal; tc-audit-apply moves the journal into the trail's tables "
+              "every 10 ms and tc-audit-index indexes them by citizen every 250 ms, both off the "
+              "reply path; the others are gRPC's own threads and the access-log writer.")
             w("")
 
 

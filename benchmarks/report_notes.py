@@ -122,31 +122,33 @@ def closing_notes(targets, d):
         if pct:
             at = prof.get("audit_thread", {})
             prof_text = (
-                " The profile at c=16: the audit writer thread takes %.0f %% of the server's CPU "
-                "(%s; the workers' own commits count under store and kernel), the kernel %.0f %% "
-                "elsewhere (network system calls, file writes, wake-ups), gRPC "
-                "%.0f %%, and engine + store %.1f %%." %
-                (prof["threads"].get("tc-audit", 0),
+                " The profile at c=16: the audit trail takes %.0f %% of the server's CPU (the "
+                "writer thread %.0f %%: %s; the applier %.0f %%; the indexer %.0f %%), the kernel "
+                "%.0f %% elsewhere (network system calls, wake-ups), gRPC %.0f %%, and engine + "
+                "store %.1f %%." %
+                (pct.get("audit", 0), prof["threads"].get("tc-audit", 0),
                  "; ".join("%s %.0f %%" % kv for kv in at.items() if kv[1] >= 1) or "—",
+                 prof["threads"].get("tc-audit-apply", 0),
+                 prof["threads"].get("tc-audit-index", 0),
                  pct.get("kernel", 0), pct.get("gRPC/HTTP2", 0),
                  pct.get("engine", 0) + pct.get("store", 0)))
         out.append(
             "**Score vs floor.** Against the no-op: %s. The "
-            "scoring is not it — lookup + decode + evaluate takes %s µs in process. It is the "
-            "audit trail: every Score appends its record (and the answer it gave, when its "
-            "request ID is remembered) to the trail's own LMDB environment, a commit writing "
-            "its dirty 4 KB pages and the meta page with system calls, and replies only after "
-            "the commit; the citizen index is written by a thread of its own off that path, "
-            "and which request IDs were answered is held in memory. In relaxed mode the worker "
-            "commits itself when no commit is under way (no hand-over at c=1); under load the "
-            "calls that arrive during a commit wait for the writer's next batch. A no-op has "
-            "none of that: no commit, no wait for a batch.%s What would close it, in order of "
-            "the profile's weight: fewer system calls per commit (MDB_WRITEMAP makes a commit "
-            "a memory write, but it sizes the file to the whole map and turns a full disk into "
-            "SIGBUS, which the disk-full test forbids: an append-only journal file written "
-            "through a preallocated map would avoid both); and, on this 2-vCPU machine, one "
-            "worker rather than two (see the configurations: the second worker competes with "
-            "the client for the same cores)." %
+            "scoring is not it — lookup + decode + evaluate takes %s µs in process. Before its "
+            "reply a Score's record (and the answer it gave, when its request ID is remembered) "
+            "is appended to the audit trail's journal, one write system call per batch, in "
+            "relaxed mode by the worker itself when no commit is under way; off the reply path "
+            "but on the same 2 vCPUs, tc-audit-apply moves the journal into the trail's LMDB "
+            "tables every 10 ms and tc-audit-index indexes them by citizen every 250 ms (random "
+            "inserts, a dirty page each). A Score also pseudonymises the ID (an HMAC), reads "
+            "the consent and the record, and sends a larger reply. A no-op has none of that.%s "
+            "How far the trail's part goes: a build that skipped the trail's writes altogether "
+            "(an experiment, `benchmarks/before-after.md`) still cost 1.78× the no-op's CPU at "
+            "c=16 and 1.44× its p50, so the ≤ 1.6× and ≤ 1.3× goals are not reachable through "
+            "the trail alone on this machine: the rest is the wake-ups of the threads that share "
+            "2 vCPUs with the client, the HMAC and the reply. Next, by weight: the citizen "
+            "index's random inserts (sorted, fewer passes), then one worker instead of two "
+            "here (see the configurations: the second competes with the client for the cores)." %
             ("; ".join(cpu) if cpu else "?",
              "%.2f" % (engdb["median_ns"] / 1000) if engdb else "?", prof_text))
     if "p99" in missed:
@@ -172,8 +174,8 @@ def closing_notes(targets, d):
                 "throughput ratio is smaller because both share the machine's 2 vCPUs with the "
                 "load generator, which itself takes %s µs per call: tinchapd is bound by the "
                 "cores it can get (client + server CPU per call), the peer by the GIL (it used "
-                "%.2f cores at most). Closing it needs less CPU per Score in tinchapd — the "
-                "audit writer's work above is the largest part — or the client on other cores "
+                "%.2f cores at most). Closing it needs less CPU per Score in tinchapd (see "
+                "Score vs floor above) or the client on other cores "
                 "(then the bound is 10⁶ / %s µs ≈ {:,.0f} Scores per second per server core)."
                 .format(1e6 / ct) % (us(ct), us(cp), cp / ct, us(cli), cores, us(ct)))
     if "cpu" in missed:
@@ -219,19 +221,17 @@ def other_notes(missed, d):
                  if d_db is not None and d_wire > 2 * d_db * 2 else ""))
     if "cpu16" in missed:
         out.append(
-            "**CPU per Score.** The extra CPU of a Score over the no-op is the audit commit's "
-            "system calls (its dirty pages and the meta page written one call each, then the "
-            "periodic sync's), the pseudonymisation (an HMAC per call) and the reply's larger "
-            "message, as the profile above splits it; the scoring itself is about 1 µs of it. "
-            "Next: an append-only journal written through a preallocated map, so that a commit "
-            "is a memory copy and one call.")
+            "**CPU per Score.** What a Score costs over the no-op is split under *Score vs floor* "
+            "above: the audit trail's journal write and, off the reply path, its move into the "
+            "tables and the citizen index; the HMAC; the reads; the larger reply. The scoring "
+            "itself is about 1 µs of it. Even with no trail writes at all a Score cost 1.78× "
+            "the no-op here (`benchmarks/before-after.md`).")
     if "durable" in missed:
         out.append(
-            "**Durable.** Each durable commit waits for an fdatasync of the trail's file and "
-            "for LMDB's meta page write after it (two writes, two syncs' worth of the device's "
-            "latency for the first commit of a batch); the calls that arrive meanwhile wait for "
-            "the next commit. The bound above counts one fdatasync. Next: the journal above, "
-            "synced once per batch with one write.")
+            "**Durable.** Each batch waits for one write and one fdatasync of the journal; the "
+            "calls that arrive meanwhile wait for the next batch, and the applier's own syncs "
+            "of the tables (every 10 ms) share the device. The bound above counts one fdatasync "
+            "measured alone; a sync under load of both files takes longer.")
     if "reload" in missed:
         rr = rl.get("reload", {}) if rl else {}
         out.append(
