@@ -208,8 +208,8 @@ def wire_targets(d, add):
             "each)", "—", "%s vs %s µs" % (us(ct), us(cp)), fmt_ratio(cp / ct), None, None)
     if prof:
         es = prof["engine_plus_store_percent"]
-        add("Engine + store share of server CPU (%s profile, Score c=16; its LMDB samples on "
-            "the workers include their audit commits, so an upper bound)" % prof["tool"], "< 10 %",
+        add("Engine + store share of server CPU (%s profile, Score c=16; every LMDB sample on "
+            "the workers counts as store, so an upper bound)" % prof["tool"], "< 10 %",
             "%.1f %% (engine %.1f %%, store %.1f %%)" % (es, prof["percent"]["engine"],
                                                         prof["percent"]["store"]),
             "%.2f of the budget" % (es / 10), es < 10, "cpu")

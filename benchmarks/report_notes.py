@@ -147,17 +147,22 @@ def closing_notes(targets, d):
             "c=16 and 1.44× its p50, so the ≤ 1.6× and ≤ 1.3× goals are not reachable through "
             "the trail alone on this machine: the rest is the wake-ups of the threads that share "
             "2 vCPUs with the client, the HMAC and the reply. Next, by weight: the citizen "
-            "index's random inserts (sorted, fewer passes), then one worker instead of two "
-            "here (see the configurations: the second competes with the client for the cores)." %
+            "index. Each pass inserts the records of the last 250 ms at random places in a "
+            "B-tree much larger than a pass, so nearly every entry copies and writes a 4 KB "
+            "page of its own; sorted runs written by appends and merged in tiers (an LSM) would "
+            "write each entry a few times sequentially instead, and a lookup would seek each "
+            "run. Then one worker instead of two here (see the configurations: the second "
+            "competes with the client for the cores)." %
             ("; ".join(cpu) if cpu else "?",
              "%.2f" % (engdb["median_ns"] / 1000) if engdb else "?", prof_text))
     if "p99" in missed:
         out.append(
             "**p99.** Tails at c ≥ 4 come from the shared cores (client, server workers, gRPC's "
-            "threads, the audit writer and its sync thread on 2 vCPUs: any preemption is a "
-            "scheduler quantum of several ms) and from the batches: a call that arrives while a "
-            "commit is under way waits for it and for the next one. The periodic fdatasync runs "
-            "on a thread of its own, off the reply path. On a machine with cores to spare for "
+            "threads, the audit writer, its sync thread, the applier and the citizen indexer "
+            "on 2 vCPUs: any preemption is a scheduler quantum of several ms, and an indexer "
+            "pass takes tens of ms of CPU every 250 ms) and from the batches: a call that "
+            "arrives while a commit is under way waits for it and for the next one. The "
+            "periodic fdatasync runs on a thread of its own, off the reply path. On a machine with cores to spare for "
             "the client the c=1 tail is the better guide. The no-op floor has none of this, so "
             "its p99 is tight.")
     if "peer" in missed:
