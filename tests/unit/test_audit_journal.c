@@ -3,6 +3,7 @@
  * exactly once, request-ID memory included; a torn last entry is ignored; a process killed
  * after the journal wrapped many times loses nothing; one process writes a trail at a time. */
 #include <fcntl.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,22 +66,51 @@ static void submit(tc_audit *a, int n)
     free(e);
 }
 
-/* In a child: start the trail, commit n records (with hold, none applied to the tables), then
- * die without closing it. */
-static void killed_after(const char *dir, int relaxed, int n, int hold)
+typedef struct child_job {
+    const char *dir;
+    int relaxed, n, hold;
+} child_job;
+
+/* Run job in a child, which reports a byte and then is killed by the parent with SIGKILL: no
+ * cleanup, as in a crash, and nothing left for a memory checker to report. Returns the byte. */
+static int in_killed_child(int (*job)(const child_job *), const child_job *arg)
 {
+    int fds[2];
+    unsigned char result = 0xff;
+    assert_int_equal(pipe(fds), 0);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        tc_audit *a = open_trail(dir, relaxed);
-        if (hold)
-            pthread_mutex_lock(&a->j.apply_mu);
-        submit(a, n);
-        _exit(0);
+        result = (unsigned char)job(arg);
+        if (write(fds[1], &result, 1) != 1)
+            _exit(1);
+        for (;;)
+            pause();
     }
+    close(fds[1]);
+    assert_int_equal(read(fds[0], &result, 1), 1);
+    close(fds[0]);
+    kill(pid, SIGKILL);
     int st = 0;
     assert_int_equal(waitpid(pid, &st, 0), pid);
-    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    return result;
+}
+
+/* Start the trail, commit n records (with hold, none applied to the tables); 0 when done. */
+static int commit_and_wait(const child_job *j)
+{
+    tc_audit *a = open_trail(j->dir, j->relaxed);
+    if (j->hold)
+        pthread_mutex_lock(&a->j.apply_mu);
+    submit(a, j->n);
+    return 0;
+}
+
+static void killed_after(const char *dir, int relaxed, int n, int hold)
+{
+    child_job j = {dir, relaxed, n, hold};
+    assert_int_equal(in_killed_child(commit_and_wait, &j), 0);
 }
 
 /* Records in the tables of a trail no process writes; *pending: those in its journal only. */
@@ -225,18 +255,26 @@ static void test_killed_after_many_halves(void **state)
     free(dir);
 }
 
+/* A second process starting the same trail: 1 when refused as it should be. */
+static int second_writer(const child_job *j)
+{
+    tc_audit *b = NULL;
+    tc_error err;
+    tc_audit_options o = {.dir = j->dir, .map_size = (size_t)256 << 20, .relaxed = 1};
+    if (tc_audit_open(&o, &b, &err) != TC_OK)
+        return 2;
+    return tc_audit_start(b, 1, &err) == TC_EBUSY &&
+           strstr(err.msg, "another process is writing this audit trail") != NULL;
+}
+
 static void test_one_writer(void **state)
 {
     (void)state;
     char *dir = strdup(tu_tempdir());
-    tc_audit *a = open_trail(dir, 1), *b = NULL;
-    tc_error err;
-    tc_audit_options o = {.dir = dir, .relaxed = 1};
-    assert_int_equal(tc_audit_open(&o, &b, &err), TC_OK);
-    assert_int_equal(tc_audit_start(b, 1, &err), TC_EBUSY);
-    assert_non_null(strstr(err.msg, "another process is writing this audit trail"));
-    tc_audit_close(b);
-    submit(a, 10);
+    tc_audit *a = open_trail(dir, 1);
+    child_job j = {dir, 1, 0, 0};
+    assert_int_equal(in_killed_child(second_writer, &j), 1);
+    submit(a, 10); /* the first goes on */
     expect_records(a, 10);
     tc_audit_close(a);
     tu_rmtree(dir);
