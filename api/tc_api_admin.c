@@ -288,9 +288,9 @@ void tc_api_state_metrics(FILE *f, void *arg)
             (unsigned long long)as.batches, (unsigned long long)as.records,
             (unsigned long long)as.failures, (unsigned long long)as.sync_failures,
             tc_audit_sync_failing(srv->audit), (unsigned long long)as.index_failures,
-            (unsigned long long)as.apply_failures, (unsigned long long)as.batch_size_sum, (unsigned long long)as.batches,
-            (double)as.commit_us_sum / 1e6, (unsigned long long)as.batches,
-            (double)as.commit_us_max / 1e6);
+            (unsigned long long)as.apply_failures, (unsigned long long)as.batch_size_sum,
+            (unsigned long long)as.batches, (double)as.commit_us_sum / 1e6,
+            (unsigned long long)as.batches, (double)as.commit_us_max / 1e6);
     const tc_model_set *set = tc_registry_acquire(srv->registry);
     fprintf(f, "# HELP tinchap_model_info Models in service (value 1).\n"
                "# TYPE tinchap_model_info gauge\n");

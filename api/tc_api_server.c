@@ -622,8 +622,7 @@ static void log_serving(tc_api_server *srv)
     if (as.journal_recovered > 0 || as.journal_dropped > 0) { /* the last run was killed */
         char j[128];
         snprintf(j, sizeof j, "\"records\":%llu,\"dropped\":%llu",
-                 (unsigned long long)as.journal_recovered,
-                 (unsigned long long)as.journal_dropped);
+                 (unsigned long long)as.journal_recovered, (unsigned long long)as.journal_dropped);
         tc_api_log_event(srv->log, as.journal_dropped > 0 ? "error" : "info",
                          "audit_journal_recovered", j);
     }

@@ -313,12 +313,10 @@ static int rebuild_memory(tc_audit *a, tc_error *err)
 
 /* ---- the writer ---- */
 
-
 /* Settle e's request ID (commit_mu held): a replay or a conflict if its key was answered in
  * the last 24 h, else, for an answer, the responses value that remembers it under e's sequence
  * number (in resp, *resp_len; 0: nothing to remember). */
-static int settle_request_id(tc_audit *a, tc_audit_entry *e, unsigned char *resp,
-                             size_t *resp_len)
+static int settle_request_id(tc_audit *a, tc_audit_entry *e, unsigned char *resp, size_t *resp_len)
 {
     uint64_t seq;
     *resp_len = 0;
@@ -332,8 +330,8 @@ static int settle_request_id(tc_audit *a, tc_audit_entry *e, unsigned char *resp
         int mrc = mdb_txn_begin(a->env, NULL, MDB_RDONLY, &txn);
         if (mrc != MDB_SUCCESS)
             return mrc;
-        const unsigned char *p = tc_audit_response_find(a, txn, 1, e->idem_key, e->idem_key_len,
-                                                        e->rec.time_us, &len);
+        const unsigned char *p =
+            tc_audit_response_find(a, txn, 1, e->idem_key, e->idem_key_len, e->rec.time_us, &len);
         if (p != NULL) {
             size_t off = RESP_HDR + e->idem_key_len;
             if (memcmp(p + 8, e->digest, 16) == 0 && len - off <= sizeof e->replay) {
@@ -384,8 +382,8 @@ static size_t journal_some(tc_audit *a, tc_audit_entry **batch, size_t n, int *s
         }
         size_t rec_len = tc_audit_encode(&e->rec, rec, sizeof rec);
         if (rec_len == 0) {
-            *status = tc_errorf(&a->last_err, TC_EINVAL, "%s: a record too large to encode",
-                                a->path);
+            *status =
+                tc_errorf(&a->last_err, TC_EINVAL, "%s: a record too large to encode", a->path);
             break;
         }
         if (!journal_place(a, e->rec.seq, rec, rec_len, resp, resp_len, k == 0, status))

@@ -180,9 +180,9 @@ typedef struct tc_audit_stats {
     uint64_t batch_size_sum;
     uint64_t commit_us_sum;
     uint64_t commit_us_max;
-    uint64_t apply_failures;     /* moves of journaled records into the tables that failed */
-    uint64_t journal_recovered;  /* at start: records the journal held that the tables lacked */
-    uint64_t journal_dropped;    /* ... past a gap in their numbers, which could not be placed */
+    uint64_t apply_failures;    /* moves of journaled records into the tables that failed */
+    uint64_t journal_recovered; /* at start: records the journal held that the tables lacked */
+    uint64_t journal_dropped;   /* ... past a gap in their numbers, which could not be placed */
 } tc_audit_stats;
 
 /* Open (creating unless read-only) the trail. The writer is not started. */
