@@ -315,12 +315,13 @@ static int rebuild_memory(tc_audit *a, tc_error *err)
 
 /* Settle e's request ID (commit_mu held): a replay or a conflict if its key was answered in
  * the last 24 h, else, for an answer, the responses value that remembers it under e's sequence
- * number (in resp, *resp_len; 0: nothing to remember). */
-static int settle_request_id(tc_audit *a, tc_audit_entry *e, unsigned char *resp, size_t *resp_len)
+ * number (in resp, *resp_len; 0: nothing to remember) and the key's hash to remember it by. */
+static int settle_request_id(tc_audit *a, tc_audit_entry *e, unsigned char *resp, size_t *resp_len,
+                             uint64_t *hash)
 {
     uint64_t seq;
     *resp_len = 0;
-    uint64_t h = idem_memory_hash(&a->memory, e->idem_key, e->idem_key_len);
+    uint64_t h = *hash = idem_memory_hash(&a->memory, e->idem_key, e->idem_key_len);
     pthread_mutex_lock(&a->memory.mu);
     size_t candidates = idem_memory_find(&a->memory, h, &seq, 1);
     pthread_mutex_unlock(&a->memory.mu);
@@ -374,9 +375,10 @@ static size_t journal_some(tc_audit *a, tc_audit_entry **batch, size_t n, int *s
         tc_audit_entry *e = batch[k];
         unsigned char rec[RECORD_MAX], resp[RESP_HDR + sizeof e->idem_key + TC_AUDIT_RESPONSE_MAX];
         size_t resp_len = 0;
+        uint64_t hash = 0;
         int mrc;
         e->rec.seq = a->next_seq;
-        if (e->idem_key_len > 0 && (mrc = settle_request_id(a, e, resp, &resp_len)) != 0) {
+        if (e->idem_key_len > 0 && (mrc = settle_request_id(a, e, resp, &resp_len, &hash)) != 0) {
             *status = mdb_fail(a, mrc, "reading the request-ID memory", &a->last_err);
             break;
         }
@@ -389,9 +391,8 @@ static size_t journal_some(tc_audit *a, tc_audit_entry **batch, size_t n, int *s
         if (!journal_place(a, e->rec.seq, rec, rec_len, resp, resp_len, k == 0, status))
             break;
         if (resp_len > 0) {
-            uint64_t h = idem_memory_hash(&a->memory, e->idem_key, e->idem_key_len);
             pthread_mutex_lock(&a->memory.mu);
-            int added = idem_memory_add(&a->memory, h, e->rec.seq, e->rec.time_us);
+            int added = idem_memory_add(&a->memory, hash, e->rec.seq, e->rec.time_us);
             pthread_mutex_unlock(&a->memory.mu);
             if (added != 0) {
                 *status = tc_errorf(&a->last_err, TC_ENOMEM, "out of memory");
