@@ -248,17 +248,29 @@ static const redisReply *info_field(const redisReply *r, const char *key)
 
 /* After (re)connecting: does the stream still hold every entry after our position? Entries
  * trimmed past it (max-deleted-entry-id, Redis 7), or a stream whose last ID is below it (a
- * broker that lost its data), are events this node can never apply. */
-static void check_gap(tc_api_feed *f, redisContext *c)
+ * broker that lost its data), are events this node can never apply. Returns 0, or -1 when the
+ * broker could not say (the connection is dropped and the check made again on the next one).
+ * Only a stream that is missing ("no such key") is a gap: any other refusal is a passing state
+ * of the broker, above all LOADING while a restarted broker reads its append-only file back,
+ * and a gap, once found, holds until the node is restored from a snapshot. */
+static int check_gap(tc_api_feed *f, redisContext *c)
 {
     if (f->position[0] == '\0')
-        return;
+        return 0;
     redisReply *r = redisCommand(c, "XINFO STREAM %s", f->stream);
-    if (r == NULL)
-        return; /* the read that follows reports the connection's trouble */
+    if (r == NULL) {
+        broker_error(f, "checking the stream", c->errstr);
+        return -1;
+    }
     const char *problem = NULL;
+    int rc = 0;
     if (r->type == REDIS_REPLY_ERROR) {
-        problem = "the stream no longer exists on the broker";
+        if (strstr(r->str, "no such key") != NULL) {
+            problem = "the stream no longer exists on the broker";
+        } else {
+            broker_error(f, "checking the stream", r->str);
+            rc = -1;
+        }
     } else if (r->type == REDIS_REPLY_ARRAY) {
         const redisReply *last = info_field(r, "last-generated-id");
         const redisReply *deleted = info_field(r, "max-deleted-entry-id");
@@ -276,6 +288,7 @@ static void check_gap(tc_api_feed *f, redisContext *c)
                           "snapshot",
                           problem, f->position, f->stream);
     freeReplyObject(r);
+    return rc;
 }
 
 /* One XREAD and what it brought. Returns 0, or -1 when the connection must be dropped. */
@@ -348,7 +361,13 @@ static void *consumer_main(void *arg)
                 usleep(RETRY_PAUSE_MS * 1000);
                 continue;
             }
-            check_gap(f, c);
+            if (check_gap(f, c) != 0) {
+                redisFree(c);
+                c = NULL;
+                check_state(f);
+                usleep(RETRY_PAUSE_MS * 1000);
+                continue;
+            }
         }
         if (consume_once(f, c) != 0) {
             redisFree(c);

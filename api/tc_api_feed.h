@@ -18,7 +18,8 @@
  * Once it has caught up again it serves again by itself. A stream that no longer holds the
  * entries after this node's position (trimmed past it, or a broker that lost its data and
  * restarted lower) is a gap the node cannot fill: it stays behind, says why, and needs a fresh
- * snapshot.
+ * snapshot. A broker that refuses to say (LOADING its append-only file after a restart) is not
+ * a gap: the node reconnects and checks again.
  *
  * Threads: one consumer thread per node, started by tc_api_feed_start; publish may be called
  * from any worker (one connection, under a mutex); the state functions read atomics.
