@@ -5,9 +5,13 @@
  * so that audit commits and steward writes never wait on each other's lock. Named tables:
  *   meta           format, fingerprint of the secret the citizen keys come from, creation
  *   audit          sequence (u64, big-endian) -> encoded record
- *   audit_citizen  in citizen-index/, an LMDB environment of its own: citizen key + sequence
- *                  -> "" ("who scored me"), and in its meta "indexed": every record below that
- *                  sequence number is in it. Written off the reply path (tc_audit_index.c).
+ *   citizen_runs   in citizen-index/, an LMDB environment of its own: the citizen index ("who
+ *                  scored me") as sorted runs of citizen key + sequence entries, run id ->
+ *                  entries (MDB_DUPSORT | MDB_DUPFIXED), merged eight at a time into larger
+ *                  runs; its meta holds the directory of runs ("runs") and "indexed": every
+ *                  record below that sequence number is in them. audit_citizen there, the
+ *                  index's former single table, is still read. Written off the reply path
+ *                  (tc_audit_index.c, tc_audit_runs.c).
  *   responses      sequence (u64, big-endian) -> time, request digest, the request-ID key
  *                  (institution NUL request_id) and the answer given, for each answer whose
  *                  request ID is remembered; appended, and forgotten after 24 h from the front

@@ -138,6 +138,47 @@ int journal_catch_up(tc_audit *a);
 /* Relaxed mode's sync of the journal (the sync thread): MDB_SUCCESS or an errno. */
 int journal_sync(tc_audit *a);
 
+/* The citizen index's entries (tc_audit_index.c, tc_audit_runs.c): citizen key, then the
+ * record's sequence number (u64 BE). In the index's environment, "meta" holds how far the
+ * index is complete ("indexed") and its directory ("runs"); "citizen_runs" (MDB_DUPSORT |
+ * MDB_DUPFIXED) holds each run of entries, sorted, under its id; "audit_citizen", the index's
+ * former form (one B-tree of entries as keys), is read as one more run and no longer written. */
+#define INDEX_ENTRY_LEN (TC_CITIZEN_KEY_LEN + 8)
+#define RUN_FANOUT 8           /* runs of a level merged into one of the next */
+#define RUN_LEVELS 16          /* a run of the top level is never merged */
+#define RUNS_MAX 512           /* runs in the directory (about RUN_FANOUT per level in use) */
+#define RUNS_MERGE_CHUNK 65536 /* entries a merge moves per transaction */
+#define RUNS_CHUNK_BYTES ((size_t)RUNS_MERGE_CHUNK * INDEX_ENTRY_LEN)
+
+typedef struct run_info {
+    uint64_t id, level, count;
+} run_info;
+
+typedef struct run_merge { /* the indexer's, in RAM only: a merge cut short is begun again */
+    int active;
+    uint64_t target, count, src[RUN_FANOUT];
+    unsigned char last[INDEX_ENTRY_LEN]; /* the last entry moved into the target */
+} run_merge;
+
+typedef struct citizen_runs {
+    MDB_dbi dbi;
+    int present;      /* 0: a read-only index written before runs */
+    uint64_t next_id; /* the indexer's, from here on */
+    run_merge merge[RUN_LEVELS];
+    unsigned char *buf; /* a merge's chunk */
+} citizen_runs;
+
+/* Open the runs' table in ix_txn; read-write, drop the runs no directory names. */
+int runs_open(tc_audit *a, MDB_txn *ix_txn, int read_only);
+/* Add n sorted entries as a run of level 0 (an MDB status). */
+int runs_add(tc_audit *a, MDB_txn *ix_txn, const unsigned char *entries, size_t n);
+/* One step of merging, a transaction of its own: 1 done, 0 nothing to do, -1 failed. */
+int runs_maintain(tc_audit *a);
+/* fn(seq, arg) for the citizen's entries below sequence number below, newest first, in every
+ * run (with_runs) and in the table base, until fn returns nonzero: an MDB status. */
+int runs_walk(tc_audit *a, MDB_txn *txn, int with_runs, MDB_dbi base, const unsigned char *key,
+              uint64_t below, int (*fn)(uint64_t seq, void *arg), void *arg);
+
 typedef struct producer {
     pthread_mutex_t mu;
     tc_audit_entry **items;
@@ -187,6 +228,7 @@ struct tc_audit {
     char *ix_path;
     MDB_env *ix_env;
     MDB_dbi ix_meta, ix_citizen;
+    citizen_runs runs;
     periodic indexer;
     unsigned char *ix_entries; /* the indexer's working list */
     journal j;

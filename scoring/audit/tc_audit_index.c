@@ -26,7 +26,6 @@
  * a reader decodes beyond the index to about 250 ms of records. */
 #define INDEX_EVERY_MS 250
 #define INDEX_BATCH 4096 /* records per pass: the trail snapshot is held briefly; more follow */
-#define ENTRY_LEN (TC_CITIZEN_KEY_LEN + 8)
 
 static const char UPTO_KEY[] = "indexed";
 
@@ -129,7 +128,8 @@ int tc_audit_index_open(tc_audit *a, size_t map_size, tc_error *err)
         goto fail;
     unsigned create = ro ? 0 : MDB_CREATE;
     if ((mrc = mdb_dbi_open(txn, "meta", create, &a->ix_meta)) != MDB_SUCCESS ||
-        (mrc = mdb_dbi_open(txn, "audit_citizen", create, &a->ix_citizen)) != MDB_SUCCESS) {
+        (mrc = mdb_dbi_open(txn, "audit_citizen", create, &a->ix_citizen)) != MDB_SUCCESS ||
+        (mrc = runs_open(a, txn, ro)) != MDB_SUCCESS) {
         mdb_txn_abort(txn);
         goto fail;
     }
@@ -150,7 +150,7 @@ fail:
 
 static int entry_cmp(const void *x, const void *y)
 {
-    return memcmp(x, y, ENTRY_LEN);
+    return memcmp(x, y, INDEX_ENTRY_LEN);
 }
 
 /* Index the records committed since the last pass, at most INDEX_BATCH; returns how many were
@@ -159,7 +159,7 @@ static long index_pass(tc_audit *a)
 {
     MDB_txn *rt = NULL, *wt = NULL;
     MDB_cursor *cur = NULL;
-    MDB_val k, v, empty = {0, NULL};
+    MDB_val k, v;
     size_t n = 0, n_entries = 0;
     unsigned char from[8];
     tc_audit_record rec;
@@ -181,7 +181,7 @@ static long index_pass(tc_audit *a)
         upto = from_be64(k.mv_data) + 1;
         if (tc_audit_decode(v.mv_data, v.mv_size, &rec, NULL) != TC_OK || !rec.has_citizen)
             continue;
-        unsigned char *e = a->ix_entries + n_entries++ * ENTRY_LEN;
+        unsigned char *e = a->ix_entries + n_entries++ * INDEX_ENTRY_LEN;
         memcpy(e, rec.citizen, TC_CITIZEN_KEY_LEN);
         memcpy(e + TC_CITIZEN_KEY_LEN, k.mv_data, 8);
     }
@@ -196,12 +196,9 @@ static long index_pass(tc_audit *a)
     mrc = MDB_SUCCESS;
     if (n == 0)
         goto out;
-    /* in key order: neighbouring entries share pages, and each page is written once */
-    qsort(a->ix_entries, n_entries, ENTRY_LEN, entry_cmp);
-    for (size_t i = 0; mrc == MDB_SUCCESS && i < n_entries; i++) {
-        MDB_val ek = {ENTRY_LEN, a->ix_entries + i * ENTRY_LEN};
-        mrc = mdb_put(wt, a->ix_citizen, &ek, &empty, 0);
-    }
+    /* a run of its own, sorted: appended, and merged with others later (tc_audit_runs.c) */
+    qsort(a->ix_entries, n_entries, INDEX_ENTRY_LEN, entry_cmp);
+    mrc = runs_add(a, wt, a->ix_entries, n_entries);
     if (mrc == MDB_SUCCESS)
         mrc = put_upto(a, wt, upto);
     if (mrc == MDB_SUCCESS) {
@@ -224,6 +221,14 @@ out:
     return (long)n;
 }
 
+static int stopping(periodic *p)
+{
+    pthread_mutex_lock(&p->mu);
+    int stop = p->stop;
+    pthread_mutex_unlock(&p->mu);
+    return stop;
+}
+
 static void *indexer_main(void *arg)
 {
     tc_audit *a = arg;
@@ -233,7 +238,14 @@ static void *indexer_main(void *arg)
         /* not fatal: the index is written at the workers' priority */
     }
     while (!periodic_wait(&a->indexer)) {
-        while (index_pass(a) == INDEX_BATCH) {
+        /* a pass, then a step of merging, while either has more to do: a merge's step moves
+         * far more entries than a pass adds, so merges keep up, and a long merge of a high
+         * level never holds the passes back by more than a step */
+        for (;;) {
+            long n = index_pass(a);
+            int merged = n >= 0 && !stopping(&a->indexer) ? runs_maintain(a) : 0;
+            if (n < 0 || merged < 0 || (n < INDEX_BATCH && merged == 0))
+                break;
         }
     }
     while (index_pass(a) == INDEX_BATCH) { /* what the writer committed last */
@@ -243,7 +255,8 @@ static void *indexer_main(void *arg)
 
 int tc_audit_index_start(tc_audit *a, tc_error *err)
 {
-    if ((a->ix_entries = malloc((size_t)INDEX_BATCH * ENTRY_LEN)) == NULL)
+    if ((a->ix_entries = malloc((size_t)INDEX_BATCH * INDEX_ENTRY_LEN)) == NULL ||
+        (a->runs.buf = malloc(RUNS_CHUNK_BYTES)) == NULL)
         return tc_errorf(err, TC_ENOMEM, "out of memory");
     return periodic_start(&a->indexer, INDEX_EVERY_MS, indexer_main, a, err);
 }
@@ -254,6 +267,8 @@ void tc_audit_index_close(tc_audit *a)
     periodic_stop(&a->indexer);
     free(a->ix_entries);
     a->ix_entries = NULL;
+    free(a->runs.buf);
+    a->runs.buf = NULL;
     if (a->ix_env != NULL)
         mdb_env_close(a->ix_env);
     a->ix_env = NULL;

@@ -134,6 +134,8 @@ typedef struct citizen_walk {
     tc_audit_fn fn;
     void *arg;
     int stopped;
+    int rc; /* of the walk through the index */
+    tc_error *err;
 } citizen_walk;
 
 static void emit(citizen_walk *w, const tc_audit_record *rec)
@@ -170,32 +172,27 @@ static int walk_unindexed(citizen_walk *w, uint64_t upto, tc_error *err)
     return rc;
 }
 
-/* The index's entries for the citizen below sequence number below, newest first. */
-static int walk_index(citizen_walk *w, MDB_txn *ix_txn, MDB_dbi dbi, uint64_t below,
-                      tc_error *err)
+/* A record the index names for the citizen: read and handed on; nonzero stops the walk. */
+static int emit_indexed(uint64_t seq, void *arg)
 {
-    MDB_cursor *cur = NULL;
-    unsigned char probe[TC_CITIZEN_KEY_LEN + 8];
-    memcpy(probe, w->key, TC_CITIZEN_KEY_LEN);
-    be64(probe + TC_CITIZEN_KEY_LEN, below);
-    MDB_val k = {sizeof probe, probe}, v;
+    citizen_walk *w = arg;
     tc_audit_record rec;
-    int rc = TC_OK, mrc = mdb_cursor_open(ix_txn, dbi, &cur);
-    if (mrc != MDB_SUCCESS)
-        return mdb_fail(w->a, mrc, "reading the audit trail", err);
-    /* from the citizen's entry at or just past the probe, walk backwards */
-    mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    mrc = mdb_cursor_get(cur, &k, &v, mrc == MDB_SUCCESS ? MDB_PREV : MDB_LAST);
-    while (mrc == MDB_SUCCESS && !w->stopped && k.mv_size == sizeof probe &&
-           memcmp(k.mv_data, w->key, TC_CITIZEN_KEY_LEN) == 0) {
-        uint64_t seq = from_be64((const unsigned char *)k.mv_data + TC_CITIZEN_KEY_LEN);
-        if ((rc = read_record(w->a, w->txn, seq, &rec, err)) != TC_OK)
-            break;
-        emit(w, &rec);
-        mrc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
-    }
-    mdb_cursor_close(cur);
-    return rc;
+    if ((w->rc = read_record(w->a, w->txn, seq, &rec, w->err)) != TC_OK)
+        return 1;
+    emit(w, &rec);
+    return w->stopped;
+}
+
+/* The index's entries for the citizen below sequence number below, newest first: its runs
+ * (with_runs) and the table dbi of ix_txn. */
+static int walk_index(citizen_walk *w, MDB_txn *ix_txn, int with_runs, MDB_dbi dbi, uint64_t below)
+{
+    int mrc = runs_walk(w->a, ix_txn, with_runs, dbi, w->key, below, emit_indexed, w);
+    if (mrc != MDB_SUCCESS && w->rc == TC_OK)
+        w->rc = with_runs ? tc_mdb_error(w->a->ix_path, w->a->ix_env, mrc,
+                                         "reading the citizen index", w->err)
+                          : mdb_fail(w->a, mrc, "reading the audit trail", w->err);
+    return w->rc;
 }
 
 int tc_audit_by_citizen(tc_audit_reader *r, const unsigned char key[TC_CITIZEN_KEY_LEN],
@@ -203,7 +200,7 @@ int tc_audit_by_citizen(tc_audit_reader *r, const unsigned char key[TC_CITIZEN_K
                         tc_error *err)
 {
     tc_audit *a = r->a;
-    citizen_walk w = {a, r->txn, key, before_seq, limit, 0, fn, arg, limit == 0};
+    citizen_walk w = {a, r->txn, key, before_seq, limit, 0, fn, arg, limit == 0, TC_OK, err};
     int rc, mrc;
     journal_catch_up(a); /* every answer given so far; if it fails, what the tables hold */
     /* the index's snapshot first: every record at or past its mark is in the later one */
@@ -219,10 +216,10 @@ int tc_audit_by_citizen(tc_audit_reader *r, const unsigned char key[TC_CITIZEN_K
         uint64_t upto = tc_audit_index_upto(a, r->ix_txn);
         rc = walk_unindexed(&w, upto, err);
         if (rc == TC_OK && !w.stopped)
-            rc = walk_index(&w, r->ix_txn, a->ix_citizen, below < upto ? below : upto, err);
+            rc = walk_index(&w, r->ix_txn, 1, a->ix_citizen, below < upto ? below : upto);
         mdb_txn_reset(r->ix_txn);
     } else if (a->has_old_citizen) { /* a copy made before the index had its own place */
-        rc = walk_index(&w, r->txn, a->by_citizen, below, err);
+        rc = walk_index(&w, r->txn, 0, a->by_citizen, below);
     } else { /* a copy without its index */
         rc = walk_unindexed(&w, 0, err);
     }
