@@ -139,28 +139,24 @@ def closing_notes(targets, d):
             "is appended to the audit trail's journal, one write system call per batch, in "
             "relaxed mode by the worker itself when no commit is under way; off the reply path "
             "but on the same 2 vCPUs, tc-audit-apply moves the journal into the trail's LMDB "
-            "tables every 10 ms and tc-audit-index indexes them by citizen every 250 ms (random "
-            "inserts, a dirty page each). A Score also pseudonymises the ID (an HMAC), reads "
+            "tables every 10 ms and tc-audit-index indexes them by citizen every 250 ms (each "
+            "pass appends a sorted run; runs merge eight at a time). A Score also pseudonymises the ID (an HMAC), reads "
             "the consent and the record, and sends a larger reply. A no-op has none of that.%s "
             "How far the trail's part goes: a build that skipped the trail's writes altogether "
             "(an experiment, `benchmarks/before-after.md`) still cost 1.78× the no-op's CPU at "
             "c=16 and 1.44× its p50, so the ≤ 1.6× and ≤ 1.3× goals are not reachable through "
             "the trail alone on this machine: the rest is the wake-ups of the threads that share "
-            "2 vCPUs with the client, the HMAC and the reply. Next, by weight: the citizen "
-            "index. Each pass inserts the records of the last 250 ms at random places in a "
-            "B-tree much larger than a pass, so nearly every entry copies and writes a 4 KB "
-            "page of its own; sorted runs written by appends and merged in tiers (an LSM) would "
-            "write each entry a few times sequentially instead, and a lookup would seek each "
-            "run. Then one worker instead of two here (see the configurations: the second "
-            "competes with the client for the cores)." %
+            "2 vCPUs with the client, the HMAC and the reply. Next, by weight: the workers' own "
+            "time in the kernel and gRPC (wake-ups, a hand-over per call), then one B-tree walk "
+            "per Score instead of two (consent, record), then one worker instead of two here "
+            "(see the configurations: the second competes with the client for the cores)." %
             ("; ".join(cpu) if cpu else "?",
              "%.2f" % (engdb["median_ns"] / 1000) if engdb else "?", prof_text))
     if "p99" in missed:
         out.append(
             "**p99.** Tails at c ≥ 4 come from the shared cores (client, server workers, gRPC's "
             "threads, the audit writer, its sync thread, the applier and the citizen indexer "
-            "on 2 vCPUs: any preemption is a scheduler quantum of several ms, and an indexer "
-            "pass takes tens of ms of CPU every 250 ms) and from the batches: a call that "
+            "on 2 vCPUs: any preemption is a scheduler quantum of several ms) and from the batches: a call that "
             "arrives while a commit is under way waits for it and for the next one. The "
             "periodic fdatasync runs on a thread of its own, off the reply path. On a machine with cores to spare for "
             "the client the c=1 tail is the better guide. The no-op floor has none of this, so "
