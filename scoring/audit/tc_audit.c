@@ -208,13 +208,18 @@ int tc_audit_open(const tc_audit_options *opt, tc_audit **out, tc_error *err)
             goto fail;
         }
     }
+    /* MDB_NOSYNC in both modes: a commit's records are on disk once its journal write is (in
+     * durable mode, synced); the applier's transactions are synced only when a journal half is
+     * to be reused (tc_audit_journal.c), and every other write of the tables, being rare and
+     * not journaled, is synced before it returns (tc_audit_commit_synced). A sync per
+     * transaction, 100 a second, would compete for the disk with the journal's, which a
+     * durable answer waits for. */
     if ((mrc = mdb_env_create(&a->env)) != MDB_SUCCESS ||
         (mrc = mdb_env_set_maxdbs(a->env, 16)) != MDB_SUCCESS ||
         (mrc = mdb_env_set_maxreaders(a->env, TC_STORE_MAX_READERS)) != MDB_SUCCESS ||
         (mrc = mdb_env_open(a->env, opt->dir,
-                            MDB_NOTLS | (opt->read_only ? MDB_RDONLY : 0) |
-                                (opt->relaxed ? MDB_NOSYNC : 0),
-                            0600)) != MDB_SUCCESS) {
+                            MDB_NOTLS | (opt->read_only ? MDB_RDONLY : MDB_NOSYNC), 0600)) !=
+            MDB_SUCCESS) {
         rc = mdb_fail(a, mrc, "opening", err);
         goto fail;
     }
@@ -657,7 +662,7 @@ void tc_audit_close(tc_audit *a)
         idem_memory_free(&a->memory);
     free(a->batch);
     if (a->env != NULL) {
-        if (atomic_load(&a->dirty))
+        if (!a->opt.read_only) /* what was opened or migrated and never started */
             mdb_env_sync(a->env, 1);
         mdb_env_close(a->env);
     }

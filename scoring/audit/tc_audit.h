@@ -40,7 +40,10 @@
  * on the writer or on any worker, for entries of any worker. Either way no answer leaves before
  * its record is in the journal, and one write (one fsync) covers a batch.
  * The applier thread moves the journal's records into the tables above every 10 ms, in one
- * LMDB transaction each, appending at the end of audit and responses; the citizen index
+ * LMDB transaction each, appending at the end of audit and responses, and syncs the tables
+ * only before a journal half they free is reused (in both modes: until then the journal holds
+ * the records, and a sync of the tables every 10 ms would compete for the disk with the
+ * journal's, which a durable answer waits for); the citizen index
  * follows within about 250 ms, in its own environment (tc_audit_index.c). Neither holds the
  * commit lock. Whoever reads the tables for what was answered (a citizen's inquiries, a scan,
  * shipping) first has the applier catch up, so a read sees every answer given before it; a

@@ -254,6 +254,15 @@ static inline int mdb_fail(const tc_audit *a, int rc, const char *what, tc_error
     return tc_mdb_error(a->path, a->env, rc, what, err);
 }
 
+/* Commit txn on the trail's tables and sync them: for the writes that do not go through the
+ * journal (governance and steward records, collected records), rare, and each one a record
+ * that must not be lost once its caller is told it is written. An MDB status. */
+static inline int tc_audit_commit_synced(tc_audit *a, MDB_txn *txn)
+{
+    int mrc = mdb_txn_commit(txn);
+    return mrc == MDB_SUCCESS ? mdb_env_sync(a->env, 1) : mrc;
+}
+
 static inline void be64(unsigned char out[8], uint64_t v)
 {
     for (int i = 0; i < 8; i++)

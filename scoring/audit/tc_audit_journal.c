@@ -343,8 +343,9 @@ static int prune_request_ids(tc_audit *a, MDB_txn *txn, int64_t now_us)
 }
 
 /* Put every journaled record not yet in the tables into them, in one transaction. With settle
- * (or when the applier has moved past a half since the last time) the tables are then synced
- * in relaxed mode, which frees the halves behind. */
+ * (or when the applier has moved past a half since the last time) the tables are then synced,
+ * which frees the halves behind; until then the journal holds the records (in both modes: the
+ * tables are opened MDB_NOSYNC). */
 static int apply_locked(tc_audit *a, int settle)
 {
     journal *j = &a->j;
@@ -414,10 +415,7 @@ static int apply_locked(tc_audit *a, int settle)
     }
     atomic_store_explicit(&j->applied, last, memory_order_release);
     j->pending_settle |= moved;
-    if (!a->opt.relaxed) { /* each commit of a durable trail waited for the disk */
-        atomic_store_explicit(&j->settled, last, memory_order_release);
-        j->pending_settle = 0;
-    } else if ((settle || j->pending_settle) && atomic_load(&j->settled) < last) {
+    if ((settle || j->pending_settle) && atomic_load(&j->settled) < last) {
         if ((mrc = mdb_env_sync(a->env, 1)) != MDB_SUCCESS) {
             j->fail_code = mdb_fail(a, mrc, "syncing the audit trail to disk", &j->fail_err);
             return j->fail_code; /* the journal still holds them; retried next round */

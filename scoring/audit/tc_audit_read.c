@@ -328,7 +328,7 @@ int tc_audit_governance_append(tc_audit *a, const char *record, size_t len, uint
         mrc = mdb_put(txn, a->governance, &nk, &nv, MDB_APPEND);
     }
     if (mrc == MDB_SUCCESS) {
-        mrc = mdb_txn_commit(txn);
+        mrc = tc_audit_commit_synced(a, txn);
         txn = NULL;
     }
     if (txn != NULL)

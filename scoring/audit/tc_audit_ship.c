@@ -214,6 +214,11 @@ int tc_audit_collect(tc_audit *a, const tc_audit_record *recs, size_t n, const c
     if (mrc != MDB_SUCCESS) {
         a->next_seq = seq0;
         rc = mdb_fail(a, mrc, "writing the consolidated trail", err);
+    } else if (!a->opt.relaxed && (mrc = mdb_env_sync(a->env, 1)) != MDB_SUCCESS) {
+        /* in the tables, not known to be on disk: the caller keeps its position, so the broker
+         * delivers them again, and the origins table counts them as duplicates */
+        atomic_store_explicit(&a->committed_seq, a->next_seq - 1, memory_order_release);
+        rc = mdb_fail(a, mrc, "syncing the consolidated trail to disk", err);
     } else {
         tc_audit_committed(a);
     }

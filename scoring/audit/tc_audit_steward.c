@@ -116,16 +116,14 @@ int tc_audit_steward_append(tc_audit *a, const tc_audit_steward *r, const unsign
             mrc = append_one(a, txn, next + i, &one);
         }
     }
+    /* a steward write waits for the disk in both modes: it is rare, and a lost record would be
+     * a write nobody can account for */
     if (mrc == MDB_SUCCESS) {
-        mrc = mdb_txn_commit(txn);
+        mrc = tc_audit_commit_synced(a, txn);
         txn = NULL;
     }
     if (txn != NULL)
         mdb_txn_abort(txn);
-    /* a relaxed trail commits without syncing: a steward write waits for the disk all the same,
-     * since it is rare and a lost record would be a write nobody can account for */
-    if (mrc == MDB_SUCCESS && a->opt.relaxed)
-        mrc = mdb_env_sync(a->env, 1);
     if (mrc == MDB_MAP_FULL)
         return tc_errorf(err, TC_EFULL, "%s: writing a steward record: its map is full: raise "
                          "audit_map_size", a->path);
