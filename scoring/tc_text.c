@@ -2,34 +2,36 @@
 
 #include <string.h>
 
+/* Without a branch per character: in a reference such as "VNEID-D820B7E910B0F93F" digits and
+ * letters alternate at random, and a branch on each mispredicted about every other time (this
+ * scan ran twice per consent and was a tenth of a load's time). */
 int tc_text_has_id_run(const char *text, size_t len)
 {
-    size_t run = 0;
+    unsigned run = 0, longest = 0;
     for (size_t i = 0; i < len; i++) {
-        run = text[i] >= '0' && text[i] <= '9' ? run + 1 : 0;
-        if (run >= TC_TEXT_ID_RUN)
-            return 1;
+        unsigned digit = (unsigned char)(text[i] - '0') <= 9;
+        run = (run + 1) * digit;
+        longest = run > longest ? run : longest;
     }
-    return 0;
+    return longest >= TC_TEXT_ID_RUN;
 }
 
 int tc_text_redact_ids(char *text)
 {
+    size_t len = strlen(text);
+    if (!tc_text_has_id_run(text, len)) /* nearly always: nothing to replace */
+        return 0;
     size_t run = 0;
-    int redacted = 0;
-    for (size_t i = 0;; i++) {
+    for (size_t i = 0; i <= len; i++) {
         if (text[i] >= '0' && text[i] <= '9') {
             run++;
             continue;
         }
-        if (run >= TC_TEXT_ID_RUN) {
+        if (run >= TC_TEXT_ID_RUN)
             memset(text + i - run, '#', run);
-            redacted = 1;
-        }
         run = 0;
-        if (text[i] == '\0')
-            return redacted;
     }
+    return 1;
 }
 
 /* RFC 3629 section 4: the well-formed byte sequences. */
