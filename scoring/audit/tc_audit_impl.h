@@ -168,8 +168,13 @@ typedef struct citizen_runs {
     unsigned char *buf; /* a merge's chunk */
 } citizen_runs;
 
-/* Open the runs' table in ix_txn; read-write, drop the runs no directory names. */
+/* Open the runs' table in ix_txn (read-write: creating it). */
 int runs_open(tc_audit *a, MDB_txn *ix_txn, int read_only);
+/* The indexer's start, a transaction of its own: drop the runs no directory names (merges cut
+ * short by a stop or a crash). Only the process that writes the trail may: another that opens
+ * it read-write without starting it (tinchap's governance record) would drop the target of a
+ * merge the writer has under way. */
+int runs_start(tc_audit *a);
 /* Add n sorted entries as a run of level 0 (an MDB status). */
 int runs_add(tc_audit *a, MDB_txn *ix_txn, const unsigned char *entries, size_t n);
 /* One step of merging, a transaction of its own: 1 done, 0 nothing to do, -1 failed. */

@@ -258,6 +258,9 @@ int tc_audit_index_start(tc_audit *a, tc_error *err)
     if ((a->ix_entries = malloc((size_t)INDEX_BATCH * INDEX_ENTRY_LEN)) == NULL ||
         (a->runs.buf = malloc(RUNS_CHUNK_BYTES)) == NULL)
         return tc_errorf(err, TC_ENOMEM, "out of memory");
+    int mrc = runs_start(a);
+    if (mrc != MDB_SUCCESS)
+        return tc_mdb_error(a->ix_path, a->ix_env, mrc, "starting the citizen index", err);
     return periodic_start(&a->indexer, INDEX_EVERY_MS, indexer_main, a, err);
 }
 

@@ -109,16 +109,29 @@ int runs_open(tc_audit *a, MDB_txn *txn, int read_only)
     r->present = mrc == MDB_SUCCESS;
     if (read_only) /* an index written before runs: its former table is all there is */
         return mrc == MDB_NOTFOUND ? MDB_SUCCESS : mrc;
-    if (mrc != MDB_SUCCESS)
-        return mrc;
+    return mrc;
+}
+
+int runs_start(tc_audit *a)
+{
+    citizen_runs *r = &a->runs;
+    MDB_txn *txn = NULL;
     run_dir d;
-    if ((mrc = dir_read(a, txn, &d)) != MDB_SUCCESS)
+    int mrc = mdb_txn_begin(a->ix_env, NULL, 0, &txn);
+    if (mrc == MDB_SUCCESS && (mrc = dir_read(a, txn, &d)) == MDB_SUCCESS) {
+        r->next_id = 1;
+        for (size_t i = 0; i < d.n; i++)
+            if (d.run[i].id >= r->next_id)
+                r->next_id = d.run[i].id + 1;
+        mrc = drop_unnamed(a, txn, &d);
+    }
+    if (txn == NULL)
         return mrc;
-    r->next_id = 1;
-    for (size_t i = 0; i < d.n; i++)
-        if (d.run[i].id >= r->next_id)
-            r->next_id = d.run[i].id + 1;
-    return drop_unnamed(a, txn, &d);
+    if (mrc != MDB_SUCCESS) {
+        mdb_txn_abort(txn);
+        return mrc;
+    }
+    return mdb_txn_commit(txn);
 }
 
 /* Append n sorted entries to run id (new, or a merge's target). */
