@@ -29,10 +29,10 @@ static size_t sort_stride;
 
 /* Keys are HMAC outputs, so their first 8 bytes are spread evenly and almost never tie: an LSD
  * radix sort on them (8 passes of a byte, stable, so file order holds among equal prefixes)
- * orders n pairs in linear time, and only the rare runs of equal prefixes need cmp, a full
- * comparison (qsort with an indirect call per comparison took most of a load's sort). With cmp
- * NULL, those runs are left in file order, for the caller to finish. */
-static int radix_sort(sort_pair *pairs, size_t n, int (*cmp)(const void *, const void *))
+ * orders n pairs in linear time, and only the rare runs of equal prefixes need a full
+ * comparison (sort_ties; qsort with an indirect call per comparison took most of a load's
+ * sort). */
+static int radix_sort(sort_pair *pairs, size_t n)
 {
     sort_pair *tmp = malloc((n + 1) * sizeof *tmp), *from = pairs, *to = tmp;
     if (tmp == NULL)
@@ -51,13 +51,20 @@ static int radix_sort(sort_pair *pairs, size_t n, int (*cmp)(const void *, const
     }
     /* eight passes: the result is back in pairs */
     free(tmp);
+    return TC_OK;
+}
+
+/* Order with cmp each run of items (n of them, size bytes each, in the order of the sorted
+ * pairs) whose pairs have equal prefixes. */
+static void sort_ties(const sort_pair *pairs, size_t n, void *items, size_t size,
+                      int (*cmp)(const void *, const void *))
+{
     for (size_t i = 0, j; i < n; i = j) {
         for (j = i + 1; j < n && pairs[j].prefix == pairs[i].prefix; j++) {
         }
-        if (j - i > 1 && cmp != NULL)
-            qsort(pairs + i, j - i, sizeof *pairs, cmp);
+        if (j - i > 1)
+            qsort((char *)items + i * size, j - i, size, cmp);
     }
-    return TC_OK;
 }
 
 static int cmp_pair(const void *a, const void *b)
@@ -141,7 +148,7 @@ int load_sort_consents(load *L, const char *file)
     /* Entries with the same prefix, nearly always one citizen's consents, are ordered after
      * they are copied next to each other below: a comparison then reads neighbouring bytes
      * instead of two random places of the arena. */
-    if (radix_sort(pairs, L->n_consents, NULL) != TC_OK) {
+    if (radix_sort(pairs, L->n_consents) != TC_OK) {
         free(pairs);
         free(off);
         free(sorted.data);
@@ -161,12 +168,7 @@ int load_sort_consents(load *L, const char *file)
         o += len;
     }
     consent_base = sorted.data;
-    for (size_t i = 0, j; i < L->n_consents; i = j) {
-        for (j = i + 1; j < L->n_consents && pairs[j].prefix == pairs[i].prefix; j++) {
-        }
-        if (j - i > 1)
-            qsort(off + i, j - i, sizeof *off, cmp_consent_at);
-    }
+    sort_ties(pairs, L->n_consents, off, sizeof *off, cmp_consent_at);
     free(pairs);
     free(L->consent_off);
     free(L->consent_arena.data);
@@ -229,19 +231,16 @@ int load_sort_population(load *L, const char *file, tc_error *err)
     if (pairs == NULL)
         return tc_errorf(err, TC_ENOMEM, "out of memory");
     for (size_t i = 0; i < L->n_pop; i++) {
-        const unsigned char *k = L->pop.data + i * L->pop_stride;
-        uint64_t p = 0;
-        for (int b = 0; b < 8; b++)
-            p = p << 8 | k[b];
-        pairs[i].prefix = p;
+        pairs[i].prefix = key_prefix(L->pop.data + i * L->pop_stride);
         pairs[i].idx = (uint32_t)i;
     }
     sort_base = L->pop.data;
     sort_stride = L->pop_stride;
-    if (radix_sort(pairs, L->n_pop, cmp_pair) != TC_OK) {
+    if (radix_sort(pairs, L->n_pop) != TC_OK) {
         free(pairs);
         return tc_errorf(err, TC_ENOMEM, "out of memory");
     }
+    sort_ties(pairs, L->n_pop, pairs, sizeof *pairs, cmp_pair);
     /* Move the entries into key order once, so the passes that follow (duplicates, consent,
      * writing) read memory front to back instead of missing the cache on every row. */
     tc_buf sorted = {.first = 1u << 20};
