@@ -486,19 +486,24 @@ static int evaluate(tc_api_slot *s, const Tinchap__V1__ScoreRequest *q, const tc
     }
     /* Consent first, for every call: a retry after the consent was revoked or the citizen
      * erased is refused exactly as a first call would be, not given the remembered answer. */
-    tc_record citizen;
+    /* Both are read in one walk; the record is used only once the consent is found good. */
+    tc_citizen_view view;
+    tc_record *citizen = &view.record;
     unsigned char ref_hash[TC_TEXT_HASH_LEN];
     int hashed = tc_consent_ref_hash(w->hasher, q->consent_ref, ref_hash);
-    int rc =
-        tc_consent_check(w->reader, rec->citizen, s->who->institution, q->purpose, q->consent_ref,
-                         hashed ? ref_hash : NULL, rec->time_us / 1000000, NULL);
+    int rc = tc_reader_view(w->reader, rec->citizen, s->who->institution, q->purpose, &view,
+                            &err) == TC_OK &&
+                     view.has_consent
+                 ? tc_consent_accepts(&view.consent, q->consent_ref, hashed ? ref_hash : NULL,
+                                      rec->time_us / 1000000)
+                 : TC_ENOCONSENT;
     int replayed = rc == TC_OK && replay(s, q), evaluated = 0, encoded = 0;
     if (!replayed && rc == TC_OK)
-        rc = tc_reader_citizen(w->reader, rec->citizen, &citizen, &err);
+        rc = view.record_rc;
     if (!replayed && rc == TC_OK) {
         tc_eval_options opt = {.max_reasons = (int)q->max_reasons};
         evaluated = 1;
-        rc = tc_model_eval(model, &citizen, &opt, w->ws, &w->result);
+        rc = tc_model_eval(model, citizen, &opt, w->ws, &w->result);
         encoded = rc == TC_OK && encode_answer(s, q, &w->result) == TC_OK;
     }
     if (encoded) {
@@ -506,7 +511,7 @@ static int evaluate(tc_api_slot *s, const Tinchap__V1__ScoreRequest *q, const tc
         tc_api_monitor_record(w->srv->monitor, w->id, set, model, &w->result);
         record_result(rec, &w->result);
         if (q->model_name[0] == '\0')
-            shadow(s, set, model, &citizen);
+            shadow(s, set, model, citizen);
     }
     tc_reader_end(w->reader);
     if (!replayed && !encoded)

@@ -626,6 +626,12 @@ static void log_serving(tc_api_server *srv)
         tc_api_log_event(srv->log, as.journal_dropped > 0 ? "error" : "info",
                          "audit_journal_recovered", j);
     }
+    if (tc_store_format(srv->store) < TC_STORE_FORMAT) { /* works, one tree walk slower */
+        char f[96];
+        snprintf(f, sizeof f, "\"format\":%d,\"current\":%d,\"fix\":\"tinchap upgrade\"",
+                 tc_store_format(srv->store), TC_STORE_FORMAT);
+        tc_api_log_event(srv->log, "warn", "store_format_old", f);
+    }
     tc_api_log_event(srv->log, "info", "serving", fields);
 }
 

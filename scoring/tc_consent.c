@@ -188,19 +188,26 @@ int tc_consent_decode(const void *key, size_t key_len, const void *value, size_t
     return TC_OK;
 }
 
+int tc_consent_accepts(const tc_consent *c, const char *consent_ref, const unsigned char *ref_hash,
+                       int64_t now)
+{
+    if (!tc_consent_valid_at(c, now))
+        return TC_ENOCONSENT;
+    /* a reference with a digit run was stored as its hash, any other as it is */
+    if (consent_ref != NULL &&
+        (ref_hash != NULL ? !c->ref_hashed || memcmp(ref_hash, c->ref_hash, TC_TEXT_HASH_LEN) != 0
+                          : c->ref_hashed || strcmp(consent_ref, c->ref) != 0))
+        return TC_ENOCONSENT;
+    return TC_OK;
+}
+
 int tc_consent_check(struct tc_reader *r, const unsigned char citizen[TC_CITIZEN_KEY_LEN],
                      const char *institution, const char *purpose, const char *consent_ref,
                      const unsigned char *ref_hash, int64_t now, tc_consent *out)
 {
     tc_consent c;
-    if (tc_reader_consent(r, citizen, institution, purpose, &c, NULL) != TC_OK)
-        return TC_ENOCONSENT;
-    if (!tc_consent_valid_at(&c, now))
-        return TC_ENOCONSENT;
-    /* a reference with a digit run was stored as its hash, any other as it is */
-    if (consent_ref != NULL &&
-        (ref_hash != NULL ? !c.ref_hashed || memcmp(ref_hash, c.ref_hash, TC_TEXT_HASH_LEN) != 0
-                          : c.ref_hashed || strcmp(consent_ref, c.ref) != 0))
+    if (tc_reader_consent(r, citizen, institution, purpose, &c, NULL) != TC_OK ||
+        tc_consent_accepts(&c, consent_ref, ref_hash, now) != TC_OK)
         return TC_ENOCONSENT;
     if (out != NULL)
         *out = c;

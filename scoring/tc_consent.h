@@ -80,4 +80,8 @@ int tc_consent_check(struct tc_reader *r, const unsigned char citizen[TC_CITIZEN
                      const char *institution, const char *purpose, const char *consent_ref,
                      const unsigned char *ref_hash, int64_t now, tc_consent *out);
 
+/* The same test of a consent already read (tc_reader_view): TC_OK or TC_ENOCONSENT. */
+int tc_consent_accepts(const tc_consent *c, const char *consent_ref, const unsigned char *ref_hash,
+                       int64_t now);
+
 #endif

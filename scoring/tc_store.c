@@ -83,6 +83,8 @@ static int meta_init(tc_store *s, MDB_txn *txn, const tc_store_options *opt, tc_
     MDB_CHECK(meta_put(txn, s->meta, "catalog_hash", s->cat->hash, TC_HASH_LEN), "writing meta");
     MDB_CHECK(meta_put(txn, s->meta, "key_fingerprint", fp, sizeof fp), "writing meta");
     MDB_CHECK(meta_put(txn, s->meta, "created_at", created, strlen(created)), "writing meta");
+    s->format = TC_STORE_FORMAT;
+    rc = tc_store_counts_put(s, txn, 0, 0, err);
 out:
     return rc;
 }
@@ -92,10 +94,11 @@ static int meta_check(tc_store *s, MDB_txn *txn, const tc_store_options *opt, tc
     MDB_val v;
     int rc = TC_OK;
     MDB_CHECK(meta_get(txn, s->meta, "format", &v), "reading meta");
-    if (v.mv_size != 4 || ((unsigned char *)v.mv_data)[0] != TC_STORE_FORMAT)
+    unsigned format = v.mv_size == 4 ? ((unsigned char *)v.mv_data)[0] : 0;
+    if (format != 1 && format != TC_STORE_FORMAT)
         return tc_errorf(err, TC_EVERSION, "%s: store format %u is not supported (this is %d)",
-                         s->path, v.mv_size ? ((unsigned char *)v.mv_data)[0] : 0,
-                         TC_STORE_FORMAT);
+                         s->path, format, TC_STORE_FORMAT);
+    s->format = (int)format;
     MDB_CHECK(meta_get(txn, s->meta, "catalog_hash", &v), "reading meta");
     if (v.mv_size != TC_HASH_LEN || memcmp(v.mv_data, s->cat->hash, TC_HASH_LEN) != 0) {
         char stored_name[TC_NAME_MAX + 1] = "?", stored_hash[TC_HASH_HEX_LEN + 1] = "?";
@@ -189,7 +192,6 @@ int tc_store_open(const tc_store_options *opt, tc_store **out, tc_error *err)
     }
     MDB_CHECK(mrc, "opening table meta");
     MDB_CHECK(mdb_dbi_open(txn, "citizens", create, &s->citizens), "opening table citizens");
-    MDB_CHECK(mdb_dbi_open(txn, "consents", create, &s->consents), "opening table consents");
     mrc = mdb_dbi_open(txn, "consent_history", create, &s->history);
     s->has_history = mrc == MDB_SUCCESS;
     if (mrc != MDB_NOTFOUND || !opt->read_only)
@@ -204,6 +206,9 @@ int tc_store_open(const tc_store_options *opt, tc_store **out, tc_error *err)
         rc = meta_check(s, txn, opt, err);
     if (rc != TC_OK)
         goto out;
+    s->consents = s->citizens;
+    if (s->format == 1)
+        MDB_CHECK(mdb_dbi_open(txn, "consents", create, &s->consents), "opening table consents");
     mrc = mdb_txn_commit(txn);
     txn = NULL;
     MDB_CHECK(mrc, "initialising");
@@ -283,6 +288,8 @@ void tc_reader_free(tc_reader *r)
 {
     if (r == NULL)
         return;
+    if (r->cur != NULL)
+        mdb_cursor_close(r->cur);
     mdb_txn_abort(r->txn);
     free(r);
 }
@@ -292,6 +299,7 @@ int tc_reader_begin(tc_reader *r, tc_error *err)
     int rc = TC_OK;
     tc_store *s = r->s;
     MDB_CHECK(mdb_txn_renew(r->txn), "starting a read transaction");
+    r->cur_ready = 0;
 out:
     return rc;
 }
@@ -316,6 +324,67 @@ int tc_reader_citizen(tc_reader *r, const unsigned char key[TC_CITIZEN_KEY_LEN],
     if (mrc != MDB_SUCCESS)
         return tc_store_mdb_error(r->s, mrc, "reading a citizen", err);
     return tc_record_view(r->s->cat, v.mv_data, v.mv_size, out, err);
+}
+
+/* Format 1: the record and the consent from their own tables. */
+static int view_two_tables(tc_reader *r, const unsigned char key[TC_CITIZEN_KEY_LEN],
+                           const char *institution, const char *purpose, tc_citizen_view *out,
+                           tc_error *err)
+{
+    out->has_consent =
+        tc_reader_consent(r, key, institution, purpose, &out->consent, NULL) == TC_OK;
+    out->record_rc = tc_reader_citizen(r, key, &out->record, err);
+    return TC_OK;
+}
+
+/* LMDB's key order: bytes, then the shorter first. */
+static int key_cmp(const MDB_val *k, const unsigned char *want, size_t want_len)
+{
+    int cmp = memcmp(k->mv_data, want, k->mv_size < want_len ? k->mv_size : want_len);
+    return cmp != 0 ? cmp : (k->mv_size > want_len) - (k->mv_size < want_len);
+}
+
+int tc_reader_view(tc_reader *r, const unsigned char key[TC_CITIZEN_KEY_LEN],
+                   const char *institution, const char *purpose, tc_citizen_view *out,
+                   tc_error *err)
+{
+    int rc = TC_OK;
+    tc_store *s = r->s;
+    out->has_consent = 0;
+    out->record_rc = TC_ENOTFOUND;
+    if (s->format == 1)
+        return view_two_tables(r, key, institution, purpose, out, err);
+    if (r->cur == NULL)
+        MDB_CHECK(mdb_cursor_open(r->txn, s->citizens, &r->cur), "opening a cursor");
+    else if (!r->cur_ready)
+        MDB_CHECK(mdb_cursor_renew(r->txn, r->cur), "opening a cursor");
+    r->cur_ready = 1;
+    unsigned char want[TC_CONSENT_KEY_MAX];
+    size_t want_len = tc_consent_key(key, institution, purpose, want);
+    MDB_val k = {TC_CITIZEN_KEY_LEN, (void *)key}, v;
+    int mrc = mdb_cursor_get(r->cur, &k, &v, MDB_SET_RANGE);
+    if (mrc == MDB_SUCCESS && k.mv_size == TC_CITIZEN_KEY_LEN &&
+        memcmp(k.mv_data, key, TC_CITIZEN_KEY_LEN) == 0) {
+        out->record_rc = tc_record_view(s->cat, v.mv_data, v.mv_size, &out->record, err);
+        mrc = mdb_cursor_get(r->cur, &k, &v, MDB_NEXT);
+    }
+    if (out->record_rc == TC_ENOTFOUND)
+        tc_errorf(err, TC_ENOTFOUND, "citizen not found");
+    /* The consents follow the record in key order, mostly on the same page: step to the one
+     * wanted, or past where it would be. */
+    for (; mrc == MDB_SUCCESS && tc_store_is_consent_of(&k, key);
+         mrc = mdb_cursor_get(r->cur, &k, &v, MDB_NEXT)) {
+        int cmp = key_cmp(&k, want, want_len);
+        if (cmp == 0)
+            out->has_consent = tc_consent_decode(k.mv_data, k.mv_size, v.mv_data, v.mv_size,
+                                                 &out->consent, NULL) == TC_OK;
+        if (cmp >= 0)
+            break;
+    }
+    if (mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
+        MDB_CHECK(mrc, "reading a citizen");
+out:
+    return rc;
 }
 
 /* ---- writing ---- */
@@ -357,6 +426,8 @@ int tc_writer_put_citizen(tc_writer *w, const unsigned char key[TC_CITIZEN_KEY_L
     if (mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
         MDB_CHECK(mrc, "reading a citizen");
     MDB_CHECK(mdb_put(w->txn, s->citizens, &k, &v, 0), "writing a citizen");
+    if (mrc == MDB_NOTFOUND)
+        w->added_citizens++;
     if (changed != NULL)
         *changed = 1;
 out:
@@ -370,6 +441,7 @@ int tc_writer_append_citizen(tc_writer *w, const unsigned char key[TC_CITIZEN_KE
     tc_store *s = w->s;
     MDB_val k = {TC_CITIZEN_KEY_LEN, (void *)key}, v = {len, (void *)record};
     MDB_CHECK(mdb_put(w->txn, s->citizens, &k, &v, MDB_APPEND), "appending a citizen");
+    w->added_citizens++;
 out:
     return rc;
 }
@@ -387,6 +459,8 @@ int tc_writer_erase_citizen(tc_writer *w, const unsigned char key[TC_CITIZEN_KEY
     if ((rc = tc_store_scan_consents(s, w->txn, key, 1, NULL, NULL, &n, err)) != TC_OK ||
         (rc = tc_store_scan_history(s, w->txn, key, 1, NULL, NULL, &h, err)) != TC_OK)
         goto out;
+    w->added_citizens -= mrc == MDB_SUCCESS;
+    w->added_consents -= (int64_t)n;
     if (found != NULL)
         *found = mrc == MDB_SUCCESS || n > 0 || h > 0;
     if (consents != NULL)
@@ -401,26 +475,46 @@ int tc_writer_has_citizen(tc_writer *w, const unsigned char key[TC_CITIZEN_KEY_L
     return mdb_get(w->txn, w->s->citizens, &k, &v) == MDB_SUCCESS;
 }
 
+/* In format 1 the tables count this transaction's rows already; format 2's counts in meta are
+ * the last commit's, plus this transaction's changes. */
+static void writer_counts(tc_writer *w, size_t *citizens, size_t *consents)
+{
+    if (tc_store_counts(w->s, w->txn, citizens, consents, NULL) != TC_OK) {
+        *citizens = *consents = 0;
+        return;
+    }
+    if (w->s->format != 1) {
+        *citizens += (size_t)w->added_citizens; /* a negative change wraps back, as wanted */
+        *consents += (size_t)w->added_consents;
+    }
+}
+
 size_t tc_writer_citizen_count(tc_writer *w)
 {
-    MDB_stat st;
-    if (mdb_stat(w->txn, w->s->citizens, &st) != MDB_SUCCESS)
-        return 0;
-    return st.ms_entries;
+    size_t citizens, consents;
+    writer_counts(w, &citizens, &consents);
+    return citizens;
 }
 
 size_t tc_writer_consent_count(tc_writer *w)
 {
-    MDB_stat st;
-    if (mdb_stat(w->txn, w->s->consents, &st) != MDB_SUCCESS)
-        return 0;
-    return st.ms_entries;
+    size_t citizens, consents;
+    writer_counts(w, &citizens, &consents);
+    return consents;
 }
 
 int tc_writer_commit(tc_writer *w, tc_error *err)
 {
     int rc = TC_OK;
     tc_store *s = w->s;
+    size_t citizens, consents;
+    if (s->format != 1 && (w->added_citizens != 0 || w->added_consents != 0) &&
+        ((rc = tc_store_counts(s, w->txn, &citizens, &consents, err)) != TC_OK ||
+         (rc = tc_store_counts_put(s, w->txn, citizens + (size_t)w->added_citizens,
+                                   consents + (size_t)w->added_consents, err)) != TC_OK)) {
+        tc_writer_abort(w); /* counts that cannot be kept right fail the commit */
+        return rc;
+    }
     int mrc = mdb_txn_commit(w->txn);
     w->txn = NULL;
     free(w);
@@ -440,20 +534,60 @@ void tc_writer_abort(tc_writer *w)
 
 /* ---- statistics ---- */
 
+/* Format 2 keeps its counts in meta ("counts": citizens, then consents, u64 BE each): its one
+ * tree's entry count would tell neither. Format 1 has a table for each. */
+int tc_store_counts(tc_store *s, MDB_txn *txn, size_t *citizens, size_t *consents, tc_error *err)
+{
+    int rc = TC_OK;
+    MDB_stat st;
+    MDB_val v;
+    if (s->format == 1) {
+        MDB_CHECK(mdb_stat(txn, s->citizens, &st), "counting citizens");
+        *citizens = st.ms_entries;
+        MDB_CHECK(mdb_stat(txn, s->consents, &st), "counting consents");
+        *consents = st.ms_entries;
+        return TC_OK;
+    }
+    MDB_CHECK(meta_get(txn, s->meta, "counts", &v), "reading the counts");
+    if (v.mv_size != 16)
+        return tc_errorf(err, TC_EDB, "%s: the counts in meta are %zu bytes, not 16", s->path,
+                         v.mv_size);
+    uint64_t n[2] = {0, 0};
+    for (int i = 0; i < 16; i++)
+        n[i / 8] = n[i / 8] << 8 | ((const unsigned char *)v.mv_data)[i];
+    *citizens = (size_t)n[0];
+    *consents = (size_t)n[1];
+out:
+    return rc;
+}
+
+int tc_store_counts_put(tc_store *s, MDB_txn *txn, size_t citizens, size_t consents, tc_error *err)
+{
+    int rc = TC_OK;
+    unsigned char b[16];
+    for (int i = 0; i < 8; i++) {
+        b[i] = (unsigned char)((uint64_t)citizens >> (56 - 8 * i));
+        b[8 + i] = (unsigned char)((uint64_t)consents >> (56 - 8 * i));
+    }
+    MDB_CHECK(meta_put(txn, s->meta, "counts", b, sizeof b), "writing the counts");
+out:
+    return rc;
+}
+
 int tc_store_stats_get(tc_store *s, tc_store_stats *out, tc_error *err)
 {
     int rc = TC_OK;
     MDB_txn *txn = NULL;
-    MDB_stat cst, kst;
+    MDB_stat cst;
     MDB_envinfo info;
     MDB_val v;
     memset(out, 0, sizeof *out);
     MDB_CHECK(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn), "starting a read transaction");
     MDB_CHECK(mdb_stat(txn, s->citizens, &cst), "reading statistics");
-    MDB_CHECK(mdb_stat(txn, s->consents, &kst), "reading statistics");
     MDB_CHECK(mdb_env_info(s->env, &info), "reading statistics");
-    out->citizens = cst.ms_entries;
-    out->consents = kst.ms_entries;
+    if ((rc = tc_store_counts(s, txn, &out->citizens, &out->consents, err)) != TC_OK)
+        goto out;
+    out->format = s->format;
     out->page_size = cst.ms_psize;
     out->citizens_depth = cst.ms_depth;
     out->citizens_pages = cst.ms_branch_pages + cst.ms_leaf_pages + cst.ms_overflow_pages;

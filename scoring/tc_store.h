@@ -1,10 +1,12 @@
 /* tc_store — the embedded LMDB database of consented citizens.
  *
  * One LMDB environment (a directory holding data.mdb and lock.mdb) with named databases:
- *   meta      store format, catalog name and hash, secret fingerprint, creation time
- *   citizens  pseudonymous key (HMAC-SHA256 of the ID) -> citizen record (tc_record.h)
- *   consents  citizen key + institution + NUL + purpose -> consent (tc_consent.h)
- *   consent_history  that key + NUL + time replaced (u64 BE) + n (u32 BE) -> the consent a new
+ *   meta      store format, catalog name and hash, secret fingerprint, creation time, counts
+ *   citizens  pseudonymous key (HMAC-SHA256 of the ID) -> citizen record (tc_record.h), and
+ *             citizen key + institution + NUL + purpose -> consent (tc_consent.h): a citizen's
+ *             consents sort right after their record, so a Score finds both in one walk of
+ *             the tree (tc_reader_view), mostly on one leaf page
+ *   consent_history  consent key + NUL + time replaced (u64 BE) + n (u32 BE) -> the consent a new
  *             grant replaced: a citizen's consent history (granted, replaced, revoked,
  *             expired) stays queryable until the citizen is erased
  * Other modules may add named databases through tc_store_dbi. The audit trail is not here: it
@@ -14,6 +16,9 @@
  * The store never sees a raw citizen ID: callers hash IDs with a tc_hasher first. Opening checks
  * the catalog hash and the secret fingerprint recorded at creation and refuses a mismatch,
  * so records are never misread and a database cannot be used with the wrong secret.
+ *
+ * Store format 1 kept the consents in a table of their own ("consents"). Such a database still
+ * opens and works, a Score walking two trees; tc_store_upgrade rewrites it as format 2.
  *
  * Threads: a tc_store is shared; each thread that reads has its own tc_reader (a read
  * transaction that is reset and renewed, never reallocated). Writes go through one tc_writer at
@@ -35,7 +40,7 @@
 #include "tc_key.h"
 #include "tc_record.h"
 
-#define TC_STORE_FORMAT 1
+#define TC_STORE_FORMAT 2
 #define TC_STORE_DEFAULT_MAP_SIZE ((size_t)32 << 30) /* 32 GiB of address space, not disk */
 #define TC_STORE_MAX_DBS 16
 #define TC_STORE_MAX_READERS 512
@@ -84,6 +89,19 @@ void tc_reader_end(tc_reader *r);
 /* The citizen's record, viewed in place: valid until tc_reader_end. TC_ENOTFOUND if absent. */
 int tc_reader_citizen(tc_reader *r, const unsigned char key[TC_CITIZEN_KEY_LEN], tc_record *out,
                       tc_error *err);
+
+/* What a Score reads of one citizen: the consent for this institution and purpose, and the
+ * record (viewed in place, valid until tc_reader_end). In format 2 one walk of the tree finds
+ * both. The result is the walk's; record_rc is TC_OK, TC_ENOTFOUND or why the record cannot be
+ * read (in err), and a consent that cannot be decoded counts as none, as in tc_consent_check. */
+typedef struct tc_citizen_view {
+    int has_consent, record_rc;
+    tc_consent consent;
+    tc_record record;
+} tc_citizen_view;
+int tc_reader_view(tc_reader *r, const unsigned char key[TC_CITIZEN_KEY_LEN],
+                   const char *institution, const char *purpose, tc_citizen_view *out,
+                   tc_error *err);
 
 /* One consent. TC_ENOTFOUND if none for this (citizen, institution, purpose). */
 int tc_reader_consent(tc_reader *r, const unsigned char key[TC_CITIZEN_KEY_LEN],
@@ -177,9 +195,20 @@ typedef struct tc_store_stats {
     char catalog_name[TC_NAME_MAX + 1];
     char catalog_hash[TC_HASH_HEX_LEN + 1];
     int64_t created_at;
+    int format; /* store format (TC_STORE_FORMAT, or 1 before an upgrade) */
 } tc_store_stats;
 
 int tc_store_stats_get(tc_store *s, tc_store_stats *out, tc_error *err);
+
+/* Rewrite a database of format 1 as format 2 (a no-op in format 2): every consent moves beside
+ * its citizen's record, in one transaction, so a crash leaves the database as it was. Other
+ * processes must not have the database open: their handle on the old consents table would go.
+ * *moved (may be NULL) receives the number of consents moved. The freed pages stay in the file
+ * for later writes; a snapshot (tc_store_snapshot) is compact. */
+int tc_store_upgrade(tc_store *s, size_t *moved, tc_error *err);
+
+/* The store format of the database as opened. */
+int tc_store_format(const tc_store *s);
 
 /* A consistent, compacted copy of the whole database into dir (which must not exist, or be an
  * empty directory), taken from one read snapshot while writers and readers carry on

@@ -34,6 +34,18 @@ int tc_writer_consent(tc_writer *w, const unsigned char key[TC_CITIZEN_KEY_LEN],
     return get_consent(w->s, w->txn, key, institution, purpose, out, err);
 }
 
+int tc_store_seek_consents(MDB_cursor *cur, const unsigned char key[TC_CITIZEN_KEY_LEN], MDB_val *k,
+                           MDB_val *v)
+{
+    k->mv_size = TC_CITIZEN_KEY_LEN;
+    k->mv_data = (void *)key;
+    int mrc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
+    if (mrc == MDB_SUCCESS && k->mv_size == TC_CITIZEN_KEY_LEN &&
+        memcmp(k->mv_data, key, TC_CITIZEN_KEY_LEN) == 0) /* the record, in format 2 */
+        mrc = mdb_cursor_get(cur, k, v, MDB_NEXT);
+    return mrc;
+}
+
 /* Visit every consent entry whose key starts with the citizen key. */
 int tc_store_scan_consents(tc_store *s, MDB_txn *txn, const unsigned char key[TC_CITIZEN_KEY_LEN],
                          int delete, tc_consent_fn fn, void *arg, size_t *count, tc_error *err)
@@ -43,16 +55,13 @@ int tc_store_scan_consents(tc_store *s, MDB_txn *txn, const unsigned char key[TC
     MDB_val k = {TC_CITIZEN_KEY_LEN, (void *)key}, v;
     *count = 0;
     MDB_CHECK(mdb_cursor_open(txn, s->consents, &cur), "opening a cursor");
-    int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    while (mrc == MDB_SUCCESS && k.mv_size > TC_CITIZEN_KEY_LEN &&
-           memcmp(k.mv_data, key, TC_CITIZEN_KEY_LEN) == 0) {
+    int mrc = tc_store_seek_consents(cur, key, &k, &v);
+    while (mrc == MDB_SUCCESS && tc_store_is_consent_of(&k, key)) {
         (*count)++;
         if (delete) {
             /* Re-seek after each delete rather than trusting the cursor's position. */
             MDB_CHECK(mdb_cursor_del(cur, 0), "erasing a consent");
-            k.mv_size = TC_CITIZEN_KEY_LEN;
-            k.mv_data = (void *)key;
-            mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+            mrc = tc_store_seek_consents(cur, key, &k, &v);
             continue;
         }
         if (fn != NULL) {
@@ -193,6 +202,8 @@ int tc_writer_put_consent(tc_writer *w, const unsigned char key[TC_CITIZEN_KEY_L
             goto out;
     }
     MDB_CHECK(mdb_put(w->txn, s->consents, &k, &v, 0), "writing a consent");
+    if (mrc == MDB_NOTFOUND)
+        w->added_consents++;
     if (changed != NULL)
         *changed = 1;
 out:
@@ -208,6 +219,7 @@ int tc_writer_append_consent(tc_writer *w, const unsigned char key[TC_CITIZEN_KE
     MDB_val k = {tc_consent_key(key, c->institution, c->purpose, kb), kb};
     MDB_val v = {tc_consent_encode(c, vb), vb};
     MDB_CHECK(mdb_put(w->txn, s->consents, &k, &v, MDB_APPEND), "appending a consent");
+    w->added_consents++;
 out:
     return rc;
 }
@@ -243,11 +255,11 @@ out:
 static int any_consent(tc_store *s, MDB_txn *txn, const unsigned char key[TC_CITIZEN_KEY_LEN])
 {
     MDB_cursor *cur = NULL;
-    MDB_val k = {TC_CITIZEN_KEY_LEN, (void *)key}, v;
+    MDB_val k, v;
     if (mdb_cursor_open(txn, s->consents, &cur) != MDB_SUCCESS)
         return 0;
-    int found = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) == MDB_SUCCESS &&
-                k.mv_size > TC_CITIZEN_KEY_LEN && memcmp(k.mv_data, key, TC_CITIZEN_KEY_LEN) == 0;
+    int found =
+        tc_store_seek_consents(cur, key, &k, &v) == MDB_SUCCESS && tc_store_is_consent_of(&k, key);
     mdb_cursor_close(cur);
     return found;
 }
@@ -300,7 +312,7 @@ static int protect_table(tc_store *s, MDB_dbi dbi, size_t key_tail, tc_hasher *h
         for (; mrc == MDB_SUCCESS && n < PROTECT_BATCH; n++) {
             tc_consent c;
             unsigned char vb[TC_CONSENT_VALUE_MAX];
-            if (k.mv_size > key_tail &&
+            if (k.mv_size > TC_CITIZEN_KEY_LEN + key_tail && /* not a record (format 2) */
                 tc_consent_decode(k.mv_data, k.mv_size - key_tail, v.mv_data, v.mv_size, &c,
                                   NULL) == TC_OK &&
                 !c.ref_hashed && tc_text_has_id_run(c.ref, strlen(c.ref))) {

@@ -1,5 +1,5 @@
-/* tinchap get / erase / stats — a data steward's view of one citizen, erasure, and the
- * operator's view of the database. */
+/* tinchap get / erase / stats / upgrade — a data steward's view of one citizen, erasure, and the
+ * operator's view and upgrade of the database. */
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -242,18 +242,21 @@ int cmd_stats(int argc, char **argv)
     tc_time_format(st.created_at, created);
     if (json) {
         json_t *j = json_pack(
-            "{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:I, s:f}", "database",
-            o.db, "catalog", st.catalog_name, "catalog_hash", st.catalog_hash, "created_at",
-            created, "citizens", (json_int_t)st.citizens, "consents", (json_int_t)st.consents,
-            "file_bytes", (json_int_t)st.file_bytes, "used_bytes", (json_int_t)st.used_bytes,
-            "map_bytes", (json_int_t)st.map_bytes, "page_size", (int)st.page_size,
-            "citizens_depth", (int)st.citizens_depth, "citizens_pages",
+            "{s:s, s:i, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:I, s:f}", "database",
+            o.db, "format", st.format, "catalog", st.catalog_name, "catalog_hash", st.catalog_hash,
+            "created_at", created, "citizens", (json_int_t)st.citizens, "consents",
+            (json_int_t)st.consents, "file_bytes", (json_int_t)st.file_bytes, "used_bytes",
+            (json_int_t)st.used_bytes, "map_bytes", (json_int_t)st.map_bytes, "page_size",
+            (int)st.page_size, "citizens_depth", (int)st.citizens_depth, "citizens_pages",
             (json_int_t)st.citizens_pages, "bytes_per_citizen", per);
         json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         fputc('\n', stdout);
         json_decref(j);
     } else {
         printf("database        %s\n", o.db);
+        printf("store format    %d%s\n", st.format,
+               st.format < TC_STORE_FORMAT ? " (run 'tinchap upgrade' with the service stopped)"
+                                           : "");
         printf("catalog         %s (%.12s)\n", st.catalog_name, st.catalog_hash);
         printf("created         %s\n", created);
         printf("citizens        %zu\n", st.citizens);
@@ -263,9 +266,49 @@ int cmd_stats(int argc, char **argv)
                cli_bytes((double)st.file_bytes, a, sizeof a),
                cli_bytes((double)st.used_bytes, b, sizeof b),
                cli_bytes((double)st.map_bytes, m, sizeof m));
-        printf("bytes/citizen   %.1f (citizens table: %zu pages of %u bytes, depth %u)\n", per,
-               st.citizens_pages, st.page_size, st.citizens_depth);
+        printf("bytes/citizen   %.1f (citizens table%s: %zu pages of %u bytes, depth %u)\n", per,
+               st.format < TC_STORE_FORMAT ? "" : " with their consents", st.citizens_pages,
+               st.page_size, st.citizens_depth);
     }
     cli_db_close(&db);
+    return 0;
+}
+
+static const char upgrade_help[] =
+    "usage: tinchap upgrade --db DIR [--key FILE] [--catalog FILE]\n"
+    "\n"
+    "Rewrite a database of store format 1 as format 2, in one transaction: a crash leaves it as\n"
+    "it was. Format 1 kept consents in a table of their own, so each Score walked two B-trees;\n"
+    "format 2 keeps each citizen's consents beside their record. Stop tinchapd and every other\n"
+    "process using the database first: the command refuses while one has it open. The file\n"
+    "keeps the freed pages for later writes; 'tinchap snapshot' writes a compact copy.\n"
+    "A database already in format 2 is left as it is.\n\n";
+
+int cmd_upgrade(int argc, char **argv)
+{
+    cli_db_options o = {.need_key = 1};
+    int rc = parse_db_opts("upgrade", upgrade_help, argc, argv, &o, NULL);
+    if (rc >= 0)
+        return rc;
+    if (optind != argc)
+        return cli_usage("upgrade", "unexpected argument '%s'", argv[optind]);
+    cli_db db;
+    tc_error err = {0};
+    size_t moved = 0;
+    double t0 = cli_now();
+    if (cli_db_open(&o, &db, &err) != TC_OK)
+        return cli_fail("upgrade", &err);
+    int from = tc_store_format(db.store);
+    if (tc_store_upgrade(db.store, &moved, &err) != TC_OK) {
+        cli_db_close(&db);
+        return cli_fail("upgrade", &err);
+    }
+    cli_db_close(&db);
+    if (from == TC_STORE_FORMAT)
+        printf("%s is already store format %d: nothing to do\n", o.db, from);
+    else
+        printf("upgraded %s from store format %d to %d: %zu consents moved beside their "
+               "citizens' records in %.2f s\n",
+               o.db, from, TC_STORE_FORMAT, moved, cli_now() - t0);
     return 0;
 }

@@ -5,7 +5,8 @@
  *     (about 110 bytes per citizen and per consent), sorted by key; duplicates and
  *     citizens without consent found here;
  *   2 if more rows were rejected than --max-errors allows, stop: nothing is written;
- *   3 write in batches of --batch-size rows, one LMDB transaction each, consents first.
+ *   3 write in batches of --batch-size rows, one LMDB transaction each, in key order: each
+ *     citizen's record, then their consents.
  * A kill at any moment leaves every batch either fully old or fully new (LMDB transactions),
  * and loading is an upsert that skips identical rows, so re-running the same load completes it.
  *
@@ -316,8 +317,7 @@ int cmd_load(int argc, char **argv)
         rc = 0;
         goto out;
     }
-    if (load_check_space(&L, &err) != TC_OK || load_write_consents(&L, &err) != TC_OK ||
-        load_write_population(&L, &err) != TC_OK) {
+    if (load_check_space(&L, &err) != TC_OK || load_write(&L, &err) != TC_OK) {
         cli_fail("load", &err);
         if (L.commits > 0)
             fprintf(stderr, "tinchap load: batches committed before the failure are kept; "

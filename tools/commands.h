@@ -10,6 +10,7 @@ int cmd_get(int argc, char **argv);
 int cmd_erase(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
+int cmd_upgrade(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_model(int argc, char **argv);

@@ -100,8 +100,7 @@ int load_write_rejects(load *L, const char *dir, tc_error *err);
 
 /* Phase 3. */
 int load_check_space(load *L, tc_error *err);
-int load_write_consents(load *L, tc_error *err);
-int load_write_population(load *L, tc_error *err);
+int load_write(load *L, tc_error *err); /* citizens and consents, in key order */
 /* What the writes would change, without writing. */
 int load_dry_run(load *L, tc_error *err);
 

@@ -203,39 +203,22 @@ static int batch_end(batch *b, int rc, tc_error *err)
     return rc;
 }
 
-int load_write_consents(load *L, tc_error *err)
+/* One consent, appended or put, and counted as new or unchanged. */
+static int write_consent(load *L, tc_writer *w, int append, const unsigned char *e, tc_error *err)
 {
-    batch b;
-    int rc = TC_OK;
-    batch_start(&b, L, "writing consents", L->n_consents);
-    if (L->n_consents == 0 || (rc = batch_writer(&b, err)) != TC_OK)
-        goto out;
-    /* Into an empty table, sorted unique keys can be appended: no tree search, full pages. */
-    int append = tc_writer_consent_count(b.w) == 0;
-    for (size_t i = 0; i < L->n_consents; i++) {
-        if (L->consent_rejected[i])
-            continue;
-        const unsigned char *e = load_consent_entry(L, i);
-        tc_consent c;
-        if ((rc = tc_consent_decode(e + CE_HDR, e[4], e + CE_HDR + e[4], e[5], &c, err)) != TC_OK ||
-            (rc = batch_writer(&b, err)) != TC_OK)
-            goto out;
-        int changed = 1;
-        if (append)
-            rc = tc_writer_append_consent(b.w, e + CE_HDR, &c, err);
-        else
-            rc = tc_writer_put_consent(b.w, e + CE_HDR, &c, tc_time_now(), &changed, NULL, err);
-        if (rc != TC_OK)
-            goto out;
-        if (changed)
-            L->new_consents++;
-        else
-            L->unchanged_consents++;
-        if ((rc = batch_row_done(&b, i, err)) != TC_OK)
-            goto out;
-    }
-out:
-    return batch_end(&b, rc, err);
+    tc_consent c;
+    int changed = 1;
+    int rc = tc_consent_decode(e + CE_HDR, e[4], e + CE_HDR + e[4], e[5], &c, err);
+    if (rc == TC_OK)
+        rc = append ? tc_writer_append_consent(w, e + CE_HDR, &c, err)
+                    : tc_writer_put_consent(w, e + CE_HDR, &c, tc_time_now(), &changed, NULL, err);
+    if (rc != TC_OK)
+        return rc;
+    if (changed)
+        L->new_consents++;
+    else
+        L->unchanged_consents++;
+    return TC_OK;
 }
 
 /* One citizen's record, appended or put, and counted as new, updated or unchanged. */
@@ -261,23 +244,36 @@ static int write_citizen(load *L, tc_writer *w, int append, const unsigned char 
     return TC_OK;
 }
 
-int load_write_population(load *L, tc_error *err)
+/* Citizens and consents in one pass in key order, each citizen's record before their consents,
+ * as the store keeps them (tc_store.h): into an empty database every row is appended, with no
+ * tree search and full pages. */
+int load_write(load *L, tc_error *err)
 {
     batch b;
     int rc;
-    batch_start(&b, L, "writing citizens", L->n_pop);
+    batch_start(&b, L, "writing citizens and consents", L->n_pop + L->n_consents);
     if ((rc = batch_writer(&b, err)) != TC_OK)
         goto out;
-    /* Into an empty table, sorted unique keys can be appended: no tree search, full pages. */
-    int append = tc_writer_citizen_count(b.w) == 0;
-    for (size_t i = 0; i < L->n_pop; i++) {
-        uint32_t idx = L->pop_order[i];
-        if (L->pop_rejected[idx])
+    int append = tc_writer_citizen_count(b.w) == 0 && tc_writer_consent_count(b.w) == 0;
+    size_t i = 0, j = 0;
+    while (i < L->n_pop || j < L->n_consents) {
+        uint32_t idx = i < L->n_pop ? L->pop_order[i] : 0;
+        const unsigned char *pe = i < L->n_pop ? L->pop.data + (size_t)idx * L->pop_stride : NULL;
+        const unsigned char *ce = j < L->n_consents ? load_consent_entry(L, j) : NULL;
+        /* a record's key is the prefix of its consents' keys: it sorts first */
+        int citizen =
+            pe != NULL && (ce == NULL || memcmp(pe + PE_KEY, ce + CE_HDR, TC_CITIZEN_KEY_LEN) <= 0);
+        int rejected = citizen ? L->pop_rejected[idx] : L->consent_rejected[j];
+        if (citizen)
+            i++;
+        else
+            j++;
+        if (rejected)
             continue;
-        const unsigned char *e = L->pop.data + (size_t)idx * L->pop_stride;
         if ((rc = batch_writer(&b, err)) != TC_OK ||
-            (rc = write_citizen(L, b.w, append, e, err)) != TC_OK ||
-            (rc = batch_row_done(&b, i, err)) != TC_OK)
+            (rc = citizen ? write_citizen(L, b.w, append, pe, err)
+                          : write_consent(L, b.w, append, ce, err)) != TC_OK ||
+            (rc = batch_row_done(&b, i + j, err)) != TC_OK)
             goto out;
     }
 out:

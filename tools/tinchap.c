@@ -22,6 +22,7 @@ static const command commands[] = {
     {"erase", cmd_erase, "delete a citizen and all their consents"},
     {"stats", cmd_stats, "print database counts and sizes"},
     {"snapshot", cmd_snapshot, "copy a live database consistently, compacted, for a replica"},
+    {"upgrade", cmd_upgrade, "rewrite a database of an older store format in this one"},
     {"score", cmd_score, "score a CSV file offline with a model (risk teams)"},
     {"explain", cmd_explain, "print the full breakdown of one citizen's score as JSON"},
     {"model", cmd_model, "model check | promote | retire: validate, promote and retire models"},

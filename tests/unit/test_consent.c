@@ -318,9 +318,9 @@ static void old_references_protected(void **state)
     size_t kl = tc_consent_key(alice, c.institution, c.purpose, kb);
     size_t vl = tc_consent_encode(&c, vb);
     memcpy(vb + 26, c.ref, strlen(c.ref));
-    MDB_dbi consents, meta;
+    MDB_dbi consents, meta; /* consents are kept in the citizens table (store format 2) */
     tc_error err = {0};
-    assert_int_equal(tc_store_dbi(f.s, "consents", 0, &consents, &err), TC_OK);
+    assert_int_equal(tc_store_dbi(f.s, "citizens", 0, &consents, &err), TC_OK);
     assert_int_equal(tc_store_dbi(f.s, "meta", 0, &meta, &err), TC_OK);
     tc_writer *w = NULL;
     assert_int_equal(tc_writer_begin(f.s, &w, &err), TC_OK);
