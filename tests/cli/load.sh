@@ -199,6 +199,18 @@ cboth.csv:$((nc + 2)): duplicate consent (same citizen ID, institution and purpo
 pboth.csv:$(($(wc -l <"$F/population_small.csv") + 1)):2: field 'birth_year' value '199x': not an integer" \
     "$(grep -E '^(cboth|pboth)' <<<"${out//$WORK\//}" | grep -v 'no consent valid now')"
 
+# --- store format: a database written now is the current format; upgrading it changes nothing
+# (a format-1 database and its upgrade: tests/unit/test_store_format.c) ---
+expect_contains "stats names the format" "store format    2" "$("$T" stats --db "$DB")"
+db_state() { stats_json; "$T" get --db "$DB" 079190000002 | grep -v updated_at | md5sum; }
+before=$(db_state)
+run "$T" upgrade --db "$DB"
+expect_eq "upgrade of a current database exit" 0 "$status"
+expect_eq "upgrade of a current database" "$DB is already store format 2: nothing to do" "$out"
+expect_eq "database unchanged by upgrade" "$before" "$(db_state)"
+run "$T" upgrade --db "$WORK/nowhere"
+expect_eq "upgrade of nothing exit" 1 "$status"
+
 # --- usage errors ---
 run "$T" load --db "$DB"
 expect_eq "nothing to load exit" 2 "$status"
@@ -207,7 +219,7 @@ expect_eq "unknown option exit" 2 "$status"
 expect_contains "unknown option" "unknown option or missing value: '--bogus'" "$out"
 run "$T" get "$DB"
 expect_contains "missing --db" "--db DIR is required" "$out"
-for cmd in keygen load get erase stats; do
+for cmd in keygen load get erase stats upgrade; do
     run "$T" "$cmd" --help
     expect_eq "$cmd --help exit" 0 "$status"
     expect_contains "$cmd --help" "usage: tinchap $cmd" "$out"
