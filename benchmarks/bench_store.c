@@ -1,12 +1,18 @@
 /* bench_store — random lookup + decode of one citizen, warm, in a loaded database.
  *
  * usage: bench_store --db DIR --key FILE --ids population.csv [--lookups N] [--catalog FILE]
+ *                    [--institution I [--purpose P]]
  *
  * Reads the citizen IDs from the population file (first column), hashes them as the service
  * does, then times lookups of citizens drawn at random from the whole database: one read
  * transaction renewed per lookup (as a worker does per request), mdb_get, tc_record_view and a
  * read of every attribute. Each lookup is timed alone; the clock's own cost, measured first, is
  * subtracted. Warm: every citizen is looked up once before timing. Prints JSON.
+ *
+ * With --institution, each lookup is what a Score reads instead: the consent of that institution
+ * for the purpose (default loan-origination) and the record, through tc_reader_view, the
+ * consent's validity tested (at its own grant time, so that nothing depends on today's date)
+ * and every attribute read. Citizens without such a consent are left out.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -15,6 +21,7 @@
 #include <time.h>
 
 #include "tc_catalog.h"
+#include "tc_consent.h"
 #include "tc_id.h"
 #include "tc_key.h"
 #include "tc_store.h"
@@ -84,15 +91,31 @@ static citizen_key *read_keys(const char *path, tc_hasher *h, size_t *n_out)
     return keys;
 }
 
+/* One timed lookup (in a transaction begun by the caller): the record, or with an institution
+ * what a Score reads. 1 with *rec set, or 0 for a miss. */
+static int lookup(tc_reader *r, const unsigned char *key, const char *institution,
+                  const char *purpose, tc_record *rec)
+{
+    if (institution == NULL)
+        return tc_reader_citizen(r, key, rec, NULL) == TC_OK;
+    tc_citizen_view v;
+    if (tc_reader_view(r, key, institution, purpose, &v, NULL) != TC_OK || !v.has_consent ||
+        v.record_rc != TC_OK || !tc_consent_valid_at(&v.consent, v.consent.granted_at))
+        return 0;
+    *rec = v.record;
+    return 1;
+}
+
 /* Warm the map with every citizen once, keeping the keys of those present (lapsed consents
  * were not loaded) at the front; how many there are. */
-static size_t keep_present(tc_reader *r, citizen_key *keys, size_t n)
+static size_t keep_present(tc_reader *r, citizen_key *keys, size_t n, const char *institution,
+                           const char *purpose)
 {
     size_t present = 0;
     for (size_t i = 0; i < n; i++) {
         tc_record rec;
         tc_reader_begin(r, NULL);
-        if (tc_reader_citizen(r, keys[i], &rec, NULL) == TC_OK)
+        if (lookup(r, keys[i], institution, purpose, &rec))
             memmove(keys[present++], keys[i], TC_CITIZEN_KEY_LEN);
         tc_reader_end(r);
     }
@@ -103,13 +126,18 @@ int main(int argc, char **argv)
 {
     const char *db = NULL, *keyfile = NULL, *ids = NULL;
     const char *catalog = TC_MODELS_DIR "/catalog.json";
+    const char *institution = NULL, *purpose = "loan-origination";
     long lookups = 1000000;
     int one_txn = 0; /* keep one snapshot for all lookups: shows the cost of renewing it */
-    static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'},     {"key", required_argument, NULL, 'k'},
-        {"ids", required_argument, NULL, 'i'},    {"lookups", required_argument, NULL, 'n'},
-        {"catalog", required_argument, NULL, 'c'}, {"one-txn", no_argument, NULL, 'o'},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
+                                         {"key", required_argument, NULL, 'k'},
+                                         {"ids", required_argument, NULL, 'i'},
+                                         {"lookups", required_argument, NULL, 'n'},
+                                         {"catalog", required_argument, NULL, 'c'},
+                                         {"one-txn", no_argument, NULL, 'o'},
+                                         {"institution", required_argument, NULL, 'I'},
+                                         {"purpose", required_argument, NULL, 'P'},
+                                         {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -119,12 +147,18 @@ int main(int argc, char **argv)
         case 'n': lookups = atol(optarg); break;
         case 'c': catalog = optarg; break;
         case 'o': one_txn = 1; break;
+        case 'I':
+            institution = optarg;
+            break;
+        case 'P':
+            purpose = optarg;
+            break;
         default: return 2;
         }
     }
     if (db == NULL || keyfile == NULL || ids == NULL || lookups < 1) {
         fprintf(stderr, "usage: bench_store --db DIR --key FILE --ids population.csv "
-                        "[--lookups N]\n");
+                        "[--lookups N] [--institution I [--purpose P]]\n");
         return 2;
     }
     tc_error err = {0};
@@ -147,7 +181,7 @@ int main(int argc, char **argv)
     citizen_key *keys = read_keys(ids, h, &n);
     if (keys == NULL)
         return 1;
-    size_t present = keep_present(r, keys, n);
+    size_t present = keep_present(r, keys, n, institution, purpose);
     double sink = 0;
     if (present == 0) {
         fprintf(stderr, "bench_store: none of the IDs is in the database\n");
@@ -170,7 +204,7 @@ int main(int argc, char **argv)
         tc_record rec;
         if (!one_txn)
             tc_reader_begin(r, NULL);
-        if (tc_reader_citizen(r, keys[k], &rec, NULL) == TC_OK) {
+        if (lookup(r, keys[k], institution, purpose, &rec)) {
             for (size_t j = 0; j < cat->n_attrs; j++)
                 sink += tc_record_get(&rec, j).v;
         } else {
@@ -185,10 +219,12 @@ int main(int argc, char **argv)
     qsort(t, (size_t)lookups, sizeof *t, cmp_double);
     tc_store_stats st;
     tc_store_stats_get(store, &st, NULL);
-    printf("{\"one_txn\": %s, \"citizens\": %zu, \"lookups\": %ld, \"misses\": %zu, \"depth\": %u, "
+    printf("{\"read\": \"%s\", \"format\": %d, \"one_txn\": %s, \"citizens\": %zu, \"lookups\": "
+           "%ld, \"misses\": %zu, \"depth\": %u, "
            "\"bytes_per_citizen\": %.1f, \"clock_ns\": %.1f, \"p50_ns\": %.1f, "
            "\"p90_ns\": %.1f, \"p99_ns\": %.1f, \"sink\": %g}\n",
-           one_txn ? "true" : "false", st.citizens, lookups, misses, st.citizens_depth,
+           institution != NULL ? "score" : "record", st.format, one_txn ? "true" : "false",
+           st.citizens, lookups, misses, st.citizens_depth,
            (double)(st.citizens_pages * st.page_size) / (double)st.citizens, clock_ns,
            percentile(t, (size_t)lookups, 0.5), percentile(t, (size_t)lookups, 0.9),
            percentile(t, (size_t)lookups, 0.99), sink);

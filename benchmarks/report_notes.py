@@ -192,10 +192,10 @@ def closing_notes(targets, d):
 def other_notes(missed, d):
     """The notes on scale, reloads, lookups, loads, the engine and training."""
     chase, loads, n_cons, n_pop, rl, sc = d.chase, d.loads, d.n_cons, d.n_pop, d.rl, d.sc
-    store = d.store
+    store = d.store_score or d.store
     out = []
     if "scale" in missed:
-        small = d.store_small
+        small = d.store_score_small or d.store_small
         for c in (1, 16):
             a, b = sc.get("100k", {}).get(c), sc.get("10M", {}).get(c)
             r = ratio(lat(b, "p50"), lat(a, "p50"))
@@ -205,21 +205,21 @@ def other_notes(missed, d):
             d_db = (store["p50_ns"] - small["p50_ns"]) / 1000 if store and small else None
             out.append(
                 "**Scale, c=%d.** p50 went from %s µs at 100 k citizens to %s µs at 10 M (%s µs "
-                "more). In process, a random lookup + decode costs %s µs at 10 M and %s µs at "
-                "100 k (bench_store): the database explains %s µs of it per lookup, and a Score "
-                "does two in it (the consent, then the citizen), each a walk down a deeper "
-                "B-tree over a file larger than the caches, where one dependent memory access "
-                "costs %s ns here (pointer chase). %s What would reduce the database's part: "
-                "fewer dependent accesses per call (one table keyed by citizen holding the record "
-                "and the consents, shorter keys), prefetching, or huge pages for the map." %
+                "more). In process, a Score's reads (its consent and its record, one walk down "
+                "the B-tree) cost %s µs at 10 M and %s µs at 100 k (bench_store --institution): "
+                "the database explains %s µs of it, a walk down a deeper tree over a file larger "
+                "than the caches, where one dependent memory access costs %s ns here (pointer "
+                "chase). %s What would reduce the database's part: fewer dependent accesses per "
+                "walk (shorter keys, so more of them per branch page), prefetching, or huge "
+                "pages for the map." %
                 (c, us(lat(a, "p50")), us(lat(b, "p50")), us(d_wire),
                  "%.2f" % (store["p50_ns"] / 1000) if store else "?",
                  "%.2f" % (small["p50_ns"] / 1000) if small else "?",
                  "%.2f" % d_db if d_db is not None else "?",
                  "%.0f" % chase["ns_per_access"] if chase else "?",
                  ("The rest (%s µs) is not the database: it is the run-to-run variation of this "
-                  "shared VM at c=%d, which the floor shows too." % (us(d_wire - 2 * d_db), c))
-                 if d_db is not None and d_wire > 2 * d_db * 2 else ""))
+                  "shared VM at c=%d, which the floor shows too." % (us(d_wire - d_db), c))
+                 if d_db is not None and d_wire > 2 * d_db else ""))
     if "cpu16" in missed:
         out.append(
             "**CPU per Score.** What a Score costs over the no-op is split under *Score vs floor* "
@@ -248,15 +248,18 @@ def other_notes(missed, d):
             "left is that thread's CPU (about 2 %% of a core at ten reloads a second) taken "
             "from 2 vCPUs already shared by the client, the workers and the writer, and this "
             "VM's run-to-run variation at the tail." % us(rr.get("p50_us")))
-    if "store" in missed and store:
+    if "store" in missed and d.store:
         out.append(
-            "**Lookup at 10 M.** The median random lookup + decode is %.2f µs at depth %d; one "
-            "dependent random access costs %s ns on this VM at GB scale (pointer chase), and a "
-            "lookup that misses the caches below the top levels pays several (branch pages, "
-            "then the leaf, then the record). ≤ 1 µs needs fewer dependent misses: a shallower "
-            "tree (shorter keys, records apart from keys), prefetching, or huge pages to cut "
-            "TLB misses." % (store["p50_ns"] / 1000, store["depth"],
-                             "%.0f" % chase["ns_per_access"] if chase else "?"))
+            "**Lookup at 10 M.** The median random lookup + decode of a record alone is %.2f µs "
+            "at depth %d; one dependent random access costs %s ns on this VM at GB scale "
+            "(pointer chase), and a lookup that misses the caches below the top levels pays "
+            "several (branch pages, then the leaf, then the record). Since store format 2 the "
+            "tree holds each citizen's consents beside their record, so it is larger and a "
+            "record alone costs more, while a Score, which needs both, walks it once (the row "
+            "of a Score's reads). ≤ 1 µs needs fewer dependent misses: shorter keys, "
+            "prefetching, or huge pages to cut TLB misses." %
+            (d.store["p50_ns"] / 1000, d.store["depth"],
+             "%.0f" % chase["ns_per_access"] if chase else "?"))
     if "load" in missed and loads and n_pop:
         c = loads.get("consents")
         pl = loads.get("population")
