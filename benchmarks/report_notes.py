@@ -147,9 +147,10 @@ def closing_notes(targets, d):
             "c=16 and 1.44× its p50, so the ≤ 1.6× and ≤ 1.3× goals are not reachable through "
             "the trail alone on this machine: the rest is the wake-ups of the threads that share "
             "2 vCPUs with the client, the HMAC and the reply. Next, by weight: the workers' own "
-            "time in the kernel and gRPC (wake-ups, a hand-over per call), then one B-tree walk "
-            "per Score instead of two (consent, record), then one worker instead of two here "
-            "(see the configurations: the second competes with the client for the cores)." %
+            "time in the kernel and gRPC (wake-ups, a hand-over per call), then one worker "
+            "instead of two here (see the configurations: the second competes with the client "
+            "for the cores). A Score already reads its consent and record in one B-tree walk "
+            "(store format 2)." %
             ("; ".join(cpu) if cpu else "?",
              "%.2f" % (engdb["median_ns"] / 1000) if engdb else "?", prof_text))
     if "p99" in missed:
