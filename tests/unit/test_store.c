@@ -7,35 +7,7 @@
 #include "test_util.h"
 #include "tc_store.h"
 
-typedef struct fixture {
-    char *dir;
-    tc_catalog *cat;
-    tc_key *key;
-    tc_store *s;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    f->dir = strdup(tu_tempdir());
-    f->cat = tu_catalog();
-    unsigned char secret[TC_SECRET_LEN] = {42};
-    tc_key_from_bytes(secret, &f->key, NULL);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    tc_store_close(f->s);
-    tc_key_free(f->key);
-    tc_catalog_free(f->cat);
-    tu_rmtree(f->dir);
-    free(f->dir);
-    free(f);
-    return 0;
-}
+typedef tu_store fixture;
 
 static int open_store(fixture *f, size_t map_size, int read_only, tc_error *err)
 {
@@ -262,10 +234,13 @@ static void full_map_fails_cleanly(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(create_reopen_and_refuse_other_catalog, setup, teardown),
-        cmocka_unit_test_setup_teardown(upsert_detects_unchanged_rows, setup, teardown),
-        cmocka_unit_test_setup_teardown(append_erase_and_snapshots, setup, teardown),
-        cmocka_unit_test_setup_teardown(full_map_fails_cleanly, setup, teardown),
+        cmocka_unit_test_setup_teardown(create_reopen_and_refuse_other_catalog, tu_store_setup,
+                                        tu_store_teardown),
+        cmocka_unit_test_setup_teardown(upsert_detects_unchanged_rows, tu_store_setup,
+                                        tu_store_teardown),
+        cmocka_unit_test_setup_teardown(append_erase_and_snapshots, tu_store_setup,
+                                        tu_store_teardown),
+        cmocka_unit_test_setup_teardown(full_map_fails_cleanly, tu_store_setup, tu_store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

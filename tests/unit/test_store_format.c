@@ -16,35 +16,7 @@
 static const char *const institutions[] = {"bank-a", "bank-b", "bank-c"};
 static const char *const purposes[] = {"loan-origination", "review"};
 
-typedef struct fixture {
-    char *dir;
-    tc_catalog *cat;
-    tc_key *key;
-    tc_store *s;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    f->dir = strdup(tu_tempdir());
-    f->cat = tu_catalog();
-    unsigned char secret[TC_SECRET_LEN] = {7};
-    tc_key_from_bytes(secret, &f->key, NULL);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    tc_store_close(f->s);
-    tc_key_free(f->key);
-    tc_catalog_free(f->cat);
-    tu_rmtree(f->dir);
-    free(f->dir);
-    free(f);
-    return 0;
-}
+typedef tu_store fixture;
 
 static void open_store(fixture *f, int read_only)
 {
@@ -359,9 +331,11 @@ static void format_1_read_then_upgraded(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(one_walk_finds_record_and_consent, setup, teardown),
-        cmocka_unit_test_setup_teardown(counts_follow_writes, setup, teardown),
-        cmocka_unit_test_setup_teardown(format_1_read_then_upgraded, setup, teardown),
+        cmocka_unit_test_setup_teardown(one_walk_finds_record_and_consent, tu_store_setup,
+                                        tu_store_teardown),
+        cmocka_unit_test_setup_teardown(counts_follow_writes, tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(format_1_read_then_upgraded, tu_store_setup,
+                                        tu_store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 #include "test_util.h"
 
 #include "tc_json.h"
+#include "tc_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,4 +122,28 @@ int tu_lmdb_has_table(const char *dir, const char *name)
     assert_true(rc == 0 || rc == MDB_NOTFOUND);
     tu_lmdb_end(txn);
     return rc == 0;
+}
+
+int tu_store_setup(void **state)
+{
+    tu_store *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    f->dir = strdup(tu_tempdir());
+    f->cat = tu_catalog();
+    unsigned char secret[TC_SECRET_LEN] = {42};
+    assert_int_equal(tc_key_from_bytes(secret, &f->key, NULL), TC_OK);
+    *state = f;
+    return 0;
+}
+
+int tu_store_teardown(void **state)
+{
+    tu_store *f = *state;
+    tc_store_close(f->s);
+    tc_key_free(f->key);
+    tc_catalog_free(f->cat);
+    tu_rmtree(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
 }

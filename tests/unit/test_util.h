@@ -44,6 +44,17 @@ void tu_lmdb_end(MDB_txn *txn);
 /* 1 if the LMDB environment in dir has a table of that name. */
 int tu_lmdb_has_table(const char *dir, const char *name);
 
+/* A store's fixture: a scratch directory, the shipped catalog and a fixed secret (s is opened by
+ * the test). cmocka setup and teardown, with a tu_store as the state. */
+typedef struct tu_store {
+    char *dir;
+    tc_catalog *cat;
+    struct tc_key *key;
+    struct tc_store *s;
+} tu_store;
+int tu_store_setup(void **state);
+int tu_store_teardown(void **state);
+
 /* Assert that err->msg equals expected, showing both when not. */
 #define assert_msg(err, expected) assert_string_equal((err)->msg, (expected))
 
