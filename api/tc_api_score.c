@@ -485,18 +485,18 @@ static int evaluate(tc_api_slot *s, const Tinchap__V1__ScoreRequest *q, const tc
         return 1;
     }
     /* Consent first, for every call: a retry after the consent was revoked or the citizen
-     * erased is refused exactly as a first call would be, not given the remembered answer. */
-    /* Both are read in one walk; the record is used only once the consent is found good. */
+     * erased is refused exactly as a first call would be, not given the remembered answer. One
+     * walk finds the consent and the record; the record is used only once the consent holds. */
     tc_citizen_view view;
     tc_record *citizen = &view.record;
     unsigned char ref_hash[TC_TEXT_HASH_LEN];
     int hashed = tc_consent_ref_hash(w->hasher, q->consent_ref, ref_hash);
-    int rc = tc_reader_view(w->reader, rec->citizen, s->who->institution, q->purpose, &view,
-                            &err) == TC_OK &&
-                     view.has_consent
-                 ? tc_consent_accepts(&view.consent, q->consent_ref, hashed ? ref_hash : NULL,
-                                      rec->time_us / 1000000)
-                 : TC_ENOCONSENT;
+    int rc = TC_ENOCONSENT;
+    if (tc_reader_view(w->reader, rec->citizen, s->who->institution, q->purpose, &view, &err) ==
+            TC_OK &&
+        view.has_consent)
+        rc = tc_consent_accepts(&view.consent, q->consent_ref, hashed ? ref_hash : NULL,
+                                rec->time_us / 1000000);
     int replayed = rc == TC_OK && replay(s, q), evaluated = 0, encoded = 0;
     if (!replayed && rc == TC_OK)
         rc = view.record_rc;
