@@ -45,6 +45,15 @@ def merge(raw, name, samples_name, n):
     for k in ("client_cpu_us_per_call", "server_cpu_us_per_call"):
         if all(k in p for p in parts):
             out[k] = round(sum(p[k] * c for p, c in zip(parts, calls)) / total, 2)
+    if all("reload" in p for p in parts):  # ReloadModels alongside: counts summed, the worst kept
+        rs = [p["reload"] for p in parts]
+        meds = sorted(r["p50_us"] for r in rs if "p50_us" in r)  # the median slice's median
+        maxes = [r["max_us"] for r in rs if "max_us" in r]
+        out["reload"] = {"every_ms": rs[0]["every_ms"], "ok": sum(r["ok"] for r in rs),
+                         "failed": sum(r["failed"] for r in rs),
+                         "first_error": next((r["first_error"] for r in rs if r["first_error"]), "")}
+        if meds:
+            out["reload"].update(p50_us=meds[len(meds) // 2], max_us=max(maxes))
     if all("server_cpu_cores" in p for p in parts):
         out["server_cpu_cores"] = round(sum(p["server_cpu_cores"] * p["duration_s"]
                                             for p in parts) / out["duration_s"], 3)
