@@ -49,6 +49,20 @@ static int bad(tc_api_error *e, const char *field, const char *fmt, ...)
     return 1;
 }
 
+const char *tc_api_grouped(unsigned long long n, char out[TC_API_GROUPED_LEN])
+{
+    char digits[24];
+    int len = snprintf(digits, sizeof digits, "%llu", n);
+    size_t o = 0;
+    for (int i = 0; i < len; i++) {
+        if (i > 0 && (len - i) % 3 == 0)
+            out[o++] = ',';
+        out[o++] = digits[i];
+    }
+    out[o] = '\0';
+    return out;
+}
+
 /* "field 'x' is required" reads as a sentence, "field 'x': 9 is more than 8" as a label and a
  * fact: the colon only where the reason does not go on from the field's name. */
 static const char *joint(const char *why)
@@ -224,16 +238,19 @@ int tc_api_check_score(const Tinchap__V1__ScoreRequest *q, tc_api_error *e)
     if (q->model_version != 0 && q->model_name[0] == '\0')
         n += bad(e, "model_version", "a version needs its model_name (the champion is the "
                  "product's, whatever its version)");
+    char a[TC_API_GROUPED_LEN], b[TC_API_GROUPED_LEN];
     if (q->max_reasons > TC_REASONS_OUT_MAX)
-        n += bad(e, "max_reasons", "%u is more than %d", q->max_reasons, TC_REASONS_OUT_MAX);
+        n += bad(e, "max_reasons", "%s is more than %d", tc_api_grouped(q->max_reasons, a),
+                 TC_REASONS_OUT_MAX);
     if (q->loan_amount_vnd < 0)
         n += bad(e, "loan_amount_vnd", "must not be negative");
     else if (q->loan_amount_vnd > TC_API_LOAN_AMOUNT_MAX)
-        n += bad(e, "loan_amount_vnd", "%lld is more than %lld VND",
-                 (long long)q->loan_amount_vnd, (long long)TC_API_LOAN_AMOUNT_MAX);
+        n += bad(e, "loan_amount_vnd", "%s is more than %s VND",
+                 tc_api_grouped((unsigned long long)q->loan_amount_vnd, a),
+                 tc_api_grouped(TC_API_LOAN_AMOUNT_MAX, b));
     if (q->loan_term_months > TC_API_LOAN_TERM_MAX)
-        n += bad(e, "loan_term_months", "%u is more than %d", q->loan_term_months,
-                 TC_API_LOAN_TERM_MAX);
+        n += bad(e, "loan_term_months", "%s is more than %d",
+                 tc_api_grouped(q->loan_term_months, a), TC_API_LOAN_TERM_MAX);
     return n;
 }
 

@@ -51,6 +51,12 @@ const char *tc_api_request_id_problem(const char *v);
  * against this year. */
 int tc_api_check_score(const Tinchap__V1__ScoreRequest *q, tc_api_error *e);
 
+/* n written with its thousands grouped ("10,000,000,000") into out, for a refusal that echoes a
+ * number: easier to read, and no run of its digits is long enough to be, or to hold, a citizen
+ * ID the caller also sent. Returns out. */
+#define TC_API_GROUPED_LEN 32
+const char *tc_api_grouped(unsigned long long n, char out[TC_API_GROUPED_LEN]);
+
 /* A time field into *out (seconds): required or not, within 1970–9999. */
 int tc_api_time_of(const char *field, const Google__Protobuf__Timestamp *t, int required,
                    int64_t *out, tc_api_error *e);

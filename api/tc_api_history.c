@@ -102,9 +102,11 @@ static int inquiries_options(const Tinchap__V1__ListInquiriesRequest *q, inquiri
 {
     int n = 0;
     int64_t t = 0;
+    char grouped[TC_API_GROUPED_LEN];
     acc->max = q->limit == 0 ? INQUIRIES_DEFAULT : q->limit;
     if (acc->max > INQUIRIES_MAX)
-        n++, tc_api_error_violation(e, "limit", "%u is more than %d", q->limit, INQUIRIES_MAX);
+        n++, tc_api_error_violation(e, "limit", "%s is more than %d",
+                                    tc_api_grouped(q->limit, grouped), INQUIRIES_MAX);
     if (parse_page_token(q->page_token, before))
         n++, tc_api_error_violation(e, "page_token", "not a next_page_token of this server");
     if (tc_api_time_of("from", q->from, 0, &t, e) != 0)

@@ -116,7 +116,7 @@ expect_contains "details: the reason" "
   reason: INVALID_REQUEST (tinchap.v1)" "$errout"
 expect_contains "details: every field" "
   field 'max_reasons': 9 is more than 8
-  field 'loan_amount_vnd': 20000000000 is more than 10000000000 VND" "$errout"
+  field 'loan_amount_vnd': 20,000,000,000 is more than 10,000,000,000 VND" "$errout"
 callas bank-a score --citizen 123456789 --consent-ref "$REF" --purpose loan-origination \
     --product unsecured-consumer
 expect_eq "malformed ID: INVALID_ARGUMENT exit" 13 "$status"

@@ -300,7 +300,7 @@ class ServiceTest(unittest.TestCase):
             (dict(max_reasons=9), "max_reasons", "9 is more than 8"),
             (dict(loan_amount_vnd=-1), "loan_amount_vnd", "must not be negative"),
             (dict(loan_amount_vnd=10000000001), "loan_amount_vnd",
-             "10000000001 is more than 10000000000 VND"),
+             "10,000,000,001 is more than 10,000,000,000 VND"),
             (dict(model_version=2), "model_version", None),
         ]
         for extra, field, why in cases:
