@@ -475,31 +475,33 @@ int tc_writer_has_citizen(tc_writer *w, const unsigned char key[TC_CITIZEN_KEY_L
     return mdb_get(w->txn, w->s->citizens, &k, &v) == MDB_SUCCESS;
 }
 
-/* In format 1 the tables count this transaction's rows already; format 2's counts in meta are
- * the last commit's, plus this transaction's changes. */
-static void writer_counts(tc_writer *w, size_t *citizens, size_t *consents)
+/* The counts as this transaction will leave them. In format 1 the tables count its rows
+ * already; format 2's counts in meta are the last commit's, plus this transaction's changes. */
+static int writer_counts(tc_writer *w, size_t *citizens, size_t *consents, tc_error *err)
 {
-    if (tc_store_counts(w->s, w->txn, citizens, consents, NULL) != TC_OK) {
+    int rc = tc_store_counts(w->s, w->txn, citizens, consents, err);
+    if (rc != TC_OK) {
         *citizens = *consents = 0;
-        return;
+        return rc;
     }
     if (w->s->format != 1) {
         *citizens += (size_t)w->added_citizens; /* a negative change wraps back, as wanted */
         *consents += (size_t)w->added_consents;
     }
+    return TC_OK;
 }
 
 size_t tc_writer_citizen_count(tc_writer *w)
 {
     size_t citizens, consents;
-    writer_counts(w, &citizens, &consents);
+    writer_counts(w, &citizens, &consents, NULL);
     return citizens;
 }
 
 size_t tc_writer_consent_count(tc_writer *w)
 {
     size_t citizens, consents;
-    writer_counts(w, &citizens, &consents);
+    writer_counts(w, &citizens, &consents, NULL);
     return consents;
 }
 
@@ -509,9 +511,8 @@ int tc_writer_commit(tc_writer *w, tc_error *err)
     tc_store *s = w->s;
     size_t citizens, consents;
     if (s->format != 1 && (w->added_citizens != 0 || w->added_consents != 0) &&
-        ((rc = tc_store_counts(s, w->txn, &citizens, &consents, err)) != TC_OK ||
-         (rc = tc_store_counts_put(s, w->txn, citizens + (size_t)w->added_citizens,
-                                   consents + (size_t)w->added_consents, err)) != TC_OK)) {
+        ((rc = writer_counts(w, &citizens, &consents, err)) != TC_OK ||
+         (rc = tc_store_counts_put(s, w->txn, citizens, consents, err)) != TC_OK)) {
         tc_writer_abort(w); /* counts that cannot be kept right fail the commit */
         return rc;
     }
