@@ -10,14 +10,28 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "tc_json.h"
 #include "tc_reasons.h"
+
+/* A model as sets hold it. Consecutive sets share one while its file and the reason dictionary
+ * read byte for byte the same, so a reload parses only what changed: ten reloads a second of an
+ * unchanged directory read a few files instead of building every model again. */
+typedef struct loaded {
+    atomic_long refs; /* one per set holding it */
+    tc_model *model;
+    char *file; /* the file name in the directory */
+    char *text; /* the bytes the model was parsed from */
+    size_t len;
+} loaded;
 
 struct tc_model_set {
     atomic_long refs;
     uint64_t generation;
     size_t n;
-    tc_model *models[TC_REGISTRY_MODELS_MAX];
-    char *files[TC_REGISTRY_MODELS_MAX]; /* the file name each model came from */
+    tc_model *models[TC_REGISTRY_MODELS_MAX]; /* models[i] is loaded[i]->model */
+    loaded *loaded[TC_REGISTRY_MODELS_MAX];
+    char *reasons_text; /* the dictionary the models were parsed with (NULL: none read) */
+    size_t reasons_len;
 };
 
 struct tc_registry {
@@ -31,15 +45,29 @@ struct tc_registry {
     char reasons_path[TC_REGISTRY_PATH_MAX];
 };
 
+static void loaded_release(loaded *l)
+{
+    if (l == NULL || atomic_fetch_sub(&l->refs, 1) != 1)
+        return;
+    tc_model_free(l->model);
+    free(l->file);
+    free(l->text);
+    free(l);
+}
+
 static void set_free(tc_model_set *s)
 {
     if (s == NULL)
         return;
-    for (size_t i = 0; i < s->n; i++) {
-        tc_model_free(s->models[i]);
-        free(s->files[i]);
-    }
+    for (size_t i = 0; i < s->n; i++)
+        loaded_release(s->loaded[i]);
+    free(s->reasons_text);
     free(s);
+}
+
+static int same_text(const char *a, size_t alen, const char *b, size_t blen)
+{
+    return a != NULL && b != NULL && alen == blen && memcmp(a, b, alen) == 0;
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -118,59 +146,132 @@ static int check_set(const char *dir, const tc_model_set *s, tc_error *err)
     return TC_OK;
 }
 
+/* What a set is built from besides its file names. */
+typedef struct build_ctx {
+    const char *dir;
+    const char *reasons_path;
+    const tc_catalog *catalog;
+    const tc_model_set *prev; /* the set being replaced, or NULL: parse every file */
+    char *reasons_text;       /* read once per build */
+    size_t reasons_len;
+    tc_reasons *reasons; /* parsed on first need: not at all when nothing changed */
+} build_ctx;
+
+/* The bytes file name holds, or would hold under its override o (NULL: none), NUL-terminated
+ * like tc_read_file's. */
+static int read_text(const build_ctx *b, const char *name, const tc_registry_override *o,
+                     char **text, size_t *len, tc_error *err)
+{
+    char path[TC_REGISTRY_PATH_MAX + 256];
+    if (o == NULL) {
+        snprintf(path, sizeof path, "%s/%s", b->dir, name);
+        return tc_read_file(path, TC_MODEL_FILE_MAX, TC_EMODEL, text, len, err);
+    }
+    if ((*text = malloc(o->len + 1)) == NULL)
+        return tc_errorf(err, TC_ENOMEM, "out of memory");
+    memcpy(*text, o->text, o->len);
+    (*text)[o->len] = '\0';
+    *len = o->len;
+    return TC_OK;
+}
+
+/* The model of file name whose bytes are text (taken over, freed on every path): the replaced
+ * set's own when that was parsed from the same bytes with the same dictionary, else a new one. */
+static int load_model(build_ctx *b, const char *name, char *text, size_t len, loaded **out,
+                      tc_error *err)
+{
+    const tc_model_set *p = b->prev;
+    if (p != NULL && same_text(p->reasons_text, p->reasons_len, b->reasons_text, b->reasons_len))
+        for (size_t j = 0; j < p->n; j++)
+            if (strcmp(p->loaded[j]->file, name) == 0 &&
+                same_text(p->loaded[j]->text, p->loaded[j]->len, text, len)) {
+                atomic_fetch_add(&p->loaded[j]->refs, 1);
+                *out = p->loaded[j];
+                free(text);
+                return TC_OK;
+            }
+    char path[TC_REGISTRY_PATH_MAX + 256];
+    int rc = TC_OK;
+    loaded *l = calloc(1, sizeof *l);
+    if (l == NULL || (l->file = strdup(name)) == NULL) {
+        rc = tc_errorf(err, TC_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (b->reasons == NULL && (rc = tc_reasons_parse(b->reasons_text, b->reasons_len,
+                                                     b->reasons_path, &b->reasons, err)) != TC_OK)
+        goto fail;
+    snprintf(path, sizeof path, "%s/%s", b->dir, name);
+    if ((rc = tc_model_parse(text, len, path, b->catalog, b->reasons, &l->model, err)) != TC_OK)
+        goto fail;
+    atomic_init(&l->refs, 1);
+    l->text = text;
+    l->len = len;
+    *out = l;
+    return TC_OK;
+fail:
+    if (l != NULL)
+        free(l->file);
+    free(l);
+    free(text);
+    return rc;
+}
+
 /* The one way a set is made, for serving or for checking a change: over (n_over files read with
  * other contents) is empty when serving. */
-static int build_set(const char *dir, const char *reasons_path, const tc_catalog *catalog,
-                     const tc_registry_override *over, size_t n_over, int allow_empty,
+static int build_set(build_ctx *b, const tc_registry_override *over, size_t n_over, int allow_empty,
                      tc_model_set **out, tc_error *err)
 {
     char *names[TC_REGISTRY_MODELS_MAX];
     size_t n = 0;
-    tc_reasons *reasons = NULL;
     tc_model_set *s = calloc(1, sizeof *s);
     int rc;
     if (s == NULL)
         return tc_errorf(err, TC_ENOMEM, "out of memory");
-    if ((rc = list_models(dir, names, &n, err)) != TC_OK)
+    if ((rc = list_models(b->dir, names, &n, err)) != TC_OK)
         goto out;
     if (n == 0 && !(allow_empty && n_over == 0)) {
-        rc = tc_errorf(err, TC_EMODEL, "%s: no model files (*.json)", dir);
+        rc = tc_errorf(err, TC_EMODEL, "%s: no model files (*.json)", b->dir);
         goto out;
     }
-    if (n > 0 && (rc = tc_reasons_load(reasons_path, &reasons, err)) != TC_OK)
+    if (n > 0 && (rc = tc_read_file(b->reasons_path, TC_REASONS_FILE_MAX, TC_EMODEL,
+                                    &b->reasons_text, &b->reasons_len, err)) != TC_OK)
         goto out;
     for (size_t k = 0; k < n_over; k++) {
         size_t i = 0;
         while (i < n && strcmp(names[i], over[k].file) != 0)
             i++;
         if (i == n) {
-            rc = tc_errorf(err, TC_EINVAL, "%s: no model file '%s' here", dir, over[k].file);
+            rc = tc_errorf(err, TC_EINVAL, "%s: no model file '%s' here", b->dir, over[k].file);
             goto out;
         }
     }
     for (size_t i = 0; i < n; i++) {
-        char path[TC_REGISTRY_PATH_MAX + 256];
         const tc_registry_override *o = NULL;
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        char *text = NULL;
+        size_t len = 0;
         for (size_t k = 0; k < n_over && o == NULL; k++)
             if (strcmp(names[i], over[k].file) == 0)
                 o = &over[k];
-        rc = o != NULL ? tc_model_parse(o->text, o->len, path, catalog, reasons, &s->models[i], err)
-                       : tc_model_load(path, catalog, reasons, &s->models[i], err);
-        if (rc != TC_OK)
+        if ((rc = read_text(b, names[i], o, &text, &len, err)) != TC_OK ||
+            (rc = load_model(b, names[i], text, len, &s->loaded[i], err)) != TC_OK)
             goto out;
-        s->files[i] = names[i];
-        names[i] = NULL; /* the set owns it now */
+        s->models[i] = s->loaded[i]->model;
         s->n = i + 1;
     }
-    if ((rc = check_set(dir, s, err)) != TC_OK)
+    if ((rc = check_set(b->dir, s, err)) != TC_OK)
         goto out;
+    s->reasons_text = b->reasons_text;
+    s->reasons_len = b->reasons_len;
+    b->reasons_text = NULL;   /* the set's now */
     atomic_init(&s->refs, 1); /* the registry's own reference */
     *out = s;
     s = NULL;
 out:
     set_free(s);
-    tc_reasons_free(reasons);
+    tc_reasons_free(b->reasons);
+    b->reasons = NULL;
+    free(b->reasons_text);
+    b->reasons_text = NULL;
     for (size_t i = 0; i < n; i++)
         free(names[i]);
     return rc;
@@ -198,7 +299,8 @@ int tc_registry_open(const tc_registry_options *opt, tc_registry **out, tc_error
     atomic_init(&r->acquiring[1], 0);
     pthread_mutex_init(&r->reload_lock, NULL);
     tc_model_set *s = NULL;
-    int rc = build_set(r->dir, r->reasons_path, r->catalog, NULL, 0, 0, &s, err);
+    build_ctx b = {.dir = r->dir, .reasons_path = r->reasons_path, .catalog = r->catalog};
+    int rc = build_set(&b, NULL, 0, 0, &s, err);
     if (rc != TC_OK) {
         pthread_mutex_destroy(&r->reload_lock);
         free(r);
@@ -223,7 +325,13 @@ int tc_registry_reload(tc_registry *r, tc_error *err)
 {
     tc_model_set *s = NULL;
     pthread_mutex_lock(&r->reload_lock);
-    int rc = build_set(r->dir, r->reasons_path, r->catalog, NULL, 0, 0, &s, err);
+    /* Only reloads exchange the current set, and they hold the lock, so the registry's own
+     * reference keeps it alive while the new one borrows its unchanged models. */
+    build_ctx b = {.dir = r->dir,
+                   .reasons_path = r->reasons_path,
+                   .catalog = r->catalog,
+                   .prev = atomic_load(&r->current)};
+    int rc = build_set(&b, NULL, 0, 0, &s, err);
     if (rc != TC_OK) {
         pthread_mutex_unlock(&r->reload_lock);
         return rc;
@@ -253,7 +361,8 @@ int tc_registry_load_set(const tc_registry_options *opt, const tc_registry_overr
     if (n < 0 || (size_t)n >= sizeof reasons || strlen(opt->dir) >= TC_REGISTRY_PATH_MAX)
         return tc_errorf(err, TC_EINVAL, "models directory path longer than %d bytes",
                          TC_REGISTRY_PATH_MAX - 16);
-    return build_set(opt->dir, reasons, opt->catalog, over, n_over, opt->allow_empty, out, err);
+    build_ctx b = {.dir = opt->dir, .reasons_path = reasons, .catalog = opt->catalog};
+    return build_set(&b, over, n_over, opt->allow_empty, out, err);
 }
 
 void tc_model_set_free(tc_model_set *s)
@@ -263,7 +372,7 @@ void tc_model_set_free(tc_model_set *s)
 
 const char *tc_model_set_file(const tc_model_set *s, size_t i)
 {
-    return i < s->n ? s->files[i] : NULL;
+    return i < s->n ? s->loaded[i]->file : NULL;
 }
 
 const tc_model_set *tc_registry_acquire(tc_registry *r)

@@ -10,12 +10,17 @@
  *
  * Reload builds the new set to the side and validates all of it; only then is it published with
  * one atomic exchange. A bad file fails the reload with its message and the old set keeps
- * serving. Readers hold a set between tc_registry_acquire and tc_registry_release, without a
- * lock: a set carries a reference count, the registry holds one reference to the current set,
- * and the last reader to release an old set frees it. A reader's acquire is a load and an
- * increment; so that a set is never freed between the two, each acquire also registers in one of
- * two phase counters, and reload waits for the phase that was open before its exchange to empty
- * (a few instructions' worth, never for a request to finish).
+ * serving. Every file is read again on each reload, but only a file whose bytes differ from what
+ * the current set was loaded from is parsed and validated again: a model whose file and whose
+ * reason dictionary (reasons.json) read byte for byte the same is shared with the current set,
+ * not rebuilt (the catalog is fixed for the registry's life). Sizes and times are not trusted to
+ * tell a change; the bytes are. The coherence rules are checked on every set. Readers hold a set
+ * between tc_registry_acquire and tc_registry_release, without a lock: a set carries a reference
+ * count, the registry holds one reference to the current set, and the last reader to release an old
+ * set frees it. A reader's acquire is a load and an increment; so that a set is never freed between
+ * the two, each acquire also registers in one of two phase counters, and reload waits for the phase
+ * that was open before its exchange to empty (a few instructions' worth, never for a request to
+ * finish).
  *
  * Threads: acquire/release from any number of threads; reload from any thread (reloads are
  * serialised by a mutex that readers never touch).

@@ -1,10 +1,12 @@
 /* The model registry: a set from a directory, champion and challengers per product, reload that
  * refuses a bad file and keeps the old set, concurrent readers across reloads, and memory that
  * stays flat over 1 000 reloads. */
+#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <gsl/gsl_errno.h>
 
@@ -272,6 +274,101 @@ static void test_memory_flat_over_reloads(void **state)
     tc_registry_close(r);
 }
 
+/* ---- a reload parses what changed ---- */
+
+/* Replace the first `from` in the file by `to` of the same length, and give the file back its
+ * size and modification time: a change only the bytes show. */
+static void edit_in_place(const char *path, const char *from, const char *to)
+{
+    char *text = NULL;
+    size_t len = 0;
+    tc_error err = {0};
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(tc_read_file(path, TC_MODEL_FILE_MAX, TC_EMODEL, &text, &len, &err), TC_OK);
+    char *at = strstr(text, from);
+    if (at == NULL || strlen(from) != strlen(to))
+        fail_msg("%s: no '%s' to replace by a text of its length", path, from);
+    memcpy(at, to, strlen(to));
+    tu_write(path, text);
+    free(text);
+    struct timespec times[2] = {st.st_atim, st.st_mtim};
+    assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+}
+
+static const tc_model *model_named(const tc_model_set *s, const char *name)
+{
+    const tc_model *m = tc_model_set_find(s, name, 0);
+    if (m == NULL)
+        fail_msg("no model %s in the set", name);
+    return m;
+}
+
+static const char *reason_en(const tc_model *m, const char *code)
+{
+    for (size_t i = 0; i < m->n_reasons; i++)
+        if (strcmp(m->reasons[i].code, code) == 0)
+            return m->reasons[i].en;
+    fail_msg("%s has no reason %s", m->name, code);
+    return NULL;
+}
+
+static void test_reload_parses_only_changes(void **state)
+{
+    fx *f = *state;
+    tc_registry *r = open_registry(f);
+    tc_error err = {0};
+    const tc_model_set *s1 = tc_registry_acquire(r);
+
+    /* Nothing changed: a new generation of the very same models. */
+    assert_int_equal(tc_registry_reload(r, &err), TC_OK);
+    const tc_model_set *s2 = tc_registry_acquire(r);
+    assert_int_equal(tc_model_set_generation(s2), 2);
+    assert_int_equal(tc_model_set_count(s2), 4);
+    for (size_t i = 0; i < 4; i++)
+        assert_ptr_equal(tc_model_set_model(s2, i), tc_model_set_model(s1, i));
+
+    /* One file's bytes change, its size and time do not: that model alone is new. */
+    const tc_model *logistic = model_named(s2, "golden-logistic");
+    edit_in_place(in_dir(f, "golden-logistic.json"), "hand-computed", "HAND-computed");
+    assert_int_equal(tc_registry_reload(r, &err), TC_OK);
+    const tc_model_set *s3 = tc_registry_acquire(r);
+    const tc_model *now = model_named(s3, "golden-logistic");
+    assert_ptr_not_equal(now, logistic);
+    assert_string_equal(now->description_en, "Test logistic model with HAND-computed results");
+    assert_string_equal(logistic->description_en, "Test logistic model with hand-computed results");
+    for (size_t i = 0; i < 4; i++)
+        if (tc_model_set_model(s3, i) != now)
+            assert_ptr_equal(tc_model_set_model(s3, i), tc_model_set_model(s2, i));
+
+    /* The sets that shared them go; the models the newest one still holds stay whole. */
+    tc_registry_release(r, s1);
+    tc_registry_release(r, s2);
+    assert_string_equal(model_named(s3, "golden-logistic")->name, "golden-logistic");
+    assert_string_equal(reason_en(model_named(s3, "unsecured-consumer-scorecard"), "CIC01"),
+                        "Loan payments past due in the last 12 months");
+
+    /* The dictionary changes: every model takes its texts again. */
+    edit_in_place(in_dir(f, "reasons.json"), "Loan payments past due", "Loan repayments missed");
+    assert_int_equal(tc_registry_reload(r, &err), TC_OK);
+    const tc_model_set *s4 = tc_registry_acquire(r);
+    for (size_t i = 0; i < 4; i++)
+        assert_ptr_not_equal(tc_model_set_model(s4, i), tc_model_set_model(s3, i));
+    assert_string_equal(reason_en(model_named(s4, "unsecured-consumer-scorecard"), "CIC01"),
+                        "Loan repayments missed in the last 12 months");
+
+    /* A broken dictionary fails the reload even though no model file changed. */
+    edit_in_place(in_dir(f, "reasons.json"), "\"codes\"", "\"codez\"");
+    assert_int_equal(tc_registry_reload(r, &err), TC_EMODEL);
+    assert_non_null(strstr(err.msg, "reasons.json"));
+    const tc_model_set *s5 = tc_registry_acquire(r);
+    assert_ptr_equal(s5, s4);
+    tc_registry_release(r, s5);
+    tc_registry_release(r, s4);
+    tc_registry_release(r, s3);
+    tc_registry_close(r);
+}
+
 static void test_open_failures(void **state)
 {
     fx *f = *state;
@@ -328,6 +425,7 @@ int main(void)
         cmocka_unit_test(test_bad_reload_keeps_old_set),
         cmocka_unit_test(test_concurrent_readers),
         cmocka_unit_test(test_memory_flat_over_reloads),
+        cmocka_unit_test(test_reload_parses_only_changes),
         cmocka_unit_test(test_open_failures),
         cmocka_unit_test(test_empty_directory),
     };
