@@ -14,7 +14,6 @@
 #include <grpc/grpc_security.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
-#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -27,10 +26,9 @@ const tc_api_identity *tc_api_identify_token(const tc_api_config *c, const char 
     *why = "no known bearer token in the 'authorization' metadata";
     if (v == NULL || len <= 7 || strncmp(v, "Bearer ", 7) != 0)
         return NULL;
-    unsigned char digest[32];
-    unsigned int dl = 0;
-    char hex[65];
-    if (EVP_Digest(v + 7, len - 7, digest, &dl, EVP_sha256(), NULL) != 1)
+    unsigned char digest[TC_SHA256_LEN];
+    char hex[2 * TC_SHA256_LEN + 1];
+    if (tc_sha256(v + 7, len - 7, digest) != 0)
         return NULL;
     tc_hex(digest, 32, hex);
     return tc_api_config_find_token(c, hex);

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -173,6 +174,25 @@ int tc_hasher_text(tc_hasher *h, const char *label, const char *text, size_t len
         return TC_EKEY;
     memcpy(out, full, TC_TEXT_HASH_LEN);
     return TC_OK;
+}
+
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL); /* kept for the process's life */
+}
+
+int tc_sha256(const void *data, size_t len, unsigned char out[TC_SHA256_LEN])
+{
+    unsigned int n = 0;
+    pthread_once(&sha256_once, sha256_fetch);
+    const EVP_MD *md = sha256_md != NULL ? sha256_md : EVP_sha256();
+    if (EVP_Digest(data, len, out, &n, md, NULL) == 1 && n == TC_SHA256_LEN)
+        return 0;
+    memset(out, 0, TC_SHA256_LEN);
+    return -1;
 }
 
 void tc_hex(const unsigned char *bytes, size_t n, char *out)

@@ -56,6 +56,13 @@ int tc_hasher_citizen(tc_hasher *h, const char id[12], unsigned char out[TC_CITI
 int tc_hasher_text(tc_hasher *h, const char *label, const char *text, size_t len,
                    unsigned char out[TC_TEXT_HASH_LEN]);
 
+/* SHA-256 of data, for the digests taken on every call (a request's, a bearer token's). The
+ * algorithm is fetched from libcrypto once per process: OpenSSL 3 looks EVP_sha256() up in its
+ * provider store on every use, which doubles the cost of a short digest (340 against 170 ns for
+ * 150 bytes here). 0, or -1 when libcrypto failed (out is then zeros). Thread-safe. */
+#define TC_SHA256_LEN 32
+int tc_sha256(const void *data, size_t len, unsigned char out[TC_SHA256_LEN]);
+
 /* Lower-case hex of n bytes into out (2n+1 bytes). */
 void tc_hex(const unsigned char *bytes, size_t n, char *out);
 

@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <openssl/evp.h>
 
 #include "tc_file.h"
 #include "tc_json.h"
@@ -21,11 +20,9 @@
 
 static void sha256_hex(const void *data, size_t len, char out[65])
 {
-    unsigned char d[32];
-    unsigned int n = 0;
-    if (EVP_Digest(data, len, d, &n, EVP_sha256(), NULL) != 1)
-        memset(d, 0, sizeof d);
-    tc_hex(d, 32, out);
+    unsigned char d[TC_SHA256_LEN];
+    tc_sha256(data, len, d); /* zeros on failure */
+    tc_hex(d, TC_SHA256_LEN, out);
 }
 
 /* ---- the one-member rewrite ---- */

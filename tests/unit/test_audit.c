@@ -1,11 +1,13 @@
 /* The audit trail: records written through the writer and read back by citizen (pages), by time
  * range (the scan's bisection) and by request ID (plain, or by its keyed hash when it held a
- * digit run); the codec's two formats; the steward's records. */
+ * digit run); the codec's two formats; inquiry IDs; the steward's records. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tc_audit.h"
+#include "tc_time.h"
 #include "test_util.h"
 
 #define N 300
@@ -160,6 +162,59 @@ static void codec(void **state)
     assert_false(back.request_hashed);
 }
 
+/* Inquiry IDs: the time in milliseconds, then random bytes drawn from a pool each thread refills
+ * 512 bytes at a time. Each thread draws more than a few pools' worth; no two of them repeat,
+ * within a thread or across threads, and every one carries the time it was made. */
+#define IDS_PER_THREAD 1000
+
+typedef struct ids {
+    char id[IDS_PER_THREAD][TC_INQUIRY_ID_LEN + 1];
+    int64_t before_ms, after_ms;
+} ids;
+
+static void *draw_ids(void *arg)
+{
+    ids *x = arg;
+    x->before_ms = tc_time_now_us() / 1000;
+    for (int i = 0; i < IDS_PER_THREAD; i++)
+        tc_audit_inquiry_id(x->id[i]);
+    x->after_ms = tc_time_now_us() / 1000;
+    return NULL;
+}
+
+static int by_text(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+static void inquiry_ids(void **state)
+{
+    (void)state;
+    static ids x[2];
+    static char all[2 * IDS_PER_THREAD][TC_INQUIRY_ID_LEN + 1];
+    pthread_t t[2];
+    for (int k = 0; k < 2; k++)
+        assert_int_equal(pthread_create(&t[k], NULL, draw_ids, &x[k]), 0);
+    for (int k = 0; k < 2; k++)
+        assert_int_equal(pthread_join(t[k], NULL), 0);
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < IDS_PER_THREAD; i++) {
+            const char *id = x[k].id[i];
+            assert_int_equal(strlen(id), TC_INQUIRY_ID_LEN);
+            assert_int_equal(strspn(id, "0123456789abcdef"), TC_INQUIRY_ID_LEN);
+            char ms[12];
+            memcpy(ms, id, 11);
+            ms[11] = '\0';
+            long long t_ms = strtoll(ms, NULL, 16);
+            assert_in_range(t_ms, x[k].before_ms, x[k].after_ms);
+            memcpy(all[k * IDS_PER_THREAD + i], id, sizeof all[0]);
+        }
+    qsort(all, 2 * IDS_PER_THREAD, sizeof all[0], by_text);
+    for (int i = 1; i < 2 * IDS_PER_THREAD; i++)
+        if (strcmp(all[i - 1], all[i]) == 0)
+            fail_msg("inquiry ID %s was made twice", all[i]);
+}
+
 static int collect(uint64_t seq, const char *text, size_t len, void *arg)
 {
     char *out = arg;
@@ -210,6 +265,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(records),
         cmocka_unit_test(codec),
+        cmocka_unit_test(inquiry_ids),
         cmocka_unit_test(steward),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

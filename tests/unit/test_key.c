@@ -57,6 +57,20 @@ static void citizen_key_is_hmac_sha256(void **state)
     tc_key_free(key);
 }
 
+/* The digest every call takes (request and token digests): the standard's vectors. */
+static void sha256_vectors(void **state)
+{
+    (void)state;
+    unsigned char d[TC_SHA256_LEN];
+    char hex[2 * TC_SHA256_LEN + 1];
+    assert_int_equal(tc_sha256("abc", 3, d), 0);
+    tc_hex(d, sizeof d, hex);
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assert_int_equal(tc_sha256("", 0, d), 0);
+    tc_hex(d, sizeof d, hex);
+    assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
 static void fingerprint_differs_by_secret(void **state)
 {
     (void)state;
@@ -150,6 +164,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(citizen_key_is_hmac_sha256),
+        cmocka_unit_test(sha256_vectors),
         cmocka_unit_test(fingerprint_differs_by_secret),
         cmocka_unit_test(keygen_writes_0600_and_never_overwrites),
         cmocka_unit_test(database_refuses_another_secret),
