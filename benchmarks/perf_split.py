@@ -34,7 +34,12 @@ object and symbol it was in:
               threads, and the network part of the audit thread's work (sending replies)
   other       the main thread, the dynamic loader, vdso
 
-Prints JSON: the tool, the sample count, percentages by part, and by thread.
+The kernel's part is split again by the sampled kernel function alone (perf records no call
+chains here): network (TCP, sockets, epoll), files (ext4, the page cache, block I/O),
+scheduling (switches, wake-ups, futexes, timers) and other (system-call entry and exit, memory).
+
+Prints JSON: the tool, the sample count, percentages by part, by thread and of the kernel's
+part, all of the server's samples.
 """
 import json
 import re
@@ -48,6 +53,11 @@ ENGINE_SYM = re.compile(r"^(tc_model|tc_eval|tc_reasons|tc_registry|gsl_|cblas_)
 PROTO_SYM = re.compile(r"^(tinchap__v1__|grpc__health|protobuf_c_)")
 NET_SYM = re.compile(r"(tcp|sock|skb|inet|^ip_|ipv4|net_|netif|napi|loopback|__dev_|"
                      r"sendmsg|recvmsg|epoll|poll)")
+FILE_SYM = re.compile(r"(ext4|jbd2|filemap|folio|iomap|generic_perform_write|^file_|vfs_|fdatasync|"
+                      r"writeback|page_cache|copy_page_from_iter|mark_buffer|block_|^blk_|bio_)")
+SCHED_SYM = re.compile(r"(schedule|switch|wake|futex|hrtimer|tick|idle|pick_next|enqueue|dequeue|"
+                       r"update_curr|load_balance|select_task|ttwu)")
+KERNEL_ORDER = ["network", "files", "scheduling", "other"]
 ORDER = ["gRPC/HTTP2", "protobuf", "store", "keys/auth", "engine", "audit", "service",
          "access log", "libc", "kernel", "other"]
 
@@ -123,10 +133,21 @@ AUDIT_ORDER = ["LMDB commit", "file writes and syncs: kernel",
                "other"]
 
 
+def kernel_part(sym):
+    """What a kernel sample was doing, from its own symbol (no call chains are recorded)."""
+    if NET_SYM.search(sym):
+        return "network"
+    if FILE_SYM.search(sym):
+        return "files"
+    if SCHED_SYM.search(sym):
+        return "scheduling"
+    return "other"
+
+
 def from_perf(path):
     counts, threads = {}, {}
-    global AUDIT
-    AUDIT = {}
+    global AUDIT, KERNEL
+    AUDIT, KERNEL = {}, {}
     with open(path, errors="replace") as f:
         for line in f:
             m = LINE.match(line)
@@ -140,10 +161,13 @@ def from_perf(path):
             if thread == "tc-audit":
                 a = audit_part(dso, sym)
                 AUDIT[a] = AUDIT.get(a, 0) + 1
+            if p == "kernel":
+                k = kernel_part(sym)
+                KERNEL[k] = KERNEL.get(k, 0) + 1
     return counts, threads
 
 
-AUDIT = {}
+AUDIT, KERNEL = {}, {}
 
 
 def from_threads(before, after):
@@ -193,6 +217,9 @@ def main():
     if AUDIT:
         n = sum(AUDIT.values())
         out["audit_thread"] = {k: round(100.0 * AUDIT.get(k, 0) / n, 1) for k in AUDIT_ORDER}
+    if KERNEL:
+        out["kernel_percent"] = {k: round(100.0 * KERNEL.get(k, 0) / total, 2)
+                                 for k in KERNEL_ORDER}
     if tool == "perf":
         out["engine_plus_store_percent"] = round(out["percent"]["engine"] +
                                                  out["percent"]["store"], 2)

@@ -25,6 +25,7 @@ from report_chart import svg_cdf
 from report_fmt import errors, fmt_ratio, lat, ratio, rps, us, verdict
 from report_merge import merge
 from report_notes import closing_notes, feed_section, feed_targets
+from report_profile import profile_section
 
 ARGS = None
 RAW = ""
@@ -144,6 +145,9 @@ def gather():
     peer = {c: load("peer-score-c%d.json" % c) for c in conc}
     prof = load("profile.json")
     prof_load = load("profile-load.json")
+    prof_noop = load("profile-noop.json")  # the same profile under the no-op
+    prof_noop_load = load("profile-noop-load.json")
+    prof_threads = load("profile-threads.json")
     eng = load("engine-champion.json")
     eng25 = load("engine-bench25.json")
     engdb = load("engine-db-%s.json" % big_n)
@@ -695,51 +699,6 @@ def in_process_section(w, d):
           "`benchmarks/logit_vs_statsmodels.py` (in bench_train.sh) |" %
           (fit.group(1) if fit else "?", sm.group(1) if sm else "?", float(lr.group(1))))
     w("")
-
-
-def profile_section(w, d):
-    """Where the server's time goes."""
-    prof, prof_load = d.prof, d.prof_load
-    pth = load("profile-threads.json")
-    if prof or pth:
-        w("## Where the server's time goes")
-        w("")
-        load_text = ("The load during the profile: %s calls/s, server CPU %s µs per call." %
-                     (rps(prof_load["throughput_rps"]), us(prof_load.get("server_cpu_us_per_call")))
-                     if prof_load else "")
-        if prof:
-            w("Method: `perf record -F 999 -p <tinchapd>` (Debian linux-perf; the software "
-              "cpu-clock event, as this VM exposes no hardware counters) for the middle of a "
-              "Score run at c=16, then every sample attributed by thread and shared object "
-              "(`benchmarks/perf_split.py`, which documents the rules). %d samples. %s" %
-              (prof["total"], load_text))
-            w("")
-            w("| part | share of server CPU |")
-            w("| --- | --- |")
-            for k, v in prof["percent"].items():
-                w("| %s | %.1f %% |" % (k, v))
-            w("")
-            if prof.get("audit_thread"):
-                w("The audit writer thread (tc-audit: %.1f %% of the server's samples) by what it "
-                  "does: " % prof["threads"].get("tc-audit", 0) +
-                  "; ".join("%s %.0f %%" % kv for kv in prof["audit_thread"].items()) + ".")
-                w("")
-        else:
-            w("perf could not sample on this machine, so only each thread's CPU time is shown "
-              "(from /proc over the same window; valgrind's callgrind cannot stand in, as the "
-              "audit trail maps more address space than valgrind gives a process). Engine + "
-              "store's share is then the in-process estimate in the targets. %s" % load_text)
-            w("")
-        if pth:
-            w("By thread (CPU time from /proc over the same window): " +
-              ", ".join("%s %.1f %%" % kv for kv in pth["threads"].items()) +
-              ". tc-worker-N serve the calls and, in relaxed mode, write the audit journal "
-              "themselves when no commit is under way; tc-audit writes what queued meanwhile "
-              "(and everything in durable mode) and sends those replies; tc-audit-sync syncs "
-              "the relaxed journal; tc-audit-apply moves the journal into the trail's tables "
-              "every 10 ms and tc-audit-index indexes them by citizen every 250 ms, both off the "
-              "reply path; the others are gRPC's own threads and the access-log writer.")
-            w("")
 
 
 def write_svg(d):
