@@ -269,6 +269,25 @@ def other_notes(missed, d):
             "generation, so each worker's monitor cache starts again on its next Score. What is "
             "left is this VM's run-to-run variation at the tail, on 2 vCPUs shared by the "
             "client, the workers and the writer." % us(rr.get("p50_us")))
+    if "chase" in missed and chase and chase.get("ns_per_access"):
+        per = chase["ns_per_access"]
+        rec, both = d.store, d.store_score
+        out.append(
+            "**Lookups against the pointer chase.** A record alone costs %s dependent random "
+            "accesses' worth and a Score's reads (its consent and record, one walk) %s, where "
+            "one such access costs %.0f ns here. At depth %s the root and the next level stay in "
+            "the caches; each lower page (a branch, then the leaf) is a TLB miss and a cache "
+            "miss, and LMDB's binary search over the page's node offsets then touches several "
+            "more of its cache lines, each load depending on the one before; the record's own "
+            "bytes add one or two. A read transaction renewed per lookup costs nothing "
+            "measurable beside that (`bench_store --one-txn` gave the same median). Fewer "
+            "dependent misses need a layout LMDB does not offer: for example the read-mostly "
+            "citizen table as a hash-addressed file, one bucket page per lookup. That is a "
+            "change of storage engine, against DESIGN.md's choice of LMDB, and the next step "
+            "to weigh, not one taken here." %
+            ("%.1f" % (rec["p50_ns"] / per) if rec else "?",
+             "%.1f" % (both["p50_ns"] / per) if both else "?", per,
+             rec["depth"] if rec else "?"))
     if "store" in missed and d.store:
         out.append(
             "**Lookup at 10 M.** The median random lookup + decode of a record alone is %.2f µs "
