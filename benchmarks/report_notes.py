@@ -96,6 +96,20 @@ def feed_section(w, feed):
             w("")
 
 
+# Measured on this VM (December 2026), quoted by the notes on CPU per Score and on tails.
+HOST_MEMORY = (
+    "This VM's kernel hands free memory back to its host (free page reporting, in 2 MiB blocks), "
+    "so memory that the page cache grows into costs the host a fault per page on first write: "
+    "3 GB written into the page cache took 12.0 s of system time into such memory and 1.5 s "
+    "into memory just freed, and touching 9 GB of free memory took 29.8 s, or 7.4 s when run "
+    "again at once but 29.8 s again 90 s later. At 35,000 Scores a second the trail grows by "
+    "about 40 MB/s, so its applier pays this at random points of a run: in 30 s intervals of "
+    "steady load its CPU took 1.2 to 1.3 s per interval (about 1.1 µs per Score) while the trail "
+    "grew into memory already used, and 3.4 s in the interval where it grew into memory handed "
+    "back (a second run right after the free memory had been touched stayed at 1.2 to 1.3 s "
+    "throughout); the audit part of the split above moves with it.")
+
+
 def closing_notes(targets, d):
     """For each missed target: what the measurements of this run say about why, and what would
     close it."""
@@ -162,7 +176,9 @@ def closing_notes(targets, d):
             "arrives while a commit is under way waits for it and for the next one. The "
             "periodic fdatasync runs on a thread of its own, off the reply path. On a machine with cores to spare for "
             "the client the c=1 tail is the better guide. The no-op floor has none of this, so "
-            "its p99 is tight.")
+            "its p99 is tight. " + HOST_MEMORY + " Next: the same run on a machine whose "
+            "memory stays resident and whose client has cores of its own, to tell the code's "
+            "tail from this host's; in the code, fewer threads woken per Score.")
     if "peer" in missed:
         tp = [(c, wire[c][1]) for c in wire if wire[c][1]]
         pp = [(c, peer[c]) for c in peer if peer.get(c)]
@@ -241,12 +257,12 @@ def other_notes(missed, d):
             "larger messages (gRPC and protobuf), pseudonymises the ID (an HMAC), reads the "
             "consent and the record (store), appends its record to the audit trail's journal "
             "with one write system call before the reply, and off the reply path has the "
-            "trail's applier and indexer move it into the tables (audit).%s Even with no trail "
+            "trail's applier and indexer move it into the tables (audit).%s %s Even with no trail "
             "writes at all a Score cost 1.78× the no-op here (`benchmarks/before-after.md`), so "
             "no single part closes the gap. Next, by weight: the trail's own CPU (a journal "
             "written through a shared mapping of blocks allocated up front instead of a write "
             "system call per batch, "
-            "and fewer, larger apply passes), then the gRPC cost of the larger messages." % split)
+            "and fewer, larger apply passes), then the gRPC cost of the larger messages." % (split, HOST_MEMORY))
     if "durable" in missed:
         out.append(
             "**Durable.** Each batch waits for one write and one fdatasync of the journal; the "
