@@ -148,6 +148,7 @@ def gather():
     prof_noop = load("profile-noop.json")  # the same profile under the no-op
     prof_noop_load = load("profile-noop-load.json")
     prof_threads = load("profile-threads.json")
+    durable16 = load("durable-score-c16.json")
     eng = load("engine-champion.json")
     eng25 = load("engine-bench25.json")
     engdb = load("engine-db-%s.json" % big_n)
@@ -356,7 +357,9 @@ def header_section(w, d):
     w("| run | |")
     w("| --- | --- |")
     w("| date | %s |" % run.get("started", "?"))
-    w("| commit | %s |" % commit(ARGS.src))
+    # the code measured, as the run recorded it at its start (a report rewritten later from the
+    # same raw results still names it); older raw results fall back to the tree's commit now
+    w("| commit | %s |" % run.get("commit", commit(ARGS.src)))
     w("| machine | %s, %s cores (%s), %s RAM, %s, %s |" %
       (mc["cpu"], mc["cores"], mc["virt"], mc["memory"], mc["kernel"], mc["os"]))
     w("| load average at start | %s |" % run.get("loadavg_at_start", "?"))

@@ -96,18 +96,15 @@ def feed_section(w, feed):
             w("")
 
 
-# Measured on this VM (December 2026), quoted by the notes on CPU per Score and on tails.
+# Measured on this VM (December 2026; before-after.md has the figures), for the missed rows it moves.
 HOST_MEMORY = (
-    "This VM's kernel hands free memory back to its host (free page reporting, in 2 MiB blocks), "
-    "so memory that the page cache grows into costs the host a fault per page on first write: "
-    "3 GB written into the page cache took 12.0 s of system time into such memory and 1.5 s "
-    "into memory just freed, and touching 9 GB of free memory took 29.8 s, or 7.4 s when run "
-    "again at once but 29.8 s again 90 s later. At 35,000 Scores a second the trail grows by "
-    "about 40 MB/s, so its applier pays this at random points of a run: in 30 s intervals of "
-    "steady load its CPU took 1.2 to 1.3 s per interval (about 1.1 µs per Score) while the trail "
-    "grew into memory already used, and 3.4 s in the interval where it grew into memory handed "
-    "back (a second run right after the free memory had been touched stayed at 1.2 to 1.3 s "
-    "throughout); the audit part of the split above moves with it.")
+    "This VM's kernel hands free memory back to its host (free page reporting), so memory the "
+    "page cache grows into costs the host a fault per page on first write, several times the "
+    "cost of the write itself. At this load the audit trail grows by about 40 MB a second, so "
+    "its applier pays that at random points of a run, and the tails and the audit part of a "
+    "Score's CPU move with it; the measurements are under *Found: this VM's host takes free "
+    "memory back* below. Touching the memory before a run does not hold: the host takes it "
+    "back within 90 s.")
 
 
 def closing_notes(targets, d):
@@ -176,7 +173,8 @@ def closing_notes(targets, d):
             "arrives while a commit is under way waits for it and for the next one. The "
             "periodic fdatasync runs on a thread of its own, off the reply path. On a machine with cores to spare for "
             "the client the c=1 tail is the better guide. The no-op floor has none of this, so "
-            "its p99 is tight. " + HOST_MEMORY + " Next: the same run on a machine whose "
+            "its p99 is tight, and this host's memory adds stalls of its own (*This machine's "
+            "memory* below). Next: the same run on a machine whose "
             "memory stays resident and whose client has cores of its own, to tell the code's "
             "tail from this host's; in the code, fewer threads woken per Score.")
     if "peer" in missed:
@@ -257,12 +255,14 @@ def other_notes(missed, d):
             "larger messages (gRPC and protobuf), pseudonymises the ID (an HMAC), reads the "
             "consent and the record (store), appends its record to the audit trail's journal "
             "with one write system call before the reply, and off the reply path has the "
-            "trail's applier and indexer move it into the tables (audit).%s %s Even with no trail "
+            "trail's applier and indexer move it into the tables (audit).%s The audit part moves "
+            "with this host's memory from run to run (*This machine's memory* below). Even with "
+            "no trail "
             "writes at all a Score cost 1.78× the no-op here (`benchmarks/before-after.md`), so "
             "no single part closes the gap. Next, by weight: the trail's own CPU (a journal "
             "written through a shared mapping of blocks allocated up front instead of a write "
             "system call per batch, "
-            "and fewer, larger apply passes), then the gRPC cost of the larger messages." % (split, HOST_MEMORY))
+            "and fewer, larger apply passes), then the gRPC cost of the larger messages." % split)
     if "durable" in missed:
         out.append(
             "**Durable.** Each batch waits for one write and one fdatasync of the journal; the "
@@ -276,15 +276,31 @@ def other_notes(missed, d):
             "(`benchmarks/before-after.md`: committing on the worker itself was measured and "
             "not kept). What is left is the device's flush, and the next step is the device: "
             "a disk that acknowledges a flush from its own power-protected cache.")
+    d16 = d.durable16
+    s16 = d.s16
+    if (d16 and s16 and d16.get("throughput_rps") and s16.get("throughput_rps") and
+            d16["throughput_rps"] / s16["throughput_rps"] < 0.6):
+        per = 16 / d16["throughput_rps"] * 1e6
+        out.append(
+            "**Durable throughput.** At c=16 at most 16 calls wait for one fdatasync, so %s "
+            "calls/s means one batch every %.0f µs at best: the journal's write and flush, then "
+            "the replies and the client's next calls. The flush shares the device with the "
+            "writeback of the trail's tables (about 40 MB/s at this load) and moves with it "
+            "from run to run. Next: as for the durable p50, the device." %
+            (rps(d16["throughput_rps"]), per))
+    if missed & {"p99", "cpu16", "durable", "reload", "peer"}:
+        out.append("**This machine's memory.** " + HOST_MEMORY)
     if "reload" in missed:
         rr = rl.get("reload", {}) if rl else {}
         out.append(
             "**Reload.** A ReloadModels call reads every model file and parses only those whose "
             "bytes changed (none here), on the reload thread, off the workers, and the registry "
-            "swap is atomic: the call took %s µs (median). The new set still counts as a new "
-            "generation, so each worker's monitor cache starts again on its next Score. What is "
-            "left is this VM's run-to-run variation at the tail, on 2 vCPUs shared by the "
-            "client, the workers and the writer." % us(rr.get("p50_us")))
+            "swap is atomic: the call took %s µs (median) and at most %s over the wire; in "
+            "process an unchanged reload costs about 20 µs (`benchmarks/before-after.md`). The "
+            "new set still counts as a new generation, so each worker's monitor cache starts "
+            "again on its next Score. What is left is this VM's variation at the tail, on 2 "
+            "vCPUs shared by the client, the workers and the writer. Next: the reload point on "
+            "a machine whose tail is its own (see *This machine's memory*)." % (us(rr.get("p50_us")), ms_or_us(rr.get("max_us"))))
     if "chase" in missed and chase and chase.get("ns_per_access"):
         per = chase["ns_per_access"]
         rec, both = d.store, d.store_score
