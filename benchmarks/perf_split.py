@@ -62,6 +62,17 @@ ORDER = ["gRPC/HTTP2", "protobuf", "store", "keys/auth", "engine", "audit", "ser
          "access log", "libc", "kernel", "other"]
 
 
+AUDIT_SYM = re.compile(r"^(tc_audit|journal_|idem_memory)")
+TINCHAPD_RULES = [(PROTO_SYM, "protobuf"), (STORE_SYM, "store"), (ENGINE_SYM, "engine"),
+                  (AUDIT_SYM, "audit")]
+KERNEL_RULES = [(NET_SYM, "network"), (FILE_SYM, "files"), (SCHED_SYM, "scheduling")]
+
+
+def first_match(sym, rules, default):
+    """The name of the first rule whose pattern sym matches, else default."""
+    return next((name for rx, name in rules if rx.search(sym)), default)
+
+
 def part(thread, dso, sym):
     base = dso.rsplit("/", 1)[-1]
     kernel = base.startswith("[kernel") or base == "kernel"
@@ -98,15 +109,7 @@ def part(thread, dso, sym):
     if base.startswith(("libc.", "libc-")):
         return "libc"
     if base.startswith("tinchapd") or base == "[unknown]" and sym.startswith("tc_"):
-        if PROTO_SYM.search(sym):
-            return "protobuf"
-        if STORE_SYM.search(sym):
-            return "store"
-        if ENGINE_SYM.search(sym):
-            return "engine"
-        if sym.startswith(("tc_audit", "journal_", "idem_memory")):
-            return "audit"
-        return "service"
+        return first_match(sym, TINCHAPD_RULES, "service")
     return "other"
 
 
@@ -135,13 +138,7 @@ AUDIT_ORDER = ["LMDB commit", "file writes and syncs: kernel",
 
 def kernel_part(sym):
     """What a kernel sample was doing, from its own symbol (no call chains are recorded)."""
-    if NET_SYM.search(sym):
-        return "network"
-    if FILE_SYM.search(sym):
-        return "files"
-    if SCHED_SYM.search(sym):
-        return "scheduling"
-    return "other"
+    return first_match(sym, KERNEL_RULES, "other")
 
 
 def from_perf(path):
