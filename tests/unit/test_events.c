@@ -10,10 +10,7 @@
 #include "tc_events.h"
 
 typedef struct fixture {
-    char *dir;
-    tc_catalog *cat;
-    tc_key *key;
-    tc_store *s;
+    tu_store st; /* the store and what opens it */
     tc_events *ev;
 } fixture;
 
@@ -23,20 +20,17 @@ static const unsigned char CITIZEN[TC_CITIZEN_KEY_LEN] = {7, 7, 7};
 static int open_all(fixture *f)
 {
     tc_events_close(f->ev);
-    tc_store_close(f->s);
-    tc_store_options o = {.path = f->dir, .catalog = f->cat, .key = f->key, .create = 1};
-    if (tc_store_open(&o, &f->s, NULL) != TC_OK)
+    tc_store_close(f->st.s);
+    tc_store_options o = {.path = f->st.dir, .catalog = f->st.cat, .key = f->st.key, .create = 1};
+    if (tc_store_open(&o, &f->st.s, NULL) != TC_OK)
         return -1;
-    return tc_events_open(f->s, &f->ev, NULL) == TC_OK ? 0 : -1;
+    return tc_events_open(f->st.s, &f->ev, NULL) == TC_OK ? 0 : -1;
 }
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    f->dir = strdup(tu_tempdir());
-    f->cat = tu_catalog();
-    unsigned char secret[TC_SECRET_LEN] = {42};
-    tc_key_from_bytes(secret, &f->key, NULL);
+    tu_store_init(&f->st);
     *state = f;
     return open_all(f);
 }
@@ -45,11 +39,7 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     tc_events_close(f->ev);
-    tc_store_close(f->s);
-    tc_key_free(f->key);
-    tc_catalog_free(f->cat);
-    tu_rmtree(f->dir);
-    free(f->dir);
+    tu_store_fini(&f->st);
     free(f);
     return 0;
 }
@@ -86,7 +76,7 @@ static int apply(fixture *f, tc_event e, tc_event_result *r)
 {
     tc_writer *w = NULL;
     tc_error err;
-    int rc = tc_writer_begin(f->s, &w, &err);
+    int rc = tc_writer_begin(f->st.s, &w, &err);
     if (rc == TC_OK)
         rc = tc_events_apply(f->ev, w, &e, r, &err);
     if (rc == TC_OK)
@@ -99,7 +89,7 @@ static int apply(fixture *f, tc_event e, tc_event_result *r)
 static int consent_of(fixture *f, tc_consent *c)
 {
     tc_reader *r = NULL;
-    assert_int_equal(tc_reader_new(f->s, &r, NULL), TC_OK);
+    assert_int_equal(tc_reader_new(f->st.s, &r, NULL), TC_OK);
     assert_int_equal(tc_reader_begin(r, NULL), TC_OK);
     int rc = tc_reader_consent(r, CITIZEN, "bank-a", "loan-origination", c, NULL);
     tc_reader_end(r);
@@ -191,7 +181,7 @@ static void loaded_consent_counts_by_its_times(void **state)
     tc_event_result r;
     tc_consent c = grant(0, "LOADED").consent;
     tc_writer *w = NULL;
-    assert_int_equal(tc_writer_begin(f->s, &w, NULL), TC_OK);
+    assert_int_equal(tc_writer_begin(f->st.s, &w, NULL), TC_OK);
     assert_int_equal(tc_writer_put_consent(w, CITIZEN, &c, T0, NULL, NULL, NULL), TC_OK);
     assert_int_equal(tc_writer_commit(w, NULL), TC_OK);
     /* granted at T0: a grant versioned before T0 is older */
@@ -240,20 +230,20 @@ static void position_is_kept_with_the_events(void **state)
     fixture *f = *state;
     char pos[TC_EVENT_POSITION_MAX + 1];
     tc_writer *w = NULL;
-    assert_int_equal(tc_writer_begin(f->s, &w, NULL), TC_OK);
+    assert_int_equal(tc_writer_begin(f->st.s, &w, NULL), TC_OK);
     assert_int_equal(tc_events_position(f->ev, tc_writer_txn(w), pos, NULL), TC_OK);
     assert_string_equal(pos, "");
     tc_event g = grant(V(1), "REF");
     assert_int_equal(tc_events_apply(f->ev, w, &g, NULL, NULL), TC_OK);
     assert_int_equal(tc_events_set_position(f->ev, w, "1764780000000-3", NULL), TC_OK);
     tc_writer_abort(w); /* neither the event nor the position */
-    assert_int_equal(tc_writer_begin(f->s, &w, NULL), TC_OK);
+    assert_int_equal(tc_writer_begin(f->st.s, &w, NULL), TC_OK);
     assert_int_equal(tc_events_position(f->ev, tc_writer_txn(w), pos, NULL), TC_OK);
     assert_string_equal(pos, "");
     assert_int_equal(tc_events_set_position(f->ev, w, "1764780000000-4", NULL), TC_OK);
     assert_int_equal(tc_writer_commit(w, NULL), TC_OK);
     assert_int_equal(open_all(f), 0); /* as after a restart */
-    assert_int_equal(tc_writer_begin(f->s, &w, NULL), TC_OK);
+    assert_int_equal(tc_writer_begin(f->st.s, &w, NULL), TC_OK);
     assert_int_equal(tc_events_position(f->ev, tc_writer_txn(w), pos, NULL), TC_OK);
     assert_string_equal(pos, "1764780000000-4");
     assert_int_equal(tc_events_set_position(f->ev, w, "", NULL), TC_EINVAL);

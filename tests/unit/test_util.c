@@ -124,26 +124,36 @@ int tu_lmdb_has_table(const char *dir, const char *name)
     return rc == 0;
 }
 
-int tu_store_setup(void **state)
+void tu_store_init(tu_store *f)
 {
-    tu_store *f = calloc(1, sizeof *f);
-    assert_non_null(f);
+    memset(f, 0, sizeof *f);
     f->dir = strdup(tu_tempdir());
     f->cat = tu_catalog();
     unsigned char secret[TC_SECRET_LEN] = {42};
     assert_int_equal(tc_key_from_bytes(secret, &f->key, NULL), TC_OK);
+}
+
+void tu_store_fini(tu_store *f)
+{
+    tc_store_close(f->s);
+    tc_key_free(f->key);
+    tc_catalog_free(f->cat);
+    tu_rmtree(f->dir);
+    free(f->dir);
+}
+
+int tu_store_setup(void **state)
+{
+    tu_store *f = malloc(sizeof *f);
+    assert_non_null(f);
+    tu_store_init(f);
     *state = f;
     return 0;
 }
 
 int tu_store_teardown(void **state)
 {
-    tu_store *f = *state;
-    tc_store_close(f->s);
-    tc_key_free(f->key);
-    tc_catalog_free(f->cat);
-    tu_rmtree(f->dir);
-    free(f->dir);
-    free(f);
+    tu_store_fini(*state);
+    free(*state);
     return 0;
 }

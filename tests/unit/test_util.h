@@ -45,13 +45,16 @@ void tu_lmdb_end(MDB_txn *txn);
 int tu_lmdb_has_table(const char *dir, const char *name);
 
 /* A store's fixture: a scratch directory, the shipped catalog and a fixed secret (s is opened by
- * the test). cmocka setup and teardown, with a tu_store as the state. */
+ * the test). cmocka setup and teardown, with a tu_store as the state; or init and fini, for a
+ * test's own fixture that holds one. */
 typedef struct tu_store {
     char *dir;
     tc_catalog *cat;
     struct tc_key *key;
     struct tc_store *s;
 } tu_store;
+void tu_store_init(tu_store *f);
+void tu_store_fini(tu_store *f); /* closes s, removes the directory */
 int tu_store_setup(void **state);
 int tu_store_teardown(void **state);
 
